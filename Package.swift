@@ -1,0 +1,73 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "swift-chat",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "chatd", targets: ["chatd"]),
+        .executable(name: "chat", targets: ["chat"]),
+        .executable(name: "chat-bench", targets: ["chat-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        // C shims: a module map over a system library, nothing else.
+        .systemLibrary(name: "CZeroMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
+        .systemLibrary(name: "CLibCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+
+        // Safe Swift wrappers, one per C library.
+        .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
+        .target(name: "SQLite", dependencies: ["CSQLite"]),
+        .target(name: "ChatCrypto", dependencies: ["CLibCrypto"]),
+
+        // The client wire protocol and the internal bus: the only places bytes are parsed.
+        .target(name: "ChatProtocol"),
+        .target(name: "ChatBus", dependencies: [
+            "ZeroMQ", .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "ChatRuntime", dependencies: [
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        // One library per process role. Workers never import each other.
+        .target(name: "ChatGateway", dependencies: [
+            "ChatProtocol", "ChatBus", "ChatRuntime",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
+        .target(name: "ChatAuth", dependencies: ["ChatProtocol", "ChatBus", "ChatRuntime", "ChatCrypto", "SQLite"]),
+        .target(name: "ChatRouter", dependencies: ["ChatProtocol", "ChatBus", "ChatRuntime"]),
+        .target(name: "ChatStorage", dependencies: ["ChatProtocol", "ChatBus", "ChatRuntime", "SQLite"]),
+        .target(name: "ChatSupervisor", dependencies: ["ChatRuntime"]),
+        .target(name: "ChatClient", dependencies: ["ChatProtocol", "ChatCrypto"]),
+        .target(name: "ChatBenchmark", dependencies: [
+            "ChatProtocol", "ChatCrypto", "ChatRuntime",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
+
+        // Thin executables.
+        .executableTarget(name: "chatd", dependencies: [
+            "ChatRuntime", "ChatGateway", "ChatAuth", "ChatRouter", "ChatStorage", "ChatSupervisor",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "chat", dependencies: [
+            "ChatClient", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "chat-bench", dependencies: [
+            "ChatBenchmark", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "ChatProtocolTests", dependencies: ["ChatProtocol", "ChatCrypto"]),
+        .testTarget(name: "ChatBusTests", dependencies: ["ChatBus", "ZeroMQ"]),
+        .testTarget(name: "ChatRuntimeTests", dependencies: ["ChatRuntime", "ChatSupervisor"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["ChatProtocol", "ChatCrypto", "SQLite"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

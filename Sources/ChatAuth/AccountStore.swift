@@ -1,0 +1,68 @@
+import ChatCrypto
+import SQLite
+
+/// Users and their friend lists in one SQLite file.
+final class AccountStore {
+    private let database: Database
+    private let findUser: Statement
+    private let insertUser: Statement
+    private let insertFriend: Statement
+    private let listFriends: Statement
+
+    init(path: String) throws {
+        database = try Database(path: path)
+        try database.execute("""
+            PRAGMA journal_mode = WAL;
+            PRAGMA synchronous = FULL;
+            CREATE TABLE IF NOT EXISTS users (
+                uid TEXT PRIMARY KEY,
+                salt BLOB NOT NULL,
+                hash BLOB NOT NULL,
+                scrypt_n INTEGER NOT NULL,
+                scrypt_r INTEGER NOT NULL,
+                scrypt_p INTEGER NOT NULL
+            ) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS friends (
+                owner TEXT NOT NULL,
+                friend TEXT NOT NULL,
+                PRIMARY KEY (owner, friend)
+            ) WITHOUT ROWID;
+            """)
+        findUser = try database.prepare("SELECT salt, hash, scrypt_n, scrypt_r, scrypt_p FROM users WHERE uid = ?")
+        insertUser = try database.prepare("""
+            INSERT INTO users (uid, salt, hash, scrypt_n, scrypt_r, scrypt_p) VALUES (?, ?, ?, ?, ?, ?)
+            ON CONFLICT (uid) DO NOTHING
+            """)
+        insertFriend = try database.prepare("INSERT INTO friends (owner, friend) VALUES (?, ?) ON CONFLICT DO NOTHING")
+        listFriends = try database.prepare("SELECT friend FROM friends WHERE owner = ? ORDER BY friend")
+    }
+
+    func storedHash(of uid: String) throws -> PasswordHasher.StoredHash? {
+        let statement = try findUser.bind(.text(uid))
+        defer { statement.reset() }
+        guard try statement.step() else { return nil }
+        let cost = Scrypt(n: UInt64(statement.int(at: 2)), r: UInt64(statement.int(at: 3)), p: UInt64(statement.int(at: 4)))
+        return PasswordHasher.StoredHash(salt: statement.blob(at: 0), hash: statement.blob(at: 1), cost: cost)
+    }
+
+    func exists(_ uid: String) throws -> Bool { try storedHash(of: uid) != nil }
+
+    /// False when the uid was taken (by an earlier or a concurrent sign-up).
+    func create(_ uid: String, _ stored: PasswordHasher.StoredHash) throws -> Bool {
+        try insertUser.bind(.text(uid), .blob(stored.salt), .blob(stored.hash),
+                            .integer(Int64(stored.cost.n)), .integer(Int64(stored.cost.r)), .integer(Int64(stored.cost.p))).run()
+        return database.changes == 1
+    }
+
+    func addFriend(owner: String, friend: String) throws {
+        try insertFriend.bind(.text(owner), .text(friend)).run()
+    }
+
+    func friends(of owner: String) throws -> [String] {
+        let statement = try listFriends.bind(.text(owner))
+        defer { statement.reset() }
+        var friends: [String] = []
+        while try statement.step() { friends.append(statement.text(at: 0)) }
+        return friends
+    }
+}

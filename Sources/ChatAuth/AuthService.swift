@@ -1,0 +1,91 @@
+import ChatBus
+import ChatCrypto
+import ChatRuntime
+import Dispatch
+import Foundation
+import Logging
+
+/// The auth worker: accounts and friend lists. Answers requests on its ROUTER socket.
+///
+/// Hashing is slow on purpose (scrypt), so it runs on a small pool of threads sized to the
+/// cores; the bus thread only touches SQLite and sockets and stays responsive for cheap
+/// requests such as `userExists`.
+public final class AuthService {
+    private let configuration: ChatConfiguration
+    private let logger: Logger
+    private let loop: BusLoop
+    private let hasher: PasswordHasher
+    private let hashingQueues: [DispatchQueue]
+    private var nextHashingQueue = 0
+    private var store: AccountStore!
+
+    public init(configuration: ChatConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        loop = BusLoop(requestTimeout: .milliseconds(configuration.requestTimeoutMilliseconds), logger: logger)
+        hasher = PasswordHasher(cost: Scrypt(n: UInt64(configuration.scryptN), r: UInt64(configuration.scryptR), p: UInt64(configuration.scryptP)))
+        let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        hashingQueues = (0..<cores).map { DispatchQueue(label: "auth.hashing.\($0)") }
+    }
+
+    /// Blocks until `stop()`.
+    public func run() throws {
+        let folder = "\(configuration.dataDirectory)/auth"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        store = try AccountStore(path: "\(folder)/accounts.sqlite")
+        _ = try loop.bindRouter(configuration.authEndpoint)
+        logger.info("auth ready", metadata: ["bus.endpoint": "\(configuration.authEndpoint)"])
+        loop.run(handler: handle)
+    }
+
+    public func stop() { loop.stop() }
+
+    private func handle(_ incoming: BusIncoming) {
+        do {
+            switch incoming.message {
+            case .signUp(let uid, let password):
+                if try store.exists(uid) { return loop.reply(to: incoming, with: .authOutcome(.uidTaken)) }
+                offload(incoming, work: { [hasher] in try hasher.hash(password) }) { stored in
+                    try self.store.create(uid, stored) ? .authOutcome(.signedUp) : .authOutcome(.uidTaken)
+                }
+            case .signIn(let uid, let password):
+                guard let stored = try store.storedHash(of: uid) else {
+                    return loop.reply(to: incoming, with: .authOutcome(.unknownUid))
+                }
+                offload(incoming, work: { try PasswordHasher.verify(password, against: stored) }) { matches in
+                    .authOutcome(matches ? .signedIn : .wrongPassword)
+                }
+            case .userExists(let uid):
+                loop.reply(to: incoming, with: .existence(try store.exists(uid)))
+            case .addFriend(let owner, let friend):
+                guard try store.exists(friend) else { return loop.reply(to: incoming, with: .authOutcome(.unknownUid)) }
+                try store.addFriend(owner: owner, friend: friend)
+                loop.reply(to: incoming, with: .authOutcome(.friendAdded))
+            case .listFriends(let owner):
+                loop.reply(to: incoming, with: .friendList(try store.friends(of: owner)))
+            default:
+                loop.reply(to: incoming, with: .failure("auth does not handle \(incoming.message.kind)"))
+            }
+        } catch {
+            logger.error("auth request failed", metadata: ["auth.error": "\(error)", "bus.kind": "\(incoming.message.kind)"])
+            loop.reply(to: incoming, with: .failure("\(error)"))
+        }
+    }
+
+    /// Runs `work` on a hashing thread, then `finish` back on the bus thread to reply.
+    private func offload<T>(_ incoming: BusIncoming, work: @escaping () throws -> T, finish: @escaping (T) throws -> BusMessage) {
+        let queue = hashingQueues[nextHashingQueue]
+        nextHashingQueue = (nextHashingQueue + 1) % hashingQueues.count
+        queue.async {
+            let result = Result { try work() }
+            self.loop.execute {
+                do {
+                    self.loop.reply(to: incoming, with: try finish(result.get()))
+                } catch {
+                    self.logger.error("auth request failed", metadata: ["auth.error": "\(error)"])
+                    self.loop.reply(to: incoming, with: .failure("\(error)"))
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,60 @@
+/// The one frame every message between processes travels in.
+///
+/// Layout, all integers big-endian:
+/// `version: u8 | flags: u8 | kind: u16 | requestId: u64 | body...`
+/// A ROUTER socket adds the peer's identity as a frame in front; nothing else is framed.
+public struct BusEnvelope: Equatable, Sendable {
+    public static let currentVersion: UInt8 = 1
+    static let headerSize = 12
+
+    public struct Flags: OptionSet, Sendable {
+        public let rawValue: UInt8
+        public init(rawValue: UInt8) { self.rawValue = rawValue }
+        /// Set on the answer to a request, so it is matched by `requestId` and never handled as a request.
+        public static let reply = Flags(rawValue: 1)
+    }
+
+    public var flags: Flags
+    /// Chosen by the requester; 0 for one-way messages that expect no answer.
+    public var requestId: UInt64
+    public var message: BusMessage
+
+    public init(requestId: UInt64, message: BusMessage, flags: Flags = []) {
+        self.requestId = requestId
+        self.message = message
+        self.flags = flags
+    }
+
+    public var isReply: Bool { flags.contains(.reply) }
+
+    public func encoded() -> [UInt8] {
+        var writer = BusWriter()
+        writer.reserve(Self.headerSize + 64)
+        writer.write(Self.currentVersion)
+        writer.write(flags.rawValue)
+        writer.write(message.kind.rawValue)
+        writer.write(requestId)
+        message.encodeBody(into: &writer)
+        return writer.bytes
+    }
+
+    public init(decoding bytes: [UInt8]) throws {
+        var reader = BusReader(bytes)
+        let version: UInt8 = try reader.read()
+        guard version == Self.currentVersion else { throw BusDecodingError.unsupportedVersion(version) }
+        flags = Flags(rawValue: try reader.read())
+        let rawKind: UInt16 = try reader.read()
+        guard let kind = BusMessage.Kind(rawValue: rawKind) else { throw BusDecodingError.unknownKind(rawKind) }
+        requestId = try reader.read()
+        message = try BusMessage(kind: kind, body: &reader)
+        guard reader.isAtEnd else { throw BusDecodingError.trailingBytes(reader.remaining) }
+    }
+}
+
+public enum BusDecodingError: Error, Equatable {
+    case unsupportedVersion(UInt8)
+    case unknownKind(UInt16)
+    case truncated
+    case trailingBytes(Int)
+    case badValue(String)
+}

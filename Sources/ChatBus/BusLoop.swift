@@ -1,0 +1,271 @@
+import Foundation
+import Logging
+import ZeroMQ
+
+/// One thread that owns a set of ZeroMQ sockets and everything sent or received on them.
+///
+/// libzmq sockets are not thread-safe, so nothing but this loop touches them. Other threads
+/// (SwiftNIO's event loops, hashing workers) hand it work with `execute`, which wakes the
+/// loop through an eventfd it polls beside the sockets. Requests are matched to replies by
+/// request id; a reply that arrives after its request timed out is dropped.
+public final class BusLoop: @unchecked Sendable {
+    public struct SocketID: Hashable, Sendable {
+        let index: Int
+    }
+
+    private struct PendingRequest {
+        let onReply: (Result<BusMessage, BusRequestError>) -> Void
+    }
+
+    private struct Timer {
+        let interval: UInt64
+        var due: UInt64
+        let action: () -> Void
+    }
+
+    private let context = Context()
+    private let logger: Logger
+    private var sockets: [Socket] = []
+    private var socketIsRouter: [Bool] = []
+    /// Read and write ends of a non-blocking pipe: a byte written wakes the poll.
+    private let wakeDescriptor: Int32
+    private let wakeWriteDescriptor: Int32
+    private let requestTimeoutNanos: UInt64
+
+    private let queueLock = NSLock()
+    private var queuedWork: [() -> Void] = []
+    private var wakePending = false
+    private var stopRequested = false
+
+    // Loop-thread state.
+    private var nextRequestId: UInt64 = 1
+    private var pending: [UInt64: PendingRequest] = [:]
+    /// Deadlines in issue order; one timeout for the whole loop keeps this sorted.
+    private var deadlines: [(deadline: UInt64, requestId: UInt64)] = []
+    private var deadlineHead = 0
+    private var timers: [Timer] = []
+
+    public init(requestTimeout: Duration = .seconds(5), logger: Logger) {
+        self.logger = logger
+        let components = requestTimeout.components
+        requestTimeoutNanos = UInt64(components.seconds) * 1_000_000_000 + UInt64(components.attoseconds / 1_000_000_000)
+        var ends: [Int32] = [0, 0]
+        precondition(pipe(&ends) == 0, "pipe failed: errno \(errno)")
+        for end in ends {
+            _ = fcntl(end, F_SETFL, fcntl(end, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(end, F_SETFD, FD_CLOEXEC)
+        }
+        wakeDescriptor = ends[0]
+        wakeWriteDescriptor = ends[1]
+    }
+
+    deinit {
+        for socket in sockets { socket.close() }
+        close(wakeDescriptor)
+        close(wakeWriteDescriptor)
+    }
+
+    // MARK: Set-up, before `run`
+
+    /// A socket other processes connect to; messages carry the sender's identity.
+    public func bindRouter(_ endpoint: String) throws -> SocketID {
+        let socket = try context.socket(.router)
+        try configure(socket)
+        try socket.setRouterMandatory(true)
+        try socket.bind(endpoint)
+        return add(socket, isRouter: true)
+    }
+
+    /// A socket to one peer that bound a ROUTER; `identity` names us to it.
+    public func connectDealer(_ endpoint: String, identity: String? = nil) throws -> SocketID {
+        let socket = try context.socket(.dealer)
+        try configure(socket)
+        if let identity { try socket.setIdentity(Array(identity.utf8)) }
+        // Fail a request at once while the peer is down rather than queue it for a restart.
+        try socket.setImmediate(true)
+        try socket.setReconnectInterval(milliseconds: 100)
+        try socket.connect(endpoint)
+        return add(socket, isRouter: false)
+    }
+
+    private func configure(_ socket: Socket) throws {
+        try socket.setLinger(milliseconds: 0)
+        try socket.setSendHighWaterMark(1_000_000)
+        try socket.setReceiveHighWaterMark(1_000_000)
+    }
+
+    private func add(_ socket: Socket, isRouter: Bool) -> SocketID {
+        sockets.append(socket)
+        socketIsRouter.append(isRouter)
+        return SocketID(index: sockets.count - 1)
+    }
+
+    // MARK: Any thread
+
+    /// Runs `work` on the loop thread soon.
+    public func execute(_ work: @escaping () -> Void) {
+        queueLock.lock()
+        queuedWork.append(work)
+        let mustWake = !wakePending
+        wakePending = true
+        queueLock.unlock()
+        if mustWake { wake() }
+    }
+
+    public func stop() {
+        queueLock.lock()
+        stopRequested = true
+        queueLock.unlock()
+        wake()
+    }
+
+    private func wake() {
+        var one: UInt8 = 1
+        _ = write(wakeWriteDescriptor, &one, 1)
+    }
+
+    // MARK: Loop thread only
+
+    /// Sends a one-way message or a reply. Returns false when it could not be queued.
+    @discardableResult
+    public func send(_ envelope: BusEnvelope, on socket: SocketID, to peer: [UInt8]? = nil) -> Bool {
+        var frames: [[UInt8]] = []
+        if let peer { frames.append(peer) }
+        frames.append(envelope.encoded())
+        do {
+            return try sockets[socket.index].send(frames, blocking: false)
+        } catch let error as ZeroMQError where error.isUnroutable {
+            return false
+        } catch {
+            logger.error("bus send failed", metadata: ["bus.error": "\(error)"])
+            return false
+        }
+    }
+
+    public func reply(to incoming: BusIncoming, with message: BusMessage) {
+        let envelope = BusEnvelope(requestId: incoming.envelope.requestId, message: message, flags: .reply)
+        if !send(envelope, on: incoming.socket, to: incoming.peer) {
+            logger.debug("reply dropped: requester gone", metadata: ["bus.kind": "\(message.kind)"])
+        }
+    }
+
+    /// Sends a request; `onReply` runs on the loop thread exactly once, with the reply or an error.
+    public func request(_ message: BusMessage, on socket: SocketID, to peer: [UInt8]? = nil,
+                        onReply: @escaping (Result<BusMessage, BusRequestError>) -> Void) {
+        let requestId = nextRequestId
+        nextRequestId &+= 1
+        guard send(BusEnvelope(requestId: requestId, message: message), on: socket, to: peer) else {
+            onReply(.failure(.unreachable))
+            return
+        }
+        pending[requestId] = PendingRequest(onReply: onReply)
+        deadlines.append((Self.now() + requestTimeoutNanos, requestId))
+    }
+
+    /// Runs `action` on the loop thread every `interval`, first after one interval.
+    public func every(_ interval: Duration, _ action: @escaping () -> Void) {
+        let nanos = UInt64(interval.components.seconds) * 1_000_000_000 + UInt64(interval.components.attoseconds / 1_000_000_000)
+        timers.append(Timer(interval: nanos, due: Self.now() + nanos, action: action))
+    }
+
+    /// Blocks the calling thread, which becomes the loop thread, until `stop()`.
+    /// `handler` gets each request or one-way message; `afterBatch` runs once every message
+    /// available at one wake-up was handled (where storage commits a group).
+    public func run(handler: (BusIncoming) -> Void, afterBatch: () -> Void = {}) {
+        var poller = Poller(sockets.map { .socket($0) } + [.fileDescriptor(wakeDescriptor)])
+        let wakeIndex = sockets.count
+        while true {
+            let ready: [Int]
+            do {
+                ready = try poller.poll(timeoutMilliseconds: pollTimeoutMilliseconds())
+            } catch {
+                logger.critical("zmq_poll failed", metadata: ["bus.error": "\(error)"])
+                return
+            }
+            if ready.contains(wakeIndex) {
+                var drain = [UInt8](repeating: 0, count: 64)
+                while read(wakeDescriptor, &drain, drain.count) > 0 {}
+            }
+            queueLock.lock()
+            let work = queuedWork
+            queuedWork.removeAll(keepingCapacity: true)
+            wakePending = false
+            let stopping = stopRequested
+            queueLock.unlock()
+            if stopping { return }
+            for item in work { item() }
+
+            for index in ready where index != wakeIndex {
+                receiveAvailable(on: SocketID(index: index), handler: handler)
+            }
+            afterBatch()
+            expireRequests()
+            runDueTimers()
+        }
+    }
+
+    private func receiveAvailable(on socket: SocketID, handler: (BusIncoming) -> Void) {
+        let isRouter = socketIsRouter[socket.index]
+        // Bounded, so one busy socket cannot starve the others or the queued work.
+        for _ in 0..<512 {
+            let frames: [[UInt8]]
+            do {
+                guard let received = try sockets[socket.index].receive(blocking: false) else { return }
+                frames = received
+            } catch {
+                logger.error("bus receive failed", metadata: ["bus.error": "\(error)"])
+                return
+            }
+            guard let payload = frames.last, frames.count == (isRouter ? 2 : 1) else {
+                logger.warning("dropped a message with unexpected framing", metadata: ["bus.frames": "\(frames.count)"])
+                continue
+            }
+            let envelope: BusEnvelope
+            do {
+                envelope = try BusEnvelope(decoding: payload)
+            } catch {
+                logger.warning("dropped an undecodable message", metadata: ["bus.error": "\(error)"])
+                continue
+            }
+            if envelope.isReply {
+                // A late reply finds no pending request and is dropped here.
+                pending.removeValue(forKey: envelope.requestId)?.onReply(.success(envelope.message))
+            } else {
+                handler(BusIncoming(socket: socket, peer: isRouter ? frames[0] : nil, envelope: envelope))
+            }
+        }
+    }
+
+    private func expireRequests() {
+        let now = Self.now()
+        while deadlineHead < deadlines.count, deadlines[deadlineHead].deadline <= now {
+            let requestId = deadlines[deadlineHead].requestId
+            deadlineHead += 1
+            pending.removeValue(forKey: requestId)?.onReply(.failure(.timedOut))
+        }
+        if deadlineHead > 4096 && deadlineHead * 2 > deadlines.count {
+            deadlines.removeFirst(deadlineHead)
+            deadlineHead = 0
+        }
+    }
+
+    private func runDueTimers() {
+        let now = Self.now()
+        for index in timers.indices where timers[index].due <= now {
+            timers[index].due = now + timers[index].interval
+            timers[index].action()
+        }
+    }
+
+    private func pollTimeoutMilliseconds() -> Int {
+        let now = Self.now()
+        var next = UInt64.max
+        if deadlineHead < deadlines.count { next = deadlines[deadlineHead].deadline }
+        for timer in timers { next = min(next, timer.due) }
+        if next == .max { return 1000 }
+        if next <= now { return 0 }
+        return Int(min((next - now) / 1_000_000 + 1, 1000))
+    }
+
+    static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+}

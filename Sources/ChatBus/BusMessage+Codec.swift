@@ -1,0 +1,149 @@
+extension BusMessage {
+    /// The wire tag of each case. Values are part of the bus format: never renumber, only add.
+    public enum Kind: UInt16, Sendable {
+        case signUp = 1, signIn, addFriend, listFriends, userExists, authOutcome, friendList, existence
+        case gatewayHello = 20, presenceSync, attach, detach, deliver, queryPresence, notify
+        case routerWelcome = 40, attached, delivery, presence, push, kick
+        case appendRecord = 60, fetchHistory, appended, history
+        case failure = 100
+    }
+
+    public var kind: Kind {
+        switch self {
+        case .signUp: return .signUp
+        case .signIn: return .signIn
+        case .addFriend: return .addFriend
+        case .listFriends: return .listFriends
+        case .userExists: return .userExists
+        case .authOutcome: return .authOutcome
+        case .friendList: return .friendList
+        case .existence: return .existence
+        case .gatewayHello: return .gatewayHello
+        case .presenceSync: return .presenceSync
+        case .attach: return .attach
+        case .detach: return .detach
+        case .deliver: return .deliver
+        case .queryPresence: return .queryPresence
+        case .notify: return .notify
+        case .routerWelcome: return .routerWelcome
+        case .attached: return .attached
+        case .delivery: return .delivery
+        case .presence: return .presence
+        case .push: return .push
+        case .kick: return .kick
+        case .appendRecord: return .appendRecord
+        case .fetchHistory: return .fetchHistory
+        case .appended: return .appended
+        case .history: return .history
+        case .failure: return .failure
+        }
+    }
+
+    func encodeBody(into writer: inout BusWriter) {
+        switch self {
+        case .signUp(let uid, let password), .signIn(let uid, let password):
+            writer.write(uid); writer.write(password)
+        case .addFriend(let owner, let friend):
+            writer.write(owner); writer.write(friend)
+        case .listFriends(let uid), .userExists(let uid):
+            writer.write(uid)
+        case .authOutcome(let outcome):
+            writer.write(outcome.rawValue)
+        case .friendList(let uids), .queryPresence(let uids):
+            writer.write(uids)
+        case .existence(let exists):
+            writer.write(exists)
+        case .gatewayHello(let gatewayId):
+            writer.write(gatewayId)
+        case .presenceSync(let entries):
+            writer.write(UInt32(entries.count))
+            for entry in entries { entry.encode(into: &writer) }
+        case .attach(let entry):
+            entry.encode(into: &writer)
+        case .detach(let uid, let connection):
+            writer.write(uid); writer.write(connection)
+        case .deliver(let from, let to, let record):
+            writer.write(from); writer.write(to); writer.write(bytes: record)
+        case .notify(let to, let bytes):
+            writer.write(to); writer.write(bytes: bytes)
+        case .routerWelcome(let instance, let needsSync):
+            writer.write(instance); writer.write(needsSync)
+        case .attached, .appended:
+            break
+        case .delivery(let outcome):
+            writer.write(outcome.rawValue)
+        case .presence(let online):
+            writer.write(UInt32(online.count))
+            for flag in online { writer.write(flag) }
+        case .push(let connection, let bytes):
+            writer.write(connection); writer.write(bytes: bytes)
+        case .kick(let connection):
+            writer.write(connection)
+        case .appendRecord(let pair, let record):
+            pair.encode(into: &writer); writer.write(bytes: record)
+        case .fetchHistory(let pair):
+            pair.encode(into: &writer)
+        case .history(let bytes):
+            writer.write(bytes: bytes)
+        case .failure(let reason):
+            writer.write(reason)
+        }
+    }
+
+    init(kind: Kind, body reader: inout BusReader) throws {
+        switch kind {
+        case .signUp: self = .signUp(uid: try reader.read(), password: try reader.read())
+        case .signIn: self = .signIn(uid: try reader.read(), password: try reader.read())
+        case .addFriend: self = .addFriend(owner: try reader.read(), friend: try reader.read())
+        case .listFriends: self = .listFriends(owner: try reader.read())
+        case .userExists: self = .userExists(uid: try reader.read())
+        case .authOutcome: self = .authOutcome(try Self.decodeRaw(AuthOutcome.self, from: &reader))
+        case .friendList: self = .friendList(try reader.read())
+        case .existence: self = .existence(try reader.read())
+        case .gatewayHello: self = .gatewayHello(gatewayId: try reader.read())
+        case .presenceSync:
+            let count = Int(try reader.read() as UInt32)
+            guard count <= reader.remaining else { throw BusDecodingError.truncated }
+            var entries: [PresenceEntry] = []
+            for _ in 0..<count { entries.append(try PresenceEntry(decoding: &reader)) }
+            self = .presenceSync(entries)
+        case .attach: self = .attach(try PresenceEntry(decoding: &reader))
+        case .detach: self = .detach(uid: try reader.read(), connection: try reader.read())
+        case .deliver: self = .deliver(from: try reader.read(), to: try reader.read(), record: try reader.readBytes())
+        case .queryPresence: self = .queryPresence(try reader.read())
+        case .notify: self = .notify(to: try reader.read(), bytes: try reader.readBytes())
+        case .routerWelcome: self = .routerWelcome(routerInstance: try reader.read(), needsSync: try reader.read())
+        case .attached: self = .attached
+        case .delivery: self = .delivery(try Self.decodeRaw(DeliveryOutcome.self, from: &reader))
+        case .presence:
+            let count = Int(try reader.read() as UInt32)
+            guard count <= reader.remaining else { throw BusDecodingError.truncated }
+            var online: [Bool] = []
+            for _ in 0..<count { online.append(try reader.read()) }
+            self = .presence(online)
+        case .push: self = .push(connection: try reader.read(), bytes: try reader.readBytes())
+        case .kick: self = .kick(connection: try reader.read())
+        case .appendRecord: self = .appendRecord(pair: try PairKey(decoding: &reader), record: try reader.readBytes())
+        case .fetchHistory: self = .fetchHistory(pair: try PairKey(decoding: &reader))
+        case .appended: self = .appended
+        case .history: self = .history(try reader.readBytes())
+        case .failure: self = .failure(try reader.read())
+        }
+    }
+
+    private static func decodeRaw<T: RawRepresentable>(_ type: T.Type, from reader: inout BusReader) throws -> T where T.RawValue == UInt8 {
+        let raw: UInt8 = try reader.read()
+        guard let value = T(rawValue: raw) else { throw BusDecodingError.badValue("\(T.self) \(raw)") }
+        return value
+    }
+}
+
+extension PresenceEntry {
+    func encode(into writer: inout BusWriter) {
+        writer.write(uid); writer.write(connection); writer.write(publicAddress)
+    }
+
+    init(decoding reader: inout BusReader) throws {
+        self.init(uid: try reader.read(), connection: try reader.read(), publicAddress: try reader.read())
+    }
+}

@@ -1,0 +1,36 @@
+/// Which storage partition holds a pair, and which storage worker owns a partition.
+///
+/// The hash is FNV-1a over `low-high`: stable across processes and machines, unlike Swift's
+/// seeded `Hasher`. The partition count is fixed for the life of a data folder; only the
+/// number of workers may change, and ownership is `partition % workers`.
+public struct Partitioning: Equatable, Sendable {
+    public let partitionCount: Int
+    public let workerCount: Int
+
+    public init(partitionCount: Int, workerCount: Int) {
+        precondition(partitionCount > 0 && workerCount > 0)
+        self.partitionCount = partitionCount
+        self.workerCount = workerCount
+    }
+
+    public func partition(of pair: PairKey) -> Int {
+        Int(Self.fnv1a(Array(pair.description.utf8)) % UInt64(partitionCount))
+    }
+
+    public func worker(ofPartition partition: Int) -> Int { partition % workerCount }
+
+    public func worker(of pair: PairKey) -> Int { worker(ofPartition: partition(of: pair)) }
+
+    public func partitions(ownedBy worker: Int) -> [Int] {
+        (0..<partitionCount).filter { $0 % workerCount == worker }
+    }
+
+    static func fnv1a(_ bytes: [UInt8]) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in bytes {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01b3
+        }
+        return hash
+    }
+}

@@ -1,0 +1,356 @@
+import ChatBus
+import ChatProtocol
+import Logging
+import NIOCore
+
+/// One client's TCP session: framing, the login and session phases, replies in command
+/// order, pushes held back during a data exchange, and the deadlines that keep a slow or
+/// silent client from pinning resources.
+///
+/// Everything here runs on the connection's event loop; answers from the bus are hopped back
+/// onto it by `GatewayBus`.
+final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    struct Settings {
+        var loginTimeout: TimeAmount
+        var partialLineTimeout: TimeAmount
+        /// Commands whose replies are still owed; past this the connection stops reading.
+        var maxOutstandingReplies = 4096
+    }
+
+    private enum Phase {
+        case login
+        case session(uid: String, parser: SessionCommandParser)
+    }
+
+    /// What the next line means.
+    private enum Expectation {
+        case command
+        /// The content line of a two-line message.
+        case content(MessageHeader)
+        /// The second line of a refused two-line command: read and dropped, then `reply`.
+        case droppedContent(reply: ServerReply)
+        /// The client's answer to `server_data_size<N>`: `ok` gets `data`, anything else cancels.
+        case dataAnswer(data: [UInt8])
+    }
+
+    let id: UInt64
+    private let bus: GatewayBus
+    private let registry: SessionRegistry
+    private let settings: Settings
+    private let logger: Logger
+
+    private var context: ChannelHandlerContext?
+    private var eventLoop: EventLoop?
+    private var remoteAddress = ""
+    private var framer = LineFramer()
+    private var sequencer = ReplySequencer()
+    private var phase = Phase.login
+    private var expectation = Expectation.command
+    /// A request whose answer decides how later lines are read (sign-in, history) is in flight.
+    private var awaitingGatingReply = false
+    private var outstandingReplies = 0
+    private var heldPushes: [[UInt8]] = []
+    private var closeWhenRepliesSent = false
+    private var kicked = false
+    private var partialLineTimerGeneration = 0
+    private var partialLineTimerArmed = false
+
+    init(id: UInt64, bus: GatewayBus, registry: SessionRegistry, settings: Settings, logger: Logger) {
+        self.id = id
+        self.bus = bus
+        self.registry = registry
+        self.settings = settings
+        var logger = logger
+        logger[metadataKey: "gateway.connection"] = "\(id)"
+        self.logger = logger
+    }
+
+    // MARK: Channel events
+
+    func channelActive(context: ChannelHandlerContext) {
+        self.context = context
+        eventLoop = context.eventLoop
+        remoteAddress = context.remoteAddress.map(Self.hostAndPort) ?? "unknown"
+        registry.add(self)
+        context.eventLoop.scheduleTask(in: settings.loginTimeout) { [self] in
+            if case .login = phase, self.context != nil {
+                logger.debug("closing a connection that did not sign in in time")
+                close()
+            }
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if case .session(let uid, _) = phase, !kicked {
+            bus.send(.detach(uid: uid, connection: id), to: .router)
+        }
+        registry.remove(id)
+        self.context = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = unwrapInboundIn(data)
+        buffer.withUnsafeReadableBytes { framer.append($0) }
+        processLines()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        logger.debug("connection error", metadata: ["gateway.error": "\(error)"])
+        context.close(promise: nil)
+    }
+
+    // MARK: From the bus thread
+
+    func deliverPush(_ bytes: [UInt8]) {
+        eventLoop?.execute { [self] in
+            guard context != nil else { return }
+            if case .dataAnswer = expectation {
+                heldPushes.append(bytes)
+            } else {
+                write(bytes)
+            }
+        }
+    }
+
+    func kick() {
+        eventLoop?.execute { [self] in
+            guard context != nil else { return }
+            kicked = true
+            write(ServerReply.signedInElsewhere.line)
+            close()
+        }
+    }
+
+    // MARK: Reading lines
+
+    private func processLines() {
+        while context != nil, !awaitingGatingReply, !closeWhenRepliesSent,
+              outstandingReplies < settings.maxOutstandingReplies, let event = framer.next() {
+            handle(event)
+        }
+        armPartialLineTimer()
+    }
+
+    private func handle(_ event: LineFramer.Event) {
+        let current = expectation
+        expectation = .command
+        switch (current, event) {
+        case (.dataAnswer(let data), .line(let answer)):
+            if answer == Array("ok".utf8) { write(data) }
+            endDataExchange()
+        case (.dataAnswer, .tooLong):
+            endDataExchange()
+            reply(.messageTooLong)
+        case (.content, .tooLong), (.droppedContent, .tooLong), (.command, .tooLong):
+            // A too-long content line refuses its whole two-line command: one reply, nothing stored.
+            reply(.messageTooLong)
+        case (.droppedContent(let refusal), .line):
+            reply(refusal)
+        case (.content(let header), .line(let content)):
+            handleContent(content, of: header)
+        case (.command, .line(let line)):
+            switch phase {
+            case .login: handleLogin(line)
+            case .session(let uid, let parser): handleSession(line, uid: uid, parser: parser)
+            }
+        }
+    }
+
+    // MARK: Login phase
+
+    private func handleLogin(_ line: [UInt8]) {
+        guard let command = LoginCommand(line: line) else { return reply(.wrongSignCommand) }
+        switch command {
+        case .offline:
+            closeAfterReplies()
+        case .signUp(let uid, let password):
+            let slot = reserveGated()
+            bus.request(.signUp(uid: uid, password: password), to: .auth, on: eventLoop!) { [self] result in
+                finishGated(slot, ReplyMapping.signUp(result))
+            }
+        case .signIn(let uid, let password):
+            let slot = reserveGated()
+            bus.request(.signIn(uid: uid, password: password), to: .auth, on: eventLoop!) { [self] result in
+                guard case .success(.authOutcome(.signedIn)) = result else {
+                    return finishGated(slot, ReplyMapping.signIn(result))
+                }
+                attach(uid: uid, slot: slot)
+            }
+        }
+    }
+
+    private func attach(uid: String, slot: ReplySequencer.Slot) {
+        let entry = PresenceEntry(uid: uid, connection: id, publicAddress: remoteAddress)
+        bus.request(.attach(entry), to: .router, on: eventLoop!) { [self] result in
+            guard case .success(.attached) = result else { return finishGated(slot, .serviceUnavailable) }
+            guard context != nil else {
+                // Gone while signing in: take the presence back.
+                bus.send(.detach(uid: uid, connection: id), to: .router)
+                return
+            }
+            phase = .session(uid: uid, parser: SessionCommandParser(uid: uid))
+            registry.markSignedIn(entry)
+            logger.debug("signed in", metadata: ["gateway.uid": "\(uid)"])
+            finishGated(slot, .signInSucceeded)
+        }
+    }
+
+    // MARK: Session phase
+
+    private func handleSession(_ line: [UInt8], uid: String, parser: SessionCommandParser) {
+        switch parser.parse(line) {
+        case .refused(let refusal):
+            reply(refusal)
+        case .refusedTwoLine(let refusal):
+            expectation = .droppedContent(reply: refusal)
+        case .command(.offline):
+            closeAfterReplies()
+        case .command(.message(let header)):
+            switch header.kind {
+            case .text:
+                expectation = .content(header)
+            case .audio, .file:
+                // Through-server audio and files are not served yet: refused after their name line.
+                expectation = .droppedContent(reply: .wrongInteractCommand)
+            }
+        case .command(.addFriend(let peer)):
+            let slot = reserve()
+            bus.request(.addFriend(owner: uid, friend: peer), to: .auth, on: eventLoop!) { [self] result in
+                if case .success(.authOutcome(.friendAdded)) = result {
+                    bus.send(.notify(to: peer, bytes: Array("\(uid) to \(peer) addFriend\n".utf8)), to: .router)
+                }
+                finish(slot, ReplyMapping.addFriend(result))
+            }
+        case .command(.friends):
+            let slot = reserve()
+            bus.request(.listFriends(owner: uid), to: .auth, on: eventLoop!) { [self] result in
+                guard case .success(.friendList(let friends)) = result else { return finish(slot, .serviceUnavailable) }
+                bus.request(.queryPresence(friends), to: .router, on: eventLoop!) { [self] result in
+                    guard case .success(.presence(let online)) = result, online.count == friends.count else {
+                        return finish(slot, .serviceUnavailable)
+                    }
+                    finish(slot, .friends(Array(zip(friends, online)).map { (uid: $0.0, online: $0.1) }))
+                }
+            }
+        case .command(.historyAll(let peer)):
+            let slot = reserveGated()
+            whenUserExists(peer, slot: slot) { [self] in
+                bus.request(.fetchHistory(pair: PairKey(uid, peer)), to: .storage(PairKey(uid, peer)), on: eventLoop!) { [self] result in
+                    guard case .success(.history(let records)) = result else { return finishGated(slot, .serviceUnavailable) }
+                    guard !records.isEmpty else { return finishGated(slot, .noHistoryYet) }
+                    expectation = .dataAnswer(data: records)
+                    finishGated(slot, .dataSize(records.count))
+                }
+            }
+        case .command(.historyFile(let peer, _)):
+            let slot = reserveGated()
+            // No file is stored through the server yet, so every name is unknown.
+            whenUserExists(peer, slot: slot) { [self] in finishGated(slot, .noSuchFile) }
+        }
+    }
+
+    private func handleContent(_ content: [UInt8], of header: MessageHeader) {
+        guard String(validating: content, as: UTF8.self) != nil else { return reply(.wrongInteractCommand) }
+        var record = header.line
+        record.reserveCapacity(header.line.count + content.count + 2)
+        record.append(UInt8(ascii: "\n"))
+        record.append(contentsOf: content)
+        record.append(UInt8(ascii: "\n"))
+        let slot = reserve()
+        bus.request(.deliver(from: header.sender, to: header.recipient, record: record), to: .router, on: eventLoop!) { [self] result in
+            finish(slot, ReplyMapping.delivery(result))
+        }
+    }
+
+    /// Runs `body` if `peer` exists; otherwise answers the gated `slot` for it.
+    private func whenUserExists(_ peer: String, slot: ReplySequencer.Slot, _ body: @escaping () -> Void) {
+        bus.request(.userExists(uid: peer), to: .auth, on: eventLoop!) { [self] result in
+            switch result {
+            case .success(.existence(true)): body()
+            case .success(.existence(false)): finishGated(slot, .uidNotExits)
+            default: finishGated(slot, .serviceUnavailable)
+            }
+        }
+    }
+
+    // MARK: Replies, in command order
+
+    private func reply(_ reply: ServerReply) {
+        finish(reserve(), reply)
+    }
+
+    private func reserve() -> ReplySequencer.Slot {
+        outstandingReplies += 1
+        return sequencer.reserve()
+    }
+
+    /// Reserves a reply whose answer must arrive before any further line is read.
+    private func reserveGated() -> ReplySequencer.Slot {
+        awaitingGatingReply = true
+        return reserve()
+    }
+
+    private func finish(_ slot: ReplySequencer.Slot, _ reply: ServerReply) {
+        guard context != nil else { return }
+        outstandingReplies -= 1
+        let ready = sequencer.fill(slot, with: reply.line)
+        if !ready.isEmpty { write(ready) }
+        if closeWhenRepliesSent && sequencer.isIdle { close() }
+    }
+
+    private func finishGated(_ slot: ReplySequencer.Slot, _ reply: ServerReply) {
+        awaitingGatingReply = false
+        finish(slot, reply)
+        processLines()
+    }
+
+    private func endDataExchange() {
+        let pushes = heldPushes
+        heldPushes.removeAll()
+        for push in pushes { write(push) }
+    }
+
+    // MARK: Output and closing
+
+    private func write(_ bytes: [UInt8]) {
+        guard let context else { return }
+        var buffer = context.channel.allocator.buffer(capacity: bytes.count)
+        buffer.writeBytes(bytes)
+        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+    }
+
+    private func closeAfterReplies() {
+        closeWhenRepliesSent = true
+        if sequencer.isIdle { close() }
+    }
+
+    private func close() {
+        context?.close(promise: nil)
+    }
+
+    /// Closes the connection when part of a line has sat unfinished for too long.
+    private func armPartialLineTimer() {
+        guard framer.hasPartialLine else {
+            if partialLineTimerArmed {
+                partialLineTimerArmed = false
+                partialLineTimerGeneration += 1
+            }
+            return
+        }
+        guard !partialLineTimerArmed, let eventLoop else { return }
+        partialLineTimerArmed = true
+        let generation = partialLineTimerGeneration
+        eventLoop.scheduleTask(in: settings.partialLineTimeout) { [self] in
+            guard partialLineTimerArmed, generation == partialLineTimerGeneration else { return }
+            logger.debug("closing a connection that left a line half-sent")
+            close()
+        }
+    }
+
+    private static func hostAndPort(_ address: SocketAddress) -> String {
+        "\(address.ipAddress ?? "?"):\(address.port ?? 0)"
+    }
+}

@@ -1,0 +1,100 @@
+import ChatBus
+import ChatRuntime
+import Foundation
+import Logging
+import NIOCore
+
+/// The gateway's side of the bus: one thread owning a DEALER to the router, one to auth and
+/// one per storage worker. SwiftNIO's event loops hand it requests and get their answers back
+/// on their own event loop; nothing here blocks an event loop.
+final class GatewayBus: @unchecked Sendable {
+    enum Destination {
+        case auth
+        case router
+        case storage(PairKey)
+    }
+
+    let gatewayId: String
+    private let loop: BusLoop
+    private let logger: Logger
+    private let registry: SessionRegistry
+    private let partitioning: Partitioning
+    private var routerSocket: BusLoop.SocketID!
+    private var authSocket: BusLoop.SocketID!
+    private var storageSockets: [BusLoop.SocketID] = []
+    private var thread: Thread?
+
+    init(configuration: ChatConfiguration, registry: SessionRegistry, logger: Logger) throws {
+        self.logger = logger
+        self.registry = registry
+        gatewayId = "gateway-\(ProcessInfo.processInfo.hostName)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        partitioning = Partitioning(partitionCount: configuration.storagePartitions, workerCount: configuration.storageEndpoints.count)
+        loop = BusLoop(requestTimeout: .milliseconds(configuration.requestTimeoutMilliseconds), logger: logger)
+        routerSocket = try loop.connectDealer(configuration.routerEndpoint, identity: gatewayId)
+        authSocket = try loop.connectDealer(configuration.authEndpoint)
+        storageSockets = try configuration.storageEndpoints.map { try loop.connectDealer($0) }
+    }
+
+    func start() {
+        loop.every(.seconds(1)) { [weak self] in self?.heartbeat() }
+        let thread = Thread { [self] in
+            loop.run(handler: handle)
+        }
+        thread.name = "gateway-bus"
+        thread.start()
+        self.thread = thread
+        loop.execute { [self] in heartbeat() }
+    }
+
+    func stop() { loop.stop() }
+
+    /// Sends a request; `completion` runs on `eventLoop` with the answer or why there is none.
+    func request(_ message: BusMessage, to destination: Destination, on eventLoop: EventLoop,
+                 _ completion: @escaping (Result<BusMessage, BusRequestError>) -> Void) {
+        loop.execute { [self] in
+            loop.request(message, on: socket(for: destination)) { result in
+                eventLoop.execute { completion(result) }
+            }
+        }
+    }
+
+    /// A one-way message: no answer, no retry.
+    func send(_ message: BusMessage, to destination: Destination) {
+        loop.execute { [self] in
+            loop.send(BusEnvelope(requestId: 0, message: message), on: socket(for: destination))
+        }
+    }
+
+    private func socket(for destination: Destination) -> BusLoop.SocketID {
+        switch destination {
+        case .auth: return authSocket
+        case .router: return routerSocket
+        case .storage(let pair): return storageSockets[partitioning.worker(of: pair)]
+        }
+    }
+
+    private func handle(_ incoming: BusIncoming) {
+        switch incoming.message {
+        case .push(let connectionId, let bytes):
+            registry.connection(connectionId)?.deliverPush(bytes)
+        case .kick(let connectionId):
+            registry.connection(connectionId)?.kick()
+        default:
+            logger.warning("gateway got an unexpected message", metadata: ["bus.kind": "\(incoming.message.kind)"])
+        }
+    }
+
+    /// Tells the router we are alive; a router that does not know us (it restarted, or we are
+    /// new) gets everyone signed in here, so presence is whole again without clients noticing.
+    private func heartbeat() {
+        loop.request(.gatewayHello(gatewayId: gatewayId), on: routerSocket) { [self] result in
+            guard case .success(.routerWelcome(_, let needsSync)) = result, needsSync else { return }
+            let sessions = registry.sessions
+            loop.request(.presenceSync(sessions), on: routerSocket) { [self] result in
+                if case .success(.attached) = result {
+                    logger.info("router has our presence", metadata: ["gateway.sessions": "\(sessions.count)"])
+                }
+            }
+        }
+    }
+}

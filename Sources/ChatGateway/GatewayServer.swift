@@ -1,0 +1,78 @@
+import ChatBus
+import ChatRuntime
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+
+/// The front acceptor: a SwiftNIO TCP server that owns every client connection and turns
+/// commands into bus requests. It holds no user data.
+public final class GatewayServer {
+    private let configuration: ChatConfiguration
+    private let logger: Logger
+    private let group: MultiThreadedEventLoopGroup
+    private let registry = SessionRegistry()
+    private var bus: GatewayBus?
+    private var channel: Channel?
+
+    public init(configuration: ChatConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, System.coreCount))
+    }
+
+    /// Binds the client port and serves until `stop()`.
+    public func run() throws {
+        let bus = try GatewayBus(configuration: configuration, registry: registry, logger: logger)
+        self.bus = bus
+        bus.start()
+
+        let settings = ClientConnection.Settings(
+            loginTimeout: .seconds(Int64(configuration.loginTimeoutSeconds)),
+            partialLineTimeout: .seconds(Int64(configuration.partialLineTimeoutSeconds)))
+        let registry = registry
+        let logger = logger
+        let nextConnectionId = ConnectionCounter()
+
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.so_keepalive), value: 1)
+            .childChannelOption(.socket(IPPROTO_TCP, TCP_KEEPIDLE), value: 60)
+            .childChannelOption(.socket(IPPROTO_TCP, TCP_KEEPINTVL), value: 10)
+            .childChannelOption(.socket(IPPROTO_TCP, TCP_KEEPCNT), value: 6)
+            .childChannelOption(.socket(IPPROTO_TCP, TCP_NODELAY), value: 1)
+            .childChannelInitializer { channel in
+                let connection = ClientConnection(id: nextConnectionId.next(), bus: bus, registry: registry,
+                                                  settings: settings, logger: logger)
+                return channel.pipeline.addHandler(connection)
+            }
+        let channel = try bootstrap.bind(host: configuration.host, port: configuration.port).wait()
+        self.channel = channel
+        logger.info("gateway listening", metadata: [
+            "gateway.address": "\(channel.localAddress.map { "\($0)" } ?? "?")",
+            "gateway.id": "\(bus.gatewayId)",
+        ])
+        try channel.closeFuture.wait()
+        bus.stop()
+        try? group.syncShutdownGracefully()
+    }
+
+    /// Stops accepting and closes every connection.
+    public func stop() {
+        channel?.close(promise: nil)
+    }
+}
+
+/// Connection ids, unique within one gateway process.
+final class ConnectionCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: UInt64 = 0
+
+    func next() -> UInt64 {
+        lock.withLock {
+            value += 1
+            return value
+        }
+    }
+}

@@ -1,0 +1,42 @@
+import ChatBus
+import ChatProtocol
+
+/// Turns worker answers into client replies, in one place. Any bus failure (timeout, worker
+/// down, worker error) is `Service unavailable`: the command may or may not have taken effect.
+enum ReplyMapping {
+    typealias Answer = Result<BusMessage, BusRequestError>
+
+    static func signUp(_ answer: Answer) -> ServerReply {
+        switch answer {
+        case .success(.authOutcome(.signedUp)): return .signUpSucceeded
+        case .success(.authOutcome(.uidTaken)): return .uidAlreadyExists
+        default: return .serviceUnavailable
+        }
+    }
+
+    static func signIn(_ answer: Answer) -> ServerReply {
+        switch answer {
+        case .success(.authOutcome(.signedIn)): return .signInSucceeded
+        case .success(.authOutcome(.unknownUid)): return .uidNotExits
+        case .success(.authOutcome(.wrongPassword)): return .wrongPassword
+        default: return .serviceUnavailable
+        }
+    }
+
+    static func addFriend(_ answer: Answer) -> ServerReply {
+        switch answer {
+        case .success(.authOutcome(.friendAdded)): return .ok
+        case .success(.authOutcome(.unknownUid)): return .uidNotExits
+        default: return .serviceUnavailable
+        }
+    }
+
+    static func delivery(_ answer: Answer) -> ServerReply {
+        switch answer {
+        case .success(.delivery(.delivered)): return .ok
+        case .success(.delivery(.recipientOffline)): return .targetUserOffline
+        case .success(.delivery(.unknownRecipient)): return .uidNotExits
+        default: return .serviceUnavailable
+        }
+    }
+}

@@ -1,0 +1,48 @@
+/// The validation rules for what a client may name on the wire.
+public enum Identifiers {
+    /// A uid is exactly 6 ASCII digits.
+    public static func isValidUID<S: StringProtocol>(_ text: S) -> Bool {
+        let utf8 = text.utf8
+        return utf8.count == 6 && utf8.allSatisfy(isDigit)
+    }
+
+    /// What the client sends as a password: 1 to 128 of `[A-Za-z0-9_]` (a lowercase hex
+    /// SHA-256 from our client, but any client may choose its own within these rules).
+    public static func isValidWirePassword<S: StringProtocol>(_ text: S) -> Bool {
+        let utf8 = text.utf8
+        return (1...128).contains(utf8.count) && utf8.allSatisfy { isDigit($0) || isLetter($0) || $0 == UInt8(ascii: "_") }
+    }
+
+    /// `YYYYMMDDhhmm`, 12 digits naming a real minute of the Gregorian calendar.
+    public static func isValidTimestamp<S: StringProtocol>(_ text: S) -> Bool {
+        let digits = Array(text.utf8)
+        guard digits.count == 12, digits.allSatisfy(isDigit) else { return false }
+        func number(_ range: Range<Int>) -> Int {
+            digits[range].reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
+        }
+        let year = number(0..<4), month = number(4..<6), day = number(6..<8)
+        let hour = number(8..<10), minute = number(10..<12)
+        guard year >= 1, (1...12).contains(month), hour < 24, minute < 60 else { return false }
+        return (1...daysIn(month: month, year: year)).contains(day)
+    }
+
+    /// Uploads declare their size as 1 to 19 ASCII digits (so it always fits an Int64).
+    public static func parseSize<S: StringProtocol>(_ text: S) -> Int64? {
+        let utf8 = text.utf8
+        guard (1...19).contains(utf8.count), utf8.allSatisfy(isDigit) else { return nil }
+        return Int64(text)
+    }
+
+    static func daysIn(month: Int, year: Int) -> Int {
+        switch month {
+        case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: return 30
+        default: return 31
+        }
+    }
+
+    static func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
+    static func isLetter(_ byte: UInt8) -> Bool {
+        (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
+    }
+}

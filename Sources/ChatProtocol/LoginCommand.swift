@@ -1,0 +1,22 @@
+/// A command a connection may send before it has signed in.
+public enum LoginCommand: Equatable, Sendable {
+    case signUp(uid: String, password: String)
+    case signIn(uid: String, password: String)
+    case offline
+
+    /// Nil for anything else, which the server answers with `Wrong sign command`.
+    public init?(line: [UInt8]) {
+        guard let text = String(validating: line, as: UTF8.self) else { return nil }
+        if text == "offline" { self = .offline; return }
+        let words = text.split(separator: " ", omittingEmptySubsequences: false)
+        guard words.count == 3, Identifiers.isValidUID(words[1]), Identifiers.isValidWirePassword(words[2]) else {
+            return nil
+        }
+        let uid = String(words[1]), password = String(words[2])
+        switch words[0] {
+        case "signup": self = .signUp(uid: uid, password: password)
+        case "signin": self = .signIn(uid: uid, password: password)
+        default: return nil
+        }
+    }
+}

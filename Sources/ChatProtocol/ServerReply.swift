@@ -1,0 +1,55 @@
+/// Every line the server answers with, spelled exactly as the protocol spells it (typos and
+/// double spaces included: clients match these bytes).
+public enum ServerReply: Equatable, Sendable {
+    case signUpSucceeded
+    case uidAlreadyExists
+    case signInSucceeded
+    case uidNotExits
+    case wrongPassword
+    case wrongSignCommand
+    case wrongInteractCommand
+    case permissionDenied
+    case ok
+    case targetUserOffline
+    case fileTooLarge
+    case invalidFileName
+    case noHistoryYet
+    case noSuchFile
+    case serviceUnavailable
+    case messageTooLong
+    case signedInElsewhere
+    /// Announces a download of `byteCount` bytes; the client answers `ok` to receive them.
+    case dataSize(Int)
+    /// `friends` then ` <uid>:online` / ` <uid>:offline` for each friend, in uid order.
+    case friends([(uid: String, online: Bool)])
+
+    public var text: String {
+        switch self {
+        case .signUpSucceeded: return "signup successfully"
+        case .uidAlreadyExists: return "uid already exists"
+        case .signInSucceeded: return "signin successfully"
+        case .uidNotExits: return "uid not exits"
+        case .wrongPassword: return "Wrong Password"
+        case .wrongSignCommand: return "Wrong sign command"
+        case .wrongInteractCommand: return "Wrong  interact command"
+        case .permissionDenied: return "Permission denied"
+        case .ok: return "ok"
+        case .targetUserOffline: return "Target user offline"
+        case .fileTooLarge: return "File too large"
+        case .invalidFileName: return "Invalid file name"
+        case .noHistoryYet: return "you two have no history yet"
+        case .noSuchFile: return "No such file"
+        case .serviceUnavailable: return "Service unavailable"
+        case .messageTooLong: return "Message too long"
+        case .signedInElsewhere: return "Signed in elsewhere"
+        case .dataSize(let count): return "server_data_size\(count)"
+        case .friends(let entries):
+            return entries.reduce("friends") { $0 + " \($1.uid):\($1.online ? "online" : "offline")" }
+        }
+    }
+
+    /// The reply as sent: its text and `\n`.
+    public var line: [UInt8] { Array((text + "\n").utf8) }
+
+    public static func == (lhs: ServerReply, rhs: ServerReply) -> Bool { lhs.text == rhs.text }
+}

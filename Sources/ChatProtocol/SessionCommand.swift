@@ -1,0 +1,36 @@
+/// A command of a signed-in connection, already checked against the protocol's rules.
+public enum SessionCommand: Equatable, Sendable {
+    /// The first line of a two-line message; its second line follows.
+    case message(MessageHeader)
+    case historyAll(peer: String)
+    case historyFile(peer: String, name: String)
+    case addFriend(peer: String)
+    case friends
+    case offline
+}
+
+/// `uid1 to uid2 <timestamp> text` or `... audio|file <size>`.
+public struct MessageHeader: Equatable, Sendable {
+    public enum Kind: Equatable, Sendable {
+        case text
+        case audio(size: Int64)
+        case file(size: Int64)
+    }
+
+    public let sender: String
+    public let recipient: String
+    public let timestamp: String
+    public let kind: Kind
+    /// The header line exactly as received, without its line ending.
+    public let line: [UInt8]
+}
+
+/// What parsing a session line gives: a command, or the single reply that refuses it.
+public enum SessionLine: Equatable, Sendable {
+    case command(SessionCommand)
+    /// Refused; the connection stays in the session phase.
+    case refused(ServerReply)
+    /// Refused, but it was the first line of a two-line command, so the next line belongs to
+    /// it and must be read and dropped rather than taken for a command.
+    case refusedTwoLine(ServerReply)
+}

@@ -1,0 +1,71 @@
+/// Parses session-phase lines for the signed-in `uid`.
+///
+/// Order of checks, from the protocol: `Permission denied` (uid1 is not the signed-in uid),
+/// then `Wrong  interact command` (any malformed part).
+public struct SessionCommandParser: Sendable {
+    public let uid: String
+
+    public init(uid: String) { self.uid = uid }
+
+    public func parse(_ line: [UInt8]) -> SessionLine {
+        guard let text = String(validating: line, as: UTF8.self) else {
+            return .refused(.wrongInteractCommand)
+        }
+        if text == "offline" { return .command(.offline) }
+        let words = text.split(separator: " ", omittingEmptySubsequences: false)
+
+        // The two-line form is recognised by shape alone: its content line is always consumed.
+        if words.count >= 5, words[1] == "to", ["text", "audio", "file"].contains(words[4]) {
+            return parseMessageHeader(words, line: line)
+        }
+        guard words.count >= 2 else { return .refused(.wrongInteractCommand) }
+        let claimsOtherUser = words[0] != uid
+
+        switch (words.count, words[1]) {
+        case (2, "friends"):
+            return claimsOtherUser ? .refused(.permissionDenied) : .command(.friends)
+        case (4, "to") where words[3] == "addFriend":
+            if claimsOtherUser { return .refused(.permissionDenied) }
+            let peer = String(words[2])
+            guard Identifiers.isValidUID(peer), peer != uid else { return .refused(.wrongInteractCommand) }
+            return .command(.addFriend(peer: peer))
+        case (4..., "history"):
+            if claimsOtherUser { return .refused(.permissionDenied) }
+            let peer = String(words[2])
+            guard Identifiers.isValidUID(peer) else { return .refused(.wrongInteractCommand) }
+            if words.count == 4 && words[3] == "all" { return .command(.historyAll(peer: peer)) }
+            if words[3] == "filename" {
+                // The name is everything after "filename ", spaces included.
+                let prefixLength = words[0].utf8.count + words[1].utf8.count + words[2].utf8.count + "filename".utf8.count + 4
+                let name = String(decoding: line.dropFirst(prefixLength), as: UTF8.self)
+                guard !name.isEmpty else { return .refused(.wrongInteractCommand) }
+                return .command(.historyFile(peer: peer, name: name))
+            }
+            return .refused(.wrongInteractCommand)
+        default:
+            return .refused(.wrongInteractCommand)
+        }
+    }
+
+    private func parseMessageHeader(_ words: [Substring], line: [UInt8]) -> SessionLine {
+        if words[0] != uid { return .refusedTwoLine(.permissionDenied) }
+        let recipient = String(words[2]), timestamp = String(words[3])
+        guard Identifiers.isValidUID(recipient), Identifiers.isValidTimestamp(timestamp) else {
+            return .refusedTwoLine(.wrongInteractCommand)
+        }
+        let kind: MessageHeader.Kind
+        switch (words[4], words.count) {
+        case ("text", 5):
+            kind = .text
+        case ("audio", 6):
+            guard let size = Identifiers.parseSize(words[5]) else { return .refusedTwoLine(.wrongInteractCommand) }
+            kind = .audio(size: size)
+        case ("file", 6):
+            guard let size = Identifiers.parseSize(words[5]) else { return .refusedTwoLine(.wrongInteractCommand) }
+            kind = .file(size: size)
+        default:
+            return .refusedTwoLine(.wrongInteractCommand)
+        }
+        return .command(.message(MessageHeader(sender: uid, recipient: recipient, timestamp: timestamp, kind: kind, line: line)))
+    }
+}

@@ -1,0 +1,148 @@
+import ChatBus
+import ChatRuntime
+import Foundation
+import Logging
+
+/// The router: online presence and every delivery decision.
+///
+/// A text goes: gateway -> router (does the recipient exist?) -> storage (durable append) ->
+/// router (online? push) -> gateway (`ok` / `Target user offline`). Presence is rebuilt after
+/// a restart from the gateways, which resend who is signed in when the router does not
+/// recognise their heartbeat.
+public final class RouterService {
+    private let configuration: ChatConfiguration
+    private let logger: Logger
+    private let loop: BusLoop
+    private let partitioning: Partitioning
+    private let instance = UInt64.random(in: 1...UInt64.max)
+
+    private var gatewaySocket: BusLoop.SocketID!
+    private var authSocket: BusLoop.SocketID!
+    private var storageSockets: [BusLoop.SocketID] = []
+
+    private var presence = PresenceTable()
+    private var gatewayLastSeen: [[UInt8]: UInt64] = [:]
+    /// Gateways that sent their full presence since this router started.
+    private var syncedGateways: Set<[UInt8]> = []
+    /// Users only ever get created, so a uid once seen to exist is cached for good.
+    private var knownUsers: Set<String> = []
+    /// Deliveries waiting on an existence look-up, in arrival order, so order is kept.
+    private var pendingLookups: [String: [(Bool?) -> Void]] = [:]
+
+    /// A gateway silent this long is taken for dead and its users for offline.
+    private let gatewayTimeoutNanos: UInt64 = 5_000_000_000
+
+    public init(configuration: ChatConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        loop = BusLoop(requestTimeout: .milliseconds(configuration.requestTimeoutMilliseconds), logger: logger)
+        partitioning = Partitioning(partitionCount: configuration.storagePartitions, workerCount: configuration.storageEndpoints.count)
+    }
+
+    public func run() throws {
+        gatewaySocket = try loop.bindRouter(configuration.routerEndpoint)
+        authSocket = try loop.connectDealer(configuration.authEndpoint)
+        storageSockets = try configuration.storageEndpoints.map { try loop.connectDealer($0) }
+        loop.every(.seconds(1)) { [weak self] in self?.dropSilentGateways() }
+        logger.info("router ready", metadata: ["bus.endpoint": "\(configuration.routerEndpoint)", "router.instance": "\(instance)"])
+        loop.run(handler: handle)
+    }
+
+    public func stop() { loop.stop() }
+
+    private func handle(_ incoming: BusIncoming) {
+        guard let gateway = incoming.peer else { return }
+        gatewayLastSeen[gateway] = DispatchTime.now().uptimeNanoseconds
+        switch incoming.message {
+        case .gatewayHello:
+            loop.reply(to: incoming, with: .routerWelcome(routerInstance: instance, needsSync: !syncedGateways.contains(gateway)))
+        case .presenceSync(let entries):
+            presence.removeGateway(gateway)
+            for entry in entries { attach(entry, on: gateway) }
+            syncedGateways.insert(gateway)
+            logger.info("gateway presence synced", metadata: ["router.gateway": "\(String(decoding: gateway, as: UTF8.self))", "router.sessions": "\(entries.count)"])
+            loop.reply(to: incoming, with: .attached)
+        case .attach(let entry):
+            attach(entry, on: gateway)
+            loop.reply(to: incoming, with: .attached)
+        case .detach(let uid, let connection):
+            presence.detach(uid: uid, connection: connection, on: gateway)
+        case .deliver(let from, let to, let record):
+            deliver(from: from, to: to, record: record, replyingTo: incoming)
+        case .notify(let to, let bytes):
+            if let location = presence.location(of: to) { push(bytes, to: location) }
+        case .queryPresence(let uids):
+            loop.reply(to: incoming, with: .presence(uids.map { presence.location(of: $0) != nil }))
+        default:
+            loop.reply(to: incoming, with: .failure("router does not handle \(incoming.message.kind)"))
+        }
+    }
+
+    private func attach(_ entry: PresenceEntry, on gateway: [UInt8]) {
+        knownUsers.insert(entry.uid)
+        if let displaced = presence.attach(entry, on: gateway) {
+            loop.send(BusEnvelope(requestId: 0, message: .kick(connection: displaced.entry.connection)),
+                      on: gatewaySocket, to: displaced.gateway)
+        }
+    }
+
+    private func deliver(from: String, to: String, record: [UInt8], replyingTo incoming: BusIncoming) {
+        whenExists(to) { [self] exists in
+            guard let exists else { return loop.reply(to: incoming, with: .delivery(.unavailable)) }
+            guard exists else { return loop.reply(to: incoming, with: .delivery(.unknownRecipient)) }
+            let pair = PairKey(from, to)
+            let storage = storageSockets[partitioning.worker(of: pair)]
+            loop.request(.appendRecord(pair: pair, record: record), on: storage) { [self] result in
+                guard case .success(.appended) = result else {
+                    logger.warning("storage did not confirm an append", metadata: ["router.pair": "\(pair)", "router.result": "\(result)"])
+                    return loop.reply(to: incoming, with: .delivery(.unavailable))
+                }
+                // Presence is read after the append: `ok` means pushed to whoever is online now.
+                if let location = presence.location(of: to), push(record, to: location) {
+                    loop.reply(to: incoming, with: .delivery(.delivered))
+                } else {
+                    loop.reply(to: incoming, with: .delivery(.recipientOffline))
+                }
+            }
+        }
+    }
+
+    /// Pushes to a connection; false (and the gateway forgotten) when its gateway is gone.
+    @discardableResult
+    private func push(_ bytes: [UInt8], to location: PresenceTable.Location) -> Bool {
+        let envelope = BusEnvelope(requestId: 0, message: .push(connection: location.entry.connection, bytes: bytes))
+        if loop.send(envelope, on: gatewaySocket, to: location.gateway) { return true }
+        forgetGateway(location.gateway)
+        return false
+    }
+
+    /// Calls `body` with whether `uid` exists, or nil when auth did not answer.
+    private func whenExists(_ uid: String, _ body: @escaping (Bool?) -> Void) {
+        if knownUsers.contains(uid) { return body(true) }
+        if pendingLookups[uid] != nil {
+            pendingLookups[uid]!.append(body)
+            return
+        }
+        pendingLookups[uid] = [body]
+        loop.request(.userExists(uid: uid), on: authSocket) { [self] result in
+            var exists: Bool?
+            if case .success(.existence(let found)) = result { exists = found }
+            if exists == true { knownUsers.insert(uid) }
+            for waiting in pendingLookups.removeValue(forKey: uid) ?? [] { waiting(exists) }
+        }
+    }
+
+    private func dropSilentGateways() {
+        let now = DispatchTime.now().uptimeNanoseconds
+        for (gateway, seen) in gatewayLastSeen where now - seen > gatewayTimeoutNanos {
+            logger.warning("gateway went silent; its users are offline", metadata: ["router.gateway": "\(String(decoding: gateway, as: UTF8.self))"])
+            forgetGateway(gateway)
+        }
+    }
+
+    private func forgetGateway(_ gateway: [UInt8]) {
+        presence.removeGateway(gateway)
+        gatewayLastSeen.removeValue(forKey: gateway)
+        syncedGateways.remove(gateway)
+    }
+}

@@ -1,0 +1,105 @@
+import ChatBus
+import ChatRuntime
+import Foundation
+import Logging
+
+/// A storage worker: owns the partitions `p` with `p % workers == index` and keeps each
+/// pair's history there.
+///
+/// Appends are group-committed: everything that arrived in one wake-up of the bus loop is
+/// written in one transaction per partition, and only then are the appends confirmed.
+public final class StorageService {
+    private let configuration: ChatConfiguration
+    private let index: Int
+    private let logger: Logger
+    private let loop: BusLoop
+    private let partitioning: Partitioning
+    private var partitions: [Int: PartitionStore] = [:]
+    private var pendingAppends: [Int: [(incoming: BusIncoming, pair: PairKey, record: [UInt8])]] = [:]
+
+    public init(configuration: ChatConfiguration, index: Int, logger: Logger) {
+        self.configuration = configuration
+        self.index = index
+        self.logger = logger
+        loop = BusLoop(requestTimeout: .milliseconds(configuration.requestTimeoutMilliseconds), logger: logger)
+        partitioning = Partitioning(partitionCount: configuration.storagePartitions, workerCount: configuration.storageEndpoints.count)
+    }
+
+    public func run() throws {
+        guard configuration.storageEndpoints.indices.contains(index) else {
+            throw ConfigurationError("storage index \(index) has no endpoint in storage.endpoints")
+        }
+        let folder = "\(configuration.dataDirectory)/history"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try checkPartitionCount(in: folder)
+        for partition in partitioning.partitions(ownedBy: index) {
+            partitions[partition] = try PartitionStore(path: "\(folder)/partition-\(partition).sqlite")
+        }
+        _ = try loop.bindRouter(configuration.storageEndpoints[index])
+        logger.info("storage ready", metadata: [
+            "bus.endpoint": "\(configuration.storageEndpoints[index])",
+            "storage.partitions": "\(partitions.keys.sorted())",
+        ])
+        loop.run(handler: handle, afterBatch: commitPendingAppends)
+    }
+
+    public func stop() { loop.stop() }
+
+    private func handle(_ incoming: BusIncoming) {
+        switch incoming.message {
+        case .appendRecord(let pair, let record):
+            let partition = partitioning.partition(of: pair)
+            guard partitions[partition] != nil else { return refuseForeign(pair, incoming) }
+            pendingAppends[partition, default: []].append((incoming, pair, record))
+        case .fetchHistory(let pair):
+            let partition = partitioning.partition(of: pair)
+            guard let store = partitions[partition] else { return refuseForeign(pair, incoming) }
+            // A read sees every append that arrived before it.
+            commitPendingAppends()
+            do {
+                loop.reply(to: incoming, with: .history(try store.history(of: pair)))
+            } catch {
+                logger.error("history read failed", metadata: ["storage.pair": "\(pair)", "storage.error": "\(error)"])
+                loop.reply(to: incoming, with: .failure("\(error)"))
+            }
+        default:
+            loop.reply(to: incoming, with: .failure("storage does not handle \(incoming.message.kind)"))
+        }
+    }
+
+    /// The partition count is part of the data: pairs hash into it. Changing it would make
+    /// histories unreachable, so a folder remembers its count and refuses another.
+    private func checkPartitionCount(in folder: String) throws {
+        let path = "\(folder)/PARTITIONS"
+        let wanted = "\(configuration.storagePartitions)\n"
+        if let existing = try? String(contentsOfFile: path, encoding: .utf8) {
+            guard existing == wanted else {
+                let found = existing.trimmingCharacters(in: .whitespacesAndNewlines)
+                throw ConfigurationError("\(folder) holds \(found) partitions but storage.partitions is "
+                    + "\(configuration.storagePartitions); the count cannot change for a data folder")
+            }
+            return
+        }
+        try wanted.write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
+    private func refuseForeign(_ pair: PairKey, _ incoming: BusIncoming) {
+        logger.error("asked for a partition this worker does not own", metadata: ["storage.pair": "\(pair)"])
+        loop.reply(to: incoming, with: .failure("partition not owned by storage worker \(index)"))
+    }
+
+    private func commitPendingAppends() {
+        guard !pendingAppends.isEmpty else { return }
+        let batch = pendingAppends
+        pendingAppends.removeAll(keepingCapacity: true)
+        for (partition, appends) in batch {
+            do {
+                try partitions[partition]!.append(appends.map { ($0.pair, $0.record) })
+                for append in appends { loop.reply(to: append.incoming, with: .appended) }
+            } catch {
+                logger.error("append failed", metadata: ["storage.partition": "\(partition)", "storage.error": "\(error)"])
+                for append in appends { loop.reply(to: append.incoming, with: .failure("\(error)")) }
+            }
+        }
+    }
+}

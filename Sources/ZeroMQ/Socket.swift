@@ -1,0 +1,64 @@
+import CZeroMQ
+
+/// One libzmq socket. Not thread-safe, as libzmq sockets are not: keep each on one thread.
+public final class Socket {
+    let handle: UnsafeMutableRawPointer
+    private var isClosed = false
+
+    init(handle: UnsafeMutableRawPointer) {
+        self.handle = handle
+    }
+
+    deinit { close() }
+
+    public func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        LibZMQ.close(handle)
+    }
+
+    public func bind(_ endpoint: String) throws { try LibZMQ.bind(handle, endpoint) }
+    public func connect(_ endpoint: String) throws { try LibZMQ.connect(handle, endpoint) }
+
+    /// The endpoint actually bound (resolves `tcp://127.0.0.1:*`).
+    public var lastEndpoint: String {
+        get throws { try LibZMQ.getStringOption(handle, ZMQ_LAST_ENDPOINT) }
+    }
+
+    public func setIdentity(_ identity: [UInt8]) throws { try LibZMQ.setOption(handle, ZMQ_ROUTING_ID, bytes: identity) }
+    /// Makes a ROUTER fail with EHOSTUNREACH instead of silently dropping an unroutable message.
+    public func setRouterMandatory(_ on: Bool) throws { try LibZMQ.setOption(handle, ZMQ_ROUTER_MANDATORY, int: on ? 1 : 0) }
+    /// Milliseconds pending messages may linger after close; 0 drops them.
+    public func setLinger(milliseconds: Int32) throws { try LibZMQ.setOption(handle, ZMQ_LINGER, int: milliseconds) }
+    public func setSendHighWaterMark(_ messages: Int32) throws { try LibZMQ.setOption(handle, ZMQ_SNDHWM, int: messages) }
+    public func setReceiveHighWaterMark(_ messages: Int32) throws { try LibZMQ.setOption(handle, ZMQ_RCVHWM, int: messages) }
+    /// Only queue messages to peers whose connection is complete, so requests to a dead peer fail fast.
+    public func setImmediate(_ on: Bool) throws { try LibZMQ.setOption(handle, ZMQ_IMMEDIATE, int: on ? 1 : 0) }
+    public func setReconnectInterval(milliseconds: Int32) throws { try LibZMQ.setOption(handle, ZMQ_RECONNECT_IVL, int: milliseconds) }
+
+    /// Sends every frame as one multipart message. Returns false when non-blocking and it would block.
+    @discardableResult
+    public func send(_ frames: [[UInt8]], blocking: Bool = true) throws -> Bool {
+        for (index, frame) in frames.enumerated() {
+            var flags: Int32 = index < frames.count - 1 ? ZMQ_SNDMORE : 0
+            if !blocking { flags |= ZMQ_DONTWAIT }
+            let sent = try LibZMQ.send(handle, frame, flags: flags)
+            // libzmq queues a multipart message atomically: only the first frame can report EAGAIN.
+            if !sent { return false }
+        }
+        return true
+    }
+
+    /// Receives one whole multipart message; nil when non-blocking and nothing is queued.
+    public func receive(blocking: Bool = true) throws -> [[UInt8]]? {
+        guard let first = try LibZMQ.receive(handle, flags: blocking ? 0 : ZMQ_DONTWAIT) else { return nil }
+        var frames = [first.bytes]
+        var more = first.more
+        while more {
+            guard let next = try LibZMQ.receive(handle, flags: 0) else { break }
+            frames.append(next.bytes)
+            more = next.more
+        }
+        return frames
+    }
+}

@@ -1,0 +1,116 @@
+import ArgumentParser
+import ChatAuth
+import ChatGateway
+import ChatRouter
+import ChatRuntime
+import ChatStorage
+import ChatSupervisor
+import Foundation
+import Logging
+
+@main
+struct Chatd: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "chatd",
+        abstract: "The chat server: a supervisor and the processes it runs.",
+        subcommands: [Supervise.self, Gateway.self, Auth.self, Router.self, Storage.self],
+        defaultSubcommand: Supervise.self)
+}
+
+/// Options every child role takes from the supervisor.
+struct ChildOptions: ParsableArguments {
+    @OptionGroup var configuration: ConfigurationOptions
+    @Option(name: .customLong("parent-pid"), help: "Exit when this process (the supervisor) is gone.")
+    var parentPid: Int32?
+
+    func prepare(role: String) throws -> (ChatConfiguration, Logger) {
+        let resolved = try configuration.resolve()
+        ProcessLifecycle.bootstrapLogging(level: resolved.logLevel)
+        let logger = Logger(label: "chatd.\(role)")
+        if let parentPid { ProcessLifecycle.exitWhenParentDies(expectedParent: parentPid, logger: logger) }
+        return (resolved, logger)
+    }
+}
+
+struct Supervise: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Start and keep running the whole system (the default).")
+    @OptionGroup var configuration: ConfigurationOptions
+
+    func run() throws {
+        let resolved = try configuration.resolve()
+        ProcessLifecycle.bootstrapLogging(level: resolved.logLevel)
+        let logger = Logger(label: "chatd.supervisor")
+        try FileManager.default.createDirectory(atPath: resolved.dataDirectory, withIntermediateDirectories: true)
+        let passed = configuration.asArguments + ["--parent-pid", String(getpid())]
+        let storage = resolved.storageEndpoints.indices.map {
+            ChildSpec(name: "storage-\($0)", arguments: ["storage", "--index", String($0)] + passed)
+        }
+        let children = [ChildSpec(name: "auth", arguments: ["auth"] + passed)] + storage + [
+            ChildSpec(name: "router", arguments: ["router"] + passed),
+            ChildSpec(name: "gateway", arguments: ["gateway"] + passed),
+        ]
+        let supervisor = Supervisor(
+            executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath(),
+            children: children,
+            policy: RestartPolicy(maxRestarts: resolved.maxRestarts, windowSeconds: Double(resolved.restartWindowSeconds)),
+            graceSeconds: Double(resolved.shutdownGraceSeconds),
+            logger: logger)
+        ProcessLifecycle.onTerminationSignal { signal in
+            logger.info("stopping on signal", metadata: ["supervisor.signal": "\(signal)"])
+            supervisor.stop()
+        }
+        logger.info("starting", metadata: ["chatd.port": "\(resolved.port)", "chatd.data_dir": "\(resolved.dataDirectory)"])
+        let code = supervisor.run()
+        if code != 0 { throw ExitCode(code) }
+    }
+}
+
+struct Gateway: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the client-facing gateway (started by the supervisor).")
+    @OptionGroup var options: ChildOptions
+
+    func run() throws {
+        let (configuration, logger) = try options.prepare(role: "gateway")
+        let server = GatewayServer(configuration: configuration, logger: logger)
+        ProcessLifecycle.onTerminationSignal { _ in server.stop() }
+        try server.run()
+    }
+}
+
+struct Auth: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the auth worker (started by the supervisor).")
+    @OptionGroup var options: ChildOptions
+
+    func run() throws {
+        let (configuration, logger) = try options.prepare(role: "auth")
+        let service = AuthService(configuration: configuration, logger: logger)
+        ProcessLifecycle.onTerminationSignal { _ in service.stop() }
+        try service.run()
+    }
+}
+
+struct Router: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the message router (started by the supervisor).")
+    @OptionGroup var options: ChildOptions
+
+    func run() throws {
+        let (configuration, logger) = try options.prepare(role: "router")
+        let service = RouterService(configuration: configuration, logger: logger)
+        ProcessLifecycle.onTerminationSignal { _ in service.stop() }
+        try service.run()
+    }
+}
+
+struct Storage: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run one storage worker (started by the supervisor).")
+    @OptionGroup var options: ChildOptions
+    @Option(help: "Which entry of storage.endpoints this worker binds; it owns partitions p with p % workers == index.")
+    var index: Int
+
+    func run() throws {
+        let (configuration, logger) = try options.prepare(role: "storage-\(index)")
+        let service = StorageService(configuration: configuration, index: index, logger: logger)
+        ProcessLifecycle.onTerminationSignal { _ in service.stop() }
+        try service.run()
+    }
+}
