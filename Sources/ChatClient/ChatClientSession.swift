@@ -1,0 +1,178 @@
+import ChatProtocol
+import Foundation
+
+/// The line-mode client: the user's commands on one thread, everything the server sends on
+/// another, so messages appear while the user types. The session's chat lives in memory only.
+public final class ChatClientSession: @unchecked Sendable {
+    /// What a reply in the queue answers, in the order the commands were sent.
+    private enum Awaited {
+        case signUp
+        case signIn(uid: String)
+        case send
+        case history(peer: String)
+        case addFriend
+        case friends
+    }
+
+    private let connection: LineConnection
+    private let output: @Sendable (String) -> Void
+    private let state = NSCondition()
+    private var awaited: [Awaited] = []
+    private var signedInUID: String?
+    private var currentPeer: String?
+    private var closed = false
+
+    public init(host: String, port: Int, output: @escaping @Sendable (String) -> Void) throws {
+        connection = try LineConnection(host: host, port: port)
+        self.output = output
+    }
+
+    /// Reads commands from `nextLine` until it returns nil or `/quit`; returns an exit code.
+    public func run(nextLine: () -> String?) -> Int32 {
+        let reader = Thread { [self] in readServer() }
+        reader.start()
+        while !isClosed, let line = nextLine() {
+            if case .quit = (try? UserCommand.parse(line).get()) { break }
+            switch UserCommand.parse(line) {
+            case .success(let command): execute(command)
+            case .failure(.empty): continue
+            case .failure(let error): output("error: \(error)")
+            }
+        }
+        waitForReplies(timeout: 30)
+        if !isClosed { try? connection.send(line: "offline") }
+        waitForClose(timeout: 5)
+        connection.shutdown()
+        return 0
+    }
+
+    private var isClosed: Bool {
+        state.lock()
+        defer { state.unlock() }
+        return closed
+    }
+
+    // MARK: Commands
+
+    private func execute(_ command: UserCommand) {
+        switch command {
+        case .help:
+            output(UserCommand.helpText)
+        case .wait(let seconds):
+            Thread.sleep(forTimeInterval: seconds)
+        case .quit:
+            break
+        case .signUp(let uid, let password):
+            send("signup \(uid) \(WirePassword.derive(uid: uid, password: password))", awaiting: .signUp)
+        case .signIn(let uid, let password):
+            send("signin \(uid) \(WirePassword.derive(uid: uid, password: password))", awaiting: .signIn(uid: uid))
+        case .setPeer(let peer):
+            withState { currentPeer = peer }
+            output("talking to \(peer); plain lines are sent to them")
+        case .send(let peer, let text):
+            guard let uid = requireSignedIn() else { return }
+            guard let target = peer ?? withState({ currentPeer }) else { return output("error: \(UserInputError.noPeer)") }
+            guard text.utf8.count <= LineFramer.protocolMaxLineLength else { return output("error: \(UserInputError.tooLong)") }
+            if peer != nil { withState { currentPeer = target } }
+            send("\(uid) to \(target) \(MessageTimestamp.now()) text\n\(text)", awaiting: .send)
+        case .history(let peer):
+            guard let uid = requireSignedIn() else { return }
+            send("\(uid) history \(peer) all", awaiting: .history(peer: peer))
+        case .addFriend(let peer):
+            guard let uid = requireSignedIn() else { return }
+            send("\(uid) to \(peer) addFriend", awaiting: .addFriend)
+        case .friends:
+            guard let uid = requireSignedIn() else { return }
+            send("\(uid) friends", awaiting: .friends)
+        }
+    }
+
+    private func requireSignedIn() -> String? {
+        guard let uid = withState({ signedInUID }) else {
+            output("error: \(UserInputError.notSignedIn)")
+            return nil
+        }
+        return uid
+    }
+
+    private func send(_ text: String, awaiting reply: Awaited) {
+        withState { awaited.append(reply) }
+        // History answers need the reader to reply `ok`, so a later command must not overtake it.
+        if case .history = reply { waitForReplies(timeout: 30) }
+        do {
+            try connection.send(line: text)
+        } catch {
+            output("error: \(error)")
+        }
+        if case .signIn = reply { waitForReplies(timeout: 30) }
+        if case .signUp = reply { waitForReplies(timeout: 30) }
+        if case .history = reply { waitForReplies(timeout: 30) }
+    }
+
+    // MARK: Server side
+
+    private func readServer() {
+        while let line = connection.readLine() {
+            if let push = PushHeader(line) {
+                showPush(push)
+            } else if line == ServerReply.signedInElsewhere.text {
+                output("signed in elsewhere; this session is closed")
+            } else {
+                handleReply(line)
+            }
+        }
+        withState { closed = true }
+        output("disconnected")
+    }
+
+    private func handleReply(_ line: String) {
+        let next: Awaited? = withState { awaited.isEmpty ? nil : awaited.removeFirst() }
+        switch next {
+        case .signIn(let uid) where line == ServerReply.signInSucceeded.text:
+            withState { signedInUID = uid }
+            output(line)
+        case .history(let peer) where line.hasPrefix("server_data_size"):
+            guard let count = Int(line.dropFirst("server_data_size".count)) else { return output(line) }
+            try? connection.send(line: "ok")
+            guard let data = connection.read(count: count) else { return }
+            output("history with \(peer):")
+            for record in HistoryRecord.parse(data) { output("  " + record.readable) }
+        default:
+            output(line)
+        }
+        withState { state.broadcast() }
+    }
+
+    private func showPush(_ push: PushHeader) {
+        switch push.kind {
+        case .addFriend:
+            output("\(push.sender) added you as a friend")
+        case .text(let timestamp):
+            let content = connection.readLine() ?? ""
+            output("[\(MessageTimestamp.readable(timestamp))] \(push.sender): \(content)")
+        case .attachment(let timestamp, let kind):
+            let name = connection.readLine() ?? ""
+            output("[\(MessageTimestamp.readable(timestamp))] \(push.sender) sent \(kind) \(name)")
+        }
+    }
+
+    // MARK: Waiting
+
+    private func waitForReplies(timeout: Double) {
+        let deadline = Date().addingTimeInterval(timeout)
+        state.lock()
+        while !awaited.isEmpty && !closed && state.wait(until: deadline) {}
+        state.unlock()
+    }
+
+    private func waitForClose(timeout: Double) {
+        let deadline = Date().addingTimeInterval(timeout)
+        while !isClosed && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+    }
+
+    private func withState<T>(_ body: () -> T) -> T {
+        state.lock()
+        defer { state.unlock() }
+        return body()
+    }
+}

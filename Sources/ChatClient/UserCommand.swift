@@ -1,0 +1,87 @@
+import ChatProtocol
+
+/// What a person types into the client, checked before anything is sent.
+public enum UserCommand: Equatable, Sendable {
+    case signUp(uid: String, password: String)
+    case signIn(uid: String, password: String)
+    /// `peer` nil: send to the current peer (set by `/to <uid>`).
+    case send(peer: String?, text: String)
+    case setPeer(String)
+    case history(peer: String)
+    case addFriend(String)
+    case friends
+    case wait(seconds: Double)
+    case help
+    case quit
+
+    /// Parses one input line; the error says in words what is wrong with it.
+    public static func parse(_ line: String) -> Result<UserCommand, UserInputError> {
+        guard line.hasPrefix("/") else {
+            return line.isEmpty ? .failure(.empty) : .success(.send(peer: nil, text: line))
+        }
+        let parts = line.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: true).map(String.init)
+        let name = parts[0], arguments = Array(parts.dropFirst())
+        switch (name, arguments.count) {
+        case ("/signup", 2), ("/signin", 2):
+            guard Identifiers.isValidUID(arguments[0]) else { return .failure(.badUID(arguments[0])) }
+            guard Identifiers.isValidWirePassword(arguments[1]) else { return .failure(.badPassword) }
+            return .success(name == "/signup" ? .signUp(uid: arguments[0], password: arguments[1])
+                                              : .signIn(uid: arguments[0], password: arguments[1]))
+        case ("/to", 1):
+            guard Identifiers.isValidUID(arguments[0]) else { return .failure(.badUID(arguments[0])) }
+            return .success(.setPeer(arguments[0]))
+        case ("/to", 2):
+            guard Identifiers.isValidUID(arguments[0]) else { return .failure(.badUID(arguments[0])) }
+            return .success(.send(peer: arguments[0], text: arguments[1]))
+        case ("/history", 1), ("/friend", 1):
+            guard Identifiers.isValidUID(arguments[0]) else { return .failure(.badUID(arguments[0])) }
+            return .success(name == "/history" ? .history(peer: arguments[0]) : .addFriend(arguments[0]))
+        case ("/friends", 0): return .success(.friends)
+        case ("/wait", 1):
+            guard let seconds = Double(arguments[0]), seconds >= 0, seconds <= 3600 else { return .failure(.usage(name)) }
+            return .success(.wait(seconds: seconds))
+        case ("/help", 0): return .success(.help)
+        case ("/quit", 0): return .success(.quit)
+        case ("/signup", _), ("/signin", _), ("/to", _), ("/history", _), ("/friend", _), ("/friends", _), ("/wait", _):
+            return .failure(.usage(name))
+        default:
+            return .failure(.unknownCommand(name))
+        }
+    }
+
+    public static let helpText = """
+        /signup <uid> <password>   create an account (uid: 6 digits; password: letters, digits, _)
+        /signin <uid> <password>   sign in
+        /to <uid> <text>           send a message (and make <uid> the current peer)
+        /to <uid>                  make <uid> the current peer; then plain lines go to it
+        /history <uid>             show your history with <uid>
+        /friend <uid>              add <uid> to your friends
+        /friends                   list your friends and who is online
+        /wait <seconds>            pause (for scripts waiting for messages)
+        /quit                      go offline and leave
+        """
+}
+
+public enum UserInputError: Error, Equatable, CustomStringConvertible {
+    case empty
+    case badUID(String)
+    case badPassword
+    case usage(String)
+    case unknownCommand(String)
+    case notSignedIn
+    case noPeer
+    case tooLong
+
+    public var description: String {
+        switch self {
+        case .empty: return "nothing to send"
+        case .badUID(let uid): return "'\(uid)' is not a uid: a uid is exactly 6 digits"
+        case .badPassword: return "a password is 1 to 128 letters, digits or underscores"
+        case .usage(let name): return "wrong arguments for \(name); /help lists the commands"
+        case .unknownCommand(let name): return "unknown command \(name); /help lists the commands"
+        case .notSignedIn: return "sign in first (/signin <uid> <password>)"
+        case .noPeer: return "no current peer: use /to <uid> <text> first"
+        case .tooLong: return "message too long (64 KiB at most)"
+        }
+    }
+}
