@@ -67,7 +67,9 @@ let package = Package(
         .testTarget(name: "ChatProtocolTests", dependencies: ["ChatProtocol", "ChatCrypto"]),
         .testTarget(name: "ChatBusTests", dependencies: ["ChatBus", "ZeroMQ"]),
         .testTarget(name: "ChatRuntimeTests", dependencies: ["ChatRuntime", "ChatSupervisor"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["ChatProtocol", "ChatCrypto", "SQLite"]),
+        .testTarget(name: "ChatRouterTests", dependencies: ["ChatRouter", "ChatBus"]),
+        // Depends on the executables so `swift test` builds them; the tests run them as users do.
+        .testTarget(name: "IntegrationTests", dependencies: ["ChatCrypto", "SQLite", "chatd", "chat", "chat-bench"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -88,6 +88,11 @@ public final class BusLoop: @unchecked Sendable {
         return add(socket, isRouter: false)
     }
 
+    /// The endpoint a socket really bound, with a wildcard port resolved (`tcp://127.0.0.1:*`).
+    public func boundEndpoint(_ socket: SocketID) throws -> String {
+        try sockets[socket.index].lastEndpoint
+    }
+
     private func configure(_ socket: Socket) throws {
         try socket.setLinger(milliseconds: 0)
         try socket.setSendHighWaterMark(1_000_000)

@@ -35,11 +35,14 @@ struct ChildOptions: ParsableArguments {
 struct Supervise: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Start and keep running the whole system (the default).")
     @OptionGroup var configuration: ConfigurationOptions
+    @Option(name: .customLong("exit-with-parent"), help: "Stop everything when this process is gone (for test harnesses).")
+    var watchedParent: Int32?
 
     func run() throws {
         let resolved = try configuration.resolve()
         ProcessLifecycle.bootstrapLogging(level: resolved.logLevel)
         let logger = Logger(label: "chatd.supervisor")
+        if let watchedParent { ProcessLifecycle.exitWhenParentDies(expectedParent: watchedParent, logger: logger) }
         try FileManager.default.createDirectory(atPath: resolved.dataDirectory, withIntermediateDirectories: true)
         let passed = configuration.asArguments + ["--parent-pid", String(getpid())]
         let storage = resolved.storageEndpoints.indices.map {

@@ -1,0 +1,52 @@
+@testable import ChatBus
+import Testing
+
+@Suite struct BusEnvelopeTests {
+    static let entry = PresenceEntry(uid: "111111", connection: 7, publicAddress: "203.0.113.5:40000")
+    static let everyMessage: [BusMessage] = [
+        .signUp(uid: "111111", password: "abc"), .signIn(uid: "111111", password: "abc"),
+        .addFriend(owner: "111111", friend: "222222"), .listFriends(owner: "111111"), .userExists(uid: "111111"),
+        .authOutcome(.wrongPassword), .friendList(["222222", "333333"]), .friendList([]), .existence(true),
+        .gatewayHello(gatewayId: "gw-1"), .presenceSync([entry, entry]), .presenceSync([]), .attach(entry),
+        .detach(uid: "111111", connection: .max), .deliver(from: "111111", to: "222222", record: [0, 10, 255]),
+        .queryPresence(["111111"]), .notify(to: "222222", bytes: Array("x\n".utf8)),
+        .routerWelcome(routerInstance: 42, needsSync: true), .attached, .delivery(.recipientOffline),
+        .presence([true, false, true]), .push(connection: 3, bytes: []), .kick(connection: 9),
+        .appendRecord(pair: PairKey("222222", "111111"), record: Array("r\n".utf8)),
+        .fetchHistory(pair: PairKey("111111", "222222")), .appended, .history([1, 2, 3]), .failure("disk full"),
+    ]
+
+    @Test func everyMessageRoundTrips() throws {
+        for (index, message) in Self.everyMessage.enumerated() {
+            let envelope = BusEnvelope(requestId: UInt64(index) * 0x0101_0101_0101, message: message, flags: index.isMultiple(of: 2) ? .reply : [])
+            #expect(try BusEnvelope(decoding: envelope.encoded()) == envelope)
+        }
+    }
+
+    @Test func headerLayoutIsFixed() {
+        let bytes = BusEnvelope(requestId: 0x0102_0304_0506_0708, message: .appended, flags: .reply).encoded()
+        #expect(bytes == [1, 1, 0, 62, 1, 2, 3, 4, 5, 6, 7, 8])
+    }
+
+    @Test func badInputIsAnErrorNotACrash() {
+        #expect(throws: BusDecodingError.self) { try BusEnvelope(decoding: []) }
+        #expect(throws: BusDecodingError.unsupportedVersion(9)) { try BusEnvelope(decoding: [9, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0]) }
+        #expect(throws: BusDecodingError.unknownKind(999)) { try BusEnvelope(decoding: [1, 0, 3, 231, 0, 0, 0, 0, 0, 0, 0, 0]) }
+        let good = BusEnvelope(requestId: 1, message: .signIn(uid: "111111", password: "pw")).encoded()
+        for cut in 0..<good.count {
+            #expect(throws: BusDecodingError.self) { try BusEnvelope(decoding: Array(good[..<cut])) }
+        }
+        #expect(throws: BusDecodingError.trailingBytes(1)) { try BusEnvelope(decoding: good + [0]) }
+        // A count claiming more items than bytes left must not allocate or loop on it.
+        #expect(throws: BusDecodingError.self) { try BusEnvelope(decoding: [1, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff]) }
+    }
+
+    @Test func randomBytesNeverCrashTheDecoder() {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<10_000 {
+            var bytes = (0..<Int.random(in: 0...40, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            if bytes.count > 3 { bytes[0] = 1; bytes[2] = 0 }
+            _ = try? BusEnvelope(decoding: bytes)
+        }
+    }
+}

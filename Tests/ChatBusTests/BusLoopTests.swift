@@ -1,0 +1,63 @@
+import ChatBus
+import Foundation
+import Logging
+import Testing
+
+/// The bus loop over real ZeroMQ sockets on loopback TCP.
+@Suite struct BusLoopTests {
+    private let logger = Logger(label: "test")
+
+    /// A worker that echoes `userExists` as `existence(true)` and ignores `signIn`.
+    private func startWorker() throws -> (BusLoop, String, Thread) {
+        let worker = BusLoop(logger: logger)
+        let socket = try worker.bindRouter("tcp://127.0.0.1:*")
+        _ = socket
+        let endpoint = try worker.boundEndpoint(socket)
+        let thread = Thread {
+            worker.run { incoming in
+                if case .userExists = incoming.message { worker.reply(to: incoming, with: .existence(true)) }
+            }
+        }
+        thread.start()
+        return (worker, endpoint, thread)
+    }
+
+    private func request(_ message: BusMessage, timeout: Duration, endpoint: String) throws -> Result<BusMessage, BusRequestError> {
+        let client = BusLoop(requestTimeout: timeout, logger: logger)
+        let socket = try client.connectDealer(endpoint)
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var answer: Result<BusMessage, BusRequestError>?
+        let thread = Thread { client.run { _ in } }
+        thread.start()
+        // Let the connection complete: with ZMQ_IMMEDIATE a request before that is refused.
+        Thread.sleep(forTimeInterval: 0.3)
+        client.execute {
+            client.request(message, on: socket) { result in
+                answer = result
+                done.signal()
+            }
+        }
+        done.wait()
+        client.stop()
+        return answer!
+    }
+
+    @Test func requestGetsItsReply() throws {
+        let (worker, endpoint, _) = try startWorker()
+        defer { worker.stop() }
+        #expect(try request(.userExists(uid: "111111"), timeout: .seconds(5), endpoint: endpoint) == .success(.existence(true)))
+    }
+
+    @Test func unansweredRequestTimesOut() throws {
+        let (worker, endpoint, _) = try startWorker()
+        defer { worker.stop() }
+        let started = Date()
+        #expect(try request(.signIn(uid: "111111", password: "x"), timeout: .milliseconds(300), endpoint: endpoint) == .failure(.timedOut))
+        #expect(Date().timeIntervalSince(started) < 5)
+    }
+
+    @Test func requestToNobodyIsUnreachableAtOnce() throws {
+        // Nothing listens here: the request fails instead of waiting for a peer that never comes.
+        #expect(try request(.userExists(uid: "1"), timeout: .seconds(5), endpoint: "tcp://127.0.0.1:9") == .failure(.unreachable))
+    }
+}

@@ -1,0 +1,43 @@
+@testable import ChatBus
+import Testing
+
+@Suite struct PartitioningTests {
+    @Test func pairOrderDoesNotMatter() {
+        #expect(PairKey("222222", "111111") == PairKey("111111", "222222"))
+        #expect(PairKey("222222", "111111").description == "111111-222222")
+    }
+
+    /// These values are what every process on every machine computes: FNV-1a is fixed, not seeded.
+    @Test func partitionsAreStableAcrossProcesses() {
+        #expect(Partitioning.fnv1a(Array("".utf8)) == 0xcbf2_9ce4_8422_2325)
+        #expect(Partitioning.fnv1a(Array("a".utf8)) == 0xaf63_dc4c_8601_ec8c)
+        let partitioning = Partitioning(partitionCount: 16, workerCount: 1)
+        let pair = PairKey("111111", "222222")
+        #expect(partitioning.partition(of: pair) == Int(Partitioning.fnv1a(Array("111111-222222".utf8)) % 16))
+    }
+
+    @Test func workersSplitPartitionsWithoutOverlap() {
+        for workers in 1...5 {
+            let partitioning = Partitioning(partitionCount: 16, workerCount: workers)
+            let owned = (0..<workers).flatMap { partitioning.partitions(ownedBy: $0) }
+            #expect(owned.sorted() == Array(0..<16))
+            for partition in 0..<16 { #expect(partitioning.partitions(ownedBy: partitioning.worker(ofPartition: partition)).contains(partition)) }
+        }
+    }
+
+    @Test func changingWorkersKeepsAPairInItsPartition() {
+        let pair = PairKey("123456", "654321")
+        let partitions = (1...6).map { Partitioning(partitionCount: 16, workerCount: $0).partition(of: pair) }
+        #expect(Set(partitions).count == 1)
+    }
+
+    @Test func pairsSpreadOverPartitions() {
+        let partitioning = Partitioning(partitionCount: 16, workerCount: 2)
+        var counts = [Int](repeating: 0, count: 16)
+        for low in 0..<100 {
+            for high in 100..<140 { counts[partitioning.partition(of: PairKey(String(format: "%06d", low), String(format: "%06d", high)))] += 1 }
+        }
+        // 4000 pairs over 16 partitions: 250 each on average; none starved or flooded.
+        #expect(counts.allSatisfy { (150...350).contains($0) }, "\(counts)")
+    }
+}
