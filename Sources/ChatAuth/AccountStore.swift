@@ -54,8 +54,10 @@ final class AccountStore {
         return database.changes == 1
     }
 
-    func addFriend(owner: String, friend: String) throws {
+    /// False when `friend` was already in the list.
+    func addFriend(owner: String, friend: String) throws -> Bool {
         try insertFriend.bind(.text(owner), .text(friend)).run()
+        return database.changes == 1
     }
 
     func friends(of owner: String) throws -> [String] {

@@ -59,8 +59,8 @@ public final class AuthService {
                 loop.reply(to: incoming, with: .existence(try store.exists(uid)))
             case .addFriend(let owner, let friend):
                 guard try store.exists(friend) else { return loop.reply(to: incoming, with: .authOutcome(.unknownUid)) }
-                try store.addFriend(owner: owner, friend: friend)
-                loop.reply(to: incoming, with: .authOutcome(.friendAdded))
+                let added = try store.addFriend(owner: owner, friend: friend)
+                loop.reply(to: incoming, with: .authOutcome(added ? .friendAdded : .alreadyFriends))
             case .listFriends(let owner):
                 loop.reply(to: incoming, with: .friendList(try store.friends(of: owner)))
             default:

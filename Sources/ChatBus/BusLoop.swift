@@ -81,8 +81,8 @@ public final class BusLoop: @unchecked Sendable {
         let socket = try context.socket(.dealer)
         try configure(socket)
         if let identity { try socket.setIdentity(Array(identity.utf8)) }
-        // Fail a request at once while the peer is down rather than queue it for a restart.
-        try socket.setImmediate(true)
+        // Requests sent while the peer is starting or restarting wait in the queue and go out
+        // when it connects; the request timeout bounds the wait. Reconnect fast after a restart.
         try socket.setReconnectInterval(milliseconds: 100)
         try socket.connect(endpoint)
         return add(socket, isRouter: false)

@@ -62,7 +62,7 @@ public struct PresenceEntry: Equatable, Sendable {
 }
 
 public enum AuthOutcome: UInt8, Equatable, Sendable {
-    case signedUp, uidTaken, signedIn, unknownUid, wrongPassword, friendAdded, invalidRequest
+    case signedUp, uidTaken, signedIn, unknownUid, wrongPassword, friendAdded, invalidRequest, alreadyFriends
 }
 
 public enum DeliveryOutcome: UInt8, Equatable, Sendable {

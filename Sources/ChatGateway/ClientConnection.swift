@@ -219,6 +219,7 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
         case .command(.addFriend(let peer)):
             let slot = reserve()
             bus.request(.addFriend(owner: uid, friend: peer), to: .auth, on: eventLoop!) { [self] result in
+                // Only a new friendship is announced; adding again changes nothing.
                 if case .success(.authOutcome(.friendAdded)) = result {
                     bus.send(.notify(to: peer, bytes: Array("\(uid) to \(peer) addFriend\n".utf8)), to: .router)
                 }

@@ -25,7 +25,7 @@ enum ReplyMapping {
 
     static func addFriend(_ answer: Answer) -> ServerReply {
         switch answer {
-        case .success(.authOutcome(.friendAdded)): return .ok
+        case .success(.authOutcome(.friendAdded)), .success(.authOutcome(.alreadyFriends)): return .ok
         case .success(.authOutcome(.unknownUid)): return .uidNotExits
         default: return .serviceUnavailable
         }

@@ -32,10 +32,12 @@ public final class StorageService {
         let folder = "\(configuration.dataDirectory)/history"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         try checkPartitionCount(in: folder)
+        // Bound before the partitions open (a first start creates them, fsyncs and all): requests
+        // arriving meanwhile wait in the socket's queue instead of being refused.
+        _ = try loop.bindRouter(configuration.storageEndpoints[index])
         for partition in partitioning.partitions(ownedBy: index) {
             partitions[partition] = try PartitionStore(path: "\(folder)/partition-\(partition).sqlite")
         }
-        _ = try loop.bindRouter(configuration.storageEndpoints[index])
         logger.info("storage ready", metadata: [
             "bus.endpoint": "\(configuration.storageEndpoints[index])",
             "storage.partitions": "\(partitions.keys.sorted())",

@@ -56,8 +56,33 @@ import Testing
         #expect(Date().timeIntervalSince(started) < 5)
     }
 
-    @Test func requestToNobodyIsUnreachableAtOnce() throws {
-        // Nothing listens here: the request fails instead of waiting for a peer that never comes.
-        #expect(try request(.userExists(uid: "1"), timeout: .seconds(5), endpoint: "tcp://127.0.0.1:9") == .failure(.unreachable))
+    @Test func requestToNobodyTimesOut() throws {
+        // Nothing listens here: the request waits for the peer only as long as the timeout.
+        #expect(try request(.userExists(uid: "1"), timeout: .milliseconds(300), endpoint: "tcp://127.0.0.1:9") == .failure(.timedOut))
+    }
+
+    @Test func requestSentBeforeThePeerStartsIsServedWhenItDoes() throws {
+        let port = 20_000 + Int.random(in: 0..<20_000)
+        let client = BusLoop(requestTimeout: .seconds(5), logger: logger)
+        let socket = try client.connectDealer("tcp://127.0.0.1:\(port)")
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var answer: Result<BusMessage, BusRequestError>?
+        Thread { client.run { _ in } }.start()
+        client.execute {
+            client.request(.userExists(uid: "1"), on: socket) { result in
+                answer = result
+                done.signal()
+            }
+        }
+        Thread.sleep(forTimeInterval: 0.3)
+        let worker = BusLoop(logger: logger)
+        _ = try worker.bindRouter("tcp://127.0.0.1:\(port)")
+        Thread {
+            worker.run { incoming in worker.reply(to: incoming, with: .existence(false)) }
+        }.start()
+        done.wait()
+        client.stop()
+        worker.stop()
+        #expect(answer == .success(.existence(false)))
     }
 }

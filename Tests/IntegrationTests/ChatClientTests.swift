@@ -1,0 +1,62 @@
+import Foundation
+import Testing
+
+/// The `chat` client driven as a script would drive it, through the real system.
+@Suite struct ChatClientTests {
+    let system = ChatSystem.shared
+
+    private func runChat(_ script: String) throws -> Process {
+        let process = Process()
+        process.executableURL = ChatSystem.binaries.appendingPathComponent("chat")
+        process.arguments = ["--port", String(system.port)]
+        let input = Pipe(), output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        input.fileHandleForWriting.write(Data(script.utf8))
+        try input.fileHandleForWriting.close()
+        return process
+    }
+
+    private func output(of process: Process) -> String {
+        let data = (process.standardOutput as! Pipe).fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    @Test func twoClientsChat() throws {
+        let alice = TestUIDs.make(), bob = TestUIDs.make()
+        let bobProcess = try runChat("/signup \(bob) bob_pw\n/signin \(bob) bob_pw\n/wait 3\n/history \(alice)\n/quit\n")
+        Thread.sleep(forTimeInterval: 1)
+        let aliceOutput = output(of: try runChat("""
+            /signup \(alice) alice_pw
+            /signin \(alice) wrong_pw
+            /signin \(alice) alice_pw
+            /to \(bob) hello bob
+            and a second line to the same peer
+            /to 12345 nope
+            /friend \(bob)
+            /friends
+            /quit
+
+            """))
+        let bobOutput = output(of: bobProcess)
+
+        #expect(aliceOutput.contains("signup successfully"))
+        #expect(aliceOutput.contains("Wrong Password"))
+        #expect(aliceOutput.contains("signin successfully"))
+        #expect(aliceOutput.contains("error: '12345' is not a uid"))
+        #expect(aliceOutput.contains("friends \(bob):online"))
+        #expect(bobOutput.contains("] \(alice): hello bob"))
+        #expect(bobOutput.contains("] \(alice): and a second line to the same peer"))
+        #expect(bobOutput.contains("\(alice) added you as a friend"))
+        #expect(bobOutput.contains("history with \(alice):"))
+        #expect(bobOutput.contains("\(alice) -> \(bob): hello bob"))
+    }
+
+    @Test func commandsNeedASignIn() throws {
+        let out = output(of: try runChat("/to 123456 hi\n/friends\n/quit\n"))
+        #expect(out.components(separatedBy: "error: sign in first").count == 3)
+    }
+}

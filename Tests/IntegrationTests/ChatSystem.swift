@@ -1,0 +1,171 @@
+import Foundation
+
+/// The real system as a user starts it: `chatd` (the supervisor) with its children, on free
+/// loopback ports and a temporary data folder, with a low scrypt cost so tests run fast.
+final class ChatSystem: @unchecked Sendable {
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// Shared by the protocol tests, which use distinct uids; stopped when the test process ends.
+    static let shared: ChatSystem = {
+        do { return try ChatSystem() } catch { fatalError("could not start the chat system: \(error)") }
+    }()
+
+    let port: Int
+    let dataDirectory: URL
+    let logFile: URL
+    private(set) var supervisor: Process
+    private let arguments: [String]
+
+    static var binaries: URL {
+        URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+    }
+
+    /// `settings` are extra `key=value` overrides.
+    init(settings: [String] = [], dataDirectory: URL? = nil, storageWorkers: Int = 2) throws {
+        let ports = try Self.freePorts(4 + storageWorkers)
+        port = ports[0]
+        self.dataDirectory = dataDirectory ?? FileManager.default.temporaryDirectory.appendingPathComponent("chat-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: self.dataDirectory, withIntermediateDirectories: true)
+        logFile = self.dataDirectory.appendingPathComponent("chatd-\(UUID().uuidString.prefix(8)).log")
+        let storage = ports[4...].map { "\"tcp://127.0.0.1:\($0)\"" }.joined(separator: ",")
+        var arguments = ["--data-dir", self.dataDirectory.path, "--port", String(port),
+                         "--set", "auth.endpoint=\"tcp://127.0.0.1:\(ports[1])\"",
+                         "--set", "router.endpoint=\"tcp://127.0.0.1:\(ports[2])\"",
+                         "--set", "storage.endpoints=[\(storage)]",
+                         "--set", "auth.scrypt_n=16",
+                         "--set", "bus.request_timeout_ms=2000",
+                         "--set", "log_level=\"info\""]
+        for setting in settings { arguments += ["--set", setting] }
+        arguments += ["--exit-with-parent", String(getpid())]
+        self.arguments = arguments
+        supervisor = Process()
+        try launch()
+    }
+
+    private func launch() throws {
+        supervisor = Process()
+        supervisor.executableURL = Self.binaries.appendingPathComponent("chatd")
+        supervisor.arguments = arguments
+        if !FileManager.default.fileExists(atPath: logFile.path) { _ = FileManager.default.createFile(atPath: logFile.path, contents: nil) }
+        let log = try FileHandle(forWritingTo: logFile)
+        log.seekToEndOfFile()
+        supervisor.standardOutput = log
+        supervisor.standardError = log
+        try supervisor.run()
+        try waitUntilReady()
+    }
+
+    /// Ready when a probe user can sign up, sign in and read its history: gateway, auth,
+    /// router and storage all answer.
+    func waitUntilReady(timeout: Double = 30) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if let client = try? TestClient(port: port),
+               let signUp = try? client.ask("signup 000000 probe", timeout: 3),
+               ["signup successfully", "uid already exists"].contains(signUp),
+               (try? client.ask("signin 000000 probe", timeout: 3)) == "signin successfully",
+               storageAnswers(client) {
+                return
+            }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        throw Failure(description: "system not ready after \(timeout)s; log:\n\(log)")
+    }
+
+    /// A storage worker answers (the one owning the probe's own pair).
+    private func storageAnswers(_ client: TestClient) -> Bool {
+        for _ in 0..<100 {
+            if (try? client.ask("000000 history 000000 all", timeout: 3)) == "you two have no history yet" { return true }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        return false
+    }
+
+    var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
+
+    /// The pid of a running child: `auth`, `router`, `gateway` or `storage` with its index.
+    func childPID(_ role: String, index: Int? = nil) -> Int32? {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        for entry in entries {
+            guard let pid = Int32(entry), let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { continue }
+            let fields = stat.split(separator: ")").last?.split(separator: " ") ?? []
+            guard fields.count > 2, Int32(fields[1]) == supervisor.processIdentifier else { continue }
+            guard let raw = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { continue }
+            let arguments = raw.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            guard arguments.count > 1, arguments[1] == role else { continue }
+            if let index, !(arguments.firstIndex(of: "--index").map { arguments[$0 + 1] == String(index) } ?? false) { continue }
+            return pid
+        }
+        return nil
+    }
+
+    /// Every process the supervisor runs now.
+    var childPIDs: [Int32] {
+        ["auth", "router", "gateway", "storage"].compactMap { childPID($0) }
+    }
+
+    /// SIGKILLs a child and waits for the supervisor to have started a new one.
+    func killAndAwaitRestart(_ role: String, index: Int? = nil, timeout: Double = 20) throws -> Int32 {
+        guard let old = childPID(role, index: index) else { throw Failure(description: "no \(role) running") }
+        kill(old, SIGKILL)
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if let new = childPID(role, index: index), new != old { return new }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        throw Failure(description: "\(role) was not restarted; log:\n\(log)")
+    }
+
+    /// SIGTERM to the supervisor, as an operator stops it; true if it and its children exited.
+    @discardableResult
+    func stop(timeout: Double = 20) -> Bool {
+        let children = childPIDs
+        kill(supervisor.processIdentifier, SIGTERM)
+        let deadline = Date().addingTimeInterval(timeout)
+        while supervisor.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        if supervisor.isRunning { kill(supervisor.processIdentifier, SIGKILL); return false }
+        return children.allSatisfy { kill($0, 0) != 0 }
+    }
+
+    /// Starts the same system again on the same ports and data.
+    func restart() throws {
+        try launch()
+    }
+
+    func removeData() { try? FileManager.default.removeItem(at: dataDirectory) }
+
+    static func freePorts(_ count: Int) throws -> [Int] {
+        var sockets: [Int32] = []
+        defer { sockets.forEach { close($0) } }
+        return try (0..<count).map { _ in
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            sockets.append(fd)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let bound = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Bool in
+                    bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
+                }
+            }
+            guard bound else { throw Failure(description: "no free port") }
+            return Int(UInt16(bigEndian: address.sin_port))
+        }
+    }
+}
+
+/// Unique uids per test, so tests sharing one system never collide.
+enum TestUIDs {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var next = 100_000 + Int(getpid() % 1000) * 100
+
+    static func make() -> String {
+        lock.lock()
+        defer { lock.unlock() }
+        next += 1
+        return String(format: "%06d", next % 1_000_000)
+    }
+}

@@ -1,0 +1,114 @@
+import Foundation
+import Testing
+
+/// Sessions coming and going: kicks, disconnects, friends, timeouts.
+@Suite struct PresenceTests {
+    let system = ChatSystem.shared
+
+    @Test func secondSignInWinsAndTheFirstIsTold() throws {
+        let uid = TestUIDs.make()
+        let first = try TestClient(port: system.port)
+        try first.signUpAndIn(uid)
+        let second = try TestClient(port: system.port)
+        #expect(try second.ask("signin \(uid) pw") == "signin successfully")
+        #expect(try first.readLine() == "Signed in elsewhere")
+        #expect(first.isClosedByServer(within: 5))
+        // Messages now reach the newer session.
+        let sender = try TestClient(port: system.port)
+        let s = TestUIDs.make()
+        try sender.signUpAndIn(s)
+        #expect(try sender.ask("\(s) to \(uid) 202004131702 text\nto the new one") == "ok")
+        #expect(try second.readLine() == "\(s) to \(uid) 202004131702 text")
+        #expect(try second.readLine() == "to the new one")
+    }
+
+    @Test func abruptDisconnectMakesTheUserOfflineWithinTwoSeconds() throws {
+        let (alice, a) = (try TestClient(port: system.port), TestUIDs.make())
+        try alice.signUpAndIn(a)
+        let bob = try TestClient(port: system.port), b = TestUIDs.make()
+        try bob.signUpAndIn(b)
+        bob.abort()
+        let start = Date()
+        var reply = ""
+        while Date().timeIntervalSince(start) < 2 {
+            reply = try alice.ask("\(a) to \(b) 202004131702 text\nstill there?")
+            if reply == "Target user offline" { break }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        #expect(reply == "Target user offline")
+    }
+
+    @Test func offlineClosesTheSessionAndTheUserIsOffline() throws {
+        let alice = try TestClient(port: system.port), a = TestUIDs.make()
+        try alice.signUpAndIn(a)
+        let bob = try TestClient(port: system.port), b = TestUIDs.make()
+        try bob.signUpAndIn(b)
+        try bob.sendLine("offline")
+        #expect(bob.isClosedByServer(within: 5))
+        var reply = ""
+        for _ in 0..<40 {
+            reply = try alice.ask("\(a) to \(b) 202004131702 text\nbye?")
+            if reply == "Target user offline" { break }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        #expect(reply == "Target user offline")
+    }
+
+    @Test func friendsAreOneWayOrderedAndShowPresence() throws {
+        let alice = try TestClient(port: system.port), a = TestUIDs.make()
+        try alice.signUpAndIn(a)
+        let bob = try TestClient(port: system.port), b = TestUIDs.make()
+        try bob.signUpAndIn(b)
+        let carol = TestUIDs.make()
+        try TestClient(port: system.port).ask("signup \(carol) pw").ensure("signup successfully")
+
+        #expect(try alice.ask("\(a) friends") == "friends")
+        #expect(try alice.ask("\(a) to \(carol) addFriend") == "ok")
+        #expect(try alice.ask("\(a) to \(b) addFriend") == "ok")
+        #expect(try bob.readLine() == "\(a) to \(b) addFriend")
+        #expect(try alice.ask("\(a) to \(b) addFriend") == "ok")
+        #expect(try alice.ask("\(a) to \(TestUIDs.make()) addFriend") == "uid not exits")
+        #expect(try alice.ask("\(a) to \(a) addFriend") == "Wrong  interact command")
+        let ordered = [(b, "online"), (carol, "offline")].sorted { $0.0 < $1.0 }
+        #expect(try alice.ask("\(a) friends") == "friends" + ordered.map { " \($0.0):\($0.1)" }.joined())
+        // One-way: bob's list is still empty.
+        #expect(try bob.ask("\(b) friends") == "friends")
+    }
+
+    @Test func pushesNeverLandInsideAHistoryDownload() throws {
+        let alice = try TestClient(port: system.port), a = TestUIDs.make()
+        try alice.signUpAndIn(a)
+        let bob = try TestClient(port: system.port), b = TestUIDs.make()
+        try bob.signUpAndIn(b)
+        let record = "\(b) to \(a) 202004131702 text\nfrom bob\n"
+        #expect(try bob.ask(String(record.dropLast())) == "ok")
+        _ = try alice.readLine(); _ = try alice.readLine()
+        #expect(try alice.ask("\(a) history \(b) all") == "server_data_size\(record.utf8.count)")
+        // While alice has not answered, bob's next message is held back.
+        #expect(try bob.ask("\(b) to \(a) 202004131703 text\nduring the exchange") == "ok")
+        #expect(alice.staysQuiet(for: 0.3))
+        try alice.sendLine("ok")
+        #expect(try alice.read(count: record.utf8.count) == Array(record.utf8))
+        #expect(try alice.readLine() == "\(b) to \(a) 202004131703 text")
+        #expect(try alice.readLine() == "during the exchange")
+    }
+}
+
+/// Deadlines for connections that do not finish signing in or leave a line half-sent.
+@Suite(.serialized) struct DeadlineTests {
+    @Test func slowClientsAreClosed() throws {
+        let system = try ChatSystem(settings: ["gateway.login_timeout_seconds=1", "gateway.partial_line_timeout_seconds=1"])
+        defer { system.stop(); system.removeData() }
+        let idle = try TestClient(port: system.port)
+        #expect(idle.isClosedByServer(within: 5))
+
+        let signedIn = try TestClient(port: system.port), uid = TestUIDs.make()
+        try signedIn.signUpAndIn(uid)
+        // Signed in: idle is fine past the login deadline ...
+        Thread.sleep(forTimeInterval: 1.5)
+        #expect(try signedIn.ask("\(uid) friends") == "friends")
+        // ... but a half-sent line is not.
+        try signedIn.send("\(uid) fri")
+        #expect(signedIn.isClosedByServer(within: 5))
+    }
+}

@@ -1,0 +1,129 @@
+import Foundation
+import Testing
+
+/// The supervisor brings killed workers back, and chat goes on without clients signing in again.
+@Suite(.serialized) struct RestartTests {
+    /// Sends until the reply is `ok` (a restarted worker may answer `Service unavailable` or,
+    /// before presence is rebuilt, `Target user offline` for a moment).
+    private func sendUntilDelivered(_ client: TestClient, from: String, to: String, text: String, timeout: Double = 15) throws -> String {
+        let deadline = Date().addingTimeInterval(timeout)
+        var reply = ""
+        while Date() < deadline {
+            reply = try client.ask("\(from) to \(to) 202004131702 text\n\(text)")
+            if reply == "ok" { return reply }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        return reply
+    }
+
+    /// Reads pushes until `text` arrives.
+    private func receive(_ client: TestClient, text: String) throws -> Bool {
+        while true {
+            let line = try client.readLine(timeout: 10)
+            if line == text { return true }
+        }
+    }
+
+    private func withTwoUsers(_ body: (ChatSystem, TestClient, String, TestClient, String) throws -> Void) throws {
+        let system = try ChatSystem()
+        defer { system.stop(); system.removeData() }
+        let alice = try TestClient(port: system.port), a = TestUIDs.make()
+        try alice.signUpAndIn(a)
+        let bob = try TestClient(port: system.port), b = TestUIDs.make()
+        try bob.signUpAndIn(b)
+        try body(system, alice, a, bob, b)
+    }
+
+    @Test func routerKilledComesBackWithPresenceRebuilt() throws {
+        try withTwoUsers { system, alice, a, bob, b in
+            _ = try system.killAndAwaitRestart("router")
+            #expect(try sendUntilDelivered(alice, from: a, to: b, text: "after the router restart") == "ok")
+            #expect(try receive(bob, text: "after the router restart"))
+            #expect(system.log.contains("gateway presence synced"))
+        }
+    }
+
+    @Test func authKilledComesBack() throws {
+        try withTwoUsers { system, alice, a, bob, b in
+            _ = try system.killAndAwaitRestart("auth")
+            let deadline = Date().addingTimeInterval(15)
+            var reply = ""
+            let newcomer = try TestClient(port: system.port), n = TestUIDs.make()
+            while Date() < deadline {
+                reply = try newcomer.ask("signup \(n) pw")
+                if reply == "signup successfully" { break }
+                Thread.sleep(forTimeInterval: 0.2)
+            }
+            #expect(reply == "signup successfully")
+            #expect(try sendUntilDelivered(alice, from: a, to: b, text: "after the auth restart") == "ok")
+            #expect(try receive(bob, text: "after the auth restart"))
+        }
+    }
+
+    @Test func storageWorkerKilledComesBackWithHistoryIntact() throws {
+        try withTwoUsers { system, alice, a, bob, b in
+            let reply = try alice.ask("\(a) to \(b) 202004131702 text\nbefore")
+            #expect(reply == "ok")
+            #expect(try receive(bob, text: "before"))
+            _ = try system.killAndAwaitRestart("storage", index: 0)
+            _ = try system.killAndAwaitRestart("storage", index: 1)
+            #expect(try sendUntilDelivered(alice, from: a, to: b, text: "after") == "ok")
+            #expect(try receive(bob, text: "after"))
+            let history = "\(a) to \(b) 202004131702 text\nbefore\n\(a) to \(b) 202004131702 text\nafter\n"
+            #expect(try bob.ask("\(b) history \(a) all") == "server_data_size\(history.utf8.count)")
+            try bob.sendLine("ok")
+            #expect(try bob.read(count: history.utf8.count) == Array(history.utf8))
+        }
+    }
+
+    @Test func stopStopsEveryProcessAndDataSurvivesARestart() throws {
+        let system = try ChatSystem()
+        defer { system.stop(); system.removeData() }
+        let alice = try TestClient(port: system.port), a = TestUIDs.make()
+        try alice.signUpAndIn(a)
+        let b = TestUIDs.make()
+        #expect(try TestClient(port: system.port).ask("signup \(b) pw") == "signup successfully")
+        #expect(try alice.ask("\(a) to \(b) 202004131702 text\nkept") == "Target user offline")
+        #expect(system.childPIDs.count == 4)
+        #expect(system.stop())
+        #expect(alice.isClosedByServer(within: 5))
+
+        try system.restart()
+        let bob = try TestClient(port: system.port)
+        #expect(try bob.ask("signin \(b) pw") == "signin successfully")
+        let history = "\(a) to \(b) 202004131702 text\nkept\n"
+        #expect(try bob.ask("\(b) history \(a) all") == "server_data_size\(history.utf8.count)")
+        try bob.sendLine("ok")
+        #expect(try bob.read(count: history.utf8.count) == Array(history.utf8))
+    }
+
+    @Test func historyStaysReachableWhenStorageWorkersChange() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("chat-test-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var pairs: [(String, String)] = []
+        do {
+            let system = try ChatSystem(dataDirectory: folder, storageWorkers: 2)
+            defer { system.stop() }
+            let sender = try TestClient(port: system.port), s = TestUIDs.make()
+            try sender.signUpAndIn(s)
+            for _ in 0..<12 {
+                let peer = TestUIDs.make()
+                #expect(try TestClient(port: system.port).ask("signup \(peer) pw") == "signup successfully")
+                #expect(try sender.ask("\(s) to \(peer) 202004131702 text\nfor \(peer)") == "Target user offline")
+                pairs.append((s, peer))
+            }
+        }
+        for workers in [3, 1] {
+            let system = try ChatSystem(dataDirectory: folder, storageWorkers: workers)
+            defer { system.stop() }
+            let sender = try TestClient(port: system.port)
+            #expect(try sender.ask("signin \(pairs[0].0) pw") == "signin successfully")
+            for (s, peer) in pairs {
+                let record = "\(s) to \(peer) 202004131702 text\nfor \(peer)\n"
+                #expect(try sender.ask("\(s) history \(peer) all") == "server_data_size\(record.utf8.count)", "\(workers) workers")
+                try sender.sendLine("ok")
+                #expect(try sender.read(count: record.utf8.count) == Array(record.utf8))
+            }
+        }
+    }
+}

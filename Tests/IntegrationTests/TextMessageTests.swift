@@ -1,0 +1,162 @@
+import Foundation
+import Testing
+
+/// Text chat, history and the session phase's refusals, through the real processes.
+@Suite struct TextMessageTests {
+    let system = ChatSystem.shared
+
+    private func signedIn(_ uid: String = TestUIDs.make()) throws -> (TestClient, String) {
+        let client = try TestClient(port: system.port)
+        try client.signUpAndIn(uid)
+        return (client, uid)
+    }
+
+    /// Signed up, never signed in: reliably offline.
+    private func registered() throws -> String {
+        let uid = TestUIDs.make()
+        try TestClient(port: system.port).ask("signup \(uid) pw").ensure("signup successfully")
+        return uid
+    }
+
+    @Test func onlineRecipientGetsExactlyTheRequestBytes() throws {
+        let (alice, a) = try signedIn()
+        let (bob, b) = try signedIn()
+        try alice.send("\(a) to \(b) 202004131702 text\r\nhello bob, ünïcode\r\n")
+        #expect(try alice.readLine() == "ok")
+        #expect(try bob.readLine() == "\(a) to \(b) 202004131702 text")
+        #expect(try bob.readLine() == "hello bob, ünïcode")
+    }
+
+    @Test func offlineAndUnknownRecipients() throws {
+        let (alice, a) = try signedIn()
+        let bob = try registered()
+        #expect(try alice.ask("\(a) to \(bob) 202004131702 text\nare you there") == "Target user offline")
+        #expect(try alice.ask("\(a) to \(TestUIDs.make()) 202004131702 text\nhello?") == "uid not exits")
+    }
+
+    @Test func historyHoldsBothDirectionsInCommitOrder() throws {
+        let (alice, a) = try signedIn()
+        let (bob, b) = try signedIn()
+        #expect(try alice.ask("\(a) history \(b) all") == "you two have no history yet")
+        let sent = [
+            (alice, "\(a) to \(b) 202004131702 text\nfirst\n"),
+            (bob, "\(b) to \(a) 202004131703 text\nsecond\n"),
+            (alice, "\(a) to \(b) 202004131704 text\nthird, with spaces and \u{1F600}\n"),
+        ]
+        for (client, request) in sent {
+            try client.send(request)
+            #expect(try client.readReply() == "ok")
+        }
+        let expected = Array(sent.map(\.1).joined().utf8)
+        for (client, me, peer) in [(alice, a, b), (bob, b, a)] {
+            try client.sendLine("\(me) history \(peer) all")
+            #expect(try client.readReply() == "server_data_size\(expected.count)")
+            try client.sendLine("ok")
+            #expect(try client.read(count: expected.count) == expected)
+            #expect(client.staysQuiet(for: 0.2))
+        }
+        #expect(bob.pushes.map(\.body) == ["first", "third, with spaces and \u{1F600}"])
+        #expect(alice.pushes.map(\.body) == ["second"])
+    }
+
+    @Test func spoofedSenderIsDeniedAndNothingIsDelivered() throws {
+        let (alice, a) = try signedIn()
+        let (bob, b) = try signedIn()
+        let c = try registered()
+        #expect(try alice.ask("\(c) to \(b) 202004131702 text\nI am c") == "Permission denied")
+        #expect(try alice.ask("\(c) to \(b) addFriend") == "Permission denied")
+        #expect(try alice.ask("\(c) friends") == "Permission denied")
+        #expect(bob.staysQuiet(for: 0.5))
+        #expect(try bob.ask("\(b) history \(c) all") == "you two have no history yet")
+        _ = a
+    }
+
+    @Test func aThirdUserCannotReadAPairsHistory() throws {
+        let (alice, a) = try signedIn()
+        let b = try registered()
+        let (carol, c) = try signedIn()
+        #expect(try alice.ask("\(a) to \(b) 202004131702 text\nprivate") == "Target user offline")
+        #expect(try carol.ask("\(a) history \(b) all") == "Permission denied")
+        #expect(try carol.ask("\(c) history \(a) all") == "you two have no history yet")
+    }
+
+    @Test(arguments: ["", "garbage", "to", "111111", "x to y z", "signin 123456 pw", "111111 to 222222 202004131702 texts"])
+    func garbageIsAWrongInteractCommand(_ line: String) throws {
+        let (client, uid) = try signedIn()
+        #expect(try client.ask(line) == "Wrong  interact command")
+        #expect(try client.ask("\(uid) friends") == "friends")
+    }
+
+    @Test func malformedTwoLineCommandsConsumeTheirContentLine() throws {
+        let (alice, a) = try signedIn()
+        let (bob, b) = try signedIn()
+        // The content "offline" must not be taken for a command.
+        #expect(try alice.ask("\(a) to \(b) 202013131702 text\noffline") == "Wrong  interact command")
+        #expect(try alice.ask("\(b) to \(a) 202004131702 text\noffline") == "Permission denied")
+        #expect(try alice.ask("\(a) to \(b) 202004131702 text\n\u{7f}fine") == "ok")
+        #expect(try bob.readLine().hasSuffix("text"))
+        #expect(try bob.readLine() == "\u{7f}fine")
+    }
+
+    @Test func invalidUTF8ContentIsRefusedAndNotStored() throws {
+        let (alice, a) = try signedIn()
+        let b = try registered()
+        try alice.send(Array("\(a) to \(b) 202004131702 text\n".utf8) + [0x68, 0xff, 0x69, 10])
+        #expect(try alice.readLine() == "Wrong  interact command")
+        #expect(try alice.ask("\(a) history \(b) all") == "you two have no history yet")
+    }
+
+    @Test func overLongLinesAreRefusedAndTheConnectionStaysUsable() throws {
+        let (alice, a) = try signedIn()
+        let b = try registered()
+        let tooLong = String(repeating: "x", count: 65_537)
+        #expect(try alice.ask(tooLong) == "Message too long")
+        #expect(try alice.ask("\(a) friends") == "friends")
+        // A too-long content line refuses the whole text: one reply, nothing stored.
+        #expect(try alice.ask("\(a) to \(b) 202004131702 text\n\(tooLong)") == "Message too long")
+        #expect(alice.staysQuiet(for: 0.3))
+        #expect(try alice.ask("\(a) history \(b) all") == "you two have no history yet")
+        // Exactly 65536 bytes is allowed.
+        let longest = String(repeating: "y", count: 65_536)
+        #expect(try alice.ask("\(a) to \(b) 202004131702 text\n\(longest)") == "Target user offline")
+    }
+
+    @Test func pipelinedCommandsAreAnsweredInOrder() throws {
+        let (alice, a) = try signedIn()
+        let (bob, b) = try signedIn()
+        var burst = ""
+        for index in 0..<200 {
+            burst += index % 50 == 49 ? "\(a) friends\n" : "\(a) to \(b) 202004131702 text\nmessage \(index)\n"
+        }
+        try alice.send(burst)
+        for index in 0..<200 {
+            #expect(try alice.readLine() == (index % 50 == 49 ? "friends" : "ok"))
+        }
+        for index in 0..<200 where index % 50 != 49 {
+            _ = try bob.readLine()
+            #expect(try bob.readLine() == "message \(index)")
+        }
+    }
+
+    @Test func historyCanBeDeclined() throws {
+        let (alice, a) = try signedIn()
+        let b = try registered()
+        #expect(try alice.ask("\(a) to \(b) 202004131702 text\nhi") == "Target user offline")
+        #expect(try alice.ask("\(a) history \(b) all") == "server_data_size\("\(a) to \(b) 202004131702 text\nhi\n".utf8.count)")
+        try alice.sendLine("no thanks")
+        #expect(alice.staysQuiet(for: 0.3))
+        #expect(try alice.ask("\(a) friends") == "friends")
+    }
+
+    @Test func historyOfAnUnknownUser() throws {
+        let (alice, a) = try signedIn()
+        #expect(try alice.ask("\(a) history \(TestUIDs.make()) all") == "uid not exits")
+        #expect(try alice.ask("\(a) history \(TestUIDs.make()) filename x.txt") == "uid not exits")
+    }
+}
+
+extension String {
+    func ensure(_ expected: String) throws {
+        guard self == expected else { throw TestClient.Failure(description: "expected \(expected), got \(self)") }
+    }
+}
