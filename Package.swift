@@ -47,6 +47,7 @@ let package = Package(
         .target(name: "ChatSupervisor", dependencies: ["ChatRuntime"]),
         .target(name: "ChatClient", dependencies: ["ChatProtocol", "ChatCrypto"]),
         .target(name: "ChatBenchmark", dependencies: [
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
             "ChatProtocol", "ChatCrypto", "ChatRuntime",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -69,7 +70,7 @@ let package = Package(
         .testTarget(name: "ChatRuntimeTests", dependencies: ["ChatRuntime", "ChatSupervisor"]),
         .testTarget(name: "ChatRouterTests", dependencies: ["ChatRouter", "ChatBus"]),
         // Depends on the executables so `swift test` builds them; the tests run them as users do.
-        .testTarget(name: "IntegrationTests", dependencies: ["ChatCrypto", "SQLite", "chatd", "chat", "chat-bench"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["ChatRuntime", "SQLite", "chatd", "chat", "chat-bench"]),
     ],
     swiftLanguageModes: [.v5]
 )

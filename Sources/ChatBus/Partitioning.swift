@@ -1,7 +1,9 @@
 /// Which storage partition holds a pair, and which storage worker owns a partition.
 ///
-/// The hash is FNV-1a over `low-high`: stable across processes and machines, unlike Swift's
-/// seeded `Hasher`. The partition count is fixed for the life of a data folder; only the
+/// The hash is FNV-1a over `low-high`, finished with MurmurHash3's 64-bit mixer: stable
+/// across processes and machines, unlike Swift's seeded `Hasher`. The mixer matters: FNV-1a's
+/// low bits alone follow the digits' parities, and pairs like `500000-500001` all landed on
+/// odd partitions without it. The partition count is fixed for the life of a data folder; only the
 /// number of workers may change, and ownership is `partition % workers`.
 public struct Partitioning: Equatable, Sendable {
     public let partitionCount: Int
@@ -14,7 +16,7 @@ public struct Partitioning: Equatable, Sendable {
     }
 
     public func partition(of pair: PairKey) -> Int {
-        Int(Self.fnv1a(Array(pair.description.utf8)) % UInt64(partitionCount))
+        Int(Self.mix(Self.fnv1a(Array(pair.description.utf8))) % UInt64(partitionCount))
     }
 
     public func worker(ofPartition partition: Int) -> Int { partition % workerCount }
@@ -23,6 +25,17 @@ public struct Partitioning: Equatable, Sendable {
 
     public func partitions(ownedBy worker: Int) -> [Int] {
         (0..<partitionCount).filter { $0 % workerCount == worker }
+    }
+
+    /// MurmurHash3's fmix64: every input bit affects every output bit.
+    static func mix(_ value: UInt64) -> UInt64 {
+        var hash = value
+        hash ^= hash >> 33
+        hash = hash &* 0xff51_afd7_ed55_8ccd
+        hash ^= hash >> 33
+        hash = hash &* 0xc4ce_b9fe_1a85_ec53
+        hash ^= hash >> 33
+        return hash
     }
 
     static func fnv1a(_ bytes: [UInt8]) -> UInt64 {

@@ -1,1 +1,3 @@
-print("chat-bench: not yet")
+import ChatBenchmark
+
+ChatBenchCommand.main()

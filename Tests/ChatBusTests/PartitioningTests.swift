@@ -11,9 +11,12 @@ import Testing
     @Test func partitionsAreStableAcrossProcesses() {
         #expect(Partitioning.fnv1a(Array("".utf8)) == 0xcbf2_9ce4_8422_2325)
         #expect(Partitioning.fnv1a(Array("a".utf8)) == 0xaf63_dc4c_8601_ec8c)
+        // Expected values computed independently (Python) from the same definition.
+        #expect(Partitioning.mix(Partitioning.fnv1a(Array("111111-222222".utf8))) == 0xa54d_40c5_314c_7ef4)
         let partitioning = Partitioning(partitionCount: 16, workerCount: 1)
-        let pair = PairKey("111111", "222222")
-        #expect(partitioning.partition(of: pair) == Int(Partitioning.fnv1a(Array("111111-222222".utf8)) % 16))
+        #expect(partitioning.partition(of: PairKey("111111", "222222")) == 4)
+        #expect(partitioning.partition(of: PairKey("500001", "500000")) == 10)
+        #expect(partitioning.partition(of: PairKey("500002", "500003")) == 7)
     }
 
     @Test func workersSplitPartitionsWithoutOverlap() {
@@ -29,6 +32,17 @@ import Testing
         let pair = PairKey("123456", "654321")
         let partitions = (1...6).map { Partitioning(partitionCount: 16, workerCount: $0).partition(of: pair) }
         #expect(Set(partitions).count == 1)
+    }
+
+    /// Neighbouring uids (as a benchmark or a batch sign-up makes) must not crowd one worker.
+    @Test func neighbouringPairsSpreadOverWorkers() {
+        let partitioning = Partitioning(partitionCount: 16, workerCount: 2)
+        var onWorkerZero = 0
+        for index in 0..<100 {
+            let sender = String(500_000 + 2 * index), receiver = String(500_001 + 2 * index)
+            if partitioning.worker(of: PairKey(sender, receiver)) == 0 { onWorkerZero += 1 }
+        }
+        #expect((30...70).contains(onWorkerZero))
     }
 
     @Test func pairsSpreadOverPartitions() {

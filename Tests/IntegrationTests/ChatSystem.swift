@@ -1,3 +1,4 @@
+import ChatRuntime
 import Foundation
 
 /// The real system as a user starts it: `chatd` (the supervisor) with its children, on free
@@ -24,17 +25,14 @@ final class ChatSystem: @unchecked Sendable {
 
     /// `settings` are extra `key=value` overrides.
     init(settings: [String] = [], dataDirectory: URL? = nil, storageWorkers: Int = 2) throws {
-        let ports = try Self.freePorts(4 + storageWorkers)
+        let ports = try LocalPorts.free(3 + storageWorkers)
         port = ports[0]
         self.dataDirectory = dataDirectory ?? FileManager.default.temporaryDirectory.appendingPathComponent("chat-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: self.dataDirectory, withIntermediateDirectories: true)
         logFile = self.dataDirectory.appendingPathComponent("chatd-\(UUID().uuidString.prefix(8)).log")
-        let storage = ports[4...].map { "\"tcp://127.0.0.1:\($0)\"" }.joined(separator: ",")
-        var arguments = ["--data-dir", self.dataDirectory.path, "--port", String(port),
-                         "--set", "auth.endpoint=\"tcp://127.0.0.1:\(ports[1])\"",
-                         "--set", "router.endpoint=\"tcp://127.0.0.1:\(ports[2])\"",
-                         "--set", "storage.endpoints=[\(storage)]",
-                         "--set", "auth.scrypt_n=16",
+        var arguments = ["--data-dir", self.dataDirectory.path, "--port", String(port)]
+            + LocalPorts.internalEndpointSettings(Array(ports.dropFirst()))
+        arguments += ["--set", "auth.scrypt_n=16",
                          "--set", "bus.request_timeout_ms=2000",
                          "--set", "log_level=\"info\""]
         for setting in settings { arguments += ["--set", setting] }
@@ -136,25 +134,6 @@ final class ChatSystem: @unchecked Sendable {
 
     func removeData() { try? FileManager.default.removeItem(at: dataDirectory) }
 
-    static func freePorts(_ count: Int) throws -> [Int] {
-        var sockets: [Int32] = []
-        defer { sockets.forEach { close($0) } }
-        return try (0..<count).map { _ in
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            sockets.append(fd)
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let bound = withUnsafeMutablePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Bool in
-                    bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
-                }
-            }
-            guard bound else { throw Failure(description: "no free port") }
-            return Int(UInt16(bigEndian: address.sin_port))
-        }
-    }
 }
 
 /// Unique uids per test, so tests sharing one system never collide.

@@ -1,0 +1,45 @@
+import Foundation
+
+/// Peak memory and CPU time of the server's processes, read from /proc.
+public struct ProcessStats: Sendable {
+    public let pid: Int32
+    public let role: String
+    /// Peak resident set size (VmHWM), in KiB.
+    public let peakResidentKiB: Int
+    /// Current resident set size (VmRSS), in KiB.
+    public let residentKiB: Int
+    /// User plus system CPU time, in seconds.
+    public let cpuSeconds: Double
+
+    /// Every running `chatd` process, with its role (`gateway`, `storage-0`, ...).
+    public static func chatdProcesses() -> [ProcessStats] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { Int32($0) }.compactMap { read(pid: $0) }.sorted { $0.role < $1.role }
+    }
+
+    static func read(pid: Int32) -> ProcessStats? {
+        guard let raw = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return nil }
+        let arguments = raw.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+        guard let executable = arguments.first, executable.hasSuffix("/chatd") || executable == "chatd" else { return nil }
+        var role = arguments.count > 1 && !arguments[1].hasPrefix("-") ? arguments[1] : "supervisor"
+        if role == "storage", let index = arguments.firstIndex(of: "--index"), index + 1 < arguments.count {
+            role += "-\(arguments[index + 1])"
+        }
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return nil }
+        func kib(_ field: String) -> Int {
+            guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(field + ":") }) else { return 0 }
+            return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "0") ?? 0
+        }
+        // Fields after the command name, which is in parentheses and may hold spaces.
+        let fields = stat.split(separator: ")").last?.split(separator: " ") ?? []
+        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+        let cpu = fields.count > 12 ? (Double(fields[11]) ?? 0) / ticks + (Double(fields[12]) ?? 0) / ticks : 0
+        return ProcessStats(pid: pid, role: role, peakResidentKiB: kib("VmHWM"), residentKiB: kib("VmRSS"), cpuSeconds: cpu)
+    }
+
+    /// Resets the kernel's peak-RSS mark, so a peak measures only what follows.
+    public static func resetPeak(pid: Int32) {
+        try? "5".write(toFile: "/proc/\(pid)/clear_refs", atomically: false, encoding: .utf8)
+    }
+}

@@ -1,0 +1,106 @@
+import Dispatch
+import Foundation
+import NIOCore
+import NIOPosix
+
+/// P sender/receiver pairs over real TCP: each sender keeps W texts in flight (a reply frees a
+/// slot), each receiver times every message by the send time in its body.
+public struct TextBenchmark {
+    public struct Options: Sendable {
+        public var host = "127.0.0.1"
+        public var port = 7890
+        public var pairs = 50
+        public var window = 32
+        public var bodySize = 64
+        public var messagesPerSender = 2_000
+        public var threads = 1
+        /// uids are `uidBase + 2i` (sender) and `uidBase + 2i + 1` (receiver).
+        public var uidBase = 500_000
+        public var password = "benchmark_password"
+        public var timeoutSeconds = 300.0
+
+        public init() {}
+    }
+
+    public struct Result: Sendable {
+        public let delivered: Int
+        public let refused: Int
+        public let seconds: Double
+        public let latency: LatencySummary
+        public let signInSeconds: Double
+        public var messagesPerSecond: Double { Double(delivered) / seconds }
+    }
+
+    public let options: Options
+
+    public init(options: Options) { self.options = options }
+
+    public func run() throws -> Result {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: options.threads)
+        defer { try? group.syncShutdownGracefully() }
+
+        let signInStart = DispatchTime.now().uptimeNanoseconds
+        // Receivers first, so every message finds its recipient online.
+        var receivers: [BenchmarkConnection] = []
+        var senders: [BenchmarkConnection] = []
+        for index in 0..<options.pairs {
+            let sender = String(format: "%06d", options.uidBase + 2 * index)
+            let receiver = String(format: "%06d", options.uidBase + 2 * index + 1)
+            receivers.append(try connect(uid: receiver, role: .receiver(expecting: options.messagesPerSender), group: group))
+            senders.append(try connect(uid: sender, role: .sender(to: receiver, count: options.messagesPerSender,
+                                                                    window: options.window, bodySize: options.bodySize), group: group))
+            // Pace connects so the accept backlog never overflows.
+            if index % 100 == 99 { try waitSignedIn(receivers.suffix(100) + senders.suffix(100)) }
+        }
+        try waitSignedIn(receivers + senders)
+        let signInSeconds = Double(DispatchTime.now().uptimeNanoseconds - signInStart) / 1e9
+
+        let start = DispatchTime.now().uptimeNanoseconds
+        for sender in senders {
+            sender.finished.futureResult.eventLoop.execute { sender.start() }
+        }
+        let all = (senders + receivers).map(\.finished.futureResult)
+        let deadline = NIODeadline.now() + .milliseconds(Int64(options.timeoutSeconds * 1000))
+        let done = EventLoopFuture.andAllComplete(all, on: group.next())
+        let timeout = group.next().scheduleTask(deadline: deadline) {}
+        _ = try? EventLoopFuture.whenAnyComplete([done, timeout.futureResult], on: group.next()).wait()
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+
+        // Read the counters on each connection's own event loop.
+        let tallies = try (receivers + senders).map { connection in
+            try connection.finished.futureResult.eventLoop.submit {
+                (connection.received, connection.refused, connection.latencies)
+            }.wait()
+        }
+        for connection in senders + receivers {
+            connection.finished.futureResult.eventLoop.execute { connection.close() }
+        }
+        let delivered = tallies.reduce(0) { $0 + $1.0 }
+        return Result(delivered: delivered, refused: tallies.reduce(0) { $0 + $1.1 }, seconds: seconds,
+                      latency: LatencySummary(tallies.flatMap(\.2)), signInSeconds: signInSeconds)
+    }
+
+    private func connect(uid: String, role: BenchmarkConnection.Role, group: EventLoopGroup) throws -> BenchmarkConnection {
+        let eventLoop = group.next()
+        let connection = BenchmarkConnection(uid: uid, password: options.password, role: role, eventLoop: eventLoop)
+        _ = try ClientBootstrap(group: eventLoop)
+            .channelOption(.socket(IPPROTO_TCP, TCP_NODELAY), value: 1)
+            .channelInitializer { $0.pipeline.addHandler(connection) }
+            .connect(host: options.host, port: options.port)
+            .wait()
+        return connection
+    }
+
+    private func waitSignedIn(_ connections: [BenchmarkConnection]) throws {
+        for connection in connections { try connection.signedIn.futureResult.wait() }
+    }
+}
+
+extension EventLoopFuture where Value == Void {
+    /// Completes when the first of `futures` completes.
+    static func whenAnyComplete(_ futures: [EventLoopFuture<Void>], on eventLoop: EventLoop) -> EventLoopFuture<Void> {
+        let promise = eventLoop.makePromise(of: Void.self)
+        for future in futures { future.whenComplete { _ in promise.succeed(()) } }
+        return promise.futureResult
+    }
+}

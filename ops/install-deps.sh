@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the system packages chat needs, only those missing (Debian/Ubuntu, apt).
+set -euo pipefail
+missing=()
+command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+for pair in libzmq:libzmq3-dev libcrypto:libssl-dev sqlite3:libsqlite3-dev; do
+    module=${pair%%:*} package=${pair##*:}
+    pkg-config --exists "$module" 2>/dev/null || missing+=("$package")
+done
+# The NAT lab tests use network namespaces.
+command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+if ((${#missing[@]})); then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    echo "installing: ${missing[*]}" >&2
+    $sudo apt-get update
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
+fi
