@@ -1,8 +1,13 @@
-/// The one frame every message between processes travels in.
+/// The one format every message between processes travels in.
 ///
-/// Layout, all integers big-endian:
+/// An envelope, all integers big-endian:
 /// `version: u8 | flags: u8 | kind: u16 | requestId: u64 | body...`
-/// A ROUTER socket adds the peer's identity as a frame in front; nothing else is framed.
+///
+/// A ZeroMQ message carries a batch of envelopes, each behind its length:
+/// `(length: u32 | envelope)+`. Everything a process has for one peer at the end of one loop
+/// wake-up goes as one batch, so a busy bus pays ZeroMQ's and the kernel's per-message costs
+/// once per batch rather than once per envelope. A ROUTER socket adds the peer's identity as a
+/// frame in front; nothing else is framed.
 public struct BusEnvelope: Equatable, Sendable {
     public static let currentVersion: UInt8 = 1
     static let headerSize = 12
@@ -30,15 +35,46 @@ public struct BusEnvelope: Equatable, Sendable {
     public func encoded() -> [UInt8] {
         var writer = BusWriter()
         writer.reserve(Self.headerSize + 64)
+        encode(into: &writer)
+        return writer.bytes
+    }
+
+    func encode(into writer: inout BusWriter) {
         writer.write(Self.currentVersion)
         writer.write(flags.rawValue)
         writer.write(message.kind.rawValue)
         writer.write(requestId)
         message.encodeBody(into: &writer)
-        return writer.bytes
+    }
+
+    /// Appends this envelope to a batch, behind its length.
+    public func append(toBatch writer: inout BusWriter) {
+        let lengthOffset = writer.bytes.count
+        writer.write(UInt32(0))
+        encode(into: &writer)
+        writer.patch(UInt32(writer.bytes.count - lengthOffset - 4), at: lengthOffset)
+    }
+
+    /// Splits a batch into its envelopes' bytes; nil when the lengths do not add up.
+    public static func split(batch bytes: [UInt8]) -> [ArraySlice<UInt8>]? {
+        var parts: [ArraySlice<UInt8>] = []
+        var offset = 0
+        while offset < bytes.count {
+            guard bytes.count - offset >= 4 else { return nil }
+            let length = bytes[offset..<offset + 4].reduce(0) { $0 << 8 | Int($1) }
+            offset += 4
+            guard length <= bytes.count - offset else { return nil }
+            parts.append(bytes[offset..<offset + length])
+            offset += length
+        }
+        return parts
     }
 
     public init(decoding bytes: [UInt8]) throws {
+        try self.init(decoding: bytes[...])
+    }
+
+    public init(decoding bytes: ArraySlice<UInt8>) throws {
         var reader = BusReader(bytes)
         let version: UInt8 = try reader.read()
         guard version == Self.currentVersion else { throw BusDecodingError.unsupportedVersion(version) }

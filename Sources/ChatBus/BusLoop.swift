@@ -17,6 +17,19 @@ public final class BusLoop: @unchecked Sendable {
         let onReply: (Result<BusMessage, BusRequestError>) -> Void
     }
 
+    /// Where a batch goes: a socket, and on a ROUTER the peer's identity.
+    private struct Destination: Hashable {
+        let socket: Int
+        let peer: [UInt8]?
+    }
+
+    /// Envelopes waiting for the end of this wake-up, and the requests among them (which fail
+    /// if the batch cannot be queued).
+    private struct Batch {
+        var writer = BusWriter()
+        var requestIds: [UInt64] = []
+    }
+
     private struct Timer {
         let interval: UInt64
         var due: UInt64
@@ -44,6 +57,12 @@ public final class BusLoop: @unchecked Sendable {
     private var deadlines: [(deadline: UInt64, requestId: UInt64)] = []
     private var deadlineHead = 0
     private var timers: [Timer] = []
+    private var outbox: [Destination: Batch] = [:]
+    /// A batch past this size goes out at once rather than at the end of the wake-up.
+    private let batchLimit = 256 * 1024
+
+    /// Called (on the loop thread) when a ROUTER socket cannot route to a peer: it is gone.
+    public var onUnroutablePeer: ((SocketID, [UInt8]) -> Void)?
 
     public init(requestTimeout: Duration = .seconds(5), logger: Logger) {
         self.logger = logger
@@ -131,26 +150,52 @@ public final class BusLoop: @unchecked Sendable {
 
     // MARK: Loop thread only
 
-    /// Sends a one-way message or a reply. Returns false when it could not be queued.
-    @discardableResult
-    public func send(_ envelope: BusEnvelope, on socket: SocketID, to peer: [UInt8]? = nil) -> Bool {
-        var frames: [[UInt8]] = []
-        if let peer { frames.append(peer) }
-        frames.append(envelope.encoded())
-        do {
-            return try sockets[socket.index].send(frames, blocking: false)
-        } catch let error as ZeroMQError where error.isUnroutable {
-            return false
-        } catch {
-            logger.error("bus send failed", metadata: ["bus.error": "\(error)"])
-            return false
-        }
+    /// Sends a one-way message or a reply, in the batch for its peer that leaves at the end
+    /// of this wake-up. A peer found gone then is reported to `onUnroutablePeer`.
+    public func send(_ envelope: BusEnvelope, on socket: SocketID, to peer: [UInt8]? = nil) {
+        enqueue(envelope, to: Destination(socket: socket.index, peer: peer), requestId: nil)
     }
 
     public func reply(to incoming: BusIncoming, with message: BusMessage) {
         let envelope = BusEnvelope(requestId: incoming.envelope.requestId, message: message, flags: .reply)
-        if !send(envelope, on: incoming.socket, to: incoming.peer) {
-            logger.debug("reply dropped: requester gone", metadata: ["bus.kind": "\(message.kind)"])
+        send(envelope, on: incoming.socket, to: incoming.peer)
+    }
+
+    private func enqueue(_ envelope: BusEnvelope, to destination: Destination, requestId: UInt64?) {
+        var batch = outbox.removeValue(forKey: destination) ?? Batch()
+        envelope.append(toBatch: &batch.writer)
+        if let requestId { batch.requestIds.append(requestId) }
+        if batch.writer.bytes.count >= batchLimit {
+            transmit(batch, to: destination)
+        } else {
+            outbox[destination] = batch
+        }
+    }
+
+    /// Sends every waiting batch. Runs at the end of each wake-up, before the loop sleeps.
+    private func flushOutbox() {
+        guard !outbox.isEmpty else { return }
+        let batches = outbox
+        outbox.removeAll(keepingCapacity: true)
+        for (destination, batch) in batches { transmit(batch, to: destination) }
+    }
+
+    private func transmit(_ batch: Batch, to destination: Destination) {
+        var frames: [[UInt8]] = []
+        if let peer = destination.peer { frames.append(peer) }
+        frames.append(batch.writer.bytes)
+        var sent = false
+        do {
+            sent = try sockets[destination.socket].send(frames, blocking: false)
+        } catch let error as ZeroMQError where error.isUnroutable {
+            if let peer = destination.peer { onUnroutablePeer?(SocketID(index: destination.socket), peer) }
+        } catch {
+            logger.error("bus send failed", metadata: ["bus.error": "\(error)"])
+        }
+        guard !sent else { return }
+        logger.debug("bus batch not sent", metadata: ["bus.requests": "\(batch.requestIds.count)"])
+        for requestId in batch.requestIds {
+            pending.removeValue(forKey: requestId)?.onReply(.failure(.unreachable))
         }
     }
 
@@ -159,12 +204,9 @@ public final class BusLoop: @unchecked Sendable {
                         onReply: @escaping (Result<BusMessage, BusRequestError>) -> Void) {
         let requestId = nextRequestId
         nextRequestId &+= 1
-        guard send(BusEnvelope(requestId: requestId, message: message), on: socket, to: peer) else {
-            onReply(.failure(.unreachable))
-            return
-        }
         pending[requestId] = PendingRequest(onReply: onReply)
         deadlines.append((Self.now() + requestTimeoutNanos, requestId))
+        enqueue(BusEnvelope(requestId: requestId, message: message), to: Destination(socket: socket.index, peer: peer), requestId: requestId)
     }
 
     /// Runs `action` on the loop thread every `interval`, first after one interval.
@@ -174,8 +216,9 @@ public final class BusLoop: @unchecked Sendable {
     }
 
     /// Blocks the calling thread, which becomes the loop thread, until `stop()`.
-    /// `handler` gets each request or one-way message; `afterBatch` runs once every message
-    /// available at one wake-up was handled (where storage commits a group).
+    /// `handler` gets each request or one-way message; `afterBatch` runs once everything due at
+    /// one wake-up was handled: messages, replies, timeouts (where storage commits a group and
+    /// the gateway hands results to its event loops).
     public func run(handler: (BusIncoming) -> Void, afterBatch: () -> Void = {}) {
         var poller = Poller(sockets.map { .socket($0) } + [.fileDescriptor(wakeDescriptor)])
         let wakeIndex = sockets.count
@@ -197,15 +240,19 @@ public final class BusLoop: @unchecked Sendable {
             wakePending = false
             let stopping = stopRequested
             queueLock.unlock()
-            if stopping { return }
+            if stopping {
+                flushOutbox()
+                return
+            }
             for item in work { item() }
 
             for index in ready where index != wakeIndex {
                 receiveAvailable(on: SocketID(index: index), handler: handler)
             }
-            afterBatch()
             expireRequests()
             runDueTimers()
+            afterBatch()
+            flushOutbox()
         }
     }
 
@@ -221,22 +268,25 @@ public final class BusLoop: @unchecked Sendable {
                 logger.error("bus receive failed", metadata: ["bus.error": "\(error)"])
                 return
             }
-            guard let payload = frames.last, frames.count == (isRouter ? 2 : 1) else {
+            guard let payload = frames.last, frames.count == (isRouter ? 2 : 1),
+                  let parts = BusEnvelope.split(batch: payload) else {
                 logger.warning("dropped a message with unexpected framing", metadata: ["bus.frames": "\(frames.count)"])
                 continue
             }
-            let envelope: BusEnvelope
-            do {
-                envelope = try BusEnvelope(decoding: payload)
-            } catch {
-                logger.warning("dropped an undecodable message", metadata: ["bus.error": "\(error)"])
-                continue
-            }
-            if envelope.isReply {
-                // A late reply finds no pending request and is dropped here.
-                pending.removeValue(forKey: envelope.requestId)?.onReply(.success(envelope.message))
-            } else {
-                handler(BusIncoming(socket: socket, peer: isRouter ? frames[0] : nil, envelope: envelope))
+            for part in parts {
+                let envelope: BusEnvelope
+                do {
+                    envelope = try BusEnvelope(decoding: part)
+                } catch {
+                    logger.warning("dropped an undecodable message", metadata: ["bus.error": "\(error)"])
+                    continue
+                }
+                if envelope.isReply {
+                    // A late reply finds no pending request and is dropped here.
+                    pending.removeValue(forKey: envelope.requestId)?.onReply(.success(envelope.message))
+                } else {
+                    handler(BusIncoming(socket: socket, peer: isRouter ? frames[0] : nil, envelope: envelope))
+                }
             }
         }
     }

@@ -1,12 +1,17 @@
 /// Reads what `BusWriter` wrote; every read checks bounds and throws `.truncated` past the end.
 public struct BusReader {
-    private let bytes: [UInt8]
-    private var offset = 0
+    private let bytes: ArraySlice<UInt8>
+    private var offset: Int
 
-    public init(_ bytes: [UInt8]) { self.bytes = bytes }
+    public init(_ bytes: [UInt8]) { self.init(bytes[...]) }
 
-    public var isAtEnd: Bool { offset == bytes.count }
-    public var remaining: Int { bytes.count - offset }
+    public init(_ bytes: ArraySlice<UInt8>) {
+        self.bytes = bytes
+        offset = bytes.startIndex
+    }
+
+    public var isAtEnd: Bool { offset == bytes.endIndex }
+    public var remaining: Int { bytes.endIndex - offset }
 
     public mutating func read<T: FixedWidthInteger>() throws -> T {
         let size = MemoryLayout<T>.size

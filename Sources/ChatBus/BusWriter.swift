@@ -10,6 +10,15 @@ public struct BusWriter {
         withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
     }
 
+    /// Overwrites four bytes at `offset` (a length written before what it measures).
+    public mutating func patch(_ value: UInt32, at offset: Int) {
+        withUnsafeBytes(of: value.bigEndian) { raw in
+            for index in 0..<4 { bytes[offset + index] = raw[index] }
+        }
+    }
+
+    public mutating func removeAll() { bytes.removeAll(keepingCapacity: true) }
+
     public mutating func write(_ value: Bool) { write(UInt8(value ? 1 : 0)) }
 
     /// A u32 length, then the bytes.

@@ -42,8 +42,9 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
     private let settings: Settings
     private let logger: Logger
 
+    let eventLoop: EventLoop
     private var context: ChannelHandlerContext?
-    private var eventLoop: EventLoop?
+    private var flushScheduled = false
     private var remoteAddress = ""
     private var framer = LineFramer()
     private var sequencer = ReplySequencer()
@@ -58,8 +59,9 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
     private var partialLineTimerGeneration = 0
     private var partialLineTimerArmed = false
 
-    init(id: UInt64, bus: GatewayBus, registry: SessionRegistry, settings: Settings, logger: Logger) {
+    init(id: UInt64, eventLoop: EventLoop, bus: GatewayBus, registry: SessionRegistry, settings: Settings, logger: Logger) {
         self.id = id
+        self.eventLoop = eventLoop
         self.bus = bus
         self.registry = registry
         self.settings = settings
@@ -72,7 +74,6 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
 
     func channelActive(context: ChannelHandlerContext) {
         self.context = context
-        eventLoop = context.eventLoop
         remoteAddress = context.remoteAddress.map(Self.hostAndPort) ?? "unknown"
         registry.add(self)
         context.eventLoop.scheduleTask(in: settings.loginTimeout) { [self] in
@@ -102,26 +103,23 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
         context.close(promise: nil)
     }
 
-    // MARK: From the bus thread
+    // MARK: From the bus, on this connection's event loop
 
     func deliverPush(_ bytes: [UInt8]) {
-        eventLoop?.execute { [self] in
-            guard context != nil else { return }
-            if case .dataAnswer = expectation {
-                heldPushes.append(bytes)
-            } else {
-                write(bytes)
-            }
+        guard context != nil else { return }
+        if case .dataAnswer = expectation {
+            heldPushes.append(bytes)
+        } else {
+            write(bytes)
         }
     }
 
     func kick() {
-        eventLoop?.execute { [self] in
-            guard context != nil else { return }
-            kicked = true
-            write(ServerReply.signedInElsewhere.line)
-            close()
-        }
+        guard context != nil else { return }
+        kicked = true
+        write(ServerReply.signedInElsewhere.line)
+        context?.flush()
+        close()
     }
 
     // MARK: Reading lines
@@ -168,12 +166,12 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
             closeAfterReplies()
         case .signUp(let uid, let password):
             let slot = reserveGated()
-            bus.request(.signUp(uid: uid, password: password), to: .auth, on: eventLoop!) { [self] result in
+            bus.request(.signUp(uid: uid, password: password), to: .auth, on: eventLoop) { [self] result in
                 finishGated(slot, ReplyMapping.signUp(result))
             }
         case .signIn(let uid, let password):
             let slot = reserveGated()
-            bus.request(.signIn(uid: uid, password: password), to: .auth, on: eventLoop!) { [self] result in
+            bus.request(.signIn(uid: uid, password: password), to: .auth, on: eventLoop) { [self] result in
                 guard case .success(.authOutcome(.signedIn)) = result else {
                     return finishGated(slot, ReplyMapping.signIn(result))
                 }
@@ -184,7 +182,7 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
 
     private func attach(uid: String, slot: ReplySequencer.Slot) {
         let entry = PresenceEntry(uid: uid, connection: id, publicAddress: remoteAddress)
-        bus.request(.attach(entry), to: .router, on: eventLoop!) { [self] result in
+        bus.request(.attach(entry), to: .router, on: eventLoop) { [self] result in
             guard case .success(.attached) = result else { return finishGated(slot, .serviceUnavailable) }
             guard context != nil else {
                 // Gone while signing in: take the presence back.
@@ -218,7 +216,7 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
             }
         case .command(.addFriend(let peer)):
             let slot = reserve()
-            bus.request(.addFriend(owner: uid, friend: peer), to: .auth, on: eventLoop!) { [self] result in
+            bus.request(.addFriend(owner: uid, friend: peer), to: .auth, on: eventLoop) { [self] result in
                 // Only a new friendship is announced; adding again changes nothing.
                 if case .success(.authOutcome(.friendAdded)) = result {
                     bus.send(.notify(to: peer, bytes: Array("\(uid) to \(peer) addFriend\n".utf8)), to: .router)
@@ -227,9 +225,9 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
             }
         case .command(.friends):
             let slot = reserve()
-            bus.request(.listFriends(owner: uid), to: .auth, on: eventLoop!) { [self] result in
+            bus.request(.listFriends(owner: uid), to: .auth, on: eventLoop) { [self] result in
                 guard case .success(.friendList(let friends)) = result else { return finish(slot, .serviceUnavailable) }
-                bus.request(.queryPresence(friends), to: .router, on: eventLoop!) { [self] result in
+                bus.request(.queryPresence(friends), to: .router, on: eventLoop) { [self] result in
                     guard case .success(.presence(let online)) = result, online.count == friends.count else {
                         return finish(slot, .serviceUnavailable)
                     }
@@ -239,7 +237,7 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
         case .command(.historyAll(let peer)):
             let slot = reserveGated()
             whenUserExists(peer, slot: slot) { [self] in
-                bus.request(.fetchHistory(pair: PairKey(uid, peer)), to: .storage(PairKey(uid, peer)), on: eventLoop!) { [self] result in
+                bus.request(.fetchHistory(pair: PairKey(uid, peer)), to: .storage(PairKey(uid, peer)), on: eventLoop) { [self] result in
                     guard case .success(.history(let records)) = result else { return finishGated(slot, .serviceUnavailable) }
                     guard !records.isEmpty else { return finishGated(slot, .noHistoryYet) }
                     expectation = .dataAnswer(data: records)
@@ -261,14 +259,14 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
         record.append(contentsOf: content)
         record.append(UInt8(ascii: "\n"))
         let slot = reserve()
-        bus.request(.deliver(from: header.sender, to: header.recipient, record: record), to: .router, on: eventLoop!) { [self] result in
+        bus.request(.deliver(from: header.sender, to: header.recipient, record: record), to: .router, on: eventLoop) { [self] result in
             finish(slot, ReplyMapping.delivery(result))
         }
     }
 
     /// Runs `body` if `peer` exists; otherwise answers the gated `slot` for it.
     private func whenUserExists(_ peer: String, slot: ReplySequencer.Slot, _ body: @escaping () -> Void) {
-        bus.request(.userExists(uid: peer), to: .auth, on: eventLoop!) { [self] result in
+        bus.request(.userExists(uid: peer), to: .auth, on: eventLoop) { [self] result in
             switch result {
             case .success(.existence(true)): body()
             case .success(.existence(false)): finishGated(slot, .uidNotExits)
@@ -316,11 +314,19 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
 
     // MARK: Output and closing
 
+    /// Queues bytes; one flush at the end of this event-loop tick sends everything written in
+    /// it with one syscall.
     private func write(_ bytes: [UInt8]) {
         guard let context else { return }
         var buffer = context.channel.allocator.buffer(capacity: bytes.count)
         buffer.writeBytes(bytes)
-        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+        context.write(wrapOutboundOut(buffer), promise: nil)
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        eventLoop.execute { [self] in
+            flushScheduled = false
+            self.context?.flush()
+        }
     }
 
     private func closeAfterReplies() {
@@ -329,6 +335,7 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
     }
 
     private func close() {
+        context?.flush()
         context?.close(promise: nil)
     }
 
@@ -341,7 +348,7 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
             }
             return
         }
-        guard !partialLineTimerArmed, let eventLoop else { return }
+        guard !partialLineTimerArmed else { return }
         partialLineTimerArmed = true
         let generation = partialLineTimerGeneration
         eventLoop.scheduleTask(in: settings.partialLineTimeout) { [self] in

@@ -23,6 +23,9 @@ final class GatewayBus: @unchecked Sendable {
     private var authSocket: BusLoop.SocketID!
     private var storageSockets: [BusLoop.SocketID] = []
     private var thread: Thread?
+    /// Work for the event loops gathered during one bus wake-up, handed over in one hop per
+    /// event loop: a cross-thread wake-up per reply would cost more than the reply itself.
+    private var handoffs: [ObjectIdentifier: (eventLoop: EventLoop, work: [() -> Void])] = [:]
 
     init(configuration: ChatConfiguration, registry: SessionRegistry, logger: Logger) throws {
         self.logger = logger
@@ -38,7 +41,7 @@ final class GatewayBus: @unchecked Sendable {
     func start() {
         loop.every(.seconds(1)) { [weak self] in self?.heartbeat() }
         let thread = Thread { [self] in
-            loop.run(handler: handle)
+            loop.run(handler: handle, afterBatch: handOver)
         }
         thread.name = "gateway-bus"
         thread.start()
@@ -52,8 +55,8 @@ final class GatewayBus: @unchecked Sendable {
     func request(_ message: BusMessage, to destination: Destination, on eventLoop: EventLoop,
                  _ completion: @escaping (Result<BusMessage, BusRequestError>) -> Void) {
         loop.execute { [self] in
-            loop.request(message, on: socket(for: destination)) { result in
-                eventLoop.execute { completion(result) }
+            loop.request(message, on: socket(for: destination)) { [self] result in
+                hand(to: eventLoop) { completion(result) }
             }
         }
     }
@@ -63,6 +66,24 @@ final class GatewayBus: @unchecked Sendable {
         loop.execute { [self] in
             loop.send(BusEnvelope(requestId: 0, message: message), on: socket(for: destination))
         }
+    }
+
+    private func hand(to eventLoop: EventLoop, _ work: @escaping () -> Void) {
+        let key = ObjectIdentifier(eventLoop as AnyObject)
+        if handoffs[key] == nil {
+            handoffs[key] = (eventLoop, [work])
+        } else {
+            handoffs[key]!.work.append(work)
+        }
+    }
+
+    private func handOver() {
+        guard !handoffs.isEmpty else { return }
+        for (_, batch) in handoffs {
+            let work = batch.work
+            batch.eventLoop.execute { for item in work { item() } }
+        }
+        handoffs.removeAll(keepingCapacity: true)
     }
 
     private func socket(for destination: Destination) -> BusLoop.SocketID {
@@ -76,9 +97,13 @@ final class GatewayBus: @unchecked Sendable {
     private func handle(_ incoming: BusIncoming) {
         switch incoming.message {
         case .push(let connectionId, let bytes):
-            registry.connection(connectionId)?.deliverPush(bytes)
+            if let connection = registry.connection(connectionId) {
+                hand(to: connection.eventLoop) { connection.deliverPush(bytes) }
+            }
         case .kick(let connectionId):
-            registry.connection(connectionId)?.kick()
+            if let connection = registry.connection(connectionId) {
+                hand(to: connection.eventLoop) { connection.kick() }
+            }
         default:
             logger.warning("gateway got an unexpected message", metadata: ["bus.kind": "\(incoming.message.kind)"])
         }

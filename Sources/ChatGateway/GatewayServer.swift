@@ -43,7 +43,7 @@ public final class GatewayServer {
             .childChannelOption(.socket(IPPROTO_TCP, TCP_KEEPCNT), value: 6)
             .childChannelOption(.socket(IPPROTO_TCP, TCP_NODELAY), value: 1)
             .childChannelInitializer { channel in
-                let connection = ClientConnection(id: nextConnectionId.next(), bus: bus, registry: registry,
+                let connection = ClientConnection(id: nextConnectionId.next(), eventLoop: channel.eventLoop, bus: bus, registry: registry,
                                                   settings: settings, logger: logger)
                 return channel.pipeline.addHandler(connection)
             }

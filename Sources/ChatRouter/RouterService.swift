@@ -44,6 +44,8 @@ public final class RouterService {
         authSocket = try loop.connectDealer(configuration.authEndpoint)
         storageSockets = try configuration.storageEndpoints.map { try loop.connectDealer($0) }
         loop.every(.seconds(1)) { [weak self] in self?.dropSilentGateways() }
+        // A gateway the socket can no longer route to has gone: its users are offline.
+        loop.onUnroutablePeer = { [weak self] _, gateway in self?.forgetGateway(gateway) }
         logger.info("router ready", metadata: ["bus.endpoint": "\(configuration.routerEndpoint)", "router.instance": "\(instance)"])
         loop.run(handler: handle)
     }
@@ -98,7 +100,8 @@ public final class RouterService {
                     return loop.reply(to: incoming, with: .delivery(.unavailable))
                 }
                 // Presence is read after the append: `ok` means pushed to whoever is online now.
-                if let location = presence.location(of: to), push(record, to: location) {
+                if let location = presence.location(of: to) {
+                    push(record, to: location)
                     loop.reply(to: incoming, with: .delivery(.delivered))
                 } else {
                     loop.reply(to: incoming, with: .delivery(.recipientOffline))
@@ -107,13 +110,9 @@ public final class RouterService {
         }
     }
 
-    /// Pushes to a connection; false (and the gateway forgotten) when its gateway is gone.
-    @discardableResult
-    private func push(_ bytes: [UInt8], to location: PresenceTable.Location) -> Bool {
-        let envelope = BusEnvelope(requestId: 0, message: .push(connection: location.entry.connection, bytes: bytes))
-        if loop.send(envelope, on: gatewaySocket, to: location.gateway) { return true }
-        forgetGateway(location.gateway)
-        return false
+    private func push(_ bytes: [UInt8], to location: PresenceTable.Location) {
+        loop.send(BusEnvelope(requestId: 0, message: .push(connection: location.entry.connection, bytes: bytes)),
+                  on: gatewaySocket, to: location.gateway)
     }
 
     /// Calls `body` with whether `uid` exists, or nil when auth did not answer.

@@ -50,3 +50,23 @@ import Testing
         }
     }
 }
+
+@Suite struct BusBatchTests {
+    @Test func aBatchSplitsBackIntoItsEnvelopes() throws {
+        var writer = BusWriter()
+        let envelopes = BusEnvelopeTests.everyMessage.enumerated().map { BusEnvelope(requestId: UInt64($0.offset), message: $0.element) }
+        for envelope in envelopes { envelope.append(toBatch: &writer) }
+        let parts = try #require(BusEnvelope.split(batch: writer.bytes))
+        #expect(try parts.map { try BusEnvelope(decoding: $0) } == envelopes)
+    }
+
+    @Test func badLengthsAreRefused() {
+        var writer = BusWriter()
+        BusEnvelope(requestId: 1, message: .appended).append(toBatch: &writer)
+        let bytes = writer.bytes
+        #expect(BusEnvelope.split(batch: Array(bytes.dropLast())) == nil)
+        #expect(BusEnvelope.split(batch: bytes + [0, 0]) == nil)
+        #expect(BusEnvelope.split(batch: [0, 0, 0, 200, 1]) == nil)
+        #expect(BusEnvelope.split(batch: [])?.isEmpty == true)
+    }
+}
