@@ -43,7 +43,7 @@ let package = Package(
         ]),
         .target(name: "ChatAuth", dependencies: ["ChatProtocol", "ChatBus", "ChatRuntime", "ChatCrypto", "SQLite"]),
         .target(name: "ChatRouter", dependencies: ["ChatProtocol", "ChatBus", "ChatRuntime"]),
-        .target(name: "ChatStorage", dependencies: ["ChatProtocol", "ChatBus", "ChatRuntime", "SQLite"]),
+        .target(name: "ChatStorage", dependencies: ["ChatProtocol", "ChatBus", "ChatRuntime", "ChatCrypto", "SQLite"]),
         .target(name: "ChatSupervisor", dependencies: ["ChatRuntime"]),
         .target(name: "ChatClient", dependencies: ["ChatProtocol", "ChatCrypto"]),
         .target(name: "ChatBenchmark", dependencies: [

@@ -2,9 +2,11 @@ extension BusMessage {
     /// The wire tag of each case. Values are part of the bus format: never renumber, only add.
     public enum Kind: UInt16, Sendable {
         case signUp = 1, signIn, addFriend, listFriends, userExists, authOutcome, friendList, existence
-        case gatewayHello = 20, presenceSync, attach, detach, deliver, queryPresence, notify
+        case gatewayHello = 20, presenceSync, attach, detach, deliver, queryPresence, notify, announce
         case routerWelcome = 40, attached, delivery, presence, push, kick
         case appendRecord = 60, fetchHistory, appended, history
+        case beginUpload = 70, uploadChunk, finishUpload, abortUpload, openDownload, readChunk, closeDownload
+        case uploadReady = 80, chunkStored, stored, downloadReady, noSuchFile, chunk
         case failure = 100
     }
 
@@ -25,6 +27,20 @@ extension BusMessage {
         case .deliver: return .deliver
         case .queryPresence: return .queryPresence
         case .notify: return .notify
+        case .announce: return .announce
+        case .beginUpload: return .beginUpload
+        case .uploadChunk: return .uploadChunk
+        case .finishUpload: return .finishUpload
+        case .abortUpload: return .abortUpload
+        case .openDownload: return .openDownload
+        case .readChunk: return .readChunk
+        case .closeDownload: return .closeDownload
+        case .uploadReady: return .uploadReady
+        case .chunkStored: return .chunkStored
+        case .stored: return .stored
+        case .downloadReady: return .downloadReady
+        case .noSuchFile: return .noSuchFile
+        case .chunk: return .chunk
         case .routerWelcome: return .routerWelcome
         case .attached: return .attached
         case .delivery: return .delivery
@@ -62,8 +78,26 @@ extension BusMessage {
             entry.encode(into: &writer)
         case .detach(let uid, let connection):
             writer.write(uid); writer.write(connection)
-        case .deliver(let from, let to, let record):
+        case .deliver(let from, let to, let record), .announce(let from, let to, let record):
             writer.write(from); writer.write(to); writer.write(bytes: record)
+        case .beginUpload(let pair, let header, let name, let size):
+            pair.encode(into: &writer); writer.write(bytes: header); writer.write(name); writer.write(size)
+        case .uploadChunk(let upload, let bytes):
+            writer.write(upload); writer.write(bytes: bytes)
+        case .finishUpload(let id), .abortUpload(let id), .closeDownload(let id), .uploadReady(let id):
+            writer.write(id)
+        case .openDownload(let pair, let name):
+            pair.encode(into: &writer); writer.write(name)
+        case .readChunk(let download, let offset, let length):
+            writer.write(download); writer.write(offset); writer.write(length)
+        case .chunkStored, .noSuchFile:
+            break
+        case .stored(let record):
+            writer.write(bytes: record)
+        case .downloadReady(let download, let size):
+            writer.write(download); writer.write(size)
+        case .chunk(let bytes):
+            writer.write(bytes: bytes)
         case .notify(let to, let bytes):
             writer.write(to); writer.write(bytes: bytes)
         case .routerWelcome(let instance, let needsSync):
@@ -112,6 +146,21 @@ extension BusMessage {
         case .deliver: self = .deliver(from: try reader.read(), to: try reader.read(), record: try reader.readBytes())
         case .queryPresence: self = .queryPresence(try reader.read())
         case .notify: self = .notify(to: try reader.read(), bytes: try reader.readBytes())
+        case .announce: self = .announce(from: try reader.read(), to: try reader.read(), record: try reader.readBytes())
+        case .beginUpload:
+            self = .beginUpload(pair: try PairKey(decoding: &reader), header: try reader.readBytes(), name: try reader.read(), size: try reader.read())
+        case .uploadChunk: self = .uploadChunk(upload: try reader.read(), bytes: try reader.readBytes())
+        case .finishUpload: self = .finishUpload(upload: try reader.read())
+        case .abortUpload: self = .abortUpload(upload: try reader.read())
+        case .openDownload: self = .openDownload(pair: try PairKey(decoding: &reader), name: try reader.read())
+        case .readChunk: self = .readChunk(download: try reader.read(), offset: try reader.read(), length: try reader.read())
+        case .closeDownload: self = .closeDownload(download: try reader.read())
+        case .uploadReady: self = .uploadReady(upload: try reader.read())
+        case .chunkStored: self = .chunkStored
+        case .stored: self = .stored(record: try reader.readBytes())
+        case .downloadReady: self = .downloadReady(download: try reader.read(), size: try reader.read())
+        case .noSuchFile: self = .noSuchFile
+        case .chunk: self = .chunk(try reader.readBytes())
         case .routerWelcome: self = .routerWelcome(routerInstance: try reader.read(), needsSync: try reader.read())
         case .attached: self = .attached
         case .delivery: self = .delivery(try Self.decodeRaw(DeliveryOutcome.self, from: &reader))

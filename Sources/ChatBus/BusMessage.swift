@@ -36,13 +36,37 @@ public enum BusMessage: Equatable, Sendable {
     /// The user signed in elsewhere: the gateway tells this connection and closes it.
     case kick(connection: UInt64)
 
+    /// The record of a stored file or voice message: push it if `to` is online. Nothing is
+    /// stored here; storage already has it. Answered with `delivery`.
+    case announce(from: String, to: String, record: [UInt8])
+
     // MARK: router or gateway -> storage
     case appendRecord(pair: PairKey, record: [UInt8])
     case fetchHistory(pair: PairKey)
+    /// Starts an upload of `size` bytes named `name`; `header` is the command's first line.
+    case beginUpload(pair: PairKey, header: [UInt8], name: String, size: Int64)
+    /// The next bytes of an upload, in order. Each is answered (`chunkStored`), which frees
+    /// its bytes from the sender's credit.
+    case uploadChunk(upload: UInt64, bytes: [UInt8])
+    /// Every byte was sent: make the file durable, then commit its record.
+    case finishUpload(upload: UInt64)
+    /// One-way: the client went away mid-upload; nothing is kept.
+    case abortUpload(upload: UInt64)
+    case openDownload(pair: PairKey, name: String)
+    case readChunk(download: UInt64, offset: Int64, length: UInt32)
+    /// One-way: the download is over (done, declined or the client left).
+    case closeDownload(download: UInt64)
     // MARK: storage -> requester
     case appended
     /// Every record of the pair, oldest first, concatenated.
     case history([UInt8])
+    case uploadReady(upload: UInt64)
+    case chunkStored
+    /// The upload is durable; `record` names the file as stored (after any renaming).
+    case stored(record: [UInt8])
+    case downloadReady(download: UInt64, size: Int64)
+    case noSuchFile
+    case chunk([UInt8])
 
     // MARK: any -> requester
     case failure(String)

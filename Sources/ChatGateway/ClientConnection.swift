@@ -17,6 +17,8 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
         var loginTimeout: TimeAmount
         var partialLineTimeout: TimeAmount
         /// Commands whose replies are still owed; past this the connection stops reading.
+        /// Largest file or voice message accepted through the server.
+        var maxFileBytes: Int64
         var maxOutstandingReplies = 4096
     }
 
@@ -26,7 +28,7 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
     }
 
     /// What the next line means.
-    private enum Expectation {
+    enum Expectation {
         case command
         /// The content line of a two-line message.
         case content(MessageHeader)
@@ -34,26 +36,35 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
         case droppedContent(reply: ServerReply)
         /// The client's answer to `server_data_size<N>`: `ok` gets `data`, anything else cancels.
         case dataAnswer(data: [UInt8])
+        /// The name line of an audio or file message.
+        case attachmentName(MessageHeader)
+        /// The client's answer to `server_data_size<N>` for a stored file.
+        case downloadAnswer(GatewayDownload)
     }
 
     let id: UInt64
-    private let bus: GatewayBus
+    let bus: GatewayBus
     private let registry: SessionRegistry
-    private let settings: Settings
-    private let logger: Logger
+    let settings: Settings
+    let logger: Logger
 
     let eventLoop: EventLoop
-    private var context: ChannelHandlerContext?
+    var context: ChannelHandlerContext?
     private var flushScheduled = false
+    /// Whether the channel reads from the socket (off while an upload waits for storage).
+    var isReading = true
     private var remoteAddress = ""
-    private var framer = LineFramer()
+    var framer = LineFramer()
     private var sequencer = ReplySequencer()
     private var phase = Phase.login
-    private var expectation = Expectation.command
+    var expectation = Expectation.command
     /// A request whose answer decides how later lines are read (sign-in, history) is in flight.
-    private var awaitingGatingReply = false
+    var awaitingGatingReply = false
     private var outstandingReplies = 0
     private var heldPushes: [[UInt8]] = []
+    /// The upload or download under way, if any.
+    var upload: GatewayUpload?
+    var download: GatewayDownload?
     private var closeWhenRepliesSent = false
     private var kicked = false
     private var partialLineTimerGeneration = 0
@@ -88,14 +99,21 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
         if case .session(let uid, _) = phase, !kicked {
             bus.send(.detach(uid: uid, connection: id), to: .router)
         }
+        abandonTransfers()
         registry.remove(id)
         self.context = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let buffer = unwrapInboundIn(data)
+        var buffer = unwrapInboundIn(data)
+        if upload != nil { receiveUploadBytes(&buffer) }
         buffer.withUnsafeReadableBytes { framer.append($0) }
         processLines()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { requestDownloadChunks() }
+        context.fireChannelWritabilityChanged()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
@@ -107,7 +125,7 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
 
     func deliverPush(_ bytes: [UInt8]) {
         guard context != nil else { return }
-        if case .dataAnswer = expectation {
+        if isInDataExchange {
             heldPushes.append(bytes)
         } else {
             write(bytes)
@@ -122,10 +140,19 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
         close()
     }
 
+    /// From `server_data_size<N>` to its last byte or the cancelling answer, and from an
+    /// upload's first `ok` to its final reply: pushes wait, so they never land in the data.
+    var isInDataExchange: Bool {
+        switch expectation {
+        case .dataAnswer, .downloadAnswer: return true
+        default: return upload != nil || download != nil
+        }
+    }
+
     // MARK: Reading lines
 
-    private func processLines() {
-        while context != nil, !awaitingGatingReply, !closeWhenRepliesSent,
+    func processLines() {
+        while context != nil, !awaitingGatingReply, !closeWhenRepliesSent, upload == nil,
               outstandingReplies < settings.maxOutstandingReplies, let event = framer.next() {
             handle(event)
         }
@@ -142,7 +169,14 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
         case (.dataAnswer, .tooLong):
             endDataExchange()
             reply(.messageTooLong)
-        case (.content, .tooLong), (.droppedContent, .tooLong), (.command, .tooLong):
+        case (.downloadAnswer(let download), .line(let answer)):
+            answerDownload(download, accepted: answer == Array("ok".utf8))
+        case (.downloadAnswer(let download), .tooLong):
+            answerDownload(download, accepted: false)
+            reply(.messageTooLong)
+        case (.attachmentName(let header), .line(let name)):
+            handleAttachmentName(Array(name), of: header)
+        case (.content, .tooLong), (.droppedContent, .tooLong), (.command, .tooLong), (.attachmentName, .tooLong):
             // A too-long content line refuses its whole two-line command: one reply, nothing stored.
             reply(.messageTooLong)
         case (.droppedContent(let refusal), .line):
@@ -211,8 +245,7 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
             case .text:
                 expectation = .content(header)
             case .audio, .file:
-                // Through-server audio and files are not served yet: refused after their name line.
-                expectation = .droppedContent(reply: .wrongInteractCommand)
+                expectation = .attachmentName(header)
             }
         case .command(.addFriend(let peer)):
             let slot = reserve()
@@ -244,10 +277,8 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
                     finishGated(slot, .dataSize(records.count))
                 }
             }
-        case .command(.historyFile(let peer, _)):
-            let slot = reserveGated()
-            // No file is stored through the server yet, so every name is unknown.
-            whenUserExists(peer, slot: slot) { [self] in finishGated(slot, .noSuchFile) }
+        case .command(.historyFile(let peer, let name)):
+            openDownload(of: name, with: peer, me: uid)
         }
     }
 
@@ -265,7 +296,7 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
     }
 
     /// Runs `body` if `peer` exists; otherwise answers the gated `slot` for it.
-    private func whenUserExists(_ peer: String, slot: ReplySequencer.Slot, _ body: @escaping () -> Void) {
+    func whenUserExists(_ peer: String, slot: ReplySequencer.Slot, _ body: @escaping () -> Void) {
         bus.request(.userExists(uid: peer), to: .auth, on: eventLoop) { [self] result in
             switch result {
             case .success(.existence(true)): body()
@@ -277,22 +308,22 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
 
     // MARK: Replies, in command order
 
-    private func reply(_ reply: ServerReply) {
+    func reply(_ reply: ServerReply) {
         finish(reserve(), reply)
     }
 
-    private func reserve() -> ReplySequencer.Slot {
+    func reserve() -> ReplySequencer.Slot {
         outstandingReplies += 1
         return sequencer.reserve()
     }
 
     /// Reserves a reply whose answer must arrive before any further line is read.
-    private func reserveGated() -> ReplySequencer.Slot {
+    func reserveGated() -> ReplySequencer.Slot {
         awaitingGatingReply = true
         return reserve()
     }
 
-    private func finish(_ slot: ReplySequencer.Slot, _ reply: ServerReply) {
+    func finish(_ slot: ReplySequencer.Slot, _ reply: ServerReply) {
         guard context != nil else { return }
         outstandingReplies -= 1
         let ready = sequencer.fill(slot, with: reply.line)
@@ -300,13 +331,13 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
         if closeWhenRepliesSent && sequencer.isIdle { close() }
     }
 
-    private func finishGated(_ slot: ReplySequencer.Slot, _ reply: ServerReply) {
+    func finishGated(_ slot: ReplySequencer.Slot, _ reply: ServerReply) {
         awaitingGatingReply = false
         finish(slot, reply)
         processLines()
     }
 
-    private func endDataExchange() {
+    func endDataExchange() {
         let pushes = heldPushes
         heldPushes.removeAll()
         for push in pushes { write(push) }
@@ -316,7 +347,7 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
 
     /// Queues bytes; one flush at the end of this event-loop tick sends everything written in
     /// it with one syscall.
-    private func write(_ bytes: [UInt8]) {
+    func write(_ bytes: [UInt8]) {
         guard let context else { return }
         var buffer = context.channel.allocator.buffer(capacity: bytes.count)
         buffer.writeBytes(bytes)
@@ -334,7 +365,7 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
         if sequencer.isIdle { close() }
     }
 
-    private func close() {
+    func close() {
         context?.flush()
         context?.close(promise: nil)
     }

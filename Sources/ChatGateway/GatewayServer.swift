@@ -29,7 +29,8 @@ public final class GatewayServer {
 
         let settings = ClientConnection.Settings(
             loginTimeout: .seconds(Int64(configuration.loginTimeoutSeconds)),
-            partialLineTimeout: .seconds(Int64(configuration.partialLineTimeoutSeconds)))
+            partialLineTimeout: .seconds(Int64(configuration.partialLineTimeoutSeconds)),
+            maxFileBytes: configuration.maxFileBytes)
         let registry = registry
         let logger = logger
         let nextConnectionId = ConnectionCounter()

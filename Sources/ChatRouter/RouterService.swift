@@ -71,6 +71,13 @@ public final class RouterService {
             presence.detach(uid: uid, connection: connection, on: gateway)
         case .deliver(let from, let to, let record):
             deliver(from: from, to: to, record: record, replyingTo: incoming)
+        case .announce(_, let to, let record):
+            if let location = presence.location(of: to) {
+                push(record, to: location)
+                loop.reply(to: incoming, with: .delivery(.delivered))
+            } else {
+                loop.reply(to: incoming, with: .delivery(.recipientOffline))
+            }
         case .notify(let to, let bytes):
             if let location = presence.location(of: to) { push(bytes, to: location) }
         case .queryPresence(let uids):

@@ -1,11 +1,17 @@
 import ChatBus
+import ChatProtocol
 import SQLite
 
-/// The history of every pair in one partition: one SQLite file, appended in groups.
+/// The history of every pair in one partition: one SQLite file, appended in groups, and the
+/// index of the files stored through the server (their bytes are in the partition's
+/// `BlobFolder`).
 final class PartitionStore {
     private let database: Database
     private let insertRecord: Statement
     private let selectHistory: Statement
+    private let insertFile: Statement
+    private let selectFile: Statement
+    private let selectBlobs: Statement
 
     init(path: String) throws {
         database = try Database(path: path)
@@ -20,9 +26,52 @@ final class PartitionStore {
                 body BLOB NOT NULL
             );
             CREATE INDEX IF NOT EXISTS records_by_pair ON records (pair, id);
+            CREATE TABLE IF NOT EXISTS files (
+                pair TEXT NOT NULL,
+                name TEXT NOT NULL,
+                blob TEXT NOT NULL,
+                size INTEGER NOT NULL,
+                PRIMARY KEY (pair, name)
+            ) WITHOUT ROWID;
             """)
         insertRecord = try database.prepare("INSERT INTO records (pair, body) VALUES (?, ?)")
         selectHistory = try database.prepare("SELECT body FROM records WHERE pair = ? ORDER BY id")
+        insertFile = try database.prepare("INSERT INTO files (pair, name, blob, size) VALUES (?, ?, ?, ?)")
+        selectFile = try database.prepare("SELECT blob, size FROM files WHERE pair = ? AND name = ?")
+        selectBlobs = try database.prepare("SELECT blob FROM files")
+    }
+
+    /// The blob and size of a stored file, by the name it was stored under.
+    func file(of pair: PairKey, named name: String) throws -> (blob: String, size: Int64)? {
+        let statement = try selectFile.bind(.text(pair.description), .text(name))
+        defer { statement.reset() }
+        guard try statement.step() else { return nil }
+        return (statement.text(at: 0), statement.int(at: 1))
+    }
+
+    /// Commits a durable blob and its history record together, under the first free name of
+    /// `name`, `name (2)`, `name (3)`...; returns the name used.
+    func commitFile(pair: PairKey, name: String, blob: String, size: Int64, record: (String) -> [UInt8]) throws -> String {
+        try database.transaction {
+            var stored = name
+            var copy = 1
+            while try file(of: pair, named: stored) != nil {
+                copy += 1
+                stored = FileNames.variant(of: name, copy: copy)
+            }
+            try insertFile.bind(.text(pair.description), .text(stored), .text(blob), .integer(size)).run()
+            try insertRecord.bind(.text(pair.description), .blob(record(stored))).run()
+            return stored
+        }
+    }
+
+    /// Every blob a record refers to.
+    func referencedBlobs() throws -> Set<String> {
+        let statement = try selectBlobs.bind()
+        defer { statement.reset() }
+        var blobs: Set<String> = []
+        while try statement.step() { blobs.insert(statement.text(at: 0)) }
+        return blobs
     }
 
     /// Appends all records in one transaction: all are durable when this returns, or none.

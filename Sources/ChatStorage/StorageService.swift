@@ -15,6 +15,9 @@ public final class StorageService {
     private let loop: BusLoop
     private let partitioning: Partitioning
     private var partitions: [Int: PartitionStore] = [:]
+    private var transfers: FileTransfers!
+    /// An upload or download untouched this long is dropped (its gateway went away).
+    private let transferIdleNanos: UInt64 = 300_000_000_000
     private var pendingAppends: [Int: [(incoming: BusIncoming, pair: PairKey, record: [UInt8])]] = [:]
 
     public init(configuration: ChatConfiguration, index: Int, logger: Logger) {
@@ -35,8 +38,21 @@ public final class StorageService {
         // Bound before the partitions open (a first start creates them, fsyncs and all): requests
         // arriving meanwhile wait in the socket's queue instead of being refused.
         _ = try loop.bindRouter(configuration.storageEndpoints[index])
+        var blobFolders: [Int: BlobFolder] = [:]
         for partition in partitioning.partitions(ownedBy: index) {
-            partitions[partition] = try PartitionStore(path: "\(folder)/partition-\(partition).sqlite")
+            let store = try PartitionStore(path: "\(folder)/partition-\(partition).sqlite")
+            let blobs = try BlobFolder(root: "\(configuration.dataDirectory)/files", partition: partition)
+            let removed = blobs.removeLeftovers(keeping: try store.referencedBlobs())
+            if removed > 0 { logger.warning("removed files a crash left behind", metadata: ["storage.partition": "\(partition)", "storage.files": "\(removed)"]) }
+            partitions[partition] = store
+            blobFolders[partition] = blobs
+        }
+        transfers = FileTransfers(loop: loop, logger: logger, folders: blobFolders, stores: partitions) { [weak self] in
+            self?.commitPendingAppends()
+        }
+        loop.every(.seconds(10)) { [weak self] in
+            guard let self else { return }
+            transfers.sweep(idleNanos: transferIdleNanos)
         }
         logger.info("storage ready", metadata: [
             "bus.endpoint": "\(configuration.storageEndpoints[index])",
@@ -65,6 +81,7 @@ public final class StorageService {
                 loop.reply(to: incoming, with: .failure("\(error)"))
             }
         default:
+            if transfers.handle(incoming, partition: partitioning.partition(of:)) { return }
             loop.reply(to: incoming, with: .failure("storage does not handle \(incoming.message.kind)"))
         }
     }

@@ -14,6 +14,12 @@ import Testing
         .presence([true, false, true]), .push(connection: 3, bytes: []), .kick(connection: 9),
         .appendRecord(pair: PairKey("222222", "111111"), record: Array("r\n".utf8)),
         .fetchHistory(pair: PairKey("111111", "222222")), .appended, .history([1, 2, 3]), .failure("disk full"),
+        .announce(from: "111111", to: "222222", record: [1]),
+        .beginUpload(pair: PairKey("1", "2"), header: [65, 10], name: "a b.txt", size: 1 << 40),
+        .uploadChunk(upload: 5, bytes: [0, 10, 13]), .finishUpload(upload: 5), .abortUpload(upload: 6),
+        .openDownload(pair: PairKey("1", "2"), name: "x"), .readChunk(download: 7, offset: 1 << 33, length: 262_144),
+        .closeDownload(download: 7), .uploadReady(upload: 5), .chunkStored, .stored(record: [1, 2]),
+        .downloadReady(download: 7, size: 0), .noSuchFile, .chunk([]),
     ]
 
     @Test func everyMessageRoundTrips() throws {

@@ -1,0 +1,57 @@
+import ChatBus
+import ChatProtocol
+import NIOCore
+
+/// An upload under way on one connection: raw bytes from the client, passed on to the
+/// storage worker in chunks, with at most `window` bytes unconfirmed by storage. Past that the
+/// connection stops reading, so memory stays bounded whatever the file size.
+final class GatewayUpload {
+    static let chunkSize = 256 * 1024
+    static let window = 4 * chunkSize
+
+    let id: UInt64
+    let pair: PairKey
+    let sender: String
+    let recipient: String
+    /// Where the final `ok` / `Target user offline` goes in the connection's reply order.
+    let finalSlot: ReplySequencer.Slot
+    /// Bytes the client still has to send.
+    var toReceive: Int64
+    /// Received, not yet sent to storage.
+    var pending: [UInt8] = []
+    /// Sent to storage, not yet confirmed.
+    var inFlight = 0
+    /// Storage failed: the rest of the bytes are read and dropped, then `Service unavailable`.
+    var failed = false
+    var finishing = false
+    var receivedSinceIdleCheck = false
+    var idleCheck: RepeatedTask?
+
+    init(id: UInt64, pair: PairKey, sender: String, recipient: String, finalSlot: ReplySequencer.Slot, size: Int64) {
+        self.id = id
+        self.pair = pair
+        self.sender = sender
+        self.recipient = recipient
+        self.finalSlot = finalSlot
+        toReceive = size
+    }
+}
+
+/// A download under way: file bytes from storage, written to the client as fast as it reads.
+final class GatewayDownload {
+    static let chunkSize = 512 * 1024
+    static let maxChunksInFlight = 2
+
+    let id: UInt64
+    let pair: PairKey
+    let size: Int64
+    var requested: Int64 = 0
+    var written: Int64 = 0
+    var chunksInFlight = 0
+
+    init(id: UInt64, pair: PairKey, size: Int64) {
+        self.id = id
+        self.pair = pair
+        self.size = size
+    }
+}

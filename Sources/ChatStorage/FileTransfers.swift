@@ -1,0 +1,191 @@
+import ChatBus
+import Dispatch
+import Foundation
+import Logging
+
+/// Uploads and downloads of files through the server, for one storage worker.
+///
+/// File I/O (writes, fsyncs, reads) runs on one serial queue, so a large fsync never stalls the
+/// bus loop and the text appends it serves; results come back to the loop with `execute`.
+/// Because the queue is serial, a chunk's write always precedes the finish or abort queued after it.
+final class FileTransfers {
+    private struct Upload {
+        let partition: Int
+        let pair: PairKey
+        let header: [UInt8]
+        let name: String
+        let size: Int64
+        var received: Int64 = 0
+        let descriptor: Int32
+        let temporary: String
+        var lastActivity: UInt64
+    }
+
+    private struct Download {
+        let descriptor: Int32
+        let size: Int64
+        var lastActivity: UInt64
+    }
+
+    static let maxChunk = 1 << 20
+
+    private let loop: BusLoop
+    private let logger: Logger
+    private let folders: [Int: BlobFolder]
+    private let stores: [Int: PartitionStore]
+    /// Run before a file's record is committed, so records keep their arrival order.
+    private let commitPendingAppends: () -> Void
+    private let fileQueue = DispatchQueue(label: "storage.files")
+    private var uploads: [UInt64: Upload] = [:]
+    private var downloads: [UInt64: Download] = [:]
+    private var nextId = UInt64.random(in: 1...(1 << 48))
+
+    init(loop: BusLoop, logger: Logger, folders: [Int: BlobFolder], stores: [Int: PartitionStore], commitPendingAppends: @escaping () -> Void) {
+        self.loop = loop
+        self.logger = logger
+        self.folders = folders
+        self.stores = stores
+        self.commitPendingAppends = commitPendingAppends
+    }
+
+    /// Handles a transfer message; false for any other message.
+    func handle(_ incoming: BusIncoming, partition: (PairKey) -> Int) -> Bool {
+        switch incoming.message {
+        case .beginUpload(let pair, let header, let name, let size):
+            begin(incoming, partition: partition(pair), pair: pair, header: header, name: name, size: size)
+        case .uploadChunk(let id, let bytes):
+            write(incoming, upload: id, bytes: bytes)
+        case .finishUpload(let id):
+            finish(incoming, upload: id)
+        case .abortUpload(let id):
+            abort(upload: id, reason: "client left")
+        case .openDownload(let pair, let name):
+            open(incoming, partition: partition(pair), pair: pair, name: name)
+        case .readChunk(let id, let offset, let length):
+            read(incoming, download: id, offset: offset, length: Int(length))
+        case .closeDownload(let id):
+            if let download = downloads.removeValue(forKey: id) { fileQueue.async { close(download.descriptor) } }
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Drops transfers idle for longer than `idleNanos` (their gateway went away without a word).
+    func sweep(idleNanos: UInt64) {
+        let now = Self.now()
+        for (id, upload) in uploads where now - upload.lastActivity > idleNanos { abort(upload: id, reason: "idle") }
+        for (id, download) in downloads where now - download.lastActivity > idleNanos {
+            downloads.removeValue(forKey: id)
+            fileQueue.async { close(download.descriptor) }
+        }
+    }
+
+    private func begin(_ incoming: BusIncoming, partition: Int, pair: PairKey, header: [UInt8], name: String, size: Int64) {
+        guard let folder = folders[partition] else { return loop.reply(to: incoming, with: .failure("partition not owned")) }
+        do {
+            let (descriptor, temporary) = try folder.createTemporary()
+            let id = nextId
+            nextId += 1
+            uploads[id] = Upload(partition: partition, pair: pair, header: header, name: name, size: size,
+                                 descriptor: descriptor, temporary: temporary, lastActivity: Self.now())
+            loop.reply(to: incoming, with: .uploadReady(upload: id))
+        } catch {
+            logger.error("cannot start an upload", metadata: ["storage.error": "\(error)"])
+            loop.reply(to: incoming, with: .failure("\(error)"))
+        }
+    }
+
+    private func write(_ incoming: BusIncoming, upload id: UInt64, bytes: [UInt8]) {
+        guard var upload = uploads[id] else { return loop.reply(to: incoming, with: .failure("no such upload")) }
+        guard upload.received + Int64(bytes.count) <= upload.size else {
+            abort(upload: id, reason: "more bytes than announced")
+            return loop.reply(to: incoming, with: .failure("more bytes than announced"))
+        }
+        upload.received += Int64(bytes.count)
+        upload.lastActivity = Self.now()
+        uploads[id] = upload
+        let descriptor = upload.descriptor
+        fileQueue.async { [loop] in
+            let result = Result { try BlobFolder.append(bytes, to: descriptor) }
+            loop.execute { [self] in
+                switch result {
+                case .success: loop.reply(to: incoming, with: .chunkStored)
+                case .failure(let error):
+                    logger.error("upload write failed", metadata: ["storage.error": "\(error)"])
+                    abort(upload: id, reason: "write failed")
+                    loop.reply(to: incoming, with: .failure("\(error)"))
+                }
+            }
+        }
+    }
+
+    private func finish(_ incoming: BusIncoming, upload id: UInt64) {
+        guard let upload = uploads.removeValue(forKey: id) else { return loop.reply(to: incoming, with: .failure("no such upload")) }
+        guard upload.received == upload.size else {
+            fileQueue.async { BlobFolder.discard(descriptor: upload.descriptor, temporary: upload.temporary) }
+            return loop.reply(to: incoming, with: .failure("upload incomplete"))
+        }
+        let folder = folders[upload.partition]!
+        fileQueue.async { [loop] in
+            let made = Result { try folder.makeDurable(descriptor: upload.descriptor, temporary: upload.temporary) }
+            loop.execute { [self] in
+                do {
+                    let blob = try made.get()
+                    commitPendingAppends()
+                    let stored = try stores[upload.partition]!.commitFile(pair: upload.pair, name: upload.name, blob: blob, size: upload.size) {
+                        upload.header + [10] + Array($0.utf8) + [10]
+                    }
+                    loop.reply(to: incoming, with: .stored(record: upload.header + [10] + Array(stored.utf8) + [10]))
+                } catch {
+                    logger.error("upload could not be stored", metadata: ["storage.error": "\(error)"])
+                    if case .success(let blob) = made { unlink(folder.blobPath(blob)) } else { unlink(upload.temporary) }
+                    loop.reply(to: incoming, with: .failure("\(error)"))
+                }
+            }
+        }
+    }
+
+    private func abort(upload id: UInt64, reason: String) {
+        guard let upload = uploads.removeValue(forKey: id) else { return }
+        logger.info("upload abandoned; nothing kept", metadata: ["storage.reason": "\(reason)", "storage.received": "\(upload.received)"])
+        fileQueue.async { BlobFolder.discard(descriptor: upload.descriptor, temporary: upload.temporary) }
+    }
+
+    private func open(_ incoming: BusIncoming, partition: Int, pair: PairKey, name: String) {
+        guard let store = stores[partition], let folder = folders[partition] else {
+            return loop.reply(to: incoming, with: .failure("partition not owned"))
+        }
+        do {
+            guard let file = try store.file(of: pair, named: name) else { return loop.reply(to: incoming, with: .noSuchFile) }
+            let descriptor = Glibc.open(folder.blobPath(file.blob), O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0 else { throw BlobFolder.IOError("open", folder.blobPath(file.blob)) }
+            let id = nextId
+            nextId += 1
+            downloads[id] = Download(descriptor: descriptor, size: file.size, lastActivity: Self.now())
+            loop.reply(to: incoming, with: .downloadReady(download: id, size: file.size))
+        } catch {
+            logger.error("cannot open a download", metadata: ["storage.error": "\(error)"])
+            loop.reply(to: incoming, with: .failure("\(error)"))
+        }
+    }
+
+    private func read(_ incoming: BusIncoming, download id: UInt64, offset: Int64, length: Int) {
+        guard var download = downloads[id] else { return loop.reply(to: incoming, with: .failure("no such download")) }
+        download.lastActivity = Self.now()
+        downloads[id] = download
+        let descriptor = download.descriptor
+        let length = max(0, min(length, Self.maxChunk, Int(max(0, download.size - offset))))
+        fileQueue.async { [loop] in
+            let result = Result { try BlobFolder.read(descriptor, offset: offset, length: length) }
+            loop.execute {
+                switch result {
+                case .success(let bytes): loop.reply(to: incoming, with: .chunk(bytes))
+                case .failure(let error): loop.reply(to: incoming, with: .failure("\(error)"))
+                }
+            }
+        }
+    }
+
+    private static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+}
