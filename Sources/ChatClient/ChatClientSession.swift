@@ -12,6 +12,16 @@ public final class ChatClientSession: @unchecked Sendable {
         case history(peer: String)
         case addFriend
         case friends
+        /// The go-ahead (or refusal) for an upload.
+        case uploadStart
+        /// The reply once the uploaded bytes are stored.
+        case uploadFinal(name: String)
+        case download(peer: String, name: String)
+    }
+
+    /// What the reader thread decided about the upload the user thread waits to send.
+    private enum UploadDecision {
+        case waiting, send, refused
     }
 
     private let connection: LineConnection
@@ -21,9 +31,13 @@ public final class ChatClientSession: @unchecked Sendable {
     private var signedInUID: String?
     private var currentPeer: String?
     private var closed = false
+    private var uploadDecision = UploadDecision.waiting
+    private let downloads: DownloadsFolder
 
-    public init(host: String, port: Int, output: @escaping @Sendable (String) -> Void) throws {
+    public init(host: String, port: Int, downloads: DownloadsFolder = DownloadsFolder(path: "downloads"),
+                output: @escaping @Sendable (String) -> Void) throws {
         connection = try LineConnection(host: host, port: port)
+        self.downloads = downloads
         self.output = output
     }
 
@@ -84,7 +98,49 @@ public final class ChatClientSession: @unchecked Sendable {
         case .friends:
             guard let uid = requireSignedIn() else { return }
             send("\(uid) friends", awaiting: .friends)
+        case .sendFile(let peer, let path):
+            let name = URL(fileURLWithPath: path).lastPathComponent
+            guard FileNames.isValidFileName(Array(name.utf8)) else { return output("error: \(UserInputError.badFileName(name))") }
+            upload(path, named: name, kind: "file", to: peer)
+        case .sendVoice(let peer, let path):
+            let ext = URL(fileURLWithPath: path).pathExtension
+            let name = "\(MessageTimestamp.now())_audio.\(ext)"
+            guard FileNames.isValidAudioName(Array(name.utf8)) else {
+                return output("error: a voice message needs an extension of 1 to 8 letters or digits (.mp3, .ogg, ...)")
+            }
+            upload(path, named: name, kind: "audio", to: peer)
+        case .get(let peer, let name):
+            guard let uid = requireSignedIn() else { return }
+            send("\(uid) history \(peer) filename \(name)", awaiting: .download(peer: peer, name: name))
         }
+    }
+
+    /// Sends the header and name, waits for the go-ahead, streams the file, waits for the reply.
+    private func upload(_ path: String, named name: String, kind: String, to peer: String) {
+        guard let uid = requireSignedIn() else { return }
+        guard let file = FileHandle(forReadingAtPath: path),
+              let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int64 else {
+            return output("error: \(UserInputError.unreadableFile(path))")
+        }
+        defer { try? file.close() }
+        withState { uploadDecision = .waiting }
+        send("\(uid) to \(peer) \(MessageTimestamp.now()) \(kind) \(size)\n\(name)", awaiting: .uploadStart)
+        state.lock()
+        while uploadDecision == .waiting && !closed { state.wait() }
+        let decision = uploadDecision
+        state.unlock()
+        guard decision == .send else { return }
+        let progress = ProgressBar(label: "sending \(name)", total: size)
+        var sent: Int64 = 0
+        while sent < size {
+            let chunk = file.readData(ofLength: Int(min(1 << 20, size - sent)))
+            guard !chunk.isEmpty else { break }
+            do { try connection.send([UInt8](chunk)) } catch { return output("error: \(error)") }
+            sent += Int64(chunk.count)
+            progress.update(sent)
+        }
+        progress.finish()
+        waitForReplies(timeout: 3600)
     }
 
     private func requireSignedIn() -> String? {
@@ -98,7 +154,10 @@ public final class ChatClientSession: @unchecked Sendable {
     private func send(_ text: String, awaiting reply: Awaited) {
         withState { awaited.append(reply) }
         // History answers need the reader to reply `ok`, so a later command must not overtake it.
-        if case .history = reply { waitForReplies(timeout: 30) }
+        switch reply {
+        case .history, .download, .uploadStart: waitForReplies(timeout: 30)
+        default: break
+        }
         do {
             try connection.send(line: text)
         } catch {
@@ -107,6 +166,7 @@ public final class ChatClientSession: @unchecked Sendable {
         if case .signIn = reply { waitForReplies(timeout: 30) }
         if case .signUp = reply { waitForReplies(timeout: 30) }
         if case .history = reply { waitForReplies(timeout: 30) }
+        if case .download = reply { waitForReplies(timeout: 3600) }
     }
 
     // MARK: Server side
@@ -121,7 +181,10 @@ public final class ChatClientSession: @unchecked Sendable {
                 handleReply(line)
             }
         }
-        withState { closed = true }
+        withState {
+            closed = true
+            state.broadcast()
+        }
         output("disconnected")
     }
 
@@ -131,6 +194,21 @@ public final class ChatClientSession: @unchecked Sendable {
         case .signIn(let uid) where line == ServerReply.signInSucceeded.text:
             withState { signedInUID = uid }
             output(line)
+        case .uploadStart:
+            if line == ServerReply.ok.text {
+                withState {
+                    awaited.insert(.uploadFinal(name: ""), at: 0)
+                    uploadDecision = .send
+                }
+            } else {
+                output(line)
+                withState { uploadDecision = .refused }
+            }
+        case .uploadFinal:
+            output(line == ServerReply.ok.text ? "sent" : line)
+        case .download(_, let name) where line.hasPrefix("server_data_size"):
+            guard let count = Int64(line.dropFirst("server_data_size".count)) else { return output(line) }
+            receiveFile(named: name, size: count)
         case .history(let peer) where line.hasPrefix("server_data_size"):
             guard let count = Int(line.dropFirst("server_data_size".count)) else { return output(line) }
             try? connection.send(line: "ok")
@@ -143,6 +221,28 @@ public final class ChatClientSession: @unchecked Sendable {
         withState { state.broadcast() }
     }
 
+    /// Saves a download into the downloads folder, streaming it to disk.
+    private func receiveFile(named name: String, size: Int64) {
+        guard let path = try? downloads.destination(for: name),
+              FileManager.default.createFile(atPath: path, contents: nil),
+              let file = FileHandle(forWritingAtPath: path) else {
+            try? connection.send(line: "no")
+            return output("error: cannot write into \(downloads.path)")
+        }
+        defer { try? file.close() }
+        try? connection.send(line: "ok")
+        let progress = ProgressBar(label: "receiving \(name)", total: size)
+        var received: Int64 = 0
+        while received < size {
+            guard let bytes = connection.readSome(upTo: Int(min(1 << 20, size - received))) else { break }
+            file.write(Data(bytes))
+            received += Int64(bytes.count)
+            progress.update(received)
+        }
+        progress.finish()
+        output(received == size ? "saved \(path) (\(size) bytes)" : "error: connection lost after \(received) of \(size) bytes")
+    }
+
     private func showPush(_ push: PushHeader) {
         switch push.kind {
         case .addFriend:
@@ -152,7 +252,8 @@ public final class ChatClientSession: @unchecked Sendable {
             output("[\(MessageTimestamp.readable(timestamp))] \(push.sender): \(content)")
         case .attachment(let timestamp, let kind):
             let name = connection.readLine() ?? ""
-            output("[\(MessageTimestamp.readable(timestamp))] \(push.sender) sent \(kind) \(name)")
+            output("[\(MessageTimestamp.readable(timestamp))] \(push.sender) sent \(kind == "audio" ? "a voice message" : "a file"): \(name)"
+                   + " (fetch it with /get \(push.sender) \(name))")
         }
     }
 

@@ -76,6 +76,14 @@ final class LineConnection: @unchecked Sendable {
         return Array(buffer[..<count])
     }
 
+    /// Up to `limit` raw bytes, whatever is buffered first; nil if the connection closed.
+    func readSome(upTo limit: Int) -> [UInt8]? {
+        if buffer.isEmpty && !fill() { return nil }
+        let count = min(limit, buffer.count)
+        defer { buffer.removeFirst(count) }
+        return Array(buffer[..<count])
+    }
+
     func shutdown() { _ = Glibc.shutdown(descriptor, Int32(SHUT_RDWR)) }
 
     private func fill() -> Bool {

@@ -8,6 +8,10 @@ public enum UserCommand: Equatable, Sendable {
     case send(peer: String?, text: String)
     case setPeer(String)
     case history(peer: String)
+    case sendFile(peer: String, path: String)
+    case sendVoice(peer: String, path: String)
+    /// Download a file from the history with `peer` into the downloads folder.
+    case get(peer: String, name: String)
     case addFriend(String)
     case friends
     case wait(seconds: Double)
@@ -33,6 +37,13 @@ public enum UserCommand: Equatable, Sendable {
         case ("/to", 2):
             guard Identifiers.isValidUID(arguments[0]) else { return .failure(.badUID(arguments[0])) }
             return .success(.send(peer: arguments[0], text: arguments[1]))
+        case ("/file", 2), ("/voice", 2), ("/get", 2):
+            guard Identifiers.isValidUID(arguments[0]) else { return .failure(.badUID(arguments[0])) }
+            switch name {
+            case "/file": return .success(.sendFile(peer: arguments[0], path: arguments[1]))
+            case "/voice": return .success(.sendVoice(peer: arguments[0], path: arguments[1]))
+            default: return .success(.get(peer: arguments[0], name: arguments[1]))
+            }
         case ("/history", 1), ("/friend", 1):
             guard Identifiers.isValidUID(arguments[0]) else { return .failure(.badUID(arguments[0])) }
             return .success(name == "/history" ? .history(peer: arguments[0]) : .addFriend(arguments[0]))
@@ -42,7 +53,8 @@ public enum UserCommand: Equatable, Sendable {
             return .success(.wait(seconds: seconds))
         case ("/help", 0): return .success(.help)
         case ("/quit", 0): return .success(.quit)
-        case ("/signup", _), ("/signin", _), ("/to", _), ("/history", _), ("/friend", _), ("/friends", _), ("/wait", _):
+        case ("/signup", _), ("/signin", _), ("/to", _), ("/history", _), ("/friend", _), ("/friends", _), ("/wait", _),
+             ("/file", _), ("/voice", _), ("/get", _):
             return .failure(.usage(name))
         default:
             return .failure(.unknownCommand(name))
@@ -55,6 +67,9 @@ public enum UserCommand: Equatable, Sendable {
         /to <uid> <text>           send a message (and make <uid> the current peer)
         /to <uid>                  make <uid> the current peer; then plain lines go to it
         /history <uid>             show your history with <uid>
+        /file <uid> <path>         send a file through the server
+        /voice <uid> <path>        send a voice message (an audio file; its extension is kept)
+        /get <uid> <name>          download a file or voice message from your history with <uid>
         /friend <uid>              add <uid> to your friends
         /friends                   list your friends and who is online
         /wait <seconds>            pause (for scripts waiting for messages)
@@ -71,6 +86,8 @@ public enum UserInputError: Error, Equatable, CustomStringConvertible {
     case notSignedIn
     case noPeer
     case tooLong
+    case unreadableFile(String)
+    case badFileName(String)
 
     public var description: String {
         switch self {
@@ -82,6 +99,8 @@ public enum UserInputError: Error, Equatable, CustomStringConvertible {
         case .notSignedIn: return "sign in first (/signin <uid> <password>)"
         case .noPeer: return "no current peer: use /to <uid> <text> first"
         case .tooLong: return "message too long (64 KiB at most)"
+        case .unreadableFile(let path): return "cannot read \(path)"
+        case .badFileName(let name): return "'\(name)' cannot be sent as a file name (1-255 bytes, no / \\ or control characters)"
         }
     }
 }

@@ -11,11 +11,12 @@ struct Chat: ParsableCommand {
 
     @Option(help: "Server host.") var host = "127.0.0.1"
     @Option(help: "Server port.") var port = 7890
+    @Option(help: "Folder where /get saves files.") var downloads = "downloads"
 
     func run() throws {
         let interactive = isatty(STDIN_FILENO) == 1
         setvbuf(stdout, nil, _IOLBF, 0)
-        let session = try ChatClientSession(host: host, port: port) { print($0) }
+        let session = try ChatClientSession(host: host, port: port, downloads: DownloadsFolder(path: downloads)) { print($0) }
         if interactive { print("connected to \(host):\(port); /help lists the commands") }
         let code = session.run { readLine(strippingNewline: true) }
         if code != 0 { throw ExitCode(code) }
