@@ -152,21 +152,23 @@ public final class ChatClientSession: @unchecked Sendable {
     }
 
     private func send(_ text: String, awaiting reply: Awaited) {
-        withState { awaited.append(reply) }
-        // History answers need the reader to reply `ok`, so a later command must not overtake it.
+        // Data exchanges take the connection to themselves: earlier replies come first.
         switch reply {
         case .history, .download, .uploadStart: waitForReplies(timeout: 30)
         default: break
         }
+        withState { awaited.append(reply) }
         do {
             try connection.send(line: text)
         } catch {
             output("error: \(error)")
         }
-        if case .signIn = reply { waitForReplies(timeout: 30) }
-        if case .signUp = reply { waitForReplies(timeout: 30) }
-        if case .history = reply { waitForReplies(timeout: 30) }
-        if case .download = reply { waitForReplies(timeout: 3600) }
+        // Later commands depend on these (the signed-in uid; the connection back to commands).
+        switch reply {
+        case .signIn, .signUp, .history: waitForReplies(timeout: 30)
+        case .download: waitForReplies(timeout: 3600)
+        default: break
+        }
     }
 
     // MARK: Server side

@@ -5,10 +5,10 @@ import Testing
 @Suite struct ChatClientTests {
     let system = ChatSystem.shared
 
-    private func runChat(_ script: String) throws -> Process {
+    private func runChat(_ script: String, extraArguments: [String] = []) throws -> Process {
         let process = Process()
         process.executableURL = ChatSystem.binaries.appendingPathComponent("chat")
-        process.arguments = ["--port", String(system.port)]
+        process.arguments = ["--port", String(system.port)] + extraArguments
         let input = Pipe(), output = Pipe()
         process.standardInput = input
         process.standardOutput = output
@@ -53,6 +53,38 @@ import Testing
         #expect(bobOutput.contains("\(alice) added you as a friend"))
         #expect(bobOutput.contains("history with \(alice):"))
         #expect(bobOutput.contains("\(alice) -> \(bob): hello bob"))
+    }
+
+    @Test func filesGoThroughTheClient() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("chat-client-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let original = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 * 13) }
+        let source = folder.appendingPathComponent("photo.jpg")
+        try Data(original).write(to: source)
+        let voice = folder.appendingPathComponent("note.ogg")
+        try Data([9, 9, 9]).write(to: voice)
+        let alice = TestUIDs.make(), bob = TestUIDs.make()
+        let downloads = folder.appendingPathComponent("downloads")
+        let out = output(of: try runChat("""
+            /signup \(alice) pw
+            /signup \(bob) pw
+            /signin \(alice) pw
+            /file \(bob) \(source.path)
+            /voice \(bob) \(voice.path)
+            /file \(bob) \(folder.path)/missing.bin
+            /get \(bob) photo.jpg
+            /get \(bob) photo.jpg
+            /get \(bob) ../../photo.jpg
+            /quit
+
+            """, extraArguments: ["--downloads", downloads.path]))
+        #expect(out.components(separatedBy: "Target user offline").count == 3)
+        #expect(out.contains("error: cannot read"))
+        #expect(out.contains("No such file"))
+        #expect(try Data(contentsOf: downloads.appendingPathComponent("photo.jpg")) == Data(original))
+        #expect(try Data(contentsOf: downloads.appendingPathComponent("photo (2).jpg")) == Data(original))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted() == ["downloads", "note.ogg", "photo.jpg"])
     }
 
     @Test func commandsNeedASignIn() throws {

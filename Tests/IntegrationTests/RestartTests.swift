@@ -110,6 +110,9 @@ import Testing
                 let peer = TestUIDs.make()
                 #expect(try TestClient(port: system.port).ask("signup \(peer) pw") == "signup successfully")
                 #expect(try sender.ask("\(s) to \(peer) 202004131702 text\nfor \(peer)") == "Target user offline")
+                #expect(try sender.ask("\(s) to \(peer) 202004131702 file 3\nf.bin") == "ok")
+                try sender.send(Array(peer.utf8.prefix(3)))
+                #expect(try sender.readLine() == "Target user offline")
                 pairs.append((s, peer))
             }
         }
@@ -119,10 +122,13 @@ import Testing
             let sender = try TestClient(port: system.port)
             #expect(try sender.ask("signin \(pairs[0].0) pw") == "signin successfully")
             for (s, peer) in pairs {
-                let record = "\(s) to \(peer) 202004131702 text\nfor \(peer)\n"
+                let record = "\(s) to \(peer) 202004131702 text\nfor \(peer)\n\(s) to \(peer) 202004131702 file 3\nf.bin\n"
                 #expect(try sender.ask("\(s) history \(peer) all") == "server_data_size\(record.utf8.count)", "\(workers) workers")
                 try sender.sendLine("ok")
                 #expect(try sender.read(count: record.utf8.count) == Array(record.utf8))
+                #expect(try sender.ask("\(s) history \(peer) filename f.bin") == "server_data_size3")
+                try sender.sendLine("ok")
+                #expect(try sender.read(count: 3) == Array(peer.utf8.prefix(3)))
             }
         }
     }

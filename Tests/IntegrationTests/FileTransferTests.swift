@@ -1,0 +1,157 @@
+import Foundation
+import Testing
+
+/// Voice and file messages through the server, byte-exact, through the real processes.
+@Suite struct FileTransferTests {
+    let system = ChatSystem.shared
+
+    private func signedIn() throws -> (TestClient, String) {
+        let client = try TestClient(port: system.port), uid = TestUIDs.make()
+        try client.signUpAndIn(uid)
+        return (client, uid)
+    }
+
+    private func registered() throws -> String {
+        let uid = TestUIDs.make()
+        try TestClient(port: system.port).ask("signup \(uid) pw").ensure("signup successfully")
+        return uid
+    }
+
+    /// Uploads and returns the final reply.
+    private func upload(_ client: TestClient, from: String, to: String, kind: String = "file", name: String, bytes: [UInt8]) throws -> String {
+        let goAhead = try client.ask("\(from) to \(to) 202004131702 \(kind) \(bytes.count)\n\(name)")
+        guard goAhead == "ok" else { return goAhead }
+        try client.send(bytes)
+        return try client.readReply(timeout: 60)
+    }
+
+    private func download(_ client: TestClient, me: String, peer: String, name: String) throws -> [UInt8]? {
+        try client.sendLine("\(me) history \(peer) filename \(name)")
+        let answer = try client.readReply()
+        guard answer.hasPrefix("server_data_size"), let count = Int(answer.dropFirst("server_data_size".count)) else { return nil }
+        try client.sendLine("ok")
+        return try client.read(count: count, timeout: 60)
+    }
+
+    /// Every blob and upload in progress under the data folder.
+    private func storedFiles() -> [String] {
+        let root = system.dataDirectory.appendingPathComponent("files").path
+        return (FileManager.default.enumerator(atPath: root)?.allObjects as? [String] ?? [])
+            .filter { !$0.hasSuffix("tmp") && $0.split(separator: "/").count >= 2 }
+    }
+
+    @Test(arguments: [0, 1, 65_536, 3 * 1_048_576 + 17])
+    func sizesRoundTripByteExact(_ size: Int) throws {
+        let (alice, a) = try signedIn()
+        let (bob, b) = try signedIn()
+        // Every byte value, newlines and NULs included.
+        let bytes = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 8) }
+        #expect(try upload(alice, from: a, to: b, name: "data \(size).bin", bytes: bytes) == "ok")
+        #expect(try bob.readLine() == "\(a) to \(b) 202004131702 file \(size)")
+        #expect(try bob.readLine() == "data \(size).bin")
+        #expect(try download(bob, me: b, peer: a, name: "data \(size).bin") == bytes)
+        #expect(try download(alice, me: a, peer: b, name: "data \(size).bin") == bytes)
+    }
+
+    @Test func voiceMessagesAndHistoryRecords() throws {
+        let (alice, a) = try signedIn()
+        let b = try registered()
+        #expect(try upload(alice, from: a, to: b, kind: "audio", name: "202001010000_audio.ogg", bytes: [1, 2, 3]) == "Target user offline")
+        #expect(try alice.ask("\(a) to \(b) 202004131703 text\nand a text") == "Target user offline")
+        let expected = "\(a) to \(b) 202004131702 audio 3\n202001010000_audio.ogg\n\(a) to \(b) 202004131703 text\nand a text\n"
+        #expect(try alice.ask("\(a) history \(b) all") == "server_data_size\(expected.utf8.count)")
+        try alice.sendLine("ok")
+        #expect(try alice.read(count: expected.utf8.count) == Array(expected.utf8))
+        #expect(try download(alice, me: a, peer: b, name: "202001010000_audio.ogg") == [1, 2, 3])
+    }
+
+    @Test func namesAlreadyUsedGetNumbered() throws {
+        let (alice, a) = try signedIn()
+        let (bob, b) = try signedIn()
+        for (index, name) in ["a.tar.gz", "a.tar.gz", "a.tar.gz", ".bashrc", ".bashrc", "README", "README"].enumerated() {
+            #expect(try upload(alice, from: a, to: b, name: name, bytes: [UInt8(index)]) == "ok")
+        }
+        let pushedNames = try (0..<7).map { _ -> String in _ = try bob.readLine(); return try bob.readLine() }
+        #expect(pushedNames == ["a.tar.gz", "a.tar (2).gz", "a.tar (3).gz", ".bashrc", ".bashrc (2)", "README", "README (2)"])
+        #expect(try download(bob, me: b, peer: a, name: "a.tar (3).gz") == [2])
+        #expect(try download(bob, me: b, peer: a, name: "README (2)") == [6])
+        #expect(try download(bob, me: b, peer: a, name: "a.tar.gz") == [0])
+    }
+
+    @Test func refusalsComeInTheProtocolsOrder() throws {
+        let (alice, a) = try signedIn()
+        let b = try registered()
+        let stranger = TestUIDs.make()
+        let huge = Int64(1) << 31
+        #expect(try alice.ask("\(b) to \(a) 202004131702 file 1\nx") == "Permission denied")
+        #expect(try alice.ask("\(a) to \(b) 202004131702 file 1x\nx") == "Wrong  interact command")
+        #expect(try alice.ask("\(a) to \(b) 202004131702 file 12345678901234567890\nx") == "Wrong  interact command")
+        #expect(try alice.ask("\(a) to \(b) 202013131702 file 1\nx") == "Wrong  interact command")
+        #expect(try alice.ask("\(a) to \(stranger) 202004131702 file \(huge)\n../bad") == "uid not exits")
+        #expect(try alice.ask("\(a) to \(b) 202004131702 file \(huge)\n../bad") == "File too large")
+        #expect(try alice.ask("\(a) to \(b) 202004131702 audio 5\nvoice.mp3") == "Invalid file name")
+        #expect(try alice.ask("\(a) to \(b) 202004131702 file 1\noffline") == "ok")
+        try alice.send([42])
+        #expect(try alice.readReply() == "Target user offline")
+        #expect(try alice.ask("\(a) history \(b) filename missing.txt") == "No such file")
+        #expect(try alice.ask("\(a) history \(stranger) filename offline") == "uid not exits")
+    }
+
+    @Test(arguments: ["../escape.txt", "..", ".", "a/b", "a\\b", "tab\tname", "\u{7f}", ""])
+    func pathTraversalNamesAreRefusedAndNothingIsCreated(_ name: String) throws {
+        let (alice, a) = try signedIn()
+        let b = try registered()
+        let before = storedFiles()
+        #expect(try alice.ask("\(a) to \(b) 202004131702 file 4\n\(name)") == "Invalid file name")
+        // The connection is back to commands: the 4 bytes were never expected.
+        #expect(try alice.ask("\(a) friends") == "friends")
+        #expect(storedFiles() == before)
+    }
+
+    @Test func droppingMidUploadStoresNothing() throws {
+        let (alice, a) = try signedIn()
+        let b = try registered()
+        let before = storedFiles()
+        #expect(try alice.ask("\(a) to \(b) 202004131702 file 4000000\nhalf.bin") == "ok")
+        try alice.send([UInt8](repeating: 7, count: 1_500_000))
+        Thread.sleep(forTimeInterval: 0.3)
+        alice.abort()
+        // Storage discards the partial upload; wait for it rather than for a fixed time.
+        let deadline = Date().addingTimeInterval(10)
+        while storedFiles() != before && Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
+        #expect(storedFiles() == before)
+        let again = try TestClient(port: system.port)
+        #expect(try again.ask("signin \(a) pw") == "signin successfully")
+        #expect(try again.ask("\(a) history \(b) all") == "you two have no history yet")
+        #expect(try again.ask("\(a) history \(b) filename half.bin") == "No such file")
+    }
+
+    @Test func pushesWaitForTheEndOfADownload() throws {
+        let (alice, a) = try signedIn()
+        let (bob, b) = try signedIn()
+        let bytes = (0..<(24 << 20)).map { UInt8(truncatingIfNeeded: $0 * 31) }
+        #expect(try upload(bob, from: b, to: a, name: "big.bin", bytes: bytes) == "ok")
+        _ = try alice.readLine(); _ = try alice.readLine()
+        #expect(try alice.ask("\(a) history \(b) filename big.bin") == "server_data_size\(bytes.count)")
+        try alice.sendLine("ok")
+        // Alice reads nothing yet: the download cannot have finished when bob's text arrives.
+        Thread.sleep(forTimeInterval: 0.2)
+        #expect(try bob.ask("\(b) to \(a) 202004131702 text\nduring the download") == "ok")
+        #expect(try alice.read(count: bytes.count, timeout: 60) == bytes)
+        #expect(try alice.readLine() == "\(b) to \(a) 202004131702 text")
+        #expect(try alice.readLine() == "during the download")
+    }
+
+    @Test func pushesWaitForTheEndOfAnUpload() throws {
+        let (alice, a) = try signedIn()
+        let (bob, b) = try signedIn()
+        #expect(try alice.ask("\(a) to \(b) 202004131702 file 1000\nslow.bin") == "ok")
+        try alice.send([UInt8](repeating: 1, count: 500))
+        #expect(try bob.ask("\(b) to \(a) 202004131702 text\nduring the upload") == "ok")
+        #expect(alice.staysQuiet(for: 0.3))
+        try alice.send([UInt8](repeating: 1, count: 500))
+        #expect(try alice.readLine() == "ok")
+        #expect(try alice.readLine() == "\(b) to \(a) 202004131702 text")
+        #expect(try alice.readLine() == "during the upload")
+    }
+}
