@@ -1,56 +1,76 @@
 import ArgumentParser
 import Foundation
 
-/// `chat-bench`: drives text messages through a chat system and prints what it measured.
+/// `chat-bench`: drives a chat system and prints what it measured.
 public struct ChatBenchCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "chat-bench",
-        abstract: "Measure delivered messages per second, latency, and the server's memory and CPU.",
+        abstract: "Measure the chat system: text throughput and latency, file transfer, memory and CPU.",
         discussion: """
-            By default it starts its own system (chatd from the same folder, on free loopback ports,
-            temporary data, low scrypt cost) and stops it after. With --port it drives a running
-            system instead; its users must be able to sign up (uids from --uid-base on).
-            """)
+            By default each run starts its own system (chatd from the same folder, on free loopback
+            ports, temporary data, low scrypt cost) and stops it after. With --port it drives a
+            running system instead; its users must be able to sign up (uids from --uid-base on).
+            """,
+        subcommands: [TextCommand.self, FileCommand.self],
+        defaultSubcommand: TextCommand.self)
 
-    @Option(help: "Sender/receiver pairs; several values run one after another.") var pairs: [Int] = [50, 1000]
-    @Option(help: "Messages each sender keeps in flight.") var window = 32
-    @Option(help: "Body size in bytes (holds the send time).") var bodySize = 64
-    @Option(help: "Messages each sender sends, per pair count.") var messages: Int?
-    @Option(help: "Load-generator event loop threads.") var threads = 1
+    public init() {}
+}
+
+/// Where the benchmark's system comes from.
+struct TargetOptions: ParsableArguments {
     @Option(help: "Drive a running system on this port instead of starting one.") var port: Int?
     @Option(help: "Host of a running system.") var host = "127.0.0.1"
     @Option(help: "First uid used.") var uidBase = 500_000
     @Option(help: "Storage workers of the started system.") var storageWorkers = 2
 
-    public init() {}
+    /// Runs `body` against the target: a started system (stopped after) or the given port.
+    /// Process figures then cover that system's processes only, or every `chatd` on the machine.
+    func withSystem(extraSettings: [String] = [], _ body: (_ port: Int) throws -> Void) throws {
+        guard port == nil else {
+            ProcessStats.supervisor = nil
+            return try body(port!)
+        }
+        let system = try SystemUnderTest(settings: ["auth.scrypt_n=16", "bus.request_timeout_ms=30000"] + extraSettings,
+                                         storageWorkers: storageWorkers)
+        ProcessStats.supervisor = system.supervisorPID
+        defer { system.stop() }
+        try body(system.port)
+    }
+}
 
-    public func run() throws {
+struct TextCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "text", abstract: "P sender/receiver pairs, W texts in flight each (the default).")
+
+    @OptionGroup var target: TargetOptions
+    @Option(help: "Sender/receiver pairs; several values run one after another.") var pairs: [Int] = [50, 1000]
+    @Option(help: "Messages each sender keeps in flight.") var window = 32
+    @Option(help: "Body size in bytes (holds the send time).") var bodySize = 64
+    @Option(help: "Messages each sender sends (default: 200000 / pairs, at least 200).") var messages: Int?
+    @Option(help: "Load-generator event loop threads.") var threads = 1
+
+    func run() throws {
         for pairCount in pairs {
-            var system: SystemUnderTest?
-            if port == nil {
-                system = try SystemUnderTest(settings: ["auth.scrypt_n=16", "bus.request_timeout_ms=30000"], storageWorkers: storageWorkers)
+            try target.withSystem { port in
+                var options = TextBenchmark.Options()
+                options.host = target.host
+                options.port = port
+                options.pairs = pairCount
+                options.window = window
+                options.bodySize = bodySize
+                options.messagesPerSender = messages ?? max(200, 200_000 / pairCount)
+                options.threads = threads
+                options.uidBase = target.uidBase
+                try report(options)
             }
-            defer { system?.stop() }
-            var options = TextBenchmark.Options()
-            options.host = host
-            options.port = port ?? system!.port
-            options.pairs = pairCount
-            options.window = window
-            options.bodySize = bodySize
-            // Enough that a run lasts seconds at either size.
-            options.messagesPerSender = messages ?? max(200, 200_000 / pairCount)
-            options.threads = threads
-            options.uidBase = uidBase
-            try report(options)
         }
     }
 
     private func report(_ options: TextBenchmark.Options) throws {
-        print("== \(options.pairs) pairs, window \(options.window), \(options.bodySize)-byte bodies, \(options.messagesPerSender) messages per sender")
+        print("== text: \(options.pairs) pairs, window \(options.window), \(options.bodySize)-byte bodies, \(options.messagesPerSender) messages per sender")
         let before = ProcessStats.chatdProcesses()
         before.forEach { ProcessStats.resetPeak(pid: $0.pid) }
         let result = try TextBenchmark(options: options).run()
-        let after = ProcessStats.chatdProcesses()
         let expected = options.pairs * options.messagesPerSender
         print(String(format: "sign-in:   %d users in %.2f s", options.pairs * 2, result.signInSeconds))
         print(String(format: "delivered: %d of %d messages in %.2f s = %.0f msg/s%@", result.delivered, expected, result.seconds,
@@ -58,11 +78,57 @@ public struct ChatBenchCommand: ParsableCommand {
         print("latency:   p50 \(LatencySummary.milliseconds(result.latency.percentile(50)))"
               + "  p99 \(LatencySummary.milliseconds(result.latency.percentile(99)))"
               + "  p99.9 \(LatencySummary.milliseconds(result.latency.percentile(99.9)))")
-        print("process        peak RSS     CPU s   CPU s/100k msgs")
-        for stats in after {
-            let cpu = stats.cpuSeconds - (before.first { $0.pid == stats.pid }?.cpuSeconds ?? 0)
-            print(String(format: "%-12@ %8.1f MiB %8.2f %10.2f", stats.role as NSString, Double(stats.peakResidentKiB) / 1024, cpu,
-                         result.delivered > 0 ? cpu / Double(result.delivered) * 100_000 : 0))
+        ProcessTable.print(before: before, after: ProcessStats.chatdProcesses(), messages: result.delivered)
+    }
+}
+
+struct FileCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "file", abstract: "Upload then download one large file through the server.")
+
+    @OptionGroup var target: TargetOptions
+    @Option(help: "File size in MiB.") var sizeMib = 1024
+
+    func run() throws {
+        let bytes = Int64(sizeMib) << 20
+        try target.withSystem(extraSettings: ["gateway.max_file_bytes=\(max(bytes, 1 << 30))"]) { port in
+            print("== file: \(sizeMib) MiB through the server")
+            let idle = ProcessStats.chatdProcesses()
+            var phases: [(String, [ProcessStats])] = []
+            idle.forEach { ProcessStats.resetPeak(pid: $0.pid) }
+            let result = try FileBenchmark(port: port, bytes: bytes).run(uidBase: target.uidBase) { phase in
+                let stats = ProcessStats.chatdProcesses()
+                phases.append((phase, stats))
+                stats.forEach { ProcessStats.resetPeak(pid: $0.pid) }
+            }
+            let mib = Double(bytes) / 1_048_576
+            let loopback = mib / result.loopbackSeconds
+            for (phase, seconds) in [("upload", result.uploadSeconds), ("download", result.downloadSeconds)] {
+                let rate = mib / seconds
+                print(phase.padding(9) + String(format: " %.2f s = %.0f MiB/s (%.0f%% of plain loopback TCP)", seconds, rate, rate / loopback * 100))
+            }
+            print(String(format: "loopback  %.2f s = %.0f MiB/s (a plain TCP copy of the same bytes)", result.loopbackSeconds, loopback))
+            print("process        idle RSS   peak RSS upload   peak RSS download")
+            for process in idle {
+                let peaks = phases.map { phase in phase.1.first { $0.pid == process.pid }?.peakResidentKiB ?? 0 }
+                print("\(process.role.padding(12)) \(ProcessTable.mib(process.residentKiB))   \(ProcessTable.mib(peaks.first ?? 0))   \(ProcessTable.mib(peaks.last ?? 0))")
+            }
         }
     }
+}
+
+enum ProcessTable {
+    static func print(before: [ProcessStats], after: [ProcessStats], messages: Int) {
+        Swift.print("process        peak RSS      CPU s   CPU s/100k msgs")
+        for stats in after {
+            let cpu = stats.cpuSeconds - (before.first { $0.pid == stats.pid }?.cpuSeconds ?? 0)
+            let perHundredThousand = messages > 0 ? cpu / Double(messages) * 100_000 : 0
+            Swift.print("\(stats.role.padding(12)) \(mib(stats.peakResidentKiB)) \(String(format: "%9.2f %12.2f", cpu, perHundredThousand))")
+        }
+    }
+
+    static func mib(_ kib: Int) -> String { String(format: "%8.1f MiB", Double(kib) / 1024) }
+}
+
+extension String {
+    func padding(_ width: Int) -> String { count >= width ? self : self + String(repeating: " ", count: width - count) }
 }

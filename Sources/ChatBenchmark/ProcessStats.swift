@@ -11,10 +11,21 @@ public struct ProcessStats: Sendable {
     /// User plus system CPU time, in seconds.
     public let cpuSeconds: Double
 
-    /// Every running `chatd` process, with its role (`gateway`, `storage-0`, ...).
+    /// When set, only this supervisor and its children count.
+    nonisolated(unsafe) static var supervisor: Int32?
+
+    /// Every running `chatd` process (of `supervisor`, when set), with its role.
     public static func chatdProcesses() -> [ProcessStats] {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        return entries.compactMap { Int32($0) }.compactMap { read(pid: $0) }.sorted { $0.role < $1.role }
+        return entries.compactMap { Int32($0) }
+            .filter { pid in supervisor.map { pid == $0 || parent(of: pid) == $0 } ?? true }
+            .compactMap { read(pid: $0) }.sorted { $0.role < $1.role }
+    }
+
+    static func parent(of pid: Int32) -> Int32? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return nil }
+        let fields = stat.split(separator: ")").last?.split(separator: " ") ?? []
+        return fields.count > 1 ? Int32(fields[1]) : nil
     }
 
     static func read(pid: Int32) -> ProcessStats? {

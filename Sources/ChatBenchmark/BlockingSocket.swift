@@ -1,0 +1,71 @@
+import Foundation
+
+/// A plain blocking TCP socket for the file benchmark: lines, raw bytes, no frills.
+final class BlockingSocket {
+    struct Failure: Error, CustomStringConvertible { let description: String }
+
+    let descriptor: Int32
+    private var buffer: [UInt8] = []
+
+    init(port: Int, host: String = "127.0.0.1") throws {
+        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr(host)
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+        guard connected else { throw Failure(description: "cannot connect to \(host):\(port)") }
+    }
+
+    init(descriptor: Int32) { self.descriptor = descriptor }
+
+    deinit { close(descriptor) }
+
+    func send(_ bytes: UnsafeRawBufferPointer) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let written = Glibc.send(descriptor, bytes.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
+            if written < 0 && errno == EINTR { continue }
+            guard written > 0 else { throw Failure(description: "send failed") }
+            offset += written
+        }
+    }
+
+    func send(_ text: String) throws {
+        try Array(text.utf8).withUnsafeBytes { try send($0) }
+    }
+
+    func readLine() throws -> String {
+        while true {
+            if let end = buffer.firstIndex(of: 10) {
+                defer { buffer.removeFirst(end + 1) }
+                return String(decoding: buffer[..<end], as: UTF8.self)
+            }
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            let count = recv(descriptor, &chunk, chunk.count, 0)
+            guard count > 0 else { throw Failure(description: "connection closed") }
+            buffer.append(contentsOf: chunk[..<count])
+        }
+    }
+
+    func ask(_ line: String) throws -> String {
+        try send(line + "\n")
+        return try readLine()
+    }
+
+    /// Reads and drops exactly `count` bytes (after anything buffered).
+    func drain(_ count: Int64, into scratch: UnsafeMutableRawBufferPointer) throws {
+        var left = count
+        let buffered = min(Int64(buffer.count), left)
+        buffer.removeFirst(Int(buffered))
+        left -= buffered
+        while left > 0 {
+            let received = recv(descriptor, scratch.baseAddress, Int(min(Int64(scratch.count), left)), 0)
+            if received < 0 && errno == EINTR { continue }
+            guard received > 0 else { throw Failure(description: "connection closed with \(left) bytes to go") }
+            left -= Int64(received)
+        }
+    }
+}
