@@ -68,6 +68,8 @@ extension ClientConnection {
     func pumpUpload() {
         guard let upload, context != nil else { return }
         if upload.failed {
+            // Keep reading (and dropping) until the announced bytes are all in.
+            setReading(true)
             if upload.toReceive == 0 { completeUpload(.serviceUnavailable) }
             return
         }

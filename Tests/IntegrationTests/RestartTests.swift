@@ -76,6 +76,25 @@ import Testing
         }
     }
 
+    @Test func storageKilledMidUploadLeavesNoTrace() throws {
+        try withTwoUsers { system, alice, a, bob, b in
+            #expect(try alice.ask("\(a) to \(b) 202004131702 file 8000000\ncut.bin") == "ok")
+            try alice.send([UInt8](repeating: 3, count: 2_000_000))
+            // Both workers: whichever owns the pair dies mid-upload.
+            _ = try system.killAndAwaitRestart("storage", index: 0)
+            _ = try system.killAndAwaitRestart("storage", index: 1)
+            try alice.send([UInt8](repeating: 3, count: 6_000_000))
+            #expect(try alice.readReply(timeout: 30) == "Service unavailable")
+            #expect(try sendUntilDelivered(alice, from: a, to: b, text: "still here") == "ok")
+            #expect(try receive(bob, text: "still here"))
+            #expect(try bob.ask("\(b) history \(a) filename cut.bin") == "No such file")
+            let files = system.dataDirectory.appendingPathComponent("files").path
+            let left = (FileManager.default.enumerator(atPath: files)?.allObjects as? [String] ?? [])
+                .filter { $0.split(separator: "/").count >= 2 && !$0.hasSuffix("/tmp") }
+            #expect(left.isEmpty, "\(left)")
+        }
+    }
+
     @Test func stopStopsEveryProcessAndDataSurvivesARestart() throws {
         let system = try ChatSystem()
         defer { system.stop(); system.removeData() }
