@@ -33,13 +33,6 @@ import Testing
         return try client.read(count: count, timeout: 60)
     }
 
-    /// Every blob and upload in progress under the data folder.
-    private func storedFiles() -> [String] {
-        let root = system.dataDirectory.appendingPathComponent("files").path
-        return (FileManager.default.enumerator(atPath: root)?.allObjects as? [String] ?? [])
-            .filter { !$0.hasSuffix("tmp") && $0.split(separator: "/").count >= 2 }
-    }
-
     @Test(arguments: [0, 1, 65_536, 3 * 1_048_576 + 17])
     func sizesRoundTripByteExact(_ size: Int) throws {
         let (alice, a) = try signedIn()
@@ -97,6 +90,63 @@ import Testing
         #expect(try alice.ask("\(a) history \(stranger) filename offline") == "uid not exits")
     }
 
+    @Test func pushesWaitForTheEndOfADownload() throws {
+        let (alice, a) = try signedIn()
+        let (bob, b) = try signedIn()
+        let bytes = (0..<(24 << 20)).map { UInt8(truncatingIfNeeded: $0 * 31) }
+        #expect(try upload(bob, from: b, to: a, name: "big.bin", bytes: bytes) == "ok")
+        _ = try alice.readLine(); _ = try alice.readLine()
+        #expect(try alice.ask("\(a) history \(b) filename big.bin") == "server_data_size\(bytes.count)")
+        try alice.sendLine("ok")
+        // Alice reads nothing yet: the download cannot have finished when bob's text arrives.
+        Thread.sleep(forTimeInterval: 0.2)
+        #expect(try bob.ask("\(b) to \(a) 202004131702 text\nduring the download") == "ok")
+        #expect(try alice.read(count: bytes.count, timeout: 60) == bytes)
+        #expect(try alice.readLine() == "\(b) to \(a) 202004131702 text")
+        #expect(try alice.readLine() == "during the download")
+    }
+
+    @Test func pushesWaitForTheEndOfAnUpload() throws {
+        let (alice, a) = try signedIn()
+        let (bob, b) = try signedIn()
+        #expect(try alice.ask("\(a) to \(b) 202004131702 file 1000\nslow.bin") == "ok")
+        try alice.send([UInt8](repeating: 1, count: 500))
+        #expect(try bob.ask("\(b) to \(a) 202004131702 text\nduring the upload") == "ok")
+        #expect(alice.staysQuiet(for: 0.3))
+        try alice.send([UInt8](repeating: 1, count: 500))
+        #expect(try alice.readLine() == "ok")
+        #expect(try alice.readLine() == "\(b) to \(a) 202004131702 text")
+        #expect(try alice.readLine() == "during the upload")
+    }
+}
+
+/// Tests that count the files on disk, on a system of their own so no other test's
+/// uploads come and go meanwhile.
+@Suite(.serialized) struct FileCleanupTests {
+    static let system: ChatSystem = {
+        do { return try ChatSystem() } catch { fatalError("could not start the chat system: \(error)") }
+    }()
+    var system: ChatSystem { Self.system }
+
+    private func signedIn() throws -> (TestClient, String) {
+        let client = try TestClient(port: system.port), uid = TestUIDs.make()
+        try client.signUpAndIn(uid)
+        return (client, uid)
+    }
+
+    private func registered() throws -> String {
+        let uid = TestUIDs.make()
+        try TestClient(port: system.port).ask("signup \(uid) pw").ensure("signup successfully")
+        return uid
+    }
+
+    /// Every blob and upload in progress under the data folder.
+    private func storedFiles() -> [String] {
+        let root = system.dataDirectory.appendingPathComponent("files").path
+        return (FileManager.default.enumerator(atPath: root)?.allObjects as? [String] ?? [])
+            .filter { !$0.hasSuffix("tmp") && $0.split(separator: "/").count >= 2 }
+    }
+
     @Test(arguments: ["../escape.txt", "..", ".", "a/b", "a\\b", "tab\tname", "\u{7f}", ""])
     func pathTraversalNamesAreRefusedAndNothingIsCreated(_ name: String) throws {
         let (alice, a) = try signedIn()
@@ -126,32 +176,4 @@ import Testing
         #expect(try again.ask("\(a) history \(b) filename half.bin") == "No such file")
     }
 
-    @Test func pushesWaitForTheEndOfADownload() throws {
-        let (alice, a) = try signedIn()
-        let (bob, b) = try signedIn()
-        let bytes = (0..<(24 << 20)).map { UInt8(truncatingIfNeeded: $0 * 31) }
-        #expect(try upload(bob, from: b, to: a, name: "big.bin", bytes: bytes) == "ok")
-        _ = try alice.readLine(); _ = try alice.readLine()
-        #expect(try alice.ask("\(a) history \(b) filename big.bin") == "server_data_size\(bytes.count)")
-        try alice.sendLine("ok")
-        // Alice reads nothing yet: the download cannot have finished when bob's text arrives.
-        Thread.sleep(forTimeInterval: 0.2)
-        #expect(try bob.ask("\(b) to \(a) 202004131702 text\nduring the download") == "ok")
-        #expect(try alice.read(count: bytes.count, timeout: 60) == bytes)
-        #expect(try alice.readLine() == "\(b) to \(a) 202004131702 text")
-        #expect(try alice.readLine() == "during the download")
-    }
-
-    @Test func pushesWaitForTheEndOfAnUpload() throws {
-        let (alice, a) = try signedIn()
-        let (bob, b) = try signedIn()
-        #expect(try alice.ask("\(a) to \(b) 202004131702 file 1000\nslow.bin") == "ok")
-        try alice.send([UInt8](repeating: 1, count: 500))
-        #expect(try bob.ask("\(b) to \(a) 202004131702 text\nduring the upload") == "ok")
-        #expect(alice.staysQuiet(for: 0.3))
-        try alice.send([UInt8](repeating: 1, count: 500))
-        #expect(try alice.readLine() == "ok")
-        #expect(try alice.readLine() == "\(b) to \(a) 202004131702 text")
-        #expect(try alice.readLine() == "during the upload")
-    }
 }
