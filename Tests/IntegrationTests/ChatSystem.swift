@@ -134,6 +134,20 @@ final class ChatSystem: @unchecked Sendable {
 
     func removeData() { try? FileManager.default.removeItem(at: dataDirectory) }
 
+    /// A new user, signed up and signed in on a new connection.
+    func signedInUser() throws -> (TestClient, String) {
+        let client = try TestClient(port: port), uid = TestUIDs.make()
+        try client.signUpAndIn(uid)
+        return (client, uid)
+    }
+
+    /// A new user, signed up, never signed in: reliably offline.
+    func registeredUser() throws -> String {
+        let uid = TestUIDs.make()
+        try TestClient(port: port).ask("signup \(uid) pw").ensure("signup successfully")
+        return uid
+    }
+
 }
 
 /// Unique uids per test, so tests sharing one system never collide.

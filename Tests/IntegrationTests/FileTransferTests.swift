@@ -5,18 +5,6 @@ import Testing
 @Suite struct FileTransferTests {
     let system = ChatSystem.shared
 
-    private func signedIn() throws -> (TestClient, String) {
-        let client = try TestClient(port: system.port), uid = TestUIDs.make()
-        try client.signUpAndIn(uid)
-        return (client, uid)
-    }
-
-    private func registered() throws -> String {
-        let uid = TestUIDs.make()
-        try TestClient(port: system.port).ask("signup \(uid) pw").ensure("signup successfully")
-        return uid
-    }
-
     /// Uploads and returns the final reply.
     private func upload(_ client: TestClient, from: String, to: String, kind: String = "file", name: String, bytes: [UInt8]) throws -> String {
         let goAhead = try client.ask("\(from) to \(to) 202004131702 \(kind) \(bytes.count)\n\(name)")
@@ -35,8 +23,8 @@ import Testing
 
     @Test(arguments: [0, 1, 65_536, 3 * 1_048_576 + 17])
     func sizesRoundTripByteExact(_ size: Int) throws {
-        let (alice, a) = try signedIn()
-        let (bob, b) = try signedIn()
+        let (alice, a) = try system.signedInUser()
+        let (bob, b) = try system.signedInUser()
         // Every byte value, newlines and NULs included.
         let bytes = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 8) }
         #expect(try upload(alice, from: a, to: b, name: "data \(size).bin", bytes: bytes) == "ok")
@@ -47,8 +35,8 @@ import Testing
     }
 
     @Test func voiceMessagesAndHistoryRecords() throws {
-        let (alice, a) = try signedIn()
-        let b = try registered()
+        let (alice, a) = try system.signedInUser()
+        let b = try system.registeredUser()
         #expect(try upload(alice, from: a, to: b, kind: "audio", name: "202001010000_audio.ogg", bytes: [1, 2, 3]) == "Target user offline")
         #expect(try alice.ask("\(a) to \(b) 202004131703 text\nand a text") == "Target user offline")
         let expected = "\(a) to \(b) 202004131702 audio 3\n202001010000_audio.ogg\n\(a) to \(b) 202004131703 text\nand a text\n"
@@ -59,8 +47,8 @@ import Testing
     }
 
     @Test func namesAlreadyUsedGetNumbered() throws {
-        let (alice, a) = try signedIn()
-        let (bob, b) = try signedIn()
+        let (alice, a) = try system.signedInUser()
+        let (bob, b) = try system.signedInUser()
         for (index, name) in ["a.tar.gz", "a.tar.gz", "a.tar.gz", ".bashrc", ".bashrc", "README", "README"].enumerated() {
             #expect(try upload(alice, from: a, to: b, name: name, bytes: [UInt8(index)]) == "ok")
         }
@@ -72,8 +60,8 @@ import Testing
     }
 
     @Test func refusalsComeInTheProtocolsOrder() throws {
-        let (alice, a) = try signedIn()
-        let b = try registered()
+        let (alice, a) = try system.signedInUser()
+        let b = try system.registeredUser()
         let stranger = TestUIDs.make()
         let huge = Int64(1) << 31
         #expect(try alice.ask("\(b) to \(a) 202004131702 file 1\nx") == "Permission denied")
@@ -91,8 +79,8 @@ import Testing
     }
 
     @Test func pushesWaitForTheEndOfADownload() throws {
-        let (alice, a) = try signedIn()
-        let (bob, b) = try signedIn()
+        let (alice, a) = try system.signedInUser()
+        let (bob, b) = try system.signedInUser()
         let bytes = (0..<(24 << 20)).map { UInt8(truncatingIfNeeded: $0 * 31) }
         #expect(try upload(bob, from: b, to: a, name: "big.bin", bytes: bytes) == "ok")
         _ = try alice.readLine(); _ = try alice.readLine()
@@ -107,8 +95,8 @@ import Testing
     }
 
     @Test func pushesWaitForTheEndOfAnUpload() throws {
-        let (alice, a) = try signedIn()
-        let (bob, b) = try signedIn()
+        let (alice, a) = try system.signedInUser()
+        let (bob, b) = try system.signedInUser()
         #expect(try alice.ask("\(a) to \(b) 202004131702 file 1000\nslow.bin") == "ok")
         try alice.send([UInt8](repeating: 1, count: 500))
         #expect(try bob.ask("\(b) to \(a) 202004131702 text\nduring the upload") == "ok")
@@ -128,18 +116,6 @@ import Testing
     }()
     var system: ChatSystem { Self.system }
 
-    private func signedIn() throws -> (TestClient, String) {
-        let client = try TestClient(port: system.port), uid = TestUIDs.make()
-        try client.signUpAndIn(uid)
-        return (client, uid)
-    }
-
-    private func registered() throws -> String {
-        let uid = TestUIDs.make()
-        try TestClient(port: system.port).ask("signup \(uid) pw").ensure("signup successfully")
-        return uid
-    }
-
     /// Every blob and upload in progress under the data folder.
     private func storedFiles() -> [String] {
         let root = system.dataDirectory.appendingPathComponent("files").path
@@ -149,8 +125,8 @@ import Testing
 
     @Test(arguments: ["../escape.txt", "..", ".", "a/b", "a\\b", "tab\tname", "\u{7f}", ""])
     func pathTraversalNamesAreRefusedAndNothingIsCreated(_ name: String) throws {
-        let (alice, a) = try signedIn()
-        let b = try registered()
+        let (alice, a) = try system.signedInUser()
+        let b = try system.registeredUser()
         let before = storedFiles()
         #expect(try alice.ask("\(a) to \(b) 202004131702 file 4\n\(name)") == "Invalid file name")
         // The connection is back to commands: the 4 bytes were never expected.
@@ -159,8 +135,8 @@ import Testing
     }
 
     @Test func droppingMidUploadStoresNothing() throws {
-        let (alice, a) = try signedIn()
-        let b = try registered()
+        let (alice, a) = try system.signedInUser()
+        let b = try system.registeredUser()
         let before = storedFiles()
         #expect(try alice.ask("\(a) to \(b) 202004131702 file 4000000\nhalf.bin") == "ok")
         try alice.send([UInt8](repeating: 7, count: 1_500_000))

@@ -23,10 +23,8 @@ import Testing
     }
 
     @Test func abruptDisconnectMakesTheUserOfflineWithinTwoSeconds() throws {
-        let (alice, a) = (try TestClient(port: system.port), TestUIDs.make())
-        try alice.signUpAndIn(a)
-        let bob = try TestClient(port: system.port), b = TestUIDs.make()
-        try bob.signUpAndIn(b)
+        let (alice, a) = try system.signedInUser()
+        let (bob, b) = try system.signedInUser()
         bob.abort()
         let start = Date()
         var reply = ""
@@ -39,10 +37,8 @@ import Testing
     }
 
     @Test func offlineClosesTheSessionAndTheUserIsOffline() throws {
-        let alice = try TestClient(port: system.port), a = TestUIDs.make()
-        try alice.signUpAndIn(a)
-        let bob = try TestClient(port: system.port), b = TestUIDs.make()
-        try bob.signUpAndIn(b)
+        let (alice, a) = try system.signedInUser()
+        let (bob, b) = try system.signedInUser()
         try bob.sendLine("offline")
         #expect(bob.isClosedByServer(within: 5))
         var reply = ""
@@ -55,10 +51,8 @@ import Testing
     }
 
     @Test func friendsAreOneWayOrderedAndShowPresence() throws {
-        let alice = try TestClient(port: system.port), a = TestUIDs.make()
-        try alice.signUpAndIn(a)
-        let bob = try TestClient(port: system.port), b = TestUIDs.make()
-        try bob.signUpAndIn(b)
+        let (alice, a) = try system.signedInUser()
+        let (bob, b) = try system.signedInUser()
         let carol = TestUIDs.make()
         try TestClient(port: system.port).ask("signup \(carol) pw").ensure("signup successfully")
 
@@ -76,10 +70,8 @@ import Testing
     }
 
     @Test func pushesNeverLandInsideAHistoryDownload() throws {
-        let alice = try TestClient(port: system.port), a = TestUIDs.make()
-        try alice.signUpAndIn(a)
-        let bob = try TestClient(port: system.port), b = TestUIDs.make()
-        try bob.signUpAndIn(b)
+        let (alice, a) = try system.signedInUser()
+        let (bob, b) = try system.signedInUser()
         let record = "\(b) to \(a) 202004131702 text\nfrom bob\n"
         #expect(try bob.ask(String(record.dropLast())) == "ok")
         _ = try alice.readLine(); _ = try alice.readLine()

@@ -5,22 +5,9 @@ import Testing
 @Suite struct TextMessageTests {
     let system = ChatSystem.shared
 
-    private func signedIn(_ uid: String = TestUIDs.make()) throws -> (TestClient, String) {
-        let client = try TestClient(port: system.port)
-        try client.signUpAndIn(uid)
-        return (client, uid)
-    }
-
-    /// Signed up, never signed in: reliably offline.
-    private func registered() throws -> String {
-        let uid = TestUIDs.make()
-        try TestClient(port: system.port).ask("signup \(uid) pw").ensure("signup successfully")
-        return uid
-    }
-
     @Test func onlineRecipientGetsExactlyTheRequestBytes() throws {
-        let (alice, a) = try signedIn()
-        let (bob, b) = try signedIn()
+        let (alice, a) = try system.signedInUser()
+        let (bob, b) = try system.signedInUser()
         try alice.send("\(a) to \(b) 202004131702 text\r\nhello bob, ünïcode\r\n")
         #expect(try alice.readLine() == "ok")
         #expect(try bob.readLine() == "\(a) to \(b) 202004131702 text")
@@ -28,15 +15,15 @@ import Testing
     }
 
     @Test func offlineAndUnknownRecipients() throws {
-        let (alice, a) = try signedIn()
-        let bob = try registered()
+        let (alice, a) = try system.signedInUser()
+        let bob = try system.registeredUser()
         #expect(try alice.ask("\(a) to \(bob) 202004131702 text\nare you there") == "Target user offline")
         #expect(try alice.ask("\(a) to \(TestUIDs.make()) 202004131702 text\nhello?") == "uid not exits")
     }
 
     @Test func historyHoldsBothDirectionsInCommitOrder() throws {
-        let (alice, a) = try signedIn()
-        let (bob, b) = try signedIn()
+        let (alice, a) = try system.signedInUser()
+        let (bob, b) = try system.signedInUser()
         #expect(try alice.ask("\(a) history \(b) all") == "you two have no history yet")
         let sent = [
             (alice, "\(a) to \(b) 202004131702 text\nfirst\n"),
@@ -60,9 +47,9 @@ import Testing
     }
 
     @Test func spoofedSenderIsDeniedAndNothingIsDelivered() throws {
-        let (alice, a) = try signedIn()
-        let (bob, b) = try signedIn()
-        let c = try registered()
+        let (alice, a) = try system.signedInUser()
+        let (bob, b) = try system.signedInUser()
+        let c = try system.registeredUser()
         #expect(try alice.ask("\(c) to \(b) 202004131702 text\nI am c") == "Permission denied")
         #expect(try alice.ask("\(c) to \(b) addFriend") == "Permission denied")
         #expect(try alice.ask("\(c) friends") == "Permission denied")
@@ -72,9 +59,9 @@ import Testing
     }
 
     @Test func aThirdUserCannotReadAPairsHistory() throws {
-        let (alice, a) = try signedIn()
-        let b = try registered()
-        let (carol, c) = try signedIn()
+        let (alice, a) = try system.signedInUser()
+        let b = try system.registeredUser()
+        let (carol, c) = try system.signedInUser()
         #expect(try alice.ask("\(a) to \(b) 202004131702 text\nprivate") == "Target user offline")
         #expect(try carol.ask("\(a) history \(b) all") == "Permission denied")
         #expect(try carol.ask("\(c) history \(a) all") == "you two have no history yet")
@@ -82,14 +69,14 @@ import Testing
 
     @Test(arguments: ["", "garbage", "to", "111111", "x to y z", "signin 123456 pw", "111111 to 222222 202004131702 texts"])
     func garbageIsAWrongInteractCommand(_ line: String) throws {
-        let (client, uid) = try signedIn()
+        let (client, uid) = try system.signedInUser()
         #expect(try client.ask(line) == "Wrong  interact command")
         #expect(try client.ask("\(uid) friends") == "friends")
     }
 
     @Test func malformedTwoLineCommandsConsumeTheirContentLine() throws {
-        let (alice, a) = try signedIn()
-        let (bob, b) = try signedIn()
+        let (alice, a) = try system.signedInUser()
+        let (bob, b) = try system.signedInUser()
         // The content "offline" must not be taken for a command.
         #expect(try alice.ask("\(a) to \(b) 202013131702 text\noffline") == "Wrong  interact command")
         #expect(try alice.ask("\(b) to \(a) 202004131702 text\noffline") == "Permission denied")
@@ -99,16 +86,16 @@ import Testing
     }
 
     @Test func invalidUTF8ContentIsRefusedAndNotStored() throws {
-        let (alice, a) = try signedIn()
-        let b = try registered()
+        let (alice, a) = try system.signedInUser()
+        let b = try system.registeredUser()
         try alice.send(Array("\(a) to \(b) 202004131702 text\n".utf8) + [0x68, 0xff, 0x69, 10])
         #expect(try alice.readLine() == "Wrong  interact command")
         #expect(try alice.ask("\(a) history \(b) all") == "you two have no history yet")
     }
 
     @Test func overLongLinesAreRefusedAndTheConnectionStaysUsable() throws {
-        let (alice, a) = try signedIn()
-        let b = try registered()
+        let (alice, a) = try system.signedInUser()
+        let b = try system.registeredUser()
         let tooLong = String(repeating: "x", count: 65_537)
         #expect(try alice.ask(tooLong) == "Message too long")
         #expect(try alice.ask("\(a) friends") == "friends")
@@ -122,8 +109,8 @@ import Testing
     }
 
     @Test func pipelinedCommandsAreAnsweredInOrder() throws {
-        let (alice, a) = try signedIn()
-        let (bob, b) = try signedIn()
+        let (alice, a) = try system.signedInUser()
+        let (bob, b) = try system.signedInUser()
         var burst = ""
         for index in 0..<200 {
             burst += index % 50 == 49 ? "\(a) friends\n" : "\(a) to \(b) 202004131702 text\nmessage \(index)\n"
@@ -139,8 +126,8 @@ import Testing
     }
 
     @Test func historyCanBeDeclined() throws {
-        let (alice, a) = try signedIn()
-        let b = try registered()
+        let (alice, a) = try system.signedInUser()
+        let b = try system.registeredUser()
         #expect(try alice.ask("\(a) to \(b) 202004131702 text\nhi") == "Target user offline")
         #expect(try alice.ask("\(a) history \(b) all") == "server_data_size\("\(a) to \(b) 202004131702 text\nhi\n".utf8.count)")
         try alice.sendLine("no thanks")
@@ -149,7 +136,7 @@ import Testing
     }
 
     @Test func historyOfAnUnknownUser() throws {
-        let (alice, a) = try signedIn()
+        let (alice, a) = try system.signedInUser()
         #expect(try alice.ask("\(a) history \(TestUIDs.make()) all") == "uid not exits")
         #expect(try alice.ask("\(a) history \(TestUIDs.make()) filename x.txt") == "uid not exits")
     }
