@@ -7,6 +7,7 @@ extension BusMessage {
         case appendRecord = 60, fetchHistory, appended, history
         case beginUpload = 70, uploadChunk, finishUpload, abortUpload, openDownload, readChunk, closeDownload
         case uploadReady = 80, chunkStored, stored, downloadReady, noSuchFile, chunk
+        case p2pOffer = 90, p2pAccept, p2pDecline, p2pRelayCheck, p2pOffered, p2pConnect, p2pDeclined, p2pUnknown, p2pRelayAllowed
         case failure = 100
     }
 
@@ -51,6 +52,15 @@ extension BusMessage {
         case .fetchHistory: return .fetchHistory
         case .appended: return .appended
         case .history: return .history
+        case .p2pOffer: return .p2pOffer
+        case .p2pAccept: return .p2pAccept
+        case .p2pDecline: return .p2pDecline
+        case .p2pRelayCheck: return .p2pRelayCheck
+        case .p2pOffered: return .p2pOffered
+        case .p2pConnect: return .p2pConnect
+        case .p2pDeclined: return .p2pDeclined
+        case .p2pUnknown: return .p2pUnknown
+        case .p2pRelayAllowed: return .p2pRelayAllowed
         case .failure: return .failure
         }
     }
@@ -119,6 +129,20 @@ extension BusMessage {
             pair.encode(into: &writer)
         case .history(let bytes):
             writer.write(bytes: bytes)
+        case .p2pOffer(let from, let to, let size, let sha256, let name, let privateEndpoint):
+            writer.write(from); writer.write(to); writer.write(size); writer.write(sha256); writer.write(name); writer.write(privateEndpoint)
+        case .p2pAccept(let by, let token, let privateEndpoint):
+            writer.write(by); writer.write(token); writer.write(privateEndpoint)
+        case .p2pDecline(let by, let token):
+            writer.write(by); writer.write(token)
+        case .p2pRelayCheck(let token), .p2pOffered(let token):
+            writer.write(token)
+        case .p2pConnect(let token, let peerPublic, let peerPrivate):
+            writer.write(token); writer.write(peerPublic); writer.write(peerPrivate)
+        case .p2pDeclined, .p2pUnknown:
+            break
+        case .p2pRelayAllowed(let allowed):
+            writer.write(allowed)
         case .failure(let reason):
             writer.write(reason)
         }
@@ -176,6 +200,17 @@ extension BusMessage {
         case .fetchHistory: self = .fetchHistory(pair: try PairKey(decoding: &reader))
         case .appended: self = .appended
         case .history: self = .history(try reader.readBytes())
+        case .p2pOffer:
+            self = .p2pOffer(from: try reader.read(), to: try reader.read(), size: try reader.read(), sha256: try reader.read(),
+                             name: try reader.read(), privateEndpoint: try reader.read())
+        case .p2pAccept: self = .p2pAccept(by: try reader.read(), token: try reader.read(), privateEndpoint: try reader.read())
+        case .p2pDecline: self = .p2pDecline(by: try reader.read(), token: try reader.read())
+        case .p2pRelayCheck: self = .p2pRelayCheck(token: try reader.read())
+        case .p2pOffered: self = .p2pOffered(token: try reader.read())
+        case .p2pConnect: self = .p2pConnect(token: try reader.read(), peerPublic: try reader.read(), peerPrivate: try reader.read())
+        case .p2pDeclined: self = .p2pDeclined
+        case .p2pUnknown: self = .p2pUnknown
+        case .p2pRelayAllowed: self = .p2pRelayAllowed(try reader.read())
         case .failure: self = .failure(try reader.read())
         }
     }

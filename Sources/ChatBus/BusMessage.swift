@@ -40,6 +40,22 @@ public enum BusMessage: Equatable, Sendable {
     /// stored here; storage already has it. Answered with `delivery`.
     case announce(from: String, to: String, record: [UInt8])
 
+    // MARK: gateway -> router, peer-to-peer transfers (the router introduces the peers)
+    /// Answered `p2pOffered`, or `delivery(.recipientOffline / .unknownRecipient)`.
+    case p2pOffer(from: String, to: String, size: Int64, sha256: String, name: String, privateEndpoint: String)
+    /// Answered `p2pConnect` with the offering peer's endpoints, or `p2pUnknown`.
+    case p2pAccept(by: String, token: String, privateEndpoint: String)
+    /// Answered `p2pDeclined` or `p2pUnknown`.
+    case p2pDecline(by: String, token: String)
+    /// May a relay connection presenting this token be paired? Answered `p2pRelayAllowed`.
+    case p2pRelayCheck(token: String)
+    // MARK: router -> gateway, peer-to-peer
+    case p2pOffered(token: String)
+    case p2pConnect(token: String, peerPublic: String, peerPrivate: String)
+    case p2pDeclined
+    case p2pUnknown
+    case p2pRelayAllowed(Bool)
+
     // MARK: router or gateway -> storage
     case appendRecord(pair: PairKey, record: [UInt8])
     case fetchHistory(pair: PairKey)

@@ -5,7 +5,7 @@ import Foundation
 /// another, so messages appear while the user types. The session's chat lives in memory only.
 public final class ChatClientSession: @unchecked Sendable {
     /// What a reply in the queue answers, in the order the commands were sent.
-    private enum Awaited {
+    enum Awaited {
         case signUp
         case signIn(uid: String)
         case send
@@ -17,6 +17,9 @@ public final class ChatClientSession: @unchecked Sendable {
         /// The reply once the uploaded bytes are stored.
         case uploadFinal(name: String)
         case download(peer: String, name: String)
+        case p2pOffer(OutgoingTransfer)
+        case p2pAccept(token: String)
+        case p2pDecline
     }
 
     /// What the reader thread decided about the upload the user thread waits to send.
@@ -24,20 +27,31 @@ public final class ChatClientSession: @unchecked Sendable {
         case waiting, send, refused
     }
 
-    private let connection: LineConnection
-    private let output: @Sendable (String) -> Void
-    private let state = NSCondition()
-    private var awaited: [Awaited] = []
-    private var signedInUID: String?
+    let connection: LineConnection
+    let output: @Sendable (String) -> Void
+    let state = NSCondition()
+    private let sendLock = NSLock()
+    var awaited: [Awaited] = []
+    var signedInUID: String?
     private var currentPeer: String?
     private var closed = false
     private var uploadDecision = UploadDecision.waiting
-    private let downloads: DownloadsFolder
+    let downloads: DownloadsFolder
+    let peerOptions: PeerOptions
+    let serverHost: String
+    let serverPort: Int
+    var outgoingTransfers: [String: OutgoingTransfer] = [:]
+    var incomingOffers: [String: IncomingOffer] = [:]
+    var activeTransfers = 0
+    var endedTransfers = 0
 
     public init(host: String, port: Int, downloads: DownloadsFolder = DownloadsFolder(path: "downloads"),
-                output: @escaping @Sendable (String) -> Void) throws {
+                peerOptions: PeerOptions = PeerOptions(), output: @escaping @Sendable (String) -> Void) throws {
         connection = try LineConnection(host: host, port: port)
         self.downloads = downloads
+        self.peerOptions = peerOptions
+        serverHost = host
+        serverPort = port
         self.output = output
     }
 
@@ -54,6 +68,11 @@ public final class ChatClientSession: @unchecked Sendable {
             }
         }
         waitForReplies(timeout: 30)
+        // Direct transfers under way would end with the connection (the punching port is its).
+        let deadline = Date().addingTimeInterval(600)
+        state.lock()
+        while activeTransfers > 0 && state.wait(until: deadline) {}
+        state.unlock()
         if !isClosed { try? connection.send(line: "offline") }
         waitForClose(timeout: 5)
         connection.shutdown()
@@ -112,6 +131,14 @@ public final class ChatClientSession: @unchecked Sendable {
         case .get(let peer, let name):
             guard let uid = requireSignedIn() else { return }
             send("\(uid) history \(peer) filename \(name)", awaiting: .download(peer: peer, name: name))
+        case .p2p(let peer, let path):
+            offer(path, to: peer)
+        case .accept(let token):
+            answerOffer(token, accept: true)
+        case .decline(let token):
+            answerOffer(token, accept: false)
+        case .waitForTransfers(let count, let seconds):
+            waitForTransfers(count: count, seconds: seconds)
         }
     }
 
@@ -143,7 +170,16 @@ public final class ChatClientSession: @unchecked Sendable {
         waitForReplies(timeout: 3600)
     }
 
-    private func requireSignedIn() -> String? {
+    /// Records what the reply will answer and sends, as one step: the reader thread sends
+    /// commands too (auto-accept), and replies must pair with commands in sending order.
+    func enqueue(_ text: String, awaiting reply: Awaited) throws {
+        sendLock.lock()
+        defer { sendLock.unlock() }
+        withState { awaited.append(reply) }
+        try connection.send(line: text)
+    }
+
+    func requireSignedIn() -> String? {
         guard let uid = withState({ signedInUID }) else {
             output("error: \(UserInputError.notSignedIn)")
             return nil
@@ -151,15 +187,14 @@ public final class ChatClientSession: @unchecked Sendable {
         return uid
     }
 
-    private func send(_ text: String, awaiting reply: Awaited) {
+    func send(_ text: String, awaiting reply: Awaited) {
         // Data exchanges take the connection to themselves: earlier replies come first.
         switch reply {
         case .history, .download, .uploadStart: waitForReplies(timeout: 30)
         default: break
         }
-        withState { awaited.append(reply) }
         do {
-            try connection.send(line: text)
+            try enqueue(text, awaiting: reply)
         } catch {
             output("error: \(error)")
         }
@@ -196,6 +231,21 @@ public final class ChatClientSession: @unchecked Sendable {
         case .signIn(let uid) where line == ServerReply.signInSucceeded.text:
             withState { signedInUID = uid }
             output(line)
+        case .p2pOffer(let transfer):
+            guard line.hasPrefix("p2p offered ") else {
+                output(line)
+                break
+            }
+            let token = String(line.dropFirst("p2p offered ".count))
+            withState { outgoingTransfers[token] = transfer }
+            output("p2p: offered \(transfer.name) to \(transfer.peer); waiting for them to accept")
+        case .p2pAccept(let token):
+            let words = line.split(separator: " ").map(String.init)
+            if words.count == 5, words[0] == "p2p", words[1] == "connect", words[2] == token {
+                connectToOffer(token: token, peerPublic: words[3], peerPrivate: words[4])
+            } else {
+                output(line)
+            }
         case .uploadStart:
             if line == ServerReply.ok.text {
                 withState {
@@ -249,6 +299,8 @@ public final class ChatClientSession: @unchecked Sendable {
         switch push.kind {
         case .addFriend:
             output("\(push.sender) added you as a friend")
+        case .p2p(let words):
+            showPeerPush(from: push.sender, words)
         case .text(let timestamp):
             let content = connection.readLine() ?? ""
             output("[\(MessageTimestamp.readable(timestamp))] \(push.sender): \(content)")
@@ -273,7 +325,7 @@ public final class ChatClientSession: @unchecked Sendable {
         while !isClosed && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
     }
 
-    private func withState<T>(_ body: () -> T) -> T {
+    func withState<T>(_ body: () -> T) -> T {
         state.lock()
         defer { state.unlock() }
         return body()

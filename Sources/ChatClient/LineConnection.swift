@@ -23,6 +23,11 @@ final class LineConnection: @unchecked Sendable {
         while let info = candidate {
             let fd = socket(info.pointee.ai_family, info.pointee.ai_socktype, info.pointee.ai_protocol)
             if fd >= 0 {
+                // Shareable port: peer-to-peer punching binds it again, so that the NAT mapping
+                // the server sees for this connection is the one the peer dials.
+                var share: Int32 = 1
+                setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &share, socklen_t(MemoryLayout<Int32>.size))
+                setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &share, socklen_t(MemoryLayout<Int32>.size))
                 if connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 {
                     var on: Int32 = 1
                     setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
@@ -37,6 +42,9 @@ final class LineConnection: @unchecked Sendable {
     }
 
     deinit { close(descriptor) }
+
+    /// Where this connection is bound on the local network.
+    var localEndpoint: (host: String, port: UInt16)? { PeerSocket.localEndpoint(descriptor) }
 
     func send(_ bytes: [UInt8]) throws {
         writeLock.lock()

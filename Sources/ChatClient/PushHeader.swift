@@ -7,6 +7,8 @@ struct PushHeader {
         case text(timestamp: String)
         case attachment(timestamp: String, kind: String)
         case addFriend
+        /// `p2p <verb> <token> ...`: the words after `p2p`.
+        case p2p([String])
     }
 
     let sender: String
@@ -20,6 +22,7 @@ struct PushHeader {
         sender = String(words[0])
         switch (words.count, words[3]) {
         case (4, "addFriend"): kind = .addFriend
+        case (6..., "p2p"): kind = .p2p(words[4...].map(String.init))
         case (5, _) where words[4] == "text": kind = .text(timestamp: String(words[3]))
         case (6, _) where words[4] == "audio" || words[4] == "file":
             kind = .attachment(timestamp: String(words[3]), kind: String(words[4]))

@@ -12,6 +12,12 @@ public enum UserCommand: Equatable, Sendable {
     case sendVoice(peer: String, path: String)
     /// Download a file from the history with `peer` into the downloads folder.
     case get(peer: String, name: String)
+    /// Send a file directly to `peer` (peer-to-peer), the server only introducing the two.
+    case p2p(peer: String, path: String)
+    case accept(token: String)
+    case decline(token: String)
+    /// Wait until `count` peer-to-peer transfers have ended (for scripts).
+    case waitForTransfers(count: Int, seconds: Double)
     case addFriend(String)
     case friends
     case wait(seconds: Double)
@@ -44,6 +50,16 @@ public enum UserCommand: Equatable, Sendable {
             case "/voice": return .success(.sendVoice(peer: arguments[0], path: arguments[1]))
             default: return .success(.get(peer: arguments[0], name: arguments[1]))
             }
+        case ("/p2p", 2):
+            guard Identifiers.isValidUID(arguments[0]) else { return .failure(.badUID(arguments[0])) }
+            return .success(.p2p(peer: arguments[0], path: arguments[1]))
+        case ("/accept", 1), ("/decline", 1):
+            guard P2PCommand.isToken(arguments[0]) else { return .failure(.usage(name)) }
+            return .success(name == "/accept" ? .accept(token: arguments[0]) : .decline(token: arguments[0]))
+        case ("/wait-p2p", 2):
+            let rest = arguments[1].split(separator: " ")
+            guard let count = Int(arguments[0]), rest.count == 1, let seconds = Double(rest[0]) else { return .failure(.usage(name)) }
+            return .success(.waitForTransfers(count: count, seconds: seconds))
         case ("/history", 1), ("/friend", 1):
             guard Identifiers.isValidUID(arguments[0]) else { return .failure(.badUID(arguments[0])) }
             return .success(name == "/history" ? .history(peer: arguments[0]) : .addFriend(arguments[0]))
@@ -54,7 +70,7 @@ public enum UserCommand: Equatable, Sendable {
         case ("/help", 0): return .success(.help)
         case ("/quit", 0): return .success(.quit)
         case ("/signup", _), ("/signin", _), ("/to", _), ("/history", _), ("/friend", _), ("/friends", _), ("/wait", _),
-             ("/file", _), ("/voice", _), ("/get", _):
+             ("/file", _), ("/voice", _), ("/get", _), ("/p2p", _), ("/accept", _), ("/decline", _), ("/wait-p2p", _):
             return .failure(.usage(name))
         default:
             return .failure(.unknownCommand(name))
@@ -67,6 +83,9 @@ public enum UserCommand: Equatable, Sendable {
         /to <uid> <text>           send a message (and make <uid> the current peer)
         /to <uid>                  make <uid> the current peer; then plain lines go to it
         /history <uid>             show your history with <uid>
+        /p2p <uid> <path>          send a file directly to <uid> (both online; the server only introduces you)
+        /accept <token>            accept a direct transfer offered to you
+        /decline <token>           decline it
         /file <uid> <path>         send a file through the server
         /voice <uid> <path>        send a voice message (an audio file; its extension is kept)
         /get <uid> <name>          download a file or voice message from your history with <uid>

@@ -132,7 +132,7 @@ extension ClientConnection {
         }
     }
 
-    private func setReading(_ on: Bool) {
+    func setReading(_ on: Bool) {
         guard let context, isReading != on else { return }
         isReading = on
         context.channel.setOption(ChannelOptions.autoRead, value: on).whenFailure { _ in }

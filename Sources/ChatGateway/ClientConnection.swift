@@ -22,9 +22,13 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
         var maxOutstandingReplies = 4096
     }
 
-    private enum Phase {
+    enum Phase {
         case login
         case session(uid: String, parser: SessionCommandParser)
+        /// A peer-to-peer relay connection waiting for its partner.
+        case relayWaiting(token: String)
+        /// Spliced to the partner: every byte read goes to it.
+        case relay(partner: ClientConnection)
     }
 
     /// What the next line means.
@@ -45,6 +49,8 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
     let id: UInt64
     let bus: GatewayBus
     private let registry: SessionRegistry
+    let relays: RelayRegistry
+    let channel: Channel
     let settings: Settings
     let logger: Logger
 
@@ -56,7 +62,9 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
     private var remoteAddress = ""
     var framer = LineFramer()
     private var sequencer = ReplySequencer()
-    private var phase = Phase.login
+    var phase = Phase.login
+    /// The reply slot of a relay connection still waiting for its partner.
+    var pendingRelaySlot: ReplySequencer.Slot?
     var expectation = Expectation.command
     /// A request whose answer decides how later lines are read (sign-in, history) is in flight.
     var awaitingGatingReply = false
@@ -70,9 +78,11 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
     private var partialLineTimerGeneration = 0
     private var partialLineTimerArmed = false
 
-    init(id: UInt64, eventLoop: EventLoop, bus: GatewayBus, registry: SessionRegistry, settings: Settings, logger: Logger) {
+    init(id: UInt64, channel: Channel, bus: GatewayBus, registry: SessionRegistry, relays: RelayRegistry, settings: Settings, logger: Logger) {
         self.id = id
-        self.eventLoop = eventLoop
+        self.channel = channel
+        self.eventLoop = channel.eventLoop
+        self.relays = relays
         self.bus = bus
         self.registry = registry
         self.settings = settings
@@ -100,12 +110,14 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
             bus.send(.detach(uid: uid, connection: id), to: .router)
         }
         abandonTransfers()
+        relayClosed()
         registry.remove(id)
         self.context = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var buffer = unwrapInboundIn(data)
+        if case .relay(let partner) = phase { return relayRead(buffer, to: partner) }
         if upload != nil { receiveUploadBytes(&buffer) }
         buffer.withUnsafeReadableBytes { framer.append($0) }
         processLines()
@@ -113,6 +125,7 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         if context.channel.isWritable { requestDownloadChunks() }
+        relayWritabilityChanged()
         context.fireChannelWritabilityChanged()
     }
 
@@ -140,6 +153,13 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
         close()
     }
 
+    var isRelaying: Bool {
+        switch phase {
+        case .relay, .relayWaiting: return true
+        default: return false
+        }
+    }
+
     /// From `server_data_size<N>` to its last byte or the cancelling answer, and from an
     /// upload's first `ok` to its final reply: pushes wait, so they never land in the data.
     var isInDataExchange: Bool {
@@ -152,7 +172,7 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
     // MARK: Reading lines
 
     func processLines() {
-        while context != nil, !awaitingGatingReply, !closeWhenRepliesSent, upload == nil,
+        while context != nil, !awaitingGatingReply, !closeWhenRepliesSent, upload == nil, !isRelaying,
               outstandingReplies < settings.maxOutstandingReplies, let event = framer.next() {
             handle(event)
         }
@@ -187,6 +207,7 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
             switch phase {
             case .login: handleLogin(line)
             case .session(let uid, let parser): handleSession(line, uid: uid, parser: parser)
+            case .relay, .relayWaiting: break
             }
         }
     }
@@ -198,6 +219,8 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
         switch command {
         case .offline:
             closeAfterReplies()
+        case .p2pRelay(let token):
+            joinRelay(token: token)
         case .signUp(let uid, let password):
             let slot = reserveGated()
             bus.request(.signUp(uid: uid, password: password), to: .auth, on: eventLoop) { [self] result in
@@ -256,6 +279,8 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
                 }
                 finish(slot, ReplyMapping.addFriend(result))
             }
+        case .command(.p2p(let command)):
+            introduce(command, uid: uid)
         case .command(.friends):
             let slot = reserve()
             bus.request(.listFriends(owner: uid), to: .auth, on: eventLoop) { [self] result in
@@ -279,6 +304,23 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
             }
         case .command(.historyFile(let peer, let name)):
             openDownload(of: name, with: peer, me: uid)
+        }
+    }
+
+    /// Peer-to-peer commands: the router introduces the peers; nothing is stored.
+    private func introduce(_ command: P2PCommand, uid: String) {
+        let slot = reserve()
+        let request: BusMessage
+        switch command {
+        case .offer(let peer, let size, let sha256, let privateEndpoint, let name):
+            request = .p2pOffer(from: uid, to: peer, size: size, sha256: sha256, name: name, privateEndpoint: privateEndpoint)
+        case .accept(let token, let privateEndpoint):
+            request = .p2pAccept(by: uid, token: token, privateEndpoint: privateEndpoint)
+        case .decline(let token):
+            request = .p2pDecline(by: uid, token: token)
+        }
+        bus.request(request, to: .router, on: eventLoop) { [self] result in
+            finish(slot, ReplyMapping.p2p(result))
         }
     }
 

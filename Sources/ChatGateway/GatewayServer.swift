@@ -34,6 +34,7 @@ public final class GatewayServer {
         let registry = registry
         let logger = logger
         let nextConnectionId = ConnectionCounter()
+        let relays = RelayRegistry()
 
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
@@ -44,7 +45,7 @@ public final class GatewayServer {
             .childChannelOption(.socket(IPPROTO_TCP, TCP_KEEPCNT), value: 6)
             .childChannelOption(.socket(IPPROTO_TCP, TCP_NODELAY), value: 1)
             .childChannelInitializer { channel in
-                let connection = ClientConnection(id: nextConnectionId.next(), eventLoop: channel.eventLoop, bus: bus, registry: registry,
+                let connection = ClientConnection(id: nextConnectionId.next(), channel: channel, bus: bus, registry: registry, relays: relays,
                                                   settings: settings, logger: logger)
                 return channel.pipeline.addHandler(connection)
             }

@@ -31,6 +31,17 @@ enum ReplyMapping {
         }
     }
 
+    static func p2p(_ answer: Answer) -> ServerReply {
+        switch answer {
+        case .success(.p2pOffered(let token)): return .p2pOffered(token: token)
+        case .success(.p2pConnect(let token, let peerPublic, let peerPrivate)):
+            return .p2pConnect(token: token, peerPublic: peerPublic, peerPrivate: peerPrivate)
+        case .success(.p2pDeclined): return .ok
+        case .success(.p2pUnknown): return .noSuchTransfer
+        default: return delivery(answer)
+        }
+    }
+
     static func delivery(_ answer: Answer) -> ServerReply {
         switch answer {
         case .success(.delivery(.delivered)): return .ok

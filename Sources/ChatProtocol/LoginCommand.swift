@@ -3,12 +3,18 @@ public enum LoginCommand: Equatable, Sendable {
     case signUp(uid: String, password: String)
     case signIn(uid: String, password: String)
     case offline
+    /// A relay connection for a peer-to-peer transfer that could not connect directly.
+    case p2pRelay(token: String)
 
     /// Nil for anything else, which the server answers with `Wrong sign command`.
     public init?(line: [UInt8]) {
         guard let text = String(validating: line, as: UTF8.self) else { return nil }
         if text == "offline" { self = .offline; return }
         let words = text.split(separator: " ", omittingEmptySubsequences: false)
+        if words.count == 3, words[0] == "p2p", words[1] == "relay", P2PCommand.isToken(words[2]) {
+            self = .p2pRelay(token: String(words[2]))
+            return
+        }
         guard words.count == 3, Identifiers.isValidUID(words[1]), Identifiers.isValidWirePassword(words[2]) else {
             return nil
         }

@@ -18,6 +18,13 @@ public enum ServerReply: Equatable, Sendable {
     case serviceUnavailable
     case messageTooLong
     case signedInElsewhere
+    /// Peer-to-peer: the offer was pushed to the peer under this token.
+    case p2pOffered(token: String)
+    /// Peer-to-peer: connect to the peer at these endpoints (public as the server saw it, private as reported).
+    case p2pConnect(token: String, peerPublic: String, peerPrivate: String)
+    case noSuchTransfer
+    /// A relay connection found its partner: raw bytes follow, both ways.
+    case p2pRelayReady
     /// Announces a download of `byteCount` bytes; the client answers `ok` to receive them.
     case dataSize(Int)
     /// `friends` then ` <uid>:online` / ` <uid>:offline` for each friend, in uid order.
@@ -42,6 +49,10 @@ public enum ServerReply: Equatable, Sendable {
         case .serviceUnavailable: return "Service unavailable"
         case .messageTooLong: return "Message too long"
         case .signedInElsewhere: return "Signed in elsewhere"
+        case .p2pOffered(let token): return "p2p offered \(token)"
+        case .p2pConnect(let token, let peerPublic, let peerPrivate): return "p2p connect \(token) \(peerPublic) \(peerPrivate)"
+        case .noSuchTransfer: return "No such transfer"
+        case .p2pRelayReady: return "p2p relay ready"
         case .dataSize(let count): return "server_data_size\(count)"
         case .friends(let entries):
             return entries.reduce("friends") { $0 + " \($1.uid):\($1.online ? "online" : "offline")" }

@@ -7,6 +7,7 @@ public enum SessionCommand: Equatable, Sendable {
     case addFriend(peer: String)
     case friends
     case offline
+    case p2p(P2PCommand)
 }
 
 /// `uid1 to uid2 <timestamp> text` or `... audio|file <size>`.

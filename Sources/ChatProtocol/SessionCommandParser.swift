@@ -22,6 +22,11 @@ public struct SessionCommandParser: Sendable {
         let claimsOtherUser = words[0] != uid
 
         switch (words.count, words[1]) {
+        case (4..., "p2p"):
+            if claimsOtherUser { return .refused(.permissionDenied) }
+            guard let command = P2PCommand.parse(words, line: line) else { return .refused(.wrongInteractCommand) }
+            if case .offer(let peer, _, _, _, _) = command, peer == uid { return .refused(.wrongInteractCommand) }
+            return .command(.p2p(command))
         case (2, "friends"):
             return claimsOtherUser ? .refused(.permissionDenied) : .command(.friends)
         case (4, "to") where words[3] == "addFriend":

@@ -21,6 +21,7 @@ public final class RouterService {
     private var storageSockets: [BusLoop.SocketID] = []
 
     private var presence = PresenceTable()
+    private var introductions = P2PIntroductions()
     private var gatewayLastSeen: [[UInt8]: UInt64] = [:]
     /// Gateways that sent their full presence since this router started.
     private var syncedGateways: Set<[UInt8]> = []
@@ -43,7 +44,10 @@ public final class RouterService {
         gatewaySocket = try loop.bindRouter(configuration.routerEndpoint)
         authSocket = try loop.connectDealer(configuration.authEndpoint)
         storageSockets = try configuration.storageEndpoints.map { try loop.connectDealer($0) }
-        loop.every(.seconds(1)) { [weak self] in self?.dropSilentGateways() }
+        loop.every(.seconds(1)) { [weak self] in
+            self?.dropSilentGateways()
+            self?.introductions.expire(now: DispatchTime.now().uptimeNanoseconds)
+        }
         // A gateway the socket can no longer route to has gone: its users are offline.
         loop.onUnroutablePeer = { [weak self] _, gateway in self?.forgetGateway(gateway) }
         logger.info("router ready", metadata: ["bus.endpoint": "\(configuration.routerEndpoint)", "router.instance": "\(instance)"])
@@ -80,6 +84,25 @@ public final class RouterService {
             }
         case .notify(let to, let bytes):
             if let location = presence.location(of: to) { push(bytes, to: location) }
+        case .p2pOffer(let from, let to, let size, let sha256, let name, let privateEndpoint):
+            offer(from: from, to: to, line: "\(size) \(sha256) \(name)", privateEndpoint: privateEndpoint, replyingTo: incoming)
+        case .p2pAccept(let by, let token, let privateEndpoint):
+            guard let transfer = introductions.offered(token, to: by),
+                  let receiver = presence.location(of: by), let sender = presence.location(of: transfer.sender) else {
+                return loop.reply(to: incoming, with: .p2pUnknown)
+            }
+            introductions.markAccepted(token)
+            push(Array("\(by) to \(transfer.sender) p2p connect \(token) \(receiver.entry.publicAddress) \(privateEndpoint)\n".utf8), to: sender)
+            loop.reply(to: incoming, with: .p2pConnect(token: token, peerPublic: transfer.senderPublic, peerPrivate: transfer.senderPrivate))
+        case .p2pDecline(let by, let token):
+            guard let transfer = introductions.offered(token, to: by) else { return loop.reply(to: incoming, with: .p2pUnknown) }
+            introductions.remove(token)
+            if let sender = presence.location(of: transfer.sender) {
+                push(Array("\(by) to \(transfer.sender) p2p declined \(token)\n".utf8), to: sender)
+            }
+            loop.reply(to: incoming, with: .p2pDeclined)
+        case .p2pRelayCheck(let token):
+            loop.reply(to: incoming, with: .p2pRelayAllowed(introductions.allowsRelay(token)))
         case .queryPresence(let uids):
             loop.reply(to: incoming, with: .presence(uids.map { presence.location(of: $0) != nil }))
         default:
@@ -120,6 +143,20 @@ public final class RouterService {
     private func push(_ bytes: [UInt8], to location: PresenceTable.Location) {
         loop.send(BusEnvelope(requestId: 0, message: .push(connection: location.entry.connection, bytes: bytes)),
                   on: gatewaySocket, to: location.gateway)
+    }
+
+    /// Introduces `from` to `to` for a direct transfer: `to` is pushed the offer with a token.
+    private func offer(from: String, to: String, line: String, privateEndpoint: String, replyingTo incoming: BusIncoming) {
+        whenExists(to) { [self] exists in
+            guard let exists else { return loop.reply(to: incoming, with: .delivery(.unavailable)) }
+            guard exists else { return loop.reply(to: incoming, with: .delivery(.unknownRecipient)) }
+            guard let receiver = presence.location(of: to) else { return loop.reply(to: incoming, with: .delivery(.recipientOffline)) }
+            guard let sender = presence.location(of: from) else { return loop.reply(to: incoming, with: .delivery(.unavailable)) }
+            let token = introductions.add(.init(sender: from, receiver: to, senderPublic: sender.entry.publicAddress,
+                                                senderPrivate: privateEndpoint, created: DispatchTime.now().uptimeNanoseconds))
+            push(Array("\(from) to \(to) p2p offer \(token) \(line)\n".utf8), to: receiver)
+            loop.reply(to: incoming, with: .p2pOffered(token: token))
+        }
     }
 
     /// Calls `body` with whether `uid` exists, or nil when auth did not answer.

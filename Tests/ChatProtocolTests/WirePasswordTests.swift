@@ -22,3 +22,19 @@ import Testing
         #expect(key.hexString == "fdbabe1c9d3472007856e7190d01e9fe7c6ad7cbc8237830e77376634b3731622eaf30d92e22a3886ff109279d9830dac727afb94a83ee6d8360cbdfa2cc0640")
     }
 }
+
+@Suite struct SHA256HasherTests {
+    @Test func piecesHashLikeTheWhole() {
+        let bytes = (0..<100_000).map { UInt8(truncatingIfNeeded: $0 * 7) }
+        let hasher = SHA256Hasher()
+        var offset = 0
+        for size in [1, 63, 64, 65, 4096, 99_999] where offset < bytes.count {
+            let end = min(bytes.count, offset + size)
+            hasher.update(Array(bytes[offset..<end]))
+            offset = end
+        }
+        #expect(hasher.finalHex() == SHA256Digest.hash(bytes).hexString)
+        let empty = SHA256Hasher()
+        #expect(empty.finalHex() == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+    }
+}

@@ -1,0 +1,90 @@
+import ChatCrypto
+import ChatProtocol
+import Foundation
+
+/// One file sent or received over a peer-to-peer link: the sender sends `<name>\n` then the
+/// bytes; the receiver checks the size and SHA-256 announced in the offer, keeps the file in its
+/// downloads folder, and answers `ok` or `bad` so the sender knows.
+enum PeerTransfer {
+    struct Outcome {
+        let bytes: Int64
+        let seconds: Double
+        let detail: String
+
+        var rate: String { String(format: "%.1f MiB/s", Double(bytes) / 1_048_576 / max(seconds, 0.000_001)) }
+    }
+
+    struct Failure: Error, CustomStringConvertible { let description: String }
+
+    static func send(_ path: String, name: String, size: Int64, over fd: Int32) throws -> Outcome {
+        let started = Date()
+        guard let file = FileHandle(forReadingAtPath: path) else { throw Failure(description: "cannot read \(path)") }
+        defer { try? file.close() }
+        guard PeerSocket.send(fd, line: name) else { throw Failure(description: "link lost") }
+        let progress = ProgressBar(label: "p2p \(name)", total: size)
+        var sent: Int64 = 0
+        while sent < size {
+            let chunk = file.readData(ofLength: Int(min(1 << 20, size - sent)))
+            guard !chunk.isEmpty else { throw Failure(description: "\(path) shrank while sending") }
+            guard chunk.withUnsafeBytes({ PeerSocket.send(fd, $0) }) else { throw Failure(description: "link lost after \(sent) bytes") }
+            sent += Int64(chunk.count)
+            progress.update(sent)
+        }
+        progress.finish()
+        guard let answer = PeerSocket.readLine(fd, timeout: 120) else { throw Failure(description: "no answer from the receiver") }
+        guard answer == "ok" else { throw Failure(description: "the receiver found the file damaged") }
+        return Outcome(bytes: size, seconds: Date().timeIntervalSince(started), detail: name)
+    }
+
+    static func receive(name: String, size: Int64, sha256: String, over fd: Int32, into downloads: DownloadsFolder) throws -> Outcome {
+        let started = Date()
+        guard let announced = PeerSocket.readLine(fd, timeout: 30), announced == name else {
+            throw Failure(description: "the sender announced another file")
+        }
+        let path = try downloads.destination(for: name)
+        let partial = path + ".part"
+        guard FileManager.default.createFile(atPath: partial, contents: nil), let file = FileHandle(forWritingAtPath: partial) else {
+            throw Failure(description: "cannot write into \(downloads.path)")
+        }
+        let hasher = SHA256Hasher()
+        let progress = ProgressBar(label: "p2p \(name)", total: size)
+        var received: Int64 = 0
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while received < size {
+            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, Int(min(Int64($0.count), size - received)), 0) }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else {
+                try? file.close()
+                unlink(partial)
+                throw Failure(description: "link lost after \(received) of \(size) bytes")
+            }
+            buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+            file.write(Data(buffer[0..<count]))
+            received += Int64(count)
+            progress.update(received)
+        }
+        progress.finish()
+        try? file.close()
+        guard hasher.finalHex() == sha256 else {
+            unlink(partial)
+            _ = PeerSocket.send(fd, line: "bad")
+            throw Failure(description: "\(name) arrived damaged (SHA-256 differs); nothing kept")
+        }
+        guard rename(partial, path) == 0 else { throw Failure(description: "cannot keep \(path)") }
+        _ = PeerSocket.send(fd, line: "ok")
+        return Outcome(bytes: size, seconds: Date().timeIntervalSince(started), detail: path)
+    }
+
+    /// SHA-256 of a file, read in pieces.
+    static func digest(of path: String) -> String? {
+        guard let file = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? file.close() }
+        let hasher = SHA256Hasher()
+        while true {
+            let chunk = file.readData(ofLength: 1 << 20)
+            if chunk.isEmpty { break }
+            chunk.withUnsafeBytes { hasher.update($0) }
+        }
+        return hasher.finalHex()
+    }
+}
