@@ -7,8 +7,9 @@ for pair in libzmq:libzmq3-dev libcrypto:libssl-dev sqlite3:libsqlite3-dev; do
     module=${pair%%:*} package=${pair##*:}
     pkg-config --exists "$module" 2>/dev/null || missing+=("$package")
 done
-# The NAT lab tests use network namespaces.
+# The NAT lab tests use network namespaces and iptables.
 command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+command -v iptables >/dev/null 2>&1 || [ -x /usr/sbin/iptables ] || missing+=(iptables)
 if ((${#missing[@]})); then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"

@@ -16,8 +16,9 @@ extension ClientConnection {
             guard context != nil else { return }
             phase = .relayWaiting(token: token)
             if let partner = relays.join(token, self) {
-                startRelay(with: partner, slot: slot)
+                // The partner's `p2p relay ready` is queued before any byte we forward to it.
                 partner.eventLoop.execute { partner.startRelay(with: self, slot: nil) }
+                startRelay(with: partner, slot: slot)
             } else {
                 pendingRelaySlot = slot
                 eventLoop.scheduleTask(in: Self.relayPartnerWait) { [self] in
@@ -51,12 +52,12 @@ extension ClientConnection {
     /// Forwards what was read to the partner; stops reading while the partner is backed up.
     func relayRead(_ buffer: ByteBuffer, to partner: ClientConnection) {
         partner.relayWrite(Array(buffer.readableBytesView))
-        if !partner.channel.isWritable { setReading(false) }
+        if !partner.channel.isWritable { readPauses.insert(.relayPartner) }
     }
 
     func relayWritabilityChanged() {
         guard case .relay(let partner) = phase, channel.isWritable else { return }
-        partner.eventLoop.execute { partner.setReading(true) }
+        partner.eventLoop.execute { partner.readPauses.remove(.relayPartner) }
     }
 
     func relayClosed() {

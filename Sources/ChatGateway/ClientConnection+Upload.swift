@@ -69,7 +69,7 @@ extension ClientConnection {
         guard let upload, context != nil else { return }
         if upload.failed {
             // Keep reading (and dropping) until the announced bytes are all in.
-            setReading(true)
+            readPauses.set(.uploadWindow, false)
             if upload.toReceive == 0 { completeUpload(.serviceUnavailable) }
             return
         }
@@ -86,7 +86,7 @@ extension ClientConnection {
                 pumpUpload()
             }
         }
-        setReading(upload.pending.count < GatewayUpload.window)
+        readPauses.set(.uploadWindow, upload.pending.count >= GatewayUpload.window)
         guard upload.toReceive == 0, upload.pending.isEmpty, upload.inFlight == 0, !upload.finishing else { return }
         upload.finishing = true
         bus.request(.finishUpload(upload: upload.id), to: .storage(upload.pair), on: eventLoop) { [self] result in
@@ -109,7 +109,7 @@ extension ClientConnection {
         guard let upload else { return }
         upload.idleCheck?.cancel()
         self.upload = nil
-        setReading(true)
+        readPauses.set(.uploadWindow, false)
         finish(upload.finalSlot, reply)
         awaitingGatingReply = false
         endDataExchange()
@@ -130,11 +130,5 @@ extension ClientConnection {
         if case .downloadAnswer(let offered) = expectation {
             bus.send(.closeDownload(download: offered.id), to: .storage(offered.pair))
         }
-    }
-
-    func setReading(_ on: Bool) {
-        guard let context, isReading != on else { return }
-        isReading = on
-        context.channel.setOption(ChannelOptions.autoRead, value: on).whenFailure { _ in }
     }
 }

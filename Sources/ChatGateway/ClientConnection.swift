@@ -20,6 +20,10 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
         /// Largest file or voice message accepted through the server.
         var maxFileBytes: Int64
         var maxOutstandingReplies = 4096
+        /// Input waiting to be read as lines; past this the connection stops reading.
+        var maxBufferedInput = 256 * 1024
+        /// Output a client leaves unread (its pushes and replies) before it is disconnected.
+        var maxUnsentOutput = 64 << 20
     }
 
     enum Phase {
@@ -57,8 +61,6 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
     let eventLoop: EventLoop
     var context: ChannelHandlerContext?
     private var flushScheduled = false
-    /// Whether the channel reads from the socket (off while an upload waits for storage).
-    var isReading = true
     private var remoteAddress = ""
     var framer = LineFramer()
     private var sequencer = ReplySequencer()
@@ -70,6 +72,13 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
     var awaitingGatingReply = false
     private var outstandingReplies = 0
     private var heldPushes: [[UInt8]] = []
+    private var heldPushBytes = 0
+    /// Why the connection is not reading from its socket now; it reads when this is empty.
+    var readPauses: ReadPauses = [] {
+        didSet { if readPauses.isEmpty != oldValue.isEmpty { context?.channel.setOption(ChannelOptions.autoRead, value: readPauses.isEmpty).whenFailure { _ in } } }
+    }
+    private var isProcessingLines = false
+    private var partialLineProgress = 0
     /// The upload or download under way, if any.
     var upload: GatewayUpload?
     var download: GatewayDownload?
@@ -124,6 +133,8 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
+        // A client that does not read its replies does not get more commands served.
+        readPauses.set(.outputBacklog, !context.channel.isWritable)
         if context.channel.isWritable { requestDownloadChunks() }
         relayWritabilityChanged()
         context.fireChannelWritabilityChanged()
@@ -140,6 +151,8 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
         guard context != nil else { return }
         if isInDataExchange {
             heldPushes.append(bytes)
+            heldPushBytes += bytes.count
+            if heldPushBytes > settings.maxUnsentOutput { dropSlowReader() }
         } else {
             write(bytes)
         }
@@ -172,10 +185,16 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
     // MARK: Reading lines
 
     func processLines() {
+        // Replies finished while handling a line re-enter here; the loop below goes on anyway.
+        guard !isProcessingLines else { return }
+        isProcessingLines = true
         while context != nil, !awaitingGatingReply, !closeWhenRepliesSent, upload == nil, !isRelaying,
               outstandingReplies < settings.maxOutstandingReplies, let event = framer.next() {
             handle(event)
         }
+        isProcessingLines = false
+        // Lines wait while a reply gates them: stop reading rather than buffer without bound.
+        readPauses.set(.lineBacklog, framer.bufferedByteCount > settings.maxBufferedInput)
         armPartialLineTimer()
     }
 
@@ -240,7 +259,11 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
     private func attach(uid: String, slot: ReplySequencer.Slot) {
         let entry = PresenceEntry(uid: uid, connection: id, publicAddress: remoteAddress)
         bus.request(.attach(entry), to: .router, on: eventLoop) { [self] result in
-            guard case .success(.attached) = result else { return finishGated(slot, .serviceUnavailable) }
+            guard case .success(.attached) = result else {
+            // The router may have attached us and only the answer got lost: take it back.
+            bus.send(.detach(uid: uid, connection: id), to: .router)
+            return finishGated(slot, .serviceUnavailable)
+        }
             guard context != nil else {
                 // Gone while signing in: take the presence back.
                 bus.send(.detach(uid: uid, connection: id), to: .router)
@@ -367,10 +390,13 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
 
     func finish(_ slot: ReplySequencer.Slot, _ reply: ServerReply) {
         guard context != nil else { return }
+        let wasAtLimit = outstandingReplies >= settings.maxOutstandingReplies
         outstandingReplies -= 1
         let ready = sequencer.fill(slot, with: reply.line)
         if !ready.isEmpty { write(ready) }
         if closeWhenRepliesSent && sequencer.isIdle { close() }
+        // Reading stopped at the limit; now there is room again.
+        if wasAtLimit { processLines() }
     }
 
     func finishGated(_ slot: ReplySequencer.Slot, _ reply: ServerReply) {
@@ -382,6 +408,7 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
     func endDataExchange() {
         let pushes = heldPushes
         heldPushes.removeAll()
+        heldPushBytes = 0
         for push in pushes { write(push) }
     }
 
@@ -394,12 +421,23 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
         var buffer = context.channel.allocator.buffer(capacity: bytes.count)
         buffer.writeBytes(bytes)
         context.write(wrapOutboundOut(buffer), promise: nil)
+        if !context.channel.isWritable,
+           let unsent = try? context.channel.syncOptions?.getOption(ChannelOptions.bufferedWritableBytes),
+           unsent > settings.maxUnsentOutput {
+            return dropSlowReader()
+        }
         guard !flushScheduled else { return }
         flushScheduled = true
         eventLoop.execute { [self] in
             flushScheduled = false
             self.context?.flush()
         }
+    }
+
+    /// A client that leaves too much unread is closed rather than let it grow the gateway.
+    private func dropSlowReader() {
+        logger.warning("closing a connection that does not read what it is sent")
+        context?.close(promise: nil)
     }
 
     private func closeAfterReplies() {
@@ -412,9 +450,10 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
         context?.close(promise: nil)
     }
 
-    /// Closes the connection when part of a line has sat unfinished for too long.
+    /// Closes the connection when part of a line has sat unfinished for too long, counted
+    /// from the last line end received (so a client streaming long lines is not cut off).
     private func armPartialLineTimer() {
-        guard framer.hasPartialLine else {
+        guard framer.hasPartialLine, upload == nil, !isRelaying else {
             if partialLineTimerArmed {
                 partialLineTimerArmed = false
                 partialLineTimerGeneration += 1
@@ -424,8 +463,14 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
         guard !partialLineTimerArmed else { return }
         partialLineTimerArmed = true
         let generation = partialLineTimerGeneration
+        partialLineProgress = framer.lineEndsReceived
         eventLoop.scheduleTask(in: settings.partialLineTimeout) { [self] in
             guard partialLineTimerArmed, generation == partialLineTimerGeneration else { return }
+            partialLineTimerArmed = false
+            if framer.lineEndsReceived != partialLineProgress {
+                // Lines kept completing; only the newest one is unfinished. Start over.
+                return armPartialLineTimer()
+            }
             logger.debug("closing a connection that left a line half-sent")
             close()
         }

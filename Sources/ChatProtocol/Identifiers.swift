@@ -26,11 +26,12 @@ public enum Identifiers {
         return (1...daysIn(month: month, year: year)).contains(day)
     }
 
-    /// Uploads declare their size as 1 to 19 ASCII digits (so it always fits an Int64).
+    /// Uploads declare their size as 1 to 19 ASCII digits. The few 19-digit values past
+    /// Int64.max are valid sizes too, just too large for any limit: they read as Int64.max.
     public static func parseSize<S: StringProtocol>(_ text: S) -> Int64? {
         let utf8 = text.utf8
         guard (1...19).contains(utf8.count), utf8.allSatisfy(isDigit) else { return nil }
-        return Int64(text)
+        return Int64(text) ?? .max
     }
 
     static func daysIn(month: Int, year: Int) -> Int {

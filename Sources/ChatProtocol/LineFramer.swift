@@ -23,8 +23,14 @@ public struct LineFramer: Sendable {
         self.maxLineLength = maxLineLength
     }
 
-    /// True while part of a line has arrived without its ending.
-    public var hasPartialLine: Bool { start < buffer.count || discarding }
+    /// True while the last bytes received are part of a line whose end has not arrived.
+    public var hasPartialLine: Bool { (start < buffer.count && buffer.last != UInt8(ascii: "\n")) || discarding }
+
+    /// Bytes received and not yet taken as lines or raw data.
+    public var bufferedByteCount: Int { buffer.count - start }
+
+    /// How many line ends have arrived so far: progress, even while lines wait to be read.
+    public private(set) var lineEndsReceived = 0
 
     public mutating func append<C: Collection>(_ bytes: C) where C.Element == UInt8 {
         if start > 0 && start == buffer.count {
@@ -32,7 +38,9 @@ public struct LineFramer: Sendable {
             start = 0
             scanned = 0
         }
+        let before = buffer.count
         buffer.append(contentsOf: bytes)
+        if buffer[before...].contains(UInt8(ascii: "\n")) { lineEndsReceived &+= 1 }
     }
 
     /// The next complete event, or nil until more bytes arrive.
@@ -83,7 +91,7 @@ public struct LineFramer: Sendable {
 
     /// Takes up to `count` bytes that follow the last line as raw data (uploads).
     public mutating func takeRaw(upTo count: Int) -> [UInt8] {
-        let end = min(buffer.count, start + count)
+        let end = start + min(count, buffer.count - start)
         let taken = Array(buffer[start..<end])
         start = end
         scanned = max(scanned, start)

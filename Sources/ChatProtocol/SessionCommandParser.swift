@@ -9,6 +9,13 @@ public struct SessionCommandParser: Sendable {
 
     public func parse(_ line: [UInt8]) -> SessionLine {
         guard let text = String(validating: line, as: UTF8.self) else {
+            // The two-line form is recognised on the raw bytes, so even a header that is not
+            // UTF-8 keeps its content line from being read as a command.
+            let words = line.split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false)
+            let kinds = ["text", "audio", "file"].map { Array($0.utf8)[...] }
+            if words.count >= 5, words[1].elementsEqual("to".utf8), kinds.contains(where: { $0.elementsEqual(words[4]) }) {
+                return .refusedTwoLine(words[0].elementsEqual(uid.utf8) ? .wrongInteractCommand : .permissionDenied)
+            }
             return .refused(.wrongInteractCommand)
         }
         if text == "offline" { return .command(.offline) }

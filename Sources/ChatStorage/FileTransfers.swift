@@ -16,6 +16,8 @@ final class FileTransfers {
         let name: String
         let size: Int64
         var received: Int64 = 0
+        /// Written since the last fdatasync.
+        var unsynced = 0
         let descriptor: Int32
         let temporary: String
         var lastActivity: UInt64
@@ -28,6 +30,9 @@ final class FileTransfers {
     }
 
     static let maxChunk = 1 << 20
+    /// Uploads are synced as they go, so the fsync before the reply is short even for a
+    /// large file and never holds the file thread (and everyone's transfers) for seconds.
+    static let syncEvery = 8 << 20
 
     private let loop: BusLoop
     private let logger: Logger
@@ -104,10 +109,16 @@ final class FileTransfers {
         }
         upload.received += Int64(bytes.count)
         upload.lastActivity = Self.now()
+        upload.unsynced += bytes.count
+        let syncNow = upload.unsynced >= Self.syncEvery
+        if syncNow { upload.unsynced = 0 }
         uploads[id] = upload
         let descriptor = upload.descriptor
         fileQueue.async { [loop] in
-            let result = Result { try BlobFolder.append(bytes, to: descriptor) }
+            let result = Result {
+                try BlobFolder.append(bytes, to: descriptor)
+                if syncNow { fdatasync(descriptor) }
+            }
             loop.execute { [self] in
                 switch result {
                 case .success: loop.reply(to: incoming, with: .chunkStored)

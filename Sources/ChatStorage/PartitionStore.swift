@@ -12,6 +12,7 @@ final class PartitionStore {
     private let insertFile: Statement
     private let selectFile: Statement
     private let selectBlobs: Statement
+    private let selectHistorySize: Statement
 
     init(path: String) throws {
         database = try Database(path: path)
@@ -39,6 +40,7 @@ final class PartitionStore {
         insertFile = try database.prepare("INSERT INTO files (pair, name, blob, size) VALUES (?, ?, ?, ?)")
         selectFile = try database.prepare("SELECT blob, size FROM files WHERE pair = ? AND name = ?")
         selectBlobs = try database.prepare("SELECT blob FROM files")
+        selectHistorySize = try database.prepare("SELECT coalesce(sum(length(body)), 0) FROM records WHERE pair = ?")
     }
 
     /// The blob and size of a stored file, by the name it was stored under.
@@ -81,6 +83,14 @@ final class PartitionStore {
                 try insertRecord.bind(.text(pair.description), .blob(record)).run()
             }
         }
+    }
+
+    /// The byte count of the pair's whole history.
+    func historySize(of pair: PairKey) throws -> Int64 {
+        let statement = try selectHistorySize.bind(.text(pair.description))
+        defer { statement.reset() }
+        _ = try statement.step()
+        return statement.int(at: 0)
     }
 
     /// Every record of the pair, oldest first, concatenated as the protocol sends them.

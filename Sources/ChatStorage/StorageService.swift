@@ -14,6 +14,7 @@ public final class StorageService {
     private let logger: Logger
     private let loop: BusLoop
     private let partitioning: Partitioning
+    static let maxHistoryBytes: Int64 = 256 << 20
     private var partitions: [Int: PartitionStore] = [:]
     private var transfers: FileTransfers!
     /// An upload or download untouched this long is dropped (its gateway went away).
@@ -75,6 +76,12 @@ public final class StorageService {
             // A read sees every append that arrived before it.
             commitPendingAppends()
             do {
+                // The history goes in one bus message; past this size it is refused rather than
+                // held whole in memory (a streamed history is still to come).
+                guard try store.historySize(of: pair) <= Self.maxHistoryBytes else {
+                    logger.warning("history too large to send at once", metadata: ["storage.pair": "\(pair)"])
+                    return loop.reply(to: incoming, with: .failure("history too large"))
+                }
                 loop.reply(to: incoming, with: .history(try store.history(of: pair)))
             } catch {
                 logger.error("history read failed", metadata: ["storage.pair": "\(pair)", "storage.error": "\(error)"])

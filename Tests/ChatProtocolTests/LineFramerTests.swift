@@ -53,6 +53,24 @@ import Testing
         #expect(!framer.hasPartialLine)
     }
 
+    @Test func takingAllRawBytesDoesNotOverflow() {
+        var framer = LineFramer()
+        framer.append(Array("a\nrest".utf8))
+        #expect(framer.next() == line("a"))
+        #expect(framer.takeRaw(upTo: Int.max) == Array("rest".utf8))
+        #expect(framer.takeRaw(upTo: Int.max) == [])
+    }
+
+    @Test func completeLinesWaitingToBeReadAreNotAPartialLine() {
+        var framer = LineFramer()
+        framer.append(Array("one\ntwo\n".utf8))
+        #expect(!framer.hasPartialLine)
+        #expect(framer.bufferedByteCount == 8)
+        framer.append(Array("thr".utf8))
+        #expect(framer.hasPartialLine)
+        #expect(framer.lineEndsReceived == 1)
+    }
+
     @Test func partialLineIsReported() {
         var framer = LineFramer()
         framer.append(Array("half".utf8))

@@ -60,6 +60,9 @@ import Testing
 
     @Test func invalidUTF8() {
         #expect(parser.parse([0x31, 0x31, 0xc3, 0x28]) == .refused(.wrongInteractCommand))
+        // Still a two-line command: its content line must not be taken for a command.
+        #expect(parser.parse(Array("111111 to 222222 ".utf8) + [0xff] + Array(" text".utf8)) == .refusedTwoLine(.wrongInteractCommand))
+        #expect(parser.parse(Array("333333 to 222222 ".utf8) + [0xff] + Array(" file 5".utf8)) == .refusedTwoLine(.permissionDenied))
     }
 
     /// Random bytes and random word soups must never crash the parser.

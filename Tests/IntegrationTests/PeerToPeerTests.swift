@@ -1,0 +1,183 @@
+import Foundation
+import Testing
+
+/// Runs one peer-to-peer transfer between two `chat` clients and checks it arrived whole.
+struct PeerToPeerRun {
+    let sender: String
+    let receiver: String
+    let output: String
+    let received: Data?
+    let original: Data
+
+    /// `launch(script, arguments)` starts a client where the test wants it (a namespace or not).
+    static func run(folder: URL, size: Int, senderArguments: [String] = [], receiverArguments: [String] = [],
+                    launch: (_ role: String, _ script: String, _ arguments: [String]) throws -> Process) throws -> PeerToPeerRun {
+        let sender = TestUIDs.make(), receiver = TestUIDs.make()
+        let original = Data((0..<size).map { _ in UInt8.random(in: 0...255) })
+        let source = folder.appendingPathComponent("random.bin")
+        try original.write(to: source)
+        let downloads = folder.appendingPathComponent("downloads-\(receiver)")
+        let receiving = try launch("receiver", """
+            /signup \(receiver) pw
+            /signin \(receiver) pw
+            /wait-p2p 1 90
+            /history \(sender)
+
+            """, ["--accept-p2p", "--downloads", downloads.path] + receiverArguments)
+        Thread.sleep(forTimeInterval: 1.5)
+        let sending = try launch("sender", """
+            /signup \(sender) pw
+            /signin \(sender) pw
+            /p2p \(receiver) \(source.path)
+            /wait-p2p 1 90
+
+            """, senderArguments)
+        let output = Self.output(of: sending) + Self.output(of: receiving)
+        return PeerToPeerRun(sender: sender, receiver: receiver, output: output,
+                             received: try? Data(contentsOf: downloads.appendingPathComponent("random.bin")), original: original)
+    }
+
+    static func output(of process: Process) -> String {
+        let data = (process.standardOutput as! Pipe).fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    var arrivedWhole: Bool { received == original }
+    var wentDirect: Bool { output.contains("p2p: received random.bin from \(sender) direct") && output.contains("p2p: sent random.bin to \(receiver) direct") }
+    var wentThroughRelay: Bool { output.contains("p2p: received random.bin from \(sender) through the server's relay") }
+    /// The server stored nothing of it.
+    var leftNoHistory: Bool { output.contains("you two have no history yet") }
+}
+
+/// Case 4 of the lab: no NAT, on loopback through the shared system.
+@Suite struct PeerToPeerLoopbackTests {
+    let system = ChatSystem.shared
+
+    private func launch(_ role: String, _ script: String, _ arguments: [String]) throws -> Process {
+        let process = Process()
+        process.executableURL = ChatSystem.binaries.appendingPathComponent("chat")
+        process.arguments = ["--port", String(system.port)] + arguments
+        let input = Pipe(), output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        input.fileHandleForWriting.write(Data(script.utf8))
+        try input.fileHandleForWriting.close()
+        return process
+    }
+
+    private func folder() throws -> URL {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("p2p-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        return folder
+    }
+
+    @Test func directOnLoopback() throws {
+        let folder = try folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let run = try PeerToPeerRun.run(folder: folder, size: 3 << 20, launch: launch)
+        #expect(run.arrivedWhole, "\(run.output)")
+        #expect(run.wentDirect, "\(run.output)")
+        #expect(run.leftNoHistory)
+    }
+
+    @Test func relayWhenDirectIsNotTried() throws {
+        let folder = try folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        // A direct timeout of zero makes no attempt: the relay carries it.
+        let run = try PeerToPeerRun.run(folder: folder, size: 2 << 20, senderArguments: ["--p2p-timeout", "0"],
+                                        receiverArguments: ["--p2p-timeout", "0"], launch: launch)
+        #expect(run.arrivedWhole, "\(run.output)")
+        #expect(run.wentThroughRelay, "\(run.output)")
+        #expect(run.leftNoHistory)
+    }
+
+    @Test func offersAreCheckedAndTokensAreSecret() throws {
+        let (alice, a) = try system.signedInUser()
+        let (bob, b) = try system.signedInUser()
+        let offline = try system.registeredUser()
+        let sha = String(repeating: "ab", count: 32)
+        #expect(try alice.ask("\(a) p2p offer \(offline) 10 \(sha) 127.0.0.1:5000 f.bin") == "Target user offline")
+        #expect(try alice.ask("\(a) p2p offer \(TestUIDs.make()) 10 \(sha) 127.0.0.1:5000 f.bin") == "uid not exits")
+        #expect(try alice.ask("\(a) p2p offer \(b) 10 \(sha) 127.0.0.1:5000 ../f") == "Wrong  interact command")
+        #expect(try alice.ask("\(a) p2p offer \(b) 10 XYZ 127.0.0.1:5000 f.bin") == "Wrong  interact command")
+        #expect(try alice.ask("\(b) p2p offer \(a) 10 \(sha) 127.0.0.1:5000 f.bin") == "Permission denied")
+        let offered = try alice.ask("\(a) p2p offer \(b) 10 \(sha) 127.0.0.1:5000 my file.bin")
+        #expect(offered.hasPrefix("p2p offered "))
+        let token = String(offered.dropFirst("p2p offered ".count))
+        #expect(try bob.readLine() == "\(a) to \(b) p2p offer \(token) 10 \(sha) my file.bin")
+        // Only the one offered to may answer; a relay needs an accepted offer.
+        let (carol, c) = try system.signedInUser()
+        #expect(try carol.ask("\(c) p2p accept \(token) 127.0.0.1:6000") == "No such transfer")
+        let stranger = try TestClient(port: system.port)
+        #expect(try stranger.ask("p2p relay \(token)") == "No such transfer")
+        #expect(try bob.ask("\(b) p2p decline \(token)") == "ok")
+        #expect(try alice.readLine() == "\(b) to \(a) p2p declined \(token)")
+        #expect(try bob.ask("\(b) p2p accept \(token) 127.0.0.1:6000") == "No such transfer")
+    }
+}
+
+/// Cases 1 to 3 through real Linux NATs in network namespaces (root only).
+@Suite(.serialized, .enabled(if: NATLab.isAvailable, "needs root, ip netns and iptables: the NAT lab is skipped"))
+struct PeerToPeerNATTests {
+    private func inLab(_ mapping: NATLab.Mapping, _ body: (NATLab, URL) throws -> Void) throws {
+        let lab = try NATLab(mapping: mapping)
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("natlab-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer {
+            lab.tearDown()
+            try? FileManager.default.removeItem(at: folder)
+        }
+        try lab.startServer(dataDirectory: folder.appendingPathComponent("data"), log: folder.appendingPathComponent("chatd.log"))
+        try body(lab, folder)
+    }
+
+    @Test func portPreservingNATsConnectDirectly() throws {
+        try inLab(.portPreserving) { lab, folder in
+            let run = try PeerToPeerRun.run(folder: folder, size: 4 << 20) { role, script, arguments in
+                try lab.chat(in: role == "sender" ? lab.hostA : lab.hostB, script: script, arguments: arguments)
+            }
+            #expect(run.arrivedWhole, "\(run.output)")
+            #expect(run.wentDirect, "\(run.output)")
+            #expect(run.output.contains("direct to 203.0.113."), "\(run.output)")
+            #expect(run.leftNoHistory)
+        }
+    }
+
+    @Test func randomisingNATsFallBackToTheRelay() throws {
+        try inLab(.randomPorts) { lab, folder in
+            let run = try PeerToPeerRun.run(folder: folder, size: 4 << 20) { role, script, arguments in
+                try lab.chat(in: role == "sender" ? lab.hostA : lab.hostB, script: script, arguments: arguments)
+            }
+            #expect(run.arrivedWhole, "\(run.output)")
+            #expect(run.wentThroughRelay, "\(run.output)")
+            #expect(run.output.contains("going through the server's relay"))
+            #expect(run.leftNoHistory)
+        }
+    }
+
+    @Test func randomisingNATsWithoutRelayFailCleanly() throws {
+        try inLab(.randomPorts) { lab, folder in
+            let run = try PeerToPeerRun.run(folder: folder, size: 1 << 20, senderArguments: ["--no-relay", "--p2p-timeout", "3"],
+                                            receiverArguments: ["--no-relay", "--p2p-timeout", "3"]) { role, script, arguments in
+                try lab.chat(in: role == "sender" ? lab.hostA : lab.hostB, script: script, arguments: arguments)
+            }
+            #expect(run.received == nil)
+            #expect(run.output.contains("the relay is refused"))
+        }
+    }
+
+    @Test func sameNATConnectsThroughPrivateEndpoints() throws {
+        try inLab(.portPreserving) { lab, folder in
+            let run = try PeerToPeerRun.run(folder: folder, size: 4 << 20) { role, script, arguments in
+                try lab.chat(in: role == "sender" ? lab.hostA : lab.hostA2, script: script, arguments: arguments)
+            }
+            #expect(run.arrivedWhole, "\(run.output)")
+            #expect(run.wentDirect, "\(run.output)")
+            #expect(run.output.contains("198.18.1."), "\(run.output)")
+            #expect(run.leftNoHistory)
+        }
+    }
+}
