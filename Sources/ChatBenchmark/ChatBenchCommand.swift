@@ -11,7 +11,7 @@ public struct ChatBenchCommand: ParsableCommand {
             ports, temporary data, low scrypt cost) and stops it after. With --port it drives a
             running system instead; its users must be able to sign up (uids from --uid-base on).
             """,
-        subcommands: [TextCommand.self, FileCommand.self],
+        subcommands: [TextCommand.self, FileCommand.self, PeerCommand.self],
         defaultSubcommand: TextCommand.self)
 
     public init() {}
@@ -111,6 +111,22 @@ struct FileCommand: ParsableCommand {
             for process in idle {
                 let peaks = phases.map { phase in phase.1.first { $0.pid == process.pid }?.peakResidentKiB ?? 0 }
                 print("\(process.role.padding(12)) \(ProcessTable.mib(process.residentKiB))   \(ProcessTable.mib(peaks.first ?? 0))   \(ProcessTable.mib(peaks.last ?? 0))")
+            }
+        }
+    }
+}
+
+struct PeerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "p2p", abstract: "One peer-to-peer transfer direct, one through the relay, on loopback.")
+
+    @OptionGroup var target: TargetOptions
+    @Option(help: "File size in MiB.") var sizeMib = 256
+
+    func run() throws {
+        try target.withSystem { port in
+            print("== p2p: \(sizeMib) MiB between two chat clients on loopback")
+            for run in try PeerBenchmark(port: port, bytes: sizeMib << 20).run(uidBase: target.uidBase) {
+                print("\(run.route.padding(7)) \(run.report)")
             }
         }
     }

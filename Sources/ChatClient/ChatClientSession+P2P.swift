@@ -89,6 +89,7 @@ extension ChatClientSession {
         let options = peerOptions, host = serverHost, port = serverPort
         Thread { [self] in
             defer { transferEnded() }
+            let started = Date()
             let candidates = peerEndpoints.compactMap { Endpoint($0) }
             let deadline = Date().addingTimeInterval(options.directTimeoutSeconds)
             var link = HolePuncher(localPort: local.port, token: token).connect(to: candidates, until: deadline)
@@ -101,8 +102,9 @@ extension ChatClientSession {
             }
             guard let link else { return output("p2p: could not reach the peer, directly or through the relay") }
             defer { close(link.descriptor) }
+            let connectSeconds = Date().timeIntervalSince(started)
             do {
-                output(describe(try work(link.descriptor), link.route))
+                output(describe(try work(link.descriptor), link.route) + String(format: " (connected in %.2f s)", connectSeconds))
             } catch {
                 output("p2p: failed: \(error)")
             }
