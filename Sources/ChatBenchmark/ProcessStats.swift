@@ -22,6 +22,25 @@ public struct ProcessStats: Sendable {
             .compactMap { read(pid: $0) }.sorted { $0.role < $1.role }
     }
 
+    /// Every process id on the machine.
+    static func all() -> [Int32] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { Int32($0) }
+    }
+
+    /// Peak RSS (KiB) and CPU seconds of a process, whatever it runs.
+    static func usage(of pid: Int32) -> (peakKiB: Int, residentKiB: Int, cpuSeconds: Double)? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return nil }
+        func kib(_ field: String) -> Int {
+            guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(field + ":") }) else { return 0 }
+            return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "0") ?? 0
+        }
+        let fields = stat.split(separator: ")").last?.split(separator: " ") ?? []
+        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+        let cpu = fields.count > 12 ? ((Double(fields[11]) ?? 0) + (Double(fields[12]) ?? 0)) / ticks : 0
+        return (kib("VmHWM"), kib("VmRSS"), cpu)
+    }
+
     static func parent(of pid: Int32) -> Int32? {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return nil }
         let fields = stat.split(separator: ")").last?.split(separator: " ") ?? []
@@ -36,17 +55,8 @@ public struct ProcessStats: Sendable {
         if role == "storage", let index = arguments.firstIndex(of: "--index"), index + 1 < arguments.count {
             role += "-\(arguments[index + 1])"
         }
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-              let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return nil }
-        func kib(_ field: String) -> Int {
-            guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(field + ":") }) else { return 0 }
-            return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "0") ?? 0
-        }
-        // Fields after the command name, which is in parentheses and may hold spaces.
-        let fields = stat.split(separator: ")").last?.split(separator: " ") ?? []
-        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
-        let cpu = fields.count > 12 ? (Double(fields[11]) ?? 0) / ticks + (Double(fields[12]) ?? 0) / ticks : 0
-        return ProcessStats(pid: pid, role: role, peakResidentKiB: kib("VmHWM"), residentKiB: kib("VmRSS"), cpuSeconds: cpu)
+        guard let usage = usage(of: pid) else { return nil }
+        return ProcessStats(pid: pid, role: role, peakResidentKiB: usage.peakKiB, residentKiB: usage.residentKiB, cpuSeconds: usage.cpuSeconds)
     }
 
     /// Resets the kernel's peak-RSS mark, so a peak measures only what follows.

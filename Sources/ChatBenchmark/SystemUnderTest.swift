@@ -22,28 +22,10 @@ public final class SystemUnderTest {
             + settings.flatMap { ["--set", $0] }
             + ["--exit-with-parent", String(getpid())]
         try process.run()
-        try waitForPort()
+        try waitForPort(port)
     }
 
     public var supervisorPID: Int32 { process.processIdentifier }
-
-    private func waitForPort() throws {
-        struct NotListening: Error {}
-        for _ in 0..<200 {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = in_port_t(UInt16(port).bigEndian)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-            }
-            close(fd)
-            if connected { return }
-            Thread.sleep(forTimeInterval: 0.05)
-        }
-        throw NotListening()
-    }
 
     public func stop() {
         kill(process.processIdentifier, SIGTERM)
