@@ -17,15 +17,10 @@ public final class BusLoop: @unchecked Sendable {
         let onReply: (Result<BusMessage, BusRequestError>) -> Void
     }
 
-    /// Where a batch goes: a socket, and on a ROUTER the peer's identity.
-    private struct Destination: Hashable {
-        let socket: Int
-        let peer: [UInt8]?
-    }
-
-    /// Envelopes waiting for the end of this wake-up, and the requests among them (which fail
-    /// if the batch cannot be queued).
+    /// Envelopes waiting for the end of this wake-up for one peer (nil on a DEALER), and the
+    /// requests among them (which fail if the batch cannot be queued).
     private struct Batch {
+        let peer: [UInt8]?
         var writer = BusWriter()
         var requestIds: [UInt64] = []
     }
@@ -57,7 +52,10 @@ public final class BusLoop: @unchecked Sendable {
     private var deadlines: [(deadline: UInt64, requestId: UInt64)] = []
     private var deadlineHead = 0
     private var timers: [Timer] = []
-    private var outbox: [Destination: Batch] = [:]
+    /// Per socket, the batches of this wake-up. A socket has one peer or a few (gateways), so a
+    /// short list beats hashing identities for every envelope.
+    private var outbox: [[Batch]] = []
+    private var outboxIsEmpty = true
     /// A batch past this size goes out at once rather than at the end of the wake-up.
     private let batchLimit = 256 * 1024
 
@@ -121,6 +119,7 @@ public final class BusLoop: @unchecked Sendable {
     private func add(_ socket: Socket, isRouter: Bool) -> SocketID {
         sockets.append(socket)
         socketIsRouter.append(isRouter)
+        outbox.append([])
         return SocketID(index: sockets.count - 1)
     }
 
@@ -153,7 +152,7 @@ public final class BusLoop: @unchecked Sendable {
     /// Sends a one-way message or a reply, in the batch for its peer that leaves at the end
     /// of this wake-up. A peer found gone then is reported to `onUnroutablePeer`.
     public func send(_ envelope: BusEnvelope, on socket: SocketID, to peer: [UInt8]? = nil) {
-        enqueue(envelope, to: Destination(socket: socket.index, peer: peer), requestId: nil)
+        enqueue(envelope, socket: socket.index, peer: peer, requestId: nil)
     }
 
     public func reply(to incoming: BusIncoming, with message: BusMessage) {
@@ -161,34 +160,40 @@ public final class BusLoop: @unchecked Sendable {
         send(envelope, on: incoming.socket, to: incoming.peer)
     }
 
-    private func enqueue(_ envelope: BusEnvelope, to destination: Destination, requestId: UInt64?) {
-        var batch = outbox.removeValue(forKey: destination) ?? Batch()
-        envelope.append(toBatch: &batch.writer)
-        if let requestId { batch.requestIds.append(requestId) }
-        if batch.writer.bytes.count >= batchLimit {
-            transmit(batch, to: destination)
-        } else {
-            outbox[destination] = batch
+    private func enqueue(_ envelope: BusEnvelope, socket: Int, peer: [UInt8]?, requestId: UInt64?) {
+        var index = outbox[socket].firstIndex { $0.peer == peer }
+        if index == nil {
+            outbox[socket].append(Batch(peer: peer))
+            index = outbox[socket].count - 1
+        }
+        outboxIsEmpty = false
+        envelope.append(toBatch: &outbox[socket][index!].writer)
+        if let requestId { outbox[socket][index!].requestIds.append(requestId) }
+        if outbox[socket][index!].writer.bytes.count >= batchLimit {
+            transmit(outbox[socket].remove(at: index!), socket: socket)
         }
     }
 
     /// Sends every waiting batch. Runs at the end of each wake-up, before the loop sleeps.
     private func flushOutbox() {
-        guard !outbox.isEmpty else { return }
-        let batches = outbox
-        outbox.removeAll(keepingCapacity: true)
-        for (destination, batch) in batches { transmit(batch, to: destination) }
+        guard !outboxIsEmpty else { return }
+        outboxIsEmpty = true
+        for socket in outbox.indices where !outbox[socket].isEmpty {
+            let batches = outbox[socket]
+            outbox[socket].removeAll(keepingCapacity: true)
+            for batch in batches { transmit(batch, socket: socket) }
+        }
     }
 
-    private func transmit(_ batch: Batch, to destination: Destination) {
+    private func transmit(_ batch: Batch, socket: Int) {
         var frames: [[UInt8]] = []
-        if let peer = destination.peer { frames.append(peer) }
+        if let peer = batch.peer { frames.append(peer) }
         frames.append(batch.writer.bytes)
         var sent = false
         do {
-            sent = try sockets[destination.socket].send(frames, blocking: false)
+            sent = try sockets[socket].send(frames, blocking: false)
         } catch let error as ZeroMQError where error.isUnroutable {
-            if let peer = destination.peer { onUnroutablePeer?(SocketID(index: destination.socket), peer) }
+            if let peer = batch.peer { onUnroutablePeer?(SocketID(index: socket), peer) }
         } catch {
             logger.error("bus send failed", metadata: ["bus.error": "\(error)"])
         }
@@ -206,7 +211,7 @@ public final class BusLoop: @unchecked Sendable {
         nextRequestId &+= 1
         pending[requestId] = PendingRequest(onReply: onReply)
         deadlines.append((Self.now() + requestTimeoutNanos, requestId))
-        enqueue(BusEnvelope(requestId: requestId, message: message), to: Destination(socket: socket.index, peer: peer), requestId: requestId)
+        enqueue(BusEnvelope(requestId: requestId, message: message), socket: socket.index, peer: peer, requestId: requestId)
     }
 
     /// Runs `action` on the loop thread every `interval`, first after one interval.

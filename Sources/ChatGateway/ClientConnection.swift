@@ -61,6 +61,8 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
     let eventLoop: EventLoop
     var context: ChannelHandlerContext?
     private var flushScheduled = false
+    /// Output of the current event-loop tick, not yet handed to the channel.
+    private var pendingOutput: ByteBuffer?
     private var remoteAddress = ""
     var framer = LineFramer()
     private var sequencer = ReplySequencer()
@@ -162,7 +164,6 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
         guard context != nil else { return }
         kicked = true
         write(ServerReply.signedInElsewhere.line)
-        context?.flush()
         close()
     }
 
@@ -348,7 +349,7 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
     }
 
     private func handleContent(_ content: [UInt8], of header: MessageHeader) {
-        guard String(validating: content, as: UTF8.self) != nil else { return reply(.wrongInteractCommand) }
+        guard Identifiers.isValidUTF8(content) else { return reply(.wrongInteractCommand) }
         var record = header.line
         record.reserveCapacity(header.line.count + content.count + 2)
         record.append(UInt8(ascii: "\n"))
@@ -418,19 +419,27 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
     /// it with one syscall.
     func write(_ bytes: [UInt8]) {
         guard let context else { return }
-        var buffer = context.channel.allocator.buffer(capacity: bytes.count)
-        buffer.writeBytes(bytes)
-        context.write(wrapOutboundOut(buffer), promise: nil)
-        if !context.channel.isWritable,
-           let unsent = try? context.channel.syncOptions?.getOption(ChannelOptions.bufferedWritableBytes),
-           unsent > settings.maxUnsentOutput {
-            return dropSlowReader()
+        if pendingOutput == nil {
+            pendingOutput = context.channel.allocator.buffer(capacity: max(bytes.count, 512))
         }
+        pendingOutput!.writeBytes(bytes)
         guard !flushScheduled else { return }
         flushScheduled = true
         eventLoop.execute { [self] in
             flushScheduled = false
-            self.context?.flush()
+            flushOutput()
+        }
+    }
+
+    /// Everything written in this tick, to the socket in one write.
+    private func flushOutput() {
+        guard let context, let buffer = pendingOutput else { return }
+        pendingOutput = nil
+        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+        if !context.channel.isWritable,
+           let unsent = try? context.channel.syncOptions?.getOption(ChannelOptions.bufferedWritableBytes),
+           unsent > settings.maxUnsentOutput {
+            dropSlowReader()
         }
     }
 
@@ -446,7 +455,7 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func close() {
-        context?.flush()
+        flushOutput()
         context?.close(promise: nil)
     }
 

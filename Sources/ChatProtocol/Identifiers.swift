@@ -34,6 +34,12 @@ public enum Identifiers {
         return Int64(text) ?? .max
     }
 
+    /// Valid UTF-8, checked without building a String; plain ASCII (most chat) takes one pass.
+    public static func isValidUTF8(_ bytes: [UInt8]) -> Bool {
+        if bytes.allSatisfy({ $0 < 0x80 }) { return true }
+        return String(validating: bytes, as: UTF8.self) != nil
+    }
+
     static func daysIn(month: Int, year: Int) -> Int {
         switch month {
         case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28

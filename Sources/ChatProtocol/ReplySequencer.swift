@@ -20,6 +20,11 @@ public struct ReplySequencer: Sendable {
     /// Records the bytes for `slot` and returns every reply that may now be written, in order.
     public mutating func fill(_ slot: Slot, with bytes: [UInt8]) -> [UInt8] {
         guard slot >= firstUnsent, slot < nextSlot else { return [] }
+        // The common case: the oldest reply arrives first and nothing waits behind it.
+        if slot == firstUnsent && filled.isEmpty {
+            firstUnsent += 1
+            return bytes
+        }
         filled[slot] = bytes
         var ready: [UInt8] = []
         while let next = filled.removeValue(forKey: firstUnsent) {

@@ -59,8 +59,17 @@ public enum ServerReply: Equatable, Sendable {
         }
     }
 
-    /// The reply as sent: its text and `\n`.
-    public var line: [UInt8] { Array((text + "\n").utf8) }
+    /// The reply as sent: its text and `\n`. The replies every message gets are built once.
+    public var line: [UInt8] {
+        switch self {
+        case .ok: return Self.okLine
+        case .targetUserOffline: return Self.targetUserOfflineLine
+        default: return Array((text + "\n").utf8)
+        }
+    }
+
+    private static let okLine = Array("ok\n".utf8)
+    private static let targetUserOfflineLine = Array("Target user offline\n".utf8)
 
     public static func == (lhs: ServerReply, rhs: ServerReply) -> Bool { lhs.text == rhs.text }
 }

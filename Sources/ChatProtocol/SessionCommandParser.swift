@@ -8,6 +8,7 @@ public struct SessionCommandParser: Sendable {
     public init(uid: String) { self.uid = uid }
 
     public func parse(_ line: [UInt8]) -> SessionLine {
+        if let header = fastTextHeader(line) { return .command(.message(header)) }
         guard let text = String(validating: line, as: UTF8.self) else {
             // The two-line form is recognised on the raw bytes, so even a header that is not
             // UTF-8 keeps its content line from being read as a command.
@@ -56,6 +57,21 @@ public struct SessionCommandParser: Sendable {
             return .refused(.wrongInteractCommand)
         default:
             return .refused(.wrongInteractCommand)
+        }
+    }
+
+    /// `uid1 to uid2 <timestamp> text` from this user, recognised on the bytes without
+    /// splitting into strings: every text message starts with one.
+    private func fastTextHeader(_ line: [UInt8]) -> MessageHeader? {
+        guard line.count == 34 else { return nil }
+        return line.withUnsafeBufferPointer { bytes -> MessageHeader? in
+            guard bytes[0..<6].elementsEqual(uid.utf8),
+                  bytes[6..<10].elementsEqual(" to ".utf8), bytes[16] == 32, bytes[29..<34].elementsEqual(" text".utf8),
+                  bytes[10..<16].allSatisfy(Identifiers.isDigit), bytes[17..<29].allSatisfy(Identifiers.isDigit) else { return nil }
+            let timestamp = String(decoding: bytes[17..<29], as: UTF8.self)
+            guard Identifiers.isValidTimestamp(timestamp) else { return nil }
+            return MessageHeader(sender: uid, recipient: String(decoding: bytes[10..<16], as: UTF8.self),
+                                 timestamp: timestamp, kind: .text, line: line)
         }
     }
 

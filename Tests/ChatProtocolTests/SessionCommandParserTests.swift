@@ -80,3 +80,25 @@ import Testing
         }
     }
 }
+
+@Suite struct TextHeaderFastPathTests {
+    let parser = SessionCommandParser(uid: "111111")
+
+    /// The byte-level fast path must agree with the general parser on every near miss.
+    @Test func fastPathAgreesWithTheGeneralRules() {
+        let good = "111111 to 222222 202004131702 text"
+        guard case .command(.message(let header)) = parser.parse(Array(good.utf8)) else { Issue.record("not a header"); return }
+        #expect(header.recipient == "222222" && header.timestamp == "202004131702" && header.kind == .text)
+        #expect(parser.parse(Array("111111 to 222222 202002301702 text".utf8)) == .refusedTwoLine(.wrongInteractCommand))
+        #expect(parser.parse(Array("111112 to 222222 202004131702 text".utf8)) == .refusedTwoLine(.permissionDenied))
+        #expect(parser.parse(Array("111111 to 22222x 202004131702 text".utf8)) == .refusedTwoLine(.wrongInteractCommand))
+        #expect(parser.parse(Array("111111 to 222222 202004131702 texts".utf8)) == .refusedTwoLine(.wrongInteractCommand))
+    }
+
+    @Test func utf8Check() {
+        #expect(Identifiers.isValidUTF8(Array("plain".utf8)))
+        #expect(Identifiers.isValidUTF8(Array("ünï 😀".utf8)))
+        #expect(!Identifiers.isValidUTF8([0x61, 0xc3]))
+        #expect(!Identifiers.isValidUTF8([0xed, 0xa0, 0x80]))
+    }
+}
