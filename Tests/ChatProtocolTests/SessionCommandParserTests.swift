@@ -92,7 +92,8 @@ import Testing
         #expect(parser.parse(Array("111111 to 222222 202002301702 text".utf8)) == .refusedTwoLine(.wrongInteractCommand))
         #expect(parser.parse(Array("111112 to 222222 202004131702 text".utf8)) == .refusedTwoLine(.permissionDenied))
         #expect(parser.parse(Array("111111 to 22222x 202004131702 text".utf8)) == .refusedTwoLine(.wrongInteractCommand))
-        #expect(parser.parse(Array("111111 to 222222 202004131702 texts".utf8)) == .refusedTwoLine(.wrongInteractCommand))
+        // Not text, audio or file: not a two-line command at all.
+        #expect(parser.parse(Array("111111 to 222222 202004131702 texts".utf8)) == .refused(.wrongInteractCommand))
     }
 
     @Test func utf8Check() {
