@@ -11,7 +11,7 @@ public struct ChatBenchCommand: ParsableCommand {
             ports, temporary data, low scrypt cost) and stops it after. With --port it drives a
             running system instead; its users must be able to sign up (uids from --uid-base on).
             """,
-        subcommands: [TextCommand.self, FileCommand.self, PeerCommand.self, CompareCommand.self, RelayServerCommand.self],
+        subcommands: [TextCommand.self, FileCommand.self, PeerCommand.self, CompareCommand.self, IdleCommand.self, RelayServerCommand.self],
         defaultSubcommand: TextCommand.self)
 
     public init() {}

@@ -106,6 +106,29 @@ struct CompareCommand: ParsableCommand {
     }
 }
 
+/// `chat-bench idle`: memory per idle signed-in session and sign-ins per second, ours and ngIRCd's.
+struct IdleCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "idle", abstract: "Memory per idle signed-in session, and sign-ins per second (ours and ngIRCd).")
+
+    @Option(help: "Sessions to open.") var sessions = 10_000
+    @Option(help: "scrypt N for our system's sign-ups (the default cost is 131072; low measures the rest of the path).") var scryptN = 16
+
+    func run() throws {
+        print("== idle: \(sessions) signed-in sessions")
+        for name in ["chat", "ngircd"] {
+            let target: BenchmarkTarget = name == "chat"
+                ? try ChatTarget(storageWorkers: 2, scryptN: scryptN) : try NgircdServer()
+            defer { target.stop() }
+            let result = try IdleSessions(port: target.port, sessions: sessions, irc: name == "ngircd", uidBase: 600_000)
+                .run { target.pids }
+            print(String(format: "%-7@ %7.1f KiB per session (all processes: %.1f -> %.1f MiB), %6.0f sign-ins/s%@",
+                         name as NSString, result.kibPerSession, Double(result.residentBeforeKiB) / 1024,
+                         Double(result.residentAfterKiB) / 1024, result.signInsPerSecond,
+                         name == "chat" ? " (sign-up + sign-in, scrypt N=\(scryptN))" : ""))
+        }
+    }
+}
+
 /// `chat-bench relay-server`: the minimal relay, run by `compare --relay` in a process of its own.
 struct RelayServerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "relay-server", abstract: "Run the minimal IRC-subset relay (used by compare).",

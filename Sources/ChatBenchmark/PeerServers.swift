@@ -99,8 +99,8 @@ final class ChatTarget: BenchmarkTarget {
     private let system: SystemUnderTest
     var port: Int { system.port }
 
-    init(storageWorkers: Int) throws {
-        system = try SystemUnderTest(settings: ["auth.scrypt_n=16", "bus.request_timeout_ms=30000"], storageWorkers: storageWorkers)
+    init(storageWorkers: Int, scryptN: Int = 16) throws {
+        system = try SystemUnderTest(settings: ["auth.scrypt_n=\(scryptN)", "bus.request_timeout_ms=30000"], storageWorkers: storageWorkers)
     }
 
     var pids: [Int32] {
