@@ -60,6 +60,12 @@ final class IdleSession: ChannelInboundHandler, @unchecked Sendable {
         self.name = name
         self.irc = irc
         ready = eventLoop.makePromise()
+        // A sign-in that never completes fails the run instead of hanging it.
+        let pending = ready
+        eventLoop.scheduleTask(in: .seconds(120)) {
+            struct SignInTimedOut: Error {}
+            pending.fail(SignInTimedOut())
+        }
     }
 
     func channelActive(context: ChannelHandlerContext) {

@@ -27,9 +27,17 @@ public final class SystemUnderTest {
 
     public var supervisorPID: Int32 { process.processIdentifier }
 
+    /// SIGTERM, as an operator stops it; SIGKILL for it and its children if it lingers.
     public func stop() {
+        let children = ProcessStats.all().filter { ProcessStats.parent(of: $0) == process.processIdentifier }
         kill(process.processIdentifier, SIGTERM)
-        process.waitUntilExit()
+        let deadline = Date().addingTimeInterval(15)
+        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        if process.isRunning {
+            FileHandle.standardError.write(Data("chat-bench: chatd did not stop in 15 s; killing it\n".utf8))
+            for pid in children + [process.processIdentifier] { kill(pid, SIGKILL) }
+            process.waitUntilExit()
+        }
         try? FileManager.default.removeItem(at: dataDirectory)
     }
 }
