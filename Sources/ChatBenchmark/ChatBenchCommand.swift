@@ -68,9 +68,12 @@ struct TextCommand: ParsableCommand {
 
     private func report(_ options: TextBenchmark.Options) throws {
         print("== text: \(options.pairs) pairs, window \(options.window), \(options.bodySize)-byte bodies, \(options.messagesPerSender) messages per sender")
-        let before = ProcessStats.chatdProcesses()
-        before.forEach { ProcessStats.resetPeak(pid: $0.pid) }
-        let result = try TextBenchmark(options: options).run()
+        var before: [ProcessStats] = []
+        // CPU and peak memory of the messages alone, not of signing everyone in.
+        let result = try TextBenchmark(options: options).run {
+            before = ProcessStats.chatdProcesses()
+            before.forEach { ProcessStats.resetPeak(pid: $0.pid) }
+        }
         let expected = options.pairs * options.messagesPerSender
         print(String(format: "sign-in:   %d users in %.2f s", options.pairs * 2, result.signInSeconds))
         print(String(format: "delivered: %d of %d messages in %.2f s = %.0f msg/s%@", result.delivered, expected, result.seconds,

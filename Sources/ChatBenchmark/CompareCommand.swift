@@ -63,14 +63,18 @@ struct CompareCommand: ParsableCommand {
         options.messagesPerSender = messages ?? max(200, 200_000 / pairCount)
         options.threads = threads
         options.uidBase = uidBase
-        let pids = target.pids
-        pids.forEach { ProcessStats.resetPeak(pid: $0) }
-        let cpuBefore = pids.compactMap { ProcessStats.usage(of: $0)?.cpuSeconds }.reduce(0, +)
+        var cpuBefore = 0.0
+        // CPU and peak memory of the messages alone, not of signing everyone in.
+        let snapshot = {
+            let pids = target.pids
+            pids.forEach { ProcessStats.resetPeak(pid: $0) }
+            cpuBefore = pids.compactMap { ProcessStats.usage(of: $0)?.cpuSeconds }.reduce(0, +)
+        }
         let result: TextBenchmark.Result
         switch name {
-        case "chat": result = try TextBenchmark(options: options).run()
-        case "ngircd": result = try IRCBenchmark(options: options, operatorLogin: NgircdServer.operatorLogin).run()
-        default: result = try IRCBenchmark(options: options, operatorLogin: ("relay", "relay")).run()
+        case "chat": result = try TextBenchmark(options: options).run(beforeMessages: snapshot)
+        case "ngircd": result = try IRCBenchmark(options: options, operatorLogin: NgircdServer.operatorLogin).run(beforeMessages: snapshot)
+        default: result = try IRCBenchmark(options: options, operatorLogin: ("relay", "relay")).run(beforeMessages: snapshot)
         }
         let usages = target.pids.compactMap { ProcessStats.usage(of: $0) }
         let cpu = usages.map(\.cpuSeconds).reduce(0, +) - cpuBefore

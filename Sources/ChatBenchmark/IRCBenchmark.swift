@@ -8,7 +8,7 @@ struct IRCBenchmark {
     let options: TextBenchmark.Options
     let operatorLogin: (String, String)?
 
-    func run() throws -> TextBenchmark.Result {
+    func run(beforeMessages: () -> Void = {}) throws -> TextBenchmark.Result {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: options.threads)
         defer { try? group.syncShutdownGracefully() }
         let signInStart = DispatchTime.now().uptimeNanoseconds
@@ -35,6 +35,7 @@ struct IRCBenchmark {
         for connection in connections { try connection.ready.futureResult.wait() }
         let signInSeconds = Double(DispatchTime.now().uptimeNanoseconds - signInStart) / 1e9
 
+        beforeMessages()
         let start = DispatchTime.now().uptimeNanoseconds
         for pair in pairs { pair.finished.futureResult.eventLoop.execute { pair.pump() } }
         let done = EventLoopFuture.andAllComplete(pairs.map(\.finished.futureResult), on: group.next())

@@ -35,7 +35,8 @@ public struct TextBenchmark {
 
     public init(options: Options) { self.options = options }
 
-    public func run() throws -> Result {
+    /// `beforeMessages` runs once everyone is signed in, just before the first message.
+    public func run(beforeMessages: () -> Void = {}) throws -> Result {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: options.threads)
         defer { try? group.syncShutdownGracefully() }
 
@@ -55,6 +56,7 @@ public struct TextBenchmark {
         try waitSignedIn(receivers + senders)
         let signInSeconds = Double(DispatchTime.now().uptimeNanoseconds - signInStart) / 1e9
 
+        beforeMessages()
         let start = DispatchTime.now().uptimeNanoseconds
         for sender in senders {
             sender.finished.futureResult.eventLoop.execute { sender.start() }

@@ -35,8 +35,12 @@ public struct BusReader {
     }
 
     public mutating func read() throws -> String {
-        let raw = try readBytes()
-        guard let value = String(validating: raw, as: UTF8.self) else { throw BusDecodingError.badValue("string is not UTF-8") }
+        let count = Int(try read() as UInt32)
+        guard remaining >= count else { throw BusDecodingError.truncated }
+        defer { offset += count }
+        guard let value = String(validating: bytes[offset..<offset + count], as: UTF8.self) else {
+            throw BusDecodingError.badValue("string is not UTF-8")
+        }
         return value
     }
 

@@ -2,12 +2,13 @@
 public struct PairKey: Hashable, Sendable, CustomStringConvertible {
     public let low: String
     public let high: String
+    /// `low-high`: the storage key and the partition hash's input, built once.
+    public let description: String
 
     public init(_ first: String, _ second: String) {
         if first <= second { (low, high) = (first, second) } else { (low, high) = (second, first) }
+        description = "\(low)-\(high)"
     }
-
-    public var description: String { "\(low)-\(high)" }
 
     func encode(into writer: inout BusWriter) {
         writer.write(low); writer.write(high)

@@ -16,7 +16,7 @@ public struct Partitioning: Equatable, Sendable {
     }
 
     public func partition(of pair: PairKey) -> Int {
-        Int(Self.mix(Self.fnv1a(Array(pair.description.utf8))) % UInt64(partitionCount))
+        Int(Self.mix(Self.fnv1a(pair.description.utf8)) % UInt64(partitionCount))
     }
 
     public func worker(ofPartition partition: Int) -> Int { partition % workerCount }
@@ -38,7 +38,7 @@ public struct Partitioning: Equatable, Sendable {
         return hash
     }
 
-    static func fnv1a(_ bytes: [UInt8]) -> UInt64 {
+    static func fnv1a<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> UInt64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in bytes {
             hash ^= UInt64(byte)

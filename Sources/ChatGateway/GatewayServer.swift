@@ -18,7 +18,7 @@ public final class GatewayServer {
     public init(configuration: ChatConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
-        group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, System.coreCount))
+        group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.gatewayThreads > 0 ? configuration.gatewayThreads : System.coreCount)
     }
 
     /// Binds the client port and serves until `stop()`.

@@ -11,6 +11,8 @@ public struct ChatConfiguration: Equatable, Sendable {
     public var loginTimeoutSeconds = 60
     /// A line left half-sent this long closes the connection.
     public var partialLineTimeoutSeconds = 60
+    /// SwiftNIO event loops of the gateway; 0 means one per core.
+    public var gatewayThreads = 0
     /// Largest voice or file message accepted through the server (`File too large` above).
     public var maxFileBytes: Int64 = 1 << 30
 
@@ -46,6 +48,7 @@ public struct ChatConfiguration: Equatable, Sendable {
         "gateway.port": { $0.port = try integer($1, in: 0...65535) },
         "gateway.login_timeout_seconds": { $0.loginTimeoutSeconds = try integer($1, in: 1...86_400) },
         "gateway.partial_line_timeout_seconds": { $0.partialLineTimeoutSeconds = try integer($1, in: 1...86_400) },
+        "gateway.threads": { $0.gatewayThreads = try integer($1, in: 0...256) },
         "gateway.max_file_bytes": { $0.maxFileBytes = Int64(try integer($1, in: 0...Int.max)) },
         "auth.endpoint": { $0.authEndpoint = try string($1) },
         "auth.scrypt_n": { $0.scryptN = try powerOfTwo($1) },
