@@ -198,7 +198,7 @@ public final class BusLoop: @unchecked Sendable {
             logger.error("bus send failed", metadata: ["bus.error": "\(error)"])
         }
         guard !sent else { return }
-        logger.debug("bus batch not sent", metadata: ["bus.requests": "\(batch.requestIds.count)"])
+        logger.warning("bus batch not sent", metadata: ["bus.requests": "\(batch.requestIds.count)", "bus.bytes": "\(batch.writer.bytes.count)"])
         for requestId in batch.requestIds {
             pending.removeValue(forKey: requestId)?.onReply(.failure(.unreachable))
         }

@@ -4,27 +4,29 @@ import Foundation
 public enum LocalPorts {
     public struct Unavailable: Error {}
 
-    /// Binds `count` sockets to port 0 at once (so the ports differ), reads the ports the
-    /// kernel chose, then releases them.
+    /// `count` different ports that are free now, below Linux's ephemeral range (32768 and up)
+    /// so that no client connection's local port can take one before the server binds it.
     public static func free(_ count: Int) throws -> [Int] {
         var descriptors: [Int32] = []
         defer { descriptors.forEach { close($0) } }
-        return try (0..<count).map { _ in
+        var ports: [Int] = []
+        for _ in 0..<(count * 200) where ports.count < count {
+            let candidate = Int.random(in: 20_000..<32_000)
+            guard !ports.contains(candidate) else { continue }
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             guard fd >= 0 else { throw Unavailable() }
             descriptors.append(fd)
             var address = sockaddr_in()
             address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(candidate).bigEndian)
             address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let bound = withUnsafeMutablePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Bool in
-                    bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
-                }
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
             }
-            guard bound else { throw Unavailable() }
-            return Int(UInt16(bigEndian: address.sin_port))
+            if bound { ports.append(candidate) }
         }
+        guard ports.count == count else { throw Unavailable() }
+        return ports
     }
 
     /// `--set` arguments that put auth, the router and the storage workers on these loopback
