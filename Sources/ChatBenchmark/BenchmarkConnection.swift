@@ -59,8 +59,12 @@ final class BenchmarkConnection: ChannelInboundHandler, @unchecked Sendable {
                               promise: nil)
     }
 
+    /// Set when the server closed the connection before the run ended.
+    private(set) var closedEarly = false
+
     func channelInactive(context: ChannelHandlerContext) {
         struct Closed: Error {}
+        closedEarly = true
         signedIn.fail(Closed())
         finished.fail(Closed())
     }
@@ -92,7 +96,10 @@ final class BenchmarkConnection: ChannelInboundHandler, @unchecked Sendable {
         if freed > 0 { send(freed) }
     }
 
-    func close() { context?.close(promise: nil) }
+    func close() {
+        finished.succeed(())
+        context?.close(promise: nil)
+    }
 
     /// Starts sending the first window (senders only).
     func start() {

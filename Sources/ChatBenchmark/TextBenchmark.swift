@@ -75,8 +75,12 @@ public struct TextBenchmark {
         // Read the counters on each connection's own event loop.
         let tallies = try (receivers + senders).map { connection in
             try connection.finished.futureResult.eventLoop.submit {
-                (connection.received, connection.refused, connection.latencies)
+                (connection.received, connection.refused, connection.latencies, connection.closedEarly)
             }.wait()
+        }
+        let closed = tallies.filter(\.3).count
+        if closed > 0 {
+            FileHandle.standardError.write(Data("chat-bench: the server closed \(closed) of \(tallies.count) connections during the run\n".utf8))
         }
         for connection in senders + receivers {
             connection.finished.futureResult.eventLoop.execute { connection.close() }
