@@ -6,24 +6,10 @@ import Testing
     let system = ChatSystem.shared
 
     private func runChat(_ script: String, extraArguments: [String] = []) throws -> Process {
-        let process = Process()
-        process.executableURL = ChatSystem.binaries.appendingPathComponent("chat")
-        process.arguments = ["--port", String(system.port)] + extraArguments
-        let input = Pipe(), output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        input.fileHandleForWriting.write(Data(script.utf8))
-        try input.fileHandleForWriting.close()
-        return process
+        try ScriptedChat.start(["--port", String(system.port)] + extraArguments, script: script)
     }
 
-    private func output(of process: Process) -> String {
-        let data = (process.standardOutput as! Pipe).fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
-    }
+    private func output(of process: Process) -> String { ScriptedChat.output(of: process) }
 
     @Test func twoClientsChat() throws {
         let alice = TestUIDs.make(), bob = TestUIDs.make()

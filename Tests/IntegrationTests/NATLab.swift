@@ -128,18 +128,8 @@ final class NATLab {
 
     /// Runs the `chat` client in `namespace` with `script` on its standard input.
     func chat(in namespace: String, script: String, arguments: [String]) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["ip", "netns", "exec", namespace, ChatSystem.binaries.appendingPathComponent("chat").path,
-                             "--host", Self.serverAddress, "--port", "7890"] + arguments
-        let input = Pipe(), output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        input.fileHandleForWriting.write(Data(script.utf8))
-        try input.fileHandleForWriting.close()
-        return process
+        try ScriptedChat.start(["--host", Self.serverAddress, "--port", "7890"] + arguments, script: script,
+                               wrapper: ["ip", "netns", "exec", namespace])
     }
 
     func tearDown() {

@@ -32,15 +32,9 @@ struct PeerToPeerRun {
             /wait-p2p 1 90
 
             """, senderArguments)
-        let output = Self.output(of: sending) + Self.output(of: receiving)
+        let output = ScriptedChat.output(of: sending) + ScriptedChat.output(of: receiving)
         return PeerToPeerRun(sender: sender, receiver: receiver, output: output,
                              received: try? Data(contentsOf: downloads.appendingPathComponent("random.bin")), original: original)
-    }
-
-    static func output(of process: Process) -> String {
-        let data = (process.standardOutput as! Pipe).fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
     }
 
     var arrivedWhole: Bool { received == original }
@@ -55,17 +49,7 @@ struct PeerToPeerRun {
     let system = ChatSystem.shared
 
     private func launch(_ role: String, _ script: String, _ arguments: [String]) throws -> Process {
-        let process = Process()
-        process.executableURL = ChatSystem.binaries.appendingPathComponent("chat")
-        process.arguments = ["--port", String(system.port)] + arguments
-        let input = Pipe(), output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        input.fileHandleForWriting.write(Data(script.utf8))
-        try input.fileHandleForWriting.close()
-        return process
+        try ScriptedChat.start(["--port", String(system.port)] + arguments, script: script)
     }
 
     private func folder() throws -> URL {
