@@ -38,12 +38,7 @@ final class BenchmarkConnection: ChannelInboundHandler, @unchecked Sendable {
         self.password = password
         self.role = role
         signedIn = eventLoop.makePromise()
-        // A sign-in that never completes fails the run instead of hanging it.
-        let pending = signedIn
-        eventLoop.scheduleTask(in: .seconds(120)) {
-            struct SignInTimedOut: Error {}
-            pending.fail(SignInTimedOut())
-        }
+        signedIn.failAfterSignInTimeout(on: eventLoop)
         finished = eventLoop.makePromise()
         if case .sender(let peer, _, _, _) = role {
             header = Array("\(uid) to \(peer) 202004131702 text\n".utf8)

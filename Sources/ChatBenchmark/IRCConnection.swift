@@ -63,12 +63,7 @@ final class IRCConnection: ChannelInboundHandler, @unchecked Sendable {
         self.isSender = isSender
         self.operatorLogin = operatorLogin
         ready = eventLoop.makePromise()
-        // A sign-in that never completes fails the run instead of hanging it.
-        let pending = ready
-        eventLoop.scheduleTask(in: .seconds(120)) {
-            struct SignInTimedOut: Error {}
-            pending.fail(SignInTimedOut())
-        }
+        ready.failAfterSignInTimeout(on: eventLoop)
     }
 
     func channelActive(context: ChannelHandlerContext) {

@@ -60,12 +60,7 @@ final class IdleSession: ChannelInboundHandler, @unchecked Sendable {
         self.name = name
         self.irc = irc
         ready = eventLoop.makePromise()
-        // A sign-in that never completes fails the run instead of hanging it.
-        let pending = ready
-        eventLoop.scheduleTask(in: .seconds(120)) {
-            struct SignInTimedOut: Error {}
-            pending.fail(SignInTimedOut())
-        }
+        ready.failAfterSignInTimeout(on: eventLoop)
     }
 
     func channelActive(context: ChannelHandlerContext) {

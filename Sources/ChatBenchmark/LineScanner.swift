@@ -84,3 +84,13 @@ func writeTimestampedBody(into buffer: inout ByteBuffer, bodySize: Int, now: UIn
     let padding = bodySize - (buffer.writerIndex - before)
     if padding > 0 { buffer.writeRepeatingByte(UInt8(ascii: "x"), count: padding) }
 }
+
+extension EventLoopPromise where Value == Void {
+    /// A sign-in that never completes fails the run instead of hanging it.
+    func failAfterSignInTimeout(on eventLoop: EventLoop) {
+        let promise = self
+        eventLoop.scheduleTask(in: .seconds(120)) { promise.fail(SignInTimedOut()) }
+    }
+}
+
+struct SignInTimedOut: Error {}
