@@ -29,6 +29,8 @@ final class BenchmarkConnection: ChannelInboundHandler, @unchecked Sendable {
     private var sent = 0
     private var acknowledged = 0
     private(set) var refused = 0
+    /// The first reply other than `ok`, to say what went wrong.
+    private(set) var firstRefusal: String?
     private var awaitingContent = false
     private(set) var received = 0
     private(set) var latencies: [UInt64] = []
@@ -71,7 +73,10 @@ final class BenchmarkConnection: ChannelInboundHandler, @unchecked Sendable {
             switch role {
             case .sender(_, let count, _, _):
                 // `ok` or `Target user offline`: either way the text is durable and a slot is free.
-                if !(line.count == 2 && line[0] == UInt8(ascii: "o") && line[1] == UInt8(ascii: "k")) { refused += 1 }
+                if !(line.count == 2 && line[0] == UInt8(ascii: "o") && line[1] == UInt8(ascii: "k")) {
+                    refused += 1
+                    if firstRefusal == nil { firstRefusal = String(decoding: line, as: UTF8.self) }
+                }
                 acknowledged += 1
                 freed += 1
                 if acknowledged == count { finished.succeed(()) }

@@ -78,6 +78,12 @@ public struct TextBenchmark {
                 (connection.received, connection.refused, connection.latencies, connection.closedEarly)
             }.wait()
         }
+        let refusals = try senders.compactMap { sender in
+            try sender.finished.futureResult.eventLoop.submit { sender.firstRefusal }.wait()
+        }
+        if let example = refusals.first {
+            FileHandle.standardError.write(Data("chat-bench: some texts were answered '\(example)'\n".utf8))
+        }
         let closed = tallies.filter(\.3).count
         if closed > 0 {
             FileHandle.standardError.write(Data("chat-bench: the server closed \(closed) of \(tallies.count) connections during the run\n".utf8))

@@ -4,7 +4,7 @@ extension BusMessage {
         case signUp = 1, signIn, addFriend, listFriends, userExists, authOutcome, friendList, existence
         case gatewayHello = 20, presenceSync, attach, detach, deliver, queryPresence, notify, announce
         case routerWelcome = 40, attached, delivery, presence, push, kick
-        case appendRecord = 60, fetchHistory, appended, history
+        case appendRecord = 60, fetchHistory, appended, history, storeAndDeliver, deliverStored
         case beginUpload = 70, uploadChunk, finishUpload, abortUpload, openDownload, readChunk, closeDownload
         case uploadReady = 80, chunkStored, stored, downloadReady, noSuchFile, chunk
         case p2pOffer = 90, p2pAccept, p2pDecline, p2pRelayCheck, p2pOffered, p2pConnect, p2pDeclined, p2pUnknown, p2pRelayAllowed
@@ -49,6 +49,8 @@ extension BusMessage {
         case .push: return .push
         case .kick: return .kick
         case .appendRecord: return .appendRecord
+        case .storeAndDeliver: return .storeAndDeliver
+        case .deliverStored: return .deliverStored
         case .fetchHistory: return .fetchHistory
         case .appended: return .appended
         case .history: return .history
@@ -125,6 +127,10 @@ extension BusMessage {
             writer.write(connection)
         case .appendRecord(let pair, let record):
             pair.encode(into: &writer); writer.write(bytes: record)
+        case .storeAndDeliver(let pair, let record, let from, let to, let gatewayId):
+            pair.encode(into: &writer); writer.write(bytes: record); writer.write(from); writer.write(to); writer.write(gatewayId)
+        case .deliverStored(let from, let to, let record, let gatewayId, let requestId):
+            writer.write(from); writer.write(to); writer.write(bytes: record); writer.write(gatewayId); writer.write(requestId)
         case .fetchHistory(let pair):
             pair.encode(into: &writer)
         case .history(let bytes):
@@ -197,6 +203,12 @@ extension BusMessage {
         case .push: self = .push(connection: try reader.read(), bytes: try reader.readBytes())
         case .kick: self = .kick(connection: try reader.read())
         case .appendRecord: self = .appendRecord(pair: try PairKey(decoding: &reader), record: try reader.readBytes())
+        case .storeAndDeliver:
+            self = .storeAndDeliver(pair: try PairKey(decoding: &reader), record: try reader.readBytes(), from: try reader.read(),
+                                    to: try reader.read(), gatewayId: try reader.read())
+        case .deliverStored:
+            self = .deliverStored(from: try reader.read(), to: try reader.read(), record: try reader.readBytes(),
+                                  gatewayId: try reader.read(), requestId: try reader.read())
         case .fetchHistory: self = .fetchHistory(pair: try PairKey(decoding: &reader))
         case .appended: self = .appended
         case .history: self = .history(try reader.readBytes())

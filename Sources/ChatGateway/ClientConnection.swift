@@ -271,7 +271,6 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
                 return
             }
             phase = .session(uid: uid, parser: SessionCommandParser(uid: uid))
-            registry.markSignedIn(entry)
             logger.debug("signed in", metadata: ["gateway.uid": "\(uid)"])
             finishGated(slot, .signInSucceeded)
         }
@@ -356,7 +355,7 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
         record.append(contentsOf: content)
         record.append(UInt8(ascii: "\n"))
         let slot = reserve()
-        bus.request(.deliver(from: header.sender, to: header.recipient, record: record), to: .router, on: eventLoop) { [self] result in
+        bus.deliverText(from: header.sender, to: header.recipient, record: record, on: eventLoop) { [self] result in
             finish(slot, ReplyMapping.delivery(result))
         }
     }

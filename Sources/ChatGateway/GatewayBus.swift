@@ -26,6 +26,16 @@ final class GatewayBus: @unchecked Sendable {
     /// Work for the event loops gathered during one bus wake-up, handed over in one hop per
     /// event loop: a cross-thread wake-up per reply would cost more than the reply itself.
     private var handoffs: [ObjectIdentifier: (eventLoop: EventLoop, work: [() -> Void])] = [:]
+    /// uids seen to exist. Users are never deleted, so a positive answer holds for good; texts
+    /// to known users go straight to storage without asking auth.
+    private var knownUsers: Set<String> = []
+    /// Who is signed in here, as the router has been told so far: updated when an attach or
+    /// detach is sent, on this thread, so a snapshot sent after them agrees with them. (Built
+    /// from replies instead, a snapshot could miss an attach the router already applied, and
+    /// wipe that user's presence.)
+    private var presence: [UInt64: PresenceEntry] = [:]
+    /// Texts waiting on an existence look-up, in arrival order, so their order is kept.
+    private var pendingLookups: [String: [(Bool?) -> Void]] = [:]
 
     init(configuration: ChatConfiguration, registry: SessionRegistry, logger: Logger) throws {
         self.logger = logger
@@ -55,16 +65,59 @@ final class GatewayBus: @unchecked Sendable {
     func request(_ message: BusMessage, to destination: Destination, on eventLoop: EventLoop,
                  _ completion: @escaping (Result<BusMessage, BusRequestError>) -> Void) {
         loop.execute { [self] in
+            track(message)
             loop.request(message, on: socket(for: destination)) { [self] result in
                 hand(to: eventLoop) { completion(result) }
             }
         }
     }
 
+    /// A text: stored by the pair's storage worker, which hands it to the router, which pushes
+    /// it and answers (three hops). `completion` gets `delivery`, or the error.
+    func deliverText(from: String, to: String, record: [UInt8], on eventLoop: EventLoop,
+                     _ completion: @escaping (Result<BusMessage, BusRequestError>) -> Void) {
+        loop.execute { [self] in
+            whenExists(to) { [self] exists in
+                guard let exists else { return hand(to: eventLoop) { completion(.failure(.timedOut)) } }
+                guard exists else { return hand(to: eventLoop) { completion(.success(.delivery(.unknownRecipient))) } }
+                let pair = PairKey(from, to)
+                loop.request(.storeAndDeliver(pair: pair, record: record, from: from, to: to, gatewayId: gatewayId),
+                             on: socket(for: .storage(pair))) { [self] result in
+                    hand(to: eventLoop) { completion(result) }
+                }
+            }
+        }
+    }
+
+    /// Calls `body` (on the bus thread) with whether `uid` exists, or nil when auth did not answer.
+    private func whenExists(_ uid: String, _ body: @escaping (Bool?) -> Void) {
+        if knownUsers.contains(uid) { return body(true) }
+        if pendingLookups[uid] != nil {
+            pendingLookups[uid]!.append(body)
+            return
+        }
+        pendingLookups[uid] = [body]
+        loop.request(.userExists(uid: uid), on: authSocket) { [self] result in
+            var exists: Bool?
+            if case .success(.existence(let found)) = result { exists = found }
+            if exists == true { knownUsers.insert(uid) }
+            for waiting in pendingLookups.removeValue(forKey: uid) ?? [] { waiting(exists) }
+        }
+    }
+
     /// A one-way message: no answer, no retry.
     func send(_ message: BusMessage, to destination: Destination) {
         loop.execute { [self] in
+            track(message)
             loop.send(BusEnvelope(requestId: 0, message: message), on: socket(for: destination))
+        }
+    }
+
+    private func track(_ message: BusMessage) {
+        switch message {
+        case .attach(let entry): presence[entry.connection] = entry
+        case .detach(_, let connection): presence.removeValue(forKey: connection)
+        default: break
         }
     }
 
@@ -114,7 +167,7 @@ final class GatewayBus: @unchecked Sendable {
     private func heartbeat() {
         loop.request(.gatewayHello(gatewayId: gatewayId), on: routerSocket) { [self] result in
             guard case .success(.routerWelcome(_, let needsSync)) = result, needsSync else { return }
-            let sessions = registry.sessions
+            let sessions = Array(presence.values)
             loop.request(.presenceSync(sessions), on: routerSocket) { [self] result in
                 if case .success(.attached) = result {
                     logger.info("router has our presence", metadata: ["gateway.sessions": "\(sessions.count)"])

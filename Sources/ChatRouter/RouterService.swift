@@ -58,7 +58,8 @@ public final class RouterService {
 
     private func handle(_ incoming: BusIncoming) {
         guard let gateway = incoming.peer else { return }
-        gatewayLastSeen[gateway] = DispatchTime.now().uptimeNanoseconds
+        // Storage workers write here too (`deliverStored`); only gateways are watched for liveness.
+        if case .deliverStored = incoming.message {} else { gatewayLastSeen[gateway] = DispatchTime.now().uptimeNanoseconds }
         switch incoming.message {
         case .gatewayHello:
             loop.reply(to: incoming, with: .routerWelcome(routerInstance: instance, needsSync: !syncedGateways.contains(gateway)))
@@ -73,6 +74,17 @@ public final class RouterService {
             loop.reply(to: incoming, with: .attached)
         case .detach(let uid, let connection):
             presence.detach(uid: uid, connection: connection, on: gateway)
+        case .deliverStored(_, let to, let record, let gatewayId, let requestId):
+            // From a storage worker: the text is durable. Answer the gateway's request directly.
+            let outcome: DeliveryOutcome
+            if let location = presence.location(of: to) {
+                push(record, to: location)
+                outcome = .delivered
+            } else {
+                outcome = .recipientOffline
+            }
+            loop.send(BusEnvelope(requestId: requestId, message: .delivery(outcome), flags: .reply),
+                      on: gatewaySocket, to: Array(gatewayId.utf8))
         case .deliver(let from, let to, let record):
             deliver(from: from, to: to, record: record, replyingTo: incoming)
         case .announce(_, let to, let record):

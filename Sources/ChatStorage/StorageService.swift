@@ -19,7 +19,17 @@ public final class StorageService {
     private var transfers: FileTransfers!
     /// An upload or download untouched this long is dropped (its gateway went away).
     private let transferIdleNanos: UInt64 = 300_000_000_000
-    private var pendingAppends: [Int: [(incoming: BusIncoming, pair: PairKey, record: [UInt8])]] = [:]
+    /// An append waiting for the group commit, and who learns of it after: the requester (a
+    /// plain append) or the router, which delivers and answers the gateway (a text).
+    private struct PendingAppend {
+        let incoming: BusIncoming
+        let pair: PairKey
+        let record: [UInt8]
+        let delivery: (from: String, to: String, gatewayId: String)?
+    }
+
+    private var pendingAppends: [Int: [PendingAppend]] = [:]
+    private var routerSocket: BusLoop.SocketID!
 
     public init(configuration: ChatConfiguration, index: Int, logger: Logger) {
         self.configuration = configuration
@@ -39,6 +49,7 @@ public final class StorageService {
         // Bound before the partitions open (a first start creates them, fsyncs and all): requests
         // arriving meanwhile wait in the socket's queue instead of being refused.
         _ = try loop.bindRouter(configuration.storageEndpoints[index])
+        routerSocket = try loop.connectDealer(configuration.routerEndpoint)
         var blobFolders: [Int: BlobFolder] = [:]
         for partition in partitioning.partitions(ownedBy: index) {
             let store = try PartitionStore(path: "\(folder)/partition-\(partition).sqlite")
@@ -69,7 +80,12 @@ public final class StorageService {
         case .appendRecord(let pair, let record):
             let partition = partitioning.partition(of: pair)
             guard partitions[partition] != nil else { return refuseForeign(pair, incoming) }
-            pendingAppends[partition, default: []].append((incoming, pair, record))
+            pendingAppends[partition, default: []].append(PendingAppend(incoming: incoming, pair: pair, record: record, delivery: nil))
+        case .storeAndDeliver(let pair, let record, let from, let to, let gatewayId):
+            let partition = partitioning.partition(of: pair)
+            guard partitions[partition] != nil else { return refuseForeign(pair, incoming) }
+            pendingAppends[partition, default: []].append(
+                PendingAppend(incoming: incoming, pair: pair, record: record, delivery: (from, to, gatewayId)))
         case .fetchHistory(let pair):
             let partition = partitioning.partition(of: pair)
             guard let store = partitions[partition] else { return refuseForeign(pair, incoming) }
@@ -121,10 +137,21 @@ public final class StorageService {
         for (partition, appends) in batch {
             do {
                 try partitions[partition]!.append(appends.map { ($0.pair, $0.record) })
-                for append in appends { loop.reply(to: append.incoming, with: .appended) }
+                for append in appends {
+                    guard let delivery = append.delivery else {
+                        loop.reply(to: append.incoming, with: .appended)
+                        continue
+                    }
+                    // Durable now: the router pushes it and answers the gateway's request.
+                    let handOver = BusMessage.deliverStored(from: delivery.from, to: delivery.to, record: append.record,
+                                                            gatewayId: delivery.gatewayId, requestId: append.incoming.envelope.requestId)
+                    loop.send(BusEnvelope(requestId: 0, message: handOver), on: routerSocket)
+                }
             } catch {
                 logger.error("append failed", metadata: ["storage.partition": "\(partition)", "storage.error": "\(error)"])
-                for append in appends { loop.reply(to: append.incoming, with: .failure("\(error)")) }
+                for append in appends {
+                    loop.reply(to: append.incoming, with: append.delivery == nil ? .failure("\(error)") : .delivery(.unavailable))
+                }
             }
         }
     }

@@ -24,6 +24,8 @@ import Testing
         .p2pAccept(by: "222222", token: "t", privateEndpoint: "198.18.2.10:5000"), .p2pDecline(by: "2", token: "t"),
         .p2pRelayCheck(token: "t"), .p2pOffered(token: "t"), .p2pConnect(token: "t", peerPublic: "a:1", peerPrivate: "b:2"),
         .p2pDeclined, .p2pUnknown, .p2pRelayAllowed(true),
+        .storeAndDeliver(pair: PairKey("1", "2"), record: [1, 10], from: "1", to: "2", gatewayId: "gw"),
+        .deliverStored(from: "1", to: "2", record: [10], gatewayId: "gw", requestId: 77),
     ]
 
     @Test func everyMessageRoundTrips() throws {
