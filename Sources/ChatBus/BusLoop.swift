@@ -258,6 +258,12 @@ public final class BusLoop: @unchecked Sendable {
             runDueTimers()
             afterBatch()
             flushOutbox()
+            // Sending can fail requests, whose callbacks may queue more: send that now too
+            // rather than after the next wake-up.
+            if !outboxIsEmpty {
+                afterBatch()
+                flushOutbox()
+            }
         }
     }
 

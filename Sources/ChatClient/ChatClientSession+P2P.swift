@@ -57,7 +57,7 @@ extension ChatClientSession {
             }
         case ("connect", 4):
             guard let transfer = withState({ outgoingTransfers.removeValue(forKey: words[1]) }) else { return }
-            startTransfer(token: words[1], peerEndpoints: [words[2], words[3]]) { [self] fd in
+            startTransfer(token: words[1], peerEndpoints: [words[2], words[3]], chooses: true) { [self] fd in
                 try PeerTransfer.send(transfer.path, name: transfer.name, size: transfer.size, over: fd)
             } describe: { outcome, route in
                 "p2p: sent \(transfer.name) to \(transfer.peer) \(route) in \(String(format: "%.2f", outcome.seconds)) s, \(outcome.rate)"
@@ -74,7 +74,7 @@ extension ChatClientSession {
     /// The answer to our `p2p accept`: connect and receive.
     func connectToOffer(token: String, peerPublic: String, peerPrivate: String) {
         guard let offer = withState({ incomingOffers.removeValue(forKey: token) }) else { return }
-        startTransfer(token: token, peerEndpoints: [peerPublic, peerPrivate]) { [self] fd in
+        startTransfer(token: token, peerEndpoints: [peerPublic, peerPrivate], chooses: false) { [self] fd in
             try PeerTransfer.receive(name: offer.name, size: offer.size, sha256: offer.sha256, over: fd, into: downloads)
         } describe: { outcome, route in
             "p2p: received \(offer.name) from \(offer.sender) \(route) in \(String(format: "%.2f", outcome.seconds)) s, \(outcome.rate); saved \(outcome.detail)"
@@ -82,7 +82,7 @@ extension ChatClientSession {
     }
 
     /// Punches, falls back to the relay if allowed, then runs `work` over the link, on a thread of its own.
-    private func startTransfer(token: String, peerEndpoints: [String], work: @escaping (Int32) throws -> PeerTransfer.Outcome,
+    private func startTransfer(token: String, peerEndpoints: [String], chooses: Bool, work: @escaping (Int32) throws -> PeerTransfer.Outcome,
                                describe: @escaping (PeerTransfer.Outcome, String) -> String) {
         guard let local = connection.localEndpoint else { return }
         withState { activeTransfers += 1 }
@@ -92,7 +92,7 @@ extension ChatClientSession {
             let started = Date()
             let candidates = peerEndpoints.compactMap { Endpoint($0) }
             let deadline = Date().addingTimeInterval(options.directTimeoutSeconds)
-            var link = HolePuncher(localPort: local.port, token: token).connect(to: candidates, until: deadline)
+            var link = HolePuncher(localPort: local.port, token: token, chooses: chooses).connect(to: candidates, until: deadline)
             if link == nil {
                 guard options.allowRelay else {
                     return output("p2p: no direct connection could be made, and the relay is refused (--no-relay)")

@@ -14,12 +14,16 @@ final class HolePuncher: @unchecked Sendable {
 
     private let localPort: UInt16
     private let token: String
+    /// The sender chooses the link (and says `GO` on it); the receiver takes the link that
+    /// hears `GO`, so both keep the same one even when several connect.
+    private let chooses: Bool
     private let lock = NSLock()
     private var winner: Link?
 
-    init(localPort: UInt16, token: String) {
+    init(localPort: UInt16, token: String, chooses: Bool) {
         self.localPort = localPort
         self.token = token
+        self.chooses = chooses
     }
 
     func connect(to candidates: [Endpoint], until deadline: Date) -> Link? {
@@ -71,9 +75,19 @@ final class HolePuncher: @unchecked Sendable {
         }
     }
 
-    /// Both sides send the token and expect it back; true if this link became the winner.
+    /// Both sides send the token and expect it back; then the chooser says `GO` on the first
+    /// such link and the other side waits for it. True if this link became the winner.
     private func offer(_ fd: Int32, route: String) -> Bool {
         guard PeerSocket.send(fd, line: "P2P \(token)"), PeerSocket.readLine(fd, timeout: 3) == "P2P \(token)" else { return false }
+        if chooses {
+            let won = lock.withLock {
+                guard winner == nil else { return false }
+                winner = Link(descriptor: fd, route: route)
+                return true
+            }
+            return won && PeerSocket.send(fd, line: "GO")
+        }
+        guard PeerSocket.readLine(fd, timeout: 5) == "GO" else { return false }
         return lock.withLock {
             guard winner == nil else { return false }
             winner = Link(descriptor: fd, route: route)

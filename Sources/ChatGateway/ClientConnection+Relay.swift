@@ -39,6 +39,7 @@ extension ClientConnection {
         awaitingGatingReply = false
         // Bytes that came right behind the relay command are already in the framer.
         let early = framer.takeRaw(upTo: Int.max)
+        readPauses.remove(.lineBacklog)
         if !early.isEmpty { partner.relayWrite(early) }
     }
 

@@ -44,6 +44,7 @@ extension ClientConnection {
         }
         // Bytes the client sent right behind the name line are already in the framer.
         let early = framer.takeRaw(upTo: Int(clamping: upload.toReceive))
+        readPauses.remove(.lineBacklog)
         if !early.isEmpty { accept(early, into: upload) }
         pumpUpload()
     }

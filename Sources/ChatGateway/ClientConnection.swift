@@ -252,6 +252,8 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
                 guard case .success(.authOutcome(.signedIn)) = result else {
                     return finishGated(slot, ReplyMapping.signIn(result))
                 }
+                // Gone while the password was checked: do not displace a live session.
+                guard context != nil else { return }
                 attach(uid: uid, slot: slot)
             }
         }

@@ -154,6 +154,8 @@ final class GatewayBus: @unchecked Sendable {
                 hand(to: connection.eventLoop) { connection.deliverPush(bytes) }
             }
         case .kick(let connectionId):
+            // A kicked connection sends no detach: it is no longer signed in here.
+            presence.removeValue(forKey: connectionId)
             if let connection = registry.connection(connectionId) {
                 hand(to: connection.eventLoop) { connection.kick() }
             }

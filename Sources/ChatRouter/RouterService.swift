@@ -22,6 +22,8 @@ public final class RouterService {
 
     private var presence = PresenceTable()
     private var introductions = P2PIntroductions()
+    private let startedAt = DispatchTime.now().uptimeNanoseconds
+    private var heldDeliveries: [(to: String, record: [UInt8], gatewayId: String, requestId: UInt64)] = []
     private var gatewayLastSeen: [[UInt8]: UInt64] = [:]
     /// Gateways that sent their full presence since this router started.
     private var syncedGateways: Set<[UInt8]> = []
@@ -46,6 +48,7 @@ public final class RouterService {
         storageSockets = try configuration.storageEndpoints.map { try loop.connectDealer($0) }
         loop.every(.seconds(1)) { [weak self] in
             self?.dropSilentGateways()
+            self?.releaseHeldDeliveries()
             self?.introductions.expire(now: DispatchTime.now().uptimeNanoseconds)
         }
         // A gateway the socket can no longer route to has gone: its users are offline.
@@ -75,16 +78,13 @@ public final class RouterService {
         case .detach(let uid, let connection):
             presence.detach(uid: uid, connection: connection, on: gateway)
         case .deliverStored(_, let to, let record, let gatewayId, let requestId):
-            // From a storage worker: the text is durable. Answer the gateway's request directly.
-            let outcome: DeliveryOutcome
-            if let location = presence.location(of: to) {
-                push(record, to: location)
-                outcome = .delivered
+            // Just after a (re)start presence is still being rebuilt from the gateways: hold
+            // stored texts until it is, rather than call their recipients offline.
+            if isRebuildingPresence {
+                heldDeliveries.append((to, record, gatewayId, requestId))
             } else {
-                outcome = .recipientOffline
+                deliverStored(to: to, record: record, gatewayId: gatewayId, requestId: requestId)
             }
-            loop.send(BusEnvelope(requestId: requestId, message: .delivery(outcome), flags: .reply),
-                      on: gatewaySocket, to: Array(gatewayId.utf8))
         case .deliver(let from, let to, let record):
             deliver(from: from, to: to, record: record, replyingTo: incoming)
         case .announce(_, let to, let record):
@@ -119,6 +119,33 @@ public final class RouterService {
             loop.reply(to: incoming, with: .presence(uids.map { presence.location(of: $0) != nil }))
         default:
             loop.reply(to: incoming, with: .failure("router does not handle \(incoming.message.kind)"))
+        }
+    }
+
+    /// From a storage worker: the text is durable. Push it, and answer the gateway's request.
+    private func deliverStored(to: String, record: [UInt8], gatewayId: String, requestId: UInt64) {
+        let outcome: DeliveryOutcome
+        if let location = presence.location(of: to) {
+            push(record, to: location)
+            outcome = .delivered
+        } else {
+            outcome = .recipientOffline
+        }
+        loop.send(BusEnvelope(requestId: requestId, message: .delivery(outcome), flags: .reply),
+                  on: gatewaySocket, to: Array(gatewayId.utf8))
+    }
+
+    /// Gateways resend their presence within a heartbeat (1 s) of a router start.
+    private var isRebuildingPresence: Bool {
+        DispatchTime.now().uptimeNanoseconds - startedAt < 2_000_000_000
+    }
+
+    private func releaseHeldDeliveries() {
+        guard !isRebuildingPresence, !heldDeliveries.isEmpty else { return }
+        let held = heldDeliveries
+        heldDeliveries.removeAll()
+        for delivery in held {
+            deliverStored(to: delivery.to, record: delivery.record, gatewayId: delivery.gatewayId, requestId: delivery.requestId)
         }
     }
 
