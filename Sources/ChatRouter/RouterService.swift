@@ -70,6 +70,7 @@ public final class RouterService {
             presence.removeGateway(gateway)
             for entry in entries { attach(entry, on: gateway) }
             syncedGateways.insert(gateway)
+            releaseHeldDeliveries()
             logger.info("gateway presence synced", metadata: ["router.gateway": "\(String(decoding: gateway, as: UTF8.self))", "router.sessions": "\(entries.count)"])
             loop.reply(to: incoming, with: .attached)
         case .attach(let entry):
@@ -135,9 +136,10 @@ public final class RouterService {
                   on: gatewaySocket, to: Array(gatewayId.utf8))
     }
 
-    /// Gateways resend their presence within a heartbeat (1 s) of a router start.
+    /// Until the first gateway resends its presence (within a heartbeat, 1 s, of a router
+    /// start; 2 s at most), nobody is known to be online.
     private var isRebuildingPresence: Bool {
-        DispatchTime.now().uptimeNanoseconds - startedAt < 2_000_000_000
+        syncedGateways.isEmpty && DispatchTime.now().uptimeNanoseconds - startedAt < 2_000_000_000
     }
 
     private func releaseHeldDeliveries() {
