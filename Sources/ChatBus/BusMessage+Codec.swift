@@ -2,7 +2,9 @@ extension BusMessage {
     /// The wire tag of each case. Values are part of the bus format: never renumber, only add.
     public enum Kind: UInt16, Sendable {
         case signUp = 1, signIn, addFriend, listFriends, userExists, authOutcome, friendList, existence
-        case gatewayHello = 20, presenceSync, attach, detach, deliver, queryPresence, notify, announce
+        // 24 was `deliver`, retired when texts began to go through storage first.
+        case gatewayHello = 20, presenceSync, attach, detach
+        case queryPresence = 25, notify, announce
         case routerWelcome = 40, attached, delivery, presence, push, kick
         case appendRecord = 60, fetchHistory, appended, history, storeAndDeliver, deliverStored
         case beginUpload = 70, uploadChunk, finishUpload, abortUpload, openDownload, readChunk, closeDownload
@@ -25,7 +27,6 @@ extension BusMessage {
         case .presenceSync: return .presenceSync
         case .attach: return .attach
         case .detach: return .detach
-        case .deliver: return .deliver
         case .queryPresence: return .queryPresence
         case .notify: return .notify
         case .announce: return .announce
@@ -90,7 +91,7 @@ extension BusMessage {
             entry.encode(into: &writer)
         case .detach(let uid, let connection):
             writer.write(uid); writer.write(connection)
-        case .deliver(let from, let to, let record), .announce(let from, let to, let record):
+        case .announce(let from, let to, let record):
             writer.write(from); writer.write(to); writer.write(bytes: record)
         case .beginUpload(let pair, let header, let name, let size):
             pair.encode(into: &writer); writer.write(bytes: header); writer.write(name); writer.write(size)
@@ -173,7 +174,6 @@ extension BusMessage {
             self = .presenceSync(entries)
         case .attach: self = .attach(try PresenceEntry(decoding: &reader))
         case .detach: self = .detach(uid: try reader.read(), connection: try reader.read())
-        case .deliver: self = .deliver(from: try reader.read(), to: try reader.read(), record: try reader.readBytes())
         case .queryPresence: self = .queryPresence(try reader.read())
         case .notify: self = .notify(to: try reader.read(), bytes: try reader.readBytes())
         case .announce: self = .announce(from: try reader.read(), to: try reader.read(), record: try reader.readBytes())

@@ -22,8 +22,6 @@ public enum BusMessage: Equatable, Sendable {
     case presenceSync([PresenceEntry])
     case attach(PresenceEntry)
     case detach(uid: String, connection: UInt64)
-    /// `record` is the message exactly as it is stored and pushed.
-    case deliver(from: String, to: String, record: [UInt8])
     case queryPresence([String])
     /// One-way: push `bytes` to `to` if online; nothing is stored (friend requests).
     case notify(to: String, bytes: [UInt8])

@@ -26,16 +26,13 @@ final class GatewayBus: @unchecked Sendable {
     /// Work for the event loops gathered during one bus wake-up, handed over in one hop per
     /// event loop: a cross-thread wake-up per reply would cost more than the reply itself.
     private var handoffs: [ObjectIdentifier: (eventLoop: EventLoop, work: [() -> Void])] = [:]
-    /// uids seen to exist. Users are never deleted, so a positive answer holds for good; texts
-    /// to known users go straight to storage without asking auth.
-    private var knownUsers: Set<String> = []
+    /// Texts to uids known to exist go straight to storage without asking auth.
+    private var knownUsers: KnownUsers!
     /// Who is signed in here, as the router has been told so far: updated when an attach or
     /// detach is sent, on this thread, so a snapshot sent after them agrees with them. (Built
     /// from replies instead, a snapshot could miss an attach the router already applied, and
     /// wipe that user's presence.)
     private var presence: [UInt64: PresenceEntry] = [:]
-    /// Texts waiting on an existence look-up, in arrival order, so their order is kept.
-    private var pendingLookups: [String: [(Bool?) -> Void]] = [:]
 
     init(configuration: ChatConfiguration, registry: SessionRegistry, logger: Logger) throws {
         self.logger = logger
@@ -46,6 +43,7 @@ final class GatewayBus: @unchecked Sendable {
         routerSocket = try loop.connectDealer(configuration.routerEndpoint, identity: gatewayId)
         authSocket = try loop.connectDealer(configuration.authEndpoint)
         storageSockets = try configuration.storageEndpoints.map { try loop.connectDealer($0) }
+        knownUsers = KnownUsers(loop: loop, auth: authSocket)
     }
 
     func start() {
@@ -77,7 +75,7 @@ final class GatewayBus: @unchecked Sendable {
     func deliverText(from: String, to: String, record: [UInt8], on eventLoop: EventLoop,
                      _ completion: @escaping (Result<BusMessage, BusRequestError>) -> Void) {
         loop.execute { [self] in
-            whenExists(to) { [self] exists in
+            knownUsers.whenExists(to) { [self] exists in
                 guard let exists else { return hand(to: eventLoop) { completion(.failure(.timedOut)) } }
                 guard exists else { return hand(to: eventLoop) { completion(.success(.delivery(.unknownRecipient))) } }
                 let pair = PairKey(from, to)
@@ -86,22 +84,6 @@ final class GatewayBus: @unchecked Sendable {
                     hand(to: eventLoop) { completion(result) }
                 }
             }
-        }
-    }
-
-    /// Calls `body` (on the bus thread) with whether `uid` exists, or nil when auth did not answer.
-    private func whenExists(_ uid: String, _ body: @escaping (Bool?) -> Void) {
-        if knownUsers.contains(uid) { return body(true) }
-        if pendingLookups[uid] != nil {
-            pendingLookups[uid]!.append(body)
-            return
-        }
-        pendingLookups[uid] = [body]
-        loop.request(.userExists(uid: uid), on: authSocket) { [self] result in
-            var exists: Bool?
-            if case .success(.existence(let found)) = result { exists = found }
-            if exists == true { knownUsers.insert(uid) }
-            for waiting in pendingLookups.removeValue(forKey: uid) ?? [] { waiting(exists) }
         }
     }
 

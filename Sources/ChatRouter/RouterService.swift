@@ -5,20 +5,18 @@ import Logging
 
 /// The router: online presence and every delivery decision.
 ///
-/// A text goes: gateway -> router (does the recipient exist?) -> storage (durable append) ->
-/// router (online? push) -> gateway (`ok` / `Target user offline`). Presence is rebuilt after
-/// a restart from the gateways, which resend who is signed in when the router does not
-/// recognise their heartbeat.
+/// A text comes from the storage worker that made it durable (`deliverStored`): the router
+/// pushes it if the recipient is online and answers the gateway's request itself. Presence is
+/// rebuilt after a restart from the gateways, which resend who is signed in when the router
+/// does not recognise their heartbeat.
 public final class RouterService {
     private let configuration: ChatConfiguration
     private let logger: Logger
     private let loop: BusLoop
-    private let partitioning: Partitioning
     private let instance = UInt64.random(in: 1...UInt64.max)
 
     private var gatewaySocket: BusLoop.SocketID!
     private var authSocket: BusLoop.SocketID!
-    private var storageSockets: [BusLoop.SocketID] = []
 
     private var presence = PresenceTable()
     private var introductions = P2PIntroductions()
@@ -27,10 +25,7 @@ public final class RouterService {
     private var gatewayLastSeen: [[UInt8]: UInt64] = [:]
     /// Gateways that sent their full presence since this router started.
     private var syncedGateways: Set<[UInt8]> = []
-    /// Users only ever get created, so a uid once seen to exist is cached for good.
-    private var knownUsers: Set<String> = []
-    /// Deliveries waiting on an existence look-up, in arrival order, so order is kept.
-    private var pendingLookups: [String: [(Bool?) -> Void]] = [:]
+    private var knownUsers: KnownUsers!
 
     /// A gateway silent this long is taken for dead and its users for offline.
     private let gatewayTimeoutNanos: UInt64 = 5_000_000_000
@@ -39,13 +34,12 @@ public final class RouterService {
         self.configuration = configuration
         self.logger = logger
         loop = BusLoop(requestTimeout: .milliseconds(configuration.requestTimeoutMilliseconds), logger: logger)
-        partitioning = Partitioning(partitionCount: configuration.storagePartitions, workerCount: configuration.storageEndpoints.count)
     }
 
     public func run() throws {
         gatewaySocket = try loop.bindRouter(configuration.routerEndpoint)
         authSocket = try loop.connectDealer(configuration.authEndpoint)
-        storageSockets = try configuration.storageEndpoints.map { try loop.connectDealer($0) }
+        knownUsers = KnownUsers(loop: loop, auth: authSocket)
         loop.every(.seconds(1)) { [weak self] in
             self?.dropSilentGateways()
             self?.releaseHeldDeliveries()
@@ -86,8 +80,6 @@ public final class RouterService {
             } else {
                 deliverStored(to: to, record: record, gatewayId: gatewayId, requestId: requestId)
             }
-        case .deliver(let from, let to, let record):
-            deliver(from: from, to: to, record: record, replyingTo: incoming)
         case .announce(_, let to, let record):
             if let location = presence.location(of: to) {
                 push(record, to: location)
@@ -159,28 +151,6 @@ public final class RouterService {
         }
     }
 
-    private func deliver(from: String, to: String, record: [UInt8], replyingTo incoming: BusIncoming) {
-        whenExists(to) { [self] exists in
-            guard let exists else { return loop.reply(to: incoming, with: .delivery(.unavailable)) }
-            guard exists else { return loop.reply(to: incoming, with: .delivery(.unknownRecipient)) }
-            let pair = PairKey(from, to)
-            let storage = storageSockets[partitioning.worker(of: pair)]
-            loop.request(.appendRecord(pair: pair, record: record), on: storage) { [self] result in
-                guard case .success(.appended) = result else {
-                    logger.warning("storage did not confirm an append", metadata: ["router.pair": "\(pair)", "router.result": "\(result)"])
-                    return loop.reply(to: incoming, with: .delivery(.unavailable))
-                }
-                // Presence is read after the append: `ok` means pushed to whoever is online now.
-                if let location = presence.location(of: to) {
-                    push(record, to: location)
-                    loop.reply(to: incoming, with: .delivery(.delivered))
-                } else {
-                    loop.reply(to: incoming, with: .delivery(.recipientOffline))
-                }
-            }
-        }
-    }
-
     private func push(_ bytes: [UInt8], to location: PresenceTable.Location) {
         loop.send(BusEnvelope(requestId: 0, message: .push(connection: location.entry.connection, bytes: bytes)),
                   on: gatewaySocket, to: location.gateway)
@@ -188,7 +158,7 @@ public final class RouterService {
 
     /// Introduces `from` to `to` for a direct transfer: `to` is pushed the offer with a token.
     private func offer(from: String, to: String, line: String, privateEndpoint: String, replyingTo incoming: BusIncoming) {
-        whenExists(to) { [self] exists in
+        knownUsers.whenExists(to) { [self] exists in
             guard let exists else { return loop.reply(to: incoming, with: .delivery(.unavailable)) }
             guard exists else { return loop.reply(to: incoming, with: .delivery(.unknownRecipient)) }
             guard let receiver = presence.location(of: to) else { return loop.reply(to: incoming, with: .delivery(.recipientOffline)) }
@@ -197,22 +167,6 @@ public final class RouterService {
                                                 senderPrivate: privateEndpoint, created: DispatchTime.now().uptimeNanoseconds))
             push(Array("\(from) to \(to) p2p offer \(token) \(line)\n".utf8), to: receiver)
             loop.reply(to: incoming, with: .p2pOffered(token: token))
-        }
-    }
-
-    /// Calls `body` with whether `uid` exists, or nil when auth did not answer.
-    private func whenExists(_ uid: String, _ body: @escaping (Bool?) -> Void) {
-        if knownUsers.contains(uid) { return body(true) }
-        if pendingLookups[uid] != nil {
-            pendingLookups[uid]!.append(body)
-            return
-        }
-        pendingLookups[uid] = [body]
-        loop.request(.userExists(uid: uid), on: authSocket) { [self] result in
-            var exists: Bool?
-            if case .success(.existence(let found)) = result { exists = found }
-            if exists == true { knownUsers.insert(uid) }
-            for waiting in pendingLookups.removeValue(forKey: uid) ?? [] { waiting(exists) }
         }
     }
 

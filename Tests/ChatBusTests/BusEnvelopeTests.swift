@@ -8,7 +8,7 @@ import Testing
         .addFriend(owner: "111111", friend: "222222"), .listFriends(owner: "111111"), .userExists(uid: "111111"),
         .authOutcome(.wrongPassword), .friendList(["222222", "333333"]), .friendList([]), .existence(true),
         .gatewayHello(gatewayId: "gw-1"), .presenceSync([entry, entry]), .presenceSync([]), .attach(entry),
-        .detach(uid: "111111", connection: .max), .deliver(from: "111111", to: "222222", record: [0, 10, 255]),
+        .detach(uid: "111111", connection: .max),
         .queryPresence(["111111"]), .notify(to: "222222", bytes: Array("x\n".utf8)),
         .routerWelcome(routerInstance: 42, needsSync: true), .attached, .delivery(.recipientOffline),
         .presence([true, false, true]), .push(connection: 3, bytes: []), .kick(connection: 9),
