@@ -106,7 +106,10 @@ struct PeerToPeerRun {
 /// Cases 1 to 3 through real Linux NATs in network namespaces (root only).
 @Suite(.serialized, .enabled(if: NATLab.isAvailable, "needs root, ip netns and iptables: the NAT lab is skipped"))
 struct PeerToPeerNATTests {
-    private func inLab(_ mapping: NATLab.Mapping, _ body: (NATLab, URL) throws -> Void) throws {
+    /// One transfer in a fresh lab, from the host at `sender` to the host at `receiver`;
+    /// `arguments` go to both clients.
+    private func transfer(_ mapping: NATLab.Mapping, from sender: KeyPath<NATLab, String>, to receiver: KeyPath<NATLab, String>,
+                          size: Int, arguments: [String] = []) throws -> PeerToPeerRun {
         let lab = try NATLab(mapping: mapping)
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("natlab-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -115,53 +118,38 @@ struct PeerToPeerNATTests {
             try? FileManager.default.removeItem(at: folder)
         }
         try lab.startServer(dataDirectory: folder.appendingPathComponent("data"), log: folder.appendingPathComponent("chatd.log"))
-        try body(lab, folder)
+        return try PeerToPeerRun.run(folder: folder, size: size, senderArguments: arguments, receiverArguments: arguments) { role, script, extra in
+            try lab.chat(in: lab[keyPath: role == "sender" ? sender : receiver], script: script, arguments: extra)
+        }
     }
 
     @Test func portPreservingNATsConnectDirectly() throws {
-        try inLab(.portPreserving) { lab, folder in
-            let run = try PeerToPeerRun.run(folder: folder, size: 4 << 20) { role, script, arguments in
-                try lab.chat(in: role == "sender" ? lab.hostA : lab.hostB, script: script, arguments: arguments)
-            }
-            #expect(run.arrivedWhole, "\(run.output)")
-            #expect(run.wentDirect, "\(run.output)")
-            #expect(run.output.contains("direct to 203.0.113."), "\(run.output)")
-            #expect(run.leftNoHistory)
-        }
+        let run = try transfer(.portPreserving, from: \.hostA, to: \.hostB, size: 4 << 20)
+        #expect(run.arrivedWhole, "\(run.output)")
+        #expect(run.wentDirect, "\(run.output)")
+        #expect(run.output.contains("direct to 203.0.113."), "\(run.output)")
+        #expect(run.leftNoHistory)
     }
 
     @Test func randomisingNATsFallBackToTheRelay() throws {
-        try inLab(.randomPorts) { lab, folder in
-            let run = try PeerToPeerRun.run(folder: folder, size: 4 << 20) { role, script, arguments in
-                try lab.chat(in: role == "sender" ? lab.hostA : lab.hostB, script: script, arguments: arguments)
-            }
-            #expect(run.arrivedWhole, "\(run.output)")
-            #expect(run.wentThroughRelay, "\(run.output)")
-            #expect(run.output.contains("going through the server's relay"))
-            #expect(run.leftNoHistory)
-        }
+        let run = try transfer(.randomPorts, from: \.hostA, to: \.hostB, size: 4 << 20)
+        #expect(run.arrivedWhole, "\(run.output)")
+        #expect(run.wentThroughRelay, "\(run.output)")
+        #expect(run.output.contains("going through the server's relay"))
+        #expect(run.leftNoHistory)
     }
 
     @Test func randomisingNATsWithoutRelayFailCleanly() throws {
-        try inLab(.randomPorts) { lab, folder in
-            let run = try PeerToPeerRun.run(folder: folder, size: 1 << 20, senderArguments: ["--no-relay", "--p2p-timeout", "3"],
-                                            receiverArguments: ["--no-relay", "--p2p-timeout", "3"]) { role, script, arguments in
-                try lab.chat(in: role == "sender" ? lab.hostA : lab.hostB, script: script, arguments: arguments)
-            }
-            #expect(run.received == nil)
-            #expect(run.output.contains("the relay is refused"))
-        }
+        let run = try transfer(.randomPorts, from: \.hostA, to: \.hostB, size: 1 << 20, arguments: ["--no-relay", "--p2p-timeout", "3"])
+        #expect(run.received == nil)
+        #expect(run.output.contains("the relay is refused"))
     }
 
     @Test func sameNATConnectsThroughPrivateEndpoints() throws {
-        try inLab(.portPreserving) { lab, folder in
-            let run = try PeerToPeerRun.run(folder: folder, size: 4 << 20) { role, script, arguments in
-                try lab.chat(in: role == "sender" ? lab.hostA : lab.hostA2, script: script, arguments: arguments)
-            }
-            #expect(run.arrivedWhole, "\(run.output)")
-            #expect(run.wentDirect, "\(run.output)")
-            #expect(run.output.contains("198.18.1."), "\(run.output)")
-            #expect(run.leftNoHistory)
-        }
+        let run = try transfer(.portPreserving, from: \.hostA, to: \.hostA2, size: 4 << 20)
+        #expect(run.arrivedWhole, "\(run.output)")
+        #expect(run.wentDirect, "\(run.output)")
+        #expect(run.output.contains("198.18.1."), "\(run.output)")
+        #expect(run.leftNoHistory)
     }
 }
