@@ -6,7 +6,9 @@ extension BusMessage {
         case gatewayHello = 20, presenceSync, attach, detach
         case queryPresence = 25, notify, announce
         case routerWelcome = 40, attached, delivery, presence, push, kick
-        case appendRecord = 60, fetchHistory, appended, history, storeAndDeliver, deliverStored
+        // 60 and 62 were `appendRecord` and `appended`, retired with the three-hop texts.
+        case fetchHistory = 61
+        case history = 63, storeAndDeliver, deliverStored
         case beginUpload = 70, uploadChunk, finishUpload, abortUpload, openDownload, readChunk, closeDownload
         case uploadReady = 80, chunkStored, stored, downloadReady, noSuchFile, chunk
         case p2pOffer = 90, p2pAccept, p2pDecline, p2pRelayCheck, p2pOffered, p2pConnect, p2pDeclined, p2pUnknown, p2pRelayAllowed
@@ -49,11 +51,9 @@ extension BusMessage {
         case .presence: return .presence
         case .push: return .push
         case .kick: return .kick
-        case .appendRecord: return .appendRecord
         case .storeAndDeliver: return .storeAndDeliver
         case .deliverStored: return .deliverStored
         case .fetchHistory: return .fetchHistory
-        case .appended: return .appended
         case .history: return .history
         case .p2pOffer: return .p2pOffer
         case .p2pAccept: return .p2pAccept
@@ -115,7 +115,7 @@ extension BusMessage {
             writer.write(to); writer.write(bytes: bytes)
         case .routerWelcome(let instance, let needsSync):
             writer.write(instance); writer.write(needsSync)
-        case .attached, .appended:
+        case .attached:
             break
         case .delivery(let outcome):
             writer.write(outcome.rawValue)
@@ -126,12 +126,10 @@ extension BusMessage {
             writer.write(connection); writer.write(bytes: bytes)
         case .kick(let connection):
             writer.write(connection)
-        case .appendRecord(let pair, let record):
-            pair.encode(into: &writer); writer.write(bytes: record)
-        case .storeAndDeliver(let pair, let record, let from, let to, let gatewayId):
-            pair.encode(into: &writer); writer.write(bytes: record); writer.write(from); writer.write(to); writer.write(gatewayId)
-        case .deliverStored(let from, let to, let record, let gatewayId, let requestId):
-            writer.write(from); writer.write(to); writer.write(bytes: record); writer.write(gatewayId); writer.write(requestId)
+        case .storeAndDeliver(let pair, let record, let to, let gatewayId):
+            pair.encode(into: &writer); writer.write(bytes: record); writer.write(to); writer.write(gatewayId)
+        case .deliverStored(let to, let record, let gatewayId, let requestId):
+            writer.write(to); writer.write(bytes: record); writer.write(gatewayId); writer.write(requestId)
         case .fetchHistory(let pair):
             pair.encode(into: &writer)
         case .history(let bytes):
@@ -202,15 +200,13 @@ extension BusMessage {
             self = .presence(online)
         case .push: self = .push(connection: try reader.read(), bytes: try reader.readBytes())
         case .kick: self = .kick(connection: try reader.read())
-        case .appendRecord: self = .appendRecord(pair: try PairKey(decoding: &reader), record: try reader.readBytes())
         case .storeAndDeliver:
-            self = .storeAndDeliver(pair: try PairKey(decoding: &reader), record: try reader.readBytes(), from: try reader.read(),
-                                    to: try reader.read(), gatewayId: try reader.read())
+            self = .storeAndDeliver(pair: try PairKey(decoding: &reader), record: try reader.readBytes(), to: try reader.read(),
+                                    gatewayId: try reader.read())
         case .deliverStored:
-            self = .deliverStored(from: try reader.read(), to: try reader.read(), record: try reader.readBytes(),
-                                  gatewayId: try reader.read(), requestId: try reader.read())
+            self = .deliverStored(to: try reader.read(), record: try reader.readBytes(), gatewayId: try reader.read(),
+                                  requestId: try reader.read())
         case .fetchHistory: self = .fetchHistory(pair: try PairKey(decoding: &reader))
-        case .appended: self = .appended
         case .history: self = .history(try reader.readBytes())
         case .p2pOffer:
             self = .p2pOffer(from: try reader.read(), to: try reader.read(), size: try reader.read(), sha256: try reader.read(),

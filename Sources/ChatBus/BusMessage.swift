@@ -54,14 +54,13 @@ public enum BusMessage: Equatable, Sendable {
     case p2pUnknown
     case p2pRelayAllowed(Bool)
 
-    // MARK: router or gateway -> storage
-    case appendRecord(pair: PairKey, record: [UInt8])
+    // MARK: gateway -> storage
     /// Gateway -> storage: append, then hand the record to the router for delivery
     /// (`deliverStored`), which answers the gateway's request itself: three hops per text.
-    case storeAndDeliver(pair: PairKey, record: [UInt8], from: String, to: String, gatewayId: String)
+    case storeAndDeliver(pair: PairKey, record: [UInt8], to: String, gatewayId: String)
     /// Storage -> router, one-way: `record` is durable; push it if `to` is online and answer the
     /// gateway's request `requestId` with `delivery`.
-    case deliverStored(from: String, to: String, record: [UInt8], gatewayId: String, requestId: UInt64)
+    case deliverStored(to: String, record: [UInt8], gatewayId: String, requestId: UInt64)
     case fetchHistory(pair: PairKey)
     /// Starts an upload of `size` bytes named `name`; `header` is the command's first line.
     case beginUpload(pair: PairKey, header: [UInt8], name: String, size: Int64)
@@ -77,7 +76,6 @@ public enum BusMessage: Equatable, Sendable {
     /// One-way: the download is over (done, declined or the client left).
     case closeDownload(download: UInt64)
     // MARK: storage -> requester
-    case appended
     /// Every record of the pair, oldest first, concatenated.
     case history([UInt8])
     case uploadReady(upload: UInt64)

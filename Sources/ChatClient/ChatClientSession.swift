@@ -15,7 +15,7 @@ public final class ChatClientSession: @unchecked Sendable {
         /// The go-ahead (or refusal) for an upload.
         case uploadStart
         /// The reply once the uploaded bytes are stored.
-        case uploadFinal(name: String)
+        case uploadFinal
         case download(peer: String, name: String)
         case p2pOffer(OutgoingTransfer)
         case p2pAccept(token: String)
@@ -249,7 +249,7 @@ public final class ChatClientSession: @unchecked Sendable {
         case .uploadStart:
             if line == ServerReply.ok.text {
                 withState {
-                    awaited.insert(.uploadFinal(name: ""), at: 0)
+                    awaited.insert(.uploadFinal, at: 0)
                     uploadDecision = .send
                 }
             } else {

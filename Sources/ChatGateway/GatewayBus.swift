@@ -79,7 +79,7 @@ final class GatewayBus: @unchecked Sendable {
                 guard let exists else { return hand(to: eventLoop) { completion(.failure(.timedOut)) } }
                 guard exists else { return hand(to: eventLoop) { completion(.success(.delivery(.unknownRecipient))) } }
                 let pair = PairKey(from, to)
-                loop.request(.storeAndDeliver(pair: pair, record: record, from: from, to: to, gatewayId: gatewayId),
+                loop.request(.storeAndDeliver(pair: pair, record: record, to: to, gatewayId: gatewayId),
                              on: socket(for: .storage(pair))) { [self] result in
                     hand(to: eventLoop) { completion(result) }
                 }

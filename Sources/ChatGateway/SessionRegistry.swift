@@ -18,5 +18,4 @@ final class SessionRegistry: @unchecked Sendable {
         lock.withLock { connections[id] }
     }
 
-    var count: Int { lock.withLock { connections.count } }
 }

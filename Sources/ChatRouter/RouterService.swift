@@ -72,7 +72,7 @@ public final class RouterService {
             loop.reply(to: incoming, with: .attached)
         case .detach(let uid, let connection):
             presence.detach(uid: uid, connection: connection, on: gateway)
-        case .deliverStored(_, let to, let record, let gatewayId, let requestId):
+        case .deliverStored(let to, let record, let gatewayId, let requestId):
             // Just after a (re)start presence is still being rebuilt from the gateways: hold
             // stored texts until it is, rather than call their recipients offline.
             if isRebuildingPresence {

@@ -19,13 +19,13 @@ public final class StorageService {
     private var transfers: FileTransfers!
     /// An upload or download untouched this long is dropped (its gateway went away).
     private let transferIdleNanos: UInt64 = 300_000_000_000
-    /// An append waiting for the group commit, and who learns of it after: the requester (a
-    /// plain append) or the router, which delivers and answers the gateway (a text).
+    /// A text waiting for the group commit; the router delivers it and answers the gateway after.
     private struct PendingAppend {
         let incoming: BusIncoming
         let pair: PairKey
         let record: [UInt8]
-        let delivery: (from: String, to: String, gatewayId: String)?
+        let to: String
+        let gatewayId: String
     }
 
     private var pendingAppends: [Int: [PendingAppend]] = [:]
@@ -77,15 +77,11 @@ public final class StorageService {
 
     private func handle(_ incoming: BusIncoming) {
         switch incoming.message {
-        case .appendRecord(let pair, let record):
-            let partition = partitioning.partition(of: pair)
-            guard partitions[partition] != nil else { return refuseForeign(pair, incoming) }
-            pendingAppends[partition, default: []].append(PendingAppend(incoming: incoming, pair: pair, record: record, delivery: nil))
-        case .storeAndDeliver(let pair, let record, let from, let to, let gatewayId):
+        case .storeAndDeliver(let pair, let record, let to, let gatewayId):
             let partition = partitioning.partition(of: pair)
             guard partitions[partition] != nil else { return refuseForeign(pair, incoming) }
             pendingAppends[partition, default: []].append(
-                PendingAppend(incoming: incoming, pair: pair, record: record, delivery: (from, to, gatewayId)))
+                PendingAppend(incoming: incoming, pair: pair, record: record, to: to, gatewayId: gatewayId))
         case .fetchHistory(let pair):
             let partition = partitioning.partition(of: pair)
             guard let store = partitions[partition] else { return refuseForeign(pair, incoming) }
@@ -138,20 +134,14 @@ public final class StorageService {
             do {
                 try partitions[partition]!.append(appends.map { ($0.pair, $0.record) })
                 for append in appends {
-                    guard let delivery = append.delivery else {
-                        loop.reply(to: append.incoming, with: .appended)
-                        continue
-                    }
                     // Durable now: the router pushes it and answers the gateway's request.
-                    let handOver = BusMessage.deliverStored(from: delivery.from, to: delivery.to, record: append.record,
-                                                            gatewayId: delivery.gatewayId, requestId: append.incoming.envelope.requestId)
+                    let handOver = BusMessage.deliverStored(to: append.to, record: append.record, gatewayId: append.gatewayId,
+                                                            requestId: append.incoming.envelope.requestId)
                     loop.send(BusEnvelope(requestId: 0, message: handOver), on: routerSocket)
                 }
             } catch {
                 logger.error("append failed", metadata: ["storage.partition": "\(partition)", "storage.error": "\(error)"])
-                for append in appends {
-                    loop.reply(to: append.incoming, with: append.delivery == nil ? .failure("\(error)") : .delivery(.unavailable))
-                }
+                for append in appends { loop.reply(to: append.incoming, with: .delivery(.unavailable)) }
             }
         }
     }

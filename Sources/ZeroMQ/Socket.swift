@@ -32,8 +32,6 @@ public final class Socket {
     public func setLinger(milliseconds: Int32) throws { try LibZMQ.setOption(handle, ZMQ_LINGER, int: milliseconds) }
     public func setSendHighWaterMark(_ messages: Int32) throws { try LibZMQ.setOption(handle, ZMQ_SNDHWM, int: messages) }
     public func setReceiveHighWaterMark(_ messages: Int32) throws { try LibZMQ.setOption(handle, ZMQ_RCVHWM, int: messages) }
-    /// Only queue messages to peers whose connection is complete, so requests to a dead peer fail fast.
-    public func setImmediate(_ on: Bool) throws { try LibZMQ.setOption(handle, ZMQ_IMMEDIATE, int: on ? 1 : 0) }
     public func setReconnectInterval(milliseconds: Int32) throws { try LibZMQ.setOption(handle, ZMQ_RECONNECT_IVL, int: milliseconds) }
 
     /// Sends every frame as one multipart message. Returns false when non-blocking and it would block.

@@ -12,8 +12,7 @@ import Testing
         .queryPresence(["111111"]), .notify(to: "222222", bytes: Array("x\n".utf8)),
         .routerWelcome(routerInstance: 42, needsSync: true), .attached, .delivery(.recipientOffline),
         .presence([true, false, true]), .push(connection: 3, bytes: []), .kick(connection: 9),
-        .appendRecord(pair: PairKey("222222", "111111"), record: Array("r\n".utf8)),
-        .fetchHistory(pair: PairKey("111111", "222222")), .appended, .history([1, 2, 3]), .failure("disk full"),
+        .fetchHistory(pair: PairKey("111111", "222222")), .history([1, 2, 3]), .failure("disk full"),
         .announce(from: "111111", to: "222222", record: [1]),
         .beginUpload(pair: PairKey("1", "2"), header: [65, 10], name: "a b.txt", size: 1 << 40),
         .uploadChunk(upload: 5, bytes: [0, 10, 13]), .finishUpload(upload: 5), .abortUpload(upload: 6),
@@ -24,8 +23,8 @@ import Testing
         .p2pAccept(by: "222222", token: "t", privateEndpoint: "198.18.2.10:5000"), .p2pDecline(by: "2", token: "t"),
         .p2pRelayCheck(token: "t"), .p2pOffered(token: "t"), .p2pConnect(token: "t", peerPublic: "a:1", peerPrivate: "b:2"),
         .p2pDeclined, .p2pUnknown, .p2pRelayAllowed(true),
-        .storeAndDeliver(pair: PairKey("1", "2"), record: [1, 10], from: "1", to: "2", gatewayId: "gw"),
-        .deliverStored(from: "1", to: "2", record: [10], gatewayId: "gw", requestId: 77),
+        .storeAndDeliver(pair: PairKey("2", "1"), record: [1, 10], to: "2", gatewayId: "gw"),
+        .deliverStored(to: "2", record: [10], gatewayId: "gw", requestId: 77),
     ]
 
     @Test func everyMessageRoundTrips() throws {
@@ -36,8 +35,8 @@ import Testing
     }
 
     @Test func headerLayoutIsFixed() {
-        let bytes = BusEnvelope(requestId: 0x0102_0304_0506_0708, message: .appended, flags: .reply).encoded()
-        #expect(bytes == [1, 1, 0, 62, 1, 2, 3, 4, 5, 6, 7, 8])
+        let bytes = BusEnvelope(requestId: 0x0102_0304_0506_0708, message: .attached, flags: .reply).encoded()
+        #expect(bytes == [1, 1, 0, 41, 1, 2, 3, 4, 5, 6, 7, 8])
     }
 
     @Test func badInputIsAnErrorNotACrash() {
@@ -74,7 +73,7 @@ import Testing
 
     @Test func badLengthsAreRefused() {
         var writer = BusWriter()
-        BusEnvelope(requestId: 1, message: .appended).append(toBatch: &writer)
+        BusEnvelope(requestId: 1, message: .attached).append(toBatch: &writer)
         let bytes = writer.bytes
         #expect(BusEnvelope.split(batch: Array(bytes.dropLast())) == nil)
         #expect(BusEnvelope.split(batch: bytes + [0, 0]) == nil)
