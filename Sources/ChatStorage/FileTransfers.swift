@@ -37,20 +37,18 @@ final class FileTransfers {
     private let loop: BusLoop
     private let logger: Logger
     private let folders: [Int: BlobFolder]
-    private let stores: [Int: PartitionStore]
-    /// Run before a file's record is committed, so records keep their arrival order.
-    private let commitPendingAppends: () -> Void
+    /// The partitions' stores; a file's record commits after the texts that arrived before it.
+    private let writers: [Int: PartitionWriter]
     private let fileQueue = DispatchQueue(label: "storage.files")
     private var uploads: [UInt64: Upload] = [:]
     private var downloads: [UInt64: Download] = [:]
     private var nextId = UInt64.random(in: 1...(1 << 48))
 
-    init(loop: BusLoop, logger: Logger, folders: [Int: BlobFolder], stores: [Int: PartitionStore], commitPendingAppends: @escaping () -> Void) {
+    init(loop: BusLoop, logger: Logger, folders: [Int: BlobFolder], writers: [Int: PartitionWriter]) {
         self.loop = loop
         self.logger = logger
         self.folders = folders
-        self.stores = stores
-        self.commitPendingAppends = commitPendingAppends
+        self.writers = writers
     }
 
     /// Handles a transfer message; false for any other message.
@@ -138,23 +136,29 @@ final class FileTransfers {
             return loop.reply(to: incoming, with: .failure("upload incomplete"))
         }
         let folder = folders[upload.partition]!
+        let writer = writers[upload.partition]!
         fileQueue.async { [loop] in
             let made = Result { try folder.makeDurable(descriptor: upload.descriptor, temporary: upload.temporary) }
             loop.execute { [self] in
-                do {
-                    let blob = try made.get()
-                    commitPendingAppends()
-                    let stored = try stores[upload.partition]!.commitFile(pair: upload.pair, name: upload.name, blob: blob, size: upload.size) {
+                guard case .success(let blob) = made else { return refuse(incoming, made, folder: folder, upload: upload) }
+                writer.withStore { store in
+                    try store.commitFile(pair: upload.pair, name: upload.name, blob: blob, size: upload.size) {
                         upload.header + [10] + Array($0.utf8) + [10]
                     }
+                } completion: { [self] committed in
+                    guard case .success(let stored) = committed else { return refuse(incoming, committed, folder: folder, upload: upload, blob: blob) }
                     loop.reply(to: incoming, with: .stored(record: upload.header + [10] + Array(stored.utf8) + [10]))
-                } catch {
-                    logger.error("upload could not be stored", metadata: ["storage.error": "\(error)"])
-                    if case .success(let blob) = made { unlink(folder.blobPath(blob)) } else { unlink(upload.temporary) }
-                    loop.reply(to: incoming, with: .failure("\(error)"))
                 }
             }
         }
+    }
+
+    /// Answers a finish that failed, and removes what the upload left on disk.
+    private func refuse<T>(_ incoming: BusIncoming, _ failed: Result<T, Error>, folder: BlobFolder, upload: Upload, blob: String? = nil) {
+        guard case .failure(let error) = failed else { return }
+        logger.error("upload could not be stored", metadata: ["storage.error": "\(error)"])
+        unlink(blob.map(folder.blobPath) ?? upload.temporary)
+        loop.reply(to: incoming, with: .failure("\(error)"))
     }
 
     private func abort(upload id: UInt64, reason: String) {
@@ -164,20 +168,27 @@ final class FileTransfers {
     }
 
     private func open(_ incoming: BusIncoming, partition: Int, pair: PairKey, name: String) {
-        guard let store = stores[partition], let folder = folders[partition] else {
+        guard let writer = writers[partition], let folder = folders[partition] else {
             return loop.reply(to: incoming, with: .failure("partition not owned"))
         }
-        do {
-            guard let file = try store.file(of: pair, named: name) else { return loop.reply(to: incoming, with: .noSuchFile) }
+        writer.withStore { store -> (descriptor: Int32, size: Int64)? in
+            guard let file = try store.file(of: pair, named: name) else { return nil }
             let descriptor = Glibc.open(folder.blobPath(file.blob), O_RDONLY | O_CLOEXEC)
             guard descriptor >= 0 else { throw BlobFolder.IOError("open", folder.blobPath(file.blob)) }
-            let id = nextId
-            nextId += 1
-            downloads[id] = Download(descriptor: descriptor, size: file.size, lastActivity: Self.now())
-            loop.reply(to: incoming, with: .downloadReady(download: id, size: file.size))
-        } catch {
-            logger.error("cannot open a download", metadata: ["storage.error": "\(error)"])
-            loop.reply(to: incoming, with: .failure("\(error)"))
+            return (descriptor, file.size)
+        } completion: { [self] opened in
+            switch opened {
+            case .success(let file?):
+                let id = nextId
+                nextId += 1
+                downloads[id] = Download(descriptor: file.descriptor, size: file.size, lastActivity: Self.now())
+                loop.reply(to: incoming, with: .downloadReady(download: id, size: file.size))
+            case .success(nil):
+                loop.reply(to: incoming, with: .noSuchFile)
+            case .failure(let error):
+                logger.error("cannot open a download", metadata: ["storage.error": "\(error)"])
+                loop.reply(to: incoming, with: .failure("\(error)"))
+            }
         }
     }
 

@@ -6,8 +6,8 @@ import Logging
 /// A storage worker: owns the partitions `p` with `p % workers == index` and keeps each
 /// pair's history there.
 ///
-/// Appends are group-committed: everything that arrived in one wake-up of the bus loop is
-/// written in one transaction per partition, and only then are the appends confirmed.
+/// Appends are group-committed per partition, each partition on its own queue
+/// (`PartitionWriter`); a text is handed to the router only once its group is durable.
 public final class StorageService {
     private let configuration: ChatConfiguration
     private let index: Int
@@ -15,20 +15,10 @@ public final class StorageService {
     private let loop: BusLoop
     private let partitioning: Partitioning
     static let maxHistoryBytes: Int64 = 256 << 20
-    private var partitions: [Int: PartitionStore] = [:]
+    private var writers: [Int: PartitionWriter] = [:]
     private var transfers: FileTransfers!
     /// An upload or download untouched this long is dropped (its gateway went away).
     private let transferIdleNanos: UInt64 = 300_000_000_000
-    /// A text waiting for the group commit; the router delivers it and answers the gateway after.
-    private struct PendingAppend {
-        let incoming: BusIncoming
-        let pair: PairKey
-        let record: [UInt8]
-        let to: String
-        let gatewayId: String
-    }
-
-    private var pendingAppends: [Int: [PendingAppend]] = [:]
     private var routerSocket: BusLoop.SocketID!
 
     public init(configuration: ChatConfiguration, index: Int, logger: Logger) {
@@ -56,21 +46,21 @@ public final class StorageService {
             let blobs = try BlobFolder(root: "\(configuration.dataDirectory)/files", partition: partition)
             let removed = blobs.removeLeftovers(keeping: try store.referencedBlobs())
             if removed > 0 { logger.warning("removed files a crash left behind", metadata: ["storage.partition": "\(partition)", "storage.files": "\(removed)"]) }
-            partitions[partition] = store
+            writers[partition] = PartitionWriter(partition: partition, store: store, loop: loop) { [weak self] group, failure in
+                self?.committed(group, partition: partition, failure: failure)
+            }
             blobFolders[partition] = blobs
         }
-        transfers = FileTransfers(loop: loop, logger: logger, folders: blobFolders, stores: partitions) { [weak self] in
-            self?.commitPendingAppends()
-        }
+        transfers = FileTransfers(loop: loop, logger: logger, folders: blobFolders, writers: writers)
         loop.every(.seconds(10)) { [weak self] in
             guard let self else { return }
             transfers.sweep(idleNanos: transferIdleNanos)
         }
         logger.info("storage ready", metadata: [
             "bus.endpoint": "\(configuration.storageEndpoints[index])",
-            "storage.partitions": "\(partitions.keys.sorted())",
+            "storage.partitions": "\(writers.keys.sorted())",
         ])
-        loop.run(handler: handle, afterBatch: commitPendingAppends)
+        loop.run(handler: handle, afterBatch: startGroupCommits)
     }
 
     public func stop() { loop.stop() }
@@ -78,26 +68,26 @@ public final class StorageService {
     private func handle(_ incoming: BusIncoming) {
         switch incoming.message {
         case .storeAndDeliver(let pair, let record, let to, let gatewayId):
-            let partition = partitioning.partition(of: pair)
-            guard partitions[partition] != nil else { return refuseForeign(pair, incoming) }
-            pendingAppends[partition, default: []].append(
-                PendingAppend(incoming: incoming, pair: pair, record: record, to: to, gatewayId: gatewayId))
+            guard let writer = writers[partitioning.partition(of: pair)] else { return refuseForeign(pair, incoming) }
+            writer.append(PartitionWriter.Append(incoming: incoming, pair: pair, record: record, to: to, gatewayId: gatewayId))
         case .fetchHistory(let pair):
-            let partition = partitioning.partition(of: pair)
-            guard let store = partitions[partition] else { return refuseForeign(pair, incoming) }
-            // A read sees every append that arrived before it.
-            commitPendingAppends()
-            do {
-                // The history goes in one bus message; past this size it is refused rather than
-                // held whole in memory (a streamed history is still to come).
-                guard try store.historySize(of: pair) <= Self.maxHistoryBytes else {
+            guard let writer = writers[partitioning.partition(of: pair)] else { return refuseForeign(pair, incoming) }
+            // The history goes in one bus message; past this size it is refused rather than
+            // held whole in memory (a streamed history is still to come).
+            writer.withStore { store -> [UInt8]? in
+                guard try store.historySize(of: pair) <= Self.maxHistoryBytes else { return nil }
+                return try store.history(of: pair)
+            } completion: { [self] result in
+                switch result {
+                case .success(let history?):
+                    loop.reply(to: incoming, with: .history(history))
+                case .success(nil):
                     logger.warning("history too large to send at once", metadata: ["storage.pair": "\(pair)"])
-                    return loop.reply(to: incoming, with: .failure("history too large"))
+                    loop.reply(to: incoming, with: .failure("history too large"))
+                case .failure(let error):
+                    logger.error("history read failed", metadata: ["storage.pair": "\(pair)", "storage.error": "\(error)"])
+                    loop.reply(to: incoming, with: .failure("\(error)"))
                 }
-                loop.reply(to: incoming, with: .history(try store.history(of: pair)))
-            } catch {
-                logger.error("history read failed", metadata: ["storage.pair": "\(pair)", "storage.error": "\(error)"])
-                loop.reply(to: incoming, with: .failure("\(error)"))
             }
         default:
             if transfers.handle(incoming, partition: partitioning.partition(of:)) { return }
@@ -126,23 +116,21 @@ public final class StorageService {
         loop.reply(to: incoming, with: .failure("partition not owned by storage worker \(index)"))
     }
 
-    private func commitPendingAppends() {
-        guard !pendingAppends.isEmpty else { return }
-        let batch = pendingAppends
-        pendingAppends.removeAll(keepingCapacity: true)
-        for (partition, appends) in batch {
-            do {
-                try partitions[partition]!.append(appends.map { ($0.pair, $0.record) })
-                for append in appends {
-                    // Durable now: the router pushes it and answers the gateway's request.
-                    let handOver = BusMessage.deliverStored(to: append.to, record: append.record, gatewayId: append.gatewayId,
-                                                            requestId: append.incoming.envelope.requestId)
-                    loop.send(BusEnvelope(requestId: 0, message: handOver), on: routerSocket)
-                }
-            } catch {
-                logger.error("append failed", metadata: ["storage.partition": "\(partition)", "storage.error": "\(error)"])
-                for append in appends { loop.reply(to: append.incoming, with: .delivery(.unavailable)) }
-            }
+    private func startGroupCommits() {
+        for writer in writers.values { writer.commitIfIdle() }
+    }
+
+    private func committed(_ group: [PartitionWriter.Append], partition: Int, failure: Error?) {
+        if let failure {
+            logger.error("append failed", metadata: ["storage.partition": "\(partition)", "storage.error": "\(failure)"])
+            for append in group { loop.reply(to: append.incoming, with: .delivery(.unavailable)) }
+            return
+        }
+        for append in group {
+            // Durable now: the router pushes it and answers the gateway's request.
+            let handOver = BusMessage.deliverStored(to: append.to, record: append.record, gatewayId: append.gatewayId,
+                                                    requestId: append.incoming.envelope.requestId)
+            loop.send(BusEnvelope(requestId: 0, message: handOver), on: routerSocket)
         }
     }
 }

@@ -1,0 +1,80 @@
+import ChatBus
+import Dispatch
+
+/// One partition's store behind a serial queue of its own, with pipelined group commit.
+///
+/// A commit's cost is its fsync (milliseconds under load), and a worker owns several
+/// partitions: committed one after another on the bus thread, their fsyncs would add up while
+/// nothing else is read. Here each partition commits on its own queue, the partitions' fsyncs
+/// overlap (the file system folds concurrent ones into one journal commit), and the bus loop
+/// keeps receiving; texts arriving during a commit wait for the next one, so groups grow with
+/// the load.
+///
+/// Everything that touches the partition's SQLite connection runs on the queue, in the order
+/// the loop asked for it: a read sees every append that arrived before it.
+final class PartitionWriter {
+    /// A text waiting for its group's commit.
+    struct Append {
+        let incoming: BusIncoming
+        let pair: PairKey
+        let record: [UInt8]
+        let to: String
+        let gatewayId: String
+    }
+
+    let partition: Int
+    private let store: PartitionStore
+    private let loop: BusLoop
+    private let queue: DispatchQueue
+    /// Runs on the loop thread after each group commit, with the group and nil, or the error.
+    private let onCommitted: ([Append], Error?) -> Void
+
+    // Loop-thread state.
+    private var waiting: [Append] = []
+    private var commitsInFlight = 0
+
+    init(partition: Int, store: PartitionStore, loop: BusLoop, onCommitted: @escaping ([Append], Error?) -> Void) {
+        self.partition = partition
+        self.store = store
+        self.loop = loop
+        self.onCommitted = onCommitted
+        queue = DispatchQueue(label: "storage.partition-\(partition)")
+    }
+
+    /// Queues a text for the next group (loop thread).
+    func append(_ append: Append) {
+        waiting.append(append)
+    }
+
+    /// Starts a group commit of the waiting texts unless one is already running (loop thread,
+    /// at the end of each wake-up): the next group gathers while this one syncs.
+    func commitIfIdle() {
+        if commitsInFlight == 0 { commitWaiting() }
+    }
+
+    /// Runs `work` on the partition's queue after every text queued so far is committed, then
+    /// `completion` with its result on the loop thread (loop thread).
+    func withStore<T>(_ work: @escaping (PartitionStore) throws -> T, completion: @escaping (Result<T, Error>) -> Void) {
+        commitWaiting()
+        queue.async { [store, loop] in
+            let result = Result { try work(store) }
+            loop.execute { completion(result) }
+        }
+    }
+
+    private func commitWaiting() {
+        guard !waiting.isEmpty else { return }
+        let group = waiting
+        waiting.removeAll(keepingCapacity: true)
+        commitsInFlight += 1
+        queue.async { [store, loop] in
+            var failure: Error?
+            do { try store.append(group.map { ($0.pair, $0.record) }) } catch { failure = error }
+            loop.execute { [self] in
+                commitsInFlight -= 1
+                onCommitted(group, failure)
+                commitIfIdle()
+            }
+        }
+    }
+}

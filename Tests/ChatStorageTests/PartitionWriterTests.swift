@@ -1,0 +1,89 @@
+@testable import ChatBus
+@testable import ChatStorage
+import Foundation
+import Logging
+import Testing
+
+/// Group commit on a partition's own queue, over a real SQLite file and a running bus loop.
+@Suite struct PartitionWriterTests {
+    private final class Harness: @unchecked Sendable {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("partition-writer-\(UUID())").path
+        let loop = BusLoop(logger: Logger(label: "test"))
+        let socket: BusLoop.SocketID
+        var writer: PartitionWriter!
+        /// Records in the order their commits were reported (loop thread only).
+        var committed: [[UInt8]] = []
+        var groups = 0
+
+        init() throws {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            socket = try loop.bindRouter("tcp://127.0.0.1:*")
+            let store = try PartitionStore(path: "\(folder)/partition-0.sqlite")
+            writer = PartitionWriter(partition: 0, store: store, loop: loop) { [unowned self] group, failure in
+                #expect(failure == nil)
+                groups += 1
+                committed += group.map(\.record)
+            }
+            Thread { [loop] in loop.run(handler: { _ in }, afterBatch: { [unowned self] in self.writer.commitIfIdle() }) }.start()
+        }
+
+        func append(_ text: String, pair: PairKey) {
+            let incoming = BusIncoming(socket: socket, peer: nil, envelope: BusEnvelope(requestId: 0, message: .existence(true)))
+            writer.append(PartitionWriter.Append(incoming: incoming, pair: pair, record: Array(text.utf8), to: pair.high, gatewayId: "g"))
+        }
+
+        /// Runs `body` on the loop thread and waits for it.
+        func onLoop<T>(_ body: @escaping () -> T) -> T {
+            let done = DispatchSemaphore(value: 0)
+            nonisolated(unsafe) var value: T?
+            loop.execute { value = body(); done.signal() }
+            done.wait()
+            return value!
+        }
+
+        deinit {
+            loop.stop()
+            try? FileManager.default.removeItem(atPath: folder)
+        }
+    }
+
+    @Test func aReadSeesEveryAppendQueuedBeforeIt() throws {
+        let harness = try Harness()
+        let pair = PairKey("100001", "100002")
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var history: [UInt8] = []
+        for round in 0..<20 {
+            harness.loop.execute {
+                for line in 0..<50 { harness.append("\(round).\(line)\n", pair: pair) }
+                if round == 19 {
+                    // Queued in the same wake-up as the last appends, before any group commit ran.
+                    harness.writer.withStore { try $0.history(of: pair) } completion: { result in
+                        history = (try? result.get()) ?? []
+                        done.signal()
+                    }
+                }
+            }
+        }
+        done.wait()
+        let expected = (0..<20).flatMap { round in (0..<50).map { "\(round).\($0)\n" } }.joined()
+        #expect(String(decoding: history, as: UTF8.self) == expected)
+        // Every append was reported committed, in arrival order, before the read's answer.
+        let reported = harness.onLoop { harness.committed.map { String(decoding: $0, as: UTF8.self) }.joined() }
+        #expect(reported == expected)
+    }
+
+    @Test func manyAppendsCommitInFewerGroupsAllReported() throws {
+        let harness = try Harness()
+        let pair = PairKey("100003", "100004")
+        for text in 0..<2000 { harness.loop.execute { harness.append("\(text)\n", pair: pair) } }
+        var reported = 0
+        for _ in 0..<500 where reported < 2000 {
+            Thread.sleep(forTimeInterval: 0.01)
+            reported = harness.onLoop { harness.committed.count }
+        }
+        #expect(reported == 2000)
+        // Appends gathered into groups rather than one commit (and one fsync) each.
+        let groups = harness.onLoop { harness.groups }
+        #expect(groups < 2000)
+    }
+}
