@@ -19,6 +19,7 @@ let package = Package(
         .systemLibrary(name: "CZeroMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
         .systemLibrary(name: "CLibCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CLinux"),
 
         // Safe Swift wrappers, one per C library.
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
@@ -43,7 +44,7 @@ let package = Package(
         ]),
         .target(name: "ChatAuth", dependencies: ["ChatProtocol", "ChatBus", "ChatRuntime", "ChatCrypto", "SQLite"]),
         .target(name: "ChatRouter", dependencies: ["ChatProtocol", "ChatBus", "ChatRuntime"]),
-        .target(name: "ChatStorage", dependencies: ["ChatProtocol", "ChatBus", "ChatRuntime", "ChatCrypto", "SQLite"]),
+        .target(name: "ChatStorage", dependencies: ["ChatProtocol", "ChatBus", "ChatRuntime", "ChatCrypto", "SQLite", "CLinux"]),
         .target(name: "ChatSupervisor", dependencies: ["ChatRuntime"]),
         .target(name: "ChatClient", dependencies: ["ChatProtocol", "ChatCrypto"]),
         .target(name: "ChatBenchmark", dependencies: [

@@ -104,12 +104,13 @@ struct FileCommand: ParsableCommand {
                 stats.forEach { ProcessStats.resetPeak(pid: $0.pid) }
             }
             let mib = Double(bytes) / 1_048_576
-            let loopback = mib / result.loopbackSeconds
-            for (phase, seconds) in [("upload", result.uploadSeconds), ("download", result.downloadSeconds)] {
-                let rate = mib / seconds
-                print(phase.padding(9) + String(format: " %.2f s = %.0f MiB/s (%.0f%% of plain loopback TCP)", seconds, rate, rate / loopback * 100))
-            }
+            let loopback = mib / result.loopbackSeconds, disk = mib / result.diskSeconds
+            let upload = mib / result.uploadSeconds, download = mib / result.downloadSeconds
+            print(String(format: "upload    %.2f s = %.0f MiB/s (%.0f%% of plain loopback TCP, %.0f%% of the disk's durable write)",
+                         result.uploadSeconds, upload, upload / loopback * 100, upload / disk * 100))
+            print(String(format: "download  %.2f s = %.0f MiB/s (%.0f%% of plain loopback TCP)", result.downloadSeconds, download, download / loopback * 100))
             print(String(format: "loopback  %.2f s = %.0f MiB/s (a plain TCP copy of the same bytes)", result.loopbackSeconds, loopback))
+            print(String(format: "disk      %.2f s = %.0f MiB/s (the same bytes written to a file and fsynced)", result.diskSeconds, disk))
             print("process        idle RSS   peak RSS upload   peak RSS download")
             for process in idle {
                 let peaks = phases.map { phase in phase.1.first { $0.pid == process.pid }?.peakResidentKiB ?? 0 }

@@ -1,14 +1,16 @@
 import Dispatch
 import Foundation
 
-/// One large file through the server: upload, then download, timed, beside a plain loopback
-/// TCP copy of the same size as the machine's ceiling.
+/// One large file through the server: upload, then download, timed, beside the machine's
+/// ceilings for the same size: a plain loopback TCP copy, and a durable write to disk (an
+/// upload is fsynced before its `ok`, so it cannot beat the disk).
 public struct FileBenchmark {
     public struct Result: Sendable {
         public let bytes: Int64
         public let uploadSeconds: Double
         public let downloadSeconds: Double
         public let loopbackSeconds: Double
+        public let diskSeconds: Double
     }
 
     public let port: Int
@@ -55,7 +57,25 @@ public struct FileBenchmark {
         measure("download")
 
         return Result(bytes: bytes, uploadSeconds: uploadSeconds, downloadSeconds: downloadSeconds,
-                      loopbackSeconds: try loopbackCopy(chunk))
+                      loopbackSeconds: try loopbackCopy(chunk), diskSeconds: try diskWrite(chunk))
+    }
+
+    /// The same number of bytes written to a file in the temporary folder (where the benchmark's
+    /// own system keeps its data) and fsynced once at the end.
+    private func diskWrite(_ chunk: UnsafeMutableRawBufferPointer) throws -> Double {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("chat-bench-disk-\(UUID().uuidString)").path
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw BlockingSocket.Failure(description: "cannot create \(path)") }
+        defer { close(descriptor); unlink(path) }
+        let start = DispatchTime.now().uptimeNanoseconds
+        var written: Int64 = 0
+        while written < bytes {
+            let count = write(descriptor, chunk.baseAddress, Int(min(Int64(chunk.count), bytes - written)))
+            guard count > 0 else { throw BlockingSocket.Failure(description: "write \(path) failed") }
+            written += Int64(count)
+        }
+        guard fsync(descriptor) == 0 else { throw BlockingSocket.Failure(description: "fsync \(path) failed") }
+        return Self.seconds(since: start)
     }
 
     /// The same number of bytes over a plain loopback TCP connection, sender to receiver.

@@ -32,10 +32,13 @@ extension ClientConnection {
         }
         download = offered
         awaitingGatingReply = true
+        // Ask storage for more while megabytes are still unsent, not once the socket is nearly
+        // drained: the round trip to storage then overlaps the client's reading.
+        try? context?.channel.syncOptions?.setOption(ChannelOptions.writeBufferWaterMark, value: GatewayDownload.waterMark)
         requestDownloadChunks()
     }
 
-    /// Keeps up to two chunks coming while the channel can take more.
+    /// Keeps up to `maxChunksInFlight` chunks coming while the channel can take more.
     func requestDownloadChunks() {
         guard let download, let context, context.channel.isWritable else { return }
         while download.chunksInFlight < GatewayDownload.maxChunksInFlight && download.requested < download.size {
@@ -67,6 +70,7 @@ extension ClientConnection {
     private func finishDownload() {
         guard let download else { return }
         bus.send(.closeDownload(download: download.id), to: .storage(download.pair))
+        try? context?.channel.syncOptions?.setOption(ChannelOptions.writeBufferWaterMark, value: ChannelOptions.Types.WriteBufferWaterMark(low: 32 << 10, high: 64 << 10))
         self.download = nil
         awaitingGatingReply = false
         endDataExchange()

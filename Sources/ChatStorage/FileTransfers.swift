@@ -16,7 +16,7 @@ final class FileTransfers {
         let name: String
         let size: Int64
         var received: Int64 = 0
-        /// Written since the last fdatasync.
+        /// Written since write-back was last started.
         var unsynced = 0
         let descriptor: Int32
         let temporary: String
@@ -30,9 +30,10 @@ final class FileTransfers {
     }
 
     static let maxChunk = 1 << 20
-    /// Uploads are synced as they go, so the fsync before the reply is short even for a
-    /// large file and never holds the file thread (and everyone's transfers) for seconds.
-    static let syncEvery = 8 << 20
+    /// Uploads are written back to disk as they go (without waiting), so the fsync before the
+    /// reply is short even for a large file and never holds the file thread (and everyone's
+    /// transfers) for seconds.
+    static let writeBackEvery = 8 << 20
 
     private let loop: BusLoop
     private let logger: Logger
@@ -108,14 +109,14 @@ final class FileTransfers {
         upload.received += Int64(bytes.count)
         upload.lastActivity = Self.now()
         upload.unsynced += bytes.count
-        let syncNow = upload.unsynced >= Self.syncEvery
-        if syncNow { upload.unsynced = 0 }
+        let writeBackNow = upload.unsynced >= Self.writeBackEvery
+        if writeBackNow { upload.unsynced = 0 }
         uploads[id] = upload
         let descriptor = upload.descriptor
         fileQueue.async { [loop] in
             let result = Result {
                 try BlobFolder.append(bytes, to: descriptor)
-                if syncNow { fdatasync(descriptor) }
+                if writeBackNow { BlobFolder.startWriteBack(descriptor) }
             }
             loop.execute { [self] in
                 switch result {
