@@ -40,7 +40,7 @@ final class GatewayUpload {
 /// A download under way: file bytes from storage, written to the client as fast as it reads.
 final class GatewayDownload {
     static let chunkSize = 1024 * 1024
-    static let maxChunksInFlight = 8
+    static let maxChunksInFlight = 4
     /// The connection's write buffer bounds while a download runs (SwiftNIO's default is 32/64 KiB).
     static let waterMark = ChannelOptions.Types.WriteBufferWaterMark(low: 2 << 20, high: 4 << 20)
 
