@@ -18,12 +18,16 @@ public final class BusLoop: @unchecked Sendable {
     }
 
     /// Envelopes waiting for the end of this wake-up for one peer (nil on a DEALER), and the
-    /// requests among them (which fail if the batch cannot be queued).
+    /// requests among them (which fail if the batch cannot be queued). Batches stay in the
+    /// outbox once sent, empty, so their buffers are reused: a fresh buffer of hundreds of
+    /// kilobytes per wake-up costs page faults.
     private struct Batch {
         let peer: [UInt8]?
         var writer = BusWriter()
         var requestIds: [UInt64] = []
     }
+    /// A sent batch keeps its buffer only up to this size (file chunks and histories are larger).
+    private let reusedBufferLimit = 1 << 20
 
     private struct Timer {
         let interval: UInt64
@@ -170,7 +174,7 @@ public final class BusLoop: @unchecked Sendable {
         envelope.append(toBatch: &outbox[socket][index!].writer)
         if let requestId { outbox[socket][index!].requestIds.append(requestId) }
         if outbox[socket][index!].writer.bytes.count >= batchLimit {
-            transmit(outbox[socket].remove(at: index!), socket: socket)
+            transmit(socket: socket, index: index!)
         }
     }
 
@@ -178,14 +182,19 @@ public final class BusLoop: @unchecked Sendable {
     private func flushOutbox() {
         guard !outboxIsEmpty else { return }
         outboxIsEmpty = true
-        for socket in outbox.indices where !outbox[socket].isEmpty {
-            let batches = outbox[socket]
-            outbox[socket].removeAll(keepingCapacity: true)
-            for batch in batches { transmit(batch, socket: socket) }
+        for socket in outbox.indices {
+            for index in outbox[socket].indices where !outbox[socket][index].writer.bytes.isEmpty {
+                transmit(socket: socket, index: index)
+            }
         }
     }
 
-    private func transmit(_ batch: Batch, socket: Int) {
+    /// Sends the socket's `index`th batch and leaves it empty, its buffer kept for reuse.
+    private func transmit(socket: Int, index: Int) {
+        // Taken out of the outbox first: a failure callback below may queue into it again.
+        var batch = outbox[socket][index]
+        outbox[socket][index].writer = BusWriter()
+        outbox[socket][index].requestIds = []
         var frames: [[UInt8]] = []
         if let peer = batch.peer { frames.append(peer) }
         frames.append(batch.writer.bytes)
@@ -197,11 +206,17 @@ public final class BusLoop: @unchecked Sendable {
         } catch {
             logger.error("bus send failed", metadata: ["bus.error": "\(error)"])
         }
-        guard !sent else { return }
-        logger.warning("bus batch not sent", metadata: ["bus.requests": "\(batch.requestIds.count)", "bus.bytes": "\(batch.writer.bytes.count)"])
-        for requestId in batch.requestIds {
-            pending.removeValue(forKey: requestId)?.onReply(.failure(.unreachable))
+        if !sent {
+            logger.warning("bus batch not sent", metadata: ["bus.requests": "\(batch.requestIds.count)", "bus.bytes": "\(batch.writer.bytes.count)"])
+            for requestId in batch.requestIds {
+                pending.removeValue(forKey: requestId)?.onReply(.failure(.unreachable))
+            }
         }
+        frames.removeAll()
+        guard outbox[socket][index].writer.bytes.isEmpty, batch.writer.bytes.capacity <= reusedBufferLimit else { return }
+        batch.writer.removeAll()
+        batch.requestIds.removeAll(keepingCapacity: true)
+        outbox[socket][index] = batch
     }
 
     /// Sends a request; `onReply` runs on the loop thread exactly once, with the reply or an error.

@@ -38,10 +38,15 @@ public struct BusReader {
         let count = Int(try read() as UInt32)
         guard remaining >= count else { throw BusDecodingError.truncated }
         defer { offset += count }
-        guard let value = String(validating: bytes[offset..<offset + count], as: UTF8.self) else {
-            throw BusDecodingError.badValue("string is not UTF-8")
+        return try bytes[offset..<offset + count].withUnsafeBufferPointer { raw in
+            // Uids, names and identities are almost always ASCII, which is valid UTF-8 as it
+            // stands and far cheaper to check than validating.
+            if raw.allSatisfy({ $0 < 0x80 }) { return String(decoding: raw, as: UTF8.self) }
+            guard let value = String(validating: raw, as: UTF8.self) else {
+                throw BusDecodingError.badValue("string is not UTF-8")
+            }
+            return value
         }
-        return value
     }
 
     public mutating func read() throws -> [String] {

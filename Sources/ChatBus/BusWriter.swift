@@ -27,7 +27,10 @@ public struct BusWriter {
         bytes.append(contentsOf: value)
     }
 
-    public mutating func write(_ value: String) { write(bytes: Array(value.utf8)) }
+    public mutating func write(_ value: String) {
+        write(UInt32(value.utf8.count))
+        bytes.append(contentsOf: value.utf8)
+    }
 
     public mutating func write(_ values: [String]) {
         write(UInt32(values.count))
