@@ -34,6 +34,15 @@ import Testing
         }
     }
 
+    @Test func stringsKeepNonASCIIAndRefuseBadUTF8() throws {
+        let name = BusEnvelope(requestId: 1, message: .openDownload(pair: PairKey("1", "2"), name: "résumé 文件.txt"))
+        #expect(try BusEnvelope(decoding: name.encoded()) == name)
+        // The same envelope with the name's first byte swapped for one that cannot start UTF-8.
+        var bytes = BusEnvelope(requestId: 1, message: .failure("é")).encoded()
+        bytes[bytes.count - 2] = 0xff
+        #expect(throws: BusDecodingError.badValue("string is not UTF-8")) { try BusEnvelope(decoding: bytes) }
+    }
+
     @Test func headerLayoutIsFixed() {
         let bytes = BusEnvelope(requestId: 0x0102_0304_0506_0708, message: .attached, flags: .reply).encoded()
         #expect(bytes == [1, 1, 0, 41, 1, 2, 3, 4, 5, 6, 7, 8])
