@@ -16,9 +16,9 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
     struct Settings {
         var loginTimeout: TimeAmount
         var partialLineTimeout: TimeAmount
-        /// Commands whose replies are still owed; past this the connection stops reading.
         /// Largest file or voice message accepted through the server.
         var maxFileBytes: Int64
+        /// Commands whose replies are still owed; past this the connection stops reading.
         var maxOutstandingReplies = 4096
         /// Input waiting to be read as lines; past this the connection stops reading.
         var maxBufferedInput = 256 * 1024
@@ -59,6 +59,8 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
     let logger: Logger
 
     let eventLoop: EventLoop
+    /// Where writes made during a hand-over from the bus wait to be flushed together.
+    private let outputBatch: OutputBatch
     var context: ChannelHandlerContext?
     private var flushScheduled = false
     /// Output of the current event-loop tick, not yet handed to the channel.
@@ -89,10 +91,12 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
     private var partialLineTimerGeneration = 0
     private var partialLineTimerArmed = false
 
-    init(id: UInt64, channel: Channel, bus: GatewayBus, registry: SessionRegistry, relays: RelayRegistry, settings: Settings, logger: Logger) {
+    init(id: UInt64, channel: Channel, bus: GatewayBus, registry: SessionRegistry, relays: RelayRegistry, outputBatch: OutputBatch,
+         settings: Settings, logger: Logger) {
         self.id = id
         self.channel = channel
         self.eventLoop = channel.eventLoop
+        self.outputBatch = outputBatch
         self.relays = relays
         self.bus = bus
         self.registry = registry
@@ -356,10 +360,7 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
         record.append(UInt8(ascii: "\n"))
         record.append(contentsOf: content)
         record.append(UInt8(ascii: "\n"))
-        let slot = reserve()
-        bus.deliverText(from: header.sender, to: header.recipient, record: record, on: eventLoop) { [self] result in
-            finish(slot, ReplyMapping.delivery(result))
-        }
+        bus.deliverText(TextSubmission(from: header.sender, to: header.recipient, record: record, connection: self, slot: reserve()))
     }
 
     /// Runs `body` if `peer` exists; otherwise answers the gated `slot` for it.
@@ -416,15 +417,16 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
 
     // MARK: Output and closing
 
-    /// Queues bytes; one flush at the end of this event-loop tick sends everything written in
-    /// it with one syscall.
+    /// Queues bytes; one flush at the end of this event-loop tick (or of the bus hand-over
+    /// running now) sends everything written in it with one syscall.
     func write(_ bytes: [UInt8]) {
         guard let context else { return }
         if pendingOutput == nil {
             pendingOutput = context.channel.allocator.buffer(capacity: max(bytes.count, 512))
+            if outputBatch.isOpen { outputBatch.add(self) }
         }
         pendingOutput!.writeBytes(bytes)
-        guard !flushScheduled else { return }
+        guard !flushScheduled, !outputBatch.isOpen else { return }
         flushScheduled = true
         eventLoop.execute { [self] in
             flushScheduled = false
@@ -433,7 +435,7 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
     }
 
     /// Everything written in this tick, to the socket in one write.
-    private func flushOutput() {
+    func flushOutput() {
         guard let context, let buffer = pendingOutput else { return }
         pendingOutput = nil
         context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)

@@ -1,4 +1,5 @@
 import ChatBus
+import ChatProtocol
 import ChatRuntime
 import Foundation
 import Logging
@@ -23,9 +24,14 @@ final class GatewayBus: @unchecked Sendable {
     private var authSocket: BusLoop.SocketID!
     private var storageSockets: [BusLoop.SocketID] = []
     private var thread: Thread?
+    private let outputs: OutputBatches
     /// Work for the event loops gathered during one bus wake-up, handed over in one hop per
     /// event loop: a cross-thread wake-up per reply would cost more than the reply itself.
-    private var handoffs: [ObjectIdentifier: (eventLoop: EventLoop, work: [() -> Void])] = [:]
+    private var handoffs: [EventLoopHandoff] = []
+    /// Texts from the event loops not yet taken by the bus thread: appended under the lock,
+    /// taken all at once, with one wake-up of the bus loop per batch instead of a task per text.
+    private let submissionLock = NSLock()
+    private var submittedTexts: [TextSubmission] = []
     /// Texts to uids known to exist go straight to storage without asking auth.
     private var knownUsers: KnownUsers!
     /// Who is signed in here, as the router has been told so far: updated when an attach or
@@ -34,9 +40,10 @@ final class GatewayBus: @unchecked Sendable {
     /// wipe that user's presence.)
     private var presence: [UInt64: PresenceEntry] = [:]
 
-    init(configuration: ChatConfiguration, registry: SessionRegistry, logger: Logger) throws {
+    init(configuration: ChatConfiguration, registry: SessionRegistry, outputs: OutputBatches, logger: Logger) throws {
         self.logger = logger
         self.registry = registry
+        self.outputs = outputs
         gatewayId = "gateway-\(ProcessInfo.processInfo.hostName)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         partitioning = Partitioning(partitionCount: configuration.storagePartitions, workerCount: configuration.storageEndpoints.count)
         loop = BusLoop(requestTimeout: .milliseconds(configuration.requestTimeoutMilliseconds), logger: logger)
@@ -65,26 +72,47 @@ final class GatewayBus: @unchecked Sendable {
         loop.execute { [self] in
             track(message)
             loop.request(message, on: socket(for: destination)) { [self] result in
-                hand(to: eventLoop) { completion(result) }
+                hand(.work { completion(result) }, to: eventLoop)
             }
         }
     }
 
     /// A text: stored by the pair's storage worker, which hands it to the router, which pushes
-    /// it and answers (three hops). `completion` gets `delivery`, or the error.
-    func deliverText(from: String, to: String, record: [UInt8], on eventLoop: EventLoop,
-                     _ completion: @escaping (Result<BusMessage, BusRequestError>) -> Void) {
-        loop.execute { [self] in
-            knownUsers.whenExists(to) { [self] exists in
-                guard let exists else { return hand(to: eventLoop) { completion(.failure(.timedOut)) } }
-                guard exists else { return hand(to: eventLoop) { completion(.success(.delivery(.unknownRecipient))) } }
-                let pair = PairKey(from, to)
-                loop.request(.storeAndDeliver(pair: pair, record: record, to: to, gatewayId: gatewayId),
-                             on: socket(for: .storage(pair))) { [self] result in
-                    hand(to: eventLoop) { completion(result) }
+    /// it and answers (three hops). The reply lands in the submission's slot on its connection.
+    func deliverText(_ text: TextSubmission) {
+        submissionLock.lock()
+        submittedTexts.append(text)
+        let mustWake = submittedTexts.count == 1
+        submissionLock.unlock()
+        if mustWake { loop.execute { [self] in sendSubmittedTexts() } }
+    }
+
+    private func sendSubmittedTexts() {
+        submissionLock.lock()
+        let texts = submittedTexts
+        submittedTexts.removeAll(keepingCapacity: true)
+        submissionLock.unlock()
+        for text in texts {
+            knownUsers.whenExists(text.to) { [self] exists in
+                switch exists {
+                case true?: store(text)
+                case false?: answer(text, .uidNotExits)
+                case nil: answer(text, .serviceUnavailable)
                 }
             }
         }
+    }
+
+    private func store(_ text: TextSubmission) {
+        let pair = PairKey(text.from, text.to)
+        loop.request(.storeAndDeliver(pair: pair, record: text.record, to: text.to, gatewayId: gatewayId),
+                     on: socket(for: .storage(pair))) { [self] result in
+            answer(text, ReplyMapping.delivery(result))
+        }
+    }
+
+    private func answer(_ text: TextSubmission, _ reply: ServerReply) {
+        hand(.reply(text.connection, text.slot, reply), to: text.connection.eventLoop)
     }
 
     /// A one-way message: no answer, no retry.
@@ -103,22 +131,23 @@ final class GatewayBus: @unchecked Sendable {
         }
     }
 
-    private func hand(to eventLoop: EventLoop, _ work: @escaping () -> Void) {
-        let key = ObjectIdentifier(eventLoop as AnyObject)
-        if handoffs[key] == nil {
-            handoffs[key] = (eventLoop, [work])
+    /// Queues `item` for `eventLoop`, to go over at the end of this wake-up.
+    private func hand(_ item: EventLoopHandoff.Item, to eventLoop: EventLoop) {
+        // A gateway has a handful of event loops: a scan beats hashing for every reply.
+        if let index = handoffs.firstIndex(where: { $0.eventLoop === eventLoop }) {
+            handoffs[index].items.append(item)
         } else {
-            handoffs[key]!.work.append(work)
+            handoffs.append(EventLoopHandoff(eventLoop: eventLoop, output: outputs.batch(for: eventLoop), items: [item]))
         }
     }
 
     private func handOver() {
-        guard !handoffs.isEmpty else { return }
-        for (_, batch) in handoffs {
-            let work = batch.work
-            batch.eventLoop.execute { for item in work { item() } }
+        for index in handoffs.indices where !handoffs[index].items.isEmpty {
+            let items = handoffs[index].items
+            let output = handoffs[index].output
+            handoffs[index].items.removeAll(keepingCapacity: true)
+            handoffs[index].eventLoop.execute { EventLoopHandoff.run(items, output: output) }
         }
-        handoffs.removeAll(keepingCapacity: true)
     }
 
     private func socket(for destination: Destination) -> BusLoop.SocketID {
@@ -133,13 +162,13 @@ final class GatewayBus: @unchecked Sendable {
         switch incoming.message {
         case .push(let connectionId, let bytes):
             if let connection = registry.connection(connectionId) {
-                hand(to: connection.eventLoop) { connection.deliverPush(bytes) }
+                hand(.push(connection, bytes), to: connection.eventLoop)
             }
         case .kick(let connectionId):
             // A kicked connection sends no detach: it is no longer signed in here.
             presence.removeValue(forKey: connectionId)
             if let connection = registry.connection(connectionId) {
-                hand(to: connection.eventLoop) { connection.kick() }
+                hand(.work { connection.kick() }, to: connection.eventLoop)
             }
         default:
             logger.warning("gateway got an unexpected message", metadata: ["bus.kind": "\(incoming.message.kind)"])

@@ -23,7 +23,8 @@ public final class GatewayServer {
 
     /// Binds the client port and serves until `stop()`.
     public func run() throws {
-        let bus = try GatewayBus(configuration: configuration, registry: registry, logger: logger)
+        let outputs = OutputBatches(group: group)
+        let bus = try GatewayBus(configuration: configuration, registry: registry, outputs: outputs, logger: logger)
         self.bus = bus
         bus.start()
 
@@ -46,7 +47,7 @@ public final class GatewayServer {
             .childChannelOption(.socket(IPPROTO_TCP, TCP_NODELAY), value: 1)
             .childChannelInitializer { channel in
                 let connection = ClientConnection(id: nextConnectionId.next(), channel: channel, bus: bus, registry: registry, relays: relays,
-                                                  settings: settings, logger: logger)
+                                                  outputBatch: outputs.batch(for: channel.eventLoop), settings: settings, logger: logger)
                 return channel.pipeline.addHandler(connection)
             }
         let channel = try bootstrap.bind(host: configuration.host, port: configuration.port).wait()
