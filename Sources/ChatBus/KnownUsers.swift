@@ -28,6 +28,10 @@ public final class KnownUsers {
         }
     }
 
+    /// Whether `uid` is known to exist, without asking: the common case, answered with no
+    /// callback to allocate.
+    public func contains(_ uid: String) -> Bool { known.contains(uid) }
+
     /// Records a uid known to exist without asking (it just signed in).
     public func insert(_ uid: String) { known.insert(uid) }
 }

@@ -93,6 +93,10 @@ final class GatewayBus: @unchecked Sendable {
         submittedTexts.removeAll(keepingCapacity: true)
         submissionLock.unlock()
         for text in texts {
+            if knownUsers.contains(text.to) {
+                store(text)
+                continue
+            }
             knownUsers.whenExists(text.to) { [self] exists in
                 switch exists {
                 case true?: store(text)
