@@ -70,7 +70,7 @@ let package = Package(
         .testTarget(name: "ChatBusTests", dependencies: ["ChatBus", "ZeroMQ"]),
         .testTarget(name: "ChatRuntimeTests", dependencies: ["ChatRuntime", "ChatSupervisor"]),
         .testTarget(name: "ChatRouterTests", dependencies: ["ChatRouter", "ChatBus"]),
-        .testTarget(name: "ChatStorageTests", dependencies: ["ChatStorage", "ChatBus"]),
+        .testTarget(name: "ChatStorageTests", dependencies: ["ChatStorage", "ChatBus", "SQLite"]),
         .testTarget(name: "ChatClientTests", dependencies: ["ChatClient"]),
         // Depends on the executables so `swift test` builds them; the tests run them as users do.
         .testTarget(name: "IntegrationTests", dependencies: ["ChatRuntime", "SQLite", "chatd", "chat", "chat-bench"]),

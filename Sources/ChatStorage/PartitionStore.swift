@@ -21,6 +21,7 @@ final class PartitionStore {
         try database.execute("""
             PRAGMA journal_mode = WAL;
             PRAGMA synchronous = FULL;
+            -- A row holds one or more whole records of the pair, in order; ids order the rows.
             CREATE TABLE IF NOT EXISTS records (
                 id INTEGER PRIMARY KEY,
                 pair TEXT NOT NULL,
@@ -77,10 +78,24 @@ final class PartitionStore {
     }
 
     /// Appends all records in one transaction: all are durable when this returns, or none.
+    ///
+    /// A pair's records in one group share a row, concatenated in arrival order: a history is
+    /// their concatenation anyway, and a row per pair rather than per text divides SQLite's
+    /// work (and the pages written to the log) by the texts each pair sent.
     func append(_ records: [(pair: PairKey, record: [UInt8])]) throws {
+        var rows: [(pair: String, body: [UInt8])] = []
+        var rowOfPair: [String: Int] = [:]
+        for (pair, record) in records {
+            if let row = rowOfPair[pair.description] {
+                rows[row].body.append(contentsOf: record)
+            } else {
+                rowOfPair[pair.description] = rows.count
+                rows.append((pair.description, record))
+            }
+        }
         try database.transaction {
-            for (pair, record) in records {
-                try insertRecord.bind(.text(pair.description), .blob(record)).run()
+            for row in rows {
+                try insertRecord.bind(.text(row.pair), .blob(row.body)).run()
             }
         }
     }

@@ -1,0 +1,58 @@
+import ChatBus
+@testable import ChatStorage
+import Foundation
+import SQLite
+import Testing
+
+/// A partition's SQLite file: group appends, histories and file records.
+@Suite struct PartitionStoreTests {
+    private let folder = FileManager.default.temporaryDirectory.appendingPathComponent("partition-store-\(UUID())").path
+
+    private func withStore(_ body: (PartitionStore, String) throws -> Void) throws {
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let path = "\(folder)/partition-0.sqlite"
+        try body(try PartitionStore(path: path), path)
+    }
+
+    private func rowCount(_ path: String) throws -> Int64 {
+        let statement = try Database(path: path).prepare("SELECT count(*) FROM records")
+        _ = try statement.bind().step()
+        return statement.int(at: 0)
+    }
+
+    @Test func interleavedPairsKeepTheirOwnOrderAcrossGroups() throws {
+        try withStore { store, path in
+            let alice = PairKey("100001", "100002"), bob = PairKey("100003", "100004")
+            var expected: [PairKey: String] = [:]
+            for group in 0..<3 {
+                var records: [(pair: PairKey, record: [UInt8])] = []
+                for index in 0..<10 {
+                    let pair = index.isMultiple(of: 3) ? bob : alice
+                    let text = "g\(group) m\(index)\n"
+                    records.append((pair, Array(text.utf8)))
+                    expected[pair, default: ""] += text
+                }
+                try store.append(records)
+            }
+            #expect(String(decoding: try store.history(of: alice), as: UTF8.self) == expected[alice])
+            #expect(String(decoding: try store.history(of: bob), as: UTF8.self) == expected[bob])
+            #expect(try store.historySize(of: alice) == Int64(expected[alice]!.utf8.count))
+            // One row per pair per group, not one per text.
+            #expect(try rowCount(path) == 6)
+        }
+    }
+
+    @Test func aFileRecordLandsAfterTheTextsBeforeIt() throws {
+        try withStore { store, _ in
+            let pair = PairKey("100001", "100002")
+            try store.append([(pair, Array("text\n".utf8))])
+            let stored = try store.commitFile(pair: pair, name: "a.txt", blob: "blob1", size: 3) { Array("header\n\($0)\n".utf8) }
+            let again = try store.commitFile(pair: pair, name: "a.txt", blob: "blob2", size: 3) { Array("header\n\($0)\n".utf8) }
+            try store.append([(pair, Array("later\n".utf8))])
+            #expect(stored == "a.txt")
+            #expect(again == "a (2).txt")
+            #expect(String(decoding: try store.history(of: pair), as: UTF8.self) == "text\nheader\na.txt\nheader\na (2).txt\nlater\n")
+        }
+    }
+}
