@@ -107,8 +107,8 @@ extension BusMessage {
             break
         case .stored(let record):
             writer.write(bytes: record)
-        case .downloadReady(let download, let size):
-            writer.write(download); writer.write(size)
+        case .downloadReady(let download, let size, let path):
+            writer.write(download); writer.write(size); writer.write(path)
         case .chunk(let bytes):
             writer.write(bytes: bytes)
         case .notify(let to, let bytes):
@@ -186,7 +186,7 @@ extension BusMessage {
         case .uploadReady: self = .uploadReady(upload: try reader.read())
         case .chunkStored: self = .chunkStored
         case .stored: self = .stored(record: try reader.readBytes())
-        case .downloadReady: self = .downloadReady(download: try reader.read(), size: try reader.read())
+        case .downloadReady: self = .downloadReady(download: try reader.read(), size: try reader.read(), path: try reader.read())
         case .noSuchFile: self = .noSuchFile
         case .chunk: self = .chunk(try reader.readBytes())
         case .routerWelcome: self = .routerWelcome(routerInstance: try reader.read(), needsSync: try reader.read())

@@ -82,7 +82,9 @@ public enum BusMessage: Equatable, Sendable {
     case chunkStored
     /// The upload is durable; `record` names the file as stored (after any renaming).
     case stored(record: [UInt8])
-    case downloadReady(download: UInt64, size: Int64)
+    /// `path` is the stored file's absolute path: a gateway that can open it (same machine)
+    /// sends it to the client straight from the file instead of asking for chunks.
+    case downloadReady(download: UInt64, size: Int64, path: String)
     case noSuchFile
     case chunk([UInt8])
 

@@ -1,9 +1,13 @@
 import ChatBus
 import ChatProtocol
+import Foundation
 import NIOCore
 
-/// `history ... filename <name>`: the stored file's bytes streamed from storage, a chunk or two
-/// at a time, only as fast as the client takes them.
+/// `history ... filename <name>`: the stored file's bytes sent straight from its file when this
+/// gateway can open it (storage on the same machine: `sendfile`, no copies), otherwise
+/// streamed from storage a few chunks at a time, only as fast as the client takes them.
+/// A file found at storage's path is only used if its size is the stored size; blob names
+/// are random 128-bit ids, so another machine's file at the same path is not a risk.
 extension ClientConnection {
     func openDownload(of name: String, with peer: String, me: String) {
         let slot = reserveGated()
@@ -13,9 +17,9 @@ extension ClientConnection {
                 switch result {
                 case .success(.noSuchFile):
                     finishGated(slot, .noSuchFile)
-                case .success(.downloadReady(let id, let size)):
+                case .success(.downloadReady(let id, let size, let path)):
                     guard context != nil else { return bus.send(.closeDownload(download: id), to: .storage(pair)) }
-                    expectation = .downloadAnswer(GatewayDownload(id: id, pair: pair, size: size))
+                    expectation = .downloadAnswer(GatewayDownload(id: id, pair: pair, size: size, storedPath: path))
                     finishGated(slot, .dataSize(Int(size)))
                 default:
                     finishGated(slot, .serviceUnavailable)
@@ -32,6 +36,7 @@ extension ClientConnection {
         }
         download = offered
         awaitingGatingReply = true
+        if sendStoredFile(offered) { return }
         // Ask storage for more while megabytes are still unsent, not once the socket is nearly
         // drained: the round trip to storage then overlaps the client's reading.
         try? context?.channel.syncOptions?.setOption(ChannelOptions.writeBufferWaterMark, value: GatewayDownload.waterMark)
@@ -65,6 +70,37 @@ extension ClientConnection {
                 }
             }
         }
+    }
+
+    /// Sends the whole file from storage's own copy; false when it cannot be opened here.
+    private func sendStoredFile(_ download: GatewayDownload) -> Bool {
+        guard settings.sendLocalFiles, let context else { return false }
+        let descriptor = open(download.storedPath, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return false }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0, Int64(status.st_size) == download.size else {
+            Glibc.close(descriptor)
+            return false
+        }
+        let file = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: descriptor)
+        let region = FileRegion(fileHandle: file, readerIndex: 0, endIndex: Int(download.size))
+        // Replies written before the file go out first.
+        flushOutput()
+        let written = eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(NIOAny(IOData.fileRegion(region)), promise: written)
+        written.futureResult.whenComplete { [self] result in
+            try? file.close()
+            guard self.download === download else { return }
+            switch result {
+            case .success:
+                download.written = download.size
+                finishDownload()
+            case .failure(let error):
+                logger.debug("download ended early", metadata: ["gateway.error": "\(error)"])
+                close()
+            }
+        }
+        return true
     }
 
     private func finishDownload() {

@@ -18,6 +18,8 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
         var partialLineTimeout: TimeAmount
         /// Largest file or voice message accepted through the server.
         var maxFileBytes: Int64
+        /// Downloads may be sent from storage's own file when this machine has it.
+        var sendLocalFiles = true
         /// Commands whose replies are still owed; past this the connection stops reading.
         var maxOutstandingReplies = 4096
         /// Input waiting to be read as lines; past this the connection stops reading.

@@ -31,7 +31,8 @@ public final class GatewayServer {
         let settings = ClientConnection.Settings(
             loginTimeout: .seconds(Int64(configuration.loginTimeoutSeconds)),
             partialLineTimeout: .seconds(Int64(configuration.partialLineTimeoutSeconds)),
-            maxFileBytes: configuration.maxFileBytes)
+            maxFileBytes: configuration.maxFileBytes,
+            sendLocalFiles: configuration.sendLocalFiles)
         let registry = registry
         let logger = logger
         let nextConnectionId = ConnectionCounter()

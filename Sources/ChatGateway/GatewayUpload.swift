@@ -47,13 +47,16 @@ final class GatewayDownload {
     let id: UInt64
     let pair: PairKey
     let size: Int64
+    /// Where storage keeps the file; used when this gateway can open it (same machine).
+    let storedPath: String
     var requested: Int64 = 0
     var written: Int64 = 0
     var chunksInFlight = 0
 
-    init(id: UInt64, pair: PairKey, size: Int64) {
+    init(id: UInt64, pair: PairKey, size: Int64, storedPath: String) {
         self.id = id
         self.pair = pair
         self.size = size
+        self.storedPath = storedPath
     }
 }

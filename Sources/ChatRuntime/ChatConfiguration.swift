@@ -15,6 +15,9 @@ public struct ChatConfiguration: Equatable, Sendable {
     public var gatewayThreads = 0
     /// Largest voice or file message accepted through the server (`File too large` above).
     public var maxFileBytes: Int64 = 1 << 30
+    /// Downloads go straight from storage's file (`sendfile`) when the gateway can open it,
+    /// that is when both run on one machine; otherwise in chunks over the bus.
+    public var sendLocalFiles = true
 
     public var authEndpoint = "tcp://127.0.0.1:7901"
     public var routerEndpoint = "tcp://127.0.0.1:7902"
@@ -50,6 +53,7 @@ public struct ChatConfiguration: Equatable, Sendable {
         "gateway.partial_line_timeout_seconds": { $0.partialLineTimeoutSeconds = try integer($1, in: 1...86_400) },
         "gateway.threads": { $0.gatewayThreads = try integer($1, in: 0...256) },
         "gateway.max_file_bytes": { $0.maxFileBytes = Int64(try integer($1, in: 0...Int.max)) },
+        "gateway.send_local_files": { $0.sendLocalFiles = try boolean($1) },
         "auth.endpoint": { $0.authEndpoint = try string($1) },
         "auth.scrypt_n": { $0.scryptN = try powerOfTwo($1) },
         "auth.scrypt_r": { $0.scryptR = try integer($1, in: 1...64) },
@@ -82,6 +86,11 @@ public struct ChatConfiguration: Equatable, Sendable {
     private static func string(_ value: ConfigFile.Value) throws -> String {
         guard case .string(let text) = value else { throw "expected a string" }
         return text
+    }
+
+    private static func boolean(_ value: ConfigFile.Value) throws -> Bool {
+        guard case .boolean(let flag) = value else { throw "expected true or false" }
+        return flag
     }
 
     private static func strings(_ value: ConfigFile.Value) throws -> [String] {

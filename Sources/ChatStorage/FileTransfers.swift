@@ -172,18 +172,19 @@ final class FileTransfers {
         guard let writer = writers[partition], let folder = folders[partition] else {
             return loop.reply(to: incoming, with: .failure("partition not owned"))
         }
-        writer.withStore { store -> (descriptor: Int32, size: Int64)? in
+        writer.withStore { store -> (descriptor: Int32, size: Int64, path: String)? in
             guard let file = try store.file(of: pair, named: name) else { return nil }
-            let descriptor = Glibc.open(folder.blobPath(file.blob), O_RDONLY | O_CLOEXEC)
-            guard descriptor >= 0 else { throw BlobFolder.IOError("open", folder.blobPath(file.blob)) }
-            return (descriptor, file.size)
+            let path = folder.blobPath(file.blob)
+            let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0 else { throw BlobFolder.IOError("open", path) }
+            return (descriptor, file.size, URL(fileURLWithPath: path).path)
         } completion: { [self] opened in
             switch opened {
             case .success(let file?):
                 let id = nextId
                 nextId += 1
                 downloads[id] = Download(descriptor: file.descriptor, size: file.size, lastActivity: Self.now())
-                loop.reply(to: incoming, with: .downloadReady(download: id, size: file.size))
+                loop.reply(to: incoming, with: .downloadReady(download: id, size: file.size, path: file.path))
             case .success(nil):
                 loop.reply(to: incoming, with: .noSuchFile)
             case .failure(let error):

@@ -18,7 +18,7 @@ import Testing
         .uploadChunk(upload: 5, bytes: [0, 10, 13]), .finishUpload(upload: 5), .abortUpload(upload: 6),
         .openDownload(pair: PairKey("1", "2"), name: "x"), .readChunk(download: 7, offset: 1 << 33, length: 262_144),
         .closeDownload(download: 7), .uploadReady(upload: 5), .chunkStored, .stored(record: [1, 2]),
-        .downloadReady(download: 7, size: 0), .noSuchFile, .chunk([]),
+        .downloadReady(download: 7, size: 0, path: "/data/files/partition-3/ab"), .noSuchFile, .chunk([]),
         .p2pOffer(from: "111111", to: "222222", size: 9, sha256: "ab", name: "n m", privateEndpoint: "198.18.1.10:4000"),
         .p2pAccept(by: "222222", token: "t", privateEndpoint: "198.18.2.10:5000"), .p2pDecline(by: "2", token: "t"),
         .p2pRelayCheck(token: "t"), .p2pOffered(token: "t"), .p2pConnect(token: "t", peerPublic: "a:1", peerPrivate: "b:2"),

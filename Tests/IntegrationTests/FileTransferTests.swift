@@ -108,6 +108,30 @@ import Testing
     }
 }
 
+/// Downloads in chunks over the bus, as when the gateway runs on another machine than storage.
+@Suite struct ChunkedDownloadTests {
+    static let system: ChatSystem = {
+        do { return try ChatSystem(settings: ["gateway.send_local_files=false"]) } catch { fatalError("could not start the chat system: \(error)") }
+    }()
+
+    @Test(arguments: [1, 3 * 1_048_576 + 17, 24 << 20])
+    func bytesArriveWholeWithAPushHeldUntilTheEnd(_ size: Int) throws {
+        let (alice, a) = try Self.system.signedInUser()
+        let (bob, b) = try Self.system.signedInUser()
+        let bytes = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 8) }
+        #expect(try bob.ask("\(b) to \(a) 202004131702 file \(size)\nchunked.bin") == "ok")
+        try bob.send(bytes)
+        #expect(try bob.readReply(timeout: 60) == "ok")
+        _ = try alice.readLine(); _ = try alice.readLine()
+        #expect(try alice.ask("\(a) history \(b) filename chunked.bin") == "server_data_size\(size)")
+        try alice.sendLine("ok")
+        #expect(try bob.ask("\(b) to \(a) 202004131702 text\nduring the download") == "ok")
+        #expect(try alice.read(count: size, timeout: 60) == bytes)
+        #expect(try alice.readLine() == "\(b) to \(a) 202004131702 text")
+        #expect(try alice.readLine() == "during the download")
+    }
+}
+
 /// Tests that count the files on disk, on a system of their own so no other test's
 /// uploads come and go meanwhile.
 @Suite(.serialized) struct FileCleanupTests {
