@@ -44,13 +44,27 @@ final class GatewayBus: @unchecked Sendable {
         self.logger = logger
         self.registry = registry
         self.outputs = outputs
-        gatewayId = "gateway-\(ProcessInfo.processInfo.hostName)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        gatewayId = Self.makeGatewayId()
         partitioning = Partitioning(partitionCount: configuration.storagePartitions, workerCount: configuration.storageEndpoints.count)
         loop = BusLoop(requestTimeout: .milliseconds(configuration.requestTimeoutMilliseconds), logger: logger)
         routerSocket = try loop.connectDealer(configuration.routerEndpoint, identity: gatewayId)
         authSocket = try loop.connectDealer(configuration.authEndpoint)
         storageSockets = try configuration.storageEndpoints.map { try loop.connectDealer($0) }
         knownUsers = KnownUsers(loop: loop, auth: authSocket)
+    }
+
+    /// `gw-` and 60 random bits in base 32: unique among gateways, and at 15 bytes short enough
+    /// to be stored inside a String without an allocation in every process that decodes it
+    /// (it travels with every text).
+    private static func makeGatewayId() -> String {
+        let alphabet = Array("abcdefghijklmnopqrstuvwxyz234567".utf8)
+        var bits = UInt64.random(in: 0...UInt64.max)
+        var id = Array("gw-".utf8)
+        for _ in 0..<12 {
+            id.append(alphabet[Int(bits & 31)])
+            bits >>= 5
+        }
+        return String(decoding: id, as: UTF8.self)
     }
 
     func start() {

@@ -22,6 +22,8 @@ public final class RouterService {
     private var introductions = P2PIntroductions()
     private let startedAt = DispatchTime.now().uptimeNanoseconds
     private var heldDeliveries: [(to: String, record: [UInt8], gatewayId: String, requestId: UInt64)] = []
+    private var lastGatewayId = ""
+    private var lastGatewayIdentity: [UInt8] = []
     private var gatewayLastSeen: [[UInt8]: UInt64] = [:]
     /// Gateways that sent their full presence since this router started.
     private var syncedGateways: Set<[UInt8]> = []
@@ -125,7 +127,17 @@ public final class RouterService {
             outcome = .recipientOffline
         }
         loop.send(BusEnvelope(requestId: requestId, message: .delivery(outcome), flags: .reply),
-                  on: gatewaySocket, to: Array(gatewayId.utf8))
+                  on: gatewaySocket, to: identity(of: gatewayId))
+    }
+
+    /// The socket identity of a gateway, by its id: every text names its gateway, and there are
+    /// few, so the last one is kept rather than converted for each text.
+    private func identity(of gatewayId: String) -> [UInt8] {
+        if gatewayId != lastGatewayId {
+            lastGatewayId = gatewayId
+            lastGatewayIdentity = Array(gatewayId.utf8)
+        }
+        return lastGatewayIdentity
     }
 
     /// Until the first gateway resends its presence (within a heartbeat, 1 s, of a router
