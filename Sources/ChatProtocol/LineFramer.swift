@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Splits a byte stream into protocol lines.
 ///
 /// A line ends with `\n`; a `\r` right before it is dropped too. A line longer than
@@ -40,13 +46,22 @@ public struct LineFramer: Sendable {
         }
         let before = buffer.count
         buffer.append(contentsOf: bytes)
-        if buffer[before...].contains(UInt8(ascii: "\n")) { lineEndsReceived &+= 1 }
+        if newline(from: before) != nil { lineEndsReceived &+= 1 }
+    }
+
+    /// The index of the first `\n` at or after `offset` (memchr: this runs over every byte read).
+    private func newline(from offset: Int) -> Int? {
+        buffer.withUnsafeBufferPointer { bytes in
+            guard offset < bytes.count, let base = bytes.baseAddress,
+                  let found = memchr(base + offset, Int32(UInt8(ascii: "\n")), bytes.count - offset) else { return nil }
+            return base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+        }
     }
 
     /// The next complete event, or nil until more bytes arrive.
     public mutating func next() -> Event? {
         while true {
-            guard let end = buffer[max(scanned, start)...].firstIndex(of: UInt8(ascii: "\n")) else {
+            guard let end = newline(from: max(scanned, start)) else {
                 return waitForMore()
             }
             var lineEnd = end

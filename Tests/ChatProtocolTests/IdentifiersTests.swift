@@ -36,4 +36,16 @@ import Testing
         #expect(Identifiers.parseSize("+1") == nil)
         #expect(Identifiers.parseSize("1e3") == nil)
     }
+
+    @Test func utf8ChecksEveryPosition() {
+        #expect(Identifiers.isValidUTF8([]))
+        #expect(Identifiers.isValidUTF8(Array("plain ascii text, longer than eight bytes".utf8)))
+        #expect(Identifiers.isValidUTF8(Array("日本語 and ascii".utf8)))
+        // A stray continuation byte at each position of a 20-byte line, in and out of the 8-byte words.
+        for position in 0..<20 {
+            var bytes = Array("abcdefghijklmnopqrst".utf8)
+            bytes[position] = 0x80
+            #expect(!Identifiers.isValidUTF8(bytes))
+        }
+    }
 }
