@@ -4,8 +4,12 @@
 /// then `Wrong  interact command` (any malformed part).
 public struct SessionCommandParser: Sendable {
     public let uid: String
+    private let uidBytes: [UInt8]
 
-    public init(uid: String) { self.uid = uid }
+    public init(uid: String) {
+        self.uid = uid
+        uidBytes = Array(uid.utf8)
+    }
 
     public func parse(_ line: [UInt8]) -> SessionLine {
         if let header = fastTextHeader(line) { return .command(.message(header)) }
@@ -63,10 +67,13 @@ public struct SessionCommandParser: Sendable {
     /// `uid1 to uid2 <timestamp> text` from this user, recognised on the bytes without
     /// splitting into strings: every text message starts with one.
     private func fastTextHeader(_ line: [UInt8]) -> MessageHeader? {
-        guard line.count == 34 else { return nil }
+        guard line.count == 34, uidBytes.count == 6 else { return nil }
         return line.withUnsafeBufferPointer { bytes -> MessageHeader? in
-            guard bytes[0..<6].elementsEqual(uid.utf8),
-                  bytes[6..<10].elementsEqual(" to ".utf8), bytes[16] == 32, bytes[29..<34].elementsEqual(" text".utf8),
+            func matches(_ expected: StaticString, at offset: Int) -> Bool {
+                (0..<expected.utf8CodeUnitCount).allSatisfy { bytes[offset + $0] == expected.utf8Start[$0] }
+            }
+            guard (0..<6).allSatisfy({ bytes[$0] == uidBytes[$0] }),
+                  matches(" to ", at: 6), bytes[16] == 32, matches(" text", at: 29),
                   bytes[10..<16].allSatisfy(Identifiers.isDigit), bytes[17..<29].allSatisfy(Identifiers.isDigit) else { return nil }
             let timestamp = String(decoding: bytes[17..<29], as: UTF8.self)
             guard Identifiers.isValidTimestamp(timestamp) else { return nil }
