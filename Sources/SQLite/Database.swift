@@ -18,7 +18,16 @@ public final class Database {
         sqlite3_busy_timeout(handle, 5_000)
     }
 
-    deinit { sqlite3_close_v2(handle) }
+    /// BEGIN, COMMIT and ROLLBACK, prepared once: `sqlite3_exec` would parse them for every
+    /// transaction, and storage runs thousands a second.
+    private var begin: OpaquePointer?
+    private var commit: OpaquePointer?
+    private var rollback: OpaquePointer?
+
+    deinit {
+        for statement in [begin, commit, rollback] { sqlite3_finalize(statement) }
+        sqlite3_close_v2(handle)
+    }
 
     /// Runs one or more statements that return no rows.
     public func execute(_ sql: String) throws {
@@ -43,15 +52,27 @@ public final class Database {
 
     /// Runs `body` in one transaction: committed if it returns, rolled back if it throws.
     public func transaction<T>(_ body: () throws -> T) throws -> T {
-        try execute("BEGIN IMMEDIATE")
+        try run(&begin, "BEGIN IMMEDIATE")
         do {
             let value = try body()
-            try execute("COMMIT")
+            try run(&commit, "COMMIT")
             return value
         } catch {
-            try? execute("ROLLBACK")
+            try? run(&rollback, "ROLLBACK")
             throw error
         }
+    }
+
+    /// Steps a statement prepared on first use and kept in `cached`.
+    private func run(_ cached: inout OpaquePointer?, _ sql: String) throws {
+        if cached == nil {
+            let result = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &cached, nil)
+            guard result == SQLITE_OK, cached != nil else { throw lastError(result) }
+        }
+        let result = sqlite3_step(cached)
+        let error = result == SQLITE_DONE ? nil : lastError(result)
+        sqlite3_reset(cached)
+        if let error { throw error }
     }
 
     func lastError(_ code: Int32) -> SQLiteError {
