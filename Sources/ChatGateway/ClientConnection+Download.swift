@@ -36,6 +36,7 @@ extension ClientConnection {
         }
         download = offered
         awaitingGatingReply = true
+        watchForStall(offered)
         if sendStoredFile(offered) { return }
         // Ask storage for more while megabytes are still unsent, not once the socket is nearly
         // drained: the round trip to storage then overlaps the client's reading.
@@ -84,6 +85,9 @@ extension ClientConnection {
         }
         let file = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: descriptor)
         let region = FileRegion(fileHandle: file, readerIndex: 0, endIndex: Int(download.size))
+        // All of it is on its way: the channel turning writable while the file goes out must
+        // not ask storage for chunks too.
+        download.requested = download.size
         // Replies written before the file go out first.
         flushOutput()
         let written = eventLoop.makePromise(of: Void.self)
@@ -103,8 +107,23 @@ extension ClientConnection {
         return true
     }
 
+    /// A client that stops reading mid-download is closed after the partial-line timeout
+    /// without progress, as a stalled upload is, rather than hold a file open for good.
+    private func watchForStall(_ download: GatewayDownload) {
+        download.stallCheck = eventLoop.scheduleRepeatedTask(initialDelay: settings.partialLineTimeout, delay: settings.partialLineTimeout) { [weak self, weak download] _ in
+            guard let self, let download, self.download === download, let channel = context?.channel else { return }
+            let unsent = (try? channel.syncOptions?.getOption(ChannelOptions.bufferedWritableBytes)) ?? 0
+            if unsent > 0 && unsent == download.unsentAtLastCheck {
+                logger.debug("closing a connection whose download stalled")
+                close()
+            }
+            download.unsentAtLastCheck = unsent
+        }
+    }
+
     private func finishDownload() {
         guard let download else { return }
+        download.stallCheck?.cancel()
         bus.send(.closeDownload(download: download.id), to: .storage(download.pair))
         try? context?.channel.syncOptions?.setOption(ChannelOptions.writeBufferWaterMark, value: ChannelOptions.Types.WriteBufferWaterMark(low: 32 << 10, high: 64 << 10))
         self.download = nil

@@ -125,6 +125,7 @@ extension ClientConnection {
             self.upload = nil
         }
         if let download {
+            download.stallCheck?.cancel()
             bus.send(.closeDownload(download: download.id), to: .storage(download.pair))
             self.download = nil
         }

@@ -52,6 +52,9 @@ final class GatewayDownload {
     var requested: Int64 = 0
     var written: Int64 = 0
     var chunksInFlight = 0
+    /// Bytes the connection still had to send at the last stall check.
+    var unsentAtLastCheck: Int?
+    var stallCheck: RepeatedTask?
 
     init(id: UInt64, pair: PairKey, size: Int64, storedPath: String) {
         self.id = id

@@ -94,6 +94,27 @@ import Testing
         #expect(try alice.readLine() == "during the download")
     }
 
+    @Test func aSlowReaderGetsExactlyTheFileThenThePush() throws {
+        let (alice, a) = try system.signedInUser()
+        let (bob, b) = try system.signedInUser()
+        let bytes = (0..<(8 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ $0 >> 12) }
+        #expect(try upload(bob, from: b, to: a, name: "slow.bin", bytes: bytes) == "ok")
+        _ = try alice.readLine(); _ = try alice.readLine()
+        #expect(try alice.ask("\(a) history \(b) filename slow.bin") == "server_data_size\(bytes.count)")
+        try alice.sendLine("ok")
+        #expect(try bob.ask("\(b) to \(a) 202004131702 text\nafter the slow download") == "ok")
+        // Read in small bites with pauses, so the socket fills and drains many times over.
+        var received: [UInt8] = []
+        while received.count < bytes.count {
+            received += try alice.read(count: min(256 << 10, bytes.count - received.count), timeout: 30)
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        #expect(received == bytes)
+        #expect(try alice.readLine() == "\(b) to \(a) 202004131702 text")
+        #expect(try alice.readLine() == "after the slow download")
+        #expect(try alice.ask("\(a) friends") != "")
+    }
+
     @Test func pushesWaitForTheEndOfAnUpload() throws {
         let (alice, a) = try system.signedInUser()
         let (bob, b) = try system.signedInUser()

@@ -103,4 +103,24 @@ import Testing
         try signedIn.send("\(uid) fri")
         #expect(signedIn.isClosedByServer(within: 5))
     }
+
+    @Test(arguments: [true, false])
+    func stalledDownloadsAreClosed(sendfile: Bool) throws {
+        let system = try ChatSystem(settings: ["gateway.partial_line_timeout_seconds=1", "gateway.send_local_files=\(sendfile)"])
+        defer { system.stop(); system.removeData() }
+        let (alice, a) = try system.signedInUser()
+        let (bob, b) = try system.signedInUser()
+        // Far more than the sockets' buffers hold, so the gateway still has bytes to send.
+        let size = 64 << 20
+        #expect(try bob.ask("\(b) to \(a) 202004131702 file \(size)\nbig.bin") == "ok")
+        try bob.send([UInt8](repeating: 7, count: size))
+        #expect(try bob.readReply(timeout: 60) == "ok")
+        #expect(try alice.readLine() == "\(b) to \(a) 202004131702 file \(size)")
+        #expect(try alice.readLine() == "big.bin")
+        #expect(try alice.ask("\(a) history \(b) filename big.bin") == "server_data_size\(size)")
+        try alice.sendLine("ok")
+        // Alice reads nothing for a few of the timeout's checks.
+        Thread.sleep(forTimeInterval: 3.5)
+        #expect(alice.isClosedByServer(within: 20))
+    }
 }
