@@ -18,9 +18,9 @@ public final class BusLoop: @unchecked Sendable {
     }
 
     /// Envelopes waiting for the end of this wake-up for one peer (nil on a DEALER), and the
-    /// requests among them (which fail if the batch cannot be queued). Batches stay in the
-    /// outbox once sent, empty, so their buffers are reused: a fresh buffer of hundreds of
-    /// kilobytes per wake-up costs page faults.
+    /// requests among them (which fail if the batch cannot be queued). A sent batch stays in
+    /// the outbox, empty, until the next flush, so a peer written to at every wake-up reuses
+    /// its buffer: a fresh buffer of hundreds of kilobytes per wake-up costs page faults.
     private struct Batch {
         let peer: [UInt8]?
         var writer = BusWriter()
@@ -183,8 +183,16 @@ public final class BusLoop: @unchecked Sendable {
         guard !outboxIsEmpty else { return }
         outboxIsEmpty = true
         for socket in outbox.indices {
-            for index in outbox[socket].indices where !outbox[socket][index].writer.bytes.isEmpty {
-                transmit(socket: socket, index: index)
+            var index = 0
+            while index < outbox[socket].count {
+                if outbox[socket][index].writer.bytes.isEmpty {
+                    // Nothing for this peer since the last flush: a quiet (or departed) peer
+                    // keeps no buffer, so the outbox holds only the peers in use.
+                    outbox[socket].remove(at: index)
+                } else {
+                    transmit(socket: socket, index: index)
+                    index += 1
+                }
             }
         }
     }
@@ -260,11 +268,12 @@ public final class BusLoop: @unchecked Sendable {
             wakePending = false
             let stopping = stopRequested
             queueLock.unlock()
+            // Work queued before a stop still runs: it may hold answers owed to peers.
+            for item in work { item() }
             if stopping {
                 flushOutbox()
                 return
             }
-            for item in work { item() }
 
             for index in ready where index != wakeIndex {
                 receiveAvailable(on: SocketID(index: index), handler: handler)
@@ -280,6 +289,27 @@ public final class BusLoop: @unchecked Sendable {
                 flushOutbox()
             }
         }
+    }
+
+    /// After `run` has returned, on the same thread: runs the work queued meanwhile (until none
+    /// is left), sends what it produced, and closes the sockets, giving them up to `linger` to
+    /// deliver it. The loop cannot run again.
+    public func drain(linger: Duration = .seconds(1)) {
+        while true {
+            queueLock.lock()
+            let work = queuedWork
+            queuedWork.removeAll()
+            queueLock.unlock()
+            if work.isEmpty { break }
+            for item in work { item() }
+        }
+        flushOutbox()
+        let milliseconds = Int32(linger.components.seconds * 1000 + linger.components.attoseconds / 1_000_000_000_000_000)
+        for socket in sockets {
+            try? socket.setLinger(milliseconds: milliseconds)
+            socket.close()
+        }
+        context.terminate()
     }
 
     private func receiveAvailable(on socket: SocketID, handler: (BusIncoming) -> Void) {

@@ -62,6 +62,13 @@ final class PartitionWriter {
         }
     }
 
+    /// Commits what is waiting and waits for every commit queued so far (loop thread, once the
+    /// loop has stopped): their results are then queued on the loop, for `BusLoop.drain`.
+    func finishCommits() {
+        commitWaiting()
+        queue.sync {}
+    }
+
     private func commitWaiting() {
         guard !waiting.isEmpty else { return }
         let group = waiting

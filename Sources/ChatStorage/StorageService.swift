@@ -61,6 +61,10 @@ public final class StorageService {
             "storage.partitions": "\(writers.keys.sorted())",
         ])
         loop.run(handler: handle, afterBatch: startGroupCommits)
+        // Stopping: texts already received are committed and handed to the router before the
+        // process exits, so none is stored without its sender being answered.
+        for writer in writers.values { writer.finishCommits() }
+        loop.drain()
     }
 
     public func stop() { loop.stop() }

@@ -3,12 +3,19 @@ import CZeroMQ
 /// Owns one libzmq context. Sockets made from it must be closed before it is deinitialised.
 public final class Context: @unchecked Sendable {
     let handle: UnsafeMutableRawPointer
+    private var isTerminated = false
 
     public init() {
         handle = LibZMQ.newContext()
     }
 
-    deinit {
+    deinit { terminate() }
+
+    /// Blocks until every socket is closed and their queued messages are sent (or their
+    /// linger has passed). Sockets must be closed first.
+    public func terminate() {
+        guard !isTerminated else { return }
+        isTerminated = true
         LibZMQ.terminate(handle)
     }
 

@@ -87,4 +87,31 @@ import Testing
         worker.stop()
         #expect(answer == .success(.existence(false)))
     }
+
+    @Test func drainSendsWhatWasQueuedAfterTheLoopStopped() throws {
+        let worker = BusLoop(logger: logger)
+        let endpoint = try worker.boundEndpoint(worker.bindRouter("tcp://127.0.0.1:*"))
+        let received = DispatchSemaphore(value: 0)
+        Thread {
+            worker.run { incoming in
+                if case .notify(let to, _) = incoming.message, to == "after-stop" { received.signal() }
+            }
+        }.start()
+        defer { worker.stop() }
+
+        let client = BusLoop(logger: logger)
+        let socket = try client.connectDealer(endpoint)
+        let stopped = DispatchSemaphore(value: 0)
+        Thread {
+            client.run { _ in }
+            stopped.signal()
+        }.start()
+        Thread.sleep(forTimeInterval: 0.3)
+        client.stop()
+        stopped.wait()
+        // Queued once the loop is gone, as a storage commit finishing during shutdown is.
+        client.execute { client.send(BusEnvelope(requestId: 0, message: .notify(to: "after-stop", bytes: [1])), on: socket) }
+        client.drain()
+        #expect(received.wait(timeout: .now() + 5) == .success)
+    }
 }
