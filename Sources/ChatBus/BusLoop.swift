@@ -220,6 +220,8 @@ public final class BusLoop: @unchecked Sendable {
                 pending.removeValue(forKey: requestId)?.onReply(.failure(.unreachable))
             }
         }
+        // Dropping the frames' reference leaves the buffer unshared, so clearing it keeps its
+        // capacity instead of copying it.
         frames.removeAll()
         guard outbox[socket][index].writer.bytes.isEmpty, batch.writer.bytes.capacity <= reusedBufferLimit else { return }
         batch.writer.removeAll()

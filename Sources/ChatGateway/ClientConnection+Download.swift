@@ -125,7 +125,7 @@ extension ClientConnection {
         guard let download else { return }
         download.stallCheck?.cancel()
         bus.send(.closeDownload(download: download.id), to: .storage(download.pair))
-        try? context?.channel.syncOptions?.setOption(ChannelOptions.writeBufferWaterMark, value: ChannelOptions.Types.WriteBufferWaterMark(low: 32 << 10, high: 64 << 10))
+        try? context?.channel.syncOptions?.setOption(ChannelOptions.writeBufferWaterMark, value: GatewayDownload.defaultWaterMark)
         self.download = nil
         awaitingGatingReply = false
         endDataExchange()

@@ -41,8 +41,10 @@ final class GatewayUpload {
 final class GatewayDownload {
     static let chunkSize = 1024 * 1024
     static let maxChunksInFlight = 4
-    /// The connection's write buffer bounds while a download runs (SwiftNIO's default is 32/64 KiB).
+    /// The connection's write buffer bounds while a chunked download runs, and after it
+    /// (SwiftNIO's default).
     static let waterMark = ChannelOptions.Types.WriteBufferWaterMark(low: 2 << 20, high: 4 << 20)
+    static let defaultWaterMark = ChannelOptions.Types.WriteBufferWaterMark(low: 32 << 10, high: 64 << 10)
 
     let id: UInt64
     let pair: PairKey

@@ -6,9 +6,8 @@ import Dispatch
 /// A commit's cost is its fsync (milliseconds under load), and a worker owns several
 /// partitions: committed one after another on the bus thread, their fsyncs would add up while
 /// nothing else is read. Here each partition commits on its own queue, the partitions' fsyncs
-/// overlap (the file system folds concurrent ones into one journal commit), and the bus loop
-/// keeps receiving; texts arriving during a commit wait for the next one, so groups grow with
-/// the load.
+/// overlap, and the bus loop keeps receiving; texts arriving during a commit wait for the
+/// next one, so groups grow with the load.
 ///
 /// Everything that touches the partition's SQLite connection runs on the queue, in the order
 /// the loop asked for it: a read sees every append that arrived before it.
@@ -22,7 +21,6 @@ final class PartitionWriter {
         let gatewayId: String
     }
 
-    let partition: Int
     private let store: PartitionStore
     private let loop: BusLoop
     private let queue: DispatchQueue
@@ -34,7 +32,6 @@ final class PartitionWriter {
     private var commitsInFlight = 0
 
     init(partition: Int, store: PartitionStore, loop: BusLoop, onCommitted: @escaping ([Append], Error?) -> Void) {
-        self.partition = partition
         self.store = store
         self.loop = loop
         self.onCommitted = onCommitted
