@@ -15,15 +15,25 @@ public enum Identifiers {
 
     /// `YYYYMMDDhhmm`, 12 digits naming a real minute of the Gregorian calendar.
     public static func isValidTimestamp<S: StringProtocol>(_ text: S) -> Bool {
-        let digits = Array(text.utf8)
+        isValidTimestamp(digits: text.utf8)
+    }
+
+    /// The same check on the timestamp's bytes, without copying them (every text has one).
+    public static func isValidTimestamp<D: Collection>(digits: D) -> Bool where D.Element == UInt8 {
         guard digits.count == 12, digits.allSatisfy(isDigit) else { return false }
-        func number(_ range: Range<Int>) -> Int {
-            digits[range].reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
+        var fields = (year: 0, month: 0, day: 0, hour: 0, minute: 0)
+        for (offset, byte) in digits.enumerated() {
+            let digit = Int(byte - UInt8(ascii: "0"))
+            switch offset {
+            case 0..<4: fields.year = fields.year * 10 + digit
+            case 4..<6: fields.month = fields.month * 10 + digit
+            case 6..<8: fields.day = fields.day * 10 + digit
+            case 8..<10: fields.hour = fields.hour * 10 + digit
+            default: fields.minute = fields.minute * 10 + digit
+            }
         }
-        let year = number(0..<4), month = number(4..<6), day = number(6..<8)
-        let hour = number(8..<10), minute = number(10..<12)
-        guard year >= 1, (1...12).contains(month), hour < 24, minute < 60 else { return false }
-        return (1...daysIn(month: month, year: year)).contains(day)
+        guard fields.year >= 1, (1...12).contains(fields.month), fields.hour < 24, fields.minute < 60 else { return false }
+        return (1...daysIn(month: fields.month, year: fields.year)).contains(fields.day)
     }
 
     /// Uploads declare their size as 1 to 19 ASCII digits. The few 19-digit values past

@@ -74,9 +74,8 @@ public struct SessionCommandParser: Sendable {
             }
             guard (0..<6).allSatisfy({ bytes[$0] == uidBytes[$0] }),
                   matches(" to ", at: 6), bytes[16] == 32, matches(" text", at: 29),
-                  bytes[10..<16].allSatisfy(Identifiers.isDigit), bytes[17..<29].allSatisfy(Identifiers.isDigit) else { return nil }
+                  bytes[10..<16].allSatisfy(Identifiers.isDigit), Identifiers.isValidTimestamp(digits: bytes[17..<29]) else { return nil }
             let timestamp = String(decoding: bytes[17..<29], as: UTF8.self)
-            guard Identifiers.isValidTimestamp(timestamp) else { return nil }
             return MessageHeader(sender: uid, recipient: String(decoding: bytes[10..<16], as: UTF8.self),
                                  timestamp: timestamp, kind: .text, line: line)
         }
