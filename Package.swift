@@ -49,7 +49,7 @@ let package = Package(
         .target(name: "ChatClient", dependencies: ["ChatProtocol", "ChatCrypto"]),
         .target(name: "ChatBenchmark", dependencies: [
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            "ChatProtocol", "ChatCrypto", "ChatRuntime",
+            "ChatProtocol", "ChatCrypto", "ChatRuntime", "ChatBus",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),

@@ -11,7 +11,8 @@ public struct ChatBenchCommand: ParsableCommand {
             ports, temporary data, low scrypt cost) and stops it after. With --port it drives a
             running system instead; its users must be able to sign up (uids from --uid-base on).
             """,
-        subcommands: [TextCommand.self, FileCommand.self, PeerCommand.self, CompareCommand.self, IdleCommand.self, RelayServerCommand.self],
+        subcommands: [TextCommand.self, FileCommand.self, PeerCommand.self, CompareCommand.self, IdleCommand.self, CodecCommand.self,
+                      RelayServerCommand.self],
         defaultSubcommand: TextCommand.self)
 
     public init() {}
@@ -132,6 +133,18 @@ struct PeerCommand: ParsableCommand {
             for run in try PeerBenchmark(port: port, bytes: sizeMib << 20).run(uidBase: target.uidBase) {
                 print("\(run.route.padding(7)) \(run.report)")
             }
+        }
+    }
+}
+
+struct CodecCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "codec", abstract: "The bus codec alone: the envelopes of one text, encoded and decoded in batches.")
+
+    func run() throws {
+        print("== codec: nanoseconds per envelope, in batches of \(CodecBenchmark().envelopesPerBatch)")
+        print("envelope          encode   decode")
+        for figure in try CodecBenchmark().run() {
+            print("\(figure.name.padding(16)) \(String(format: "%7.0f  %7.0f", figure.encodeNanos, figure.decodeNanos))")
         }
     }
 }

@@ -49,41 +49,68 @@ public struct BusEnvelope: Equatable, Sendable {
 
     /// Appends this envelope to a batch, behind its length.
     public func append(toBatch writer: inout BusWriter) {
-        let lengthOffset = writer.bytes.count
+        let lengthOffset = writer.count
         writer.write(UInt32(0))
         encode(into: &writer)
-        writer.patch(UInt32(writer.bytes.count - lengthOffset - 4), at: lengthOffset)
+        writer.patch(UInt32(writer.count - lengthOffset - 4), at: lengthOffset)
     }
 
-    /// Splits a batch into its envelopes' bytes; nil when the lengths do not add up.
-    public static func split(batch bytes: [UInt8]) -> [ArraySlice<UInt8>]? {
-        var parts: [ArraySlice<UInt8>] = []
+    /// Decodes a batch's envelopes in order, handing each to `body`, or why it could not be
+    /// decoded to `onUndecodable`. Returns false, having handed nothing, when the lengths do not
+    /// add up. The whole batch is read in place: no envelope is copied out of it first.
+    @discardableResult
+    public static func decode(batch bytes: [UInt8], onUndecodable: (any Error) -> Void = { _ in },
+                              _ body: (BusEnvelope) -> Void) -> Bool {
+        bytes.withUnsafeBytes { batch in
+            guard let ranges = envelopeRanges(in: batch) else { return false }
+            for range in ranges {
+                var reader = BusReader(UnsafeRawBufferPointer(rebasing: batch[range]))
+                let envelope: BusEnvelope
+                do {
+                    envelope = try BusEnvelope(reading: &reader)
+                } catch {
+                    onUndecodable(error)
+                    continue
+                }
+                body(envelope)
+            }
+            return true
+        }
+    }
+
+    /// Where each envelope of a batch lies; nil when the lengths do not add up.
+    private static func envelopeRanges(in batch: UnsafeRawBufferPointer) -> [Range<Int>]? {
+        var ranges: [Range<Int>] = []
         var offset = 0
-        while offset < bytes.count {
-            guard bytes.count - offset >= 4 else { return nil }
-            let length = bytes[offset..<offset + 4].reduce(0) { $0 << 8 | Int($1) }
+        while offset < batch.count {
+            guard batch.count - offset >= 4 else { return nil }
+            let length = Int(UInt32(bigEndian: batch.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
             offset += 4
-            guard length <= bytes.count - offset else { return nil }
-            parts.append(bytes[offset..<offset + length])
+            guard length <= batch.count - offset else { return nil }
+            ranges.append(offset..<offset + length)
             offset += length
         }
-        return parts
+        return ranges
     }
 
+    /// One envelope on its own, as `encoded()` made it.
     public init(decoding bytes: [UInt8]) throws {
-        try self.init(decoding: bytes[...])
+        self = try bytes.withUnsafeBytes { buffer in
+            var reader = BusReader(buffer)
+            return try BusEnvelope(reading: &reader)
+        }
     }
 
-    public init(decoding bytes: ArraySlice<UInt8>) throws {
-        var reader = BusReader(bytes)
+    private init(reading reader: inout BusReader) throws {
         let version: UInt8 = try reader.read()
         guard version == Self.currentVersion else { throw BusDecodingError.unsupportedVersion(version) }
-        flags = Flags(rawValue: try reader.read())
+        let flags = Flags(rawValue: try reader.read())
         let rawKind: UInt16 = try reader.read()
         guard let kind = BusMessage.Kind(rawValue: rawKind) else { throw BusDecodingError.unknownKind(rawKind) }
-        requestId = try reader.read()
-        message = try BusMessage(kind: kind, body: &reader)
+        let requestId: UInt64 = try reader.read()
+        let message = try BusMessage(kind: kind, body: &reader)
         guard reader.isAtEnd else { throw BusDecodingError.trailingBytes(reader.remaining) }
+        self.init(requestId: requestId, message: message, flags: flags)
     }
 }
 

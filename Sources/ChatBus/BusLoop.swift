@@ -173,7 +173,7 @@ public final class BusLoop: @unchecked Sendable {
         outboxIsEmpty = false
         envelope.append(toBatch: &outbox[socket][index!].writer)
         if let requestId { outbox[socket][index!].requestIds.append(requestId) }
-        if outbox[socket][index!].writer.bytes.count >= batchLimit {
+        if outbox[socket][index!].writer.count >= batchLimit {
             transmit(socket: socket, index: index!)
         }
     }
@@ -185,7 +185,7 @@ public final class BusLoop: @unchecked Sendable {
         for socket in outbox.indices {
             var index = 0
             while index < outbox[socket].count {
-                if outbox[socket][index].writer.bytes.isEmpty {
+                if outbox[socket][index].writer.isEmpty {
                     // Nothing for this peer since the last flush: a quiet (or departed) peer
                     // keeps no buffer, so the outbox holds only the peers in use.
                     outbox[socket].remove(at: index)
@@ -203,27 +203,21 @@ public final class BusLoop: @unchecked Sendable {
         var batch = outbox[socket][index]
         outbox[socket][index].writer = BusWriter()
         outbox[socket][index].requestIds = []
-        var frames: [[UInt8]] = []
-        if let peer = batch.peer { frames.append(peer) }
-        frames.append(batch.writer.bytes)
         var sent = false
         do {
-            sent = try sockets[socket].send(frames, blocking: false)
+            sent = try batch.writer.withBytes { try sockets[socket].send(identity: batch.peer, payload: $0, blocking: false) }
         } catch let error as ZeroMQError where error.isUnroutable {
             if let peer = batch.peer { onUnroutablePeer?(SocketID(index: socket), peer) }
         } catch {
             logger.error("bus send failed", metadata: ["bus.error": "\(error)"])
         }
         if !sent {
-            logger.warning("bus batch not sent", metadata: ["bus.requests": "\(batch.requestIds.count)", "bus.bytes": "\(batch.writer.bytes.count)"])
+            logger.warning("bus batch not sent", metadata: ["bus.requests": "\(batch.requestIds.count)", "bus.bytes": "\(batch.writer.count)"])
             for requestId in batch.requestIds {
                 pending.removeValue(forKey: requestId)?.onReply(.failure(.unreachable))
             }
         }
-        // Dropping the frames' reference leaves the buffer unshared, so clearing it keeps its
-        // capacity instead of copying it.
-        frames.removeAll()
-        guard outbox[socket][index].writer.bytes.isEmpty, batch.writer.bytes.capacity <= reusedBufferLimit else { return }
+        guard outbox[socket][index].writer.isEmpty, batch.writer.capacity <= reusedBufferLimit else { return }
         batch.writer.removeAll()
         batch.requestIds.removeAll(keepingCapacity: true)
         outbox[socket][index] = batch
@@ -326,25 +320,23 @@ public final class BusLoop: @unchecked Sendable {
                 logger.error("bus receive failed", metadata: ["bus.error": "\(error)"])
                 return
             }
-            guard let payload = frames.last, frames.count == (isRouter ? 2 : 1),
-                  let parts = BusEnvelope.split(batch: payload) else {
+            guard let payload = frames.last, frames.count == (isRouter ? 2 : 1) else {
                 logger.warning("dropped a message with unexpected framing", metadata: ["bus.frames": "\(frames.count)"])
                 continue
             }
-            for part in parts {
-                let envelope: BusEnvelope
-                do {
-                    envelope = try BusEnvelope(decoding: part)
-                } catch {
-                    logger.warning("dropped an undecodable message", metadata: ["bus.error": "\(error)"])
-                    continue
-                }
+            let peer = isRouter ? frames[0] : nil
+            let framed = BusEnvelope.decode(batch: payload, onUndecodable: { error in
+                logger.warning("dropped an undecodable message", metadata: ["bus.error": "\(error)"])
+            }) { envelope in
                 if envelope.isReply {
                     // A late reply finds no pending request and is dropped here.
                     pending.removeValue(forKey: envelope.requestId)?.onReply(.success(envelope.message))
                 } else {
-                    handler(BusIncoming(socket: socket, peer: isRouter ? frames[0] : nil, envelope: envelope))
+                    handler(BusIncoming(socket: socket, peer: peer, envelope: envelope))
                 }
+            }
+            if !framed {
+                logger.warning("dropped a batch whose lengths do not add up", metadata: ["bus.bytes": "\(payload.count)"])
             }
         }
     }

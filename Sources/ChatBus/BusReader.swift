@@ -1,25 +1,23 @@
 /// Reads what `BusWriter` wrote; every read checks bounds and throws `.truncated` past the end.
+///
+/// It reads through a pointer, so it lives inside the `withUnsafeBytes` of the bytes it reads
+/// (`BusEnvelope.decode(batch:)` makes one per envelope) and must not outlive it.
 public struct BusReader {
-    private let bytes: ArraySlice<UInt8>
-    private var offset: Int
+    private let buffer: UnsafeRawBufferPointer
+    private var offset = 0
 
-    public init(_ bytes: [UInt8]) { self.init(bytes[...]) }
-
-    public init(_ bytes: ArraySlice<UInt8>) {
-        self.bytes = bytes
-        offset = bytes.startIndex
+    public init(_ buffer: UnsafeRawBufferPointer) {
+        self.buffer = buffer
     }
 
-    public var isAtEnd: Bool { offset == bytes.endIndex }
-    public var remaining: Int { bytes.endIndex - offset }
+    public var isAtEnd: Bool { offset == buffer.count }
+    public var remaining: Int { buffer.count - offset }
 
     public mutating func read<T: FixedWidthInteger>() throws -> T {
         let size = MemoryLayout<T>.size
         guard remaining >= size else { throw BusDecodingError.truncated }
-        var value: T = 0
-        for index in 0..<size { value = (value << 8) | T(bytes[offset + index]) }
-        offset += size
-        return value
+        defer { offset += size }
+        return T(bigEndian: buffer.loadUnaligned(fromByteOffset: offset, as: T.self))
     }
 
     public mutating func read() throws -> Bool {
@@ -28,25 +26,18 @@ public struct BusReader {
     }
 
     public mutating func readBytes() throws -> [UInt8] {
-        let count = Int(try read() as UInt32)
-        guard remaining >= count else { throw BusDecodingError.truncated }
-        defer { offset += count }
-        return Array(bytes[offset..<offset + count])
+        Array(try take(Int(try read() as UInt32)).assumingMemoryBound(to: UInt8.self))
     }
 
     public mutating func read() throws -> String {
-        let count = Int(try read() as UInt32)
-        guard remaining >= count else { throw BusDecodingError.truncated }
-        defer { offset += count }
-        return try bytes[offset..<offset + count].withUnsafeBufferPointer { raw in
-            // Uids, names and identities are almost always ASCII, which is valid UTF-8 as it
-            // stands and far cheaper to check than validating.
-            if raw.allSatisfy({ $0 < 0x80 }) { return String(decoding: raw, as: UTF8.self) }
-            guard let value = String(validating: raw, as: UTF8.self) else {
-                throw BusDecodingError.badValue("string is not UTF-8")
-            }
-            return value
+        let utf8 = try take(Int(try read() as UInt32)).assumingMemoryBound(to: UInt8.self)
+        // Uids, names and identities are almost always ASCII, which is valid UTF-8 as it
+        // stands and far cheaper to check than validating.
+        if utf8.allSatisfy({ $0 < 0x80 }) { return String(decoding: utf8, as: UTF8.self) }
+        guard let value = String(validating: utf8, as: UTF8.self) else {
+            throw BusDecodingError.badValue("string is not UTF-8")
         }
+        return value
     }
 
     public mutating func read() throws -> [String] {
@@ -56,5 +47,12 @@ public struct BusReader {
         values.reserveCapacity(count)
         for _ in 0..<count { values.append(try read()) }
         return values
+    }
+
+    /// The next `count` bytes, in place.
+    private mutating func take(_ count: Int) throws -> UnsafeRawBufferPointer {
+        guard remaining >= count else { throw BusDecodingError.truncated }
+        defer { offset += count }
+        return UnsafeRawBufferPointer(rebasing: buffer[offset..<offset + count])
     }
 }

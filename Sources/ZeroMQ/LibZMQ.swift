@@ -62,9 +62,9 @@ enum LibZMQ {
     }
 
     /// Returns false when a non-blocking send would block.
-    static func send(_ handle: UnsafeMutableRawPointer, _ bytes: [UInt8], flags: Int32) throws -> Bool {
+    static func send(_ handle: UnsafeMutableRawPointer, _ bytes: UnsafeRawBufferPointer, flags: Int32) throws -> Bool {
         while true {
-            let result = bytes.withUnsafeBytes { raw in zmq_send(handle, raw.baseAddress, raw.count, flags) }
+            let result = zmq_send(handle, bytes.baseAddress, bytes.count, flags)
             if result >= 0 { return true }
             let error = zmq_errno()
             if error == EINTR { continue }

@@ -40,11 +40,23 @@ public final class Socket {
         for (index, frame) in frames.enumerated() {
             var flags: Int32 = index < frames.count - 1 ? ZMQ_SNDMORE : 0
             if !blocking { flags |= ZMQ_DONTWAIT }
-            let sent = try LibZMQ.send(handle, frame, flags: flags)
+            let sent = try frame.withUnsafeBytes { try LibZMQ.send(handle, $0, flags: flags) }
             // libzmq queues a multipart message atomically: only the first frame can report EAGAIN.
             if !sent { return false }
         }
         return true
+    }
+
+    /// Sends `payload`, behind `identity` as a frame of its own when given (how a ROUTER
+    /// addresses a peer), without copying it into an array first. Returns false when
+    /// non-blocking and it would block.
+    public func send(identity: [UInt8]?, payload: UnsafeRawBufferPointer, blocking: Bool = true) throws -> Bool {
+        let flags: Int32 = blocking ? 0 : ZMQ_DONTWAIT
+        if let identity {
+            // libzmq queues a multipart message atomically: only the first frame can report EAGAIN.
+            guard try identity.withUnsafeBytes({ try LibZMQ.send(handle, $0, flags: flags | ZMQ_SNDMORE) }) else { return false }
+        }
+        return try LibZMQ.send(handle, payload, flags: flags)
     }
 
     /// Receives one whole multipart message; nil when non-blocking and nothing is queued.

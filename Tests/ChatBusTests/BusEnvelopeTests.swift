@@ -76,17 +76,30 @@ import Testing
         var writer = BusWriter()
         let envelopes = BusEnvelopeTests.everyMessage.enumerated().map { BusEnvelope(requestId: UInt64($0.offset), message: $0.element) }
         for envelope in envelopes { envelope.append(toBatch: &writer) }
-        let parts = try #require(BusEnvelope.split(batch: writer.bytes))
-        #expect(try parts.map { try BusEnvelope(decoding: $0) } == envelopes)
+        var decoded: [BusEnvelope] = []
+        #expect(BusEnvelope.decode(batch: writer.bytes) { decoded.append($0) })
+        #expect(decoded == envelopes)
+    }
+
+    @Test func anUndecodableEnvelopeDoesNotStopTheRest() {
+        var writer = BusWriter()
+        BusEnvelope(requestId: 1, message: .attached).append(toBatch: &writer)
+        writer.write(UInt32(3)); writer.write(UInt8(9)); writer.write(UInt16(0))
+        BusEnvelope(requestId: 2, message: .chunkStored).append(toBatch: &writer)
+        var outcomes: [UInt64?] = []
+        #expect(BusEnvelope.decode(batch: writer.bytes, onUndecodable: { _ in outcomes.append(nil) }) { outcomes.append($0.requestId) })
+        #expect(outcomes == [1, nil, 2])
     }
 
     @Test func badLengthsAreRefused() {
         var writer = BusWriter()
         BusEnvelope(requestId: 1, message: .attached).append(toBatch: &writer)
         let bytes = writer.bytes
-        #expect(BusEnvelope.split(batch: Array(bytes.dropLast())) == nil)
-        #expect(BusEnvelope.split(batch: bytes + [0, 0]) == nil)
-        #expect(BusEnvelope.split(batch: [0, 0, 0, 200, 1]) == nil)
-        #expect(BusEnvelope.split(batch: [])?.isEmpty == true)
+        var handed = 0
+        #expect(!BusEnvelope.decode(batch: Array(bytes.dropLast())) { _ in handed += 1 })
+        #expect(!BusEnvelope.decode(batch: bytes + [0, 0]) { _ in handed += 1 })
+        #expect(!BusEnvelope.decode(batch: [0, 0, 0, 200, 1]) { _ in handed += 1 })
+        #expect(BusEnvelope.decode(batch: []) { _ in handed += 1 })
+        #expect(handed == 0)
     }
 }
