@@ -72,6 +72,9 @@ let package = Package(
         .testTarget(name: "ChatRouterTests", dependencies: ["ChatRouter", "ChatBus"]),
         .testTarget(name: "ChatStorageTests", dependencies: ["ChatStorage", "ChatBus", "SQLite"]),
         .testTarget(name: "ChatClientTests", dependencies: ["ChatClient"]),
+        .testTarget(name: "ChatBenchmarkTests", dependencies: [
+            "ChatBenchmark", .product(name: "NIOCore", package: "swift-nio"),
+        ]),
         // Depends on the executables so `swift test` builds them; the tests run them as users do.
         .testTarget(name: "IntegrationTests", dependencies: ["ChatRuntime", "SQLite", "chatd", "chat", "chat-bench"]),
     ],

@@ -94,6 +94,7 @@ final class BenchmarkConnection: ChannelInboundHandler, @unchecked Sendable {
             }
         }
         if freed > 0 { send(freed) }
+        if case .receiver = role { rearmQuickAck(context) }
     }
 
     func close() {
@@ -126,12 +127,8 @@ final class BenchmarkConnection: ChannelInboundHandler, @unchecked Sendable {
         let batch = min(slots, count - sent)
         guard batch > 0 else { return }
         var buffer = context.channel.allocator.buffer(capacity: batch * (header.count + bodySize + 1))
-        let now = DispatchTime.now().uptimeNanoseconds
-        for _ in 0..<batch {
-            buffer.writeBytes(header)
-            writeTimestampedBody(into: &buffer, bodySize: bodySize, now: now)
-            buffer.writeInteger(UInt8(ascii: "\n"))
-        }
+        writeTimestampedMessages(batch, into: &buffer, prefix: header, bodySize: bodySize, suffix: "\n",
+                                 now: DispatchTime.now().uptimeNanoseconds)
         sent += batch
         context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
     }

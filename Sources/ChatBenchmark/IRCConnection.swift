@@ -89,7 +89,7 @@ final class IRCConnection: ChannelInboundHandler, @unchecked Sendable {
         }
         if delivered { pair.pump() }
         // ngIRCd does not set TCP_NODELAY: ack at once so delayed ACKs do not decide the race.
-        context.channel.setOption(.socket(IPPROTO_TCP, TCP_QUICKACK), value: 1).whenFailure { _ in }
+        rearmQuickAck(context)
     }
 
     private func handleControl(_ line: UnsafeRawBufferPointer) {
@@ -109,12 +109,8 @@ final class IRCConnection: ChannelInboundHandler, @unchecked Sendable {
     func writeMessages(_ count: Int, prefix: [UInt8], bodySize: Int) {
         guard let context else { return }
         var buffer = context.channel.allocator.buffer(capacity: count * (prefix.count + bodySize + 2))
-        let now = DispatchTime.now().uptimeNanoseconds
-        for _ in 0..<count {
-            buffer.writeBytes(prefix)
-            writeTimestampedBody(into: &buffer, bodySize: bodySize, now: now)
-            buffer.writeStaticString("\r\n")
-        }
+        writeTimestampedMessages(count, into: &buffer, prefix: prefix, bodySize: bodySize, suffix: "\r\n",
+                                 now: DispatchTime.now().uptimeNanoseconds)
         context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
     }
 

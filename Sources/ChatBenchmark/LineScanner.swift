@@ -63,26 +63,42 @@ struct LineScanner {
     }
 }
 
-/// Writes `t=<now>;` and padding to `bodySize` bytes, the send time the receiver reads back.
-func writeTimestampedBody(into buffer: inout ByteBuffer, bodySize: Int, now: UInt64) {
-    let before = buffer.writerIndex
+/// Writes `count` messages `prefix` + body + `suffix`, the body `t=<now>;` padded to
+/// `bodySize` bytes: the send time the receiver reads back. The messages of one batch share
+/// their send time, so the first is formatted and the rest are copies of its bytes.
+func writeTimestampedMessages(_ count: Int, into buffer: inout ByteBuffer, prefix: [UInt8], bodySize: Int,
+                              suffix: StaticString, now: UInt64) {
+    guard count > 0 else { return }
+    let first = buffer.writerIndex
+    buffer.writeBytes(prefix)
+    let bodyStart = buffer.writerIndex
     buffer.writeStaticString("t=")
     var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
                  UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
         (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-    var count = 0
+    var written = 0
     var value = now
     withUnsafeMutableBytes(of: &digits) { raw in
         repeat {
-            raw[19 - count] = UInt8(48 + value % 10)
+            raw[19 - written] = UInt8(48 + value % 10)
             value /= 10
-            count += 1
+            written += 1
         } while value > 0
-        buffer.writeBytes(UnsafeRawBufferPointer(rebasing: raw[(20 - count)...]))
+        buffer.writeBytes(UnsafeRawBufferPointer(rebasing: raw[(20 - written)...]))
     }
     buffer.writeInteger(UInt8(ascii: ";"))
-    let padding = bodySize - (buffer.writerIndex - before)
+    let padding = bodySize - (buffer.writerIndex - bodyStart)
     if padding > 0 { buffer.writeRepeatingByte(UInt8(ascii: "x"), count: padding) }
+    buffer.writeStaticString(suffix)
+    guard count > 1, let message = buffer.getBytes(at: first, length: buffer.writerIndex - first) else { return }
+    for _ in 1..<count { buffer.writeBytes(message) }
+}
+
+/// Asks the kernel to acknowledge at once rather than delay the ACK: Linux drops back to
+/// delayed ACKs by itself, so a receiving socket re-arms this after every read, for every
+/// target, and Nagle on a server without TCP_NODELAY cannot stall the run.
+func rearmQuickAck(_ context: ChannelHandlerContext) {
+    try? context.channel.syncOptions?.setOption(.socket(IPPROTO_TCP, TCP_QUICKACK), value: 1)
 }
 
 extension EventLoopPromise where Value == Void {

@@ -66,16 +66,19 @@ final class RelayConnection: ChannelInboundHandler, @unchecked Sendable {
     }
 
     private func handle(_ line: UnsafeRawBufferPointer) {
-        if line.starts(with: "PRIVMSG ".utf8) {
-            let rest = UnsafeRawBufferPointer(rebasing: line[8...])
-            guard let space = rest.firstIndex(of: UInt8(ascii: " ")),
-                  let target = table.connections[NickTable.key(UnsafeRawBufferPointer(rebasing: rest[..<space]))] else { return }
+        if let target = privateMessageTarget(line) {
+            // `:nick ` + the line + CRLF, copied in one pass over reserved room.
+            let length = nick.count + 2 + line.count + 2
             target.append { buffer in
-                buffer.writeInteger(UInt8(ascii: ":"))
-                buffer.writeBytes(nick)
-                buffer.writeInteger(UInt8(ascii: " "))
-                buffer.writeBytes(line)
-                buffer.writeStaticString("\r\n")
+                buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { free in
+                    free[0] = UInt8(ascii: ":")
+                    nick.withUnsafeBytes { free.baseAddress!.advanced(by: 1).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+                    free[nick.count + 1] = UInt8(ascii: " ")
+                    free.baseAddress!.advanced(by: nick.count + 2).copyMemory(from: line.baseAddress!, byteCount: line.count)
+                    free[length - 2] = 13
+                    free[length - 1] = 10
+                    return length
+                }
             }
         } else if line.starts(with: "NICK ".utf8) {
             nick = Array(line[5...])
@@ -87,6 +90,18 @@ final class RelayConnection: ChannelInboundHandler, @unchecked Sendable {
         } else if line.starts(with: "PING".utf8) {
             reply("PONG" + String(decoding: line.dropFirst(4), as: UTF8.self) + "\r\n")
         }
+    }
+
+    /// The connection a `PRIVMSG <nick> ...` line goes to, checked with memcmp and memchr:
+    /// this runs for every message, and the generic sequence helpers cost more than the rest.
+    private func privateMessageTarget(_ line: UnsafeRawBufferPointer) -> RelayConnection? {
+        let command: StaticString = "PRIVMSG "
+        guard line.count > command.utf8CodeUnitCount, let base = line.baseAddress,
+              memcmp(base, command.utf8Start, command.utf8CodeUnitCount) == 0 else { return nil }
+        let nickStart = base + command.utf8CodeUnitCount
+        let rest = line.count - command.utf8CodeUnitCount
+        guard let space = memchr(nickStart, Int32(UInt8(ascii: " ")), rest) else { return nil }
+        return table.connections[NickTable.key(UnsafeRawBufferPointer(start: nickStart, count: UnsafeRawPointer(space) - nickStart))]
     }
 
     private func reply(_ text: String) {
