@@ -89,7 +89,7 @@ final class IRCConnection: ChannelInboundHandler, @unchecked Sendable {
         }
         if delivered { pair.pump() }
         // ngIRCd does not set TCP_NODELAY: ack at once so delayed ACKs do not decide the race.
-        rearmQuickAck(context)
+        if !isSender { rearmQuickAck(context) }
     }
 
     private func handleControl(_ line: UnsafeRawBufferPointer) {

@@ -67,14 +67,15 @@ final class RelayConnection: ChannelInboundHandler, @unchecked Sendable {
 
     private func handle(_ line: UnsafeRawBufferPointer) {
         if let target = privateMessageTarget(line) {
-            // `:nick ` + the line + CRLF, copied in one pass over reserved room.
+            // `:nick ` + the line + CRLF with one reservation and plain stores: a ByteBuffer
+            // write per piece, each checking capacity, cost more than finding the target.
             let length = nick.count + 2 + line.count + 2
             target.append { buffer in
                 buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { free in
                     free[0] = UInt8(ascii: ":")
-                    nick.withUnsafeBytes { free.baseAddress!.advanced(by: 1).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+                    nick.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: free[1..<1 + nick.count]).copyMemory(from: $0) }
                     free[nick.count + 1] = UInt8(ascii: " ")
-                    free.baseAddress!.advanced(by: nick.count + 2).copyMemory(from: line.baseAddress!, byteCount: line.count)
+                    UnsafeMutableRawBufferPointer(rebasing: free[(nick.count + 2)..<(length - 2)]).copyMemory(from: line)
                     free[length - 2] = 13
                     free[length - 1] = 10
                     return length

@@ -10,7 +10,6 @@
 /// frame in front; nothing else is framed.
 public struct BusEnvelope: Equatable, Sendable {
     public static let currentVersion: UInt8 = 1
-    static let headerSize = 12
 
     public struct Flags: OptionSet, Sendable {
         public let rawValue: UInt8
@@ -34,7 +33,6 @@ public struct BusEnvelope: Equatable, Sendable {
 
     public func encoded() -> [UInt8] {
         var writer = BusWriter()
-        writer.reserve(Self.headerSize + 64)
         encode(into: &writer)
         return writer.bytes
     }

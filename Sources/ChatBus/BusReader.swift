@@ -1,12 +1,13 @@
 /// Reads what `BusWriter` wrote; every read checks bounds and throws `.truncated` past the end.
 ///
-/// It reads through a pointer, so it lives inside the `withUnsafeBytes` of the bytes it reads
-/// (`BusEnvelope.decode(batch:)` makes one per envelope) and must not outlive it.
+/// It reads through a pointer, so it lives inside the `withUnsafeBytes` of the `[UInt8]` it
+/// reads (`BusEnvelope.decode(batch:onUndecodable:_:)` makes one per envelope) and must not
+/// outlive it; strings and byte arrays are read as `UInt8`, which that memory is bound to.
 public struct BusReader {
     private let buffer: UnsafeRawBufferPointer
     private var offset = 0
 
-    public init(_ buffer: UnsafeRawBufferPointer) {
+    init(_ buffer: UnsafeRawBufferPointer) {
         self.buffer = buffer
     }
 

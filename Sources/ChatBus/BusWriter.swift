@@ -24,10 +24,6 @@ public struct BusWriter {
         try storage.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
     }
 
-    public mutating func reserve(_ capacity: Int) {
-        if capacity > storage.count { grow(toHold: capacity) }
-    }
-
     public mutating func removeAll() { count = 0 }
 
     public mutating func write<T: FixedWidthInteger>(_ value: T) {

@@ -72,13 +72,30 @@ import Testing
 }
 
 @Suite struct BusBatchTests {
-    @Test func aBatchSplitsBackIntoItsEnvelopes() throws {
+    /// The envelopes as one batch, decoded again; nil if the batch's lengths did not add up.
+    static func roundTrip(_ envelopes: [BusEnvelope]) -> [BusEnvelope]? {
         var writer = BusWriter()
-        let envelopes = BusEnvelopeTests.everyMessage.enumerated().map { BusEnvelope(requestId: UInt64($0.offset), message: $0.element) }
         for envelope in envelopes { envelope.append(toBatch: &writer) }
         var decoded: [BusEnvelope] = []
-        #expect(BusEnvelope.decode(batch: writer.bytes) { decoded.append($0) })
-        #expect(decoded == envelopes)
+        return BusEnvelope.decode(batch: writer.bytes) { decoded.append($0) } ? decoded : nil
+    }
+
+    @Test func aBatchDecodesBackIntoItsEnvelopes() {
+        let envelopes = BusEnvelopeTests.everyMessage.enumerated().map { BusEnvelope(requestId: UInt64($0.offset), message: $0.element) }
+        #expect(Self.roundTrip(envelopes) == envelopes)
+    }
+
+    @Test func anEnvelopeIsReadOnlyWithinItsOwnLength() {
+        var writer = BusWriter()
+        // A string whose length (5) runs past its envelope (which ends after 2 of its bytes)
+        // into the next envelope's bytes: it must be refused, not read from the neighbour.
+        writer.write(UInt32(12 + 4 + 2))
+        writer.write(UInt8(1)); writer.write(UInt8(0)); writer.write(BusMessage.Kind.gatewayHello.rawValue); writer.write(UInt64(1))
+        writer.write(UInt32(5)); writer.write(UInt8(0x61)); writer.write(UInt8(0x62))
+        BusEnvelope(requestId: 2, message: .gatewayHello(gatewayId: "gw")).append(toBatch: &writer)
+        var outcomes: [UInt64?] = []
+        #expect(BusEnvelope.decode(batch: writer.bytes, onUndecodable: { _ in outcomes.append(nil) }) { outcomes.append($0.requestId) })
+        #expect(outcomes == [nil, 2])
     }
 
     @Test func anUndecodableEnvelopeDoesNotStopTheRest() {
