@@ -98,6 +98,18 @@ import Testing
         #expect(outcomes == [nil, 2])
     }
 
+    @Test func randomBatchesNeverCrashTheDecoder() {
+        var generator = SystemRandomNumberGenerator()
+        let good = BusEnvelope(requestId: 9, message: .push(connection: 1, bytes: [1, 2, 3])).encoded()
+        for _ in 0..<10_000 {
+            // A plausible frame: a length near the truth in front of bytes that are partly an envelope.
+            var bytes = withUnsafeBytes(of: UInt32(Int.random(in: 0...40, using: &generator)).bigEndian) { Array($0) }
+            bytes += good.prefix(Int.random(in: 0...good.count, using: &generator))
+            bytes += (0..<Int.random(in: 0...24, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            _ = BusEnvelope.decode(batch: bytes) { _ in }
+        }
+    }
+
     @Test func anUndecodableEnvelopeDoesNotStopTheRest() {
         var writer = BusWriter()
         BusEnvelope(requestId: 1, message: .attached).append(toBatch: &writer)
