@@ -34,19 +34,6 @@ public final class Socket {
     public func setReceiveHighWaterMark(_ messages: Int32) throws { try LibZMQ.setOption(handle, ZMQ_RCVHWM, int: messages) }
     public func setReconnectInterval(milliseconds: Int32) throws { try LibZMQ.setOption(handle, ZMQ_RECONNECT_IVL, int: milliseconds) }
 
-    /// Sends every frame as one multipart message. Returns false when non-blocking and it would block.
-    @discardableResult
-    public func send(_ frames: [[UInt8]], blocking: Bool = true) throws -> Bool {
-        for (index, frame) in frames.enumerated() {
-            var flags: Int32 = index < frames.count - 1 ? ZMQ_SNDMORE : 0
-            if !blocking { flags |= ZMQ_DONTWAIT }
-            let sent = try frame.withUnsafeBytes { try LibZMQ.send(handle, $0, flags: flags) }
-            // libzmq queues a multipart message atomically: only the first frame can report EAGAIN.
-            if !sent { return false }
-        }
-        return true
-    }
-
     /// Sends `payload`, behind `identity` as a frame of its own when given (how a ROUTER
     /// addresses a peer), without copying it into an array first. Returns false when
     /// non-blocking and it would block.
