@@ -140,10 +140,14 @@ struct PeerCommand: ParsableCommand {
 struct CodecCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "codec", abstract: "The bus codec alone: the envelopes of one text, encoded and decoded in batches.")
 
+    @Option(help: "Batches of each envelope (fewer for a run under valgrind --tool=callgrind).") var batches = 4_000
+
     func run() throws {
-        print("== codec: nanoseconds per envelope, in batches of \(CodecBenchmark().envelopesPerBatch)")
+        var benchmark = CodecBenchmark()
+        benchmark.batches = batches
+        print("== codec: nanoseconds per envelope, in batches of \(benchmark.envelopesPerBatch)")
         print("envelope          encode   decode")
-        for figure in try CodecBenchmark().run() {
+        for figure in try benchmark.run() {
             print("\(figure.name.padding(16)) \(String(format: "%7.0f  %7.0f", figure.encodeNanos, figure.decodeNanos))")
         }
     }
