@@ -1,9 +1,10 @@
 import ChatBus
 import Foundation
 
-/// The bus codec alone, on the four envelopes every text causes (gateway -> storage
-/// `storeAndDeliver`, storage -> router `deliverStored`, router -> gateway `push` and the
-/// `delivery` answer): nanoseconds to append each to a batch and to decode it from one.
+/// The bus codec alone, on the three envelopes a text between two users of one gateway
+/// causes (gateway -> storage `storeAndDeliver`, storage -> router `deliverStored`, router ->
+/// gateway the answer with the push, `deliveredPush`): nanoseconds to append each to a batch
+/// and to decode it from one.
 /// No sockets, no threads: what every process pays per text before doing any work.
 struct CodecBenchmark {
     struct Figure {
@@ -21,8 +22,7 @@ struct CodecBenchmark {
         let samples: [(String, BusMessage, BusEnvelope.Flags)] = [
             ("storeAndDeliver", .storeAndDeliver(pair: pair, record: record, to: "600002", gatewayId: "gw-abcdefghijkl"), []),
             ("deliverStored", .deliverStored(to: "600002", record: record, gatewayId: "gw-abcdefghijkl", requestId: 77), []),
-            ("push", .push(connection: 42, bytes: record), []),
-            ("delivery", .delivery(.delivered), .reply),
+            ("deliveredPush", .deliveredPush(connection: 42, bytes: record), .reply),
         ]
         return try samples.map { name, message, flags in
             let envelope = BusEnvelope(requestId: 1_234_567, message: message, flags: flags)

@@ -5,7 +5,7 @@ extension BusMessage {
         // 24 was `deliver`, retired when texts began to go through storage first.
         case gatewayHello = 20, presenceSync, attach, detach
         case queryPresence = 25, notify, announce
-        case routerWelcome = 40, attached, delivery, presence, push, kick
+        case routerWelcome = 40, attached, delivery, presence, push, kick, deliveredPush
         // 60 and 62 were `appendRecord` and `appended`, retired with the three-hop texts.
         case fetchHistory = 61
         case history = 63, storeAndDeliver, deliverStored
@@ -51,6 +51,7 @@ extension BusMessage {
         case .presence: return .presence
         case .push: return .push
         case .kick: return .kick
+        case .deliveredPush: return .deliveredPush
         case .storeAndDeliver: return .storeAndDeliver
         case .deliverStored: return .deliverStored
         case .fetchHistory: return .fetchHistory
@@ -122,7 +123,7 @@ extension BusMessage {
         case .presence(let online):
             writer.write(UInt32(online.count))
             for flag in online { writer.write(flag) }
-        case .push(let connection, let bytes):
+        case .push(let connection, let bytes), .deliveredPush(let connection, let bytes):
             writer.write(connection); writer.write(bytes: bytes)
         case .kick(let connection):
             writer.write(connection)
@@ -200,6 +201,7 @@ extension BusMessage {
             self = .presence(online)
         case .push: self = .push(connection: try reader.read(), bytes: try reader.readBytes())
         case .kick: self = .kick(connection: try reader.read())
+        case .deliveredPush: self = .deliveredPush(connection: try reader.read(), bytes: try reader.readBytes())
         case .storeAndDeliver:
             self = .storeAndDeliver(pair: try PairKey(decoding: &reader), record: try reader.readBytes(), to: try reader.read(),
                                     gatewayId: try reader.read())

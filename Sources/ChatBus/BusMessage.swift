@@ -33,6 +33,10 @@ public enum BusMessage: Equatable, Sendable {
     case push(connection: UInt64, bytes: [UInt8])
     /// The user signed in elsewhere: the gateway tells this connection and closes it.
     case kick(connection: UInt64)
+    /// Answers a text or announcement whose recipient is signed in on the asking gateway:
+    /// delivered, with the push for the recipient's connection in the same envelope (a text's
+    /// commonest case, which would otherwise take a `push` and a `delivery`).
+    case deliveredPush(connection: UInt64, bytes: [UInt8])
 
     /// The record of a stored file or voice message: push it if `to` is online. Nothing is
     /// stored here; storage already has it. Answered with `delivery`.

@@ -86,6 +86,7 @@ final class GatewayBus: @unchecked Sendable {
         loop.execute { [self] in
             track(message)
             loop.request(message, on: socket(for: destination)) { [self] result in
+                pushCarried(in: result)
                 hand(.work { completion(result) }, to: eventLoop)
             }
         }
@@ -125,7 +126,21 @@ final class GatewayBus: @unchecked Sendable {
         let pair = PairKey(text.from, text.to)
         loop.request(.storeAndDeliver(pair: pair, record: text.record, to: text.to, gatewayId: gatewayId),
                      on: socket(for: .storage(pair))) { [self] result in
+            pushCarried(in: result)
             answer(text, ReplyMapping.delivery(result))
+        }
+    }
+
+    /// An answer `deliveredPush` carries the recipient's push: it is handed on first, where
+    /// the router's separate push would have been.
+    private func pushCarried(in result: Result<BusMessage, BusRequestError>) {
+        guard case .success(.deliveredPush(let connectionId, let bytes)) = result else { return }
+        push(bytes, to: connectionId)
+    }
+
+    private func push(_ bytes: [UInt8], to connectionId: UInt64) {
+        if let connection = registry.connection(connectionId) {
+            hand(.push(connection, bytes), to: connection.eventLoop)
         }
     }
 
@@ -179,9 +194,7 @@ final class GatewayBus: @unchecked Sendable {
     private func handle(_ incoming: BusIncoming) {
         switch incoming.message {
         case .push(let connectionId, let bytes):
-            if let connection = registry.connection(connectionId) {
-                hand(.push(connection, bytes), to: connection.eventLoop)
-            }
+            push(bytes, to: connectionId)
         case .kick(let connectionId):
             // A kicked connection sends no detach: it is no longer signed in here.
             presence.removeValue(forKey: connectionId)

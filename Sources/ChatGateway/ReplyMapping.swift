@@ -44,7 +44,7 @@ enum ReplyMapping {
 
     static func delivery(_ answer: Answer) -> ServerReply {
         switch answer {
-        case .success(.delivery(.delivered)): return .ok
+        case .success(.delivery(.delivered)), .success(.deliveredPush): return .ok
         case .success(.delivery(.recipientOffline)): return .targetUserOffline
         case .success(.delivery(.unknownRecipient)): return .uidNotExits
         default: return .serviceUnavailable

@@ -83,12 +83,7 @@ public final class RouterService {
                 deliverStored(to: to, record: record, gatewayId: gatewayId, requestId: requestId)
             }
         case .announce(_, let to, let record):
-            if let location = presence.location(of: to) {
-                push(record, to: location)
-                loop.reply(to: incoming, with: .delivery(.delivered))
-            } else {
-                loop.reply(to: incoming, with: .delivery(.recipientOffline))
-            }
+            loop.reply(to: incoming, with: deliver(record, to: to, askedBy: gateway))
         case .notify(let to, let bytes):
             if let location = presence.location(of: to) { push(bytes, to: location) }
         case .p2pOffer(let from, let to, let size, let sha256, let name, let privateEndpoint):
@@ -119,15 +114,22 @@ public final class RouterService {
 
     /// From a storage worker: the text is durable. Push it, and answer the gateway's request.
     private func deliverStored(to: String, record: [UInt8], gatewayId: String, requestId: UInt64) {
-        let outcome: DeliveryOutcome
-        if let location = presence.location(of: to) {
-            push(record, to: location)
-            outcome = .delivered
-        } else {
-            outcome = .recipientOffline
+        let gateway = identity(of: gatewayId)
+        loop.send(BusEnvelope(requestId: requestId, message: deliver(record, to: to, askedBy: gateway), flags: .reply),
+                  on: gatewaySocket, to: gateway)
+    }
+
+    /// Pushes `record` to `to` if online, and returns the answer for the asking gateway. When
+    /// `to` is signed in on that same gateway the push rides in the answer (`deliveredPush`):
+    /// one envelope instead of a push and a `delivery`, for every text between two users of
+    /// one gateway.
+    private func deliver(_ record: [UInt8], to: String, askedBy gateway: [UInt8]) -> BusMessage {
+        guard let location = presence.location(of: to) else { return .delivery(.recipientOffline) }
+        if location.gateway == gateway {
+            return .deliveredPush(connection: location.entry.connection, bytes: record)
         }
-        loop.send(BusEnvelope(requestId: requestId, message: .delivery(outcome), flags: .reply),
-                  on: gatewaySocket, to: identity(of: gatewayId))
+        push(record, to: location)
+        return .delivery(.delivered)
     }
 
     /// The socket identity of a gateway, by its id: every text names its gateway, and there are

@@ -12,6 +12,7 @@ import Testing
         .queryPresence(["111111"]), .notify(to: "222222", bytes: Array("x\n".utf8)),
         .routerWelcome(routerInstance: 42, needsSync: true), .attached, .delivery(.recipientOffline),
         .presence([true, false, true]), .push(connection: 3, bytes: []), .kick(connection: 9),
+        .deliveredPush(connection: 4, bytes: Array("1 to 2 text\n".utf8)),
         .fetchHistory(pair: PairKey("111111", "222222")), .history([1, 2, 3]), .failure("disk full"),
         .announce(from: "111111", to: "222222", record: [1]),
         .beginUpload(pair: PairKey("1", "2"), header: [65, 10], name: "a b.txt", size: 1 << 40),

@@ -18,6 +18,8 @@ final class ChatSystem: @unchecked Sendable {
     let logFile: URL
     private(set) var supervisor: Process
     private let arguments: [String]
+    /// What every process of this system is started with, whatever its role or port.
+    private let sharedArguments: [String]
 
     static var binaries: URL {
         URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
@@ -30,14 +32,13 @@ final class ChatSystem: @unchecked Sendable {
         self.dataDirectory = dataDirectory ?? FileManager.default.temporaryDirectory.appendingPathComponent("chat-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: self.dataDirectory, withIntermediateDirectories: true)
         logFile = self.dataDirectory.appendingPathComponent("chatd-\(UUID().uuidString.prefix(8)).log")
-        var arguments = ["--data-dir", self.dataDirectory.path, "--port", String(port)]
-            + LocalPorts.internalEndpointSettings(Array(ports.dropFirst()))
-        arguments += ["--set", "auth.scrypt_n=16",
-                         "--set", "bus.request_timeout_ms=2000",
-                         "--set", "log_level=\"info\""]
-        for setting in settings { arguments += ["--set", setting] }
-        arguments += ["--exit-with-parent", String(getpid())]
-        self.arguments = arguments
+        var shared = ["--data-dir", self.dataDirectory.path] + LocalPorts.internalEndpointSettings(Array(ports.dropFirst()))
+        shared += ["--set", "auth.scrypt_n=16",
+                   "--set", "bus.request_timeout_ms=2000",
+                   "--set", "log_level=\"info\""]
+        for setting in settings { shared += ["--set", setting] }
+        sharedArguments = shared
+        arguments = shared + ["--port", String(port), "--exit-with-parent", String(getpid())]
         supervisor = Process()
         try launch()
     }
@@ -125,6 +126,30 @@ final class ChatSystem: @unchecked Sendable {
         while supervisor.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
         if supervisor.isRunning { kill(supervisor.processIdentifier, SIGKILL); return false }
         return children.allSatisfy { kill($0, 0) != 0 }
+    }
+
+    /// A second gateway on a port of its own, sharing this system's auth, router and storage,
+    /// started as an operator would start one on another machine (`chatd gateway`). The
+    /// supervisor does not know it: the caller stops it.
+    func startExtraGateway() throws -> (process: Process, port: Int) {
+        let port = try LocalPorts.free(1)[0]
+        let gateway = Process()
+        gateway.executableURL = Self.binaries.appendingPathComponent("chatd")
+        gateway.arguments = ["gateway"] + sharedArguments + ["--port", String(port), "--parent-pid", String(getpid())]
+        let log = try FileHandle(forWritingTo: logFile)
+        log.seekToEndOfFile()
+        gateway.standardOutput = log
+        gateway.standardError = log
+        try gateway.run()
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            if let client = try? TestClient(port: port), (try? client.ask("signin 000000 probe", timeout: 3)) == "signin successfully" {
+                return (gateway, port)
+            }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        kill(gateway.processIdentifier, SIGKILL)
+        throw Failure(description: "the extra gateway did not answer; log:\n\(self.log)")
     }
 
     /// Starts the same system again on the same ports and data.
