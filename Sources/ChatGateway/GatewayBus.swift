@@ -51,6 +51,9 @@ final class GatewayBus: @unchecked Sendable {
         authSocket = try loop.connectDealer(configuration.authEndpoint)
         storageSockets = try configuration.storageEndpoints.map { try loop.connectDealer($0) }
         knownUsers = KnownUsers(loop: loop, auth: authSocket)
+        // The sender of a text answered late was told `Service unavailable`; the text is
+        // stored all the same, and its recipient still gets it.
+        loop.onLateReply = { [unowned self] message in pushCarried(in: .success(message)) }
     }
 
     /// `gw-` and 60 random bits in base 32: unique among gateways, and at 15 bytes short enough
@@ -132,7 +135,7 @@ final class GatewayBus: @unchecked Sendable {
     }
 
     /// An answer `deliveredPush` carries the recipient's push: it is handed on first, where
-    /// the router's separate push would have been.
+    /// the router's separate push would have been (and also when the answer comes too late).
     private func pushCarried(in result: Result<BusMessage, BusRequestError>) {
         guard case .success(.deliveredPush(let connectionId, let bytes)) = result else { return }
         push(bytes, to: connectionId)

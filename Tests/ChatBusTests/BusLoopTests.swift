@@ -88,6 +88,45 @@ import Testing
         #expect(answer == .success(.existence(false)))
     }
 
+    @Test func aReplyAfterTheTimeoutGoesToOnLateReply() throws {
+        // A worker that answers 0.6 s late, with a reply carrying a push.
+        let worker = BusLoop(logger: logger)
+        let endpoint = try worker.boundEndpoint(worker.bindRouter("tcp://127.0.0.1:*"))
+        let late = BusMessage.deliveredPush(connection: 7, bytes: Array("1 to 2 text\n".utf8))
+        Thread {
+            worker.run { incoming in
+                Thread {
+                    Thread.sleep(forTimeInterval: 0.6)
+                    worker.execute { worker.reply(to: incoming, with: late) }
+                }.start()
+            }
+        }.start()
+        defer { worker.stop() }
+
+        let client = BusLoop(requestTimeout: .milliseconds(200), logger: logger)
+        let socket = try client.connectDealer(endpoint)
+        let answered = DispatchSemaphore(value: 0), lateArrived = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var answer: Result<BusMessage, BusRequestError>?
+        nonisolated(unsafe) var lateReply: BusMessage?
+        client.onLateReply = { message in
+            lateReply = message
+            lateArrived.signal()
+        }
+        Thread { client.run { _ in } }.start()
+        defer { client.stop() }
+        Thread.sleep(forTimeInterval: 0.3)
+        client.execute {
+            client.request(.storeAndDeliver(pair: PairKey("1", "2"), record: [10], to: "2", gatewayId: "gw"), on: socket) { result in
+                answer = result
+                answered.signal()
+            }
+        }
+        #expect(answered.wait(timeout: .now() + 5) == .success)
+        #expect(answer == .failure(.timedOut))
+        #expect(lateArrived.wait(timeout: .now() + 5) == .success)
+        #expect(lateReply == late)
+    }
+
     @Test func drainSendsWhatWasQueuedAfterTheLoopStopped() throws {
         let worker = BusLoop(logger: logger)
         let endpoint = try worker.boundEndpoint(worker.bindRouter("tcp://127.0.0.1:*"))
