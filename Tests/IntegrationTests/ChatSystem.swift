@@ -44,16 +44,22 @@ final class ChatSystem: @unchecked Sendable {
     }
 
     private func launch() throws {
-        supervisor = Process()
-        supervisor.executableURL = Self.binaries.appendingPathComponent("chatd")
-        supervisor.arguments = arguments
+        supervisor = try Self.chatd(arguments, loggingTo: logFile)
+        try waitUntilReady()
+    }
+
+    /// `chatd` started with `arguments`, its output appended to `logFile`.
+    private static func chatd(_ arguments: [String], loggingTo logFile: URL) throws -> Process {
+        let process = Process()
+        process.executableURL = binaries.appendingPathComponent("chatd")
+        process.arguments = arguments
         if !FileManager.default.fileExists(atPath: logFile.path) { _ = FileManager.default.createFile(atPath: logFile.path, contents: nil) }
         let log = try FileHandle(forWritingTo: logFile)
         log.seekToEndOfFile()
-        supervisor.standardOutput = log
-        supervisor.standardError = log
-        try supervisor.run()
-        try waitUntilReady()
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+        return process
     }
 
     /// Ready when a probe user can sign up, sign in and read its history: gateway, auth,
@@ -133,14 +139,8 @@ final class ChatSystem: @unchecked Sendable {
     /// supervisor does not know it: the caller stops it.
     func startExtraGateway() throws -> (process: Process, port: Int) {
         let port = try LocalPorts.free(1)[0]
-        let gateway = Process()
-        gateway.executableURL = Self.binaries.appendingPathComponent("chatd")
-        gateway.arguments = ["gateway"] + sharedArguments + ["--port", String(port), "--parent-pid", String(getpid())]
-        let log = try FileHandle(forWritingTo: logFile)
-        log.seekToEndOfFile()
-        gateway.standardOutput = log
-        gateway.standardError = log
-        try gateway.run()
+        let gateway = try Self.chatd(["gateway"] + sharedArguments + ["--port", String(port), "--parent-pid", String(getpid())],
+                                     loggingTo: logFile)
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
             if let client = try? TestClient(port: port), (try? client.ask("signin 000000 probe", timeout: 3)) == "signin successfully" {
