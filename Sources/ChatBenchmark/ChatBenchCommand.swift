@@ -24,6 +24,8 @@ struct TargetOptions: ParsableArguments {
     @Option(help: "Host of a running system.") var host = "127.0.0.1"
     @Option(help: "First uid used.") var uidBase = 500_000
     @Option(help: "Storage workers of the started system.") var storageWorkers = 2
+    @Option(name: .customLong("set"), help: "A setting of the started system, as chatd's --set key=value (repeatable).")
+    var settings: [String] = []
 
     /// Runs `body` against the target: a started system (stopped after) or the given port.
     /// Process figures then cover that system's processes only, or every `chatd` on the machine.
@@ -32,7 +34,7 @@ struct TargetOptions: ParsableArguments {
             ProcessStats.supervisor = nil
             return try body(port!)
         }
-        let system = try SystemUnderTest(settings: ["auth.scrypt_n=16", "bus.request_timeout_ms=30000"] + extraSettings,
+        let system = try SystemUnderTest(settings: ["auth.scrypt_n=16", "bus.request_timeout_ms=30000"] + extraSettings + settings,
                                          storageWorkers: storageWorkers)
         ProcessStats.supervisor = system.supervisorPID
         defer { system.stop() }
