@@ -110,9 +110,15 @@ final class ChatTarget: BenchmarkTarget {
     func stop() { system.stop() }
 }
 
-func waitForPort(_ port: Int) throws {
-    struct NotListening: Error {}
+/// Waits up to 10 s for a server to listen on `port`; returns early, for the caller to say
+/// why, once `alive` says the server has stopped.
+func waitForPort(_ port: Int, while alive: () -> Bool = { true }) throws {
+    struct NotListening: Error, CustomStringConvertible {
+        let port: Int
+        var description: String { "nothing listens on 127.0.0.1:\(port)" }
+    }
     for _ in 0..<200 {
+        guard alive() else { return }
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -125,5 +131,5 @@ func waitForPort(_ port: Int) throws {
         if connected { return }
         Thread.sleep(forTimeInterval: 0.05)
     }
-    throw NotListening()
+    throw NotListening(port: port)
 }

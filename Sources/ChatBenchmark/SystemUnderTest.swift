@@ -22,7 +22,13 @@ public final class SystemUnderTest {
             + settings.flatMap { ["--set", $0] }
             + ["--exit-with-parent", String(getpid())]
         try process.run()
-        try waitForPort(port)
+        try waitForPort(port, while: { process.isRunning })
+        guard process.isRunning else { throw Exited(status: process.terminationStatus) }
+    }
+
+    struct Exited: Error, CustomStringConvertible {
+        let status: Int32
+        var description: String { "chatd exited with status \(status) before it listened (its error is above)" }
     }
 
     public var supervisorPID: Int32 { process.processIdentifier }
