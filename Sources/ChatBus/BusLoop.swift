@@ -7,7 +7,7 @@ import ZeroMQ
 /// libzmq sockets are not thread-safe, so nothing but this loop touches them. Other threads
 /// (SwiftNIO's event loops, hashing workers) hand it work with `execute`, which wakes the
 /// loop through an eventfd it polls beside the sockets. Requests are matched to replies by
-/// request id; a reply that arrives after its request timed out goes to `onLateReply`.
+/// request id; a reply that arrives after its request timed out goes to `onReply` alone.
 public final class BusLoop: @unchecked Sendable {
     public struct SocketID: Hashable, Sendable {
         let index: Int
@@ -65,9 +65,10 @@ public final class BusLoop: @unchecked Sendable {
 
     /// Called (on the loop thread) when a ROUTER socket cannot route to a peer: it is gone.
     public var onUnroutablePeer: ((SocketID, [UInt8]) -> Void)?
-    /// Called (on the loop thread) with a reply whose request already timed out: its requester
-    /// has been answered, but a reply may carry more than an answer (a push).
-    public var onLateReply: ((BusMessage) -> Void)?
+    /// Called (on the loop thread) with every reply, before its request's callback, and with a
+    /// reply whose request already timed out, which has no callback left: a reply may carry
+    /// more than the answer (a push) that must not be lost with a late one.
+    public var onReply: ((BusMessage) -> Void)?
 
     public init(requestTimeout: Duration = .seconds(5), logger: Logger) {
         self.logger = logger
@@ -332,11 +333,8 @@ public final class BusLoop: @unchecked Sendable {
                 logger.warning("dropped an undecodable message", metadata: ["bus.error": "\(error)"])
             }) { envelope in
                 if envelope.isReply {
-                    if let request = pending.removeValue(forKey: envelope.requestId) {
-                        request.onReply(.success(envelope.message))
-                    } else {
-                        onLateReply?(envelope.message)
-                    }
+                    onReply?(envelope.message)
+                    pending.removeValue(forKey: envelope.requestId)?.onReply(.success(envelope.message))
                 } else {
                     handler(BusIncoming(socket: socket, peer: peer, envelope: envelope))
                 }

@@ -51,9 +51,9 @@ final class GatewayBus: @unchecked Sendable {
         authSocket = try loop.connectDealer(configuration.authEndpoint)
         storageSockets = try configuration.storageEndpoints.map { try loop.connectDealer($0) }
         knownUsers = KnownUsers(loop: loop, auth: authSocket)
-        // The sender of a text answered late was told `Service unavailable`; the text is
-        // stored all the same, and its recipient still gets it.
-        loop.onLateReply = { [unowned self] message in pushCarried(in: .success(message)) }
+        // Even an answer too late for its text (whose sender was told `Service unavailable`)
+        // still pushes the stored text to its recipient.
+        loop.onReply = { [unowned self] in pushCarried(in: $0) }
     }
 
     /// `gw-` and 60 random bits in base 32: unique among gateways, and at 15 bytes short enough
@@ -89,7 +89,6 @@ final class GatewayBus: @unchecked Sendable {
         loop.execute { [self] in
             track(message)
             loop.request(message, on: socket(for: destination)) { [self] result in
-                pushCarried(in: result)
                 hand(.work { completion(result) }, to: eventLoop)
             }
         }
@@ -129,15 +128,14 @@ final class GatewayBus: @unchecked Sendable {
         let pair = PairKey(text.from, text.to)
         loop.request(.storeAndDeliver(pair: pair, record: text.record, to: text.to, gatewayId: gatewayId),
                      on: socket(for: .storage(pair))) { [self] result in
-            pushCarried(in: result)
             answer(text, ReplyMapping.delivery(result))
         }
     }
 
-    /// An answer `deliveredPush` carries the recipient's push: it is handed on first, where
-    /// the router's separate push would have been (and also when the answer comes too late).
-    private func pushCarried(in result: Result<BusMessage, BusRequestError>) {
-        guard case .success(.deliveredPush(let connectionId, let bytes)) = result else { return }
+    /// An answer `deliveredPush` carries the recipient's push: it is handed on before the
+    /// answer, where the router's separate push would have been.
+    private func pushCarried(in reply: BusMessage) {
+        guard case .deliveredPush(let connectionId, let bytes) = reply else { return }
         push(bytes, to: connectionId)
     }
 
