@@ -39,7 +39,7 @@ public enum BusMessage: Equatable, Sendable {
     case deliveredPush(connection: UInt64, bytes: [UInt8])
 
     /// The record of a stored file or voice message: push it if `to` is online. Nothing is
-    /// stored here; storage already has it. Answered with `delivery`.
+    /// stored here; storage already has it. Answered with `delivery` or `deliveredPush`.
     case announce(from: String, to: String, record: [UInt8])
 
     // MARK: gateway -> router, peer-to-peer transfers (the router introduces the peers)
@@ -63,7 +63,7 @@ public enum BusMessage: Equatable, Sendable {
     /// (`deliverStored`), which answers the gateway's request itself: three hops per text.
     case storeAndDeliver(pair: PairKey, record: [UInt8], to: String, gatewayId: String)
     /// Storage -> router, one-way: `record` is durable; push it if `to` is online and answer the
-    /// gateway's request `requestId` with `delivery`.
+    /// gateway's request `requestId` with `delivery` or `deliveredPush`.
     case deliverStored(to: String, record: [UInt8], gatewayId: String, requestId: UInt64)
     case fetchHistory(pair: PairKey)
     /// Starts an upload of `size` bytes named `name`; `header` is the command's first line.

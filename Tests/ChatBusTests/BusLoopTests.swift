@@ -89,21 +89,21 @@ import Testing
     }
 
     @Test func aReplyAfterTheTimeoutStillReachesOnReply() throws {
-        // A worker that answers 0.6 s late, with a reply carrying a push.
+        // A worker that answers 1.5 s late, with a reply carrying a push.
         let worker = BusLoop(logger: logger)
         let endpoint = try worker.boundEndpoint(worker.bindRouter("tcp://127.0.0.1:*"))
         let late = BusMessage.deliveredPush(connection: 7, bytes: Array("1 to 2 text\n".utf8))
         Thread {
             worker.run { incoming in
                 Thread {
-                    Thread.sleep(forTimeInterval: 0.6)
+                    Thread.sleep(forTimeInterval: 1.5)
                     worker.execute { worker.reply(to: incoming, with: late) }
                 }.start()
             }
         }.start()
         defer { worker.stop() }
 
-        let client = BusLoop(requestTimeout: .milliseconds(200), logger: logger)
+        let client = BusLoop(requestTimeout: .milliseconds(100), logger: logger)
         let socket = try client.connectDealer(endpoint)
         let answered = DispatchSemaphore(value: 0), lateArrived = DispatchSemaphore(value: 0)
         nonisolated(unsafe) var answer: Result<BusMessage, BusRequestError>?

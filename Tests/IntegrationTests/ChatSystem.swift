@@ -53,9 +53,11 @@ final class ChatSystem: @unchecked Sendable {
         let process = Process()
         process.executableURL = binaries.appendingPathComponent("chatd")
         process.arguments = arguments
-        if !FileManager.default.fileExists(atPath: logFile.path) { _ = FileManager.default.createFile(atPath: logFile.path, contents: nil) }
-        let log = try FileHandle(forWritingTo: logFile)
-        log.seekToEndOfFile()
+        // Appending, so the processes sharing the log (an extra gateway beside the supervisor
+        // and its children) do not write over each other's lines.
+        let descriptor = open(logFile.path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        guard descriptor >= 0 else { throw Failure(description: "cannot open \(logFile.path): errno \(errno)") }
+        let log = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
         process.standardOutput = log
         process.standardError = log
         try process.run()
@@ -141,15 +143,18 @@ final class ChatSystem: @unchecked Sendable {
         let port = try LocalPorts.free(1)[0]
         let gateway = try Self.chatd(["gateway"] + sharedArguments + ["--port", String(port), "--parent-pid", String(getpid())],
                                      loggingTo: logFile)
+        // A user only this system knows: a sign-in on the port proves it is our gateway there.
+        let probe = try registeredUser()
         let deadline = Date().addingTimeInterval(30)
-        while Date() < deadline {
-            if let client = try? TestClient(port: port), (try? client.ask("signin 000000 probe", timeout: 3)) == "signin successfully" {
+        while Date() < deadline, gateway.isRunning {
+            if let client = try? TestClient(port: port), (try? client.ask("signin \(probe) pw", timeout: 3)) == "signin successfully" {
                 return (gateway, port)
             }
             Thread.sleep(forTimeInterval: 0.1)
         }
         kill(gateway.processIdentifier, SIGKILL)
-        throw Failure(description: "the extra gateway did not answer; log:\n\(self.log)")
+        gateway.waitUntilExit()
+        throw Failure(description: "the extra gateway did not answer on port \(port); log:\n\(self.log)")
     }
 
     /// Starts the same system again on the same ports and data.
