@@ -72,8 +72,7 @@ public final class BusLoop: @unchecked Sendable {
 
     public init(requestTimeout: Duration = .seconds(5), logger: Logger) {
         self.logger = logger
-        let components = requestTimeout.components
-        requestTimeoutNanos = UInt64(components.seconds) * 1_000_000_000 + UInt64(components.attoseconds / 1_000_000_000)
+        requestTimeoutNanos = Self.nanoseconds(requestTimeout)
         var ends: [Int32] = [0, 0]
         precondition(pipe(&ends) == 0, "pipe failed: errno \(errno)")
         for end in ends {
@@ -239,7 +238,7 @@ public final class BusLoop: @unchecked Sendable {
 
     /// Runs `action` on the loop thread every `interval`, first after one interval.
     public func every(_ interval: Duration, _ action: @escaping () -> Void) {
-        let nanos = UInt64(interval.components.seconds) * 1_000_000_000 + UInt64(interval.components.attoseconds / 1_000_000_000)
+        let nanos = Self.nanoseconds(interval)
         timers.append(Timer(interval: nanos, due: Self.now() + nanos, action: action))
     }
 
@@ -304,7 +303,7 @@ public final class BusLoop: @unchecked Sendable {
             for item in work { item() }
         }
         flushOutbox()
-        let milliseconds = Int32(linger.components.seconds * 1000 + linger.components.attoseconds / 1_000_000_000_000_000)
+        let milliseconds = Int32(Self.nanoseconds(linger) / 1_000_000)
         for socket in sockets {
             try? socket.setLinger(milliseconds: milliseconds)
             socket.close()
@@ -377,4 +376,9 @@ public final class BusLoop: @unchecked Sendable {
     }
 
     static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+
+    /// A (non-negative) duration in whole nanoseconds, the unit of `now()`.
+    static func nanoseconds(_ duration: Duration) -> UInt64 {
+        UInt64(duration.components.seconds) * 1_000_000_000 + UInt64(duration.components.attoseconds / 1_000_000_000)
+    }
 }

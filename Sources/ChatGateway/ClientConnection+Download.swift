@@ -107,6 +107,14 @@ extension ClientConnection {
         return true
     }
 
+    /// Ends the download under way, if any: its stall check stops and storage closes its file.
+    func releaseDownload() {
+        guard let download else { return }
+        download.stallCheck?.cancel()
+        bus.send(.closeDownload(download: download.id), to: .storage(download.pair))
+        self.download = nil
+    }
+
     /// A client that stops reading mid-download is closed after the partial-line timeout
     /// without progress, as a stalled upload is, rather than hold a file open for good.
     private func watchForStall(_ download: GatewayDownload) {
@@ -122,11 +130,9 @@ extension ClientConnection {
     }
 
     private func finishDownload() {
-        guard let download else { return }
-        download.stallCheck?.cancel()
-        bus.send(.closeDownload(download: download.id), to: .storage(download.pair))
+        guard download != nil else { return }
+        releaseDownload()
         try? context?.channel.syncOptions?.setOption(ChannelOptions.writeBufferWaterMark, value: GatewayDownload.defaultWaterMark)
-        self.download = nil
         awaitingGatingReply = false
         endDataExchange()
         processLines()

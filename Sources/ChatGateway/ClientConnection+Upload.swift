@@ -124,11 +124,7 @@ extension ClientConnection {
             if !upload.finishing { bus.send(.abortUpload(upload: upload.id), to: .storage(upload.pair)) }
             self.upload = nil
         }
-        if let download {
-            download.stallCheck?.cancel()
-            bus.send(.closeDownload(download: download.id), to: .storage(download.pair))
-            self.download = nil
-        }
+        releaseDownload()
         if case .downloadAnswer(let offered) = expectation {
             bus.send(.closeDownload(download: offered.id), to: .storage(offered.pair))
         }
