@@ -52,9 +52,14 @@ public final class BusLoop: @unchecked Sendable {
     // Loop-thread state.
     private var nextRequestId: UInt64 = 1
     private var pending: [UInt64: PendingRequest] = [:]
-    /// Deadlines in issue order; one timeout for the whole loop keeps this sorted.
-    private var deadlines: [(deadline: UInt64, requestId: UInt64)] = []
+    /// When requests expire, oldest first: every request up to `lastRequestId` expires at
+    /// `deadline`. Ids and deadlines only grow (one timeout for the whole loop), so an entry
+    /// covers a range of ids, one per millisecond of deadlines; an entry per request would keep
+    /// every request of the last timeout, answered or not (a million at 200 k a second and 5 s).
+    private var deadlines: [(deadline: UInt64, lastRequestId: UInt64)] = []
     private var deadlineHead = 0
+    /// Requests up to this id are past their deadline or were answered before it.
+    private var expiredThrough: UInt64 = 0
     private var timers: [Timer] = []
     /// Per socket, the batches of this wake-up. A socket has one peer or a few (gateways), so a
     /// short list beats hashing identities for every envelope.
@@ -232,8 +237,20 @@ public final class BusLoop: @unchecked Sendable {
         let requestId = nextRequestId
         nextRequestId &+= 1
         pending[requestId] = PendingRequest(onReply: onReply)
-        deadlines.append((Self.now() + requestTimeoutNanos, requestId))
+        noteDeadline(of: requestId)
         enqueue(BusEnvelope(requestId: requestId, message: message), socket: socket.index, peer: peer, requestId: requestId)
+    }
+
+    /// Rounded up to the millisecond, so a request times out up to a millisecond late, never
+    /// early, and the requests of one millisecond share an entry.
+    private func noteDeadline(of requestId: UInt64) {
+        let deadline = (Self.now() + requestTimeoutNanos + 999_999) / 1_000_000 * 1_000_000
+        // The last entry may already have expired (a timed-out request's callback sends anew).
+        if deadlineHead < deadlines.count, deadlines[deadlines.count - 1].deadline == deadline {
+            deadlines[deadlines.count - 1].lastRequestId = requestId
+        } else {
+            deadlines.append((deadline, requestId))
+        }
     }
 
     /// Runs `action` on the loop thread every `interval`, first after one interval.
@@ -347,9 +364,12 @@ public final class BusLoop: @unchecked Sendable {
     private func expireRequests() {
         let now = Self.now()
         while deadlineHead < deadlines.count, deadlines[deadlineHead].deadline <= now {
-            let requestId = deadlines[deadlineHead].requestId
+            let lastRequestId = deadlines[deadlineHead].lastRequestId
             deadlineHead += 1
-            pending.removeValue(forKey: requestId)?.onReply(.failure(.timedOut))
+            while expiredThrough < lastRequestId {
+                expiredThrough += 1
+                pending.removeValue(forKey: expiredThrough)?.onReply(.failure(.timedOut))
+            }
         }
         if deadlineHead > 4096 && deadlineHead * 2 > deadlines.count {
             deadlines.removeFirst(deadlineHead)

@@ -127,6 +127,54 @@ import Testing
         #expect(lateReply == late)
     }
 
+    @Test func ofManyRequestsTheAnsweredGetTheirAnswerAndTheRestTimeOutNeverEarly() throws {
+        let (worker, endpoint, _) = try startWorker()
+        defer { worker.stop() }
+        let timeoutNanos: UInt64 = 300_000_000
+        let client = BusLoop(requestTimeout: .nanoseconds(Int64(timeoutNanos)), logger: logger)
+        let socket = try client.connectDealer(endpoint)
+        Thread { client.run { _ in } }.start()
+        defer { client.stop() }
+        Thread.sleep(forTimeInterval: 0.3)
+
+        // Waves sent milliseconds apart, half answered (`userExists`), half ignored (`signIn`).
+        let waves = 3, perWave = 500
+        // Touched on the client's loop thread only.
+        nonisolated(unsafe) var outcomes: [Int: [Result<BusMessage, BusRequestError>]] = [:]
+        nonisolated(unsafe) var timedOutEarly = 0
+        let allAnswered = DispatchSemaphore(value: 0)
+        for wave in 0..<waves {
+            client.execute {
+                let sent = DispatchTime.now().uptimeNanoseconds
+                for index in 0..<perWave {
+                    let key = wave * perWave + index
+                    let message: BusMessage = key.isMultiple(of: 2) ? .userExists(uid: "111111") : .signIn(uid: "111111", password: "x")
+                    client.request(message, on: socket) { result in
+                        if result == .failure(.timedOut), DispatchTime.now().uptimeNanoseconds - sent < timeoutNanos { timedOutEarly += 1 }
+                        outcomes[key, default: []].append(result)
+                        if outcomes.count == waves * perWave && outcomes[key]!.count == 1 { allAnswered.signal() }
+                    }
+                }
+            }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        #expect(allAnswered.wait(timeout: .now() + 10) == .success)
+        // Past every deadline again: a second answer to any request would have come by now.
+        Thread.sleep(forTimeInterval: 0.5)
+        let read = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var final: [Int: [Result<BusMessage, BusRequestError>]] = [:]
+        client.execute {
+            final = outcomes
+            read.signal()
+        }
+        read.wait()
+        #expect(final.count == waves * perWave)
+        for (key, results) in final {
+            #expect(results == [key.isMultiple(of: 2) ? .success(.existence(true)) : .failure(.timedOut)])
+        }
+        #expect(timedOutEarly == 0)
+    }
+
     @Test func drainSendsWhatWasQueuedAfterTheLoopStopped() throws {
         let worker = BusLoop(logger: logger)
         let endpoint = try worker.boundEndpoint(worker.bindRouter("tcp://127.0.0.1:*"))
