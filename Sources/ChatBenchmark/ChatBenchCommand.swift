@@ -49,7 +49,7 @@ struct TextCommand: ParsableCommand {
     @Option(help: "Sender/receiver pairs; several values run one after another.") var pairs: [Int] = [50, 1000]
     @Option(help: "Messages each sender keeps in flight.") var window = 32
     @Option(help: "Body size in bytes (holds the send time).") var bodySize = 64
-    @Option(help: "Messages each sender sends (default: 200000 / pairs, at least 200).") var messages: Int?
+    @Option(help: "Messages each sender sends (default: 3000000 / pairs, at least 200).") var messages: Int?
     @Option(help: "Load-generator event loop threads.") var threads = 1
 
     func run() throws {
@@ -61,7 +61,7 @@ struct TextCommand: ParsableCommand {
                 options.pairs = pairCount
                 options.window = window
                 options.bodySize = bodySize
-                options.messagesPerSender = messages ?? max(200, 200_000 / pairCount)
+                options.messagesPerSender = messages ?? TextBenchmark.Options.defaultMessagesPerSender(pairs: pairCount)
                 options.threads = threads
                 options.uidBase = target.uidBase
                 try report(options)

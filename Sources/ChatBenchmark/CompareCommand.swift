@@ -12,7 +12,7 @@ struct CompareCommand: ParsableCommand {
     @Option(help: "Runs of each target (alternated A B A B ...).") var repetitions = 3
     @Option(help: "Messages each sender keeps in flight.") var window = 32
     @Option(help: "Body size in bytes.") var bodySize = 64
-    @Option(help: "Messages each sender sends (default: 200000 / pairs, at least 200).") var messages: Int?
+    @Option(help: "Messages each sender sends (default: 3000000 / pairs, at least 200).") var messages: Int?
     @Option(help: "Load-generator event loop threads.") var threads = 1
     @Flag(help: "Also run the minimal relay, the machine's practical ceiling.") var relay = false
     @Option(help: "Storage workers of our system.") var storageWorkers = 2
@@ -60,7 +60,7 @@ struct CompareCommand: ParsableCommand {
         options.pairs = pairCount
         options.window = window
         options.bodySize = bodySize
-        options.messagesPerSender = messages ?? max(200, 200_000 / pairCount)
+        options.messagesPerSender = messages ?? TextBenchmark.Options.defaultMessagesPerSender(pairs: pairCount)
         options.threads = threads
         options.uidBase = uidBase
         var cpuBefore = 0.0

@@ -20,6 +20,11 @@ public struct TextBenchmark {
         public var timeoutSeconds = 300.0
 
         public init() {}
+
+        /// Messages per sender when none is asked for: three million in all, so that a run
+        /// lasts seconds even against the fastest target (the minimal relay, over a million a
+        /// second), and starting and draining the windows are a small part of it.
+        public static func defaultMessagesPerSender(pairs: Int) -> Int { max(200, 3_000_000 / pairs) }
     }
 
     public struct Result: Sendable {
