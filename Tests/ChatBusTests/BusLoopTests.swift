@@ -137,7 +137,8 @@ import Testing
         defer { client.stop() }
         Thread.sleep(forTimeInterval: 0.3)
 
-        // Waves sent milliseconds apart, half answered (`userExists`), half ignored (`signIn`).
+        // Waves sent 20 ms apart (deadline entries of their own), half answered (`userExists`),
+        // half ignored (`signIn`).
         let waves = 3, perWave = 500
         // Touched on the client's loop thread only.
         nonisolated(unsafe) var outcomes: [Int: [Result<BusMessage, BusRequestError>]] = [:]
