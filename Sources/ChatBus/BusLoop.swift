@@ -241,8 +241,9 @@ public final class BusLoop: @unchecked Sendable {
         enqueue(BusEnvelope(requestId: requestId, message: message), socket: socket.index, peer: peer, requestId: requestId)
     }
 
-    /// Rounded up to the millisecond, so a request times out up to a millisecond late, never
-    /// early, and the requests of one millisecond share an entry.
+    /// Rounded up to the millisecond, so a request times out a millisecond or two late (the
+    /// poll's timeout is whole milliseconds too), never early, and the requests of one
+    /// millisecond share an entry.
     private func noteDeadline(of requestId: UInt64) {
         let deadline = (Self.now() + requestTimeoutNanos + 999_999) / 1_000_000 * 1_000_000
         // The last entry may already have expired (a timed-out request's callback sends anew).
