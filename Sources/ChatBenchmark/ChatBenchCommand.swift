@@ -61,7 +61,7 @@ struct TextCommand: ParsableCommand {
                 options.pairs = pairCount
                 options.window = window
                 options.bodySize = bodySize
-                options.messagesPerSender = messages ?? TextBenchmark.Options.defaultMessagesPerSender(pairs: pairCount)
+                options.messagesPerSender = messages
                 options.threads = threads
                 options.uidBase = target.uidBase
                 try report(options)
@@ -70,14 +70,14 @@ struct TextCommand: ParsableCommand {
     }
 
     private func report(_ options: TextBenchmark.Options) throws {
-        print("== text: \(options.pairs) pairs, window \(options.window), \(options.bodySize)-byte bodies, \(options.messagesPerSender) messages per sender")
+        print("== text: \(options.pairs) pairs, window \(options.window), \(options.bodySize)-byte bodies, \(options.messagesEachSenderSends) messages per sender")
         var before: [ProcessStats] = []
         // CPU and peak memory of the messages alone, not of signing everyone in.
         let result = try TextBenchmark(options: options).run {
             before = ProcessStats.chatdProcesses()
             before.forEach { ProcessStats.resetPeak(pid: $0.pid) }
         }
-        let expected = options.pairs * options.messagesPerSender
+        let expected = options.pairs * options.messagesEachSenderSends
         print(String(format: "sign-in:   %d users in %.2f s", options.pairs * 2, result.signInSeconds))
         print(String(format: "delivered: %d of %d messages in %.2f s = %.0f msg/s%@", result.delivered, expected, result.seconds,
                      result.messagesPerSecond, result.refused > 0 ? " (\(result.refused) answered other than ok)" : ""))

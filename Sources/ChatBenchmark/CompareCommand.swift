@@ -60,7 +60,7 @@ struct CompareCommand: ParsableCommand {
         options.pairs = pairCount
         options.window = window
         options.bodySize = bodySize
-        options.messagesPerSender = messages ?? TextBenchmark.Options.defaultMessagesPerSender(pairs: pairCount)
+        options.messagesPerSender = messages
         options.threads = threads
         options.uidBase = uidBase
         var cpuBefore = 0.0

@@ -17,7 +17,7 @@ struct IRCBenchmark {
         for index in 0..<options.pairs {
             let eventLoop = group.next()
             let pair = IRCPair(sender: "s\(options.uidBase + index)", receiver: "r\(options.uidBase + index)",
-                               count: options.messagesPerSender, window: options.window, bodySize: options.bodySize, eventLoop: eventLoop)
+                               count: options.messagesEachSenderSends, window: options.window, bodySize: options.bodySize, eventLoop: eventLoop)
             let receiver = IRCConnection(nick: pair.receiver, pair: pair, isSender: false, operatorLogin: nil, eventLoop: eventLoop)
             let sender = IRCConnection(nick: pair.sender, pair: pair, isSender: true, operatorLogin: operatorLogin, eventLoop: eventLoop)
             pair.senderConnection = sender

@@ -12,7 +12,8 @@ public struct TextBenchmark {
         public var pairs = 50
         public var window = 32
         public var bodySize = 64
-        public var messagesPerSender = 2_000
+        /// Messages each sender sends; nil for the default, `defaultMessagesPerSender(pairs:)`.
+        public var messagesPerSender: Int?
         public var threads = 1
         /// uids are `uidBase + 2i` (sender) and `uidBase + 2i + 1` (receiver).
         public var uidBase = 500_000
@@ -25,6 +26,9 @@ public struct TextBenchmark {
         /// lasts seconds even against the fastest target (the minimal relay, over a million a
         /// second), and starting and draining the windows are a small part of it.
         public static func defaultMessagesPerSender(pairs: Int) -> Int { max(200, 3_000_000 / pairs) }
+
+        /// What each sender sends in this run.
+        public var messagesEachSenderSends: Int { messagesPerSender ?? Self.defaultMessagesPerSender(pairs: pairs) }
     }
 
     public struct Result: Sendable {
@@ -52,8 +56,8 @@ public struct TextBenchmark {
         for index in 0..<options.pairs {
             let sender = String(format: "%06d", options.uidBase + 2 * index)
             let receiver = String(format: "%06d", options.uidBase + 2 * index + 1)
-            receivers.append(try connect(uid: receiver, role: .receiver(expecting: options.messagesPerSender), group: group))
-            senders.append(try connect(uid: sender, role: .sender(to: receiver, count: options.messagesPerSender,
+            receivers.append(try connect(uid: receiver, role: .receiver(expecting: options.messagesEachSenderSends), group: group))
+            senders.append(try connect(uid: sender, role: .sender(to: receiver, count: options.messagesEachSenderSends,
                                                                     window: options.window, bodySize: options.bodySize), group: group))
             // Pace connects so the accept backlog never overflows.
             if index % 100 == 99 { try waitSignedIn(receivers.suffix(100) + senders.suffix(100)) }
