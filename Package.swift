@@ -69,6 +69,12 @@ let package = Package(
         .testTarget(name: "ChatProtocolTests", dependencies: ["ChatProtocol", "ChatCrypto"]),
         .testTarget(name: "ChatBusTests", dependencies: ["ChatBus", "ZeroMQ"]),
         .testTarget(name: "ChatRuntimeTests", dependencies: ["ChatRuntime", "ChatSupervisor"]),
+        .testTarget(name: "ChatGatewayTests", dependencies: [
+            "ChatGateway", "ChatBus", "ChatProtocol",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+        ]),
         .testTarget(name: "ChatRouterTests", dependencies: ["ChatRouter", "ChatBus"]),
         .testTarget(name: "ChatStorageTests", dependencies: ["ChatStorage", "ChatBus", "SQLite"]),
         .testTarget(name: "ChatClientTests", dependencies: ["ChatClient"]),

@@ -20,7 +20,7 @@ struct EventLoopHandoff {
         output.open()
         for item in items {
             switch item {
-            case .reply(let connection, let slot, let reply): connection.finish(slot, reply)
+            case .reply(let connection, let slot, let reply): connection.replyReady(slot, reply)
             case .push(let connection, let bytes): connection.deliverPush(bytes)
             case .work(let work): work()
             }

@@ -8,12 +8,7 @@ import NIOCore
 /// The gateway's side of the bus: one thread owning a DEALER to the router, one to auth and
 /// one per storage worker. SwiftNIO's event loops hand it requests and get their answers back
 /// on their own event loop; nothing here blocks an event loop.
-final class GatewayBus: @unchecked Sendable {
-    enum Destination {
-        case auth
-        case router
-        case storage(PairKey)
-    }
+final class GatewayBus: SessionBus, @unchecked Sendable {
 
     let gatewayId: String
     private let loop: BusLoop
@@ -84,7 +79,7 @@ final class GatewayBus: @unchecked Sendable {
     func stop() { loop.stop() }
 
     /// Sends a request; `completion` runs on `eventLoop` with the answer or why there is none.
-    func request(_ message: BusMessage, to destination: Destination, on eventLoop: EventLoop,
+    func request(_ message: BusMessage, to destination: BusDestination, on eventLoop: EventLoop,
                  _ completion: @escaping (Result<BusMessage, BusRequestError>) -> Void) {
         loop.execute { [self] in
             track(message)
@@ -150,7 +145,7 @@ final class GatewayBus: @unchecked Sendable {
     }
 
     /// A one-way message: no answer, no retry.
-    func send(_ message: BusMessage, to destination: Destination) {
+    func send(_ message: BusMessage, to destination: BusDestination) {
         loop.execute { [self] in
             track(message)
             loop.send(BusEnvelope(requestId: 0, message: message), on: socket(for: destination))
@@ -184,7 +179,7 @@ final class GatewayBus: @unchecked Sendable {
         }
     }
 
-    private func socket(for destination: Destination) -> BusLoop.SocketID {
+    private func socket(for destination: BusDestination) -> BusLoop.SocketID {
         switch destination {
         case .auth: return authSocket
         case .router: return routerSocket

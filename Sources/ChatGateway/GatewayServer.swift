@@ -28,7 +28,7 @@ public final class GatewayServer {
         self.bus = bus
         bus.start()
 
-        let settings = ClientConnection.Settings(
+        let settings = ClientSession.Settings(
             loginTimeout: .seconds(Int64(configuration.loginTimeoutSeconds)),
             partialLineTimeout: .seconds(Int64(configuration.partialLineTimeoutSeconds)),
             maxFileBytes: configuration.maxFileBytes,

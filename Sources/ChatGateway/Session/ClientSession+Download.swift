@@ -1,0 +1,149 @@
+import ChatBus
+import ChatProtocol
+import NIOCore
+
+/// A stored file offered to the client with `server_data_size<N>`, before its answer.
+struct DownloadOffer: Equatable {
+    /// Storage's id for it.
+    let id: UInt64
+    let pair: PairKey
+    let size: Int64
+    /// Where storage keeps the file; used when this gateway can open it (same machine).
+    let storedPath: String
+}
+
+/// A download under way: file bytes from storage, written to the client as fast as it reads.
+struct Download: Equatable {
+    static let chunkSize = 1024 * 1024
+    static let maxChunksInFlight = 4
+    /// The connection's write buffer bounds while a chunked download runs, and after it
+    /// (SwiftNIO's default).
+    static let waterMark = ChannelOptions.Types.WriteBufferWaterMark(low: 2 << 20, high: 4 << 20)
+    static let defaultWaterMark = ChannelOptions.Types.WriteBufferWaterMark(low: 32 << 10, high: 64 << 10)
+
+    /// This session's number for it; bus answers and timers name it.
+    let serial: UInt64
+    let offer: DownloadOffer
+    var requested: Int64 = 0
+    var written: Int64 = 0
+    var chunksInFlight = 0
+    /// Bytes the connection still had to send at the last stall check.
+    var unsentAtLastCheck: Int?
+}
+
+/// `history ... filename <name>`: the stored file's bytes sent straight from its file when this
+/// gateway can open it (storage on the same machine: `sendfile`, no copies), otherwise
+/// streamed from storage a few chunks at a time, only as fast as the client takes them.
+extension ClientSession {
+    mutating func downloadOpened(slot: ReplySequencer.Slot, pair: PairKey, _ answer: Result<BusMessage, BusRequestError>) {
+        switch answer {
+        case .success(.noSuchFile):
+            finishGated(slot, .noSuchFile)
+        case .success(.downloadReady(let id, let size, let path)):
+            guard !isClosed else { return actions.append(.send(.closeDownload(download: id), to: .storage(pair))) }
+            expectation = .downloadAnswer(DownloadOffer(id: id, pair: pair, size: size, storedPath: path))
+            finishGated(slot, .dataSize(Int(size)))
+        default:
+            finishGated(slot, .serviceUnavailable)
+        }
+    }
+
+    /// The client's answer to `server_data_size<N>`: `ok` starts the bytes, anything else cancels.
+    mutating func answerDownload(_ offer: DownloadOffer, accepted: Bool) {
+        guard accepted, offer.size > 0 else {
+            actions.append(.send(.closeDownload(download: offer.id), to: .storage(offer.pair)))
+            return endDataExchange()
+        }
+        let serial = nextTransferSerial()
+        download = Download(serial: serial, offer: offer)
+        awaitingGatingReply = true
+        actions.append(.schedule(.downloadStall(download: serial), after: settings.partialLineTimeout))
+        if settings.sendLocalFiles {
+            // All of it is on its way: the channel turning writable while the file goes out
+            // must not ask storage for chunks too.
+            download!.requested = offer.size
+            actions.append(.sendStoredFile(path: offer.storedPath, size: offer.size, download: serial))
+        } else {
+            streamFromStorage()
+        }
+    }
+
+    /// This machine cannot open storage's file: ask storage for it in chunks instead.
+    mutating func storedFileUnavailable(download serial: UInt64) {
+        guard download?.serial == serial else { return }
+        download!.requested = 0
+        streamFromStorage()
+    }
+
+    /// The whole file went out from storage's copy, or the connection failed under it.
+    mutating func storedFileSent(download serial: UInt64, succeeded: Bool) {
+        guard download?.serial == serial else { return }
+        guard succeeded else { return close(.downloadInterrupted) }
+        download!.written = download!.offer.size
+        finishDownload()
+    }
+
+    private mutating func streamFromStorage() {
+        // Ask storage for more while megabytes are still unsent, not once the socket is nearly
+        // drained: the round trip to storage then overlaps the client's reading.
+        actions.append(.useDownloadWriteBuffer(true))
+        requestDownloadChunks()
+    }
+
+    /// Keeps up to `maxChunksInFlight` chunks coming while the channel can take more.
+    mutating func requestDownloadChunks() {
+        guard let current = download, !isClosed, isOutputWritable else { return }
+        let offer = current.offer
+        while let download, download.chunksInFlight < Download.maxChunksInFlight && download.requested < offer.size {
+            let offset = download.requested
+            let length = Int(min(Int64(Download.chunkSize), offer.size - offset))
+            self.download!.requested += Int64(length)
+            self.download!.chunksInFlight += 1
+            actions.append(.request(.readChunk(download: offer.id, offset: offset, length: UInt32(length)), to: .storage(offer.pair),
+                                    then: .readChunk(download: download.serial, length: length)))
+        }
+    }
+
+    mutating func chunkRead(serial: UInt64, length: Int, _ answer: Result<BusMessage, BusRequestError>) {
+        guard download?.serial == serial else { return }
+        download!.chunksInFlight -= 1
+        guard case .success(.chunk(let bytes)) = answer, bytes.count == length else {
+            // Mid-stream there is no way to say so in the protocol: the client sees the
+            // connection close short of N bytes.
+            return close(.downloadFailed)
+        }
+        write(bytes)
+        download!.written += Int64(length)
+        if download!.written == download!.offer.size {
+            finishDownload()
+        } else {
+            requestDownloadChunks()
+        }
+    }
+
+    /// A client that stops reading mid-download is closed after the partial-line timeout
+    /// without progress, as a stalled upload is, rather than hold a file open for good.
+    /// `unsentBytes`: what the connection still has to send now.
+    mutating func downloadStallCheck(download serial: UInt64, unsentBytes: Int) {
+        guard let download, download.serial == serial, !isClosed else { return }
+        if unsentBytes > 0 && unsentBytes == download.unsentAtLastCheck { return close(.downloadStalled) }
+        self.download!.unsentAtLastCheck = unsentBytes
+        actions.append(.schedule(.downloadStall(download: serial), after: settings.partialLineTimeout))
+    }
+
+    /// Ends the download under way, if any: storage closes its file.
+    mutating func releaseDownload() {
+        guard let download else { return }
+        actions.append(.send(.closeDownload(download: download.offer.id), to: .storage(download.offer.pair)))
+        self.download = nil
+    }
+
+    private mutating func finishDownload() {
+        guard download != nil else { return }
+        releaseDownload()
+        actions.append(.useDownloadWriteBuffer(false))
+        awaitingGatingReply = false
+        endDataExchange()
+        processLines()
+    }
+}

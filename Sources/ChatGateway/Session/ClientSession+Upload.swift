@@ -1,0 +1,160 @@
+import ChatBus
+import ChatProtocol
+
+/// An upload under way: raw bytes from the client, passed on to the storage worker in
+/// chunks, with at most `window` bytes unconfirmed by storage. Past that the connection stops
+/// reading, so memory stays bounded whatever the file size.
+struct Upload: Equatable {
+    static let chunkSize = 256 * 1024
+    static let window = 4 * chunkSize
+
+    /// This session's number for it; bus answers name it.
+    let serial: UInt64
+    /// Storage's id for it.
+    let id: UInt64
+    let pair: PairKey
+    let sender: String
+    let recipient: String
+    /// Where the final `ok` / `Target user offline` goes in the connection's reply order.
+    let finalSlot: ReplySequencer.Slot
+    /// Bytes the client still has to send.
+    var toReceive: Int64
+    /// Received, not yet sent to storage.
+    var pending: [UInt8] = []
+    /// Sent to storage, not yet confirmed.
+    var inFlight = 0
+    /// Storage failed: the rest of the bytes are read and dropped, then `Service unavailable`.
+    var failed = false
+    var finishing = false
+    var receivedSinceIdleCheck = false
+}
+
+/// Audio and file messages through the server: early refusals, then `ok`, then exactly `size`
+/// raw bytes streamed to storage, then the final reply once the file and its record are durable.
+extension ClientSession {
+    mutating func handleAttachmentName(_ name: [UInt8], of header: MessageHeader) {
+        // Checks in the protocol's order: uid not exits, File too large, Invalid file name.
+        let slot = reserveGated()
+        actions.append(.request(.userExists(uid: header.recipient), to: .auth,
+                                then: .userExists(slot, then: .beginUpload(header, name: name))))
+    }
+
+    mutating func beginUpload(_ header: MessageHeader, name: [UInt8], slot: ReplySequencer.Slot) {
+        let size: Int64, isAudio: Bool
+        switch header.kind {
+        case .audio(let bytes): (size, isAudio) = (bytes, true)
+        case .file(let bytes): (size, isAudio) = (bytes, false)
+        case .text: return finishGated(slot, .wrongInteractCommand)
+        }
+        guard size <= settings.maxFileBytes else { return finishGated(slot, .fileTooLarge) }
+        guard isAudio ? FileNames.isValidAudioName(name) : FileNames.isValidFileName(name) else {
+            return finishGated(slot, .invalidFileName)
+        }
+        let pair = PairKey(header.sender, header.recipient)
+        let request = BusMessage.beginUpload(pair: pair, header: header.line, name: String(decoding: name, as: UTF8.self), size: size)
+        actions.append(.request(request, to: .storage(pair), then: .beginUpload(slot, header: header, size: size)))
+    }
+
+    mutating func uploadBegun(slot: ReplySequencer.Slot, header: MessageHeader, size: Int64,
+                              _ answer: Result<BusMessage, BusRequestError>) {
+        guard case .success(.uploadReady(let id)) = answer else { return finishGated(slot, .serviceUnavailable) }
+        let pair = PairKey(header.sender, header.recipient)
+        guard !isClosed else { return actions.append(.send(.abortUpload(upload: id), to: .storage(pair))) }
+        let serial = nextTransferSerial()
+        upload = Upload(serial: serial, id: id, pair: pair, sender: header.sender, recipient: header.recipient,
+                        finalSlot: reserve(), toReceive: size)
+        // The go-ahead `ok`; the gate stays closed until the final reply.
+        finish(slot, .ok)
+        actions.append(.schedule(.uploadIdle(upload: serial), after: settings.partialLineTimeout))
+        // Bytes the client sent right behind the name line are already in the framer.
+        let early = framer.takeRaw(upTo: Int(clamping: size))
+        setPause(.lineBacklog, false)
+        if !early.isEmpty { acceptUploadBytes(early) }
+        pumpUpload()
+    }
+
+    mutating func acceptUploadBytes(_ bytes: [UInt8]) {
+        guard upload != nil else { return }
+        upload!.toReceive -= Int64(bytes.count)
+        upload!.receivedSinceIdleCheck = true
+        if !upload!.failed { upload!.pending.append(contentsOf: bytes) }
+    }
+
+    /// Sends whole chunks while the window allows, stops reading when it does not, and
+    /// finishes once every byte is confirmed.
+    mutating func pumpUpload() {
+        guard let current = upload, !isClosed else { return }
+        if current.failed {
+            // Keep reading (and dropping) until the announced bytes are all in.
+            setPause(.uploadWindow, false)
+            if current.toReceive == 0 { completeUpload(.serviceUnavailable) }
+            return
+        }
+        while let upload, upload.inFlight < Upload.window,
+              upload.pending.count >= Upload.chunkSize || (upload.toReceive == 0 && !upload.pending.isEmpty) {
+            let count = min(Upload.chunkSize, upload.pending.count)
+            let chunk = Array(upload.pending.prefix(count))
+            self.upload!.pending.removeFirst(count)
+            self.upload!.inFlight += count
+            actions.append(.request(.uploadChunk(upload: upload.id, bytes: chunk), to: .storage(upload.pair),
+                                    then: .uploadChunk(upload: upload.serial, byteCount: count)))
+        }
+        guard let upload else { return }
+        setPause(.uploadWindow, upload.pending.count >= Upload.window)
+        guard upload.toReceive == 0, upload.pending.isEmpty, upload.inFlight == 0, !upload.finishing else { return }
+        self.upload!.finishing = true
+        actions.append(.request(.finishUpload(upload: upload.id), to: .storage(upload.pair), then: .finishUpload(upload: upload.serial)))
+    }
+
+    mutating func uploadChunkStored(serial: UInt64, byteCount: Int, _ answer: Result<BusMessage, BusRequestError>) {
+        guard upload?.serial == serial else { return }
+        upload!.inFlight -= byteCount
+        if case .success(.chunkStored) = answer {} else { failUpload() }
+        pumpUpload()
+    }
+
+    mutating func uploadFinished(serial: UInt64, _ answer: Result<BusMessage, BusRequestError>) {
+        guard let upload, upload.serial == serial else { return }
+        guard case .success(.stored(let record)) = answer else { return completeUpload(.serviceUnavailable) }
+        actions.append(.request(.announce(from: upload.sender, to: upload.recipient, record: record), to: .router,
+                                then: .announce(upload: serial)))
+    }
+
+    private mutating func failUpload() {
+        guard let upload, !upload.failed else { return }
+        actions.append(.note(.uploadFailed(upload: upload.id)))
+        self.upload!.failed = true
+        self.upload!.pending = []
+        actions.append(.send(.abortUpload(upload: upload.id), to: .storage(upload.pair)))
+    }
+
+    mutating func completeUpload(_ reply: ServerReply) {
+        guard let upload else { return }
+        self.upload = nil
+        setPause(.uploadWindow, false)
+        finish(upload.finalSlot, reply)
+        awaitingGatingReply = false
+        endDataExchange()
+        processLines()
+    }
+
+    /// An upload that received no byte since the last check closes the connection.
+    mutating func uploadIdleCheck(_ serial: UInt64) {
+        guard let upload, upload.serial == serial, !isClosed else { return }
+        if !upload.receivedSinceIdleCheck && upload.toReceive > 0 { return close(.uploadStalled) }
+        self.upload!.receivedSinceIdleCheck = false
+        actions.append(.schedule(.uploadIdle(upload: serial), after: settings.partialLineTimeout))
+    }
+
+    /// The client left: an unfinished upload leaves nothing behind, an open download is closed.
+    mutating func abandonTransfers() {
+        if let upload {
+            if !upload.finishing { actions.append(.send(.abortUpload(upload: upload.id), to: .storage(upload.pair))) }
+            self.upload = nil
+        }
+        releaseDownload()
+        if case .downloadAnswer(let offer) = expectation {
+            actions.append(.send(.closeDownload(download: offer.id), to: .storage(offer.pair)))
+        }
+    }
+}

@@ -1,0 +1,520 @@
+import ChatBus
+import ChatProtocol
+import NIOCore
+
+/// One client's protocol session as a state machine: bytes, bus answers, deadlines and
+/// pushes go in as events; what to write, ask, schedule or close comes out as
+/// `SessionAction`s, in order, in `actions`. It touches no socket, thread or clock, so every
+/// step can be tested alone; `ClientConnection` feeds it and performs what it asks.
+///
+/// States (see docs/architecture.md): the phase (`login`, `session`, `relayWaiting`,
+/// `relay`), what the next line means (`expectation`), and the transfer under way.
+struct ClientSession {
+    struct Settings {
+        var loginTimeout: TimeAmount = .seconds(60)
+        var partialLineTimeout: TimeAmount = .seconds(60)
+        /// Largest file or voice message accepted through the server.
+        var maxFileBytes: Int64 = 1 << 30
+        /// Downloads may be sent from storage's own file when this machine has it.
+        var sendLocalFiles = true
+        /// Commands whose replies are still owed; past this the session stops reading lines.
+        var maxOutstandingReplies = 4096
+        /// Input waiting to be read as lines; past this the connection stops reading.
+        var maxBufferedInput = 256 * 1024
+        /// Output a client leaves unread (its pushes and replies) before it is disconnected.
+        var maxUnsentOutput = 64 << 20
+        /// How long a relay connection waits for its partner.
+        var relayPartnerWait: TimeAmount = .seconds(30)
+    }
+
+    enum Phase: Equatable {
+        case login
+        case session(uid: String)
+        /// A peer-to-peer relay connection waiting for its partner; `slot` gets `p2p relay ready`.
+        case relayWaiting(token: String, slot: ReplySequencer.Slot)
+        /// Spliced to the partner: every byte read goes to it.
+        case relay
+    }
+
+    /// What the next line means.
+    enum Expectation: Equatable {
+        case command
+        /// The content line of a two-line message.
+        case content(MessageHeader)
+        /// The second line of a refused two-line command: read and dropped, then `reply`.
+        case droppedContent(reply: ServerReply)
+        /// The client's answer to `server_data_size<N>`: `ok` gets `data`, anything else cancels.
+        case dataAnswer(data: [UInt8])
+        /// The name line of an audio or file message.
+        case attachmentName(MessageHeader)
+        /// The client's answer to `server_data_size<N>` for a stored file.
+        case downloadAnswer(DownloadOffer)
+    }
+
+    let connectionId: UInt64
+    let settings: Settings
+    var phase = Phase.login
+    var expectation = Expectation.command
+    /// Parses session lines for the signed-in uid; made once at sign-in.
+    private var parser: SessionCommandParser?
+    var framer = LineFramer()
+    private var sequencer = ReplySequencer()
+    /// A request whose answer decides how later lines are read (sign-in, history, a
+    /// transfer) is in flight: no line is read until it is answered.
+    var awaitingGatingReply = false
+    private var outstandingReplies = 0
+    /// Pushes held back during a data exchange, so they never land inside the data.
+    private var heldPushes: [[UInt8]] = []
+    private var heldPushBytes = 0
+    /// Why the connection is not reading from its socket now; it reads when this is empty.
+    private(set) var readPauses: ReadPauses = []
+    private var isProcessingLines = false
+    private var closeWhenRepliesSent = false
+    private var kicked = false
+    /// A close was asked for, or the connection went away: nothing more is written.
+    private(set) var isClosed = false
+    private var remoteAddress = "unknown"
+    private var partialLineTimer = PartialLineTimer()
+    /// The upload or download under way, if any.
+    var upload: Upload?
+    var download: Download?
+    /// Local serials for transfers, so an answer for an earlier one is never taken for the current.
+    private var lastTransferSerial: UInt64 = 0
+    /// As last reported by the connection.
+    var isOutputWritable = true
+
+    /// What to do, oldest first. The connection performs and removes them after each event.
+    var actions: [SessionAction] = []
+
+    init(connectionId: UInt64, settings: Settings) {
+        self.connectionId = connectionId
+        self.settings = settings
+        actions.reserveCapacity(8)
+    }
+
+    /// Takes the actions asked for so far (tests; the connection drains `actions` in place).
+    mutating func takeActions() -> [SessionAction] {
+        defer { actions.removeAll() }
+        return actions
+    }
+
+    // MARK: Connection events
+
+    mutating func connected(remoteAddress: String) {
+        self.remoteAddress = remoteAddress
+        actions.append(.schedule(.login, after: settings.loginTimeout))
+    }
+
+    /// The connection is gone (closed by either side). Whatever it held is given back.
+    mutating func disconnected() {
+        isClosed = true
+        if case .session(let uid) = phase, !kicked {
+            actions.append(.send(.detach(uid: uid, connection: connectionId), to: .router))
+        }
+        abandonTransfers()
+        if case .relayWaiting(let token, _) = phase { actions.append(.leaveRelay(token: token)) }
+    }
+
+    /// Bytes read from the socket.
+    mutating func received(_ bytes: UnsafeRawBufferPointer) {
+        if case .relay = phase {
+            actions.append(.relayForward(Array(bytes)))
+            return
+        }
+        var rest = bytes
+        if let upload, upload.toReceive > 0 {
+            let count = Int(min(Int64(rest.count), upload.toReceive))
+            if count > 0 {
+                acceptUploadBytes(Array(rest[..<count]))
+                rest = UnsafeRawBufferPointer(rebasing: rest[count...])
+                pumpUpload()
+            }
+        }
+        framer.append(rest)
+        processLines()
+    }
+
+    mutating func writabilityChanged(isWritable: Bool) {
+        isOutputWritable = isWritable
+        // A client that does not read its replies does not get more commands served.
+        setPause(.outputBacklog, !isWritable)
+        if isWritable { requestDownloadChunks() }
+    }
+
+    mutating func timerFired(_ timer: SessionTimer) {
+        switch timer {
+        case .login:
+            if case .login = phase, !isClosed { close(.loginTimeout) }
+        case .partialLine(let generation):
+            partialLineTimerFired(generation: generation)
+        case .uploadIdle(let serial):
+            uploadIdleCheck(serial)
+        case .downloadStall:
+            break // needs the connection's unsent byte count: `downloadStallCheck`
+        case .relayPartner:
+            if case .relayWaiting(let token, _) = phase {
+                actions.append(.leaveRelay(token: token))
+                close(.relayPartnerMissing)
+            }
+        }
+    }
+
+    /// A push for this user from the router.
+    mutating func push(_ bytes: [UInt8]) {
+        guard !isClosed else { return }
+        if isInDataExchange {
+            heldPushes.append(bytes)
+            heldPushBytes += bytes.count
+            if heldPushBytes > settings.maxUnsentOutput { close(.slowReader) }
+        } else {
+            write(bytes)
+        }
+    }
+
+    /// The user signed in on another connection.
+    mutating func kick() {
+        guard !isClosed else { return }
+        kicked = true
+        write(ServerReply.signedInElsewhere.line)
+        close(.signedInElsewhere)
+    }
+
+    /// A text's reply, delivered apart from the request path (`SessionAction.storeText`).
+    mutating func replyReady(slot: ReplySequencer.Slot, _ reply: ServerReply) {
+        finish(slot, reply)
+    }
+
+    /// A bus answer for a request this session made.
+    mutating func answered(_ request: PendingRequest, _ answer: Result<BusMessage, BusRequestError>) {
+        switch request {
+        case .signUp(let slot):
+            finishGated(slot, ReplyMapping.signUp(answer))
+        case .signIn(let slot, let uid):
+            guard case .success(.authOutcome(.signedIn)) = answer else { return finishGated(slot, ReplyMapping.signIn(answer)) }
+            // Gone while the password was checked: do not displace a live session.
+            guard !isClosed else { return }
+            let entry = PresenceEntry(uid: uid, connection: connectionId, publicAddress: remoteAddress)
+            actions.append(.request(.attach(entry), to: .router, then: .attach(slot, uid: uid)))
+        case .attach(let slot, let uid):
+            attached(uid: uid, slot: slot, answer)
+        case .addFriend(let slot, let owner, let peer):
+            // Only a new friendship is announced; adding again changes nothing.
+            if case .success(.authOutcome(.friendAdded)) = answer {
+                actions.append(.send(.notify(to: peer, bytes: Array("\(owner) to \(peer) addFriend\n".utf8)), to: .router))
+            }
+            finish(slot, ReplyMapping.addFriend(answer))
+        case .listFriends(let slot):
+            guard case .success(.friendList(let friends)) = answer else { return finish(slot, .serviceUnavailable) }
+            actions.append(.request(.queryPresence(friends), to: .router, then: .friendsPresence(slot, friends: friends)))
+        case .friendsPresence(let slot, let friends):
+            guard case .success(.presence(let online)) = answer, online.count == friends.count else {
+                return finish(slot, .serviceUnavailable)
+            }
+            finish(slot, .friends(zip(friends, online).map { (uid: $0.0, online: $0.1) }))
+        case .p2p(let slot):
+            finish(slot, ReplyMapping.p2p(answer))
+        case .relayCheck(let slot, let token):
+            relayChecked(token: token, slot: slot, answer)
+        case .userExists(let slot, let next):
+            switch answer {
+            case .success(.existence(true)): userExists(slot: slot, then: next)
+            case .success(.existence(false)): finishGated(slot, .uidNotExits)
+            default: finishGated(slot, .serviceUnavailable)
+            }
+        case .fetchHistory(let slot):
+            guard case .success(.history(let records)) = answer else { return finishGated(slot, .serviceUnavailable) }
+            guard !records.isEmpty else { return finishGated(slot, .noHistoryYet) }
+            expectation = .dataAnswer(data: records)
+            finishGated(slot, .dataSize(records.count))
+        case .beginUpload(let slot, let header, let size):
+            uploadBegun(slot: slot, header: header, size: size, answer)
+        case .uploadChunk(let serial, let count):
+            uploadChunkStored(serial: serial, byteCount: count, answer)
+        case .finishUpload(let serial):
+            uploadFinished(serial: serial, answer)
+        case .announce(let serial):
+            guard upload?.serial == serial else { return }
+            completeUpload(ReplyMapping.delivery(answer))
+        case .openDownload(let slot, let pair):
+            downloadOpened(slot: slot, pair: pair, answer)
+        case .readChunk(let serial, let length):
+            chunkRead(serial: serial, length: length, answer)
+        }
+    }
+
+    /// From `server_data_size<N>` to its last byte or the cancelling answer, and from an
+    /// upload's first `ok` to its final reply: pushes wait, so they never land in the data.
+    var isInDataExchange: Bool {
+        switch expectation {
+        case .dataAnswer, .downloadAnswer: return true
+        default: return upload != nil || download != nil
+        }
+    }
+
+    var isRelaying: Bool {
+        switch phase {
+        case .relay, .relayWaiting: return true
+        default: return false
+        }
+    }
+
+    // MARK: Reading lines
+
+    mutating func processLines() {
+        // Replies finished while handling a line re-enter here; the loop below goes on anyway.
+        guard !isProcessingLines else { return }
+        isProcessingLines = true
+        while !isClosed, !awaitingGatingReply, !closeWhenRepliesSent, upload == nil, !isRelaying,
+              outstandingReplies < settings.maxOutstandingReplies, let event = framer.next() {
+            handle(event)
+        }
+        isProcessingLines = false
+        // Lines wait while a reply gates them: stop reading rather than buffer without bound.
+        setPause(.lineBacklog, framer.bufferedByteCount > settings.maxBufferedInput)
+        armPartialLineTimer()
+    }
+
+    private mutating func handle(_ event: LineFramer.Event) {
+        let current = expectation
+        expectation = .command
+        switch (current, event) {
+        case (.dataAnswer(let data), .line(let answer)):
+            if answer == Array("ok".utf8) { write(data) }
+            endDataExchange()
+        case (.dataAnswer, .tooLong):
+            endDataExchange()
+            reply(.messageTooLong)
+        case (.downloadAnswer(let offer), .line(let answer)):
+            answerDownload(offer, accepted: answer == Array("ok".utf8))
+        case (.downloadAnswer(let offer), .tooLong):
+            answerDownload(offer, accepted: false)
+            reply(.messageTooLong)
+        case (.attachmentName(let header), .line(let name)):
+            handleAttachmentName(name, of: header)
+        case (.content, .tooLong), (.droppedContent, .tooLong), (.command, .tooLong), (.attachmentName, .tooLong):
+            // A too-long content line refuses its whole two-line command: one reply, nothing stored.
+            reply(.messageTooLong)
+        case (.droppedContent(let refusal), .line):
+            reply(refusal)
+        case (.content(let header), .line(let content)):
+            handleContent(content, of: header)
+        case (.command, .line(let line)):
+            switch phase {
+            case .login: handleLogin(line)
+            case .session: handleSession(line)
+            case .relay, .relayWaiting: break
+            }
+        }
+    }
+
+    // MARK: Login phase
+
+    private mutating func handleLogin(_ line: [UInt8]) {
+        guard let command = LoginCommand(line: line) else { return reply(.wrongSignCommand) }
+        switch command {
+        case .offline:
+            closeAfterReplies()
+        case .p2pRelay(let token):
+            let slot = reserveGated()
+            actions.append(.request(.p2pRelayCheck(token: token), to: .router, then: .relayCheck(slot, token: token)))
+        case .signUp(let uid, let password):
+            let slot = reserveGated()
+            actions.append(.request(.signUp(uid: uid, password: password), to: .auth, then: .signUp(slot)))
+        case .signIn(let uid, let password):
+            let slot = reserveGated()
+            actions.append(.request(.signIn(uid: uid, password: password), to: .auth, then: .signIn(slot, uid: uid)))
+        }
+    }
+
+    private mutating func attached(uid: String, slot: ReplySequencer.Slot, _ answer: Result<BusMessage, BusRequestError>) {
+        guard case .success(.attached) = answer else {
+            // The router may have attached us and only the answer got lost: take it back.
+            actions.append(.send(.detach(uid: uid, connection: connectionId), to: .router))
+            return finishGated(slot, .serviceUnavailable)
+        }
+        guard !isClosed else {
+            // Gone while signing in: take the presence back.
+            actions.append(.send(.detach(uid: uid, connection: connectionId), to: .router))
+            return
+        }
+        phase = .session(uid: uid)
+        parser = SessionCommandParser(uid: uid)
+        actions.append(.note(.signedIn(uid: uid)))
+        finishGated(slot, .signInSucceeded)
+    }
+
+    // MARK: Session phase
+
+    private mutating func handleSession(_ line: [UInt8]) {
+        guard case .session(let uid) = phase, let parser else { return }
+        switch parser.parse(line) {
+        case .refused(let refusal):
+            reply(refusal)
+        case .refusedTwoLine(let refusal):
+            expectation = .droppedContent(reply: refusal)
+        case .command(.offline):
+            closeAfterReplies()
+        case .command(.message(let header)):
+            switch header.kind {
+            case .text: expectation = .content(header)
+            case .audio, .file: expectation = .attachmentName(header)
+            }
+        case .command(.addFriend(let peer)):
+            let slot = reserve()
+            actions.append(.request(.addFriend(owner: uid, friend: peer), to: .auth, then: .addFriend(slot, owner: uid, peer: peer)))
+        case .command(.p2p(let command)):
+            introduce(command, uid: uid)
+        case .command(.friends):
+            let slot = reserve()
+            actions.append(.request(.listFriends(owner: uid), to: .auth, then: .listFriends(slot)))
+        case .command(.historyAll(let peer)):
+            askWhetherUserExists(peer, slot: reserveGated(), then: .fetchHistory(PairKey(uid, peer)))
+        case .command(.historyFile(let peer, let name)):
+            askWhetherUserExists(peer, slot: reserveGated(), then: .openDownload(PairKey(uid, peer), name: name))
+        }
+    }
+
+    /// Peer-to-peer commands: the router introduces the peers; nothing is stored.
+    private mutating func introduce(_ command: P2PCommand, uid: String) {
+        let request: BusMessage
+        switch command {
+        case .offer(let peer, let size, let sha256, let privateEndpoint, let name):
+            request = .p2pOffer(from: uid, to: peer, size: size, sha256: sha256, name: name, privateEndpoint: privateEndpoint)
+        case .accept(let token, let privateEndpoint):
+            request = .p2pAccept(by: uid, token: token, privateEndpoint: privateEndpoint)
+        case .decline(let token):
+            request = .p2pDecline(by: uid, token: token)
+        }
+        actions.append(.request(request, to: .router, then: .p2p(reserve())))
+    }
+
+    private mutating func handleContent(_ content: [UInt8], of header: MessageHeader) {
+        guard Identifiers.isValidUTF8(content) else { return reply(.wrongInteractCommand) }
+        var record = header.line
+        record.reserveCapacity(header.line.count + content.count + 2)
+        record.append(UInt8(ascii: "\n"))
+        record.append(contentsOf: content)
+        record.append(UInt8(ascii: "\n"))
+        actions.append(.storeText(from: header.sender, to: header.recipient, record: record, slot: reserve()))
+    }
+
+    private mutating func askWhetherUserExists(_ peer: String, slot: ReplySequencer.Slot, then next: AfterUserExists) {
+        actions.append(.request(.userExists(uid: peer), to: .auth, then: .userExists(slot, then: next)))
+    }
+
+    private mutating func userExists(slot: ReplySequencer.Slot, then next: AfterUserExists) {
+        switch next {
+        case .fetchHistory(let pair):
+            actions.append(.request(.fetchHistory(pair: pair), to: .storage(pair), then: .fetchHistory(slot)))
+        case .beginUpload(let header, let name):
+            beginUpload(header, name: name, slot: slot)
+        case .openDownload(let pair, let name):
+            actions.append(.request(.openDownload(pair: pair, name: name), to: .storage(pair), then: .openDownload(slot, pair: pair)))
+        }
+    }
+
+    // MARK: Replies, in command order
+
+    mutating func reply(_ reply: ServerReply) {
+        finish(reserve(), reply)
+    }
+
+    mutating func reserve() -> ReplySequencer.Slot {
+        outstandingReplies += 1
+        return sequencer.reserve()
+    }
+
+    /// Reserves a reply whose answer must arrive before any further line is read.
+    mutating func reserveGated() -> ReplySequencer.Slot {
+        awaitingGatingReply = true
+        return reserve()
+    }
+
+    mutating func finish(_ slot: ReplySequencer.Slot, _ reply: ServerReply) {
+        guard !isClosed else { return }
+        let wasAtLimit = outstandingReplies >= settings.maxOutstandingReplies
+        outstandingReplies -= 1
+        let ready = sequencer.fill(slot, with: reply.line)
+        if !ready.isEmpty { write(ready) }
+        if closeWhenRepliesSent && sequencer.isIdle { close(.offline) }
+        // Reading stopped at the limit; now there is room again.
+        if wasAtLimit { processLines() }
+    }
+
+    mutating func finishGated(_ slot: ReplySequencer.Slot, _ reply: ServerReply) {
+        awaitingGatingReply = false
+        finish(slot, reply)
+        processLines()
+    }
+
+    mutating func endDataExchange() {
+        let pushes = heldPushes
+        heldPushes.removeAll()
+        heldPushBytes = 0
+        for push in pushes { write(push) }
+    }
+
+    // MARK: Output, pauses and closing
+
+    mutating func write(_ bytes: [UInt8]) {
+        guard !isClosed else { return }
+        actions.append(.write(bytes))
+    }
+
+    mutating func setPause(_ reason: ReadPauses, _ on: Bool) {
+        let wasReading = readPauses.isEmpty
+        readPauses.set(reason, on)
+        if readPauses.isEmpty != wasReading { actions.append(.setReading(readPauses.isEmpty)) }
+    }
+
+    private mutating func closeAfterReplies() {
+        closeWhenRepliesSent = true
+        if sequencer.isIdle { close(.offline) }
+    }
+
+    mutating func close(_ reason: CloseReason) {
+        guard !isClosed else { return }
+        isClosed = true
+        actions.append(.close(reason))
+    }
+
+    // MARK: The partial-line deadline
+
+    /// Closes the connection when part of a line has sat unfinished for too long, counted
+    /// from the last line end received (so a client streaming long lines is not cut off).
+    private struct PartialLineTimer {
+        var isArmed = false
+        var generation = 0
+        /// `framer.lineEndsReceived` when it was armed.
+        var lineEndsAtArming = 0
+    }
+
+    private mutating func armPartialLineTimer() {
+        guard framer.hasPartialLine, upload == nil, !isRelaying else {
+            if partialLineTimer.isArmed {
+                partialLineTimer.isArmed = false
+                partialLineTimer.generation += 1
+            }
+            return
+        }
+        guard !partialLineTimer.isArmed else { return }
+        partialLineTimer.isArmed = true
+        partialLineTimer.lineEndsAtArming = framer.lineEndsReceived
+        actions.append(.schedule(.partialLine(generation: partialLineTimer.generation), after: settings.partialLineTimeout))
+    }
+
+    private mutating func partialLineTimerFired(generation: Int) {
+        guard partialLineTimer.isArmed, generation == partialLineTimer.generation else { return }
+        partialLineTimer.isArmed = false
+        if framer.lineEndsReceived != partialLineTimer.lineEndsAtArming {
+            // Lines kept completing; only the newest one is unfinished. Start over.
+            return armPartialLineTimer()
+        }
+        close(.partialLineTimeout)
+    }
+
+    mutating func nextTransferSerial() -> UInt64 {
+        lastTransferSerial += 1
+        return lastTransferSerial
+    }
+}

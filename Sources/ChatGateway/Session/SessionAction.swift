@@ -1,0 +1,103 @@
+import ChatBus
+import ChatProtocol
+import NIOCore
+
+/// What a `ClientSession` asks its connection to do, in the order it must be done. The
+/// session decides; the connection (`ClientConnection`) only performs.
+enum SessionAction: Equatable {
+    /// Queue these bytes for the client.
+    case write([UInt8])
+    /// Ask a worker; its answer comes back as `ClientSession.answered(_:_:)` with `then`.
+    case request(BusMessage, to: BusDestination, then: PendingRequest)
+    /// Tell a worker; no answer comes.
+    case send(BusMessage, to: BusDestination)
+    /// A checked text to store and deliver; its reply arrives as `replyReady(slot:_:)`.
+    case storeText(from: String, to: String, record: [UInt8], slot: ReplySequencer.Slot)
+    /// Read from the socket, or stop (TCP then pushes back on the client).
+    case setReading(Bool)
+    /// Call `timerFired(_:)` after this long.
+    case schedule(SessionTimer, after: TimeAmount)
+    /// Send the stored file straight from storage's copy if this machine has it; answer
+    /// `storedFileUnavailable` if not, `storedFileSent` when it is out.
+    case sendStoredFile(path: String, size: Int64, download: UInt64)
+    /// A larger write buffer while a download streams from storage (`Download.waterMark`),
+    /// SwiftNIO's default otherwise.
+    case useDownloadWriteBuffer(Bool)
+    /// Pair with the relay connection waiting for this token, or wait for one.
+    case joinRelay(token: String)
+    case leaveRelay(token: String)
+    /// Bytes for the relay partner.
+    case relayForward([UInt8])
+    /// Something worth a log line; changes nothing.
+    case note(SessionNote)
+    case close(CloseReason)
+}
+
+/// Where a bus request goes.
+enum BusDestination: Equatable {
+    case auth
+    case router
+    /// The storage worker that owns the pair's partition.
+    case storage(PairKey)
+}
+
+/// A bus request in flight and what its answer is for: the session's continuation.
+enum PendingRequest: Equatable {
+    case signUp(ReplySequencer.Slot)
+    case signIn(ReplySequencer.Slot, uid: String)
+    case attach(ReplySequencer.Slot, uid: String)
+    case addFriend(ReplySequencer.Slot, owner: String, peer: String)
+    case listFriends(ReplySequencer.Slot)
+    case friendsPresence(ReplySequencer.Slot, friends: [String])
+    case p2p(ReplySequencer.Slot)
+    case relayCheck(ReplySequencer.Slot, token: String)
+    /// Does the peer exist? If so, go on with `then`.
+    case userExists(ReplySequencer.Slot, then: AfterUserExists)
+    case fetchHistory(ReplySequencer.Slot)
+    case beginUpload(ReplySequencer.Slot, header: MessageHeader, size: Int64)
+    case uploadChunk(upload: UInt64, byteCount: Int)
+    case finishUpload(upload: UInt64)
+    case announce(upload: UInt64)
+    case openDownload(ReplySequencer.Slot, pair: PairKey)
+    case readChunk(download: UInt64, length: Int)
+}
+
+/// The step that waits for a peer to be known to exist.
+enum AfterUserExists: Equatable {
+    case fetchHistory(PairKey)
+    case beginUpload(MessageHeader, name: [UInt8])
+    case openDownload(PairKey, name: String)
+}
+
+/// The session's deadlines. Each is a one-shot; a stale one (its upload or generation gone)
+/// is ignored when it fires.
+enum SessionTimer: Equatable {
+    case login
+    case partialLine(generation: Int)
+    case uploadIdle(upload: UInt64)
+    case downloadStall(download: UInt64)
+    case relayPartner
+}
+
+/// Why the session closes its connection.
+enum CloseReason: Equatable {
+    case offline
+    case signedInElsewhere
+    case loginTimeout
+    case partialLineTimeout
+    case uploadStalled
+    case downloadStalled
+    /// Storage failed mid-download.
+    case downloadFailed
+    /// Sending the stored file failed (the client went away, mostly).
+    case downloadInterrupted
+    case relayPartnerMissing
+    case slowReader
+    /// The other side of a relay went away.
+    case relayPartnerGone
+}
+
+enum SessionNote: Equatable {
+    case signedIn(uid: String)
+    case uploadFailed(upload: UInt64)
+}

@@ -1,0 +1,209 @@
+import ChatBus
+import ChatProtocol
+@testable import ChatGateway
+import Foundation
+import Logging
+import NIOCore
+import NIOEmbedded
+import Testing
+
+/// The connection handler on an `EmbeddedChannel`, with a fake bus the test answers by hand
+/// and time that passes only when the test advances it.
+@Suite struct ClientConnectionTests {
+    static let text = "111111 to 222222 202004131702 text"
+
+    final class Harness {
+        let channel = EmbeddedChannel()
+        let bus = FakeSessionBus()
+        let connection: ClientConnection
+
+        init(settings: ClientSession.Settings = ClientSession.Settings(), relays: RelayRegistry = RelayRegistry()) throws {
+            connection = ClientConnection(id: 1, channel: channel, bus: bus, registry: SessionRegistry(), relays: relays,
+                                          outputBatch: OutputBatch(), settings: settings, logger: Logger(label: "test"))
+            try channel.pipeline.syncOperations.addHandler(connection)
+            try channel.connect(to: SocketAddress(ipAddress: "198.51.100.7", port: 40000)).wait()
+        }
+
+        func send(_ text: String) throws {
+            try send(Array(text.utf8))
+        }
+
+        func send(_ bytes: [UInt8]) throws {
+            try channel.writeInbound(channel.allocator.buffer(bytes: bytes))
+            channel.embeddedEventLoop.run()
+        }
+
+        /// Everything the client has been sent so far, as text.
+        func received() throws -> String {
+            channel.embeddedEventLoop.run()
+            var text = ""
+            while let buffer = try channel.readOutbound(as: ByteBuffer.self) {
+                text += String(buffer: buffer)
+            }
+            return text
+        }
+
+        func signIn(_ uid: String = "111111") throws {
+            try send("signin \(uid) secret_1\n")
+            try bus.answerNext(with: .success(.authOutcome(.signedIn)))
+            try bus.answerNext(with: .success(.attached))
+            #expect(try received() == "signin successfully\n")
+        }
+
+        func advance(by time: TimeAmount) {
+            channel.embeddedEventLoop.advanceTime(by: time)
+        }
+    }
+
+    @Test func pipelinedTextsAreAnsweredInCommandOrder() throws {
+        let harness = try Harness()
+        try harness.signIn()
+        try harness.send("\(Self.text)\none\n\(Self.text)\ntwo\n")
+        let texts = harness.bus.texts
+        #expect(texts.map { String(decoding: $0.record, as: UTF8.self) } == ["\(Self.text)\none\n", "\(Self.text)\ntwo\n"])
+
+        harness.connection.replyReady(texts[1].slot, .targetUserOffline)
+        #expect(try harness.received() == "")
+        harness.connection.replyReady(texts[0].slot, .ok)
+        #expect(try harness.received() == "ok\nTarget user offline\n")
+    }
+
+    @Test func aTwoLineCommandWhoseSecondLineIsTooLongGetsOneReply() throws {
+        var settings = ClientSession.Settings()
+        settings.maxBufferedInput = 1 << 20
+        let harness = try Harness(settings: settings)
+        try harness.signIn()
+        try harness.send("\(Self.text)\n" + String(repeating: "x", count: 70_000) + "\n")
+        #expect(try harness.received() == "Message too long\n")
+        #expect(harness.bus.texts.isEmpty)
+    }
+
+    @Test func theLoginDeadlineClosesASilentConnection() throws {
+        let harness = try Harness()
+        harness.advance(by: .seconds(59))
+        #expect(harness.channel.isActive)
+        harness.advance(by: .seconds(1))
+        #expect(!harness.channel.isActive)
+    }
+
+    @Test func aHalfSentLineIsClosedAndThePresenceTakenBack() throws {
+        let harness = try Harness()
+        try harness.signIn()
+        try harness.send("111111 frie")
+        harness.advance(by: .seconds(60))
+        #expect(!harness.channel.isActive)
+        #expect(harness.bus.sent.map(\.message) == [.detach(uid: "111111", connection: 1)])
+    }
+
+    @Test func signInElsewhereClosesWithoutADetach() throws {
+        let harness = try Harness()
+        try harness.signIn()
+        harness.connection.kick()
+        #expect(try harness.received() == "Signed in elsewhere\n")
+        #expect(!harness.channel.isActive)
+        #expect(harness.bus.sent.isEmpty)
+    }
+
+    /// Starts `size` bytes of a file upload to 222222 and answers storage's go-ahead.
+    private func startUpload(_ harness: Harness, size: Int) throws {
+        try harness.signIn()
+        try harness.send("111111 to 222222 202004131702 file \(size)\nnotes.txt\n")
+        try harness.bus.answerNext(with: .success(.existence(true)))
+        try harness.bus.answer(where: { if case .beginUpload = $0 { true } else { false } }, with: .success(.uploadReady(upload: 9)))
+        #expect(try harness.received() == "ok\n")
+    }
+
+    @Test func anUploadInterruptedMidwayLeavesNothing() throws {
+        let harness = try Harness()
+        try startUpload(harness, size: 1 << 20)
+        try harness.send([UInt8](repeating: 7, count: 300_000))
+        let chunks = harness.bus.takeRequests().map(\.message)
+        #expect(chunks.count == 1)
+        guard case .uploadChunk(9, let bytes) = chunks.first else { Issue.record("no chunk: \(chunks)"); return }
+        #expect(bytes.count == Upload.chunkSize)
+
+        try harness.channel.close().wait()
+        #expect(harness.bus.sent.map(\.message).contains(.abortUpload(upload: 9)))
+    }
+
+    @Test func anUploadHoldsPushesUntilItsFinalReply() throws {
+        let harness = try Harness()
+        try startUpload(harness, size: 10)
+        harness.connection.deliverPush(Array("333333 to 111111 addFriend\n".utf8))
+        try harness.send("0123456789111111 friends\n")
+        #expect(try harness.received() == "")
+        try harness.bus.answer(where: { $0 == .uploadChunk(upload: 9, bytes: Array("0123456789".utf8)) }, with: .success(.chunkStored))
+        try harness.bus.answer(where: { $0 == .finishUpload(upload: 9) }, with: .success(.stored(record: [1])))
+        #expect(try harness.received() == "")
+        try harness.bus.answer(where: { if case .announce = $0 { true } else { false } }, with: .success(.delivery(.recipientOffline)))
+        #expect(try harness.received() == "Target user offline\n333333 to 111111 addFriend\n")
+        // The line behind the file's bytes is a command again.
+        #expect(harness.bus.requests.map(\.message) == [.listFriends(owner: "111111")])
+    }
+
+    /// Asks for a stored file of `size` bytes and says `ok` to its size.
+    private func startDownload(_ harness: Harness, size: Int64, path: String = "/nonexistent") throws {
+        try harness.signIn()
+        try harness.send("111111 history 222222 filename notes.txt\n")
+        try harness.bus.answerNext(with: .success(.existence(true)))
+        try harness.bus.answerNext(with: .success(.downloadReady(download: 4, size: size, path: path)))
+        #expect(try harness.received() == "server_data_size\(size)\n")
+        try harness.send("ok\n")
+    }
+
+    @Test func aDownloadIsReadFromStorageOnlyAsFastAsTheClientTakesIt() throws {
+        var settings = ClientSession.Settings()
+        settings.sendLocalFiles = false
+        let harness = try Harness(settings: settings)
+        let size = Int64(6 * Download.chunkSize)
+        try startDownload(harness, size: size)
+        #expect(harness.bus.requests.count == Download.maxChunksInFlight)
+
+        // The client stops reading: the channel is no longer writable.
+        harness.channel.isWritable = false
+        harness.channel.pipeline.fireChannelWritabilityChanged()
+        try harness.bus.answerNext(with: .success(.chunk([UInt8](repeating: 1, count: Download.chunkSize))))
+        #expect(harness.bus.requests.count == Download.maxChunksInFlight - 1)
+
+        harness.channel.isWritable = true
+        harness.channel.pipeline.fireChannelWritabilityChanged()
+        #expect(harness.bus.requests.count == Download.maxChunksInFlight)
+        #expect(try harness.received().utf8.count == Download.chunkSize)
+    }
+
+    @Test func aDownloadFromStoragesOwnFileGoesOutWholeThenCommandsResume() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("gateway-test-\(UUID().uuidString)")
+        try Data("hello".utf8).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let harness = try Harness()
+        try startDownload(harness, size: 5, path: file.path)
+        try harness.send("111111 friends\n")
+        harness.channel.embeddedEventLoop.run()
+        guard case .fileRegion(let region)? = try harness.channel.readOutbound(as: IOData.self) else {
+            Issue.record("no file region"); return
+        }
+        #expect(region.readableBytes == 5)
+        #expect(harness.bus.sent.map(\.message) == [.closeDownload(download: 4)])
+        #expect(harness.bus.requests.map(\.message) == [.listFriends(owner: "111111")])
+    }
+
+    @Test func relayConnectionsAreSplicedAndPassBytesBothWays() throws {
+        let relays = RelayRegistry()
+        let first = try Harness(relays: relays), second = try Harness(relays: relays)
+        let token = String(repeating: "ab", count: 16)
+        try first.send("p2p relay \(token)\n")
+        try first.bus.answerNext(with: .success(.p2pRelayAllowed(true)))
+        #expect(try first.received() == "")
+        try second.send("p2p relay \(token)\nearly bytes")
+        try second.bus.answerNext(with: .success(.p2pRelayAllowed(true)))
+        first.channel.embeddedEventLoop.run()
+        #expect(try second.received() == "p2p relay ready\n")
+        #expect(try first.received() == "p2p relay ready\nearly bytes")
+
+        try first.send("back\n")
+        #expect(try second.received() == "back\n")
+        try second.channel.close().wait()
+        first.channel.embeddedEventLoop.run()
+        #expect(!first.channel.isActive)
+    }
+}

@@ -1,0 +1,308 @@
+import ChatBus
+import ChatProtocol
+@testable import ChatGateway
+import NIOCore
+import Testing
+
+/// The session state machine alone: each step an event in, the actions it asks for out.
+@Suite struct ClientSessionTests {
+    let text = "111111 to 222222 202004131702 text"
+
+    @Test func connectingArmsTheLoginDeadline() {
+        var session = ClientSession(connectionId: 1, settings: ClientSession.Settings())
+        session.connected(remoteAddress: "198.51.100.1:1")
+        #expect(session.takeActions() == [.schedule(.login, after: .seconds(60))])
+        session.timerFired(.login)
+        #expect(session.takeActions() == [.close(.loginTimeout)])
+    }
+
+    @Test func signInAsksAuthThenTheRouterThenAnswers() {
+        var transcript = SessionTranscript()
+        transcript.send("signin 111111 \(SessionTranscript.password)\n")
+        let signIn = transcript.take()
+        #expect(signIn == [.request(.signIn(uid: "111111", password: SessionTranscript.password), to: .auth, then: .signIn(0, uid: "111111"))])
+
+        transcript.answer(.signIn(0, uid: "111111"), .success(.authOutcome(.signedIn)))
+        let entry = PresenceEntry(uid: "111111", connection: 7, publicAddress: "198.51.100.7:40000")
+        #expect(transcript.take() == [.request(.attach(entry), to: .router, then: .attach(0, uid: "111111"))])
+
+        transcript.answer(.attach(0, uid: "111111"), .success(.attached))
+        #expect(transcript.take() == [.note(.signedIn(uid: "111111")), .write(Array("signin successfully\n".utf8))])
+        #expect(transcript.session.phase == .session(uid: "111111"))
+        // Signed in, the login deadline no longer closes anything.
+        transcript.session.timerFired(.login)
+        #expect(transcript.take() == [])
+    }
+
+    @Test func linesAfterAGatingCommandWaitForItsReply() {
+        var transcript = SessionTranscript()
+        transcript.send("signin 111111 \(SessionTranscript.password)\nbogus\n")
+        #expect(transcript.takeRequests().count == 1)
+        #expect(transcript.session.awaitingGatingReply)
+
+        transcript.answer(.signIn(0, uid: "111111"), .success(.authOutcome(.wrongPassword)))
+        // Only now is `bogus` read, and answered after the sign-in's reply.
+        #expect(transcript.takeWritten() == "Wrong Password\nWrong sign command\n")
+        #expect(transcript.session.phase == .login)
+    }
+
+    @Test func signInWhileTheRouterIsDownStaysInTheLoginPhase() {
+        var transcript = SessionTranscript()
+        transcript.send("signin 111111 \(SessionTranscript.password)\n")
+        _ = transcript.take()
+        transcript.answer(.signIn(0, uid: "111111"), .success(.authOutcome(.signedIn)))
+        _ = transcript.take()
+        transcript.answer(.attach(0, uid: "111111"), .failure(.timedOut))
+        #expect(transcript.take() == [.send(.detach(uid: "111111", connection: 7), to: .router),
+                                      .write(Array("Service unavailable\n".utf8))])
+        #expect(transcript.session.phase == .login)
+    }
+
+    @Test func pipelinedCommandsAreAnsweredInCommandOrderAcrossWorkers() {
+        var transcript = SessionTranscript.signedIn()
+        transcript.send("\(text)\nfirst\n111111 friends\n\(text)\nsecond\n")
+        let actions = transcript.take()
+        let texts = actions.compactMap { action -> ReplySequencer.Slot? in
+            if case .storeText(_, _, _, let slot) = action { return slot }
+            return nil
+        }
+        let friends = actions.compactMap { action -> PendingRequest? in
+            if case .request(_, _, let then) = action { return then }
+            return nil
+        }
+        #expect(texts == [1, 3])
+        #expect(friends == [.listFriends(2)])
+
+        // Answers arrive last first: nothing may be written before the first command's reply.
+        transcript.session.replyReady(slot: 3, .targetUserOffline)
+        transcript.answer(.listFriends(2), .success(.friendList([])))
+        transcript.answer(.friendsPresence(2, friends: []), .success(.presence([])))
+        #expect(transcript.takeWritten() == "")
+        transcript.session.replyReady(slot: 1, .ok)
+        #expect(transcript.takeWritten() == "ok\nfriends\nTarget user offline\n")
+    }
+
+    @Test func aTextIsStoredAsItsTwoLines() {
+        var transcript = SessionTranscript.signedIn()
+        transcript.send("\(text)\r\nhello there\n")
+        #expect(transcript.take() == [.storeText(from: "111111", to: "222222", record: Array("\(text)\nhello there\n".utf8), slot: 1)])
+    }
+
+    @Test func aTooLongContentLineRefusesTheWholeCommandOnce() {
+        var settings = ClientSession.Settings()
+        settings.maxBufferedInput = 1 << 20
+        var transcript = SessionTranscript.signedIn(settings: settings)
+        let long = String(repeating: "x", count: LineFramer.protocolMaxLineLength + 10)
+        transcript.send("\(text)\n\(long)\n111111 friends\n")
+        let actions = transcript.take()
+        #expect(actions.written == "Message too long\n")
+        #expect(!actions.contains { if case .storeText = $0 { return true } else { return false } })
+        #expect(actions.contains(.request(.listFriends(owner: "111111"), to: .auth, then: .listFriends(2))))
+    }
+
+    @Test func aRefusedHeaderTakesItsContentLineWithIt() {
+        var transcript = SessionTranscript.signedIn()
+        transcript.send("222222 to 333333 202004131702 text\n111111 friends\n")
+        // The second line is the refused message's content, not a command.
+        #expect(transcript.take() == [.write(Array("Permission denied\n".utf8))])
+    }
+
+    @Test func historyExchangeHoldsPushesUntilTheAnswer() {
+        var transcript = SessionTranscript.signedIn()
+        transcript.send("111111 history 222222 all\n")
+        let pair = PairKey("111111", "222222")
+        #expect(transcript.take() == [.request(.userExists(uid: "222222"), to: .auth, then: .userExists(1, then: .fetchHistory(pair)))])
+        transcript.answer(.userExists(1, then: .fetchHistory(pair)), .success(.existence(true)))
+        #expect(transcript.take() == [.request(.fetchHistory(pair: pair), to: .storage(pair), then: .fetchHistory(1))])
+        let records = Array("\(text)\nhi\n".utf8)
+        transcript.answer(.fetchHistory(1), .success(.history(records)))
+        #expect(transcript.takeWritten() == "server_data_size\(records.count)\n")
+
+        // A push now would land inside the data: it waits for the exchange to end.
+        transcript.session.push(Array("333333 to 111111 addFriend\n".utf8))
+        #expect(transcript.take() == [])
+        transcript.send("ok\n")
+        #expect(transcript.takeWritten() == "\(text)\nhi\n333333 to 111111 addFriend\n")
+    }
+
+    @Test func anyAnswerButOkCancelsTheHistoryAndIsNotACommand() {
+        var transcript = SessionTranscript.signedIn()
+        transcript.send("111111 history 222222 all\n")
+        let pair = PairKey("111111", "222222")
+        transcript.answer(.userExists(1, then: .fetchHistory(pair)), .success(.existence(true)))
+        transcript.answer(.fetchHistory(1), .success(.history([1, 2, 3])))
+        _ = transcript.take()
+        transcript.send("111111 friends\n")
+        #expect(transcript.take() == [])
+    }
+
+    @Test func historyWithAnUnknownPeer() {
+        var transcript = SessionTranscript.signedIn()
+        transcript.send("111111 history 222222 all\n")
+        transcript.answer(.userExists(1, then: .fetchHistory(PairKey("111111", "222222"))), .success(.existence(false)))
+        #expect(transcript.takeWritten() == "uid not exits\n")
+    }
+
+    @Test func offlineSendsTheRepliesOwedThenCloses() {
+        var transcript = SessionTranscript.signedIn()
+        transcript.send("\(text)\nhi\noffline\n111111 friends\n")
+        let actions = transcript.take()
+        #expect(actions.closeReason == nil)
+        #expect(actions.count == 1)
+        transcript.session.replyReady(slot: 1, .ok)
+        #expect(transcript.take() == [.write(Array("ok\n".utf8)), .close(.offline)])
+        transcript.session.disconnected()
+        #expect(transcript.take() == [.send(.detach(uid: "111111", connection: 7), to: .router)])
+    }
+
+    @Test func signInElsewhereSaysSoAndSendsNoDetach() {
+        var transcript = SessionTranscript.signedIn()
+        transcript.send("\(text)\nhi\n")
+        _ = transcript.take()
+        transcript.session.kick()
+        #expect(transcript.take() == [.write(Array("Signed in elsewhere\n".utf8)), .close(.signedInElsewhere)])
+        // The reply still owed is dropped, and the router already moved the user.
+        transcript.session.replyReady(slot: 1, .ok)
+        transcript.session.disconnected()
+        #expect(transcript.take() == [])
+    }
+
+    @Test func tooManyRepliesOwedStopsReadingLines() {
+        var settings = ClientSession.Settings()
+        settings.maxOutstandingReplies = 2
+        var transcript = SessionTranscript.signedIn(settings: settings)
+        transcript.send("111111 friends\n111111 friends\n111111 friends\n")
+        #expect(transcript.takeRequests().count == 2)
+        transcript.answer(.listFriends(1), .failure(.timedOut))
+        let actions = transcript.take()
+        #expect(actions.written == "Service unavailable\n")
+        #expect(actions.contains(.request(.listFriends(owner: "111111"), to: .auth, then: .listFriends(3))))
+    }
+
+    @Test func aHalfSentLineIsClosedAfterTheDeadline() {
+        var transcript = SessionTranscript.signedIn()
+        transcript.send("111111 frie")
+        #expect(transcript.take() == [.schedule(.partialLine(generation: 0), after: .seconds(60))])
+        transcript.session.timerFired(.partialLine(generation: 0))
+        #expect(transcript.take() == [.close(.partialLineTimeout)])
+    }
+
+    @Test func linesThatKeepCompletingRestartThePartialLineDeadline() {
+        var transcript = SessionTranscript.signedIn()
+        transcript.send("111111 frie")
+        _ = transcript.take()
+        transcript.send("nds\n111111 fr")
+        _ = transcript.take()
+        transcript.session.timerFired(.partialLine(generation: 0))
+        #expect(transcript.take() == [.schedule(.partialLine(generation: 0), after: .seconds(60))])
+        transcript.send("iends\n")
+        _ = transcript.take()
+        // The line was finished: the old deadline is stale.
+        transcript.session.timerFired(.partialLine(generation: 0))
+        #expect(transcript.take() == [])
+    }
+
+    @Test func aBacklogOfLinesBehindAGateStopsReading() {
+        var settings = ClientSession.Settings()
+        settings.maxBufferedInput = 64
+        var transcript = SessionTranscript(settings: settings)
+        transcript.send("signin 111111 \(SessionTranscript.password)\n" + String(repeating: "bogus\n", count: 20))
+        #expect(transcript.take().contains(.setReading(false)))
+        transcript.answer(.signIn(0, uid: "111111"), .success(.authOutcome(.wrongPassword)))
+        let actions = transcript.take()
+        #expect(actions.contains(.setReading(true)))
+        #expect(actions.written == "Wrong Password\n" + String(repeating: "Wrong sign command\n", count: 20))
+    }
+
+    /// A file upload of `size` bytes to 222222, past storage's go-ahead (upload id 9).
+    private func uploading(size: Int64) -> SessionTranscript {
+        var transcript = SessionTranscript.signedIn()
+        transcript.send("111111 to 222222 202004131702 file \(size)\nnotes.txt\n")
+        let exists = transcript.takeRequests()
+        #expect(exists.map(\.message) == [.userExists(uid: "222222")])
+        transcript.answer(exists[0].then, .success(.existence(true)))
+        let begin = transcript.takeRequests()
+        #expect(begin.map(\.message) == [.beginUpload(pair: PairKey("111111", "222222"), header: Array("111111 to 222222 202004131702 file \(size)".utf8),
+                                                      name: "notes.txt", size: size)])
+        transcript.answer(begin[0].then, .success(.uploadReady(upload: 9)))
+        return transcript
+    }
+
+    @Test func anUploadThatStallsIsClosed() {
+        var transcript = uploading(size: 100)
+        let actions = transcript.take()
+        #expect(actions.written == "ok\n")
+        #expect(actions.contains(.schedule(.uploadIdle(upload: 1), after: .seconds(60))))
+        transcript.send([UInt8](repeating: 1, count: 10))
+        transcript.session.timerFired(.uploadIdle(upload: 1))
+        #expect(transcript.take().last == .schedule(.uploadIdle(upload: 1), after: .seconds(60)))
+        transcript.session.timerFired(.uploadIdle(upload: 1))
+        #expect(transcript.take() == [.close(.uploadStalled)])
+    }
+
+    @Test func aFileTooLargeIsRefusedBeforeStorageIsAsked() {
+        var settings = ClientSession.Settings()
+        settings.maxFileBytes = 10
+        var transcript = SessionTranscript.signedIn(settings: settings)
+        transcript.send("111111 to 222222 202004131702 file 11\nnotes.txt\n")
+        let requests = transcript.takeRequests()
+        transcript.answer(requests[0].then, .success(.existence(true)))
+        #expect(transcript.take() == [.write(Array("File too large\n".utf8))])
+    }
+
+    @Test func storageFailingMidUploadReadsTheRestThenSaysSo() {
+        var transcript = uploading(size: Int64(Upload.chunkSize) + 10)
+        _ = transcript.take()
+        transcript.send([UInt8](repeating: 1, count: Upload.chunkSize))
+        let chunk = transcript.takeRequests()
+        #expect(chunk.map(\.then) == [.uploadChunk(upload: 1, byteCount: Upload.chunkSize)])
+        transcript.answer(.uploadChunk(upload: 1, byteCount: Upload.chunkSize), .success(.failure("disk full")))
+        #expect(transcript.take() == [.note(.uploadFailed(upload: 9)), .send(.abortUpload(upload: 9), to: .storage(PairKey("111111", "222222")))])
+        // The announced bytes still arrive and are dropped; only then the reply.
+        transcript.send([UInt8](repeating: 1, count: 10))
+        #expect(transcript.takeWritten() == "Service unavailable\n")
+    }
+
+    @Test func aDownloadTheClientStopsReadingIsClosed() {
+        var settings = ClientSession.Settings()
+        settings.sendLocalFiles = false
+        var transcript = SessionTranscript.signedIn(settings: settings)
+        transcript.send("111111 history 222222 filename notes.txt\n")
+        let pair = PairKey("111111", "222222")
+        transcript.answer(.userExists(1, then: .openDownload(pair, name: "notes.txt")), .success(.existence(true)))
+        transcript.answer(.openDownload(1, pair: pair), .success(.downloadReady(download: 4, size: 10, path: "/x")))
+        #expect(transcript.takeWritten() == "server_data_size10\n")
+        transcript.send("ok\n")
+        let actions = transcript.take()
+        #expect(actions.contains(.schedule(.downloadStall(download: 1), after: .seconds(60))))
+        #expect(actions.contains(.request(.readChunk(download: 4, offset: 0, length: 10), to: .storage(pair),
+                                          then: .readChunk(download: 1, length: 10))))
+        transcript.session.downloadStallCheck(download: 1, unsentBytes: 5000)
+        #expect(transcript.take() == [.schedule(.downloadStall(download: 1), after: .seconds(60))])
+        transcript.session.downloadStallCheck(download: 1, unsentBytes: 5000)
+        #expect(transcript.take() == [.close(.downloadStalled)])
+        transcript.session.disconnected()
+        #expect(transcript.take().contains(.send(.closeDownload(download: 4), to: .storage(pair))))
+    }
+
+    @Test func aRelayConnectionWhosePartnerNeverComesIsClosed() {
+        var transcript = SessionTranscript()
+        let token = String(repeating: "0f", count: 16)
+        transcript.send("p2p relay \(token)\n")
+        #expect(transcript.take() == [.request(.p2pRelayCheck(token: token), to: .router, then: .relayCheck(0, token: token))])
+        transcript.answer(.relayCheck(0, token: token), .success(.p2pRelayAllowed(true)))
+        #expect(transcript.take() == [.joinRelay(token: token)])
+        transcript.session.waitForRelayPartner()
+        #expect(transcript.take() == [.schedule(.relayPartner, after: .seconds(30))])
+        transcript.session.timerFired(.relayPartner)
+        #expect(transcript.take() == [.leaveRelay(token: token), .close(.relayPartnerMissing)])
+    }
+
+    @Test func anUnknownRelayTokenIsNoSuchTransfer() {
+        var transcript = SessionTranscript()
+        let token = String(repeating: "0f", count: 16)
+        transcript.send("p2p relay \(token)\n")
+        transcript.answer(.relayCheck(0, token: token), .success(.p2pRelayAllowed(false)))
+        #expect(transcript.takeWritten() == "No such transfer\n")
+    }
+}

@@ -1,0 +1,73 @@
+import ChatBus
+import ChatProtocol
+@testable import ChatGateway
+import NIOCore
+
+/// Drives a `ClientSession` alone, step by step: bytes in, answers in, actions out.
+struct SessionTranscript {
+    var session: ClientSession
+
+    static let password = "secret_1"
+
+    init(settings: ClientSession.Settings = ClientSession.Settings()) {
+        session = ClientSession(connectionId: 7, settings: settings)
+        session.connected(remoteAddress: "198.51.100.7:40000")
+        _ = session.takeActions()
+    }
+
+    /// A session signed in as `uid`, its actions so far taken.
+    static func signedIn(_ uid: String = "111111", settings: ClientSession.Settings = ClientSession.Settings()) -> SessionTranscript {
+        var transcript = SessionTranscript(settings: settings)
+        transcript.send("signin \(uid) \(password)\n")
+        let signIn = transcript.takeRequests()
+        transcript.answer(signIn[0].then, .success(.authOutcome(.signedIn)))
+        let attach = transcript.takeRequests()
+        transcript.answer(attach[0].then, .success(.attached))
+        _ = transcript.session.takeActions()
+        return transcript
+    }
+
+    mutating func send(_ text: String) {
+        send(Array(text.utf8))
+    }
+
+    mutating func send(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { session.received($0) }
+    }
+
+    mutating func answer(_ request: PendingRequest, _ answer: Result<BusMessage, BusRequestError>) {
+        session.answered(request, answer)
+    }
+
+    mutating func take() -> [SessionAction] { session.takeActions() }
+
+    /// The requests asked for since the last take; other actions are dropped.
+    mutating func takeRequests() -> [(message: BusMessage, to: BusDestination, then: PendingRequest)] {
+        take().compactMap {
+            if case .request(let message, let destination, let then) = $0 { return (message, destination, then) }
+            return nil
+        }
+    }
+
+    /// Everything written since the last take, as text; other actions are dropped.
+    mutating func takeWritten() -> String {
+        String(decoding: take().flatMap { action -> [UInt8] in
+            if case .write(let bytes) = action { return bytes }
+            return []
+        }, as: UTF8.self)
+    }
+}
+
+extension [SessionAction] {
+    var written: String {
+        String(decoding: flatMap { action -> [UInt8] in
+            if case .write(let bytes) = action { return bytes }
+            return []
+        }, as: UTF8.self)
+    }
+
+    var closeReason: CloseReason? {
+        for case .close(let reason) in self { return reason }
+        return nil
+    }
+}
