@@ -72,8 +72,7 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let buffer = unwrapInboundIn(data)
-        buffer.withUnsafeReadableBytes { session.received($0) }
+        session.received(unwrapInboundIn(data))
         performActions()
     }
 

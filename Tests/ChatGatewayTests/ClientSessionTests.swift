@@ -305,4 +305,62 @@ import Testing
         transcript.answer(.relayCheck(0, token: token), .success(.p2pRelayAllowed(false)))
         #expect(transcript.takeWritten() == "No such transfer\n")
     }
+
+    @Test func loginPhaseReplies() {
+        var transcript = SessionTranscript()
+        transcript.send("signup 123\n111111 to 222222 addFriend\nsignup 111111 \(SessionTranscript.password)\n")
+        #expect(transcript.take() == [.write(Array("Wrong sign command\n".utf8)),
+                                      .write(Array("Wrong sign command\n".utf8)),
+                                      .request(.signUp(uid: "111111", password: SessionTranscript.password), to: .auth, then: .signUp(2))])
+        transcript.answer(.signUp(2), .success(.authOutcome(.uidTaken)))
+        #expect(transcript.takeWritten() == "uid already exists\n")
+        transcript.send("signup 222222 \(SessionTranscript.password)\n")
+        transcript.answer(.signUp(3), .success(.authOutcome(.signedUp)))
+        #expect(transcript.takeWritten() == "signup successfully\n")
+        transcript.send("offline\n")
+        #expect(transcript.take() == [.close(.offline)])
+    }
+
+    @Test func aNewFriendIsToldAndAnOldOneIsNot() {
+        var transcript = SessionTranscript.signedIn()
+        transcript.send("111111 to 222222 addFriend\n111111 to 222222 addFriend\n")
+        #expect(transcript.takeRequests().map(\.then) == [.addFriend(1, owner: "111111", peer: "222222"),
+                                                          .addFriend(2, owner: "111111", peer: "222222")])
+        transcript.answer(.addFriend(1, owner: "111111", peer: "222222"), .success(.authOutcome(.friendAdded)))
+        #expect(transcript.take() == [.send(.notify(to: "222222", bytes: Array("111111 to 222222 addFriend\n".utf8)), to: .router),
+                                      .write(Array("ok\n".utf8))])
+        transcript.answer(.addFriend(2, owner: "111111", peer: "222222"), .success(.authOutcome(.alreadyFriends)))
+        #expect(transcript.take() == [.write(Array("ok\n".utf8))])
+    }
+
+    @Test func friendsAreListedWithTheirPresence() {
+        var transcript = SessionTranscript.signedIn()
+        transcript.send("111111 friends\n")
+        _ = transcript.take()
+        transcript.answer(.listFriends(1), .success(.friendList(["222222", "333333"])))
+        #expect(transcript.take() == [.request(.queryPresence(["222222", "333333"]), to: .router,
+                                               then: .friendsPresence(1, friends: ["222222", "333333"]))])
+        transcript.answer(.friendsPresence(1, friends: ["222222", "333333"]), .success(.presence([true, false])))
+        #expect(transcript.takeWritten() == "friends 222222:online 333333:offline\n")
+    }
+
+    @Test func aTextWhoseContentIsNotUTF8IsRefused() {
+        var transcript = SessionTranscript.signedIn()
+        transcript.send(Array("\(text)\n".utf8) + [0xff, 0xfe, 0x0a])
+        #expect(transcript.take() == [.write(Array("Wrong  interact command\n".utf8))])
+    }
+
+    @Test func peerToPeerCommandsGoToTheRouter() {
+        var transcript = SessionTranscript.signedIn()
+        let sha = String(repeating: "a", count: 64)
+        transcript.send("111111 p2p offer 222222 5 \(sha) 198.51.100.7:40000 photo.jpg\n")
+        #expect(transcript.take() == [.request(.p2pOffer(from: "111111", to: "222222", size: 5, sha256: sha, name: "photo.jpg",
+                                                         privateEndpoint: "198.51.100.7:40000"), to: .router, then: .p2p(1))])
+        let token = String(repeating: "0f", count: 16)
+        transcript.answer(.p2p(1), .success(.p2pOffered(token: token)))
+        #expect(transcript.takeWritten() == "p2p offered \(token)\n")
+        transcript.send("111111 p2p decline \(token)\n")
+        transcript.answer(.p2p(2), .success(.p2pUnknown))
+        #expect(transcript.takeWritten() == "No such transfer\n")
+    }
 }

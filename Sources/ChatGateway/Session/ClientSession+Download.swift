@@ -13,7 +13,8 @@ struct DownloadOffer: Equatable {
 }
 
 /// A download under way: file bytes from storage, written to the client as fast as it reads.
-struct Download: Equatable {
+/// (Not Equatable, as `Upload` is not.)
+struct Download {
     static let chunkSize = 1024 * 1024
     static let maxChunksInFlight = 4
     /// The connection's write buffer bounds while a chunked download runs, and after it

@@ -4,7 +4,9 @@ import ChatProtocol
 /// An upload under way: raw bytes from the client, passed on to the storage worker in
 /// chunks, with at most `window` bytes unconfirmed by storage. Past that the connection stops
 /// reading, so memory stays bounded whatever the file size.
-struct Upload: Equatable {
+/// (Not Equatable on purpose: `upload == nil` would then compare whole values, copies and
+/// all, on every line read.)
+struct Upload {
     static let chunkSize = 256 * 1024
     static let window = 4 * chunkSize
 

@@ -116,14 +116,18 @@ struct ClientSession {
     }
 
     /// Bytes read from the socket.
+    mutating func received(_ buffer: ByteBuffer) {
+        buffer.withUnsafeReadableBytes { received($0) }
+    }
+
     mutating func received(_ bytes: UnsafeRawBufferPointer) {
         if case .relay = phase {
             actions.append(.relayForward(Array(bytes)))
             return
         }
         var rest = bytes
-        if let upload, upload.toReceive > 0 {
-            let count = Int(min(Int64(rest.count), upload.toReceive))
+        if let toReceive = upload?.toReceive, toReceive > 0 {
+            let count = Int(min(Int64(rest.count), toReceive))
             if count > 0 {
                 acceptUploadBytes(Array(rest[..<count]))
                 rest = UnsafeRawBufferPointer(rebasing: rest[count...])

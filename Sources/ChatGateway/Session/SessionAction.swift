@@ -8,9 +8,11 @@ enum SessionAction: Equatable {
     /// Queue these bytes for the client.
     case write([UInt8])
     /// Ask a worker; its answer comes back as `ClientSession.answered(_:_:)` with `then`.
-    case request(BusMessage, to: BusDestination, then: PendingRequest)
+    /// (Boxed, as `send` is: the bus message and the step are large, and every action is
+    /// copied once; the per-text actions stay a few words.)
+    indirect case request(BusMessage, to: BusDestination, then: PendingRequest)
     /// Tell a worker; no answer comes.
-    case send(BusMessage, to: BusDestination)
+    indirect case send(BusMessage, to: BusDestination)
     /// A checked text to store and deliver; its reply arrives as `replyReady(slot:_:)`.
     case storeText(from: String, to: String, record: [UInt8], slot: ReplySequencer.Slot)
     /// Read from the socket, or stop (TCP then pushes back on the client).
