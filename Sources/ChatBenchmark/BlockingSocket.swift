@@ -1,3 +1,4 @@
+import ChatProtocol
 import Foundation
 
 /// A plain blocking TCP socket for the file benchmark: lines, raw bytes, no frills.
@@ -50,9 +51,14 @@ final class BlockingSocket {
         }
     }
 
-    func ask(_ line: String) throws -> String {
-        try send(line + "\n")
-        return try readLine()
+    func send(_ command: ClientCommand) throws {
+        try command.bytes.withUnsafeBytes { try send($0) }
+    }
+
+    /// Sends `command` and reads the reply line; nil when that line is no reply at all.
+    func ask(_ command: ClientCommand) throws -> ServerReply? {
+        try send(command)
+        return ServerReply(text: try readLine())
     }
 
     /// Reads and drops exactly `count` bytes (after anything buffered).

@@ -1,3 +1,4 @@
+import ChatProtocol
 import Dispatch
 import Foundation
 
@@ -24,16 +25,19 @@ public struct FileBenchmark {
     public func run(uidBase: Int, measure: (String) -> Void) throws -> Result {
         let sender = String(format: "%06d", uidBase), receiver = String(format: "%06d", uidBase + 1)
         let client = try BlockingSocket(port: port)
-        _ = try client.ask("signup \(receiver) benchmark")
-        _ = try client.ask("signup \(sender) benchmark")
-        guard try client.ask("signin \(sender) benchmark") == "signin successfully" else { throw BlockingSocket.Failure(description: "sign-in failed") }
+        _ = try client.ask(.signUp(uid: receiver, password: "benchmark"))
+        _ = try client.ask(.signUp(uid: sender, password: "benchmark"))
+        guard try client.ask(.signIn(uid: sender, password: "benchmark")) == .signInSucceeded else {
+            throw BlockingSocket.Failure(description: "sign-in failed")
+        }
         let name = "bench-\(UInt32.random(in: 0...UInt32.max)).bin"
         let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 8)
         defer { chunk.deallocate() }
         for index in 0..<chunk.count { chunk[index] = UInt8(truncatingIfNeeded: index &* 31) }
 
         let uploadStart = DispatchTime.now().uptimeNanoseconds
-        guard try client.ask("\(sender) to \(receiver) 202004131702 file \(bytes)\n\(name)") == "ok" else {
+        let header = MessageHeader(sender: sender, recipient: receiver, timestamp: "202004131702", kind: .file(size: bytes))
+        guard try client.ask(.message(header: header, body: name)) == .ok else {
             throw BlockingSocket.Failure(description: "upload refused")
         }
         var sent: Int64 = 0
@@ -43,15 +47,15 @@ public struct FileBenchmark {
             sent += Int64(count)
         }
         let final = try client.readLine()
-        guard final == "ok" || final == "Target user offline" else { throw BlockingSocket.Failure(description: "upload: \(final)") }
+        guard [.ok, .targetUserOffline].contains(ServerReply(text: final)) else { throw BlockingSocket.Failure(description: "upload: \(final)") }
         let uploadSeconds = Self.seconds(since: uploadStart)
         measure("upload")
 
         let downloadStart = DispatchTime.now().uptimeNanoseconds
-        guard try client.ask("\(sender) history \(receiver) filename \(name)") == "server_data_size\(bytes)" else {
+        guard try client.ask(.historyFile(uid: sender, peer: receiver, name: name)) == .dataSize(Int(bytes)) else {
             throw BlockingSocket.Failure(description: "download refused")
         }
-        try client.send("ok\n")
+        try client.send(.dataAnswer(.accept))
         try client.drain(bytes, into: chunk)
         let downloadSeconds = Self.seconds(since: downloadStart)
         measure("download")

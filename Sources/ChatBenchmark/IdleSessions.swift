@@ -1,3 +1,4 @@
+import ChatProtocol
 import Dispatch
 import Foundation
 import NIOCore
@@ -65,8 +66,9 @@ final class IdleSession: ChannelInboundHandler, @unchecked Sendable {
 
     func channelActive(context: ChannelHandlerContext) {
         self.context = context
-        let hello = irc ? "NICK \(name)\r\nUSER \(name) 0 * :idle\r\n" : "signup \(name) idle_pw\nsignin \(name) idle_pw\n"
-        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: hello)), promise: nil)
+        let hello = irc ? Array("NICK \(name)\r\nUSER \(name) 0 * :idle\r\n".utf8)
+                        : ClientCommand.signUp(uid: name, password: "idle_pw").bytes + ClientCommand.signIn(uid: name, password: "idle_pw").bytes
+        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: hello)), promise: nil)
     }
 
     func channelInactive(context: ChannelHandlerContext) {

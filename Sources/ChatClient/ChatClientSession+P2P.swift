@@ -24,50 +24,52 @@ extension ChatClientSession {
         let name = URL(fileURLWithPath: path).lastPathComponent
         guard FileNames.isValidFileName(Array(name.utf8)) else { return output("error: \(UserInputError.badFileName(name))") }
         guard let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int64,
-              let sha256 = PeerTransfer.digest(of: path), let local = connection.localEndpoint else {
+              let sha256 = PeerTransfer.digest(of: path), let local = privateEndpoint else {
             return output("error: \(UserInputError.unreadableFile(path))")
         }
-        send("\(uid) p2p offer \(peer) \(size) \(sha256) \(local.host):\(local.port) \(name)",
+        send(.p2p(uid: uid, .offer(peer: peer, size: size, sha256: sha256, privateEndpoint: local, name: name)),
              awaiting: .p2pOffer(OutgoingTransfer(peer: peer, path: path, name: name, size: size)))
     }
 
     func answerOffer(_ token: String, accept: Bool) {
         guard let uid = requireSignedIn() else { return }
         if accept {
-            guard let local = connection.localEndpoint else { return output("error: not connected") }
-            send("\(uid) p2p accept \(token) \(local.host):\(local.port)", awaiting: .p2pAccept(token: token))
+            guard let local = privateEndpoint else { return output("error: not connected") }
+            send(.p2p(uid: uid, .accept(token: token, privateEndpoint: local)), awaiting: .p2pAccept(token: token))
         } else {
-            send("\(uid) p2p decline \(token)", awaiting: .p2pDecline)
+            send(.p2p(uid: uid, .decline(token: token)), awaiting: .p2pDecline)
         }
     }
 
+    /// Where the chat connection is bound on this machine's network, as p2p commands report it.
+    private var privateEndpoint: String? {
+        connection.localEndpoint.map { Endpoint(host: $0.host, port: Int($0.port)).description }
+    }
+
     /// A `... p2p <verb> ...` push, on the reader thread.
-    func showPeerPush(from sender: String, _ words: [String]) {
-        switch (words.first, words.count) {
-        case ("offer", 5...):
-            let token = words[1]
-            guard let size = Int64(words[2]) else { return }
-            let name = words[4...].joined(separator: " ")
-            withState { incomingOffers[token] = IncomingOffer(sender: sender, name: name, size: size, sha256: words[3]) }
+    func showPeerPush(_ push: Push) {
+        switch push {
+        case .p2pOffer(let sender, _, let token, let size, let sha256, let name):
+            withState { incomingOffers[token] = IncomingOffer(sender: sender, name: name, size: size, sha256: sha256) }
             output("\(sender) offers \(name) (\(size) bytes) directly: /accept \(token) or /decline \(token)")
             if peerOptions.acceptAutomatically {
                 // From the reader thread: queue the command without waiting for its reply.
-                guard let uid = withState({ signedInUID }), let local = connection.localEndpoint else { return }
-                try? enqueue("\(uid) p2p accept \(token) \(local.host):\(local.port)", awaiting: .p2pAccept(token: token))
+                guard let uid = withState({ signedInUID }), let local = privateEndpoint else { return }
+                try? enqueue(.p2p(uid: uid, .accept(token: token, privateEndpoint: local)), awaiting: .p2pAccept(token: token))
             }
-        case ("connect", 4):
-            guard let transfer = withState({ outgoingTransfers.removeValue(forKey: words[1]) }) else { return }
-            startTransfer(token: words[1], peerEndpoints: [words[2], words[3]], chooses: true) { [self] fd in
+        case .p2pConnect(_, _, let token, let peerPublic, let peerPrivate):
+            guard let transfer = withState({ outgoingTransfers.removeValue(forKey: token) }) else { return }
+            startTransfer(token: token, peerEndpoints: [peerPublic, peerPrivate], chooses: true) { fd in
                 try PeerTransfer.send(transfer.path, name: transfer.name, size: transfer.size, over: fd)
             } describe: { outcome, route in
                 "p2p: sent \(transfer.name) to \(transfer.peer) \(route) in \(String(format: "%.2f", outcome.seconds)) s, \(outcome.rate)"
             }
-        case ("declined", 2):
-            guard let transfer = withState({ outgoingTransfers.removeValue(forKey: words[1]) }) else { return }
+        case .p2pDeclined(let sender, _, let token):
+            guard let transfer = withState({ outgoingTransfers.removeValue(forKey: token) }) else { return }
             output("p2p: \(sender) declined \(transfer.name)")
             transferEnded()
-        default:
-            output("\(sender): \(words.joined(separator: " "))")
+        case .message, .addFriend:
+            break
         }
     }
 

@@ -73,7 +73,7 @@ public final class ChatClientSession: @unchecked Sendable {
         state.lock()
         while activeTransfers > 0 && state.wait(until: deadline) {}
         state.unlock()
-        if !isClosed { try? connection.send(line: "offline") }
+        if !isClosed { try? connection.send(.offline) }
         waitForClose(timeout: 5)
         connection.shutdown()
         return 0
@@ -96,9 +96,9 @@ public final class ChatClientSession: @unchecked Sendable {
         case .quit:
             break
         case .signUp(let uid, let password):
-            send("signup \(uid) \(WirePassword.derive(uid: uid, password: password))", awaiting: .signUp)
+            send(.signUp(uid: uid, password: WirePassword.derive(uid: uid, password: password)), awaiting: .signUp)
         case .signIn(let uid, let password):
-            send("signin \(uid) \(WirePassword.derive(uid: uid, password: password))", awaiting: .signIn(uid: uid))
+            send(.signIn(uid: uid, password: WirePassword.derive(uid: uid, password: password)), awaiting: .signIn(uid: uid))
         case .setPeer(let peer):
             withState { currentPeer = peer }
             output("talking to \(peer); plain lines are sent to them")
@@ -107,30 +107,31 @@ public final class ChatClientSession: @unchecked Sendable {
             guard let target = peer ?? withState({ currentPeer }) else { return output("error: \(UserInputError.noPeer)") }
             guard text.utf8.count <= LineFramer.protocolMaxLineLength else { return output("error: \(UserInputError.tooLong)") }
             if peer != nil { withState { currentPeer = target } }
-            send("\(uid) to \(target) \(MessageTimestamp.now()) text\n\(text)", awaiting: .send)
+            let header = MessageHeader(sender: uid, recipient: target, timestamp: MessageTimestamp.now(), kind: .text)
+            send(.message(header: header, body: text), awaiting: .send)
         case .history(let peer):
             guard let uid = requireSignedIn() else { return }
-            send("\(uid) history \(peer) all", awaiting: .history(peer: peer))
+            send(.historyAll(uid: uid, peer: peer), awaiting: .history(peer: peer))
         case .addFriend(let peer):
             guard let uid = requireSignedIn() else { return }
-            send("\(uid) to \(peer) addFriend", awaiting: .addFriend)
+            send(.addFriend(uid: uid, peer: peer), awaiting: .addFriend)
         case .friends:
             guard let uid = requireSignedIn() else { return }
-            send("\(uid) friends", awaiting: .friends)
+            send(.friends(uid: uid), awaiting: .friends)
         case .sendFile(let peer, let path):
             let name = URL(fileURLWithPath: path).lastPathComponent
             guard FileNames.isValidFileName(Array(name.utf8)) else { return output("error: \(UserInputError.badFileName(name))") }
-            upload(path, named: name, kind: "file", to: peer)
+            upload(path, named: name, voice: false, to: peer)
         case .sendVoice(let peer, let path):
             let ext = URL(fileURLWithPath: path).pathExtension
             let name = "\(MessageTimestamp.now())_audio.\(ext)"
             guard FileNames.isValidAudioName(Array(name.utf8)) else {
                 return output("error: a voice message needs an extension of 1 to 8 letters or digits (.mp3, .ogg, ...)")
             }
-            upload(path, named: name, kind: "audio", to: peer)
+            upload(path, named: name, voice: true, to: peer)
         case .get(let peer, let name):
             guard let uid = requireSignedIn() else { return }
-            send("\(uid) history \(peer) filename \(name)", awaiting: .download(peer: peer, name: name))
+            send(.historyFile(uid: uid, peer: peer, name: name), awaiting: .download(peer: peer, name: name))
         case .p2p(let peer, let path):
             offer(path, to: peer)
         case .accept(let token):
@@ -143,7 +144,7 @@ public final class ChatClientSession: @unchecked Sendable {
     }
 
     /// Sends the header and name, waits for the go-ahead, streams the file, waits for the reply.
-    private func upload(_ path: String, named name: String, kind: String, to peer: String) {
+    private func upload(_ path: String, named name: String, voice: Bool, to peer: String) {
         guard let uid = requireSignedIn() else { return }
         guard let file = FileHandle(forReadingAtPath: path),
               let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int64 else {
@@ -151,7 +152,9 @@ public final class ChatClientSession: @unchecked Sendable {
         }
         defer { try? file.close() }
         withState { uploadDecision = .waiting }
-        send("\(uid) to \(peer) \(MessageTimestamp.now()) \(kind) \(size)\n\(name)", awaiting: .uploadStart)
+        let header = MessageHeader(sender: uid, recipient: peer, timestamp: MessageTimestamp.now(),
+                                   kind: voice ? .audio(size: size) : .file(size: size))
+        send(.message(header: header, body: name), awaiting: .uploadStart)
         state.lock()
         while uploadDecision == .waiting && !closed { state.wait() }
         let decision = uploadDecision
@@ -172,11 +175,11 @@ public final class ChatClientSession: @unchecked Sendable {
 
     /// Records what the reply will answer and sends, as one step: the reader thread sends
     /// commands too (auto-accept), and replies must pair with commands in sending order.
-    func enqueue(_ text: String, awaiting reply: Awaited) throws {
+    func enqueue(_ command: ClientCommand, awaiting reply: Awaited) throws {
         sendLock.lock()
         defer { sendLock.unlock() }
         withState { awaited.append(reply) }
-        try connection.send(line: text)
+        try connection.send(command)
     }
 
     func requireSignedIn() -> String? {
@@ -187,14 +190,14 @@ public final class ChatClientSession: @unchecked Sendable {
         return uid
     }
 
-    func send(_ text: String, awaiting reply: Awaited) {
+    func send(_ command: ClientCommand, awaiting reply: Awaited) {
         // Data exchanges take the connection to themselves: earlier replies come first.
         switch reply {
         case .history, .download, .uploadStart: waitForReplies(timeout: 30)
         default: break
         }
         do {
-            try enqueue(text, awaiting: reply)
+            try enqueue(command, awaiting: reply)
         } catch {
             output("error: \(error)")
         }
@@ -210,11 +213,15 @@ public final class ChatClientSession: @unchecked Sendable {
 
     private func readServer() {
         while let line = connection.readLine() {
-            if let push = PushHeader(line) {
+            switch PushFirstLine(line: Array(line.utf8)) {
+            case .push(let push)?:
                 showPush(push)
-            } else if line == ServerReply.signedInElsewhere.text {
+            case .messageHeader(let header)?:
+                // A message push is two lines: its content or name line follows at once.
+                showPush(.message(HistoryRecord(header: header, body: connection.readLine() ?? "")))
+            case nil where ServerReply(text: line) == .signedInElsewhere:
                 output("signed in elsewhere; this session is closed")
-            } else {
+            case nil:
                 handleReply(line)
             }
         }
@@ -227,46 +234,37 @@ public final class ChatClientSession: @unchecked Sendable {
 
     private func handleReply(_ line: String) {
         let next: Awaited? = withState { awaited.isEmpty ? nil : awaited.removeFirst() }
-        switch next {
-        case .signIn(let uid) where line == ServerReply.signInSucceeded.text:
+        let reply = ServerReply(text: line)
+        switch (next, reply) {
+        case (.signIn(let uid), .signInSucceeded?):
             withState { signedInUID = uid }
             output(line)
-        case .p2pOffer(let transfer):
-            guard line.hasPrefix("p2p offered ") else {
-                output(line)
-                break
-            }
-            let token = String(line.dropFirst("p2p offered ".count))
+        case (.p2pOffer(let transfer), .p2pOffered(let token)?):
             withState { outgoingTransfers[token] = transfer }
             output("p2p: offered \(transfer.name) to \(transfer.peer); waiting for them to accept")
-        case .p2pAccept(let token):
-            let words = line.split(separator: " ").map(String.init)
-            if words.count == 5, words[0] == "p2p", words[1] == "connect", words[2] == token {
-                connectToOffer(token: token, peerPublic: words[3], peerPrivate: words[4])
-            } else {
-                output(line)
+        case (.p2pAccept(let accepted), .p2pConnect(let token, let peerPublic, let peerPrivate)?) where token == accepted:
+            connectToOffer(token: token, peerPublic: peerPublic, peerPrivate: peerPrivate)
+        case (.uploadStart, .ok?):
+            withState {
+                awaited.insert(.uploadFinal, at: 0)
+                uploadDecision = .send
             }
-        case .uploadStart:
-            if line == ServerReply.ok.text {
-                withState {
-                    awaited.insert(.uploadFinal, at: 0)
-                    uploadDecision = .send
-                }
-            } else {
-                output(line)
-                withState { uploadDecision = .refused }
-            }
-        case .uploadFinal:
-            output(line == ServerReply.ok.text ? "sent" : line)
-        case .download(_, let name) where line.hasPrefix("server_data_size"):
-            guard let count = Int64(line.dropFirst("server_data_size".count)) else { return output(line) }
-            receiveFile(named: name, size: count)
-        case .history(let peer) where line.hasPrefix("server_data_size"):
-            guard let count = Int(line.dropFirst("server_data_size".count)) else { return output(line) }
-            try? connection.send(line: "ok")
+        case (.uploadStart, _):
+            output(line)
+            withState { uploadDecision = .refused }
+        case (.uploadFinal, _):
+            output(reply == .ok ? "sent" : line)
+        case (.download(_, let name), .dataSize(let count)?):
+            receiveFile(named: name, size: Int64(count))
+        case (.history(let peer), .dataSize(let count)?):
+            try? connection.send(.dataAnswer(.accept))
             guard let data = connection.read(count: count) else { return }
             output("history with \(peer):")
-            for record in HistoryRecord.parse(data) { output("  " + record.readable) }
+            guard let records = HistoryRecord.decodeAll(data) else {
+                // Not records as the protocol writes them: shown as they came rather than lost.
+                return output(String(decoding: data, as: UTF8.self))
+            }
+            for record in records { output("  " + record.readable) }
         default:
             output(line)
         }
@@ -278,11 +276,11 @@ public final class ChatClientSession: @unchecked Sendable {
         guard let path = try? downloads.destination(for: name),
               FileManager.default.createFile(atPath: path, contents: nil),
               let file = FileHandle(forWritingAtPath: path) else {
-            try? connection.send(line: "no")
+            try? connection.send(.dataAnswer(.cancel))
             return output("error: cannot write into \(downloads.path)")
         }
         defer { try? file.close() }
-        try? connection.send(line: "ok")
+        try? connection.send(.dataAnswer(.accept))
         let progress = ProgressBar(label: "receiving \(name)", total: size)
         var received: Int64 = 0
         while received < size {
@@ -295,19 +293,21 @@ public final class ChatClientSession: @unchecked Sendable {
         output(received == size ? "saved \(path) (\(size) bytes)" : "error: connection lost after \(received) of \(size) bytes")
     }
 
-    private func showPush(_ push: PushHeader) {
-        switch push.kind {
-        case .addFriend:
-            output("\(push.sender) added you as a friend")
-        case .p2p(let words):
-            showPeerPush(from: push.sender, words)
-        case .text(let timestamp):
-            let content = connection.readLine() ?? ""
-            output("[\(MessageTimestamp.readable(timestamp))] \(push.sender): \(content)")
-        case .attachment(let timestamp, let kind):
-            let name = connection.readLine() ?? ""
-            output("[\(MessageTimestamp.readable(timestamp))] \(push.sender) sent \(kind == "audio" ? "a voice message" : "a file"): \(name)"
-                   + " (fetch it with /get \(push.sender) \(name))")
+    private func showPush(_ push: Push) {
+        switch push {
+        case .addFriend(let sender, _):
+            output("\(sender) added you as a friend")
+        case .p2pOffer, .p2pConnect, .p2pDeclined:
+            showPeerPush(push)
+        case .message(let record):
+            let header = record.header
+            let prefix = "[\(MessageTimestamp.readable(header.timestamp))] \(header.sender)"
+            let fetch = "(fetch it with /get \(header.sender) \(record.body))"
+            switch header.kind {
+            case .text: output("\(prefix): \(record.body)")
+            case .audio: output("\(prefix) sent a voice message: \(record.body) \(fetch)")
+            case .file: output("\(prefix) sent a file: \(record.body) \(fetch)")
+            }
         }
     }
 

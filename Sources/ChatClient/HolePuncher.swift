@@ -78,16 +78,17 @@ final class HolePuncher: @unchecked Sendable {
     /// Both sides send the token and expect it back; then the chooser says `GO` on the first
     /// such link and the other side waits for it. True if this link became the winner.
     private func offer(_ fd: Int32, route: String) -> Bool {
-        guard PeerSocket.send(fd, line: "P2P \(token)"), PeerSocket.readLine(fd, timeout: 3) == "P2P \(token)" else { return false }
+        let hello = PeerLinkLine.hello(token: token)
+        guard PeerSocket.send(fd, hello), PeerSocket.readLinkLine(fd, timeout: 3) == hello else { return false }
         if chooses {
             let won = lock.withLock {
                 guard winner == nil else { return false }
                 winner = Link(descriptor: fd, route: route)
                 return true
             }
-            return won && PeerSocket.send(fd, line: "GO")
+            return won && PeerSocket.send(fd, .go)
         }
-        guard PeerSocket.readLine(fd, timeout: 5) == "GO" else { return false }
+        guard PeerSocket.readLinkLine(fd, timeout: 5) == .go else { return false }
         return lock.withLock {
             guard winner == nil else { return false }
             winner = Link(descriptor: fd, route: route)
@@ -100,9 +101,10 @@ final class HolePuncher: @unchecked Sendable {
         guard let address = PeerSocket.address(host, port) ?? resolve(host, port) else { return nil }
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return nil }
-        guard PeerSocket.connect(fd, to: address, timeout: 10), PeerSocket.send(fd, line: "p2p relay \(token)"),
-              PeerSocket.readLine(fd, timeout: 35) == "p2p relay ready",
-              PeerSocket.send(fd, line: "P2P \(token)"), PeerSocket.readLine(fd, timeout: 10) == "P2P \(token)" else {
+        let hello = PeerLinkLine.hello(token: token)
+        guard PeerSocket.connect(fd, to: address, timeout: 10), PeerSocket.send(fd, line: ClientCommand.p2pRelay(token: token).text),
+              PeerSocket.readLine(fd, timeout: 35).flatMap({ ServerReply(text: $0) }) == .p2pRelayReady,
+              PeerSocket.send(fd, hello), PeerSocket.readLinkLine(fd, timeout: 10) == hello else {
             close(fd)
             return nil
         }

@@ -1,3 +1,4 @@
+import ChatProtocol
 import Foundation
 
 /// A blocking TCP connection that reads lines and counted raw bytes. One thread reads;
@@ -60,7 +61,7 @@ final class LineConnection: @unchecked Sendable {
         }
     }
 
-    func send(line: String) throws { try send(Array((line + "\n").utf8)) }
+    func send(_ command: ClientCommand) throws { try send(command.bytes) }
 
     /// The next line without its ending; nil when the server closed the connection.
     func readLine() -> String? {

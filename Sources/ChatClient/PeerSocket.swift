@@ -1,3 +1,4 @@
+import ChatProtocol
 import Foundation
 
 /// Plain POSIX sockets for peer-to-peer links: every socket bound to the punching port gets
@@ -78,6 +79,13 @@ enum PeerSocket {
 
     static func send(_ fd: Int32, line: String) -> Bool {
         Array((line + "\n").utf8).withUnsafeBytes { send(fd, $0) }
+    }
+
+    static func send(_ fd: Int32, _ line: PeerLinkLine) -> Bool { send(fd, line: line.text) }
+
+    /// The next line if it is a peer-link line; nil on timeout, close, or any other line.
+    static func readLinkLine(_ fd: Int32, timeout: Double) -> PeerLinkLine? {
+        readLine(fd, timeout: timeout).flatMap { PeerLinkLine(text: $0) }
     }
 
     /// The `host:port` a socket is bound to.

@@ -32,7 +32,7 @@ enum PeerTransfer {
         }
         progress.finish()
         guard let answer = PeerSocket.readLine(fd, timeout: 120) else { throw Failure(description: "no answer from the receiver") }
-        guard answer == "ok" else { throw Failure(description: "the receiver found the file damaged") }
+        guard PeerLinkLine(text: answer) == .received else { throw Failure(description: "the receiver found the file damaged") }
         return Outcome(bytes: size, seconds: Date().timeIntervalSince(started), detail: name)
     }
 
@@ -67,11 +67,11 @@ enum PeerTransfer {
         try? file.close()
         guard hasher.finalHex() == sha256 else {
             unlink(partial)
-            _ = PeerSocket.send(fd, line: "bad")
+            _ = PeerSocket.send(fd, .damaged)
             throw Failure(description: "\(name) arrived damaged (SHA-256 differs); nothing kept")
         }
         guard rename(partial, path) == 0 else { throw Failure(description: "cannot keep \(path)") }
-        _ = PeerSocket.send(fd, line: "ok")
+        _ = PeerSocket.send(fd, .received)
         return Outcome(bytes: size, seconds: Date().timeIntervalSince(started), detail: path)
     }
 

@@ -31,6 +31,18 @@ public enum P2PCommand: Equatable, Sendable {
         }
     }
 
+    /// The words after `uid1 p2p `, as a client sends them.
+    var arguments: String {
+        switch self {
+        case .offer(let peer, let size, let sha256, let privateEndpoint, let name):
+            return "offer \(peer) \(size) \(sha256) \(privateEndpoint) \(name)"
+        case .accept(let token, let privateEndpoint):
+            return "accept \(token) \(privateEndpoint)"
+        case .decline(let token):
+            return "decline \(token)"
+        }
+    }
+
     public static func isSHA256<S: StringProtocol>(_ text: S) -> Bool {
         text.utf8.count == 64 && text.utf8.allSatisfy(isLowerHex)
     }
@@ -49,6 +61,12 @@ public enum P2PCommand: Equatable, Sendable {
 public struct Endpoint: Equatable, Sendable, CustomStringConvertible {
     public let host: String
     public let port: Int
+
+    /// Where a client's own socket is bound (no check: the socket has that address).
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
 
     public init?<S: StringProtocol>(_ text: S) {
         guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),

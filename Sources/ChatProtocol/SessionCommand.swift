@@ -10,22 +10,6 @@ public enum SessionCommand: Equatable, Sendable {
     case p2p(P2PCommand)
 }
 
-/// `uid1 to uid2 <timestamp> text` or `... audio|file <size>`.
-public struct MessageHeader: Equatable, Sendable {
-    public enum Kind: Equatable, Sendable {
-        case text
-        case audio(size: Int64)
-        case file(size: Int64)
-    }
-
-    public let sender: String
-    public let recipient: String
-    public let timestamp: String
-    public let kind: Kind
-    /// The header line exactly as received, without its line ending.
-    public let line: [UInt8]
-}
-
 /// What parsing a session line gives: a command, or the single reply that refuses it.
 public enum SessionLine: Equatable, Sendable {
     case command(SessionCommand)

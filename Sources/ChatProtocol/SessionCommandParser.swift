@@ -87,19 +87,7 @@ public struct SessionCommandParser: Sendable {
         guard Identifiers.isValidUID(recipient), Identifiers.isValidTimestamp(timestamp) else {
             return .refusedTwoLine(.wrongInteractCommand)
         }
-        let kind: MessageHeader.Kind
-        switch (words[4], words.count) {
-        case ("text", 5):
-            kind = .text
-        case ("audio", 6):
-            guard let size = Identifiers.parseSize(words[5]) else { return .refusedTwoLine(.wrongInteractCommand) }
-            kind = .audio(size: size)
-        case ("file", 6):
-            guard let size = Identifiers.parseSize(words[5]) else { return .refusedTwoLine(.wrongInteractCommand) }
-            kind = .file(size: size)
-        default:
-            return .refusedTwoLine(.wrongInteractCommand)
-        }
+        guard let kind = MessageHeader.Kind(words: words[4...]) else { return .refusedTwoLine(.wrongInteractCommand) }
         return .command(.message(MessageHeader(sender: uid, recipient: recipient, timestamp: timestamp, kind: kind, line: line)))
     }
 }

@@ -1,4 +1,5 @@
 import ChatBus
+import ChatProtocol
 import ChatRuntime
 import Foundation
 import Logging
@@ -87,20 +88,21 @@ public final class RouterService {
         case .notify(let to, let bytes):
             if let location = presence.location(of: to) { push(bytes, to: location) }
         case .p2pOffer(let from, let to, let size, let sha256, let name, let privateEndpoint):
-            offer(from: from, to: to, line: "\(size) \(sha256) \(name)", privateEndpoint: privateEndpoint, replyingTo: incoming)
+            offer(from: from, to: to, size: size, sha256: sha256, name: name, privateEndpoint: privateEndpoint, replyingTo: incoming)
         case .p2pAccept(let by, let token, let privateEndpoint):
             guard let transfer = introductions.offered(token, to: by),
                   let receiver = presence.location(of: by), let sender = presence.location(of: transfer.sender) else {
                 return loop.reply(to: incoming, with: .p2pUnknown)
             }
             introductions.markAccepted(token)
-            push(Array("\(by) to \(transfer.sender) p2p connect \(token) \(receiver.entry.publicAddress) \(privateEndpoint)\n".utf8), to: sender)
+            push(Push.p2pConnect(from: by, to: transfer.sender, token: token, peerPublic: receiver.entry.publicAddress,
+                                 peerPrivate: privateEndpoint).bytes, to: sender)
             loop.reply(to: incoming, with: .p2pConnect(token: token, peerPublic: transfer.senderPublic, peerPrivate: transfer.senderPrivate))
         case .p2pDecline(let by, let token):
             guard let transfer = introductions.offered(token, to: by) else { return loop.reply(to: incoming, with: .p2pUnknown) }
             introductions.remove(token)
             if let sender = presence.location(of: transfer.sender) {
-                push(Array("\(by) to \(transfer.sender) p2p declined \(token)\n".utf8), to: sender)
+                push(Push.p2pDeclined(from: by, to: transfer.sender, token: token).bytes, to: sender)
             }
             loop.reply(to: incoming, with: .p2pDeclined)
         case .p2pRelayCheck(let token):
@@ -171,7 +173,8 @@ public final class RouterService {
     }
 
     /// Introduces `from` to `to` for a direct transfer: `to` is pushed the offer with a token.
-    private func offer(from: String, to: String, line: String, privateEndpoint: String, replyingTo incoming: BusIncoming) {
+    private func offer(from: String, to: String, size: Int64, sha256: String, name: String, privateEndpoint: String,
+                       replyingTo incoming: BusIncoming) {
         knownUsers.whenExists(to) { [self] exists in
             guard let exists else { return loop.reply(to: incoming, with: .delivery(.unavailable)) }
             guard exists else { return loop.reply(to: incoming, with: .delivery(.unknownRecipient)) }
@@ -179,7 +182,7 @@ public final class RouterService {
             guard let sender = presence.location(of: from) else { return loop.reply(to: incoming, with: .delivery(.unavailable)) }
             let token = introductions.add(.init(sender: from, receiver: to, senderPublic: sender.entry.publicAddress,
                                                 senderPrivate: privateEndpoint, created: DispatchTime.now().uptimeNanoseconds))
-            push(Array("\(from) to \(to) p2p offer \(token) \(line)\n".utf8), to: receiver)
+            push(Push.p2pOffer(from: from, to: to, token: token, size: size, sha256: sha256, name: name).bytes, to: receiver)
             loop.reply(to: incoming, with: .p2pOffered(token: token))
         }
     }

@@ -1,4 +1,5 @@
 import ChatBus
+import ChatProtocol
 import Dispatch
 import Foundation
 import Logging
@@ -144,11 +145,11 @@ final class FileTransfers {
                 guard case .success(let blob) = made else { return refuse(incoming, made, folder: folder, upload: upload) }
                 writer.withStore { store in
                     try store.commitFile(pair: upload.pair, name: upload.name, blob: blob, size: upload.size) {
-                        upload.header + [10] + Array($0.utf8) + [10]
+                        HistoryRecord.bytes(headerLine: upload.header, body: $0.utf8)
                     }
                 } completion: { [self] committed in
                     guard case .success(let stored) = committed else { return refuse(incoming, committed, folder: folder, upload: upload, blob: blob) }
-                    loop.reply(to: incoming, with: .stored(record: upload.header + [10] + Array(stored.utf8) + [10]))
+                    loop.reply(to: incoming, with: .stored(record: HistoryRecord.bytes(headerLine: upload.header, body: stored.utf8)))
                 }
             }
         }

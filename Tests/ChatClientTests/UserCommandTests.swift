@@ -1,3 +1,4 @@
+import ChatProtocol
 @testable import ChatClient
 import Foundation
 import Testing
@@ -35,5 +36,14 @@ import Testing
 
     @Test func wirePasswordIsTheSHA256OfUidAndPassword() {
         #expect(WirePassword.derive(uid: "123456", password: "secret_1") == "23b9cc9abdbbe9d9646b643ed611723d258cd7efe70fa0690e3edc7b26791195")
+    }
+}
+
+@Suite struct HistoryDisplayTests {
+    @Test func recordsReadAsPeopleWriteThem() {
+        let text = MessageHeader(sender: "111111", recipient: "222222", timestamp: "202004131702", kind: .text)
+        let file = MessageHeader(sender: "222222", recipient: "111111", timestamp: "202004131703", kind: .file(size: 3))
+        #expect(HistoryRecord(header: text, body: "hello").readable == "[2020-04-13 17:02] 111111 -> 222222: hello")
+        #expect(HistoryRecord(header: file, body: "a b.txt").readable == "[2020-04-13 17:03] 222222 -> 111111: [file] a b.txt")
     }
 }
