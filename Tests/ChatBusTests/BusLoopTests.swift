@@ -22,43 +22,66 @@ import Testing
         return (worker, endpoint, thread)
     }
 
-    private func request(_ message: BusMessage, timeout: Duration, endpoint: String) throws -> Result<BusMessage, BusRequestError> {
+    /// Waits until `client`'s dealer reaches a worker that answers `userExists`: a probe request
+    /// is answered. Requests sent before that are not lost (the dealer queues them while it
+    /// connects), but a test that times its requests starts them connected.
+    private func awaitConnection(_ client: BusLoop, _ socket: BusLoop.SocketID) throws {
+        try waitUntil("a probe request to be answered (the dealer connected)", timeout: .seconds(10)) {
+            let settled = DispatchSemaphore(value: 0)
+            nonisolated(unsafe) var probe: Result<BusMessage, BusRequestError>?
+            client.execute {
+                client.request(.userExists(uid: "probe"), on: socket) { result in
+                    probe = result
+                    settled.signal()
+                }
+            }
+            // Answered or timed out by the client's own request timeout.
+            try settled.wait(for: "the probe's answer or timeout", timeout: .seconds(10))
+            return probe == .success(.existence(true))
+        }
+    }
+
+    /// One request from a new client; `connected`: only once the client reached the worker.
+    /// Returns the result and how long it took from sending to the callback.
+    private func request(_ message: BusMessage, timeout: Duration, endpoint: String,
+                         connected: Bool = true) throws -> (result: Result<BusMessage, BusRequestError>, took: Duration) {
         let client = BusLoop(requestTimeout: timeout, logger: logger)
         let socket = try client.connectDealer(endpoint)
+        defer { client.stop() }
         let done = DispatchSemaphore(value: 0)
         nonisolated(unsafe) var answer: Result<BusMessage, BusRequestError>?
-        let thread = Thread { client.run { _ in } }
-        thread.start()
-        // Let the connection complete: with ZMQ_IMMEDIATE a request before that is refused.
-        Thread.sleep(forTimeInterval: 0.3)
+        Thread { client.run { _ in } }.start()
+        if connected { try awaitConnection(client, socket) }
+        let sent = ContinuousClock.now
+        nonisolated(unsafe) var took = Duration.zero
         client.execute {
             client.request(message, on: socket) { result in
                 answer = result
+                took = ContinuousClock.now - sent
                 done.signal()
             }
         }
-        done.wait()
-        client.stop()
-        return answer!
+        try done.wait(for: "the request's answer or timeout", timeout: .seconds(30))
+        return (answer!, took)
     }
 
     @Test func requestGetsItsReply() throws {
         let (worker, endpoint, _) = try startWorker()
         defer { worker.stop() }
-        #expect(try request(.userExists(uid: "111111"), timeout: .seconds(5), endpoint: endpoint) == .success(.existence(true)))
+        #expect(try request(.userExists(uid: "111111"), timeout: .seconds(5), endpoint: endpoint).result == .success(.existence(true)))
     }
 
     @Test func unansweredRequestTimesOut() throws {
         let (worker, endpoint, _) = try startWorker()
         defer { worker.stop() }
-        let started = Date()
-        #expect(try request(.signIn(uid: "111111", password: "x"), timeout: .milliseconds(300), endpoint: endpoint) == .failure(.timedOut))
-        #expect(Date().timeIntervalSince(started) < 5)
+        let (result, took) = try request(.signIn(uid: "111111", password: "x"), timeout: .milliseconds(300), endpoint: endpoint)
+        #expect(result == .failure(.timedOut))
+        #expect(took < .seconds(5))
     }
 
     @Test func requestToNobodyTimesOut() throws {
         // Nothing listens here: the request waits for the peer only as long as the timeout.
-        #expect(try request(.userExists(uid: "1"), timeout: .milliseconds(300), endpoint: "tcp://127.0.0.1:9") == .failure(.timedOut))
+        #expect(try request(.userExists(uid: "1"), timeout: .milliseconds(300), endpoint: "tcp://127.0.0.1:9", connected: false).result == .failure(.timedOut))
     }
 
     @Test func requestSentBeforeThePeerStartsIsServedWhenItDoes() throws {
@@ -70,33 +93,47 @@ import Testing
         let done = DispatchSemaphore(value: 0)
         nonisolated(unsafe) var answer: Result<BusMessage, BusRequestError>?
         Thread { client.run { _ in } }.start()
+        defer { client.stop() }
+        let queued = DispatchSemaphore(value: 0)
         client.execute {
             client.request(.userExists(uid: "1"), on: socket) { result in
                 answer = result
                 done.signal()
             }
+            queued.signal()
         }
+        try queued.wait(for: "the client's loop to take the request", timeout: .seconds(10))
+        // Work queued now runs on a later wake-up of the loop, after the one that took the
+        // request has flushed it to the socket: the request has been sent.
+        let flushed = DispatchSemaphore(value: 0)
+        client.execute { flushed.signal() }
+        try flushed.wait(for: "the client's loop to send the request", timeout: .seconds(10))
+        // Not synchronisation but the case under test: the peer starts late, after the dealer's
+        // first dial was refused and it redials (every 100 ms).
         Thread.sleep(forTimeInterval: 0.3)
         let worker = BusLoop(logger: logger)
         _ = try worker.bindRouter("tcp://127.0.0.1:\(port)")
         Thread {
             worker.run { incoming in worker.reply(to: incoming, with: .existence(false)) }
         }.start()
-        done.wait()
-        client.stop()
-        worker.stop()
+        defer { worker.stop() }
+        try done.wait(for: "the answer from the late peer", timeout: .seconds(10))
         #expect(answer == .success(.existence(false)))
     }
 
     @Test func aReplyAfterTheTimeoutStillReachesOnReply() throws {
-        // A worker that answers 1.5 s late, with a reply carrying a push.
+        // A worker that answers late, once the client has seen its request time out, with a
+        // reply carrying a push.
         let worker = BusLoop(logger: logger)
         let endpoint = try worker.boundEndpoint(worker.bindRouter("tcp://127.0.0.1:*"))
         let late = BusMessage.deliveredPush(connection: 7, bytes: Array("1 to 2 text\n".utf8))
+        let clientGaveUp = DispatchSemaphore(value: 0)
         Thread {
             worker.run { incoming in
                 Thread {
-                    Thread.sleep(forTimeInterval: 1.5)
+                    // Bounded so the worker never hangs; if the client never gives up, the
+                    // expectations below fail.
+                    _ = clientGaveUp.wait(timeout: .now() + 10)
                     worker.execute { worker.reply(to: incoming, with: late) }
                 }.start()
             }
@@ -114,16 +151,18 @@ import Testing
         }
         Thread { client.run { _ in } }.start()
         defer { client.stop() }
-        Thread.sleep(forTimeInterval: 0.3)
+        // Sent at once: if the dealer is still connecting, it queues the request, which then
+        // times out all the same and reaches the worker late.
         client.execute {
             client.request(.storeAndDeliver(pair: PairKey("1", "2"), record: [10], to: "2", gatewayId: "gw"), on: socket) { result in
                 answer = result
                 answered.signal()
+                clientGaveUp.signal()
             }
         }
-        #expect(answered.wait(timeout: .now() + 5) == .success)
+        try answered.wait(for: "the request to time out", timeout: .seconds(5))
         #expect(answer == .failure(.timedOut))
-        #expect(lateArrived.wait(timeout: .now() + 5) == .success)
+        try lateArrived.wait(for: "the late reply at onReply", timeout: .seconds(5))
         #expect(lateReply == late)
     }
 
@@ -136,7 +175,8 @@ import Testing
         let socket = try client.connectDealer(endpoint)
         Thread { client.run { _ in } }.start()
         defer { client.stop() }
-        Thread.sleep(forTimeInterval: 0.3)
+        // Connected first, so connecting does not eat into the answered requests' 1 s.
+        try awaitConnection(client, socket)
 
         // Waves sent 20 ms apart (so their deadlines usually fall in different milliseconds),
         // half answered (`userExists`), half ignored (`signIn`). The first request to time out
@@ -169,10 +209,12 @@ import Testing
                     send(key.isMultiple(of: 2) ? .userExists(uid: "111111") : .signIn(uid: "111111", password: "x"), key: key)
                 }
             }
+            // Pacing of the case under test, not synchronisation.
             Thread.sleep(forTimeInterval: 0.02)
         }
-        #expect(allAnswered.wait(timeout: .now() + 15) == .success)
-        // Past every deadline again: a second answer to any request would have come by now.
+        try allAnswered.wait(for: "a first answer or timeout for every request", timeout: .seconds(15))
+        // A bounded wait on purpose: no request may get a second answer, so wait past every
+        // deadline again (1 s) before reading the outcomes; a second answer would have come by now.
         Thread.sleep(forTimeInterval: 1.5)
         let read = DispatchSemaphore(value: 0)
         nonisolated(unsafe) var final: [Int: [Result<BusMessage, BusRequestError>]] = [:]
@@ -180,7 +222,7 @@ import Testing
             final = outcomes
             read.signal()
         }
-        #expect(read.wait(timeout: .now() + 5) == .success)
+        try read.wait(for: "the client's loop to hand over the outcomes", timeout: .seconds(5))
         #expect(final.count == waves * perWave + 1)
         for (key, results) in final {
             #expect(results == [key != followUp && key.isMultiple(of: 2) ? .success(.existence(true)) : .failure(.timedOut)])
@@ -195,6 +237,7 @@ import Testing
         Thread {
             worker.run { incoming in
                 if case .notify(let to, _) = incoming.message, to == "after-stop" { received.signal() }
+                if case .userExists = incoming.message { worker.reply(to: incoming, with: .existence(true)) }
             }
         }.start()
         defer { worker.stop() }
@@ -206,12 +249,12 @@ import Testing
             client.run { _ in }
             stopped.signal()
         }.start()
-        Thread.sleep(forTimeInterval: 0.3)
+        try awaitConnection(client, socket)
         client.stop()
-        stopped.wait()
+        try stopped.wait(for: "the client's loop to return after stop()", timeout: .seconds(10))
         // Queued once the loop is gone, as a storage commit finishing during shutdown is.
         client.execute { client.send(BusEnvelope(requestId: 0, message: .notify(to: "after-stop", bytes: [1])), on: socket) }
         client.drain()
-        #expect(received.wait(timeout: .now() + 5) == .success)
+        try received.wait(for: "the worker to receive what drain() sent", timeout: .seconds(5))
     }
 }

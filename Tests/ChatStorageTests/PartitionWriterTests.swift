@@ -33,11 +33,11 @@ import Testing
         }
 
         /// Runs `body` on the loop thread and waits for it.
-        func onLoop<T>(_ body: @escaping () -> T) -> T {
+        func onLoop<T>(_ body: @escaping () -> T) throws -> T {
             let done = DispatchSemaphore(value: 0)
             nonisolated(unsafe) var value: T?
             loop.execute { value = body(); done.signal() }
-            done.wait()
+            try done.wait(for: "the partition's loop to run a block", timeout: .seconds(10))
             return value!
         }
 
@@ -64,11 +64,11 @@ import Testing
                 }
             }
         }
-        done.wait()
+        try done.wait(for: "the read's answer", timeout: .seconds(30))
         let expected = (0..<20).flatMap { round in (0..<50).map { "\(round).\($0)\n" } }.joined()
         #expect(String(decoding: history, as: UTF8.self) == expected)
         // Every append was reported committed, in arrival order, before the read's answer.
-        let reported = harness.onLoop { harness.committed.map { String(decoding: $0, as: UTF8.self) }.joined() }
+        let reported = try harness.onLoop { harness.committed.map { String(decoding: $0, as: UTF8.self) }.joined() }
         #expect(reported == expected)
     }
 
@@ -77,13 +77,13 @@ import Testing
         let pair = PairKey("100003", "100004")
         for text in 0..<2000 { harness.loop.execute { harness.append("\(text)\n", pair: pair) } }
         var reported = 0
-        for _ in 0..<500 where reported < 2000 {
-            Thread.sleep(forTimeInterval: 0.01)
-            reported = harness.onLoop { harness.committed.count }
+        try waitUntil("2000 appends reported committed (\(reported) so far)", timeout: .seconds(10)) {
+            reported = try harness.onLoop { harness.committed.count }
+            return reported >= 2000
         }
         #expect(reported == 2000)
         // Appends gathered into groups rather than one commit (and one fsync) each.
-        let groups = harness.onLoop { harness.groups }
+        let groups = try harness.onLoop { harness.groups }
         #expect(groups < 2000)
     }
 }

@@ -5,17 +5,18 @@ import Testing
 @Suite struct ChatClientTests {
     let system = ChatSystem.shared
 
-    private func runChat(_ script: String, extraArguments: [String] = []) throws -> Process {
-        try ScriptedChat.start(["--port", String(system.port)] + extraArguments, script: script)
+    private func runChat(_ script: String, extraArguments: [String] = [], moreToCome: Bool = false) throws -> ScriptedChat {
+        try ScriptedChat(["--port", String(system.port)] + extraArguments, script: script, moreToCome: moreToCome)
     }
 
-    private func output(of process: Process) -> String { ScriptedChat.output(of: process) }
+    private func output(of chat: ScriptedChat) throws -> String { try chat.finish() }
 
     @Test func twoClientsChat() throws {
         let alice = TestUIDs.make(), bob = TestUIDs.make()
-        let bobProcess = try runChat("/signup \(bob) bob_pw\n/signin \(bob) bob_pw\n/wait 3\n/history \(alice)\n/quit\n")
-        Thread.sleep(forTimeInterval: 1)
-        let aliceOutput = output(of: try runChat("""
+        let bobChat = try runChat("/signup \(bob) bob_pw\n/signin \(bob) bob_pw\n", moreToCome: true)
+        // Bob is online (the gateway answers a sign-in once the router has him) before alice writes.
+        try bobChat.waitForOutput(containing: ["signin successfully"])
+        let aliceOutput = try output(of: try runChat("""
             /signup \(alice) alice_pw
             /signin \(alice) wrong_pw
             /signin \(alice) alice_pw
@@ -27,7 +28,11 @@ import Testing
             /quit
 
             """))
-        let bobOutput = output(of: bobProcess)
+        // Bob has been pushed all alice sent before he reads their history and quits.
+        try bobChat.waitForOutput(containing: ["] \(alice): hello bob", "] \(alice): and a second line to the same peer",
+                                               "\(alice) added you as a friend"])
+        try bobChat.send("/history \(alice)\n/quit\n")
+        let bobOutput = try output(of: bobChat)
 
         #expect(aliceOutput.contains("signup successfully"))
         #expect(aliceOutput.contains("Wrong Password"))
@@ -52,7 +57,7 @@ import Testing
         try Data([9, 9, 9]).write(to: voice)
         let alice = TestUIDs.make(), bob = TestUIDs.make()
         let downloads = folder.appendingPathComponent("downloads")
-        let out = output(of: try runChat("""
+        let out = try output(of: try runChat("""
             /signup \(alice) pw
             /signup \(bob) pw
             /signin \(alice) pw
@@ -74,7 +79,7 @@ import Testing
     }
 
     @Test func commandsNeedASignIn() throws {
-        let out = output(of: try runChat("/to 123456 hi\n/friends\n/quit\n"))
+        let out = try output(of: try runChat("/to 123456 hi\n/friends\n/quit\n"))
         #expect(out.components(separatedBy: "error: sign in first").count == 3)
     }
 }

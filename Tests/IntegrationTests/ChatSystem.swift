@@ -65,29 +65,30 @@ final class ChatSystem: @unchecked Sendable {
     }
 
     /// Ready when a probe user can sign up, sign in and read its history: gateway, auth,
-    /// router and storage all answer.
-    func waitUntilReady(timeout: Double = 30) throws {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if let client = try? TestClient(port: port),
-               let signUp = try? client.ask("signup 000000 probe", timeout: 3),
-               ["signup successfully", "uid already exists"].contains(signUp),
-               (try? client.ask("signin 000000 probe", timeout: 3)) == "signin successfully",
-               storageAnswers(client) {
-                return
+    /// router and storage (the worker owning the probe's own pair) all answer.
+    func waitUntilReady(timeout: Duration = .seconds(30)) throws {
+        var signedIn: TestClient?
+        try waitUntil("the system to answer on port \(port); log:\n\(log)", timeout: timeout, interval: .milliseconds(100)) {
+            guard supervisor.isRunning else {
+                throw Failure(description: "chatd exited (status \(supervisor.terminationStatus)); log:\n\(log)")
             }
-            Thread.sleep(forTimeInterval: 0.1)
+            guard let client = signedIn ?? signedInProbe() else { return false }
+            switch try? client.ask("000000 history 000000 all", timeout: 3) {
+            case "you two have no history yet": return true
+            case nil: signedIn = nil   // closed or silent: start over on a new connection
+            default: signedIn = client   // storage not there yet: ask again
+            }
+            return false
         }
-        throw Failure(description: "system not ready after \(timeout)s; log:\n\(log)")
     }
 
-    /// A storage worker answers (the one owning the probe's own pair).
-    private func storageAnswers(_ client: TestClient) -> Bool {
-        for _ in 0..<100 {
-            if (try? client.ask("000000 history 000000 all", timeout: 3)) == "you two have no history yet" { return true }
-            Thread.sleep(forTimeInterval: 0.1)
-        }
-        return false
+    /// A new connection signed in as the probe user, or nil while the system does not answer.
+    private func signedInProbe() -> TestClient? {
+        guard let client = try? TestClient(port: port),
+              let signUp = try? client.ask("signup 000000 probe", timeout: 3),
+              ["signup successfully", "uid already exists"].contains(signUp),
+              (try? client.ask("signin 000000 probe", timeout: 3)) == "signin successfully" else { return nil }
+        return client
     }
 
     var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
@@ -114,25 +115,23 @@ final class ChatSystem: @unchecked Sendable {
     }
 
     /// SIGKILLs a child and waits for the supervisor to have started a new one.
-    func killAndAwaitRestart(_ role: String, index: Int? = nil, timeout: Double = 20) throws -> Int32 {
+    func killAndAwaitRestart(_ role: String, index: Int? = nil, timeout: Duration = .seconds(20)) throws -> Int32 {
         guard let old = childPID(role, index: index) else { throw Failure(description: "no \(role) running") }
         kill(old, SIGKILL)
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if let new = childPID(role, index: index), new != old { return new }
-            Thread.sleep(forTimeInterval: 0.05)
+        var new: Int32?
+        try waitUntil("a new \(role) after killing pid \(old); log:\n\(log)", timeout: timeout) {
+            new = childPID(role, index: index).flatMap { $0 == old ? nil : $0 }
+            return new != nil
         }
-        throw Failure(description: "\(role) was not restarted; log:\n\(log)")
+        return new!
     }
 
     /// SIGTERM to the supervisor, as an operator stops it; true if it and its children exited.
+    /// A supervisor still running after `timeout` is SIGKILLed (false).
     @discardableResult
-    func stop(timeout: Double = 20) -> Bool {
+    func stop(timeout: Duration = .seconds(20)) -> Bool {
         let children = childPIDs
-        kill(supervisor.processIdentifier, SIGTERM)
-        let deadline = Date().addingTimeInterval(timeout)
-        while supervisor.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
-        if supervisor.isRunning { kill(supervisor.processIdentifier, SIGKILL); return false }
+        guard supervisor.stop(with: SIGTERM, within: timeout) else { return false }
         return children.allSatisfy { kill($0, 0) != 0 }
     }
 
@@ -145,16 +144,17 @@ final class ChatSystem: @unchecked Sendable {
                                      loggingTo: logFile)
         // A user only this system knows: a sign-in on the port proves it is our gateway there.
         let probe = try registeredUser()
-        let deadline = Date().addingTimeInterval(30)
-        while Date() < deadline, gateway.isRunning {
-            if let client = try? TestClient(port: port), (try? client.ask("signin \(probe) pw", timeout: 3)) == "signin successfully" {
-                return (gateway, port)
+        do {
+            try waitUntil("the extra gateway to answer on port \(port); log:\n\(self.log)", timeout: .seconds(30), interval: .milliseconds(100)) {
+                guard gateway.isRunning else { throw Failure(description: "the extra gateway exited; log:\n\(self.log)") }
+                guard let client = try? TestClient(port: port) else { return false }
+                return (try? client.ask("signin \(probe) pw", timeout: 3)) == "signin successfully"
             }
-            Thread.sleep(forTimeInterval: 0.1)
+        } catch {
+            gateway.stop(with: SIGKILL, within: .seconds(10))
+            throw error
         }
-        kill(gateway.processIdentifier, SIGKILL)
-        gateway.waitUntilExit()
-        throw Failure(description: "the extra gateway did not answer on port \(port); log:\n\(self.log)")
+        return (gateway, port)
     }
 
     /// Starts the same system again on the same ports and data.

@@ -86,8 +86,9 @@ import Testing
         _ = try alice.readLine(); _ = try alice.readLine()
         #expect(try alice.ask("\(a) history \(b) filename big.bin") == "server_data_size\(bytes.count)")
         try alice.sendLine("ok")
-        // Alice reads nothing yet: the download cannot have finished when bob's text arrives.
-        Thread.sleep(forTimeInterval: 0.2)
+        // The download has begun (its first bytes wait at alice's socket); alice reads nothing
+        // yet, so it cannot have finished when bob's text arrives.
+        try #require(alice.hasData(within: 10), "the download did not begin")
         #expect(try bob.ask("\(b) to \(a) 202004131702 text\nduring the download") == "ok")
         #expect(try alice.read(count: bytes.count, timeout: 60) == bytes)
         #expect(try alice.readLine() == "\(b) to \(a) 202004131702 text")
@@ -107,6 +108,7 @@ import Testing
         var received: [UInt8] = []
         while received.count < bytes.count {
             received += try alice.read(count: min(256 << 10, bytes.count - received.count), timeout: 30)
+            // The slowness under test, not synchronisation.
             Thread.sleep(forTimeInterval: 0.01)
         }
         #expect(received == bytes)
@@ -121,6 +123,7 @@ import Testing
         #expect(try alice.ask("\(a) to \(b) 202004131702 file 1000\nslow.bin") == "ok")
         try alice.send([UInt8](repeating: 1, count: 500))
         #expect(try bob.ask("\(b) to \(a) 202004131702 text\nduring the upload") == "ok")
+        // Bounded on purpose: the push must not arrive while the upload is open.
         #expect(alice.staysQuiet(for: 0.3))
         try alice.send([UInt8](repeating: 1, count: 500))
         #expect(try alice.readLine() == "ok")
@@ -168,6 +171,12 @@ import Testing
             .filter { !$0.hasSuffix("tmp") && $0.split(separator: "/").count >= 2 }
     }
 
+    /// The size of a file `storedFiles` listed, 0 if it is gone.
+    private func fileSize(_ stored: String) -> Int {
+        let path = system.dataDirectory.appendingPathComponent("files").appendingPathComponent(stored).path
+        return ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0
+    }
+
     @Test(arguments: ["../escape.txt", "..", ".", "a/b", "a\\b", "tab\tname", "\u{7f}", ""])
     func pathTraversalNamesAreRefusedAndNothingIsCreated(_ name: String) throws {
         let (alice, a) = try system.signedInUser()
@@ -185,12 +194,15 @@ import Testing
         let before = storedFiles()
         #expect(try alice.ask("\(a) to \(b) 202004131702 file 4000000\nhalf.bin") == "ok")
         try alice.send([UInt8](repeating: 7, count: 1_500_000))
-        Thread.sleep(forTimeInterval: 0.3)
+        // Mid-upload: storage holds part of it in a file of its own.
+        try waitUntil("storage to hold part of the upload (files: \(storedFiles()))", timeout: .seconds(10)) {
+            storedFiles().contains { !before.contains($0) && fileSize($0) > 0 }
+        }
         alice.abort()
-        // Storage discards the partial upload; wait for it rather than for a fixed time.
-        let deadline = Date().addingTimeInterval(10)
-        while storedFiles() != before && Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
-        #expect(storedFiles() == before)
+        // Storage discards the partial upload.
+        try waitUntil("storage to discard the partial upload (files: \(storedFiles()), before: \(before))", timeout: .seconds(10)) {
+            storedFiles() == before
+        }
         let again = try TestClient(port: system.port)
         #expect(try again.ask("signin \(a) pw") == "signin successfully")
         #expect(try again.ask("\(a) history \(b) all") == "you two have no history yet")

@@ -119,24 +119,22 @@ final class NATLab {
         process.standardError = handle
         try process.run()
         serverProcess = process
-        for _ in 0..<100 {
-            if (try? exec(server, ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/7890"])) != nil { return }
-            Thread.sleep(forTimeInterval: 0.1)
+        try waitUntil("chatd to listen in the lab; log:\n\((try? String(contentsOf: log, encoding: .utf8)) ?? "")",
+                      timeout: .seconds(30), interval: .milliseconds(100)) {
+            guard process.isRunning else { throw Failure(description: "chatd exited in the lab (status \(process.terminationStatus))") }
+            return (try? exec(server, ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/7890"])) != nil
         }
-        throw Failure(description: "chatd did not start in the lab")
     }
 
     /// Runs the `chat` client in `namespace` with `script` on its standard input.
-    func chat(in namespace: String, script: String, arguments: [String]) throws -> Process {
-        try ScriptedChat.start(["--host", Self.serverAddress, "--port", "7890"] + arguments, script: script,
-                               wrapper: ["ip", "netns", "exec", namespace])
+    func chat(in namespace: String, script: String, arguments: [String]) throws -> ScriptedChat {
+        try ScriptedChat(["--host", Self.serverAddress, "--port", "7890"] + arguments, script: script,
+                         wrapper: ["ip", "netns", "exec", namespace])
     }
 
     func tearDown() {
-        if let serverProcess, serverProcess.isRunning {
-            serverProcess.terminate()
-            serverProcess.waitUntilExit()
-        }
+        // SIGTERM, and SIGKILL if it is still running after 20 s.
+        serverProcess?.stop(with: SIGTERM, within: .seconds(20))
         for namespace in namespaces {
             _ = try? Self.run(["ip", "netns", "del", namespace])
         }
@@ -147,20 +145,23 @@ final class NATLab {
         try Self.run(["ip", "netns", "exec", namespace] + command)
     }
 
+    /// Runs a set-up command to its end; one still running after `timeout` is killed and fails.
     @discardableResult
-    static func run(_ command: [String]) throws -> String {
+    static func run(_ command: [String], timeout: Duration = .seconds(30)) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = command
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
         try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        guard process.terminationStatus == 0 else { throw Failure(description: "\(command.joined(separator: " ")): \(text)") }
-        return text
+        let output = ChildOutput(pipe)
+        guard output.ends(within: timeout), process.exits(within: .seconds(10)) else {
+            process.stop(with: SIGKILL, within: .seconds(10))
+            throw Failure(description: "\(command.joined(separator: " ")) did not finish within \(timeout): \(output.text)")
+        }
+        guard process.terminationStatus == 0 else { throw Failure(description: "\(command.joined(separator: " ")): \(output.text)") }
+        return output.text
     }
 
     private static func which(_ tool: String) -> Bool { (try? run(["which", tool])) != nil }

@@ -11,7 +11,7 @@ struct PeerToPeerRun {
 
     /// `launch(script, arguments)` starts a client where the test wants it (a namespace or not).
     static func run(folder: URL, size: Int, senderArguments: [String] = [], receiverArguments: [String] = [],
-                    launch: (_ role: String, _ script: String, _ arguments: [String]) throws -> Process) throws -> PeerToPeerRun {
+                    launch: (_ role: String, _ script: String, _ arguments: [String]) throws -> ScriptedChat) throws -> PeerToPeerRun {
         let sender = TestUIDs.make(), receiver = TestUIDs.make()
         let original = Data((0..<size).map { _ in UInt8.random(in: 0...255) })
         let source = folder.appendingPathComponent("random.bin")
@@ -24,7 +24,9 @@ struct PeerToPeerRun {
             /history \(sender)
 
             """, ["--accept-p2p", "--downloads", downloads.path] + receiverArguments)
-        Thread.sleep(forTimeInterval: 1.5)
+        // The receiver is online (the gateway answers a sign-in once the router has it) before
+        // the sender offers it the file.
+        try receiving.waitForOutput(containing: ["signin successfully"])
         let sending = try launch("sender", """
             /signup \(sender) pw
             /signin \(sender) pw
@@ -32,7 +34,8 @@ struct PeerToPeerRun {
             /wait-p2p 1 90
 
             """, senderArguments)
-        let output = ScriptedChat.output(of: sending) + ScriptedChat.output(of: receiving)
+        // Both wait at most 90 s for their transfer (`/wait-p2p`), then quit.
+        let output = try sending.finish(timeout: .seconds(150)) + receiving.finish(timeout: .seconds(150))
         return PeerToPeerRun(sender: sender, receiver: receiver, output: output,
                              received: try? Data(contentsOf: downloads.appendingPathComponent("random.bin")), original: original)
     }
@@ -48,8 +51,8 @@ struct PeerToPeerRun {
 @Suite struct PeerToPeerLoopbackTests {
     let system = ChatSystem.shared
 
-    private func launch(_ role: String, _ script: String, _ arguments: [String]) throws -> Process {
-        try ScriptedChat.start(["--port", String(system.port)] + arguments, script: script)
+    private func launch(_ role: String, _ script: String, _ arguments: [String]) throws -> ScriptedChat {
+        try ScriptedChat(["--port", String(system.port)] + arguments, script: script)
     }
 
     private func folder() throws -> URL {

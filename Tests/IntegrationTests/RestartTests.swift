@@ -5,22 +5,22 @@ import Testing
 @Suite(.serialized) struct RestartTests {
     /// Sends until the reply is `ok` (a restarted worker may answer `Service unavailable` or,
     /// before presence is rebuilt, `Target user offline` for a moment).
-    private func sendUntilDelivered(_ client: TestClient, from: String, to: String, text: String, timeout: Double = 15) throws -> String {
-        let deadline = Date().addingTimeInterval(timeout)
+    private func sendUntilDelivered(_ client: TestClient, from: String, to: String, text: String, timeout: Duration = .seconds(15)) throws -> String {
         var reply = ""
-        while Date() < deadline {
+        try waitUntil("\"\(text)\" to be delivered (last reply: \(reply))", timeout: timeout, interval: .milliseconds(200)) {
             reply = try client.ask("\(from) to \(to) 202004131702 text\n\(text)")
-            if reply == "ok" { return reply }
-            Thread.sleep(forTimeInterval: 0.2)
+            return reply == "ok"
         }
         return reply
     }
 
-    /// Reads pushes until `text` arrives.
-    private func receive(_ client: TestClient, text: String) throws -> Bool {
+    /// Reads pushes until `text` arrives; throws if it has not within `timeout`.
+    private func receive(_ client: TestClient, text: String, timeout: Duration = .seconds(10)) throws -> Bool {
+        let deadline = ContinuousClock.now + timeout
         while true {
-            let line = try client.readLine(timeout: 10)
-            if line == text { return true }
+            let left = deadline - ContinuousClock.now
+            guard left > .zero else { throw WaitTimedOut(description: "\"\(text)\" did not arrive within \(timeout)") }
+            if try client.readLine(timeout: left.seconds) == text { return true }
         }
     }
 
@@ -46,15 +46,12 @@ import Testing
     @Test func authKilledComesBack() throws {
         try withTwoUsers { system, alice, a, bob, b in
             _ = try system.killAndAwaitRestart("auth")
-            let deadline = Date().addingTimeInterval(15)
             var reply = ""
             let newcomer = try TestClient(port: system.port), n = TestUIDs.make()
-            while Date() < deadline {
+            try waitUntil("a sign-up after the auth restart (last reply: \(reply))", timeout: .seconds(15), interval: .milliseconds(200)) {
                 reply = try newcomer.ask("signup \(n) pw")
-                if reply == "signup successfully" { break }
-                Thread.sleep(forTimeInterval: 0.2)
+                return reply == "signup successfully"
             }
-            #expect(reply == "signup successfully")
             #expect(try sendUntilDelivered(alice, from: a, to: b, text: "after the auth restart") == "ok")
             #expect(try receive(bob, text: "after the auth restart"))
         }

@@ -1,12 +1,22 @@
 import Foundation
 
-/// The `chat` client run as a script would run it: commands on its standard input, its
-/// output read back whole once it exits.
-enum ScriptedChat {
+/// The `chat` client run as a script would run it: commands on its standard input, its output
+/// read as it comes. Killed if still running when dropped, so a failed test leaves none behind.
+final class ScriptedChat {
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    let process: Process
+    private let input: FileHandle
+    private var inputOpen = true
+    private let output: ChildOutput
+
     /// Starts `chat` with `arguments` and `script` on its input; `wrapper` runs it under
-    /// another command first (`ip netns exec NAME`).
-    static func start(_ arguments: [String], script: String, wrapper: [String] = []) throws -> Process {
-        let process = Process()
+    /// another command first (`ip netns exec NAME`). The input is closed after the script (the
+    /// client quits at its end) unless `moreToCome`: then `send` adds to it and `finish` ends it.
+    init(_ arguments: [String], script: String, wrapper: [String] = [], moreToCome: Bool = false) throws {
+        process = Process()
         let chat = ChatSystem.binaries.appendingPathComponent("chat")
         if wrapper.isEmpty {
             process.executableURL = chat
@@ -15,20 +25,52 @@ enum ScriptedChat {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             process.arguments = wrapper + [chat.path] + arguments
         }
-        let input = Pipe(), output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = output
+        let inputPipe = Pipe(), outputPipe = Pipe()
+        process.standardInput = inputPipe
+        process.standardOutput = outputPipe
+        process.standardError = outputPipe
+        input = inputPipe.fileHandleForWriting
         try process.run()
-        input.fileHandleForWriting.write(Data(script.utf8))
-        try input.fileHandleForWriting.close()
-        return process
+        output = ChildOutput(outputPipe)
+        try send(script)
+        if !moreToCome { closeInput() }
     }
 
-    /// Everything the client printed, once it has exited.
-    static func output(of process: Process) -> String {
-        let data = (process.standardOutput as! Pipe).fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+    deinit {
+        closeInput()
+        if process.isRunning { process.stop(with: SIGKILL, within: .seconds(10)) }
+    }
+
+    /// More commands, for a client started with `moreToCome`.
+    func send(_ commands: String) throws {
+        try input.write(contentsOf: Data(commands.utf8))
+    }
+
+    private func closeInput() {
+        guard inputOpen else { return }
+        inputOpen = false
+        try? input.close()
+    }
+
+    /// What the client printed so far.
+    var printed: String { output.text }
+
+    /// Waits until the client has printed every one of `lines` (anywhere in its output);
+    /// throws, failing the test, if it has not within `timeout`.
+    func waitForOutput(containing lines: [String], timeout: Duration = .seconds(30)) throws {
+        guard !output.wait(timeout: timeout, until: { text, _ in lines.allSatisfy(text.contains) }) else { return }
+        let missing = lines.filter { !printed.contains($0) }
+        throw Failure(description: "chat did not print \(missing) within \(timeout); it printed:\n\(printed)")
+    }
+
+    /// Ends the input and returns everything the client printed once it has exited. If it
+    /// has not within `timeout`, it is killed and the test fails.
+    func finish(timeout: Duration = .seconds(60)) throws -> String {
+        closeInput()
+        guard output.ends(within: timeout), process.exits(within: .seconds(10)) else {
+            process.stop(with: SIGKILL, within: .seconds(10))
+            throw Failure(description: "chat did not exit within \(timeout) and was killed; it printed:\n\(printed)")
+        }
+        return printed
     }
 }

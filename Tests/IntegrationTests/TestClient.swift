@@ -9,8 +9,12 @@ final class TestClient {
     private let descriptor: Int32
     private var buffer: [UInt8] = []
 
-    init(port: Int) throws {
+    /// `sendTimeout` bounds how long connecting, and a send that makes no progress, may block
+    /// (a server that stops reading fails the test rather than hanging it).
+    init(port: Int, sendTimeout: Double = 30) throws {
         descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var limit = timeval(tv_sec: Int(sendTimeout), tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -32,7 +36,9 @@ final class TestClient {
         var offset = 0
         while offset < bytes.count {
             let written = bytes[offset...].withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            guard written > 0 else { throw Failure(description: "send failed: errno \(errno)") }
+            guard written > 0 else {
+                throw Failure(description: errno == EAGAIN ? "send timed out: the server read nothing for a while" : "send failed: errno \(errno)")
+            }
             offset += written
         }
     }
@@ -79,7 +85,15 @@ final class TestClient {
         return try readLine(timeout: timeout)
     }
 
-    /// True when nothing arrives for `seconds`.
+    /// True once bytes wait to be read, within `seconds`; reads none of them.
+    func hasData(within seconds: Double) -> Bool {
+        guard buffer.isEmpty else { return true }
+        var descriptorPoll = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+        return poll(&descriptorPoll, 1, Int32(seconds * 1000)) == 1
+    }
+
+    /// True when nothing arrives for `seconds`: a bounded wait on purpose, for what must not
+    /// happen (a push held back), where no event says it never will.
     func staysQuiet(for seconds: Double) -> Bool {
         guard buffer.isEmpty else { return false }
         do {

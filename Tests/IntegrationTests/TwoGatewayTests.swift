@@ -9,10 +9,7 @@ import Testing
 
     @Test func textsCrossGatewaysBothWaysAndKeepOneHistory() throws {
         let (gateway, port) = try system.startExtraGateway()
-        defer {
-            gateway.terminate()
-            gateway.waitUntilExit()
-        }
+        defer { #expect(gateway.stop(with: SIGTERM, within: .seconds(20)), "the extra gateway did not exit on SIGTERM; it was killed") }
         let (alice, a) = try system.signedInUser()
         let bob = try TestClient(port: port), b = TestUIDs.make()
         try bob.signUpAndIn(b)

@@ -1,0 +1,89 @@
+import Foundation
+
+/// A wait in a test that ran out: the test fails with what it waited for.
+struct WaitTimedOut: Error, CustomStringConvertible {
+    let description: String
+}
+
+/// Polls `condition` until it holds; throws, failing the test, if it still does not after
+/// `timeout`. `what` is read only then, so it may carry a log.
+func waitUntil(_ what: @autoclosure () -> String, timeout: Duration, interval: Duration = .milliseconds(50),
+               _ condition: () throws -> Bool) throws {
+    let deadline = ContinuousClock.now + timeout
+    while true {
+        if try condition() { return }
+        guard ContinuousClock.now < deadline else { throw WaitTimedOut(description: "timed out after \(timeout) waiting for \(what())") }
+        Thread.sleep(forTimeInterval: interval.seconds)
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
+
+extension Process {
+    /// True once the process has exited, false if it still runs after `timeout`.
+    func exits(within timeout: Duration) -> Bool {
+        (try? waitUntil("exit", timeout: timeout, interval: .milliseconds(20)) { !isRunning }) != nil
+    }
+
+    /// Sends `signal` and waits for the process to exit; if it is still running after
+    /// `timeout`, SIGKILLs it. True if it exited on `signal`.
+    @discardableResult
+    func stop(with signal: Int32 = SIGTERM, within timeout: Duration = .seconds(20)) -> Bool {
+        guard isRunning else { return true }
+        kill(processIdentifier, signal)
+        if exits(within: timeout) { return true }
+        kill(processIdentifier, SIGKILL)
+        _ = exits(within: .seconds(10))
+        return false
+    }
+}
+
+/// A child's output, read as it comes by a thread of its own, until the child closes it.
+final class ChildOutput: @unchecked Sendable {
+    private let pipe: Pipe
+    private let condition = NSCondition()
+    private var bytes: [UInt8] = []
+    private var ended = false
+
+    init(_ pipe: Pipe) {
+        self.pipe = pipe
+        Thread { [self] in readToEnd() }.start()
+    }
+
+    private func readToEnd() {
+        let descriptor = pipe.fileHandleForReading.fileDescriptor
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = read(descriptor, &chunk, chunk.count)
+            if count < 0 && errno == EINTR { continue }
+            condition.lock()
+            if count > 0 { bytes += chunk[..<count] } else { ended = true }
+            condition.broadcast()
+            condition.unlock()
+            if count <= 0 { return }
+        }
+    }
+
+    /// Everything read so far.
+    var text: String {
+        condition.lock()
+        defer { condition.unlock() }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Waits until `done(text so far, ended)` holds or `timeout` passes; returns whether it held.
+    func wait(timeout: Duration, until done: (String, Bool) -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout.seconds)
+        condition.lock()
+        defer { condition.unlock() }
+        while !done(String(decoding: bytes, as: UTF8.self), ended) {
+            guard condition.wait(until: deadline) else { return done(String(decoding: bytes, as: UTF8.self), ended) }
+        }
+        return true
+    }
+
+    /// True once the child closed its output (it exited), false if not within `timeout`.
+    func ends(within timeout: Duration) -> Bool { wait(timeout: timeout) { _, ended in ended } }
+}
