@@ -16,7 +16,9 @@ let package = Package(
     // Each target depends on exactly the modules its files import, no more and no fewer.
     targets: [
         // C shims: a module map over a system library, nothing else.
-        .systemLibrary(name: "CZeroMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
+        // No pkg-config for libzmq: zmq.h is in /usr/include and the module map links it, while
+        // its pkg-config file adds `-isystem /usr/include/mit-krb5`, which SwiftPM refuses with a warning.
+        .systemLibrary(name: "CZeroMQ"),
         .systemLibrary(name: "CLibCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CLinux"),

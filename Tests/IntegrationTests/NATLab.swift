@@ -113,7 +113,9 @@ final class NATLab {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["ip", "netns", "exec", server, ChatSystem.binaries.appendingPathComponent("chatd").path,
                              "--data-dir", dataDirectory.path, "--set", "auth.scrypt_n=16", "--exit-with-parent", String(getpid())]
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        guard FileManager.default.createFile(atPath: log.path, contents: nil) else {
+            throw Failure(description: "cannot create \(log.path)")
+        }
         let handle = try FileHandle(forWritingTo: log)
         process.standardOutput = handle
         process.standardError = handle
