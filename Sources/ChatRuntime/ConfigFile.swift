@@ -9,13 +9,8 @@ public enum ConfigFile {
         case strings([String])
     }
 
-    public struct ParseError: Error, CustomStringConvertible, Equatable {
-        public let line: Int
-        public let reason: String
-        public var description: String { "line \(line): \(reason)" }
-    }
-
-    public static func parse(_ text: String) throws -> [String: Value] {
+    /// Every key of the file with its value.
+    public static func parse(_ text: String) throws(ConfigurationError) -> [String: Value] {
         var values: [String: Value] = [:]
         var section = ""
         for (offset, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
@@ -23,27 +18,43 @@ public enum ConfigFile {
             let line = stripComment(rawLine).trimmingWhitespace()
             if line.isEmpty { continue }
             if line.hasPrefix("[") {
-                guard line.hasSuffix("]"), line.count > 2 else { throw ParseError(line: lineNumber, reason: "bad section header") }
+                guard line.hasSuffix("]"), line.count > 2 else { throw .syntax(line: lineNumber, reason: "bad section header") }
                 section = String(line.dropFirst().dropLast()).trimmingWhitespace()
                 continue
             }
-            guard let equals = line.firstIndex(of: "=") else { throw ParseError(line: lineNumber, reason: "expected key = value") }
+            guard let equals = line.firstIndex(of: "=") else { throw .syntax(line: lineNumber, reason: "expected key = value") }
             let key = String(line[..<equals]).trimmingWhitespace()
             guard !key.isEmpty, key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else {
-                throw ParseError(line: lineNumber, reason: "bad key '\(key)'")
+                throw .syntax(line: lineNumber, reason: "bad key '\(key)'")
             }
             let fullKey = section.isEmpty ? key : "\(section).\(key)"
             do {
-                values[fullKey] = try parseValue(String(line[line.index(after: equals)...]).trimmingWhitespace())
-            } catch let reason as String {
-                throw ParseError(line: lineNumber, reason: reason)
+                values[fullKey] = try readValue(String(line[line.index(after: equals)...]).trimmingWhitespace())
+            } catch {
+                throw .syntax(line: lineNumber, reason: error.reason)
             }
         }
         return values
     }
 
-    /// Parses the value half of `key=value`, as given on the command line with `--set`.
-    public static func parseValue(_ text: String) throws -> Value {
+    /// The key and value of `--set key=value`, the value written as in the file.
+    public static func parseOverride(_ argument: String) throws(ConfigurationError) -> (key: String, value: Value) {
+        guard let equals = argument.firstIndex(of: "=") else { throw .overrideWithoutValue(argument: argument) }
+        let key = String(argument[..<equals])
+        let text = String(argument[argument.index(after: equals)...])
+        do {
+            return (key, try readValue(text))
+        } catch {
+            throw .unreadableOverride(key: key, text: text, reason: error.reason)
+        }
+    }
+
+    /// Why a value cannot be read; the caller adds where it was (a line, or `--set`).
+    struct UnreadableValue: Error {
+        let reason: String
+    }
+
+    private static func readValue(_ text: String) throws(UnreadableValue) -> Value {
         if text == "true" { return .boolean(true) }
         if text == "false" { return .boolean(false) }
         if let number = Int(text.replacingUnderscores()) { return .integer(number) }
@@ -56,16 +67,16 @@ public enum ConfigFile {
                 items.append(value)
                 rest = after.trimmingWhitespaceSubstring()
                 if rest.hasPrefix(",") { rest = rest.dropFirst().trimmingWhitespaceSubstring() } else if !rest.isEmpty {
-                    throw "expected ',' in array"
+                    throw UnreadableValue(reason: "expected ',' in array")
                 }
             }
             return .strings(items)
         }
-        throw "cannot read value '\(text)'"
+        throw UnreadableValue(reason: "cannot read value '\(text)'")
     }
 
-    private static func parseString(_ text: Substring) throws -> (value: String, rest: Substring) {
-        guard text.first == "\"" else { throw "expected a quoted string" }
+    private static func parseString(_ text: Substring) throws(UnreadableValue) -> (value: String, rest: Substring) {
+        guard text.first == "\"" else { throw UnreadableValue(reason: "expected a quoted string") }
         var value = ""
         var index = text.index(after: text.startIndex)
         while index < text.endIndex {
@@ -79,14 +90,14 @@ public enum ConfigFile {
                 case "t": value.append("\t")
                 case "\"": value.append("\"")
                 case "\\": value.append("\\")
-                default: throw "unknown escape"
+                default: throw UnreadableValue(reason: "unknown escape")
                 }
             } else {
                 value.append(character)
             }
             index = text.index(after: index)
         }
-        throw "unterminated string"
+        throw UnreadableValue(reason: "unterminated string")
     }
 
     private static func stripComment(_ line: Substring) -> Substring {
@@ -102,8 +113,6 @@ public enum ConfigFile {
         return line
     }
 }
-
-extension String: @retroactive Error {}
 
 extension StringProtocol {
     func trimmingWhitespace() -> String { String(trimmingWhitespaceSubstring()) }

@@ -21,11 +21,11 @@ import Testing
     }
 
     @Test func errorsNameTheLine() {
-        #expect(throws: ConfigFile.ParseError(line: 2, reason: "expected key = value")) {
+        #expect(throws: ConfigurationError.syntax(line: 2, reason: "expected key = value")) {
             try ConfigFile.parse("a = 1\nbroken\n")
         }
-        #expect(throws: ConfigFile.ParseError.self) { try ConfigFile.parse("a = \"open") }
-        #expect(throws: ConfigFile.ParseError.self) { try ConfigFile.parse("[open") }
+        #expect(throws: ConfigurationError.syntax(line: 1, reason: "unterminated string")) { try ConfigFile.parse("a = \"open") }
+        #expect(throws: ConfigurationError.syntax(line: 3, reason: "bad section header")) { try ConfigFile.parse("a = 1\n\n[open") }
     }
 
     @Test func configurationAppliesAndValidates() throws {
@@ -36,11 +36,20 @@ import Testing
         #expect(configuration.port == 1234)
         #expect(configuration.scryptN == 1024)
         #expect(configuration.storageEndpoints == ["tcp://127.0.0.1:1"])
-        #expect(throws: ChatConfiguration.InvalidSetting.self) { try configuration.apply("auth.scrypt_n", .integer(1000)) }
-        #expect(throws: ChatConfiguration.InvalidSetting.self) { try configuration.apply("gateway.port", .integer(70000)) }
-        #expect(throws: ChatConfiguration.InvalidSetting.self) { try configuration.apply("gateway.port", .string("80")) }
-        #expect(throws: ChatConfiguration.InvalidSetting.self) { try configuration.apply("no.such", .integer(1)) }
-        #expect(throws: ChatConfiguration.InvalidSetting.self) { try configuration.apply("storage.endpoints", .strings([])) }
+        #expect(throws: ConfigurationError.wrongValue(key: "auth.scrypt_n", expected: .powerOfTwo(in: 2...(1 << 24)))) {
+            try configuration.apply("auth.scrypt_n", .integer(1000))
+        }
+        #expect(throws: ConfigurationError.wrongValue(key: "gateway.port", expected: .integer(in: 0...65535))) {
+            try configuration.apply("gateway.port", .integer(70000))
+        }
+        #expect(throws: ConfigurationError.wrongValue(key: "gateway.port", expected: .integer(in: 0...65535))) {
+            try configuration.apply("gateway.port", .string("80"))
+        }
+        #expect(throws: ConfigurationError.unknownSetting(key: "no.such")) { try configuration.apply("no.such", .integer(1)) }
+        #expect(throws: ConfigurationError.wrongValue(key: "storage.endpoints", expected: .nonEmptyStrings)) {
+            try configuration.apply("storage.endpoints", .strings([]))
+        }
+        #expect(configuration.port == 1234, "a refused value leaves the setting as it was")
     }
 
     @Test func defaultsAreTheStrongEmbeddedOnes() {
