@@ -12,6 +12,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        // toml++ underneath; duplicate keys and error positions depend on it, so minor updates only.
+        .package(url: "https://github.com/LebJe/TOMLKit.git", .upToNextMinor(from: "0.6.0")),
     ],
     // Each target depends on exactly the modules its files import, no more and no fewer.
     targets: [
@@ -36,6 +38,7 @@ let package = Package(
         .target(name: "ChatRuntime", dependencies: [
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "TOMLKit", package: "TOMLKit"),
         ]),
 
         // One library per process role. Workers never import each other.

@@ -3,15 +3,18 @@
 public enum ConfigurationError: Error, Equatable, CustomStringConvertible {
     /// `--config` names a file that cannot be read.
     case unreadableFile(path: String, reason: String)
-    /// The config file cannot be parsed at `line`.
+    /// The config file is not TOML; `reason` is the parser's.
     case syntax(line: Int, reason: String)
+    /// The config file sets a key, or opens a table, a second time. TOML forbids it, and
+    /// refusing is safer than letting one of the two values win unnoticed.
+    case duplicateKey(line: Int, reason: String)
     /// A key no setting has (a typo, or a setting from another version).
     case unknownSetting(key: String)
     /// A known setting given a value it cannot take.
     case wrongValue(key: String, expected: ExpectedValue)
     /// `--set` without `=`.
     case overrideWithoutValue(argument: String)
-    /// `--set key=value` whose value cannot be read.
+    /// `--set key=value` whose value is not one TOML value.
     case unreadableOverride(key: String, text: String, reason: String)
     /// Settings that are well formed but do not fit what they meet, such as a data folder
     /// created with another partition count; the worker that finds it words the message.
@@ -26,6 +29,8 @@ public enum ConfigurationError: Error, Equatable, CustomStringConvertible {
             "cannot read config file \(path): \(reason)"
         case .syntax(let line, let reason):
             "line \(line): \(reason)"
+        case .duplicateKey(let line, let reason):
+            "line \(line): duplicate key (\(reason))"
         case .unknownSetting(let key):
             "\(key): unknown setting"
         case .wrongValue(let key, let expected):

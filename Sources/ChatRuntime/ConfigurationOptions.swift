@@ -3,7 +3,7 @@ import Foundation
 
 /// The options every `chatd` role shares: where the config is and what overrides it.
 public struct ConfigurationOptions: ParsableArguments {
-    @Option(name: .long, help: "Config file (TOML subset). Without one: the built-in defaults.")
+    @Option(name: .long, help: "Config file (TOML). Without one: the built-in defaults.")
     public var config: String?
 
     @Option(name: .long, help: "Client port (overrides gateway.port).")

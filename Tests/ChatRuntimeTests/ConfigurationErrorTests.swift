@@ -40,6 +40,9 @@ import Testing
             return
         }
         #expect(key == "log_level" && text == "debug")
+        #expect(throws: ConfigurationError.unreadableOverride(key: "gateway.port", text: "1\nlog_level = \"debug\"", reason: "more than one value")) {
+            try ConfigurationOptions.parse(["--set", "gateway.port=1\nlog_level = \"debug\""]).resolve()
+        }
         #expect(unquoted?.description.contains("--set log_level='\"text\"'") == true, "says how to quote a string")
         #expect(throws: ConfigurationError.wrongValue(key: "gateway.port", expected: .integer(in: 0...65535))) {
             try ConfigurationOptions.parse(["--set", "gateway.port=70000"]).resolve()
