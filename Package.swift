@@ -36,6 +36,7 @@ let package = Package(
             "ZeroMQ", .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "ChatRuntime", dependencies: [
+            "CLinux",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "TOMLKit", package: "TOMLKit"),
@@ -56,7 +57,7 @@ let package = Package(
             "ChatProtocol", "ChatBus", "ChatRuntime", "ChatCrypto", "SQLite", "CLinux",
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .target(name: "ChatSupervisor", dependencies: [.product(name: "Logging", package: "swift-log")]),
+        .target(name: "ChatSupervisor", dependencies: ["ChatRuntime", .product(name: "Logging", package: "swift-log")]),
         .target(name: "ChatClient", dependencies: ["ChatProtocol", "ChatCrypto"]),
         .target(name: "ChatBenchmark", dependencies: [
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

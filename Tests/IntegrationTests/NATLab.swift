@@ -1,3 +1,4 @@
+import ChatRuntime
 import Foundation
 
 /// A small internet in network namespaces: a public side (203.0.113.0/24) with the chat
@@ -119,7 +120,8 @@ final class NATLab {
         let handle = try FileHandle(forWritingTo: log)
         process.standardOutput = handle
         process.standardError = handle
-        try process.run()
+        // chatd watches this process (--exit-with-parent); see ProcessLauncher.
+        try ProcessLauncher.shared.launch(process)
         serverProcess = process
         for _ in 0..<100 {
             if (try? exec(server, ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/7890"])) != nil { return }
