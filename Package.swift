@@ -3,7 +3,6 @@ import PackageDescription
 
 let package = Package(
     name: "swift-chat",
-    platforms: [.macOS(.v14)],
     products: [
         .executable(name: "chatd", targets: ["chatd"]),
         .executable(name: "chat", targets: ["chat"]),
@@ -13,10 +12,15 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        // toml++ underneath; duplicate keys and error positions depend on it, so minor updates only.
+        .package(url: "https://github.com/LebJe/TOMLKit.git", .upToNextMinor(from: "0.6.0")),
     ],
+    // Each target depends on exactly the modules its files import, no more and no fewer.
     targets: [
         // C shims: a module map over a system library, nothing else.
-        .systemLibrary(name: "CZeroMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
+        // No pkg-config for libzmq: zmq.h is in /usr/include and the module map links it, while
+        // its pkg-config file adds `-isystem /usr/include/mit-krb5`, which SwiftPM refuses with a warning.
+        .systemLibrary(name: "CZeroMQ"),
         .systemLibrary(name: "CLibCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CLinux"),
@@ -32,24 +36,32 @@ let package = Package(
             "ZeroMQ", .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "ChatRuntime", dependencies: [
+            "CLinux",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "TOMLKit", package: "TOMLKit"),
         ]),
 
         // One library per process role. Workers never import each other.
         .target(name: "ChatGateway", dependencies: [
             "ChatProtocol", "ChatBus", "ChatRuntime",
+            .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
-        .target(name: "ChatAuth", dependencies: ["ChatProtocol", "ChatBus", "ChatRuntime", "ChatCrypto", "SQLite"]),
-        .target(name: "ChatRouter", dependencies: ["ChatProtocol", "ChatBus", "ChatRuntime"]),
-        .target(name: "ChatStorage", dependencies: ["ChatProtocol", "ChatBus", "ChatRuntime", "ChatCrypto", "SQLite", "CLinux"]),
-        .target(name: "ChatSupervisor", dependencies: ["ChatRuntime"]),
+        .target(name: "ChatAuth", dependencies: [
+            "ChatBus", "ChatRuntime", "ChatCrypto", "SQLite", .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "ChatRouter", dependencies: ["ChatProtocol", "ChatBus", "ChatRuntime", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "ChatStorage", dependencies: [
+            "ChatProtocol", "ChatBus", "ChatRuntime", "ChatCrypto", "SQLite", "CLinux",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "ChatSupervisor", dependencies: ["ChatRuntime", .product(name: "Logging", package: "swift-log")]),
         .target(name: "ChatClient", dependencies: ["ChatProtocol", "ChatCrypto"]),
         .target(name: "ChatBenchmark", dependencies: [
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            "ChatProtocol", "ChatCrypto", "ChatRuntime", "ChatBus",
+            "ChatProtocol", "ChatRuntime", "ChatBus",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
@@ -58,16 +70,15 @@ let package = Package(
         .executableTarget(name: "chatd", dependencies: [
             "ChatRuntime", "ChatGateway", "ChatAuth", "ChatRouter", "ChatStorage", "ChatSupervisor",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "chat", dependencies: [
             "ChatClient", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .executableTarget(name: "chat-bench", dependencies: [
-            "ChatBenchmark", .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        .executableTarget(name: "chat-bench", dependencies: ["ChatBenchmark"]),
 
         .testTarget(name: "ChatProtocolTests", dependencies: ["ChatProtocol", "ChatCrypto"]),
-        .testTarget(name: "ChatBusTests", dependencies: ["ChatBus", "ZeroMQ"]),
+        .testTarget(name: "ChatBusTests", dependencies: ["ChatBus", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ChatRuntimeTests", dependencies: ["ChatRuntime", "ChatSupervisor"]),
         .testTarget(name: "ChatGatewayTests", dependencies: [
             "ChatGateway", "ChatBus", "ChatProtocol",
@@ -76,8 +87,10 @@ let package = Package(
             .product(name: "NIOEmbedded", package: "swift-nio"),
         ]),
         .testTarget(name: "ChatRouterTests", dependencies: ["ChatRouter", "ChatBus"]),
-        .testTarget(name: "ChatStorageTests", dependencies: ["ChatStorage", "ChatBus", "SQLite"]),
-        .testTarget(name: "ChatClientTests", dependencies: ["ChatClient"]),
+        .testTarget(name: "ChatStorageTests", dependencies: [
+            "ChatStorage", "ChatBus", "SQLite", .product(name: "Logging", package: "swift-log"),
+        ]),
+        .testTarget(name: "ChatClientTests", dependencies: ["ChatClient", "ChatProtocol"]),
         .testTarget(name: "ChatBenchmarkTests", dependencies: [
             "ChatBenchmark", .product(name: "NIOCore", package: "swift-nio"),
         ]),

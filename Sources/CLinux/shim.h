@@ -1,8 +1,17 @@
 // Linux calls that Swift's Glibc module leaves out: it is built without _GNU_SOURCE.
 
+#include <sys/prctl.h>
+
 // sync_file_range(2): start writing a file's dirty pages back without waiting for them.
 int sync_file_range(int fd, long offset, long nbytes, unsigned int flags);
 
 #ifndef SYNC_FILE_RANGE_WRITE
 #define SYNC_FILE_RANGE_WRITE 2
 #endif
+
+// prctl(PR_SET_PDEATHSIG): have the kernel send `signal` to this process when its parent
+// exits (strictly: when the thread that started it does). prctl(2) is variadic, which Swift
+// cannot call, hence this wrapper.
+static inline int set_parent_death_signal(int signal) {
+    return prctl(PR_SET_PDEATHSIG, (unsigned long)signal, 0UL, 0UL, 0UL);
+}

@@ -22,7 +22,8 @@ public struct PeerBenchmark {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let source = folder.appendingPathComponent("payload.bin")
-        FileManager.default.createFile(atPath: source.path, contents: nil)
+        // An empty file to open for writing; if it cannot be made, opening it throws the reason.
+        _ = FileManager.default.createFile(atPath: source.path, contents: nil)
         let file = try FileHandle(forWritingTo: source)
         let block = Data((0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 131) })
         for _ in 0..<(bytes >> 20) { file.write(block) }

@@ -21,7 +21,8 @@ public final class SystemUnderTest {
             + LocalPorts.internalEndpointSettings(Array(ports.dropFirst()))
             + settings.flatMap { ["--set", $0] }
             + ["--exit-with-parent", String(getpid())]
-        try process.run()
+        // chatd stops when the thread that started it exits; see ProcessLauncher.
+        try ProcessLauncher.shared.launch(process)
         try waitForPort(port, while: { process.isRunning })
         guard process.isRunning else { throw Exited(status: process.terminationStatus) }
     }

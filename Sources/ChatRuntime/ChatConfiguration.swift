@@ -43,69 +43,33 @@ public struct ChatConfiguration: Equatable, Sendable {
 
     public init() {}
 
-    /// The dotted keys a config file or `--set` may name, with how each applies.
-    static let keys: [String: (inout ChatConfiguration, ConfigFile.Value) throws -> Void] = [
-        "data_dir": { $0.dataDirectory = try string($1) },
-        "log_level": { $0.logLevel = try string($1) },
-        "gateway.host": { $0.host = try string($1) },
-        "gateway.port": { $0.port = try integer($1, in: 0...65535) },
-        "gateway.login_timeout_seconds": { $0.loginTimeoutSeconds = try integer($1, in: 1...86_400) },
-        "gateway.partial_line_timeout_seconds": { $0.partialLineTimeoutSeconds = try integer($1, in: 1...86_400) },
-        "gateway.threads": { $0.gatewayThreads = try integer($1, in: 0...256) },
-        "gateway.max_file_bytes": { $0.maxFileBytes = Int64(try integer($1, in: 0...Int.max)) },
-        "gateway.send_local_files": { $0.sendLocalFiles = try boolean($1) },
-        "auth.endpoint": { $0.authEndpoint = try string($1) },
-        "auth.scrypt_n": { $0.scryptN = try powerOfTwo($1) },
-        "auth.scrypt_r": { $0.scryptR = try integer($1, in: 1...64) },
-        "auth.scrypt_p": { $0.scryptP = try integer($1, in: 1...64) },
-        "router.endpoint": { $0.routerEndpoint = try string($1) },
-        "storage.endpoints": { $0.storageEndpoints = try strings($1) },
-        "storage.partitions": { $0.storagePartitions = try integer($1, in: 1...4096) },
-        "bus.request_timeout_ms": { $0.requestTimeoutMilliseconds = try integer($1, in: 10...600_000) },
-        "supervisor.max_restarts": { $0.maxRestarts = try integer($1, in: 0...10_000) },
-        "supervisor.restart_window_seconds": { $0.restartWindowSeconds = try integer($1, in: 1...86_400) },
-        "supervisor.shutdown_grace_seconds": { $0.shutdownGraceSeconds = try integer($1, in: 0...600) },
+    /// The dotted keys a config file or `--set` may name, with what each takes.
+    static let settings: [String: Setting] = [
+        "data_dir": .string { $0.dataDirectory = $1 },
+        "log_level": .string { $0.logLevel = $1 },
+        "gateway.host": .string { $0.host = $1 },
+        "gateway.port": .integer(in: 0...65535) { $0.port = $1 },
+        "gateway.login_timeout_seconds": .integer(in: 1...86_400) { $0.loginTimeoutSeconds = $1 },
+        "gateway.partial_line_timeout_seconds": .integer(in: 1...86_400) { $0.partialLineTimeoutSeconds = $1 },
+        "gateway.threads": .integer(in: 0...256) { $0.gatewayThreads = $1 },
+        "gateway.max_file_bytes": .integer(in: 0...Int.max) { $0.maxFileBytes = Int64($1) },
+        "gateway.send_local_files": .boolean { $0.sendLocalFiles = $1 },
+        "auth.endpoint": .string { $0.authEndpoint = $1 },
+        "auth.scrypt_n": .powerOfTwo(in: 2...(1 << 24)) { $0.scryptN = $1 },
+        "auth.scrypt_r": .integer(in: 1...64) { $0.scryptR = $1 },
+        "auth.scrypt_p": .integer(in: 1...64) { $0.scryptP = $1 },
+        "router.endpoint": .string { $0.routerEndpoint = $1 },
+        "storage.endpoints": .nonEmptyStrings { $0.storageEndpoints = $1 },
+        "storage.partitions": .integer(in: 1...4096) { $0.storagePartitions = $1 },
+        "bus.request_timeout_ms": .integer(in: 10...600_000) { $0.requestTimeoutMilliseconds = $1 },
+        "supervisor.max_restarts": .integer(in: 0...10_000) { $0.maxRestarts = $1 },
+        "supervisor.restart_window_seconds": .integer(in: 1...86_400) { $0.restartWindowSeconds = $1 },
+        "supervisor.shutdown_grace_seconds": .integer(in: 0...600) { $0.shutdownGraceSeconds = $1 },
     ]
 
-    public struct InvalidSetting: Error, CustomStringConvertible {
-        public let key: String
-        public let reason: String
-        public var description: String { "\(key): \(reason)" }
-    }
-
     /// Applies one setting by its dotted key.
-    public mutating func apply(_ key: String, _ value: ConfigFile.Value) throws {
-        guard let setter = Self.keys[key] else { throw InvalidSetting(key: key, reason: "unknown setting") }
-        do {
-            try setter(&self, value)
-        } catch let reason as String {
-            throw InvalidSetting(key: key, reason: reason)
-        }
-    }
-
-    private static func string(_ value: ConfigFile.Value) throws -> String {
-        guard case .string(let text) = value else { throw "expected a string" }
-        return text
-    }
-
-    private static func boolean(_ value: ConfigFile.Value) throws -> Bool {
-        guard case .boolean(let flag) = value else { throw "expected true or false" }
-        return flag
-    }
-
-    private static func strings(_ value: ConfigFile.Value) throws -> [String] {
-        guard case .strings(let items) = value, !items.isEmpty else { throw "expected a non-empty array of strings" }
-        return items
-    }
-
-    private static func integer(_ value: ConfigFile.Value, in range: ClosedRange<Int>) throws -> Int {
-        guard case .integer(let number) = value, range.contains(number) else { throw "expected an integer in \(range)" }
-        return number
-    }
-
-    private static func powerOfTwo(_ value: ConfigFile.Value) throws -> Int {
-        let number = try integer(value, in: 2...(1 << 24))
-        guard number & (number - 1) == 0 else { throw "expected a power of two" }
-        return number
+    public mutating func apply(_ key: String, _ value: ConfigFile.Value) throws(ConfigurationError) {
+        guard let setting = Self.settings[key] else { throw .unknownSetting(key: key) }
+        guard setting.assign(&self, value) else { throw .wrongValue(key: key, expected: setting.expected) }
     }
 }

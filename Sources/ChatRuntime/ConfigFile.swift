@@ -1,119 +1,81 @@
-/// The subset of TOML the configuration uses: `[section]` headers, `key = value` lines with
-/// strings, integers, booleans and arrays of strings, and `#` comments. Keys come back
-/// dotted (`gateway.port`).
+import TOMLKit
+
+/// The config file: TOML, read by TOMLKit (toml++), which refuses what TOML refuses, a key set
+/// twice among it. Tables flatten into dotted keys (`[gateway]` `port = 1` is `gateway.port`).
 public enum ConfigFile {
+    /// The kinds of value a setting takes.
     public enum Value: Equatable, Sendable {
         case string(String)
         case integer(Int)
         case boolean(Bool)
         case strings([String])
+        /// Valid TOML that no setting takes (a float, a date, an array of numbers), named by
+        /// its TOML type; applying it fails with what the setting expects.
+        case unsupported(String)
     }
 
-    public struct ParseError: Error, CustomStringConvertible, Equatable {
-        public let line: Int
-        public let reason: String
-        public var description: String { "line \(line): \(reason)" }
-    }
-
-    public static func parse(_ text: String) throws -> [String: Value] {
+    /// Every key of the file with its value.
+    public static func parse(_ text: String) throws(ConfigurationError) -> [String: Value] {
         var values: [String: Value] = [:]
-        var section = ""
-        for (offset, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let lineNumber = offset + 1
-            let line = stripComment(rawLine).trimmingWhitespace()
-            if line.isEmpty { continue }
-            if line.hasPrefix("[") {
-                guard line.hasSuffix("]"), line.count > 2 else { throw ParseError(line: lineNumber, reason: "bad section header") }
-                section = String(line.dropFirst().dropLast()).trimmingWhitespace()
-                continue
-            }
-            guard let equals = line.firstIndex(of: "=") else { throw ParseError(line: lineNumber, reason: "expected key = value") }
-            let key = String(line[..<equals]).trimmingWhitespace()
-            guard !key.isEmpty, key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else {
-                throw ParseError(line: lineNumber, reason: "bad key '\(key)'")
-            }
-            let fullKey = section.isEmpty ? key : "\(section).\(key)"
-            do {
-                values[fullKey] = try parseValue(String(line[line.index(after: equals)...]).trimmingWhitespace())
-            } catch let reason as String {
-                throw ParseError(line: lineNumber, reason: reason)
-            }
-        }
+        flatten(try document(text), prefix: "", into: &values)
         return values
     }
 
-    /// Parses the value half of `key=value`, as given on the command line with `--set`.
-    public static func parseValue(_ text: String) throws -> Value {
-        if text == "true" { return .boolean(true) }
-        if text == "false" { return .boolean(false) }
-        if let number = Int(text.replacingUnderscores()) { return .integer(number) }
-        if text.hasPrefix("\"") { return .string(try parseString(Substring(text)).value) }
-        if text.hasPrefix("[") && text.hasSuffix("]") {
-            var rest = Substring(text.dropFirst().dropLast()).trimmingWhitespaceSubstring()
-            var items: [String] = []
-            while !rest.isEmpty {
-                let (value, after) = try parseString(rest)
-                items.append(value)
-                rest = after.trimmingWhitespaceSubstring()
-                if rest.hasPrefix(",") { rest = rest.dropFirst().trimmingWhitespaceSubstring() } else if !rest.isEmpty {
-                    throw "expected ',' in array"
-                }
-            }
-            return .strings(items)
+    /// The key and value of `--set key=value`, the value written as in the file.
+    public static func parseOverride(_ argument: String) throws(ConfigurationError) -> (key: String, value: Value) {
+        guard let equals = argument.firstIndex(of: "=") else { throw .overrideWithoutValue(argument: argument) }
+        let key = String(argument[..<equals])
+        let text = String(argument[argument.index(after: equals)...])
+        // Read as a one-line document, so that a value means the same here as in the file.
+        let table: TOMLTable
+        do {
+            table = try TOMLTable(string: "value = \(text)")
+        } catch {
+            throw .unreadableOverride(key: key, text: text, reason: (error as? TOMLParseError)?.description ?? "\(error)")
         }
-        throw "cannot read value '\(text)'"
+        guard table.count == 1, let node = table["value"] else {
+            throw .unreadableOverride(key: key, text: text, reason: "more than one value")
+        }
+        return (key, value(of: node))
     }
 
-    private static func parseString(_ text: Substring) throws -> (value: String, rest: Substring) {
-        guard text.first == "\"" else { throw "expected a quoted string" }
-        var value = ""
-        var index = text.index(after: text.startIndex)
-        while index < text.endIndex {
-            let character = text[index]
-            if character == "\"" { return (value, text[text.index(after: index)...]) }
-            if character == "\\" {
-                index = text.index(after: index)
-                guard index < text.endIndex else { break }
-                switch text[index] {
-                case "n": value.append("\n")
-                case "t": value.append("\t")
-                case "\"": value.append("\"")
-                case "\\": value.append("\\")
-                default: throw "unknown escape"
-                }
+    /// toml++ words every second definition of a key or of a table this way.
+    private static let redefinition = "cannot redefine existing"
+
+    private static func document(_ text: String) throws(ConfigurationError) -> TOMLTable {
+        do {
+            return try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            let line = error.source.begin.line
+            if let found = error.description.range(of: redefinition) {
+                throw .duplicateKey(line: line, reason: String(error.description[found.lowerBound...]))
+            }
+            throw .syntax(line: line, reason: error.description)
+        } catch {
+            // TOMLKit throws nothing else; should a later version, the text is still at fault.
+            throw .syntax(line: 1, reason: "\(error)")
+        }
+    }
+
+    private static func flatten(_ table: TOMLTable, prefix: String, into values: inout [String: Value]) {
+        for (key, node) in table {
+            let dotted = prefix.isEmpty ? key : "\(prefix).\(key)"
+            if let inner = node.table {
+                flatten(inner, prefix: dotted, into: &values)
             } else {
-                value.append(character)
+                values[dotted] = value(of: node)
             }
-            index = text.index(after: index)
         }
-        throw "unterminated string"
     }
 
-    private static func stripComment(_ line: Substring) -> Substring {
-        var inString = false
-        var escaped = false
-        for index in line.indices {
-            let character = line[index]
-            if escaped { escaped = false; continue }
-            if character == "\\" && inString { escaped = true; continue }
-            if character == "\"" { inString.toggle() }
-            if character == "#" && !inString { return line[..<index] }
+    private static func value(of node: TOMLValueConvertible) -> Value {
+        if let text = node.string { return .string(text) }
+        if let number = node.int { return .integer(number) }
+        if let flag = node.bool { return .boolean(flag) }
+        if let array = node.array {
+            let items = array.compactMap(\.string)
+            if items.count == array.count { return .strings(items) }
         }
-        return line
+        return .unsupported("\(node.type)")
     }
-}
-
-extension String: @retroactive Error {}
-
-extension StringProtocol {
-    func trimmingWhitespace() -> String { String(trimmingWhitespaceSubstring()) }
-
-    func trimmingWhitespaceSubstring() -> Substring {
-        let scalars = Substring(self)
-        guard let first = scalars.firstIndex(where: { !$0.isWhitespace }) else { return "" }
-        let last = scalars.lastIndex(where: { !$0.isWhitespace })!
-        return scalars[first...last]
-    }
-
-    func replacingUnderscores() -> String { String(filter { $0 != "_" }) }
 }

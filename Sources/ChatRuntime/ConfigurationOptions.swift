@@ -3,7 +3,7 @@ import Foundation
 
 /// The options every `chatd` role shares: where the config is and what overrides it.
 public struct ConfigurationOptions: ParsableArguments {
-    @Option(name: .long, help: "Config file (TOML subset). Missing file: built-in defaults.")
+    @Option(name: .long, help: "Config file (TOML). Without one: the built-in defaults.")
     public var config: String?
 
     @Option(name: .long, help: "Client port (overrides gateway.port).")
@@ -18,20 +18,22 @@ public struct ConfigurationOptions: ParsableArguments {
     public init() {}
 
     /// The defaults, then the config file, then `--set`, then `--port` and `--data-dir`.
-    public func resolve() throws -> ChatConfiguration {
+    public func resolve() throws(ConfigurationError) -> ChatConfiguration {
         var configuration = ChatConfiguration()
         if let config {
-            let text = try String(contentsOfFile: config, encoding: .utf8)
+            let text: String
+            do {
+                text = try String(contentsOfFile: config, encoding: .utf8)
+            } catch {
+                throw .unreadableFile(path: config, reason: error.localizedDescription)
+            }
             for (key, value) in try ConfigFile.parse(text).sorted(by: { $0.key < $1.key }) {
                 try configuration.apply(key, value)
             }
         }
         for override in overrides {
-            guard let equals = override.firstIndex(of: "=") else {
-                throw ValidationError("--set wants key=value, got '\(override)'")
-            }
-            let key = String(override[..<equals])
-            try configuration.apply(key, try ConfigFile.parseValue(String(override[override.index(after: equals)...])))
+            let (key, value) = try ConfigFile.parseOverride(override)
+            try configuration.apply(key, value)
         }
         if let port { configuration.port = port }
         if let dataDirectory { configuration.dataDirectory = dataDirectory }

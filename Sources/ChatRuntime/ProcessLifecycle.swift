@@ -1,3 +1,4 @@
+import CLinux
 import Foundation
 import Logging
 
@@ -13,8 +14,8 @@ public enum ProcessLifecycle {
         }
     }
 
-    /// Calls `handler` once on SIGINT or SIGTERM (on its own queue).
-    public static func onTerminationSignal(_ handler: @escaping @Sendable (Int32) -> Void) {
+    /// Calls `stop` once on SIGINT or SIGTERM (on its own queue), after logging which came.
+    public static func onTerminationSignal(logger: Logger, _ stop: @escaping @Sendable () -> Void) {
         let queue = DispatchQueue(label: "signals")
         var fired = false
         for signalNumber in [SIGINT, SIGTERM] {
@@ -23,26 +24,32 @@ public enum ProcessLifecycle {
             source.setEventHandler {
                 if fired { return }
                 fired = true
-                handler(signalNumber)
+                logger.info("stopping on signal", metadata: ["process.signal": "\(signalNumber)"])
+                stop()
             }
             source.resume()
             retainedSources.append(source)
         }
     }
 
-    /// A child started by the supervisor exits when the supervisor is gone, even after SIGKILL,
-    /// so no worker outlives its system.
-    public static func exitWhenParentDies(expectedParent: Int32, logger: Logger) {
-        let thread = Thread {
-            while true {
-                if getppid() != expectedParent {
-                    logger.warning("supervisor is gone; exiting")
-                    exit(0)
-                }
-                Thread.sleep(forTimeInterval: 0.5)
-            }
+    /// Has the kernel send SIGTERM when the parent exits, even by SIGKILL, so that the process
+    /// stops as when told to (`onTerminationSignal`) and none outlives its system. Call it
+    /// before any work starts: a SIGTERM that comes before `onTerminationSignal` ends the
+    /// process at once, which is right only while there is nothing to finish.
+    ///
+    /// The parent must start this process from a thread that lives as long as it does
+    /// (`ProcessLauncher`): the kernel sends the signal when that thread exits.
+    public static func terminateWhenParentDies(expectedParent: Int32, logger: Logger) {
+        guard set_parent_death_signal(SIGTERM) == 0 else {
+            logger.error("cannot ask to be told of the parent's exit; will outlive it", metadata: ["process.errno": "\(errno)"])
+            return
         }
-        thread.start()
+        // A parent that died before the request went unnoticed: this process has already been
+        // handed to another (init or a subreaper), whose exit is not the one awaited.
+        if getppid() != expectedParent {
+            logger.warning("parent is gone already; exiting", metadata: ["process.expected_parent": "\(expectedParent)"])
+            exit(0)
+        }
     }
 
     nonisolated(unsafe) private static var retainedSources: [DispatchSourceSignal] = []

@@ -1,3 +1,4 @@
+import ChatRuntime
 import Foundation
 import Logging
 
@@ -57,7 +58,8 @@ public final class Supervisor: @unchecked Sendable {
             self.queue.async { self.exited(child, process: finished) }
         }
         do {
-            try process.run()
+            // Not from this queue's thread: children stop when the thread that started them exits.
+            try ProcessLauncher.shared.launch(process)
             child.process = process
             child.startedAt = Self.now()
             logger.info("started child", metadata: ["supervisor.child": "\(child.spec.name)", "supervisor.pid": "\(process.processIdentifier)"])

@@ -20,14 +20,14 @@ struct Chatd: ParsableCommand {
 /// Options every child role takes from the supervisor.
 struct ChildOptions: ParsableArguments {
     @OptionGroup var configuration: ConfigurationOptions
-    @Option(name: .customLong("parent-pid"), help: "Exit when this process (the supervisor) is gone.")
+    @Option(name: .customLong("parent-pid"), help: "Stop, as on SIGTERM, when this process (the supervisor) is gone.")
     var parentPid: Int32?
 
     func prepare(role: String) throws -> (ChatConfiguration, Logger) {
         let resolved = try configuration.resolve()
         ProcessLifecycle.bootstrapLogging(level: resolved.logLevel)
         let logger = Logger(label: "chatd.\(role)")
-        if let parentPid { ProcessLifecycle.exitWhenParentDies(expectedParent: parentPid, logger: logger) }
+        if let parentPid { ProcessLifecycle.terminateWhenParentDies(expectedParent: parentPid, logger: logger) }
         return (resolved, logger)
     }
 }
@@ -35,14 +35,14 @@ struct ChildOptions: ParsableArguments {
 struct Supervise: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Start and keep running the whole system (the default).")
     @OptionGroup var configuration: ConfigurationOptions
-    @Option(name: .customLong("exit-with-parent"), help: "Stop everything when this process is gone (for test harnesses).")
+    @Option(name: .customLong("exit-with-parent"), help: "Stop everything, as on SIGTERM, when this process is gone (for test harnesses).")
     var watchedParent: Int32?
 
     func run() throws {
         let resolved = try configuration.resolve()
         ProcessLifecycle.bootstrapLogging(level: resolved.logLevel)
         let logger = Logger(label: "chatd.supervisor")
-        if let watchedParent { ProcessLifecycle.exitWhenParentDies(expectedParent: watchedParent, logger: logger) }
+        if let watchedParent { ProcessLifecycle.terminateWhenParentDies(expectedParent: watchedParent, logger: logger) }
         try FileManager.default.createDirectory(atPath: resolved.dataDirectory, withIntermediateDirectories: true)
         let passed = configuration.asArguments + ["--parent-pid", String(getpid())]
         let storage = resolved.storageEndpoints.indices.map {
@@ -58,10 +58,7 @@ struct Supervise: ParsableCommand {
             policy: RestartPolicy(maxRestarts: resolved.maxRestarts, windowSeconds: Double(resolved.restartWindowSeconds)),
             graceSeconds: Double(resolved.shutdownGraceSeconds),
             logger: logger)
-        ProcessLifecycle.onTerminationSignal { signal in
-            logger.info("stopping on signal", metadata: ["supervisor.signal": "\(signal)"])
-            supervisor.stop()
-        }
+        ProcessLifecycle.onTerminationSignal(logger: logger) { supervisor.stop() }
         logger.info("starting", metadata: ["chatd.port": "\(resolved.port)", "chatd.data_dir": "\(resolved.dataDirectory)"])
         let code = supervisor.run()
         if code != 0 { throw ExitCode(code) }
@@ -75,7 +72,7 @@ struct Gateway: ParsableCommand {
     func run() throws {
         let (configuration, logger) = try options.prepare(role: "gateway")
         let server = GatewayServer(configuration: configuration, logger: logger)
-        ProcessLifecycle.onTerminationSignal { _ in server.stop() }
+        ProcessLifecycle.onTerminationSignal(logger: logger) { server.stop() }
         try server.run()
     }
 }
@@ -87,7 +84,7 @@ struct Auth: ParsableCommand {
     func run() throws {
         let (configuration, logger) = try options.prepare(role: "auth")
         let service = AuthService(configuration: configuration, logger: logger)
-        ProcessLifecycle.onTerminationSignal { _ in service.stop() }
+        ProcessLifecycle.onTerminationSignal(logger: logger) { service.stop() }
         try service.run()
     }
 }
@@ -99,7 +96,7 @@ struct Router: ParsableCommand {
     func run() throws {
         let (configuration, logger) = try options.prepare(role: "router")
         let service = RouterService(configuration: configuration, logger: logger)
-        ProcessLifecycle.onTerminationSignal { _ in service.stop() }
+        ProcessLifecycle.onTerminationSignal(logger: logger) { service.stop() }
         try service.run()
     }
 }
@@ -113,7 +110,7 @@ struct Storage: ParsableCommand {
     func run() throws {
         let (configuration, logger) = try options.prepare(role: "storage-\(index)")
         let service = StorageService(configuration: configuration, index: index, logger: logger)
-        ProcessLifecycle.onTerminationSignal { _ in service.stop() }
+        ProcessLifecycle.onTerminationSignal(logger: logger) { service.stop() }
         try service.run()
     }
 }

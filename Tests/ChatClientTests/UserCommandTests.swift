@@ -30,7 +30,7 @@ import Testing
         #expect(try downloads.destination(for: "../../etc/passwd") == "\(folder)/.._.._etc_passwd")
         #expect(try downloads.destination(for: "..") == "\(folder)/download")
         #expect(try downloads.destination(for: "a\u{0}b") == "\(folder)/a_b")
-        FileManager.default.createFile(atPath: "\(folder)/a.txt", contents: Data())
+        try #require(FileManager.default.createFile(atPath: "\(folder)/a.txt", contents: Data()))
         #expect(try downloads.destination(for: "a.txt") == "\(folder)/a (2).txt")
     }
 

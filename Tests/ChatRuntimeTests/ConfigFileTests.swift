@@ -21,11 +21,65 @@ import Testing
     }
 
     @Test func errorsNameTheLine() {
-        #expect(throws: ConfigFile.ParseError(line: 2, reason: "expected key = value")) {
-            try ConfigFile.parse("a = 1\nbroken\n")
+        #expect(syntaxErrorLine("a = 1\nbroken\n") == 2)
+        #expect(syntaxErrorLine("a = 1\nb = \"open") == 2)
+        #expect(syntaxErrorLine("a = 1\n\n[open") == 3)
+        #expect(syntaxErrorLine("a = 99999999999999999999") == 1)
+    }
+
+    @Test func aKeySetTwiceIsRefusedWithTheLineOfTheSecond() {
+        #expect(throws: ConfigurationError.duplicateKey(line: 4, reason: "cannot redefine existing integer 'port'")) {
+            try ConfigFile.parse("[gateway]\nport = 1\nhost = \"x\"\nport = 2\n")
         }
-        #expect(throws: ConfigFile.ParseError.self) { try ConfigFile.parse("a = \"open") }
-        #expect(throws: ConfigFile.ParseError.self) { try ConfigFile.parse("[open") }
+        #expect(throws: ConfigurationError.duplicateKey(line: 2, reason: "cannot redefine existing string 'log_level'")) {
+            try ConfigFile.parse("log_level = \"info\"\nlog_level = \"debug\"")
+        }
+        // A section opened again could set a key twice unseen; TOML refuses it outright.
+        #expect(throws: ConfigurationError.duplicateKey(line: 5, reason: "cannot redefine existing table 'gateway'")) {
+            try ConfigFile.parse("[gateway]\nport = 1\n[auth]\nscrypt_n = 1024\n[gateway]\nport = 3\n")
+        }
+        #expect(throws: ConfigurationError.duplicateKey(line: 2, reason: "cannot redefine existing integer 'gateway.port'")) {
+            try ConfigFile.parse("gateway.port = 1\ngateway.port = 2")
+        }
+        let error = #expect(throws: ConfigurationError.self) { try ConfigFile.parse("[gateway]\nport = 1\nport = 2") }
+        #expect(error?.description == "line 3: duplicate key (cannot redefine existing integer 'port')")
+    }
+
+    @Test func tomlBeyondTheOldSubsetReadsAsTOML() throws {
+        let values = try ConfigFile.parse("""
+            gateway.port = 7000
+            log_level = 'debug'
+            [storage]
+            endpoints = [
+                "tcp://a:1",  # first worker
+                "tcp://b:2",
+            ]
+            """)
+        #expect(values["gateway.port"] == .integer(7000))
+        #expect(values["log_level"] == .string("debug"))
+        #expect(values["storage.endpoints"] == .strings(["tcp://a:1", "tcp://b:2"]))
+    }
+
+    @Test func valuesNoSettingTakesAreRefusedWithWhatItExpects() throws {
+        let values = try ConfigFile.parse("[gateway]\nport = 7890.5\n[storage]\nendpoints = [1, 2]\n")
+        #expect(values["gateway.port"] == .unsupported("floating-point number"))
+        var configuration = ChatConfiguration()
+        #expect(throws: ConfigurationError.wrongValue(key: "gateway.port", expected: .integer(in: 0...65535))) {
+            try configuration.apply("gateway.port", values["gateway.port"]!)
+        }
+        #expect(throws: ConfigurationError.wrongValue(key: "storage.endpoints", expected: .nonEmptyStrings)) {
+            try configuration.apply("storage.endpoints", values["storage.endpoints"]!)
+        }
+    }
+
+    /// The line of the syntax error `text` raises, nil if it raises none or another error.
+    private func syntaxErrorLine(_ text: String) -> Int? {
+        do {
+            _ = try ConfigFile.parse(text)
+        } catch {
+            if case .syntax(let line, _) = error { return line }
+        }
+        return nil
     }
 
     @Test func configurationAppliesAndValidates() throws {
@@ -36,11 +90,20 @@ import Testing
         #expect(configuration.port == 1234)
         #expect(configuration.scryptN == 1024)
         #expect(configuration.storageEndpoints == ["tcp://127.0.0.1:1"])
-        #expect(throws: ChatConfiguration.InvalidSetting.self) { try configuration.apply("auth.scrypt_n", .integer(1000)) }
-        #expect(throws: ChatConfiguration.InvalidSetting.self) { try configuration.apply("gateway.port", .integer(70000)) }
-        #expect(throws: ChatConfiguration.InvalidSetting.self) { try configuration.apply("gateway.port", .string("80")) }
-        #expect(throws: ChatConfiguration.InvalidSetting.self) { try configuration.apply("no.such", .integer(1)) }
-        #expect(throws: ChatConfiguration.InvalidSetting.self) { try configuration.apply("storage.endpoints", .strings([])) }
+        #expect(throws: ConfigurationError.wrongValue(key: "auth.scrypt_n", expected: .powerOfTwo(in: 2...(1 << 24)))) {
+            try configuration.apply("auth.scrypt_n", .integer(1000))
+        }
+        #expect(throws: ConfigurationError.wrongValue(key: "gateway.port", expected: .integer(in: 0...65535))) {
+            try configuration.apply("gateway.port", .integer(70000))
+        }
+        #expect(throws: ConfigurationError.wrongValue(key: "gateway.port", expected: .integer(in: 0...65535))) {
+            try configuration.apply("gateway.port", .string("80"))
+        }
+        #expect(throws: ConfigurationError.unknownSetting(key: "no.such")) { try configuration.apply("no.such", .integer(1)) }
+        #expect(throws: ConfigurationError.wrongValue(key: "storage.endpoints", expected: .nonEmptyStrings)) {
+            try configuration.apply("storage.endpoints", .strings([]))
+        }
+        #expect(configuration.port == 1234, "a refused value leaves the setting as it was")
     }
 
     @Test func defaultsAreTheStrongEmbeddedOnes() {

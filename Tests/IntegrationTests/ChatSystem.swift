@@ -60,7 +60,9 @@ final class ChatSystem: @unchecked Sendable {
         let log = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
         process.standardOutput = log
         process.standardError = log
-        try process.run()
+        // It watches this process (--exit-with-parent, --parent-pid): started from a thread that
+        // never exits, or it would stop when the test's thread does.
+        try ProcessLauncher.shared.launch(process)
         return process
     }
 
@@ -97,9 +99,7 @@ final class ChatSystem: @unchecked Sendable {
     func childPID(_ role: String, index: Int? = nil) -> Int32? {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         for entry in entries {
-            guard let pid = Int32(entry), let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { continue }
-            let fields = stat.split(separator: ")").last?.split(separator: " ") ?? []
-            guard fields.count > 2, Int32(fields[1]) == supervisor.processIdentifier else { continue }
+            guard let pid = Int32(entry), Self.parent(of: pid) == supervisor.processIdentifier else { continue }
             guard let raw = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { continue }
             let arguments = raw.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
             guard arguments.count > 1, arguments[1] == role else { continue }
@@ -109,9 +109,28 @@ final class ChatSystem: @unchecked Sendable {
         return nil
     }
 
-    /// Every process the supervisor runs now.
-    var childPIDs: [Int32] {
-        ["auth", "router", "gateway", "storage"].compactMap { childPID($0) }
+    /// Every process the supervisor runs now, each storage worker among them.
+    var childPIDs: [Int32] { Self.children(of: supervisor.processIdentifier) }
+
+    /// The processes whose parent is `pid`.
+    static func children(of pid: Int32) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap(Int32.init).filter { parent(of: $0) == pid }
+    }
+
+    /// The parent of `pid` from /proc, nil once it is gone.
+    static func parent(of pid: Int32) -> Int32? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return nil }
+        // After the command name, which may hold spaces but ends with the last ')': state, then parent.
+        let fields = stat.split(separator: ")").last?.split(separator: " ") ?? []
+        return fields.count > 2 ? Int32(fields[1]) : nil
+    }
+
+    /// True once `pid` has exited, whether or not its new parent has reaped it yet.
+    static func hasExited(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return true }
+        let fields = stat.split(separator: ")").last?.split(separator: " ") ?? []
+        return fields.first == "Z" || fields.first == "X"
     }
 
     /// SIGKILLs a child and waits for the supervisor to have started a new one.
@@ -132,7 +151,7 @@ final class ChatSystem: @unchecked Sendable {
     func stop(timeout: Duration = .seconds(20)) -> Bool {
         let children = childPIDs
         guard supervisor.stop(with: SIGTERM, within: timeout) else { return false }
-        return children.allSatisfy { kill($0, 0) != 0 }
+        return children.allSatisfy(Self.hasExited)
     }
 
     /// A second gateway on a port of its own, sharing this system's auth, router and storage,

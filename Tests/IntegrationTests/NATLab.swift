@@ -1,3 +1,4 @@
+import ChatRuntime
 import Foundation
 
 /// A small internet in network namespaces: a public side (203.0.113.0/24) with the chat
@@ -113,11 +114,14 @@ final class NATLab {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["ip", "netns", "exec", server, ChatSystem.binaries.appendingPathComponent("chatd").path,
                              "--data-dir", dataDirectory.path, "--set", "auth.scrypt_n=16", "--exit-with-parent", String(getpid())]
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        guard FileManager.default.createFile(atPath: log.path, contents: nil) else {
+            throw Failure(description: "cannot create \(log.path)")
+        }
         let handle = try FileHandle(forWritingTo: log)
         process.standardOutput = handle
         process.standardError = handle
-        try process.run()
+        // chatd watches this process (--exit-with-parent); see ProcessLauncher.
+        try ProcessLauncher.shared.launch(process)
         serverProcess = process
         try waitUntil("chatd to listen in the lab; log:\n\((try? String(contentsOf: log, encoding: .utf8)) ?? "")",
                       timeout: .seconds(30), interval: .milliseconds(100)) {

@@ -100,7 +100,7 @@ import Testing
         let b = TestUIDs.make()
         #expect(try TestClient(port: system.port).ask("signup \(b) pw") == "signup successfully")
         #expect(try alice.ask("\(a) to \(b) 202004131702 text\nkept") == "Target user offline")
-        #expect(system.childPIDs.count == 4)
+        #expect(system.childPIDs.count == 5, "auth, two storage workers, router and gateway")
         #expect(system.stop())
         #expect(alice.isClosedByServer(within: 5))
 

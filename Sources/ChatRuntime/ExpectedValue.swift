@@ -1,0 +1,18 @@
+/// What a setting takes, so that a wrong value can be answered with what would be right.
+public enum ExpectedValue: Equatable, Sendable, CustomStringConvertible {
+    case string
+    case boolean
+    case nonEmptyStrings
+    case integer(in: ClosedRange<Int>)
+    case powerOfTwo(in: ClosedRange<Int>)
+
+    public var description: String {
+        switch self {
+        case .string: "a string"
+        case .boolean: "true or false"
+        case .nonEmptyStrings: "a non-empty array of strings"
+        case .integer(let range): "an integer in \(range)"
+        case .powerOfTwo(let range): "a power of two in \(range)"
+        }
+    }
+}
