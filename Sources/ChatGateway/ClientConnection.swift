@@ -299,8 +299,9 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
+    /// As peers' endpoints are written in the protocol: `a.b.c.d:port`, `[v6]:port`.
     private static func hostAndPort(_ address: SocketAddress) -> String {
-        "\(address.ipAddress ?? "?"):\(address.port ?? 0)"
+        Endpoint(host: address.ipAddress ?? "?", port: address.port ?? 0).description
     }
 }
 

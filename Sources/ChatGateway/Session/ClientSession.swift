@@ -204,7 +204,7 @@ struct ClientSession {
         case .addFriend(let slot, let owner, let peer):
             // Only a new friendship is announced; adding again changes nothing.
             if case .success(.authOutcome(.friendAdded)) = answer {
-                actions.append(.send(.notify(to: peer, bytes: Array("\(owner) to \(peer) addFriend\n".utf8)), to: .router))
+                actions.append(.send(.notify(to: peer, bytes: Push.addFriend(from: owner, to: peer).bytes), to: .router))
             }
             finish(slot, ReplyMapping.addFriend(answer))
         case .listFriends(let slot):
@@ -283,13 +283,13 @@ struct ClientSession {
         expectation = .command
         switch (current, event) {
         case (.dataAnswer(let data), .line(let answer)):
-            if answer == Array("ok".utf8) { write(data) }
+            if DataAnswer(line: answer) == .accept { write(data) }
             endDataExchange()
         case (.dataAnswer, .tooLong):
             endDataExchange()
             reply(.messageTooLong)
         case (.downloadAnswer(let offer), .line(let answer)):
-            answerDownload(offer, accepted: answer == Array("ok".utf8))
+            answerDownload(offer, accepted: DataAnswer(line: answer) == .accept)
         case (.downloadAnswer(let offer), .tooLong):
             answerDownload(offer, accepted: false)
             reply(.messageTooLong)
@@ -394,11 +394,7 @@ struct ClientSession {
 
     private mutating func handleContent(_ content: [UInt8], of header: MessageHeader) {
         guard Identifiers.isValidUTF8(content) else { return reply(.wrongInteractCommand) }
-        var record = header.line
-        record.reserveCapacity(header.line.count + content.count + 2)
-        record.append(UInt8(ascii: "\n"))
-        record.append(contentsOf: content)
-        record.append(UInt8(ascii: "\n"))
+        let record = HistoryRecord.bytes(headerLine: header.line, body: content)
         actions.append(.storeText(from: header.sender, to: header.recipient, record: record, slot: reserve()))
     }
 
