@@ -13,6 +13,10 @@ import NIOCore
 ///
 /// Everything here runs on the connection's event loop; answers from the bus are hopped back
 /// onto it by the bus (`SessionBus`).
+///
+/// `@unchecked Sendable`: other threads hold it only to hand it work on `eventLoop` (they read
+/// `id` and `eventLoop`, both constant); every mutable field is touched on `eventLoop` alone,
+/// which the entry points called from elsewhere assert in debug builds.
 final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -94,17 +98,20 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
     // MARK: From the bus, on this connection's event loop
 
     func deliverPush(_ bytes: [UInt8]) {
+        eventLoop.assertInEventLoop()
         session.push(bytes)
         performActions()
     }
 
     func kick() {
+        eventLoop.assertInEventLoop()
         session.kick()
         performActions()
     }
 
     /// A text's reply (`SessionAction.storeText`).
     func replyReady(_ slot: ReplySequencer.Slot, _ reply: ServerReply) {
+        eventLoop.assertInEventLoop()
         session.replyReady(slot: slot, reply)
         performActions()
     }

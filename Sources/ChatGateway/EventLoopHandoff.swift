@@ -5,10 +5,10 @@ import NIOCore
 /// order it arrived, with everything it writes flushed together at the end. Replies and
 /// pushes, the bulk of it, travel as plain values rather than a closure each.
 struct EventLoopHandoff {
-    enum Item {
+    enum Item: Sendable {
         case reply(ClientConnection, ReplySequencer.Slot, ServerReply)
         case push(ClientConnection, [UInt8])
-        case work(() -> Void)
+        case work(@Sendable () -> Void)
     }
 
     let eventLoop: EventLoop
@@ -30,7 +30,7 @@ struct EventLoopHandoff {
 }
 
 /// A text on its way from a connection to storage, and where its reply goes.
-struct TextSubmission {
+struct TextSubmission: Sendable {
     let from: String
     let to: String
     let record: [UInt8]

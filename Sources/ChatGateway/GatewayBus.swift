@@ -4,12 +4,16 @@ import ChatRuntime
 import Foundation
 import Logging
 import NIOCore
+import Synchronization
 
 /// The gateway's side of the bus: one thread owning a DEALER to the router, one to auth and
 /// one per storage worker. SwiftNIO's event loops hand it requests and get their answers back
 /// on their own event loop; nothing here blocks an event loop.
+///
+/// `@unchecked Sendable`: the event loops call only `request`, `send` and `deliverText`, which
+/// hand the work to the bus thread (`BusLoop.execute`, or the locked `submittedTexts`); every
+/// other mutable field is touched on the bus thread alone.
 final class GatewayBus: SessionBus, @unchecked Sendable {
-
     let gatewayId: String
     private let loop: BusLoop
     private let logger: Logger
@@ -25,8 +29,7 @@ final class GatewayBus: SessionBus, @unchecked Sendable {
     private var handoffs: [EventLoopHandoff] = []
     /// Texts from the event loops not yet taken by the bus thread: appended under the lock,
     /// taken all at once, with one wake-up of the bus loop per batch instead of a task per text.
-    private let submissionLock = NSLock()
-    private var submittedTexts: [TextSubmission] = []
+    private let submittedTexts = Mutex<[TextSubmission]>([])
     /// Texts to uids known to exist go straight to storage without asking auth.
     private var knownUsers: KnownUsers!
     /// Who is signed in here, as the router has been told so far: updated when an attach or
@@ -80,7 +83,7 @@ final class GatewayBus: SessionBus, @unchecked Sendable {
 
     /// Sends a request; `completion` runs on `eventLoop` with the answer or why there is none.
     func request(_ message: BusMessage, to destination: BusDestination, on eventLoop: EventLoop,
-                 _ completion: @escaping (Result<BusMessage, BusRequestError>) -> Void) {
+                 _ completion: @escaping @Sendable (Result<BusMessage, BusRequestError>) -> Void) {
         loop.execute { [self] in
             track(message)
             loop.request(message, on: socket(for: destination)) { [self] result in
@@ -92,18 +95,19 @@ final class GatewayBus: SessionBus, @unchecked Sendable {
     /// A text: stored by the pair's storage worker, which hands it to the router, which pushes
     /// it and answers (three hops). The reply lands in the submission's slot on its connection.
     func deliverText(_ text: TextSubmission) {
-        submissionLock.lock()
-        submittedTexts.append(text)
-        let mustWake = submittedTexts.count == 1
-        submissionLock.unlock()
+        let mustWake = submittedTexts.withLock { texts in
+            texts.append(text)
+            return texts.count == 1
+        }
         if mustWake { loop.execute { [self] in sendSubmittedTexts() } }
     }
 
     private func sendSubmittedTexts() {
-        submissionLock.lock()
-        let texts = submittedTexts
-        submittedTexts.removeAll(keepingCapacity: true)
-        submissionLock.unlock()
+        let texts = submittedTexts.withLock { texts in
+            let taken = texts
+            texts.removeAll(keepingCapacity: true)
+            return taken
+        }
         for text in texts {
             if knownUsers.contains(text.to) {
                 store(text)

@@ -4,16 +4,24 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import Synchronization
 
 /// The front acceptor: a SwiftNIO TCP server that owns every client connection and turns
 /// commands into bus requests. It holds no user data.
-public final class GatewayServer {
+public final class GatewayServer: Sendable {
+    private enum Lifecycle {
+        case starting
+        case listening(Channel)
+        /// `stop()` was called; a server still starting closes as soon as it listens.
+        case stopped
+    }
+
     private let configuration: ChatConfiguration
     private let logger: Logger
     private let group: MultiThreadedEventLoopGroup
     private let registry = SessionRegistry()
-    private var bus: GatewayBus?
-    private var channel: Channel?
+    /// `run` on its thread and `stop` on a signal's agree on it under the lock.
+    private let lifecycle = Mutex(Lifecycle.starting)
 
     public init(configuration: ChatConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -25,7 +33,6 @@ public final class GatewayServer {
     public func run() throws {
         let outputs = OutputBatches(group: group)
         let bus = try GatewayBus(configuration: configuration, registry: registry, outputs: outputs, logger: logger)
-        self.bus = bus
         bus.start()
 
         let settings = ClientSession.Settings(
@@ -49,10 +56,15 @@ public final class GatewayServer {
             .childChannelInitializer { channel in
                 let connection = ClientConnection(id: nextConnectionId.next(), channel: channel, bus: bus, registry: registry, relays: relays,
                                                   outputBatch: outputs.batch(for: channel.eventLoop), settings: settings, logger: logger)
-                return channel.pipeline.addHandler(connection)
+                return channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(connection) }
             }
         let channel = try bootstrap.bind(host: configuration.host, port: configuration.port).wait()
-        self.channel = channel
+        let wasStopped = lifecycle.withLock { state in
+            if case .stopped = state { return true }
+            state = .listening(channel)
+            return false
+        }
+        if wasStopped { channel.close(promise: nil) }
         logger.info("gateway listening", metadata: [
             "gateway.address": "\(channel.localAddress.map { "\($0)" } ?? "?")",
             "gateway.id": "\(bus.gatewayId)",
@@ -62,21 +74,23 @@ public final class GatewayServer {
         try? group.syncShutdownGracefully()
     }
 
-    /// Stops accepting and closes every connection.
+    /// Stops accepting and closes every connection; callable from any thread, at any time,
+    /// even before the server listens.
     public func stop() {
-        channel?.close(promise: nil)
+        let listening = lifecycle.withLock { state -> Channel? in
+            defer { state = .stopped }
+            if case .listening(let channel) = state { return channel }
+            return nil
+        }
+        listening?.close(promise: nil)
     }
 }
 
 /// Connection ids, unique within one gateway process.
-final class ConnectionCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: UInt64 = 0
+final class ConnectionCounter: Sendable {
+    private let value = Atomic<UInt64>(0)
 
     func next() -> UInt64 {
-        lock.withLock {
-            value += 1
-            return value
-        }
+        value.wrappingAdd(1, ordering: .relaxed).newValue
     }
 }

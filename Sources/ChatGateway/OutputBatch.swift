@@ -2,7 +2,10 @@ import NIOCore
 
 /// The connections of one event loop written to while a hand-over of bus results runs there,
 /// flushed together when it ends: one pass over them instead of a task scheduled per
-/// connection. Touched only on its event loop.
+/// connection.
+///
+/// `@unchecked Sendable`: the bus thread only carries it to its event loop and back; its state
+/// is read and written on that event loop alone.
 final class OutputBatch: @unchecked Sendable {
     /// True while a hand-over runs: writes then wait for its end to be flushed.
     private(set) var isOpen = false
@@ -21,7 +24,7 @@ final class OutputBatch: @unchecked Sendable {
 }
 
 /// One `OutputBatch` per event loop of the gateway, made before any connection exists.
-struct OutputBatches: @unchecked Sendable {
+struct OutputBatches: Sendable {
     private let batches: [ObjectIdentifier: OutputBatch]
 
     init(group: EventLoopGroup) {

@@ -1,14 +1,14 @@
-import Foundation
+import Synchronization
 
 /// Relay connections waiting for their partner, by transfer token. The first of a pair
-/// waits here; the second takes it out and the two are spliced together.
-final class RelayRegistry: @unchecked Sendable {
-    private let lock = NSLock()
-    private var waiting: [String: ClientConnection] = [:]
+/// waits here; the second takes it out and the two are spliced together. Connections on
+/// any event loop use it.
+final class RelayRegistry: Sendable {
+    private let waiting = Mutex<[String: ClientConnection]>([:])
 
     /// The partner already waiting for `token`, or nil after registering `connection` to wait.
     func join(_ token: String, _ connection: ClientConnection) -> ClientConnection? {
-        lock.withLock {
+        waiting.withLock { waiting in
             if let partner = waiting.removeValue(forKey: token), partner !== connection { return partner }
             waiting[token] = connection
             return nil
@@ -16,7 +16,7 @@ final class RelayRegistry: @unchecked Sendable {
     }
 
     func leave(_ token: String, _ connection: ClientConnection) {
-        lock.withLock {
+        waiting.withLock { waiting in
             if waiting[token] === connection { waiting.removeValue(forKey: token) }
         }
     }

@@ -1,21 +1,19 @@
-import ChatBus
-import Foundation
+import Synchronization
 
 /// The connections of this gateway, by id: where the bus thread finds the target of a push.
-final class SessionRegistry: @unchecked Sendable {
-    private let lock = NSLock()
-    private var connections: [UInt64: ClientConnection] = [:]
+/// The event loops add and remove; the bus thread looks up.
+final class SessionRegistry: Sendable {
+    private let connections = Mutex<[UInt64: ClientConnection]>([:])
 
     func add(_ connection: ClientConnection) {
-        lock.withLock { connections[connection.id] = connection }
+        connections.withLock { $0[connection.id] = connection }
     }
 
     func remove(_ id: UInt64) {
-        lock.withLock { _ = connections.removeValue(forKey: id) }
+        connections.withLock { _ = $0.removeValue(forKey: id) }
     }
 
     func connection(_ id: UInt64) -> ClientConnection? {
-        lock.withLock { connections[id] }
+        connections.withLock { $0[id] }
     }
-
 }

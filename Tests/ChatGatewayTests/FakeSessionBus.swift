@@ -3,12 +3,14 @@ import ChatBus
 import NIOCore
 
 /// A bus that answers nothing by itself: the test reads what was asked and answers it,
-/// in whatever order the test wants. Used on one EmbeddedEventLoop only.
+/// in whatever order the test wants.
+///
+/// `@unchecked Sendable`: used on the test's thread alone, with EmbeddedEventLoops.
 final class FakeSessionBus: SessionBus, @unchecked Sendable {
     struct Request {
         let message: BusMessage
         let destination: BusDestination
-        let completion: (Result<BusMessage, BusRequestError>) -> Void
+        let completion: @Sendable (Result<BusMessage, BusRequestError>) -> Void
     }
 
     private(set) var requests: [Request] = []
@@ -16,7 +18,7 @@ final class FakeSessionBus: SessionBus, @unchecked Sendable {
     private(set) var texts: [TextSubmission] = []
 
     func request(_ message: BusMessage, to destination: BusDestination, on eventLoop: EventLoop,
-                 _ completion: @escaping (Result<BusMessage, BusRequestError>) -> Void) {
+                 _ completion: @escaping @Sendable (Result<BusMessage, BusRequestError>) -> Void) {
         requests.append(Request(message: message, destination: destination, completion: completion))
     }
 

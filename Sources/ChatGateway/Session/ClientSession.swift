@@ -10,7 +10,7 @@ import NIOCore
 /// States (see docs/architecture.md): the phase (`login`, `session`, `relayWaiting`,
 /// `relay`), what the next line means (`expectation`), and the transfer under way.
 struct ClientSession {
-    struct Settings {
+    struct Settings: Sendable {
         var loginTimeout: TimeAmount = .seconds(60)
         var partialLineTimeout: TimeAmount = .seconds(60)
         /// Largest file or voice message accepted through the server.

@@ -36,7 +36,7 @@ enum SessionAction: Equatable {
 }
 
 /// Where a bus request goes.
-enum BusDestination: Equatable {
+enum BusDestination: Equatable, Sendable {
     case auth
     case router
     /// The storage worker that owns the pair's partition.
@@ -44,7 +44,7 @@ enum BusDestination: Equatable {
 }
 
 /// A bus request in flight and what its answer is for: the session's continuation.
-enum PendingRequest: Equatable {
+enum PendingRequest: Equatable, Sendable {
     case signUp(ReplySequencer.Slot)
     case signIn(ReplySequencer.Slot, uid: String)
     case attach(ReplySequencer.Slot, uid: String)
@@ -65,7 +65,7 @@ enum PendingRequest: Equatable {
 }
 
 /// The step that waits for a peer to be known to exist.
-enum AfterUserExists: Equatable {
+enum AfterUserExists: Equatable, Sendable {
     case fetchHistory(PairKey)
     case beginUpload(MessageHeader, name: [UInt8])
     case openDownload(PairKey, name: String)
@@ -73,7 +73,7 @@ enum AfterUserExists: Equatable {
 
 /// The session's deadlines. Each is a one-shot; a stale one (its upload or generation gone)
 /// is ignored when it fires.
-enum SessionTimer: Equatable {
+enum SessionTimer: Equatable, Sendable {
     case login
     case partialLine(generation: Int)
     case uploadIdle(upload: UInt64)
