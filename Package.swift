@@ -73,9 +73,9 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "chat", dependencies: [
-            "ChatClient", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "CLinux", "ChatClient", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .executableTarget(name: "chat-bench", dependencies: ["ChatBenchmark"]),
+        .executableTarget(name: "chat-bench", dependencies: ["CLinux", "ChatBenchmark"]),
 
         .testTarget(name: "ChatProtocolTests", dependencies: ["ChatProtocol", "ChatCrypto"]),
         .testTarget(name: "ChatBusTests", dependencies: ["ChatBus", .product(name: "Logging", package: "swift-log")]),
