@@ -1,5 +1,6 @@
 // Linux calls that Swift's Glibc module leaves out: it is built without _GNU_SOURCE.
 
+#include <stdio.h>
 #include <sys/prctl.h>
 
 // sync_file_range(2): start writing a file's dirty pages back without waiting for them.
@@ -14,4 +15,10 @@ int sync_file_range(int fd, long offset, long nbytes, unsigned int flags);
 // cannot call, hence this wrapper.
 static inline int set_parent_death_signal(int signal) {
     return prctl(PR_SET_PDEATHSIG, (unsigned long)signal, 0UL, 0UL, 0UL);
+}
+
+// Line-buffers standard output, so each line shows at once even when it goes to a file or a
+// pipe. Swift 6 refuses any use of C's `stdout` (a global variable), hence this wrapper.
+static inline void line_buffer_standard_output(void) {
+    setvbuf(stdout, NULL, _IOLBF, 0);
 }

@@ -10,7 +10,11 @@ import Logging
 /// Hashing is slow on purpose (scrypt), so it runs on a small pool of threads sized to the
 /// cores; the bus thread only touches SQLite and sockets and stays responsive for cheap
 /// requests such as `userExists`.
-public final class AuthService {
+///
+/// Unchecked: its mutable state (`store`, `nextHashingQueue`) is set up in `run` before the loop
+/// starts, then touched on the loop's thread only (hashing threads get values and hand results
+/// back with `loop.execute`); `stop()` only stops the (thread-safe) loop.
+public final class AuthService: @unchecked Sendable {
     private let configuration: ChatConfiguration
     private let logger: Logger
     private let loop: BusLoop
@@ -73,7 +77,8 @@ public final class AuthService {
     }
 
     /// Runs `work` on a hashing thread, then `finish` back on the bus thread to reply.
-    private func offload<T>(_ incoming: BusIncoming, work: @escaping () throws -> T, finish: @escaping (T) throws -> BusMessage) {
+    private func offload<T: Sendable>(_ incoming: BusIncoming, work: @escaping @Sendable () throws -> T,
+                                      finish: @escaping @Sendable (T) throws -> BusMessage) {
         let queue = hashingQueues[nextHashingQueue]
         nextHashingQueue = (nextHashingQueue + 1) % hashingQueues.count
         queue.async {

@@ -6,6 +6,9 @@ import NIOCore
 /// a window of texts in flight) or receives (timing each text by the send time in its body).
 /// Bytes are handled in place and messages written in batches, so the generator costs far
 /// less per message than the system it measures.
+///
+/// Unchecked: a NIO handler; once its channel is up, its state is touched on the channel's event
+/// loop only (the benchmark starts, reads and closes it there, with `execute` and `submit`).
 final class BenchmarkConnection: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer

@@ -31,12 +31,12 @@ struct TargetOptions: ParsableArguments {
     /// Process figures then cover that system's processes only, or every `chatd` on the machine.
     func withSystem(extraSettings: [String] = [], _ body: (_ port: Int) throws -> Void) throws {
         guard port == nil else {
-            ProcessStats.supervisor = nil
+            ProcessStats.supervisor.withLock { $0 = nil }
             return try body(port!)
         }
         let system = try SystemUnderTest(settings: ["auth.scrypt_n=16", "bus.request_timeout_ms=30000"] + extraSettings + settings,
                                          storageWorkers: storageWorkers)
-        ProcessStats.supervisor = system.supervisorPID
+        ProcessStats.supervisor.withLock { $0 = system.supervisorPID }
         defer { system.stop() }
         try body(system.port)
     }

@@ -5,6 +5,9 @@ import NIOCore
 /// The same workload as `BenchmarkConnection`, spoken as IRC (to ngIRCd or the minimal
 /// relay): senders PRIVMSG their receiver, and with no per-message ack in IRC the window
 /// counts messages sent but not yet received, kept by the pair (both ends share an event loop).
+///
+/// Unchecked: set up before its connections connect, then touched on the pair's event loop only
+/// (the benchmark pumps it and reads its counters there, with `execute` and `submit`).
 final class IRCPair: @unchecked Sendable {
     let sender: String
     let receiver: String
@@ -45,6 +48,8 @@ final class IRCPair: @unchecked Sendable {
     }
 }
 
+/// Unchecked: a NIO handler; once its channel is up, its state is touched on the channel's event
+/// loop only (it is closed there, with `execute`).
 final class IRCConnection: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer

@@ -46,6 +46,8 @@ struct IdleSessions {
     }
 }
 
+/// Unchecked: a NIO handler; once its channel is up, its state is touched on the channel's event
+/// loop only (it is closed there, with `execute`).
 final class IdleSession: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer

@@ -22,6 +22,7 @@ public final class MinimalRelay {
     }
 }
 
+/// Unchecked: the relay has one event loop, and its connections touch the table there only.
 final class NickTable: @unchecked Sendable {
     /// By FNV-1a of the nick: no String per message. A collision would misroute, which a
     /// benchmark ceiling can live with.
@@ -36,6 +37,7 @@ final class NickTable: @unchecked Sendable {
     }
 }
 
+/// Unchecked: a NIO handler, made and used on its channel's event loop only.
 final class RelayConnection: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer

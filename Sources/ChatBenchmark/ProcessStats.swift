@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Peak memory and CPU time of the server's processes, read from /proc.
 public struct ProcessStats: Sendable {
@@ -12,11 +13,12 @@ public struct ProcessStats: Sendable {
     public let cpuSeconds: Double
 
     /// When set, only this supervisor and its children count.
-    nonisolated(unsafe) static var supervisor: Int32?
+    static let supervisor = Mutex<Int32?>(nil)
 
     /// Every running `chatd` process (of `supervisor`, when set), with its role.
     public static func chatdProcesses() -> [ProcessStats] {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        let supervisor = supervisor.withLock { $0 }
         return entries.compactMap { Int32($0) }
             .filter { pid in supervisor.map { pid == $0 || parent(of: pid) == $0 } ?? true }
             .compactMap { read(pid: $0) }.sorted { $0.role < $1.role }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 import ZeroMQ
 
 /// One thread that owns a set of ZeroMQ sockets and everything sent or received on them.
@@ -8,6 +9,10 @@ import ZeroMQ
 /// (SwiftNIO's event loops, hashing workers) hand it work with `execute`, which wakes the
 /// loop through an eventfd it polls beside the sockets. Requests are matched to replies by
 /// request id; a reply that arrives after its request timed out goes to `onReply` alone.
+///
+/// Unchecked Sendable, and safe: the only state other threads touch (`execute`, `stop`) is
+/// behind `queueLock`; everything else belongs to the thread running `run` (asserted in debug
+/// builds), or is set up before it starts.
 public final class BusLoop: @unchecked Sendable {
     public struct SocketID: Hashable, Sendable {
         let index: Int
@@ -32,7 +37,7 @@ public final class BusLoop: @unchecked Sendable {
     private struct Timer {
         let interval: UInt64
         var due: UInt64
-        let action: () -> Void
+        let action: @Sendable () -> Void
     }
 
     private let context = Context()
@@ -44,10 +49,18 @@ public final class BusLoop: @unchecked Sendable {
     private let wakeWriteDescriptor: Int32
     private let requestTimeoutNanos: UInt64
 
+    /// Guards the three fields below, the only state shared between threads. An NSLock (a
+    /// pthread mutex) rather than `Mutex`: on Linux, Swift 6.3's `Mutex` is a priority-inheritance
+    /// futex, much slower when contended (swiftlang/swift#88440), and every event loop of a
+    /// gateway calls `execute` for every request.
     private let queueLock = NSLock()
-    private var queuedWork: [() -> Void] = []
+    private var queuedWork: [@Sendable () -> Void] = []
     private var wakePending = false
     private var stopRequested = false
+
+    /// The thread running the loop (`pthread_t`), 0 until `run`: before it, set-up may be done
+    /// from any one thread. Only read in debug builds' assertions.
+    private let loopThread = Atomic<UInt>(0)
 
     // Loop-thread state.
     private var nextRequestId: UInt64 = 1
@@ -69,11 +82,17 @@ public final class BusLoop: @unchecked Sendable {
     private let batchLimit = 256 * 1024
 
     /// Called (on the loop thread) when a ROUTER socket cannot route to a peer: it is gone.
-    public var onUnroutablePeer: ((SocketID, [UInt8]) -> Void)?
+    /// Set before `run` or on the loop thread.
+    public var onUnroutablePeer: (@Sendable (SocketID, [UInt8]) -> Void)? {
+        didSet { assert(isOnLoopThread, "BusLoop.onUnroutablePeer set off the loop thread") }
+    }
     /// Called (on the loop thread) with every reply, before its request's callback, and with a
     /// reply whose request already timed out, which has no callback left: a reply may carry
     /// more than the answer (a push) that must not be lost with a late one.
-    public var onReply: ((BusMessage) -> Void)?
+    /// Set before `run` or on the loop thread.
+    public var onReply: (@Sendable (BusMessage) -> Void)? {
+        didSet { assert(isOnLoopThread, "BusLoop.onReply set off the loop thread") }
+    }
 
     public init(requestTimeout: Duration = .seconds(5), logger: Logger) {
         self.logger = logger
@@ -98,6 +117,7 @@ public final class BusLoop: @unchecked Sendable {
 
     /// A socket other processes connect to; messages carry the sender's identity.
     public func bindRouter(_ endpoint: String) throws -> SocketID {
+        assert(isOnLoopThread, "BusLoop.bindRouter off the loop thread")
         let socket = try context.socket(.router)
         try configure(socket)
         try socket.setRouterMandatory(true)
@@ -107,6 +127,7 @@ public final class BusLoop: @unchecked Sendable {
 
     /// A socket to one peer that bound a ROUTER; `identity` names us to it.
     public func connectDealer(_ endpoint: String, identity: String? = nil) throws -> SocketID {
+        assert(isOnLoopThread, "BusLoop.connectDealer off the loop thread")
         let socket = try context.socket(.dealer)
         try configure(socket)
         if let identity { try socket.setIdentity(Array(identity.utf8)) }
@@ -119,7 +140,8 @@ public final class BusLoop: @unchecked Sendable {
 
     /// The endpoint a socket really bound, with a wildcard port resolved (`tcp://127.0.0.1:*`).
     public func boundEndpoint(_ socket: SocketID) throws -> String {
-        try sockets[socket.index].lastEndpoint
+        assert(isOnLoopThread, "BusLoop.boundEndpoint off the loop thread")
+        return try sockets[socket.index].lastEndpoint
     }
 
     private func configure(_ socket: Socket) throws {
@@ -138,7 +160,7 @@ public final class BusLoop: @unchecked Sendable {
     // MARK: Any thread
 
     /// Runs `work` on the loop thread soon.
-    public func execute(_ work: @escaping () -> Void) {
+    public func execute(_ work: @escaping @Sendable () -> Void) {
         queueLock.lock()
         queuedWork.append(work)
         let mustWake = !wakePending
@@ -154,6 +176,13 @@ public final class BusLoop: @unchecked Sendable {
         wake()
     }
 
+    /// Whether the caller may touch the loop-thread state: it is the loop's thread, or the loop
+    /// has not started. For debug builds' assertions (`assert` drops it from release builds).
+    private var isOnLoopThread: Bool {
+        let owner = loopThread.load(ordering: .relaxed)
+        return owner == 0 || pthread_equal(owner, pthread_self()) != 0
+    }
+
     private func wake() {
         var one: UInt8 = 1
         _ = write(wakeWriteDescriptor, &one, 1)
@@ -164,6 +193,7 @@ public final class BusLoop: @unchecked Sendable {
     /// Sends a one-way message or a reply, in the batch for its peer that leaves at the end
     /// of this wake-up. A peer found gone then is reported to `onUnroutablePeer`.
     public func send(_ envelope: BusEnvelope, on socket: SocketID, to peer: [UInt8]? = nil) {
+        assert(isOnLoopThread, "BusLoop.send off the loop thread")
         enqueue(envelope, socket: socket.index, peer: peer, requestId: nil)
     }
 
@@ -173,6 +203,7 @@ public final class BusLoop: @unchecked Sendable {
     }
 
     private func enqueue(_ envelope: BusEnvelope, socket: Int, peer: [UInt8]?, requestId: UInt64?) {
+        assert(isOnLoopThread, "BusLoop.enqueue off the loop thread")
         var index = outbox[socket].firstIndex { $0.peer == peer }
         if index == nil {
             outbox[socket].append(Batch(peer: peer))
@@ -188,6 +219,7 @@ public final class BusLoop: @unchecked Sendable {
 
     /// Sends every waiting batch. Runs at the end of each wake-up, before the loop sleeps.
     private func flushOutbox() {
+        assert(isOnLoopThread, "BusLoop.flushOutbox off the loop thread")
         guard !outboxIsEmpty else { return }
         outboxIsEmpty = true
         for socket in outbox.indices {
@@ -232,8 +264,10 @@ public final class BusLoop: @unchecked Sendable {
     }
 
     /// Sends a request; `onReply` runs on the loop thread exactly once, with the reply or an error.
+    /// It need not be Sendable: it is made on the loop thread and never leaves it.
     public func request(_ message: BusMessage, on socket: SocketID, to peer: [UInt8]? = nil,
                         onReply: @escaping (Result<BusMessage, BusRequestError>) -> Void) {
+        assert(isOnLoopThread, "BusLoop.request off the loop thread")
         let requestId = nextRequestId
         nextRequestId &+= 1
         pending[requestId] = PendingRequest(onReply: onReply)
@@ -254,8 +288,10 @@ public final class BusLoop: @unchecked Sendable {
         }
     }
 
-    /// Runs `action` on the loop thread every `interval`, first after one interval.
-    public func every(_ interval: Duration, _ action: @escaping () -> Void) {
+    /// Runs `action` on the loop thread every `interval`, first after one interval. Called
+    /// before `run` or on the loop thread.
+    public func every(_ interval: Duration, _ action: @escaping @Sendable () -> Void) {
+        assert(isOnLoopThread, "BusLoop.every off the loop thread")
         let nanos = Self.nanoseconds(interval)
         timers.append(Timer(interval: nanos, due: Self.now() + nanos, action: action))
     }
@@ -265,6 +301,8 @@ public final class BusLoop: @unchecked Sendable {
     /// one wake-up was handled: messages, replies, timeouts (where storage commits a group and
     /// the gateway hands results to its event loops).
     public func run(handler: (BusIncoming) -> Void, afterBatch: () -> Void = {}) {
+        let previous = loopThread.exchange(pthread_self(), ordering: .relaxed)
+        assert(previous == 0 || pthread_equal(previous, pthread_self()) != 0, "BusLoop.run on a second thread")
         var poller = Poller(sockets.map { .socket($0) } + [.fileDescriptor(wakeDescriptor)])
         let wakeIndex = sockets.count
         while true {
@@ -308,10 +346,11 @@ public final class BusLoop: @unchecked Sendable {
         }
     }
 
-    /// After `run` has returned, on the same thread: runs the work queued meanwhile (until none
-    /// is left), sends what it produced, and closes the sockets, giving them up to `linger` to
-    /// deliver it. The loop cannot run again.
+    /// After `run` has returned: runs the work queued meanwhile (until none is left), sends what
+    /// it produced, and closes the sockets, giving them up to `linger` to deliver it. The calling
+    /// thread (usually the one that ran the loop) becomes the loop thread. The loop cannot run again.
     public func drain(linger: Duration = .seconds(1)) {
+        loopThread.store(pthread_self(), ordering: .relaxed)
         while true {
             queueLock.lock()
             let work = queuedWork
@@ -330,6 +369,7 @@ public final class BusLoop: @unchecked Sendable {
     }
 
     private func receiveAvailable(on socket: SocketID, handler: (BusIncoming) -> Void) {
+        assert(isOnLoopThread, "BusLoop.receiveAvailable off the loop thread")
         let isRouter = socketIsRouter[socket.index]
         // Bounded, so one busy socket cannot starve the others or the queued work.
         for _ in 0..<512 {
@@ -363,6 +403,7 @@ public final class BusLoop: @unchecked Sendable {
     }
 
     private func expireRequests() {
+        assert(isOnLoopThread, "BusLoop.expireRequests off the loop thread")
         let now = Self.now()
         while deadlineHead < deadlines.count, deadlines[deadlineHead].deadline <= now {
             let lastRequestId = deadlines[deadlineHead].lastRequestId
@@ -379,6 +420,7 @@ public final class BusLoop: @unchecked Sendable {
     }
 
     private func runDueTimers() {
+        assert(isOnLoopThread, "BusLoop.runDueTimers off the loop thread")
         let now = Self.now()
         for index in timers.indices where timers[index].due <= now {
             timers[index].due = now + timers[index].interval

@@ -84,8 +84,9 @@ extension ChatClientSession {
     }
 
     /// Punches, falls back to the relay if allowed, then runs `work` over the link, on a thread of its own.
-    private func startTransfer(token: String, peerEndpoints: [String], chooses: Bool, work: @escaping (Int32) throws -> PeerTransfer.Outcome,
-                               describe: @escaping (PeerTransfer.Outcome, String) -> String) {
+    private func startTransfer(token: String, peerEndpoints: [String], chooses: Bool,
+                               work: @escaping @Sendable (Int32) throws -> PeerTransfer.Outcome,
+                               describe: @escaping @Sendable (PeerTransfer.Outcome, String) -> String) {
         guard let local = connection.localEndpoint else { return }
         withState { activeTransfers += 1 }
         let options = peerOptions, host = serverHost, port = serverPort

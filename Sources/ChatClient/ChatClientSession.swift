@@ -3,6 +3,9 @@ import Foundation
 
 /// The line-mode client: the user's commands on one thread, everything the server sends on
 /// another, so messages appear while the user types. The session's chat lives in memory only.
+///
+/// Unchecked: every mutable field is read and written only while holding `state` (a condition,
+/// which the threads also wait on, so not a `Mutex`); the rest is immutable or Sendable.
 public final class ChatClientSession: @unchecked Sendable {
     /// What a reply in the queue answers, in the order the commands were sent.
     enum Awaited {

@@ -1,11 +1,12 @@
 import ChatProtocol
 import Foundation
+import Synchronization
 
 /// TCP hole punching: from the local port whose public mapping the server saw, connect to
 /// every endpoint of the peer at once (public and private), and listen on that port too,
 /// retrying with fresh sockets until `deadline`. The first connection on which both sides
 /// present the transfer's token wins; a stranger without it is dropped.
-final class HolePuncher: @unchecked Sendable {
+final class HolePuncher: Sendable {
     struct Link {
         let descriptor: Int32
         /// How it came about, for the user: `direct to 203.0.113.2:40001`.
@@ -17,8 +18,8 @@ final class HolePuncher: @unchecked Sendable {
     /// The sender chooses the link (and says `GO` on it); the receiver takes the link that
     /// hears `GO`, so both keep the same one even when several connect.
     private let chooses: Bool
-    private let lock = NSLock()
-    private var winner: Link?
+    /// Set once, by whichever link's thread wins first.
+    private let winner = Mutex<Link?>(nil)
 
     init(localPort: UInt16, token: String, chooses: Bool) {
         self.localPort = localPort
@@ -29,7 +30,7 @@ final class HolePuncher: @unchecked Sendable {
     func connect(to candidates: [Endpoint], until deadline: Date) -> Link? {
         var threads: [Thread] = []
         let group = DispatchGroup()
-        func spawn(_ body: @escaping () -> Void) {
+        func spawn(_ body: @escaping @Sendable () -> Void) {
             group.enter()
             let thread = Thread { body(); group.leave() }
             threads.append(thread)
@@ -43,10 +44,10 @@ final class HolePuncher: @unchecked Sendable {
             spawn { [self] in dial(address, named: candidate.description, until: deadline) }
         }
         group.wait()
-        return lock.withLock { winner }
+        return winner.withLock { $0 }
     }
 
-    private var isDecided: Bool { lock.withLock { winner != nil } }
+    private var isDecided: Bool { winner.withLock { $0 != nil } }
 
     private func dial(_ address: sockaddr_in, named name: String, until deadline: Date) {
         while !isDecided && Date() < deadline {
@@ -81,7 +82,7 @@ final class HolePuncher: @unchecked Sendable {
         let hello = PeerLinkLine.hello(token: token)
         guard PeerSocket.send(fd, hello), PeerSocket.readLinkLine(fd, timeout: 3) == hello else { return false }
         if chooses {
-            let won = lock.withLock {
+            let won = winner.withLock { winner in
                 guard winner == nil else { return false }
                 winner = Link(descriptor: fd, route: route)
                 return true
@@ -89,7 +90,7 @@ final class HolePuncher: @unchecked Sendable {
             return won && PeerSocket.send(fd, .go)
         }
         guard PeerSocket.readLinkLine(fd, timeout: 5) == .go else { return false }
-        return lock.withLock {
+        return winner.withLock { winner in
             guard winner == nil else { return false }
             winner = Link(descriptor: fd, route: route)
             return true

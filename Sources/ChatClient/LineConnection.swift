@@ -3,6 +3,9 @@ import Foundation
 
 /// A blocking TCP connection that reads lines and counted raw bytes. One thread reads;
 /// writes from any thread are serialised.
+///
+/// Unchecked: `buffer`, the only mutable field, belongs to the one reading thread (the
+/// session's reader); writes only use the immutable descriptor, under `writeLock`.
 final class LineConnection: @unchecked Sendable {
     private let descriptor: Int32
     private var buffer: [UInt8] = []

@@ -98,6 +98,6 @@ enum PeerSocket {
         guard ok else { return nil }
         var text = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
         inet_ntop(AF_INET, &address.sin_addr, &text, socklen_t(text.count))
-        return (String(cString: text), UInt16(bigEndian: address.sin_port))
+        return (String(decoding: text.prefix { $0 != 0 }.map(UInt8.init(bitPattern:)), as: UTF8.self), UInt16(bigEndian: address.sin_port))
     }
 }

@@ -10,7 +10,10 @@ import Logging
 /// pushes it if the recipient is online and answers the gateway's request itself. Presence is
 /// rebuilt after a restart from the gateways, which resend who is signed in when the router
 /// does not recognise their heartbeat.
-public final class RouterService {
+///
+/// Unchecked: its mutable state is set up in `run` before the loop starts, then touched on the
+/// loop's thread only; `stop()`, called from another thread, only stops the (thread-safe) loop.
+public final class RouterService: @unchecked Sendable {
     private let configuration: ChatConfiguration
     private let logger: Logger
     private let loop: BusLoop

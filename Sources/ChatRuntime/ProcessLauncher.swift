@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Starts processes from one thread that lives as long as this process.
 ///
@@ -8,11 +9,12 @@ import Foundation
 /// Swift concurrency's threads) were told to stop five seconds after they started, over and
 /// over, until the supervisor gave up. Whoever starts a process that watches its parent
 /// (`--parent-pid`, `--exit-with-parent`) starts it here.
-public final class ProcessLauncher: @unchecked Sendable {
+public final class ProcessLauncher: Sendable {
     public static let shared = ProcessLauncher()
 
-    private let condition = NSCondition()
-    private var pending: [() -> Void] = []
+    private let pending = Mutex<[@Sendable () -> Void]>([])
+    /// Signalled once per item appended to `pending`.
+    private let available = DispatchSemaphore(value: 0)
 
     private init() {
         let thread = Thread { [self] in serve() }
@@ -23,28 +25,25 @@ public final class ProcessLauncher: @unchecked Sendable {
     /// Runs `process.run()` on the launcher's thread and returns once the process has started.
     public func launch(_ process: Process) throws {
         let started = DispatchSemaphore(value: 0)
-        var outcome: Result<Void, Error> = .success(())
+        let outcome = Mutex<Result<Void, any Error>>(.success(()))
         enqueue {
-            outcome = Result { try process.run() }
+            let result = Result { try process.run() }
+            outcome.withLock { $0 = result }
             started.signal()
         }
         started.wait()
-        try outcome.get()
+        try outcome.withLock { $0 }.get()
     }
 
-    private func enqueue(_ work: @escaping () -> Void) {
-        condition.lock()
-        pending.append(work)
-        condition.signal()
-        condition.unlock()
+    private func enqueue(_ work: @escaping @Sendable () -> Void) {
+        pending.withLock { $0.append(work) }
+        available.signal()
     }
 
     private func serve() -> Never {
         while true {
-            condition.lock()
-            while pending.isEmpty { condition.wait() }
-            let work = pending.removeFirst()
-            condition.unlock()
+            available.wait()
+            let work = pending.withLock { $0.removeFirst() }
             work()
         }
     }

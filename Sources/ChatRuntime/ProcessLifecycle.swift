@@ -1,6 +1,7 @@
 import CLinux
 import Foundation
 import Logging
+import Synchronization
 
 /// The start-up and shutdown plumbing every chatd process shares.
 public enum ProcessLifecycle {
@@ -17,18 +18,18 @@ public enum ProcessLifecycle {
     /// Calls `stop` once on SIGINT or SIGTERM (on its own queue), after logging which came.
     public static func onTerminationSignal(logger: Logger, _ stop: @escaping @Sendable () -> Void) {
         let queue = DispatchQueue(label: "signals")
-        var fired = false
+        let fired = Atomic<Bool>(false)
         for signalNumber in [SIGINT, SIGTERM] {
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: queue)
-            source.setEventHandler {
-                if fired { return }
-                fired = true
+            // The handler holds its source, for the life of the process: a released source stops delivering.
+            source.setEventHandler { [source] in
+                _ = source
+                if fired.exchange(true, ordering: .relaxed) { return }
                 logger.info("stopping on signal", metadata: ["process.signal": "\(signalNumber)"])
                 stop()
             }
             source.resume()
-            retainedSources.append(source)
         }
     }
 
@@ -51,6 +52,4 @@ public enum ProcessLifecycle {
             exit(0)
         }
     }
-
-    nonisolated(unsafe) private static var retainedSources: [DispatchSourceSignal] = []
 }

@@ -9,7 +9,10 @@ import Logging
 /// File I/O (writes, fsyncs, reads) runs on one serial queue, so a large fsync never stalls the
 /// bus loop and the text appends it serves; results come back to the loop with `execute`.
 /// Because the queue is serial, a chunk's write always precedes the finish or abort queued after it.
-final class FileTransfers {
+///
+/// Unchecked: its mutable state (`uploads`, `downloads`, `nextId`) is touched on the bus loop's
+/// thread only; closures on `fileQueue` capture values, and come back with `loop.execute`.
+final class FileTransfers: @unchecked Sendable {
     private struct Upload {
         let partition: Int
         let pair: PairKey

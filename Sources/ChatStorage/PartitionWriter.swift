@@ -11,7 +11,10 @@ import Dispatch
 ///
 /// Everything that touches the partition's SQLite connection runs on the queue, in the order
 /// the loop asked for it: a read sees every append that arrived before it.
-final class PartitionWriter {
+///
+/// Unchecked: `waiting`, `commitsInFlight` and `onCommitted` are used on the bus loop's thread
+/// only, and `store` on `queue` only (after `init`); the rest is immutable.
+final class PartitionWriter: @unchecked Sendable {
     /// A text waiting for its group's commit.
     struct Append {
         let incoming: BusIncoming
@@ -51,9 +54,10 @@ final class PartitionWriter {
 
     /// Runs `work` on the partition's queue after every text queued so far is committed, then
     /// `completion` with its result on the loop thread (loop thread).
-    func withStore<T>(_ work: @escaping (PartitionStore) throws -> T, completion: @escaping (Result<T, Error>) -> Void) {
+    func withStore<T: Sendable>(_ work: @escaping @Sendable (PartitionStore) throws -> T,
+                                completion: @escaping @Sendable (Result<T, Error>) -> Void) {
         commitWaiting()
-        queue.async { [store, loop] in
+        queue.async { [self] in
             let result = Result { try work(store) }
             loop.execute { completion(result) }
         }
@@ -71,9 +75,14 @@ final class PartitionWriter {
         let group = waiting
         waiting.removeAll(keepingCapacity: true)
         commitsInFlight += 1
-        queue.async { [store, loop] in
-            var failure: Error?
-            do { try store.append(group.map { ($0.pair, $0.record) }) } catch { failure = error }
+        queue.async { [self] in
+            let failure: Error?
+            do {
+                try store.append(group.map { ($0.pair, $0.record) })
+                failure = nil
+            } catch {
+                failure = error
+            }
             loop.execute { [self] in
                 commitsInFlight -= 1
                 onCommitted(group, failure)

@@ -8,7 +8,10 @@ import Logging
 ///
 /// Appends are group-committed per partition, each partition on its own queue
 /// (`PartitionWriter`); a text is handed to the router only once its group is durable.
-public final class StorageService {
+///
+/// Unchecked: its mutable state is set up in `run` before the loop starts, then touched on the
+/// loop's thread only; `stop()`, called from another thread, only stops the (thread-safe) loop.
+public final class StorageService: @unchecked Sendable {
     private let configuration: ChatConfiguration
     private let index: Int
     private let logger: Logger

@@ -4,14 +4,22 @@ import Logging
 
 /// Starts the children in order, restarts any that exits, and stops them all on request:
 /// SIGTERM first, SIGKILL after the grace period. It holds no business logic.
+///
+/// Unchecked: its mutable state (and the children's) is touched only on the serial `queue`,
+/// but for `exitCode`, read after `finished` is signalled (which orders the write before it).
 public final class Supervisor: @unchecked Sendable {
+    /// Not Sendable: closures that run later on `queue` name a child by its `index`.
     private final class Child {
         let spec: ChildSpec
+        let index: Int
         var process: Process?
         var consecutiveFailures = 0
         var startedAt = 0.0
 
-        init(spec: ChildSpec) { self.spec = spec }
+        init(spec: ChildSpec, index: Int) {
+            self.spec = spec
+            self.index = index
+        }
     }
 
     private let executable: URL
@@ -29,7 +37,7 @@ public final class Supervisor: @unchecked Sendable {
 
     public init(executable: URL, children: [ChildSpec], policy: RestartPolicy, graceSeconds: Double, logger: Logger) {
         self.executable = executable
-        self.children = children.map(Child.init)
+        self.children = children.enumerated().map { Child(spec: $1, index: $0) }
         self.policy = policy
         self.graceSeconds = graceSeconds
         self.logger = logger
@@ -53,9 +61,10 @@ public final class Supervisor: @unchecked Sendable {
         let process = Process()
         process.executableURL = executable
         process.arguments = child.spec.arguments
+        let index = child.index
         process.terminationHandler = { [weak self] finished in
             guard let self else { return }
-            self.queue.async { self.exited(child, process: finished) }
+            self.queue.async { self.exited(self.children[index], process: finished) }
         }
         do {
             // Not from this queue's thread: children stop when the thread that started them exits.
@@ -87,7 +96,9 @@ public final class Supervisor: @unchecked Sendable {
         switch policy.childExited(at: Self.now(), consecutiveFailures: child.consecutiveFailures) {
         case .restart(let delay):
             logger.info("restarting child", metadata: ["supervisor.child": "\(child.spec.name)", "supervisor.delay_s": "\(delay)"])
+            let index = child.index
             queue.asyncAfter(deadline: .now() + delay) { [self] in
+                let child = children[index]
                 if child.process == nil { start(child) }
             }
         case .giveUp:

@@ -1,7 +1,8 @@
 import CZeroMQ
 
 /// Owns one libzmq context. Sockets made from it must be closed before it is deinitialised.
-public final class Context: @unchecked Sendable {
+/// Not shared between threads: its owner (a `BusLoop`) terminates it on its own thread.
+public final class Context {
     let handle: UnsafeMutableRawPointer
     private var isTerminated = false
 

@@ -50,7 +50,7 @@ enum LibZMQ {
         var buffer = [CChar](repeating: 0, count: 256)
         var size = buffer.count
         try check(zmq_getsockopt(handle, option, &buffer, &size), "zmq_getsockopt(\(option))")
-        return String(cString: buffer)
+        return String(decoding: buffer.prefix { $0 != 0 }.map(UInt8.init(bitPattern:)), as: UTF8.self)
     }
 
     static func bind(_ handle: UnsafeMutableRawPointer, _ endpoint: String) throws {

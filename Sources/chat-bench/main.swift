@@ -1,6 +1,6 @@
+import CLinux
 import ChatBenchmark
-import Foundation
 
 // Figures appear as they are measured, even when the output goes to a file.
-setvbuf(stdout, nil, _IOLBF, 0)
+line_buffer_standard_output()
 ChatBenchCommand.main()

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLinux
 import ChatClient
 import Foundation
 
@@ -18,7 +19,7 @@ struct Chat: ParsableCommand {
 
     func run() throws {
         let interactive = isatty(STDIN_FILENO) == 1
-        setvbuf(stdout, nil, _IOLBF, 0)
+        line_buffer_standard_output()
         var peerOptions = PeerOptions()
         peerOptions.acceptAutomatically = acceptP2p
         peerOptions.allowRelay = !noRelay

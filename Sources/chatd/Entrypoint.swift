@@ -1,6 +1,8 @@
 import ArgumentParser
 import ChatAuth
-import ChatGateway
+// @preconcurrency until ChatGateway is in the Swift 6 language mode: GatewayServer is not yet
+// Sendable, and its stop() is called from the signal queue.
+@preconcurrency import ChatGateway
 import ChatRouter
 import ChatRuntime
 import ChatStorage

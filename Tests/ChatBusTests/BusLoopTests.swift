@@ -1,6 +1,7 @@
 import ChatBus
 import Foundation
 import Logging
+import Synchronization
 import Testing
 
 /// The bus loop over real ZeroMQ sockets on loopback TCP.
@@ -28,16 +29,16 @@ import Testing
     private func awaitConnection(_ client: BusLoop, _ socket: BusLoop.SocketID) throws {
         try waitUntil("a probe request to be answered (the dealer connected)", timeout: .seconds(10)) {
             let settled = DispatchSemaphore(value: 0)
-            nonisolated(unsafe) var probe: Result<BusMessage, BusRequestError>?
+            let probe = Mutex<Result<BusMessage, BusRequestError>?>(nil)
             client.execute {
                 client.request(.userExists(uid: "probe"), on: socket) { result in
-                    probe = result
+                    probe.withLock { $0 = result }
                     settled.signal()
                 }
             }
             // Answered or timed out by the client's own request timeout.
             try settled.wait(for: "the probe's answer or timeout", timeout: .seconds(10))
-            return probe == .success(.existence(true))
+            return probe.withLock { $0 } == .success(.existence(true))
         }
     }
 
@@ -49,20 +50,19 @@ import Testing
         let socket = try client.connectDealer(endpoint)
         defer { client.stop() }
         let done = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var answer: Result<BusMessage, BusRequestError>?
+        let answer = Mutex<(result: Result<BusMessage, BusRequestError>, took: Duration)?>(nil)
         Thread { client.run { _ in } }.start()
         if connected { try awaitConnection(client, socket) }
         let sent = ContinuousClock.now
-        nonisolated(unsafe) var took = Duration.zero
         client.execute {
             client.request(message, on: socket) { result in
-                answer = result
-                took = ContinuousClock.now - sent
+                let took = ContinuousClock.now - sent
+                answer.withLock { $0 = (result, took) }
                 done.signal()
             }
         }
         try done.wait(for: "the request's answer or timeout", timeout: .seconds(30))
-        return (answer!, took)
+        return answer.withLock { $0 }!
     }
 
     @Test func requestGetsItsReply() throws {
@@ -91,13 +91,13 @@ import Testing
         let client = BusLoop(requestTimeout: .seconds(5), logger: logger)
         let socket = try client.connectDealer("tcp://127.0.0.1:\(port)")
         let done = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var answer: Result<BusMessage, BusRequestError>?
+        let answer = Mutex<Result<BusMessage, BusRequestError>?>(nil)
         Thread { client.run { _ in } }.start()
         defer { client.stop() }
         let queued = DispatchSemaphore(value: 0)
         client.execute {
             client.request(.userExists(uid: "1"), on: socket) { result in
-                answer = result
+                answer.withLock { $0 = result }
                 done.signal()
             }
             queued.signal()
@@ -118,7 +118,7 @@ import Testing
         }.start()
         defer { worker.stop() }
         try done.wait(for: "the answer from the late peer", timeout: .seconds(10))
-        #expect(answer == .success(.existence(false)))
+        #expect(answer.withLock { $0 } == .success(.existence(false)))
     }
 
     @Test func aReplyAfterTheTimeoutStillReachesOnReply() throws {
@@ -143,10 +143,10 @@ import Testing
         let client = BusLoop(requestTimeout: .milliseconds(100), logger: logger)
         let socket = try client.connectDealer(endpoint)
         let answered = DispatchSemaphore(value: 0), lateArrived = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var answer: Result<BusMessage, BusRequestError>?
-        nonisolated(unsafe) var lateReply: BusMessage?
+        let answer = Mutex<Result<BusMessage, BusRequestError>?>(nil)
+        let lateReply = Mutex<BusMessage?>(nil)
         client.onReply = { message in
-            lateReply = message
+            lateReply.withLock { $0 = message }
             lateArrived.signal()
         }
         Thread { client.run { _ in } }.start()
@@ -155,15 +155,15 @@ import Testing
         // times out all the same and reaches the worker late.
         client.execute {
             client.request(.storeAndDeliver(pair: PairKey("1", "2"), record: [10], to: "2", gatewayId: "gw"), on: socket) { result in
-                answer = result
+                answer.withLock { $0 = result }
                 answered.signal()
                 clientGaveUp.signal()
             }
         }
         try answered.wait(for: "the request to time out", timeout: .seconds(5))
-        #expect(answer == .failure(.timedOut))
+        #expect(answer.withLock { $0 } == .failure(.timedOut))
         try lateArrived.wait(for: "the late reply at onReply", timeout: .seconds(5))
-        #expect(lateReply == late)
+        #expect(lateReply.withLock { $0 } == late)
     }
 
     @Test func ofManyRequestsTheAnsweredGetTheirAnswerAndTheRestTimeOutNeverEarly() throws {
@@ -183,23 +183,31 @@ import Testing
         // sends one more from its callback, while the loop is expiring requests; it must time
         // out too, once.
         let waves = 3, perWave = 500, followUp = -1
-        // Touched on the client's loop thread only.
-        nonisolated(unsafe) var outcomes: [Int: [Result<BusMessage, BusRequestError>]] = [:]
-        nonisolated(unsafe) var timedOutEarly = 0, firstAnswers = 0
+        // Touched on the client's loop thread, but for the read at the end.
+        struct Tally {
+            var outcomes: [Int: [Result<BusMessage, BusRequestError>]] = [:]
+            var timedOutEarly = 0, firstAnswers = 0
+        }
+        let tally = Mutex(Tally())
         let allAnswered = DispatchSemaphore(value: 0)
-        func send(_ message: BusMessage, key: Int) {
+        @Sendable func send(_ message: BusMessage, key: Int) {
             let sent = DispatchTime.now().uptimeNanoseconds
             client.request(message, on: socket) { result in
-                if result == .failure(.timedOut), DispatchTime.now().uptimeNanoseconds - sent < timeoutNanos { timedOutEarly += 1 }
-                if result == .failure(.timedOut), outcomes[followUp] == nil, key != followUp {
-                    outcomes[followUp] = []
-                    send(.signIn(uid: "111111", password: "x"), key: followUp)
+                let sendFollowUp = tally.withLock { tally in
+                    if result == .failure(.timedOut), DispatchTime.now().uptimeNanoseconds - sent < timeoutNanos { tally.timedOutEarly += 1 }
+                    guard result == .failure(.timedOut), tally.outcomes[followUp] == nil, key != followUp else { return false }
+                    tally.outcomes[followUp] = []
+                    return true
                 }
-                outcomes[key, default: []].append(result)
-                if outcomes[key]!.count == 1 {
-                    firstAnswers += 1
-                    if firstAnswers == waves * perWave + 1 { allAnswered.signal() }
+                // Outside the lock: the loop may call back at once (a send that fails).
+                if sendFollowUp { send(.signIn(uid: "111111", password: "x"), key: followUp) }
+                let allFirstAnswers = tally.withLock { tally in
+                    tally.outcomes[key, default: []].append(result)
+                    guard tally.outcomes[key]!.count == 1 else { return false }
+                    tally.firstAnswers += 1
+                    return tally.firstAnswers == waves * perWave + 1
                 }
+                if allFirstAnswers { allAnswered.signal() }
             }
         }
         for wave in 0..<waves {
@@ -217,14 +225,16 @@ import Testing
         // deadline again (1 s) before reading the outcomes; a second answer would have come by now.
         Thread.sleep(forTimeInterval: 1.5)
         let read = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var final: [Int: [Result<BusMessage, BusRequestError>]] = [:]
+        let final = Mutex<Tally>(Tally())
         client.execute {
-            final = outcomes
+            let outcomes = tally.withLock { $0 }
+            final.withLock { $0 = outcomes }
             read.signal()
         }
         try read.wait(for: "the client's loop to hand over the outcomes", timeout: .seconds(5))
-        #expect(final.count == waves * perWave + 1)
-        for (key, results) in final {
+        let (outcomes, timedOutEarly) = final.withLock { ($0.outcomes, $0.timedOutEarly) }
+        #expect(outcomes.count == waves * perWave + 1)
+        for (key, results) in outcomes {
             #expect(results == [key != followUp && key.isMultiple(of: 2) ? .success(.existence(true)) : .failure(.timedOut)])
         }
         #expect(timedOutEarly == 0)
@@ -257,4 +267,19 @@ import Testing
         client.drain()
         try received.wait(for: "the worker to receive what drain() sent", timeout: .seconds(5))
     }
+
+    #if DEBUG
+    /// Debug builds check that loop-thread-only methods run on the loop's thread.
+    @Test func sendingFromAnotherThreadWhileTheLoopRunsTraps() async {
+        await #expect(processExitsWith: .failure) {
+            let loop = BusLoop(logger: Logger(label: "test"))
+            let socket = try loop.connectDealer("tcp://127.0.0.1:9")
+            let running = DispatchSemaphore(value: 0)
+            loop.execute { running.signal() }
+            Thread { loop.run { _ in } }.start()
+            running.wait()
+            loop.send(BusEnvelope(requestId: 0, message: .existence(true)), on: socket)
+        }
+    }
+    #endif
 }

@@ -2,10 +2,13 @@
 @testable import ChatStorage
 import Foundation
 import Logging
+import Synchronization
 import Testing
 
 /// Group commit on a partition's own queue, over a real SQLite file and a running bus loop.
 @Suite struct PartitionWriterTests {
+    /// Unchecked: `writer` is set in `init`, before the loop runs; `committed` and `groups` are
+    /// touched on the loop thread only (tests read them through `onLoop`).
     private final class Harness: @unchecked Sendable {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("partition-writer-\(UUID())").path
         let loop = BusLoop(logger: Logger(label: "test"))
@@ -33,12 +36,16 @@ import Testing
         }
 
         /// Runs `body` on the loop thread and waits for it.
-        func onLoop<T>(_ body: @escaping () -> T) throws -> T {
+        func onLoop<T: Sendable>(_ body: @escaping @Sendable () -> T) throws -> T {
             let done = DispatchSemaphore(value: 0)
-            nonisolated(unsafe) var value: T?
-            loop.execute { value = body(); done.signal() }
+            let value = Mutex<T?>(nil)
+            loop.execute {
+                let result = body()
+                value.withLock { $0 = result }
+                done.signal()
+            }
             try done.wait(for: "the partition's loop to run a block", timeout: .seconds(10))
-            return value!
+            return value.withLock { $0 }!
         }
 
         deinit {
@@ -51,14 +58,14 @@ import Testing
         let harness = try Harness()
         let pair = PairKey("100001", "100002")
         let done = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var history: [UInt8] = []
+        let history = Mutex<[UInt8]>([])
         for round in 0..<20 {
             harness.loop.execute {
                 for line in 0..<50 { harness.append("\(round).\(line)\n", pair: pair) }
                 if round == 19 {
                     // Queued in the same wake-up as the last appends, before any group commit ran.
                     harness.writer.withStore { try $0.history(of: pair) } completion: { result in
-                        history = (try? result.get()) ?? []
+                        history.withLock { $0 = (try? result.get()) ?? [] }
                         done.signal()
                     }
                 }
@@ -66,7 +73,7 @@ import Testing
         }
         try done.wait(for: "the read's answer", timeout: .seconds(30))
         let expected = (0..<20).flatMap { round in (0..<50).map { "\(round).\($0)\n" } }.joined()
-        #expect(String(decoding: history, as: UTF8.self) == expected)
+        #expect(String(decoding: history.withLock { $0 }, as: UTF8.self) == expected)
         // Every append was reported committed, in arrival order, before the read's answer.
         let reported = try harness.onLoop { harness.committed.map { String(decoding: $0, as: UTF8.self) }.joined() }
         #expect(reported == expected)

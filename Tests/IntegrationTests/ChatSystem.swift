@@ -1,9 +1,10 @@
 import ChatRuntime
 import Foundation
+import Synchronization
 
 /// The real system as a user starts it: `chatd` (the supervisor) with its children, on free
 /// loopback ports and a temporary data folder, with a low scrypt cost so tests run fast.
-final class ChatSystem: @unchecked Sendable {
+final class ChatSystem: Sendable {
     struct Failure: Error, CustomStringConvertible {
         let description: String
     }
@@ -16,7 +17,9 @@ final class ChatSystem: @unchecked Sendable {
     let port: Int
     let dataDirectory: URL
     let logFile: URL
-    private(set) var supervisor: Process
+    /// The running supervisor; a restart replaces it.
+    var supervisor: Process { currentSupervisor.withLock { $0 } }
+    private let currentSupervisor = Mutex(Process())
     private let arguments: [String]
     /// What every process of this system is started with, whatever its role or port.
     private let sharedArguments: [String]
@@ -39,12 +42,12 @@ final class ChatSystem: @unchecked Sendable {
         for setting in settings { shared += ["--set", setting] }
         sharedArguments = shared
         arguments = shared + ["--port", String(port), "--exit-with-parent", String(getpid())]
-        supervisor = Process()
         try launch()
     }
 
     private func launch() throws {
-        supervisor = try Self.chatd(arguments, loggingTo: logFile)
+        let started = try Self.chatd(arguments, loggingTo: logFile)
+        currentSupervisor.withLock { $0 = started }
         try waitUntilReady()
     }
 
@@ -201,13 +204,10 @@ final class ChatSystem: @unchecked Sendable {
 
 /// Unique uids per test, so tests sharing one system never collide.
 enum TestUIDs {
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var next = 100_000 + Int(getpid() % 1000) * 100
+    private static let last = Atomic<Int>(100_000 + Int(getpid() % 1000) * 100)
 
     static func make() -> String {
-        lock.lock()
-        defer { lock.unlock() }
-        next += 1
+        let next = last.add(1, ordering: .relaxed).newValue
         return String(format: "%06d", next % 1_000_000)
     }
 }

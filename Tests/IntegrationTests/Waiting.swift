@@ -41,6 +41,9 @@ extension Process {
 }
 
 /// A child's output, read as it comes by a thread of its own, until the child closes it.
+///
+/// Unchecked: `bytes` and `ended`, its only mutable fields, are read and written only while
+/// holding `condition` (a condition, which `wait` sleeps on, so not a `Mutex`).
 final class ChildOutput: @unchecked Sendable {
     private let pipe: Pipe
     private let condition = NSCondition()
