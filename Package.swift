@@ -49,7 +49,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
-        ], swiftSettings: [.swiftLanguageMode(.v5)]),
+        ]),
         .target(name: "ChatAuth", dependencies: [
             "ChatBus", "ChatRuntime", "ChatCrypto", "SQLite", .product(name: "Logging", package: "swift-log"),
         ]),
@@ -86,7 +86,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
-        ], swiftSettings: [.swiftLanguageMode(.v5)]),
+        ]),
         .testTarget(name: "ChatRouterTests", dependencies: ["ChatRouter", "ChatBus"]),
         .testTarget(name: "ChatStorageTests", dependencies: [
             "ChatStorage", "ChatBus", "SQLite", .product(name: "Logging", package: "swift-log"),

@@ -4,14 +4,13 @@ import ChatRuntime
 import Foundation
 import Logging
 import NIOCore
-import Synchronization
 
 /// The gateway's side of the bus: one thread owning a DEALER to the router, one to auth and
 /// one per storage worker. SwiftNIO's event loops hand it requests and get their answers back
 /// on their own event loop; nothing here blocks an event loop.
 ///
 /// `@unchecked Sendable`: the event loops call only `request`, `send` and `deliverText`, which
-/// hand the work to the bus thread (`BusLoop.execute`, or the locked `submittedTexts`); every
+/// hand the work to the bus thread (`BusLoop.execute`, or `submittedTexts` under its lock); every
 /// other mutable field is touched on the bus thread alone.
 final class GatewayBus: SessionBus, @unchecked Sendable {
     let gatewayId: String
@@ -29,7 +28,10 @@ final class GatewayBus: SessionBus, @unchecked Sendable {
     private var handoffs: [EventLoopHandoff] = []
     /// Texts from the event loops not yet taken by the bus thread: appended under the lock,
     /// taken all at once, with one wake-up of the bus loop per batch instead of a task per text.
-    private let submittedTexts = Mutex<[TextSubmission]>([])
+    /// (An NSLock, not a `Mutex`: every event loop takes it for every text, and Swift 6.3's
+    /// `Mutex` on Linux is slow under contention, as `BusLoop`'s queue lock notes too.)
+    private let submissionLock = NSLock()
+    private var submittedTexts: [TextSubmission] = []
     /// Texts to uids known to exist go straight to storage without asking auth.
     private var knownUsers: KnownUsers!
     /// Who is signed in here, as the router has been told so far: updated when an attach or
@@ -95,17 +97,17 @@ final class GatewayBus: SessionBus, @unchecked Sendable {
     /// A text: stored by the pair's storage worker, which hands it to the router, which pushes
     /// it and answers (three hops). The reply lands in the submission's slot on its connection.
     func deliverText(_ text: TextSubmission) {
-        let mustWake = submittedTexts.withLock { texts in
-            texts.append(text)
-            return texts.count == 1
+        let mustWake = submissionLock.withLock {
+            submittedTexts.append(text)
+            return submittedTexts.count == 1
         }
         if mustWake { loop.execute { [self] in sendSubmittedTexts() } }
     }
 
     private func sendSubmittedTexts() {
-        let texts = submittedTexts.withLock { texts in
-            let taken = texts
-            texts.removeAll(keepingCapacity: true)
+        let texts = submissionLock.withLock {
+            let taken = submittedTexts
+            submittedTexts.removeAll(keepingCapacity: true)
             return taken
         }
         for text in texts {

@@ -1,8 +1,6 @@
 import ArgumentParser
 import ChatAuth
-// @preconcurrency until ChatGateway is in the Swift 6 language mode: GatewayServer is not yet
-// Sendable, and its stop() is called from the signal queue.
-@preconcurrency import ChatGateway
+import ChatGateway
 import ChatRouter
 import ChatRuntime
 import ChatStorage
