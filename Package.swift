@@ -78,8 +78,10 @@ let package = Package(
         ]),
         .executableTarget(name: "chat-bench", dependencies: ["CLinux", "ChatBenchmark"]),
 
+        // What several test targets share: waiting on a condition with a deadline.
+        .target(name: "ChatTestSupport", path: "Tests/ChatTestSupport"),
         .testTarget(name: "ChatProtocolTests", dependencies: ["ChatProtocol", "ChatCrypto"]),
-        .testTarget(name: "ChatBusTests", dependencies: ["ChatBus", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "ChatBusTests", dependencies: ["ChatBus", "ChatTestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ChatRuntimeTests", dependencies: ["ChatRuntime", "ChatSupervisor"]),
         .testTarget(name: "ChatGatewayTests", dependencies: [
             "ChatGateway", "ChatBus", "ChatProtocol",
@@ -89,14 +91,14 @@ let package = Package(
         ]),
         .testTarget(name: "ChatRouterTests", dependencies: ["ChatRouter", "ChatBus"]),
         .testTarget(name: "ChatStorageTests", dependencies: [
-            "ChatStorage", "ChatBus", "SQLite", .product(name: "Logging", package: "swift-log"),
+            "ChatStorage", "ChatBus", "SQLite", "ChatTestSupport", .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "ChatClientTests", dependencies: ["ChatClient", "ChatProtocol"]),
         .testTarget(name: "ChatBenchmarkTests", dependencies: [
             "ChatBenchmark", .product(name: "NIOCore", package: "swift-nio"),
         ]),
         // Depends on the executables so `swift test` builds them; the tests run them as users do.
-        .testTarget(name: "IntegrationTests", dependencies: ["ChatRuntime", "SQLite", "chatd", "chat", "chat-bench"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["ChatRuntime", "SQLite", "ChatTestSupport", "chatd", "chat", "chat-bench"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,4 +1,5 @@
 import ChatBus
+import ChatTestSupport
 import Foundation
 import Logging
 import Synchronization

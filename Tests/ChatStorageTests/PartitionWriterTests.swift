@@ -1,5 +1,6 @@
 @testable import ChatBus
 @testable import ChatStorage
+import ChatTestSupport
 import Foundation
 import Logging
 import Synchronization

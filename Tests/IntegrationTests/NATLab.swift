@@ -1,4 +1,5 @@
 import ChatRuntime
+import ChatTestSupport
 import Foundation
 
 /// A small internet in network namespaces: a public side (203.0.113.0/24) with the chat

@@ -1,4 +1,5 @@
 import ChatRuntime
+import ChatTestSupport
 import Foundation
 import Testing
 

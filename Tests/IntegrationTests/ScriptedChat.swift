@@ -1,3 +1,4 @@
+import ChatTestSupport
 import Foundation
 
 /// The `chat` client run as a script would run it: commands on its standard input, its output

@@ -1,25 +1,5 @@
+import ChatTestSupport
 import Foundation
-
-/// A wait in a test that ran out: the test fails with what it waited for.
-struct WaitTimedOut: Error, CustomStringConvertible {
-    let description: String
-}
-
-/// Polls `condition` until it holds; throws, failing the test, if it still does not after
-/// `timeout`. `what` is read only then, so it may carry a log.
-func waitUntil(_ what: @autoclosure () -> String, timeout: Duration, interval: Duration = .milliseconds(50),
-               _ condition: () throws -> Bool) throws {
-    let deadline = ContinuousClock.now + timeout
-    while true {
-        if try condition() { return }
-        guard ContinuousClock.now < deadline else { throw WaitTimedOut(description: "timed out after \(timeout) waiting for \(what())") }
-        Thread.sleep(forTimeInterval: interval.seconds)
-    }
-}
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}
 
 extension Process {
     /// True once the process has exited, false if it still runs after `timeout`.
