@@ -15,7 +15,8 @@ import NIOCore
 /// onto it by the bus (`SessionBus`).
 ///
 /// `@unchecked Sendable`: other threads hold it only to hand it work on `eventLoop` (they read
-/// `id` and `eventLoop`, both constant); every mutable field is touched on `eventLoop` alone,
+/// `id`, `eventLoop` and a relay partner's `channel`, all constant, and NIO's `isWritable` is
+/// atomic); every mutable field is touched on `eventLoop` alone,
 /// which the entry points called from elsewhere assert in debug builds.
 final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
@@ -148,8 +149,9 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
         case .setReading(let isReading):
             context?.channel.setOption(ChannelOptions.autoRead, value: isReading).whenFailure { _ in }
         case .schedule(let timer, let delay):
-            eventLoop.scheduleTask(in: delay) { [self] in
-                timerFired(timer)
+            // Weak: a closed connection is not kept for a deadline that no longer matters.
+            eventLoop.scheduleTask(in: delay) { [weak self] in
+                self?.timerFired(timer)
             }
         case .sendStoredFile(let path, let size, let download):
             sendStoredFile(path: path, size: size, download: download)
@@ -168,7 +170,12 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
             log(note)
         case .close(let reason):
             log(reason)
-            flushOutput()
+            if reason == .slowReader {
+                // Not a byte more for a client that reads nothing (as before the session split).
+                pendingOutput = nil
+            } else {
+                flushOutput()
+            }
             context?.close(promise: nil)
         }
     }
@@ -236,7 +243,7 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
         context.writeAndFlush(NIOAny(IOData.fileRegion(region)), promise: written)
         written.futureResult.whenComplete { [self] result in
             try? file.close()
-            if case .failure(let error) = result {
+            if case .failure(let error) = result, session.download?.serial == download {
                 logger.debug("download ended early", metadata: ["gateway.error": "\(error)"])
             }
             session.storedFileSent(download: download, succeeded: result.isSuccess)
@@ -291,7 +298,8 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
         case .partialLineTimeout: logger.debug("closing a connection that left a line half-sent")
         case .uploadStalled: logger.debug("closing a connection whose upload stalled")
         case .downloadStalled: logger.debug("closing a connection whose download stalled")
-        case .downloadFailed: logger.error("download failed in storage; closing")
+        case .downloadFailed(let download):
+            logger.error("download failed in storage; closing", metadata: ["gateway.download": "\(download)"])
         case .relayPartnerMissing: logger.debug("relay partner never came")
         case .slowReader: logger.warning("closing a connection that does not read what it is sent")
         }

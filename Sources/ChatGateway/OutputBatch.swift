@@ -4,8 +4,8 @@ import NIOCore
 /// flushed together when it ends: one pass over them instead of a task scheduled per
 /// connection.
 ///
-/// `@unchecked Sendable`: the bus thread only carries it to its event loop and back; its state
-/// is read and written on that event loop alone.
+/// `@unchecked Sendable`: the bus thread only carries it to its event loop; its state is read
+/// and written on that event loop alone.
 final class OutputBatch: @unchecked Sendable {
     /// True while a hand-over runs: writes then wait for its end to be flushed.
     private(set) var isOpen = false

@@ -206,4 +206,41 @@ import Testing
         first.channel.embeddedEventLoop.run()
         #expect(!first.channel.isActive)
     }
+
+    @Test func aStoredFileThisMachineCannotOpenIsStreamedFromStorage() throws {
+        let harness = try Harness()
+        try startDownload(harness, size: 5, path: "/nonexistent/\(UUID().uuidString)")
+        #expect(harness.bus.requests.map(\.message) == [.readChunk(download: 4, offset: 0, length: 5)])
+        try harness.bus.answerNext(with: .success(.chunk(Array("hello".utf8))))
+        #expect(try harness.received() == "hello")
+        #expect(harness.bus.sent.map(\.message) == [.closeDownload(download: 4)])
+    }
+
+    @Test func aClientThatReadsNothingIsClosedWhenItsHeldPushesGrowTooLarge() throws {
+        var settings = ClientSession.Settings()
+        settings.maxUnsentOutput = 100
+        let harness = try Harness(settings: settings)
+        try harness.signIn()
+        try harness.send("111111 history 222222 all\n")
+        try harness.bus.answerNext(with: .success(.existence(true)))
+        try harness.bus.answerNext(with: .success(.history(Array("\(Self.text)\nhi\n".utf8))))
+        #expect(try harness.received() == "server_data_size38\n")
+        let push = Array("333333 to 111111 202004131702 text\n".utf8) + [UInt8](repeating: 0x61, count: 30) + [0x0a]
+        harness.connection.deliverPush(push)
+        #expect(harness.channel.isActive)
+        harness.connection.deliverPush(push)
+        #expect(!harness.channel.isActive)
+        // Held pushes are dropped with the connection, not written.
+        #expect(try harness.received() == "")
+    }
+
+    @Test func aRelayConnectionWhosePartnerNeverComesIsClosedAfterItsWait() throws {
+        let harness = try Harness()
+        try harness.send("p2p relay \(String(repeating: "cd", count: 16))\n")
+        try harness.bus.answerNext(with: .success(.p2pRelayAllowed(true)))
+        harness.advance(by: .seconds(29))
+        #expect(harness.channel.isActive)
+        harness.advance(by: .seconds(1))
+        #expect(!harness.channel.isActive)
+    }
 }

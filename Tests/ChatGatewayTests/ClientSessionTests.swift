@@ -363,4 +363,20 @@ import Testing
         transcript.answer(.p2p(2), .success(.p2pUnknown))
         #expect(transcript.takeWritten() == "No such transfer\n")
     }
+
+    @Test func anUploadStoredAfterItsSenderLeftIsStillAnnounced() {
+        var transcript = uploading(size: 4)
+        _ = transcript.take()
+        transcript.send([1, 2, 3, 4])
+        let chunk = transcript.takeRequests()
+        transcript.answer(chunk[0].then, .success(.chunkStored))
+        let finish = transcript.takeRequests()
+        #expect(finish.map(\.then) == [.finishUpload(upload: 1, from: "111111", to: "222222")])
+        // The sender leaves while storage makes the file durable: nothing is aborted...
+        transcript.session.disconnected()
+        #expect(!transcript.take().contains { if case .send(.abortUpload, _) = $0 { true } else { false } })
+        // ...and once it is stored, the recipient is still told.
+        transcript.answer(finish[0].then, .success(.stored(record: [1])))
+        #expect(transcript.take() == [.request(.announce(from: "111111", to: "222222", record: [1]), to: .router, then: .announce(upload: 1))])
+    }
 }

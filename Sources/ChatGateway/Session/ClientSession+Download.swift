@@ -111,7 +111,7 @@ extension ClientSession {
         guard case .success(.chunk(let bytes)) = answer, bytes.count == length else {
             // Mid-stream there is no way to say so in the protocol: the client sees the
             // connection close short of N bytes.
-            return close(.downloadFailed)
+            return close(.downloadFailed(download: download!.offer.id))
         }
         write(bytes)
         download!.written += Int64(length)

@@ -85,27 +85,30 @@ extension ClientSession {
     /// Sends whole chunks while the window allows, stops reading when it does not, and
     /// finishes once every byte is confirmed.
     mutating func pumpUpload() {
-        guard let current = upload, !isClosed else { return }
-        if current.failed {
+        // `upload!` throughout, never a copy of it: a copy would share `pending`, and trimming
+        // it would then copy up to a window of bytes per chunk.
+        guard upload != nil, !isClosed else { return }
+        if upload!.failed {
             // Keep reading (and dropping) until the announced bytes are all in.
             setPause(.uploadWindow, false)
-            if current.toReceive == 0 { completeUpload(.serviceUnavailable) }
+            if upload!.toReceive == 0 { completeUpload(.serviceUnavailable) }
             return
         }
-        while let upload, upload.inFlight < Upload.window,
-              upload.pending.count >= Upload.chunkSize || (upload.toReceive == 0 && !upload.pending.isEmpty) {
-            let count = min(Upload.chunkSize, upload.pending.count)
-            let chunk = Array(upload.pending.prefix(count))
-            self.upload!.pending.removeFirst(count)
-            self.upload!.inFlight += count
-            actions.append(.request(.uploadChunk(upload: upload.id, bytes: chunk), to: .storage(upload.pair),
-                                    then: .uploadChunk(upload: upload.serial, byteCount: count)))
+        let (id, pair, serial) = (upload!.id, upload!.pair, upload!.serial)
+        while upload!.inFlight < Upload.window,
+              upload!.pending.count >= Upload.chunkSize || (upload!.toReceive == 0 && !upload!.pending.isEmpty) {
+            let count = min(Upload.chunkSize, upload!.pending.count)
+            let chunk = Array(upload!.pending.prefix(count))
+            upload!.pending.removeFirst(count)
+            upload!.inFlight += count
+            actions.append(.request(.uploadChunk(upload: id, bytes: chunk), to: .storage(pair),
+                                    then: .uploadChunk(upload: serial, byteCount: count)))
         }
-        guard let upload else { return }
-        setPause(.uploadWindow, upload.pending.count >= Upload.window)
-        guard upload.toReceive == 0, upload.pending.isEmpty, upload.inFlight == 0, !upload.finishing else { return }
-        self.upload!.finishing = true
-        actions.append(.request(.finishUpload(upload: upload.id), to: .storage(upload.pair), then: .finishUpload(upload: upload.serial)))
+        setPause(.uploadWindow, upload!.pending.count >= Upload.window)
+        guard upload!.toReceive == 0, upload!.pending.isEmpty, upload!.inFlight == 0, !upload!.finishing else { return }
+        upload!.finishing = true
+        actions.append(.request(.finishUpload(upload: id), to: .storage(pair),
+                                then: .finishUpload(upload: serial, from: upload!.sender, to: upload!.recipient)))
     }
 
     mutating func uploadChunkStored(serial: UInt64, byteCount: Int, _ answer: Result<BusMessage, BusRequestError>) {
@@ -115,11 +118,14 @@ extension ClientSession {
         pumpUpload()
     }
 
-    mutating func uploadFinished(serial: UInt64, _ answer: Result<BusMessage, BusRequestError>) {
-        guard let upload, upload.serial == serial else { return }
-        guard case .success(.stored(let record)) = answer else { return completeUpload(.serviceUnavailable) }
-        actions.append(.request(.announce(from: upload.sender, to: upload.recipient, record: record), to: .router,
-                                then: .announce(upload: serial)))
+    mutating func uploadFinished(serial: UInt64, sender: String, recipient: String, _ answer: Result<BusMessage, BusRequestError>) {
+        guard case .success(.stored(let record)) = answer else {
+            if upload?.serial == serial { completeUpload(.serviceUnavailable) }
+            return
+        }
+        // Stored: announced even if the sender has left meanwhile, so an online recipient
+        // still hears of the file its history now holds.
+        actions.append(.request(.announce(from: sender, to: recipient, record: record), to: .router, then: .announce(upload: serial)))
     }
 
     private mutating func failUpload() {

@@ -234,8 +234,8 @@ struct ClientSession {
             uploadBegun(slot: slot, header: header, size: size, answer)
         case .uploadChunk(let serial, let count):
             uploadChunkStored(serial: serial, byteCount: count, answer)
-        case .finishUpload(let serial):
-            uploadFinished(serial: serial, answer)
+        case .finishUpload(let serial, let sender, let recipient):
+            uploadFinished(serial: serial, sender: sender, recipient: recipient, answer)
         case .announce(let serial):
             guard upload?.serial == serial else { return }
             completeUpload(ReplyMapping.delivery(answer))

@@ -58,7 +58,7 @@ enum PendingRequest: Equatable, Sendable {
     case fetchHistory(ReplySequencer.Slot)
     case beginUpload(ReplySequencer.Slot, header: MessageHeader, size: Int64)
     case uploadChunk(upload: UInt64, byteCount: Int)
-    case finishUpload(upload: UInt64)
+    case finishUpload(upload: UInt64, from: String, to: String)
     case announce(upload: UInt64)
     case openDownload(ReplySequencer.Slot, pair: PairKey)
     case readChunk(download: UInt64, length: Int)
@@ -90,7 +90,7 @@ enum CloseReason: Equatable {
     case uploadStalled
     case downloadStalled
     /// Storage failed mid-download.
-    case downloadFailed
+    case downloadFailed(download: UInt64)
     /// Sending the stored file failed (the client went away, mostly).
     case downloadInterrupted
     case relayPartnerMissing
