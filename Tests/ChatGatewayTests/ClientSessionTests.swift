@@ -379,4 +379,19 @@ import Testing
         transcript.answer(finish[0].then, .success(.stored(record: [1])))
         #expect(transcript.take() == [.request(.announce(from: "111111", to: "222222", record: [1]), to: .router, then: .announce(upload: 1))])
     }
+
+    @Test func aTooLongAnswerToServerDataSizeCancelsAndSaysSo() {
+        var settings = ClientSession.Settings()
+        settings.maxBufferedInput = 1 << 20
+        var transcript = SessionTranscript.signedIn(settings: settings)
+        transcript.send("111111 history 222222 all\n")
+        let pair = PairKey("111111", "222222")
+        transcript.answer(.userExists(1, then: .fetchHistory(pair)), .success(.existence(true)))
+        transcript.answer(.fetchHistory(1), .success(.history([1, 2, 3])))
+        #expect(transcript.takeWritten() == "server_data_size3\n")
+        transcript.session.push(Array("333333 to 111111 addFriend\n".utf8))
+        transcript.send(String(repeating: "o", count: LineFramer.protocolMaxLineLength + 1) + "\n")
+        // No data; the held push, then the refusal, in that order.
+        #expect(transcript.takeWritten() == "333333 to 111111 addFriend\nMessage too long\n")
+    }
 }
