@@ -56,7 +56,7 @@ struct ClientSession {
     var phase = Phase.login
     var expectation = Expectation.command
     /// Parses session lines for the signed-in uid; made once at sign-in.
-    private var parser: SessionCommandParser?
+    var parser: SessionCommandParser?
     var framer = LineFramer()
     private var sequencer = ReplySequencer()
     /// A request whose answer decides how later lines are read (sign-in, history, a
@@ -74,7 +74,7 @@ struct ClientSession {
     /// A close was asked for, or the connection went away: nothing more is written.
     private(set) var isClosed = false
     private var remoteAddress = "unknown"
-    private var partialLineTimer = PartialLineTimer()
+    var partialLineTimer = PartialLineTimer()
     /// The upload or download under way, if any.
     var upload: Upload?
     var download: Download?
@@ -311,108 +311,6 @@ struct ClientSession {
         }
     }
 
-    // MARK: Login phase
-
-    private mutating func handleLogin(_ line: [UInt8]) {
-        guard let command = LoginCommand(line: line) else { return reply(.wrongSignCommand) }
-        switch command {
-        case .offline:
-            closeAfterReplies()
-        case .p2pRelay(let token):
-            let slot = reserveGated()
-            actions.append(.request(.p2pRelayCheck(token: token), to: .router, then: .relayCheck(slot, token: token)))
-        case .signUp(let uid, let password):
-            let slot = reserveGated()
-            actions.append(.request(.signUp(uid: uid, password: password), to: .auth, then: .signUp(slot)))
-        case .signIn(let uid, let password):
-            let slot = reserveGated()
-            actions.append(.request(.signIn(uid: uid, password: password), to: .auth, then: .signIn(slot, uid: uid)))
-        }
-    }
-
-    private mutating func attached(uid: String, slot: ReplySequencer.Slot, _ answer: Result<BusMessage, BusRequestError>) {
-        guard case .success(.attached) = answer else {
-            // The router may have attached us and only the answer got lost: take it back.
-            actions.append(.send(.detach(uid: uid, connection: connectionId), to: .router))
-            return finishGated(slot, .serviceUnavailable)
-        }
-        guard !isClosed else {
-            // Gone while signing in: take the presence back.
-            actions.append(.send(.detach(uid: uid, connection: connectionId), to: .router))
-            return
-        }
-        phase = .session(uid: uid)
-        parser = SessionCommandParser(uid: uid)
-        actions.append(.note(.signedIn(uid: uid)))
-        finishGated(slot, .signInSucceeded)
-    }
-
-    // MARK: Session phase
-
-    private mutating func handleSession(_ line: [UInt8]) {
-        guard case .session(let uid) = phase, let parser else { return }
-        switch parser.parse(line) {
-        case .refused(let refusal):
-            reply(refusal)
-        case .refusedTwoLine(let refusal):
-            expectation = .droppedContent(reply: refusal)
-        case .command(.offline):
-            closeAfterReplies()
-        case .command(.message(let header)):
-            switch header.kind {
-            case .text: expectation = .content(header)
-            case .audio, .file: expectation = .attachmentName(header)
-            }
-        case .command(.addFriend(let peer)):
-            let slot = reserve()
-            actions.append(.request(.addFriend(owner: uid, friend: peer), to: .auth, then: .addFriend(slot, owner: uid, peer: peer)))
-        case .command(.p2p(let command)):
-            introduce(command, uid: uid)
-        case .command(.friends):
-            let slot = reserve()
-            actions.append(.request(.listFriends(owner: uid), to: .auth, then: .listFriends(slot)))
-        case .command(.historyAll(let peer)):
-            askWhetherUserExists(peer, slot: reserveGated(), then: .fetchHistory(PairKey(uid, peer)))
-        case .command(.historyFile(let peer, let name)):
-            askWhetherUserExists(peer, slot: reserveGated(), then: .openDownload(PairKey(uid, peer), name: name))
-        }
-    }
-
-    /// Peer-to-peer commands: the router introduces the peers; nothing is stored.
-    private mutating func introduce(_ command: P2PCommand, uid: String) {
-        let request: BusMessage
-        switch command {
-        case .offer(let peer, let size, let sha256, let privateEndpoint, let name):
-            request = .p2pOffer(from: uid, to: peer, size: size, sha256: sha256, name: name, privateEndpoint: privateEndpoint)
-        case .accept(let token, let privateEndpoint):
-            request = .p2pAccept(by: uid, token: token, privateEndpoint: privateEndpoint)
-        case .decline(let token):
-            request = .p2pDecline(by: uid, token: token)
-        }
-        actions.append(.request(request, to: .router, then: .p2p(reserve())))
-    }
-
-    private mutating func handleContent(_ content: [UInt8], of header: MessageHeader) {
-        guard Identifiers.isValidUTF8(content) else { return reply(.wrongInteractCommand) }
-        let record = HistoryRecord.bytes(headerLine: header.line, body: content)
-        actions.append(.storeText(from: header.sender, to: header.recipient, record: record, slot: reserve()))
-    }
-
-    private mutating func askWhetherUserExists(_ peer: String, slot: ReplySequencer.Slot, then next: AfterUserExists) {
-        actions.append(.request(.userExists(uid: peer), to: .auth, then: .userExists(slot, then: next)))
-    }
-
-    private mutating func userExists(slot: ReplySequencer.Slot, then next: AfterUserExists) {
-        switch next {
-        case .fetchHistory(let pair):
-            actions.append(.request(.fetchHistory(pair: pair), to: .storage(pair), then: .fetchHistory(slot)))
-        case .beginUpload(let header, let name):
-            beginUpload(header, name: name, slot: slot)
-        case .openDownload(let pair, let name):
-            actions.append(.request(.openDownload(pair: pair, name: name), to: .storage(pair), then: .openDownload(slot, pair: pair)))
-        }
-    }
-
     // MARK: Replies, in command order
 
     mutating func reply(_ reply: ServerReply) {
@@ -467,7 +365,7 @@ struct ClientSession {
         if readPauses.isEmpty != wasReading { actions.append(.setReading(readPauses.isEmpty)) }
     }
 
-    private mutating func closeAfterReplies() {
+    mutating func closeAfterReplies() {
         closeWhenRepliesSent = true
         if sequencer.isIdle { close(.offline) }
     }
@@ -476,41 +374,6 @@ struct ClientSession {
         guard !isClosed else { return }
         isClosed = true
         actions.append(.close(reason))
-    }
-
-    // MARK: The partial-line deadline
-
-    /// Closes the connection when part of a line has sat unfinished for too long, counted
-    /// from the last line end received (so a client streaming long lines is not cut off).
-    private struct PartialLineTimer {
-        var isArmed = false
-        var generation = 0
-        /// `framer.lineEndsReceived` when it was armed.
-        var lineEndsAtArming = 0
-    }
-
-    private mutating func armPartialLineTimer() {
-        guard framer.hasPartialLine, upload == nil, !isRelaying else {
-            if partialLineTimer.isArmed {
-                partialLineTimer.isArmed = false
-                partialLineTimer.generation += 1
-            }
-            return
-        }
-        guard !partialLineTimer.isArmed else { return }
-        partialLineTimer.isArmed = true
-        partialLineTimer.lineEndsAtArming = framer.lineEndsReceived
-        actions.append(.schedule(.partialLine(generation: partialLineTimer.generation), after: settings.partialLineTimeout))
-    }
-
-    private mutating func partialLineTimerFired(generation: Int) {
-        guard partialLineTimer.isArmed, generation == partialLineTimer.generation else { return }
-        partialLineTimer.isArmed = false
-        if framer.lineEndsReceived != partialLineTimer.lineEndsAtArming {
-            // Lines kept completing; only the newest one is unfinished. Start over.
-            return armPartialLineTimer()
-        }
-        close(.partialLineTimeout)
     }
 
     mutating func nextTransferSerial() -> UInt64 {

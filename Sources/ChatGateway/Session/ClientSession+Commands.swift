@@ -1,0 +1,108 @@
+import ChatBus
+import ChatProtocol
+
+/// The commands of the login and session phases: each becomes a reserved reply slot and a
+/// bus request (or a refusal at once), the step waiting for the answer named in the request.
+extension ClientSession {
+    // MARK: Login phase
+
+    mutating func handleLogin(_ line: [UInt8]) {
+        guard let command = LoginCommand(line: line) else { return reply(.wrongSignCommand) }
+        switch command {
+        case .offline:
+            closeAfterReplies()
+        case .p2pRelay(let token):
+            let slot = reserveGated()
+            actions.append(.request(.p2pRelayCheck(token: token), to: .router, then: .relayCheck(slot, token: token)))
+        case .signUp(let uid, let password):
+            let slot = reserveGated()
+            actions.append(.request(.signUp(uid: uid, password: password), to: .auth, then: .signUp(slot)))
+        case .signIn(let uid, let password):
+            let slot = reserveGated()
+            actions.append(.request(.signIn(uid: uid, password: password), to: .auth, then: .signIn(slot, uid: uid)))
+        }
+    }
+
+    mutating func attached(uid: String, slot: ReplySequencer.Slot, _ answer: Result<BusMessage, BusRequestError>) {
+        guard case .success(.attached) = answer else {
+            // The router may have attached us and only the answer got lost: take it back.
+            actions.append(.send(.detach(uid: uid, connection: connectionId), to: .router))
+            return finishGated(slot, .serviceUnavailable)
+        }
+        guard !isClosed else {
+            // Gone while signing in: take the presence back.
+            actions.append(.send(.detach(uid: uid, connection: connectionId), to: .router))
+            return
+        }
+        phase = .session(uid: uid)
+        parser = SessionCommandParser(uid: uid)
+        actions.append(.note(.signedIn(uid: uid)))
+        finishGated(slot, .signInSucceeded)
+    }
+
+    // MARK: Session phase
+
+    mutating func handleSession(_ line: [UInt8]) {
+        guard case .session(let uid) = phase, let parser else { return }
+        switch parser.parse(line) {
+        case .refused(let refusal):
+            reply(refusal)
+        case .refusedTwoLine(let refusal):
+            expectation = .droppedContent(reply: refusal)
+        case .command(.offline):
+            closeAfterReplies()
+        case .command(.message(let header)):
+            switch header.kind {
+            case .text: expectation = .content(header)
+            case .audio, .file: expectation = .attachmentName(header)
+            }
+        case .command(.addFriend(let peer)):
+            let slot = reserve()
+            actions.append(.request(.addFriend(owner: uid, friend: peer), to: .auth, then: .addFriend(slot, owner: uid, peer: peer)))
+        case .command(.p2p(let command)):
+            introduce(command, uid: uid)
+        case .command(.friends):
+            let slot = reserve()
+            actions.append(.request(.listFriends(owner: uid), to: .auth, then: .listFriends(slot)))
+        case .command(.historyAll(let peer)):
+            askWhetherUserExists(peer, slot: reserveGated(), then: .fetchHistory(PairKey(uid, peer)))
+        case .command(.historyFile(let peer, let name)):
+            askWhetherUserExists(peer, slot: reserveGated(), then: .openDownload(PairKey(uid, peer), name: name))
+        }
+    }
+
+    /// Peer-to-peer commands: the router introduces the peers; nothing is stored.
+    mutating func introduce(_ command: P2PCommand, uid: String) {
+        let request: BusMessage
+        switch command {
+        case .offer(let peer, let size, let sha256, let privateEndpoint, let name):
+            request = .p2pOffer(from: uid, to: peer, size: size, sha256: sha256, name: name, privateEndpoint: privateEndpoint)
+        case .accept(let token, let privateEndpoint):
+            request = .p2pAccept(by: uid, token: token, privateEndpoint: privateEndpoint)
+        case .decline(let token):
+            request = .p2pDecline(by: uid, token: token)
+        }
+        actions.append(.request(request, to: .router, then: .p2p(reserve())))
+    }
+
+    mutating func handleContent(_ content: [UInt8], of header: MessageHeader) {
+        guard Identifiers.isValidUTF8(content) else { return reply(.wrongInteractCommand) }
+        let record = HistoryRecord.bytes(headerLine: header.line, body: content)
+        actions.append(.storeText(from: header.sender, to: header.recipient, record: record, slot: reserve()))
+    }
+
+    mutating func askWhetherUserExists(_ peer: String, slot: ReplySequencer.Slot, then next: AfterUserExists) {
+        actions.append(.request(.userExists(uid: peer), to: .auth, then: .userExists(slot, then: next)))
+    }
+
+    mutating func userExists(slot: ReplySequencer.Slot, then next: AfterUserExists) {
+        switch next {
+        case .fetchHistory(let pair):
+            actions.append(.request(.fetchHistory(pair: pair), to: .storage(pair), then: .fetchHistory(slot)))
+        case .beginUpload(let header, let name):
+            beginUpload(header, name: name, slot: slot)
+        case .openDownload(let pair, let name):
+            actions.append(.request(.openDownload(pair: pair, name: name), to: .storage(pair), then: .openDownload(slot, pair: pair)))
+        }
+    }
+}
