@@ -98,7 +98,10 @@ let package = Package(
             "ChatBenchmark", .product(name: "NIOCore", package: "swift-nio"),
         ]),
         // Depends on the executables so `swift test` builds them; the tests run them as users do.
-        .testTarget(name: "IntegrationTests", dependencies: ["ChatRuntime", "SQLite", "ChatTestSupport", "chatd", "chat", "chat-bench"]),
+        .testTarget(name: "IntegrationTests", dependencies: [
+            "ChatRuntime", "ChatBus", "SQLite", "ChatTestSupport", .product(name: "Logging", package: "swift-log"),
+            "chatd", "chat", "chat-bench",
+        ]),
     ],
     swiftLanguageModes: [.v6]
 )

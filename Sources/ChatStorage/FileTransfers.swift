@@ -91,6 +91,8 @@ final class FileTransfers: @unchecked Sendable {
 
     private func begin(_ incoming: BusIncoming, partition: Int, pair: PairKey, header: [UInt8], name: String, size: Int64) {
         guard let folder = folders[partition] else { return loop.reply(to: incoming, with: .failure("partition not owned")) }
+        // Bus fields are checked as hostile input: a negative size would never complete.
+        guard size >= 0 else { return loop.reply(to: incoming, with: .failure("negative size")) }
         do {
             let (descriptor, temporary) = try folder.createTemporary()
             let id = nextId
@@ -106,7 +108,8 @@ final class FileTransfers: @unchecked Sendable {
 
     private func write(_ incoming: BusIncoming, upload id: UInt64, bytes: [UInt8]) {
         guard var upload = uploads[id] else { return loop.reply(to: incoming, with: .failure("no such upload")) }
-        guard upload.received + Int64(bytes.count) <= upload.size else {
+        // Written so it cannot overflow, whatever size was announced.
+        guard Int64(bytes.count) <= upload.size - upload.received else {
             abort(upload: id, reason: "more bytes than announced")
             return loop.reply(to: incoming, with: .failure("more bytes than announced"))
         }
@@ -200,10 +203,12 @@ final class FileTransfers: @unchecked Sendable {
 
     private func read(_ incoming: BusIncoming, download id: UInt64, offset: Int64, length: Int) {
         guard var download = downloads[id] else { return loop.reply(to: incoming, with: .failure("no such download")) }
+        // Bus fields are checked as hostile input: `size - offset` below must not overflow.
+        guard (0...download.size).contains(offset) else { return loop.reply(to: incoming, with: .failure("offset out of range")) }
         download.lastActivity = Self.now()
         downloads[id] = download
         let descriptor = download.descriptor
-        let length = max(0, min(length, Self.maxChunk, Int(max(0, download.size - offset))))
+        let length = max(0, min(length, Self.maxChunk, Int(download.size - offset)))
         fileQueue.async { [loop] in
             let result = Result { try BlobFolder.read(descriptor, offset: offset, length: length) }
             loop.execute {
