@@ -51,7 +51,7 @@ extension ChatClientSession {
         switch push {
         case .p2pOffer(let sender, _, let token, let size, let sha256, let name):
             withState { incomingOffers[token] = IncomingOffer(sender: sender, name: name, size: size, sha256: sha256) }
-            output("\(sender) offers \(name) (\(size) bytes) directly: /accept \(token) or /decline \(token)")
+            output("\(sender) offers \(TerminalText.escaped(name)) (\(size) bytes) directly: /accept \(token) or /decline \(token)")
             if peerOptions.acceptAutomatically {
                 // From the reader thread: queue the command without waiting for its reply.
                 guard let uid = withState({ signedInUID }), let local = privateEndpoint else { return }
@@ -79,7 +79,8 @@ extension ChatClientSession {
         startTransfer(token: token, peerEndpoints: [peerPublic, peerPrivate], chooses: false) { [self] fd in
             try PeerTransfer.receive(name: offer.name, size: offer.size, sha256: offer.sha256, over: fd, into: downloads)
         } describe: { outcome, route in
-            "p2p: received \(offer.name) from \(offer.sender) \(route) in \(String(format: "%.2f", outcome.seconds)) s, \(outcome.rate); saved \(outcome.detail)"
+            "p2p: received \(TerminalText.escaped(offer.name)) from \(offer.sender) \(route) in \(String(format: "%.2f", outcome.seconds)) s, "
+                + "\(outcome.rate); saved \(TerminalText.escaped(outcome.detail))"
         }
     }
 
@@ -109,7 +110,8 @@ extension ChatClientSession {
             do {
                 output(describe(try work(link.descriptor), link.route) + String(format: " (connected in %.2f s)", connectSeconds))
             } catch {
-                output("p2p: failed: \(error)")
+                // The error may name the offered file.
+                output("p2p: failed: \(TerminalText.escaped(String(describing: error)))")
             }
         }.start()
     }

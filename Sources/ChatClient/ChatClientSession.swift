@@ -241,7 +241,7 @@ public final class ChatClientSession: @unchecked Sendable {
         switch (next, reply) {
         case (.signIn(let uid), .signInSucceeded?):
             withState { signedInUID = uid }
-            output(line)
+            output(TerminalText.escaped(line))
         case (.p2pOffer(let transfer), .p2pOffered(let token)?):
             withState { outgoingTransfers[token] = transfer }
             output("p2p: offered \(transfer.name) to \(transfer.peer); waiting for them to accept")
@@ -253,10 +253,10 @@ public final class ChatClientSession: @unchecked Sendable {
                 uploadDecision = .send
             }
         case (.uploadStart, _):
-            output(line)
+            output(TerminalText.escaped(line))
             withState { uploadDecision = .refused }
         case (.uploadFinal, _):
-            output(reply == .ok ? "sent" : line)
+            output(reply == .ok ? "sent" : TerminalText.escaped(line))
         case (.download(_, let name), .dataSize(let count)?):
             receiveFile(named: name, size: Int64(count))
         case (.history(let peer), .dataSize(let count)?):
@@ -264,12 +264,16 @@ public final class ChatClientSession: @unchecked Sendable {
             guard let data = connection.read(count: count) else { return }
             output("history with \(peer):")
             guard let records = HistoryRecord.decodeAll(data) else {
-                // Not records as the protocol writes them: shown as they came rather than lost.
-                return output(String(decoding: data, as: UTF8.self))
+                // Not records as the protocol writes them: shown as they came rather than lost,
+                // line by line, escaped like any text from the network.
+                for line in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+                    output(TerminalText.escaped(String(decoding: line, as: UTF8.self)))
+                }
+                return
             }
             for record in records { output("  " + record.readable) }
         default:
-            output(line)
+            output(TerminalText.escaped(line))
         }
         withState { state.broadcast() }
     }
@@ -305,11 +309,12 @@ public final class ChatClientSession: @unchecked Sendable {
         case .message(let record):
             let header = record.header
             let prefix = "[\(MessageTimestamp.readable(header.timestamp))] \(header.sender)"
-            let fetch = "(fetch it with /get \(header.sender) \(record.body))"
+            let body = TerminalText.escaped(record.body)
+            let fetch = "(fetch it with /get \(header.sender) \(body))"
             switch header.kind {
-            case .text: output("\(prefix): \(record.body)")
-            case .audio: output("\(prefix) sent a voice message: \(record.body) \(fetch)")
-            case .file: output("\(prefix) sent a file: \(record.body) \(fetch)")
+            case .text: output("\(prefix): \(body)")
+            case .audio: output("\(prefix) sent a voice message: \(body) \(fetch)")
+            case .file: output("\(prefix) sent a file: \(body) \(fetch)")
             }
         }
     }

@@ -11,7 +11,8 @@ final class ProgressBar {
     private let enabled: Bool
 
     init(label: String, total: Int64) {
-        self.label = label
+        // A peer-to-peer label names the offered file: escaped like any text from the network.
+        self.label = TerminalText.escaped(label)
         self.total = total
         enabled = isatty(STDOUT_FILENO) == 1 && isatty(STDERR_FILENO) == 1
     }
