@@ -80,11 +80,11 @@ let package = Package(
 
         // What several test targets share: waiting on a condition with a deadline.
         .target(name: "ChatTestSupport", path: "Tests/ChatTestSupport"),
-        .testTarget(name: "ChatProtocolTests", dependencies: ["ChatProtocol", "ChatCrypto"]),
+        .testTarget(name: "ChatProtocolTests", dependencies: ["ChatProtocol", "ChatCrypto", "ChatTestSupport"]),
         .testTarget(name: "ChatBusTests", dependencies: ["ChatBus", "ChatTestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ChatRuntimeTests", dependencies: ["ChatRuntime", "ChatSupervisor"]),
         .testTarget(name: "ChatGatewayTests", dependencies: [
-            "ChatGateway", "ChatBus", "ChatProtocol",
+            "ChatGateway", "ChatBus", "ChatProtocol", "ChatTestSupport",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
