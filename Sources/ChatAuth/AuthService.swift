@@ -21,6 +21,8 @@ public final class AuthService: @unchecked Sendable {
     private let hasher: PasswordHasher
     private let hashingQueues: [DispatchQueue]
     private var nextHashingQueue = 0
+    /// Bounds the hashing backlog and skips hashes nobody waits for (loop thread only).
+    private var admission: HashingAdmission
     private var store: AccountStore!
 
     public init(configuration: ChatConfiguration, logger: Logger) {
@@ -30,6 +32,8 @@ public final class AuthService: @unchecked Sendable {
         hasher = PasswordHasher(cost: Scrypt(n: UInt64(configuration.scryptN), r: UInt64(configuration.scryptR), p: UInt64(configuration.scryptP)))
         let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
         hashingQueues = (0..<cores).map { DispatchQueue(label: "auth.hashing.\($0)") }
+        admission = HashingAdmission(maxQueued: configuration.maxQueuedHashes,
+                                     requesterPatienceNanos: UInt64(configuration.requestTimeoutMilliseconds) * 1_000_000)
     }
 
     /// Blocks until `stop()`.
@@ -76,14 +80,29 @@ public final class AuthService: @unchecked Sendable {
         }
     }
 
-    /// Runs `work` on a hashing thread, then `finish` back on the bus thread to reply.
+    /// Runs `work` on a hashing thread, then `finish` back on the bus thread to reply; refused
+    /// at once when the hashing backlog is full, skipped when its requester stopped waiting.
     private func offload<T: Sendable>(_ incoming: BusIncoming, work: @escaping @Sendable () throws -> T,
                                       finish: @escaping @Sendable (T) throws -> BusMessage) {
+        guard admission.admit() else {
+            logger.warning("auth busy: hashing backlog full; refusing", metadata: ["auth.queued": "\(admission.queued)"])
+            return loop.reply(to: incoming, with: .failure("auth busy"))
+        }
         let queue = hashingQueues[nextHashingQueue]
         nextHashingQueue = (nextHashingQueue + 1) % hashingQueues.count
+        let receivedAt = DispatchTime.now().uptimeNanoseconds
+        let admission = self.admission
         queue.async {
+            if admission.isStale(receivedAt: receivedAt, now: DispatchTime.now().uptimeNanoseconds) {
+                // The requester has answered `Service unavailable` already: no reply is awaited.
+                return self.loop.execute {
+                    self.admission.finished()
+                    self.logger.info("auth skipped a hash nobody waits for any more", metadata: ["bus.kind": "\(incoming.message.kind)"])
+                }
+            }
             let result = Result { try work() }
             self.loop.execute {
+                self.admission.finished()
                 do {
                     self.loop.reply(to: incoming, with: try finish(result.get()))
                 } catch {

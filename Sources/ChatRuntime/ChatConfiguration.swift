@@ -33,6 +33,9 @@ public struct ChatConfiguration: Equatable, Sendable {
     public var scryptN = 1 << 17
     public var scryptR = 8
     public var scryptP = 1
+    /// Password hashes waiting or running at once in auth; past this a sign-up or sign-in gets
+    /// `Service unavailable` at once instead of waiting behind hashes nobody needs.
+    public var maxQueuedHashes = 64
 
     /// Restart intensity, as Erlang/OTP: more than `maxRestarts` in `restartWindowSeconds` and
     /// the supervisor gives up and stops everything.
@@ -58,6 +61,7 @@ public struct ChatConfiguration: Equatable, Sendable {
         "auth.scrypt_n": .powerOfTwo(in: 2...(1 << 24)) { $0.scryptN = $1 },
         "auth.scrypt_r": .integer(in: 1...64) { $0.scryptR = $1 },
         "auth.scrypt_p": .integer(in: 1...64) { $0.scryptP = $1 },
+        "auth.max_queued_hashes": .integer(in: 1...100_000) { $0.maxQueuedHashes = $1 },
         "router.endpoint": .string { $0.routerEndpoint = $1 },
         "storage.endpoints": .nonEmptyStrings { $0.storageEndpoints = $1 },
         "storage.partitions": .integer(in: 1...4096) { $0.storagePartitions = $1 },
