@@ -34,7 +34,7 @@ struct TargetOptions: ParsableArguments {
             ProcessStats.supervisor.withLock { $0 = nil }
             return try body(port!)
         }
-        let system = try SystemUnderTest(settings: ["auth.scrypt_n=16", "bus.request_timeout_ms=30000"] + extraSettings + settings,
+        let system = try SystemUnderTest(settings: SystemUnderTest.benchmarkSettings + extraSettings + settings,
                                          storageWorkers: storageWorkers)
         ProcessStats.supervisor.withLock { $0 = system.supervisorPID }
         defer { system.stop() }

@@ -100,7 +100,7 @@ final class ChatTarget: BenchmarkTarget {
     var port: Int { system.port }
 
     init(storageWorkers: Int, scryptN: Int = 16) throws {
-        system = try SystemUnderTest(settings: ["auth.scrypt_n=\(scryptN)", "bus.request_timeout_ms=30000"], storageWorkers: storageWorkers)
+        system = try SystemUnderTest(settings: SystemUnderTest.benchmarkSettings + ["auth.scrypt_n=\(scryptN)"], storageWorkers: storageWorkers)
     }
 
     var pids: [Int32] {

@@ -8,6 +8,12 @@ public final class SystemUnderTest {
     private let process = Process()
     private let dataDirectory: URL
 
+    /// What every benchmark run changes from the defaults, and why: a low scrypt cost and no
+    /// cap on hashes at once, because the benchmark signs thousands of users in at once (the
+    /// defaults protect a real server from that), and a long request timeout, so a slow
+    /// moment shows in the latency figures rather than as failures.
+    public static let benchmarkSettings = ["auth.scrypt_n=16", "auth.max_queued_hashes=100000", "bus.request_timeout_ms=30000"]
+
     /// `settings` are extra `key=value` overrides (e.g. a low scrypt cost for many sign-ins).
     public init(settings: [String], storageWorkers: Int) throws {
         let ports = try LocalPorts.free(3 + storageWorkers)
