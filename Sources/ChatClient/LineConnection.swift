@@ -32,7 +32,11 @@ final class LineConnection: @unchecked Sendable {
                 var share: Int32 = 1
                 setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &share, socklen_t(MemoryLayout<Int32>.size))
                 setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &share, socklen_t(MemoryLayout<Int32>.size))
-                if connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 {
+                // Bound before connecting, to a port of its own: left to connect, the kernel may
+                // give it a local port that other outgoing connections (to other hosts) use too,
+                // and punching could not bind that port again.
+                if Self.bindToFreePort(fd, family: info.pointee.ai_family),
+                   connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 {
                     var on: Int32 = 1
                     setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
                     descriptor = fd
@@ -46,6 +50,26 @@ final class LineConnection: @unchecked Sendable {
     }
 
     deinit { close(descriptor) }
+
+    /// Binds `fd` to a local port no other socket uses (port 0 on every address): the kernel
+    /// picks such a port for an explicit bind, and keeps other connections' automatic choices
+    /// off it afterwards.
+    private static func bindToFreePort(_ fd: Int32, family: Int32) -> Bool {
+        if family == AF_INET6 {
+            var address = sockaddr_in6()
+            address.sin6_family = sa_family_t(AF_INET6)
+            address.sin6_addr = in6addr_any
+            return withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) == 0 }
+            }
+        }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = INADDR_ANY
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+    }
 
     /// Where this connection is bound on the local network.
     var localEndpoint: (host: String, port: UInt16)? { PeerSocket.localEndpoint(descriptor) }
