@@ -296,6 +296,7 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
         case .offline, .signedInElsewhere, .relayPartnerGone, .downloadInterrupted: break
         case .loginTimeout: logger.debug("closing a connection that did not sign in in time")
         case .partialLineTimeout: logger.debug("closing a connection that left a line half-sent")
+        case .dataAnswerTimeout: logger.debug("closing a connection that did not answer server_data_size")
         case .uploadStalled: logger.debug("closing a connection whose upload stalled")
         case .downloadStalled: logger.debug("closing a connection whose download stalled")
         case .downloadFailed(let download):

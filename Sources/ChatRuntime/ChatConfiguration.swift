@@ -11,6 +11,8 @@ public struct ChatConfiguration: Equatable, Sendable {
     public var loginTimeoutSeconds = 60
     /// A line left half-sent this long closes the connection.
     public var partialLineTimeoutSeconds = 60
+    /// A `server_data_size<N>` left unanswered this long closes the connection.
+    public var dataAnswerTimeoutSeconds = 60
     /// SwiftNIO event loops of the gateway; 0 means one per core.
     public var gatewayThreads = 0
     /// Largest voice or file message accepted through the server (`File too large` above).
@@ -54,6 +56,7 @@ public struct ChatConfiguration: Equatable, Sendable {
         "gateway.port": .integer(in: 0...65535) { $0.port = $1 },
         "gateway.login_timeout_seconds": .integer(in: 1...86_400) { $0.loginTimeoutSeconds = $1 },
         "gateway.partial_line_timeout_seconds": .integer(in: 1...86_400) { $0.partialLineTimeoutSeconds = $1 },
+        "gateway.data_answer_timeout_seconds": .integer(in: 1...86_400) { $0.dataAnswerTimeoutSeconds = $1 },
         "gateway.threads": .integer(in: 0...256) { $0.gatewayThreads = $1 },
         "gateway.max_file_bytes": .integer(in: 0...Int.max) { $0.maxFileBytes = Int64($1) },
         "gateway.send_local_files": .boolean { $0.sendLocalFiles = $1 },

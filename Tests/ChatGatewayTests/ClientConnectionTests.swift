@@ -243,4 +243,18 @@ import Testing
         harness.advance(by: .seconds(1))
         #expect(!harness.channel.isActive)
     }
+
+    @Test func aStoredFileOfferLeftUnansweredIsClosedAndReleased() throws {
+        let harness = try Harness()
+        try harness.signIn()
+        try harness.send("111111 history 222222 filename notes.txt\n")
+        try harness.bus.answerNext(with: .success(.existence(true)))
+        try harness.bus.answerNext(with: .success(.downloadReady(download: 4, size: 5, path: "/nonexistent")))
+        #expect(try harness.received() == "server_data_size5\n")
+        harness.advance(by: .seconds(59))
+        #expect(harness.channel.isActive)
+        harness.advance(by: .seconds(1))
+        #expect(!harness.channel.isActive)
+        #expect(harness.bus.sent.map(\.message).contains(.closeDownload(download: 4)))
+    }
 }

@@ -394,4 +394,27 @@ import Testing
         // No data; the held push, then the refusal, in that order.
         #expect(transcript.takeWritten() == "333333 to 111111 addFriend\nMessage too long\n")
     }
+
+    @Test func anUnansweredServerDataSizeClosesAfterItsDeadline() {
+        var transcript = SessionTranscript.signedIn()
+        transcript.send("111111 history 222222 all\n")
+        let pair = PairKey("111111", "222222")
+        transcript.answer(.userExists(1, then: .fetchHistory(pair)), .success(.existence(true)))
+        transcript.answer(.fetchHistory(1), .success(.history([1, 2, 3])))
+        #expect(transcript.take().suffix(2) == [.schedule(.dataAnswer(offer: 1), after: .seconds(60)), .write(Array("server_data_size3\n".utf8))])
+        transcript.session.timerFired(.dataAnswer(offer: 1))
+        #expect(transcript.take() == [.close(.dataAnswerTimeout)])
+    }
+
+    @Test func anAnsweredServerDataSizeOutlivesItsDeadline() {
+        var transcript = SessionTranscript.signedIn()
+        transcript.send("111111 history 222222 all\n")
+        let pair = PairKey("111111", "222222")
+        transcript.answer(.userExists(1, then: .fetchHistory(pair)), .success(.existence(true)))
+        transcript.answer(.fetchHistory(1), .success(.history([1, 2, 3])))
+        transcript.send("no\n")
+        _ = transcript.take()
+        transcript.session.timerFired(.dataAnswer(offer: 1))
+        #expect(transcript.take() == [])
+    }
 }

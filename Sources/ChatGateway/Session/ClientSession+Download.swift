@@ -43,6 +43,7 @@ extension ClientSession {
         case .success(.downloadReady(let id, let size, let path)):
             guard !isClosed else { return actions.append(.send(.closeDownload(download: id), to: .storage(pair))) }
             expectation = .downloadAnswer(DownloadOffer(id: id, pair: pair, size: size, storedPath: path))
+            awaitDataAnswer()
             finishGated(slot, .dataSize(Int(size)))
         default:
             finishGated(slot, .serviceUnavailable)

@@ -13,6 +13,8 @@ struct ClientSession {
     struct Settings: Sendable {
         var loginTimeout: TimeAmount = .seconds(60)
         var partialLineTimeout: TimeAmount = .seconds(60)
+        /// How long a client may take to answer `server_data_size<N>` before it is closed.
+        var dataAnswerTimeout: TimeAmount = .seconds(60)
         /// Largest file or voice message accepted through the server.
         var maxFileBytes: Int64 = 1 << 30
         /// Downloads may be sent from storage's own file when this machine has it.
@@ -80,6 +82,8 @@ struct ClientSession {
     var download: Download?
     /// Local serials for transfers, so an answer for an earlier one is never taken for the current.
     private var lastTransferSerial: UInt64 = 0
+    /// Which `server_data_size<N>` offer the pending `dataAnswer` deadline is for.
+    private var dataAnswerSerial: UInt64 = 0
     /// As last reported by the connection.
     var isOutputWritable = true
 
@@ -155,6 +159,9 @@ struct ClientSession {
             uploadIdleCheck(serial)
         case .downloadStall:
             break // needs the connection's unsent byte count: `downloadStallCheck`
+        case .dataAnswer(let offer):
+            // Still unanswered: what was offered would otherwise be held for good.
+            if offer == dataAnswerSerial, isAwaitingDataAnswer { close(.dataAnswerTimeout) }
         case .relayPartner:
             if case .relayWaiting(let token, _) = phase {
                 actions.append(.leaveRelay(token: token))
@@ -229,6 +236,7 @@ struct ClientSession {
             guard case .success(.history(let records)) = answer else { return finishGated(slot, .serviceUnavailable) }
             guard !records.isEmpty else { return finishGated(slot, .noHistoryYet) }
             expectation = .dataAnswer(data: records)
+            awaitDataAnswer()
             finishGated(slot, .dataSize(records.count))
         case .beginUpload(let slot, let header, let size):
             uploadBegun(slot: slot, header: header, size: size, answer)
@@ -249,10 +257,21 @@ struct ClientSession {
     /// From `server_data_size<N>` to its last byte or the cancelling answer, and from an
     /// upload's first `ok` to its final reply: pushes wait, so they never land in the data.
     var isInDataExchange: Bool {
+        isAwaitingDataAnswer || upload != nil || download != nil
+    }
+
+    /// `server_data_size<N>` was sent and its answer has not come yet.
+    var isAwaitingDataAnswer: Bool {
         switch expectation {
         case .dataAnswer, .downloadAnswer: return true
-        default: return upload != nil || download != nil
+        default: return false
         }
+    }
+
+    /// Arms the deadline for the answer to the `server_data_size<N>` about to be sent.
+    mutating func awaitDataAnswer() {
+        dataAnswerSerial += 1
+        actions.append(.schedule(.dataAnswer(offer: dataAnswerSerial), after: settings.dataAnswerTimeout))
     }
 
     var isRelaying: Bool {

@@ -79,6 +79,8 @@ enum SessionTimer: Equatable, Sendable {
     case uploadIdle(upload: UInt64)
     case downloadStall(download: UInt64)
     case relayPartner
+    /// The answer to `server_data_size<N>` (the `offer`th such exchange).
+    case dataAnswer(offer: UInt64)
 }
 
 /// Why the session closes its connection.
@@ -87,6 +89,8 @@ enum CloseReason: Equatable {
     case signedInElsewhere
     case loginTimeout
     case partialLineTimeout
+    /// `server_data_size<N>` went unanswered.
+    case dataAnswerTimeout
     case uploadStalled
     case downloadStalled
     /// Storage failed mid-download.
