@@ -297,7 +297,7 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
         case .loginTimeout: logger.debug("closing a connection that did not sign in in time")
         case .partialLineTimeout: logger.debug("closing a connection that left a line half-sent")
         case .dataAnswerTimeout: logger.debug("closing a connection that did not answer server_data_size")
-        case .uploadStalled: logger.debug("closing a connection whose upload stalled")
+        case .uploadStalled: logger.debug("closing a connection whose upload stalled or crawled")
         case .downloadStalled: logger.debug("closing a connection whose download stalled")
         case .downloadFailed(let download):
             logger.error("download failed in storage; closing", metadata: ["gateway.download": "\(download)"])

@@ -38,6 +38,7 @@ public final class GatewayServer: Sendable {
         let settings = ClientSession.Settings(
             loginTimeout: .seconds(Int64(configuration.loginTimeoutSeconds)),
             partialLineTimeout: .seconds(Int64(configuration.partialLineTimeoutSeconds)),
+            minUploadBytesPerSecond: configuration.minUploadBytesPerSecond,
             dataAnswerTimeout: .seconds(Int64(configuration.dataAnswerTimeoutSeconds)),
             maxFileBytes: configuration.maxFileBytes,
             sendLocalFiles: configuration.sendLocalFiles)

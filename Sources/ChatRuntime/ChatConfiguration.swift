@@ -11,6 +11,8 @@ public struct ChatConfiguration: Equatable, Sendable {
     public var loginTimeoutSeconds = 60
     /// A line left half-sent this long closes the connection.
     public var partialLineTimeoutSeconds = 60
+    /// An upload slower than this, averaged over each partial-line timeout, closes the connection.
+    public var minUploadBytesPerSecond = 512
     /// A `server_data_size<N>` left unanswered this long closes the connection.
     public var dataAnswerTimeoutSeconds = 60
     /// SwiftNIO event loops of the gateway; 0 means one per core.
@@ -57,6 +59,7 @@ public struct ChatConfiguration: Equatable, Sendable {
         "gateway.login_timeout_seconds": .integer(in: 1...86_400) { $0.loginTimeoutSeconds = $1 },
         "gateway.partial_line_timeout_seconds": .integer(in: 1...86_400) { $0.partialLineTimeoutSeconds = $1 },
         "gateway.data_answer_timeout_seconds": .integer(in: 1...86_400) { $0.dataAnswerTimeoutSeconds = $1 },
+        "gateway.min_upload_bytes_per_second": .integer(in: 0...(1 << 30)) { $0.minUploadBytesPerSecond = $1 },
         "gateway.threads": .integer(in: 0...256) { $0.gatewayThreads = $1 },
         "gateway.max_file_bytes": .integer(in: 0...Int.max) { $0.maxFileBytes = Int64($1) },
         "gateway.send_local_files": .boolean { $0.sendLocalFiles = $1 },

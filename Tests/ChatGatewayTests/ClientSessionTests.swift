@@ -215,8 +215,8 @@ import Testing
     }
 
     /// A file upload of `size` bytes to 222222, past storage's go-ahead (upload id 9).
-    private func uploading(size: Int64) -> SessionTranscript {
-        var transcript = SessionTranscript.signedIn()
+    private func uploading(size: Int64, settings: ClientSession.Settings = ClientSession.Settings()) -> SessionTranscript {
+        var transcript = SessionTranscript.signedIn(settings: settings)
         transcript.send("111111 to 222222 202004131702 file \(size)\nnotes.txt\n")
         let exists = transcript.takeRequests()
         #expect(exists.map(\.message) == [.userExists(uid: "222222")])
@@ -229,7 +229,9 @@ import Testing
     }
 
     @Test func anUploadThatStallsIsClosed() {
-        var transcript = uploading(size: 100)
+        var settings = ClientSession.Settings()
+        settings.minUploadBytesPerSecond = 0
+        var transcript = uploading(size: 100, settings: settings)
         let actions = transcript.take()
         #expect(actions.written == "ok\n")
         #expect(actions.contains(.schedule(.uploadIdle(upload: 1), after: .seconds(60))))
@@ -416,5 +418,20 @@ import Testing
         _ = transcript.take()
         transcript.session.timerFired(.dataAnswer(offer: 1))
         #expect(transcript.take() == [])
+    }
+
+    @Test func anUploadThatCrawlsIsClosed() {
+        var settings = ClientSession.Settings()
+        settings.partialLineTimeout = .seconds(10)
+        settings.minUploadBytesPerSecond = 100
+        var transcript = uploading(size: 5_000, settings: settings)
+        _ = transcript.take()
+        // 1,000 bytes in the first ten seconds: the rate. Then 999: under it.
+        transcript.send([UInt8](repeating: 1, count: 1_000))
+        transcript.session.timerFired(.uploadIdle(upload: 1))
+        #expect(transcript.take().last == .schedule(.uploadIdle(upload: 1), after: .seconds(10)))
+        transcript.send([UInt8](repeating: 1, count: 999))
+        transcript.session.timerFired(.uploadIdle(upload: 1))
+        #expect(transcript.take() == [.close(.uploadStalled)])
     }
 }

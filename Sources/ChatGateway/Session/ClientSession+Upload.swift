@@ -28,7 +28,8 @@ struct Upload {
     /// Storage failed: the rest of the bytes are read and dropped, then `Service unavailable`.
     var failed = false
     var finishing = false
-    var receivedSinceIdleCheck = false
+    /// Bytes received since the last idle check.
+    var receivedSinceIdleCheck: Int64 = 0
 }
 
 /// Audio and file messages through the server: early refusals, then `ok`, then exactly `size`
@@ -78,7 +79,7 @@ extension ClientSession {
     mutating func acceptUploadBytes(_ bytes: [UInt8]) {
         guard upload != nil else { return }
         upload!.toReceive -= Int64(bytes.count)
-        upload!.receivedSinceIdleCheck = true
+        upload!.receivedSinceIdleCheck += Int64(bytes.count)
         if !upload!.failed { upload!.pending.append(contentsOf: bytes) }
     }
 
@@ -146,11 +147,14 @@ extension ClientSession {
         processLines()
     }
 
-    /// An upload that received no byte since the last check closes the connection.
+    /// An upload slower than the minimum rate since the last check (or that received nothing at
+    /// all) closes the connection: a byte now and then must not hold it open for good.
     mutating func uploadIdleCheck(_ serial: UInt64) {
         guard let upload, upload.serial == serial, !isClosed else { return }
-        if !upload.receivedSinceIdleCheck && upload.toReceive > 0 { return close(.uploadStalled) }
-        self.upload!.receivedSinceIdleCheck = false
+        let interval = Int64(settings.partialLineTimeout.nanoseconds / 1_000_000_000)
+        let required = max(1, Int64(settings.minUploadBytesPerSecond) * interval)
+        if upload.toReceive > 0 && upload.receivedSinceIdleCheck < required { return close(.uploadStalled) }
+        self.upload!.receivedSinceIdleCheck = 0
         actions.append(.schedule(.uploadIdle(upload: serial), after: settings.partialLineTimeout))
     }
 

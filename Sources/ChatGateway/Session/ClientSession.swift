@@ -13,6 +13,8 @@ struct ClientSession {
     struct Settings: Sendable {
         var loginTimeout: TimeAmount = .seconds(60)
         var partialLineTimeout: TimeAmount = .seconds(60)
+        /// The slowest an upload may go, averaged over each partial-line timeout.
+        var minUploadBytesPerSecond = 512
         /// How long a client may take to answer `server_data_size<N>` before it is closed.
         var dataAnswerTimeout: TimeAmount = .seconds(60)
         /// Largest file or voice message accepted through the server.

@@ -91,6 +91,7 @@ enum CloseReason: Equatable {
     case partialLineTimeout
     /// `server_data_size<N>` went unanswered.
     case dataAnswerTimeout
+    /// Nothing, or less than the minimum rate, arrived for an upload between two checks.
     case uploadStalled
     case downloadStalled
     /// Storage failed mid-download.
