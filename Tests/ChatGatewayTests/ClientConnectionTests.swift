@@ -141,14 +141,15 @@ import Testing
         #expect(harness.bus.requests.map(\.message) == [.listFriends(owner: "111111")])
     }
 
-    /// Asks for a stored file of `size` bytes and says `ok` to its size.
-    private func startDownload(_ harness: Harness, size: Int64, path: String = "/nonexistent") throws {
+    /// Asks for a stored file of `size` bytes (download 4) and, unless `answer` is nil, answers
+    /// its `server_data_size` with it.
+    private func startDownload(_ harness: Harness, size: Int64, path: String = "/nonexistent", answer: String? = "ok") throws {
         try harness.signIn()
         try harness.send("111111 history 222222 filename notes.txt\n")
         try harness.bus.answerNext(with: .success(.existence(true)))
         try harness.bus.answerNext(with: .success(.downloadReady(download: 4, size: size, path: path)))
         #expect(try harness.received() == "server_data_size\(size)\n")
-        try harness.send("ok\n")
+        if let answer { try harness.send(answer + "\n") }
     }
 
     @Test func aDownloadIsReadFromStorageOnlyAsFastAsTheClientTakesIt() throws {
@@ -246,11 +247,7 @@ import Testing
 
     @Test func aStoredFileOfferLeftUnansweredIsClosedAndReleased() throws {
         let harness = try Harness()
-        try harness.signIn()
-        try harness.send("111111 history 222222 filename notes.txt\n")
-        try harness.bus.answerNext(with: .success(.existence(true)))
-        try harness.bus.answerNext(with: .success(.downloadReady(download: 4, size: 5, path: "/nonexistent")))
-        #expect(try harness.received() == "server_data_size5\n")
+        try startDownload(harness, size: 5, answer: nil)
         harness.advance(by: .seconds(59))
         #expect(harness.channel.isActive)
         harness.advance(by: .seconds(1))

@@ -127,10 +127,7 @@ import Testing
 
     @Test func anyAnswerButOkCancelsTheHistoryAndIsNotACommand() {
         var transcript = SessionTranscript.signedIn()
-        transcript.send("111111 history 222222 all\n")
-        let pair = PairKey("111111", "222222")
-        transcript.answer(.userExists(1, then: .fetchHistory(pair)), .success(.existence(true)))
-        transcript.answer(.fetchHistory(1), .success(.history([1, 2, 3])))
+        transcript.offerHistory([1, 2, 3])
         _ = transcript.take()
         transcript.send("111111 friends\n")
         #expect(transcript.take() == [])
@@ -386,10 +383,7 @@ import Testing
         var settings = ClientSession.Settings()
         settings.maxBufferedInput = 1 << 20
         var transcript = SessionTranscript.signedIn(settings: settings)
-        transcript.send("111111 history 222222 all\n")
-        let pair = PairKey("111111", "222222")
-        transcript.answer(.userExists(1, then: .fetchHistory(pair)), .success(.existence(true)))
-        transcript.answer(.fetchHistory(1), .success(.history([1, 2, 3])))
+        transcript.offerHistory([1, 2, 3])
         #expect(transcript.takeWritten() == "server_data_size3\n")
         transcript.session.push(Array("333333 to 111111 addFriend\n".utf8))
         transcript.send(String(repeating: "o", count: LineFramer.protocolMaxLineLength + 1) + "\n")
@@ -399,10 +393,7 @@ import Testing
 
     @Test func anUnansweredServerDataSizeClosesAfterItsDeadline() {
         var transcript = SessionTranscript.signedIn()
-        transcript.send("111111 history 222222 all\n")
-        let pair = PairKey("111111", "222222")
-        transcript.answer(.userExists(1, then: .fetchHistory(pair)), .success(.existence(true)))
-        transcript.answer(.fetchHistory(1), .success(.history([1, 2, 3])))
+        transcript.offerHistory([1, 2, 3])
         #expect(transcript.take().suffix(2) == [.schedule(.dataAnswer(offer: 1), after: .seconds(60)), .write(Array("server_data_size3\n".utf8))])
         transcript.session.timerFired(.dataAnswer(offer: 1))
         #expect(transcript.take() == [.close(.dataAnswerTimeout)])
@@ -410,10 +401,7 @@ import Testing
 
     @Test func anAnsweredServerDataSizeOutlivesItsDeadline() {
         var transcript = SessionTranscript.signedIn()
-        transcript.send("111111 history 222222 all\n")
-        let pair = PairKey("111111", "222222")
-        transcript.answer(.userExists(1, then: .fetchHistory(pair)), .success(.existence(true)))
-        transcript.answer(.fetchHistory(1), .success(.history([1, 2, 3])))
+        transcript.offerHistory([1, 2, 3])
         transcript.send("no\n")
         _ = transcript.take()
         transcript.session.timerFired(.dataAnswer(offer: 1))

@@ -27,6 +27,15 @@ struct SessionTranscript {
         return transcript
     }
 
+    /// Asks 111111's history with 222222 and has it answered with `records`: the session
+    /// has just offered them with `server_data_size<N>` (the actions so far not taken).
+    mutating func offerHistory(_ records: [UInt8]) {
+        send("111111 history 222222 all\n")
+        let pair = PairKey("111111", "222222")
+        answer(.userExists(1, then: .fetchHistory(pair)), .success(.existence(true)))
+        answer(.fetchHistory(1), .success(.history(records)))
+    }
+
     mutating func send(_ text: String) {
         send(Array(text.utf8))
     }

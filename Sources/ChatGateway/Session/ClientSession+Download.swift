@@ -42,9 +42,8 @@ extension ClientSession {
             finishGated(slot, .noSuchFile)
         case .success(.downloadReady(let id, let size, let path)):
             guard !isClosed else { return actions.append(.send(.closeDownload(download: id), to: .storage(pair))) }
-            expectation = .downloadAnswer(DownloadOffer(id: id, pair: pair, size: size, storedPath: path))
-            awaitDataAnswer()
-            finishGated(slot, .dataSize(Int(size)))
+            offerData(awaiting: .downloadAnswer(DownloadOffer(id: id, pair: pair, size: size, storedPath: path)),
+                      byteCount: Int(size), slot: slot)
         default:
             finishGated(slot, .serviceUnavailable)
         }

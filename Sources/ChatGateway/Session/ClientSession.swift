@@ -237,9 +237,7 @@ struct ClientSession {
         case .fetchHistory(let slot):
             guard case .success(.history(let records)) = answer else { return finishGated(slot, .serviceUnavailable) }
             guard !records.isEmpty else { return finishGated(slot, .noHistoryYet) }
-            expectation = .dataAnswer(data: records)
-            awaitDataAnswer()
-            finishGated(slot, .dataSize(records.count))
+            offerData(awaiting: .dataAnswer(data: records), byteCount: records.count, slot: slot)
         case .beginUpload(let slot, let header, let size):
             uploadBegun(slot: slot, header: header, size: size, answer)
         case .uploadChunk(let serial, let count):
@@ -270,10 +268,13 @@ struct ClientSession {
         }
     }
 
-    /// Arms the deadline for the answer to the `server_data_size<N>` about to be sent.
-    mutating func awaitDataAnswer() {
+    /// Answers `slot` with `server_data_size<byteCount>`, reads the next line as `awaiting`
+    /// says, and arms the deadline for that answer.
+    mutating func offerData(awaiting: Expectation, byteCount: Int, slot: ReplySequencer.Slot) {
+        expectation = awaiting
         dataAnswerSerial += 1
         actions.append(.schedule(.dataAnswer(offer: dataAnswerSerial), after: settings.dataAnswerTimeout))
+        finishGated(slot, .dataSize(byteCount))
     }
 
     var isRelaying: Bool {
