@@ -11,7 +11,10 @@ import Logging
 /// cores; the bus thread only touches SQLite and sockets and stays responsive for cheap
 /// requests such as `userExists`.
 ///
-/// Unchecked: its mutable state (`store`, `nextHashingQueue`) is set up in `run` before the loop
+/// Failed sign-ins are counted per client address and per account (`SignInThrottle`); one
+/// that must wait is refused before any lookup or hash.
+///
+/// Unchecked: its mutable state (`store`, `nextHashingQueue`, the throttles) is set up in `run` before the loop
 /// starts, then touched on the loop's thread only (hashing threads get values and hand results
 /// back with `loop.execute`); `stop()` only stops the (thread-safe) loop.
 public final class AuthService: @unchecked Sendable {
@@ -23,6 +26,10 @@ public final class AuthService: @unchecked Sendable {
     private var nextHashingQueue = 0
     /// Bounds the hashing backlog and skips hashes nobody waits for (loop thread only).
     private var admission: HashingAdmission
+    /// Keeps one address from taking the whole backlog (loop thread only).
+    private var hashesPerAddress: HashesPerAddress
+    /// Failed sign-ins per address and per account (loop thread only).
+    private var throttle: SignInThrottle
     private var store: AccountStore!
 
     public init(configuration: ChatConfiguration, logger: Logger) {
@@ -34,6 +41,8 @@ public final class AuthService: @unchecked Sendable {
         hashingQueues = (0..<cores).map { DispatchQueue(label: "auth.hashing.\($0)") }
         admission = HashingAdmission(maxQueued: configuration.maxQueuedHashes,
                                      requesterPatienceNanos: UInt64(configuration.requestTimeoutMilliseconds) * 1_000_000)
+        hashesPerAddress = HashesPerAddress(limit: configuration.maxHashesPerAddress)
+        throttle = SignInThrottle(configuration)
     }
 
     /// Blocks until `stop()`.
@@ -57,12 +66,13 @@ public final class AuthService: @unchecked Sendable {
                     try self.store.create(uid, stored) ? .authOutcome(.signedUp) : .authOutcome(.uidTaken)
                 }
             case .signIn(let uid, let password):
-                guard let stored = try store.storedHash(of: uid) else {
-                    return loop.reply(to: incoming, with: .authOutcome(.unknownUid))
+                try signIn(incoming, uid: uid, password: password, address: nil)
+            case .signInFrom(let uid, let password, let address):
+                // Hostile input: an address no gateway would send is refused, not counted.
+                guard address.utf8.count <= Self.maxAddressBytes else {
+                    return loop.reply(to: incoming, with: .failure("address too long"))
                 }
-                offload(incoming, work: { try PasswordHasher.verify(password, against: stored) }) { matches in
-                    .authOutcome(matches ? .signedIn : .wrongPassword)
-                }
+                try signIn(incoming, uid: uid, password: password, address: address)
             case .userExists(let uid):
                 loop.reply(to: incoming, with: .existence(try store.exists(uid)))
             case .addFriend(let owner, let friend):
@@ -80,11 +90,45 @@ public final class AuthService: @unchecked Sendable {
         }
     }
 
+    /// An IPv6 /64 in its longest spelling is 43 bytes.
+    private static let maxAddressBytes = 64
+
+    /// Refused unchecked while the address or account must wait; otherwise every outcome,
+    /// an unknown uid included, is counted.
+    private func signIn(_ incoming: BusIncoming, uid: String, password: String, address: String?) throws {
+        if let wait = throttle.wait(account: uid, address: address, now: DispatchTime.now().uptimeNanoseconds) {
+            return loop.reply(to: incoming, with: .signInThrottled(retryAfterMilliseconds: UInt32(clamping: wait / 1_000_000)))
+        }
+        guard let stored = try store.storedHash(of: uid) else {
+            record(.unknownUid, uid: uid, address: address)
+            return loop.reply(to: incoming, with: .authOutcome(.unknownUid))
+        }
+        offload(incoming, address: address, work: { try PasswordHasher.verify(password, against: stored) }) { matches in
+            self.record(matches ? .signedIn : .wrongPassword, uid: uid, address: address)
+            return .authOutcome(matches ? .signedIn : .wrongPassword)
+        }
+    }
+
+    private func record(_ outcome: SignInThrottle.Outcome, uid: String, address: String?) {
+        let wait = throttle.record(outcome, account: uid, address: address, now: DispatchTime.now().uptimeNanoseconds)
+        // At most one line per wait started, so a storm cannot flood the log.
+        guard wait > 0 else { return }
+        logger.notice("auth: failed sign-ins; throttling", metadata: [
+            "auth.uid": "\(uid)", "auth.address": "\(address ?? "-")", "auth.wait_ms": "\(wait / 1_000_000)",
+        ])
+    }
+
     /// Runs `work` on a hashing thread, then `finish` back on the bus thread to reply; refused
-    /// at once when the hashing backlog is full, skipped when its requester stopped waiting.
-    private func offload<T: Sendable>(_ incoming: BusIncoming, work: @escaping @Sendable () throws -> T,
+    /// at once when the hashing backlog is full or `address` has its share of it, skipped when
+    /// its requester stopped waiting.
+    private func offload<T: Sendable>(_ incoming: BusIncoming, address: String? = nil, work: @escaping @Sendable () throws -> T,
                                       finish: @escaping @Sendable (T) throws -> BusMessage) {
+        guard hashesPerAddress.admit(address) else {
+            logger.debug("auth busy: the address has its share of the hashing backlog; refusing", metadata: ["auth.address": "\(address ?? "-")"])
+            return loop.reply(to: incoming, with: .failure("auth busy for this address"))
+        }
         guard admission.admit() else {
+            hashesPerAddress.finished(address)
             logger.warning("auth busy: hashing backlog full; refusing", metadata: ["auth.queued": "\(admission.queued)"])
             return loop.reply(to: incoming, with: .failure("auth busy"))
         }
@@ -97,12 +141,14 @@ public final class AuthService: @unchecked Sendable {
                 // The requester has answered `Service unavailable` already: no reply is awaited.
                 return self.loop.execute {
                     self.admission.finished()
+                    self.hashesPerAddress.finished(address)
                     self.logger.info("auth skipped a hash nobody waits for any more", metadata: ["bus.kind": "\(incoming.message.kind)"])
                 }
             }
             let result = Result { try work() }
             self.loop.execute {
                 self.admission.finished()
+                self.hashesPerAddress.finished(address)
                 do {
                     self.loop.reply(to: incoming, with: try finish(result.get()))
                 } catch {

@@ -2,6 +2,7 @@ extension BusMessage {
     /// The wire tag of each case. Values are part of the bus format: never renumber, only add.
     public enum Kind: UInt16, Sendable {
         case signUp = 1, signIn, addFriend, listFriends, userExists, authOutcome, friendList, existence
+        case signInFrom = 10, signInThrottled
         // 24 was `deliver`, retired when texts began to go through storage first.
         case gatewayHello = 20, presenceSync, attach, detach
         case queryPresence = 25, notify, announce
@@ -19,6 +20,8 @@ extension BusMessage {
         switch self {
         case .signUp: return .signUp
         case .signIn: return .signIn
+        case .signInFrom: return .signInFrom
+        case .signInThrottled: return .signInThrottled
         case .addFriend: return .addFriend
         case .listFriends: return .listFriends
         case .userExists: return .userExists
@@ -73,6 +76,10 @@ extension BusMessage {
         switch self {
         case .signUp(let uid, let password), .signIn(let uid, let password):
             writer.write(uid); writer.write(password)
+        case .signInFrom(let uid, let password, let address):
+            writer.write(uid); writer.write(password); writer.write(address)
+        case .signInThrottled(let retryAfter):
+            writer.write(retryAfter)
         case .addFriend(let owner, let friend):
             writer.write(owner); writer.write(friend)
         case .listFriends(let uid), .userExists(let uid):
@@ -158,6 +165,8 @@ extension BusMessage {
         switch kind {
         case .signUp: self = .signUp(uid: try reader.read(), password: try reader.read())
         case .signIn: self = .signIn(uid: try reader.read(), password: try reader.read())
+        case .signInFrom: self = .signInFrom(uid: try reader.read(), password: try reader.read(), address: try reader.read())
+        case .signInThrottled: self = .signInThrottled(retryAfterMilliseconds: try reader.read())
         case .addFriend: self = .addFriend(owner: try reader.read(), friend: try reader.read())
         case .listFriends: self = .listFriends(owner: try reader.read())
         case .userExists: self = .userExists(uid: try reader.read())

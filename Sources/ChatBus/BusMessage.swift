@@ -6,6 +6,9 @@ public enum BusMessage: Equatable, Sendable {
     // MARK: gateway -> auth
     case signUp(uid: String, password: String)
     case signIn(uid: String, password: String)
+    /// A sign-in with the client's address as auth counts failures by: the IP, or an IPv6 /64.
+    /// (A case of its own rather than a field added to `signIn`, so the bus format only grows.)
+    case signInFrom(uid: String, password: String, address: String)
     case addFriend(owner: String, friend: String)
     case listFriends(owner: String)
     // MARK: gateway or router -> auth
@@ -14,6 +17,9 @@ public enum BusMessage: Equatable, Sendable {
     case authOutcome(AuthOutcome)
     case friendList([String])
     case existence(Bool)
+    /// A sign-in refused unchecked: its address or account failed too often lately and may try
+    /// again after this long.
+    case signInThrottled(retryAfterMilliseconds: UInt32)
 
     // MARK: gateway -> router
     /// Heartbeat, every second; a router that does not know the gateway answers `needsSync`.

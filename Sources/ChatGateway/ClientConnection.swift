@@ -61,7 +61,8 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
     func channelActive(context: ChannelHandlerContext) {
         self.context = context
         registry.add(self)
-        session.connected(remoteAddress: context.remoteAddress.map(Self.hostAndPort) ?? "unknown")
+        session.connected(remoteAddress: context.remoteAddress.map(Self.hostAndPort) ?? "unknown",
+                          signInAddress: context.remoteAddress.flatMap(SignInAddress.key))
         performActions()
     }
 

@@ -18,6 +18,9 @@ public enum ServerReply: Equatable, Sendable {
     case serviceUnavailable
     case messageTooLong
     case signedInElsewhere
+    /// Not in the contract: a sign-in refused unchecked, its address or account having failed
+    /// too often lately (docs/protocol.md).
+    case tooManyFailedSignIns
     /// Peer-to-peer: the offer was pushed to the peer under this token.
     case p2pOffered(token: String)
     /// Peer-to-peer: connect to the peer at these endpoints (public as the server saw it, private as reported).
@@ -49,6 +52,7 @@ public enum ServerReply: Equatable, Sendable {
         case .serviceUnavailable: return "Service unavailable"
         case .messageTooLong: return "Message too long"
         case .signedInElsewhere: return "Signed in elsewhere"
+        case .tooManyFailedSignIns: return "Too many failed sign-ins, try again later"
         case .p2pOffered(let token): return "p2p offered \(token)"
         case .p2pConnect(let token, let peerPublic, let peerPrivate): return "p2p connect \(token) \(peerPublic) \(peerPrivate)"
         case .noSuchTransfer: return "No such transfer"

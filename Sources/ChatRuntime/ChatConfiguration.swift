@@ -40,6 +40,26 @@ public struct ChatConfiguration: Equatable, Sendable {
     /// Password hashes waiting or running at once in auth; past this a sign-up or sign-in gets
     /// `Service unavailable` at once instead of waiting behind hashes nobody needs.
     public var maxQueuedHashes = 64
+    /// Of those, how many one client address (IPv4, or an IPv6 /64) may have at once; past it
+    /// that address's sign-ins get `Service unavailable`, so one address cannot fill the queue.
+    public var maxHashesPerAddress = 4
+    /// Failed sign-ins from one client address (IPv4, or an IPv6 /64) that cost nothing; each
+    /// further failure makes that address wait before its next sign-in is even checked.
+    public var freeFailedSignInsPerAddress = 5
+    /// The same for one account, whatever the address; an address the account signed in from
+    /// lately is exempt (the owner is not locked out by someone else's guesses).
+    public var freeFailedSignInsPerAccount = 10
+    /// The wait after the first failure past the free ones; it doubles with each further one.
+    public var firstSignInDelayMilliseconds = 1_000
+    /// The longest wait a run of failures can impose.
+    public var maxSignInDelaySeconds = 60
+    /// An address or account with no failed sign-in for this long starts afresh.
+    public var failedSignInsForgottenAfterSeconds = 900
+    /// Addresses, and accounts, whose failures auth remembers at most (each); past it the
+    /// longest quiet are forgotten first, so a flood of addresses cannot grow auth without bound.
+    public var maxTrackedSignInKeys = 100_000
+    /// Addresses remembered per account as its owner's (the last ones it signed in from).
+    public var knownAddressesPerAccount = 8
 
     /// Restart intensity, as Erlang/OTP: more than `maxRestarts` in `restartWindowSeconds` and
     /// the supervisor gives up and stops everything.
@@ -68,6 +88,14 @@ public struct ChatConfiguration: Equatable, Sendable {
         "auth.scrypt_r": .integer(in: 1...64) { $0.scryptR = $1 },
         "auth.scrypt_p": .integer(in: 1...64) { $0.scryptP = $1 },
         "auth.max_queued_hashes": .integer(in: 1...100_000) { $0.maxQueuedHashes = $1 },
+        "auth.max_hashes_per_address": .integer(in: 1...100_000) { $0.maxHashesPerAddress = $1 },
+        "auth.free_failed_sign_ins_per_address": .integer(in: 0...1_000_000_000) { $0.freeFailedSignInsPerAddress = $1 },
+        "auth.free_failed_sign_ins_per_account": .integer(in: 0...1_000_000_000) { $0.freeFailedSignInsPerAccount = $1 },
+        "auth.first_sign_in_delay_ms": .integer(in: 1...3_600_000) { $0.firstSignInDelayMilliseconds = $1 },
+        "auth.max_sign_in_delay_seconds": .integer(in: 1...86_400) { $0.maxSignInDelaySeconds = $1 },
+        "auth.failed_sign_ins_forgotten_after_seconds": .integer(in: 1...604_800) { $0.failedSignInsForgottenAfterSeconds = $1 },
+        "auth.max_tracked_sign_in_keys": .integer(in: 100...10_000_000) { $0.maxTrackedSignInKeys = $1 },
+        "auth.known_addresses_per_account": .integer(in: 0...1_000) { $0.knownAddressesPerAccount = $1 },
         "router.endpoint": .string { $0.routerEndpoint = $1 },
         "storage.endpoints": .nonEmptyStrings { $0.storageEndpoints = $1 },
         "storage.partitions": .integer(in: 1...4096) { $0.storagePartitions = $1 },

@@ -19,7 +19,10 @@ extension ClientSession {
             actions.append(.request(.signUp(uid: uid, password: password), to: .auth, then: .signUp(slot)))
         case .signIn(let uid, let password):
             let slot = reserveGated()
-            actions.append(.request(.signIn(uid: uid, password: password), to: .auth, then: .signIn(slot, uid: uid)))
+            // With the address, auth counts failures per address as well as per account.
+            let request: BusMessage = signInAddress.map { .signInFrom(uid: uid, password: password, address: $0) }
+                ?? .signIn(uid: uid, password: password)
+            actions.append(.request(request, to: .auth, then: .signIn(slot, uid: uid)))
         }
     }
 

@@ -78,6 +78,8 @@ struct ClientSession {
     /// A close was asked for, or the connection went away: nothing more is written.
     private(set) var isClosed = false
     private var remoteAddress = "unknown"
+    /// What auth counts this client's failed sign-ins by (`SignInAddress`); nil if unknown.
+    private(set) var signInAddress: String?
     var partialLineTimer = PartialLineTimer()
     /// The upload or download under way, if any.
     var upload: Upload?
@@ -106,8 +108,9 @@ struct ClientSession {
 
     // MARK: Connection events
 
-    mutating func connected(remoteAddress: String) {
+    mutating func connected(remoteAddress: String, signInAddress: String? = nil) {
         self.remoteAddress = remoteAddress
+        self.signInAddress = signInAddress
         actions.append(.schedule(.login, after: settings.loginTimeout))
     }
 

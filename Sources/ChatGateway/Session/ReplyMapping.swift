@@ -19,6 +19,7 @@ enum ReplyMapping {
         case .success(.authOutcome(.signedIn)): return .signInSucceeded
         case .success(.authOutcome(.unknownUid)): return .uidNotExits
         case .success(.authOutcome(.wrongPassword)): return .wrongPassword
+        case .success(.signInThrottled): return .tooManyFailedSignIns
         default: return .serviceUnavailable
         }
     }
