@@ -61,10 +61,12 @@ public final class AuthService: @unchecked Sendable {
         do {
             switch incoming.message {
             case .signUp(let uid, let password):
-                if try store.exists(uid) { return loop.reply(to: incoming, with: .authOutcome(.uidTaken)) }
-                offload(incoming, work: { [hasher] in try hasher.hash(password) }) { stored in
-                    try self.store.create(uid, stored) ? .authOutcome(.signedUp) : .authOutcome(.uidTaken)
+                try signUp(incoming, uid: uid, password: password, address: nil)
+            case .signUpFrom(let uid, let password, let address):
+                guard address.utf8.count <= Self.maxAddressBytes else {
+                    return loop.reply(to: incoming, with: .failure("address too long"))
                 }
+                try signUp(incoming, uid: uid, password: password, address: address)
             case .signIn(let uid, let password):
                 try signIn(incoming, uid: uid, password: password, address: nil)
             case .signInFrom(let uid, let password, let address):
@@ -92,6 +94,14 @@ public final class AuthService: @unchecked Sendable {
 
     /// An IPv6 /64 in its longest spelling is 43 bytes.
     private static let maxAddressBytes = 64
+
+    /// Not counted as sign-ins are; its hash takes a place in the address's share of the queue.
+    private func signUp(_ incoming: BusIncoming, uid: String, password: String, address: String?) throws {
+        if try store.exists(uid) { return loop.reply(to: incoming, with: .authOutcome(.uidTaken)) }
+        offload(incoming, address: address, work: { [hasher] in try hasher.hash(password) }) { stored in
+            try self.store.create(uid, stored) ? .authOutcome(.signedUp) : .authOutcome(.uidTaken)
+        }
+    }
 
     /// Refused unchecked while the address or account must wait; otherwise every outcome,
     /// an unknown uid included, is counted.

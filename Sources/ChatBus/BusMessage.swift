@@ -9,6 +9,8 @@ public enum BusMessage: Equatable, Sendable {
     /// A sign-in with the client's address as auth counts failures by: the IP, or an IPv6 /64.
     /// (A case of its own rather than a field added to `signIn`, so the bus format only grows.)
     case signInFrom(uid: String, password: String, address: String)
+    /// A sign-up with the client's address, so its hash counts against that address's share.
+    case signUpFrom(uid: String, password: String, address: String)
     case addFriend(owner: String, friend: String)
     case listFriends(owner: String)
     // MARK: gateway or router -> auth

@@ -24,6 +24,15 @@ import Testing
         #expect(first != nextNetwork)
     }
 
+    @Test func signUpCarriesTheAddress() {
+        var transcript = SessionTranscript()
+        transcript.session = ClientSession(connectionId: 3, settings: ClientSession.Settings())
+        transcript.session.connected(remoteAddress: "[2001:db8::5]:40000", signInAddress: "2001:db8:0:0::/64")
+        _ = transcript.take()
+        transcript.send("signup 111111 secret_1\n")
+        #expect(transcript.takeRequests().map(\.message) == [.signUpFrom(uid: "111111", password: "secret_1", address: "2001:db8:0:0::/64")])
+    }
+
     @Test func signInCarriesTheAddressAndAThrottledAnswerIsRefusedInTheLoginPhase() {
         var transcript = SessionTranscript()
         transcript.session = ClientSession(connectionId: 3, settings: ClientSession.Settings())

@@ -16,7 +16,10 @@ extension ClientSession {
             actions.append(.request(.p2pRelayCheck(token: token), to: .router, then: .relayCheck(slot, token: token)))
         case .signUp(let uid, let password):
             let slot = reserveGated()
-            actions.append(.request(.signUp(uid: uid, password: password), to: .auth, then: .signUp(slot)))
+            // With the address, its hash counts against that address's share of auth's queue.
+            let request: BusMessage = signInAddress.map { .signUpFrom(uid: uid, password: password, address: $0) }
+                ?? .signUp(uid: uid, password: password)
+            actions.append(.request(request, to: .auth, then: .signUp(slot)))
         case .signIn(let uid, let password):
             let slot = reserveGated()
             // With the address, auth counts failures per address as well as per account.
