@@ -102,6 +102,8 @@ extension ClientSession {
         case .beginUpload(let header, let name):
             beginUpload(header, name: name, slot: slot)
         case .openDownload(let pair, let name):
+            // A name no upload could have had names nothing stored (and storage refuses it).
+            guard FileNames.isValidStoredName(Array(name.utf8)) else { return finishGated(slot, .noSuchFile) }
             actions.append(.request(.openDownload(pair: pair, name: name), to: .storage(pair), then: .openDownload(slot, pair: pair)))
         }
     }
