@@ -97,7 +97,8 @@ public final class RouterService: @unchecked Sendable {
         case .p2pOffer(let from, let to, let size, let sha256, let name, let privateEndpoint):
             offer(from: from, to: to, size: size, sha256: sha256, name: name, privateEndpoint: privateEndpoint, replyingTo: incoming)
         case .p2pAccept(let by, let token, let privateEndpoint):
-            guard let transfer = introductions.offered(token, to: by), !transfer.isAccepted,
+            // `accept` comes last: it hands out the keys, once, only when both sides are online.
+            guard let transfer = introductions.offered(token, to: by),
                   let receiver = presence.location(of: by), let sender = presence.location(of: transfer.sender),
                   let keys = introductions.accept(token, by: by) else {
                 return loop.reply(to: incoming, with: .p2pUnknown)
