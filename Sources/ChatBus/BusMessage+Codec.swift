@@ -13,6 +13,7 @@ extension BusMessage {
         case uploadReady = 80, chunkStored, stored, downloadReady, noSuchFile, chunk
         case p2pOffer = 90, p2pAccept, p2pDecline, p2pRelayCheck, p2pOffered, p2pConnect, p2pDeclined, p2pUnknown, p2pRelayAllowed
         case failure = 100
+        case p2pTooManyOffers = 120
     }
 
     public var kind: Kind {
@@ -65,6 +66,7 @@ extension BusMessage {
         case .p2pDeclined: return .p2pDeclined
         case .p2pUnknown: return .p2pUnknown
         case .p2pRelayAllowed: return .p2pRelayAllowed
+        case .p2pTooManyOffers: return .p2pTooManyOffers
         case .failure: return .failure
         }
     }
@@ -141,14 +143,16 @@ extension BusMessage {
             writer.write(by); writer.write(token); writer.write(privateEndpoint)
         case .p2pDecline(let by, let token):
             writer.write(by); writer.write(token)
-        case .p2pRelayCheck(let token), .p2pOffered(let token):
+        case .p2pRelayCheck(let token, let key):
+            writer.write(token); writer.write(key)
+        case .p2pOffered(let token):
             writer.write(token)
-        case .p2pConnect(let token, let peerPublic, let peerPrivate):
-            writer.write(token); writer.write(peerPublic); writer.write(peerPrivate)
-        case .p2pDeclined, .p2pUnknown:
+        case .p2pConnect(let token, let peerPublic, let peerPrivate, let relayKey):
+            writer.write(token); writer.write(peerPublic); writer.write(peerPrivate); writer.write(relayKey)
+        case .p2pDeclined, .p2pUnknown, .p2pTooManyOffers:
             break
-        case .p2pRelayAllowed(let allowed):
-            writer.write(allowed)
+        case .p2pRelayAllowed(let offeredSize):
+            writer.write(offeredSize)
         case .failure(let reason):
             writer.write(reason)
         }
@@ -215,12 +219,15 @@ extension BusMessage {
                              name: try reader.read(), privateEndpoint: try reader.read())
         case .p2pAccept: self = .p2pAccept(by: try reader.read(), token: try reader.read(), privateEndpoint: try reader.read())
         case .p2pDecline: self = .p2pDecline(by: try reader.read(), token: try reader.read())
-        case .p2pRelayCheck: self = .p2pRelayCheck(token: try reader.read())
+        case .p2pRelayCheck: self = .p2pRelayCheck(token: try reader.read(), key: try reader.read())
         case .p2pOffered: self = .p2pOffered(token: try reader.read())
-        case .p2pConnect: self = .p2pConnect(token: try reader.read(), peerPublic: try reader.read(), peerPrivate: try reader.read())
+        case .p2pConnect:
+            self = .p2pConnect(token: try reader.read(), peerPublic: try reader.read(), peerPrivate: try reader.read(),
+                               relayKey: try reader.read())
         case .p2pDeclined: self = .p2pDeclined
         case .p2pUnknown: self = .p2pUnknown
-        case .p2pRelayAllowed: self = .p2pRelayAllowed(try reader.read())
+        case .p2pRelayAllowed: self = .p2pRelayAllowed(offeredSize: try reader.read())
+        case .p2pTooManyOffers: self = .p2pTooManyOffers
         case .failure: self = .failure(try reader.read())
         }
     }

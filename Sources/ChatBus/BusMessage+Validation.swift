@@ -68,14 +68,14 @@ extension BusMessage {
             return Self.uidProblem(by) ?? Self.tokenProblem(token) ?? Self.shortStringProblem(privateEndpoint, "endpoint")
         case .p2pDecline(let by, let token):
             return Self.uidProblem(by) ?? Self.tokenProblem(token)
-        case .p2pRelayCheck(let token):
-            return Self.tokenProblem(token)
+        case .p2pRelayCheck(let token, let key):
+            return Self.tokenProblem(token) ?? (P2PCommand.isToken(key) ? nil : "relay key out of range")
         case .finishUpload, .abortUpload, .closeDownload, .kick:
             // Ids the worker looks up; an unknown one is answered as such.
             return nil
         case .authOutcome, .friendList, .existence, .routerWelcome, .attached, .delivery, .presence, .history,
              .uploadReady, .chunkStored, .stored, .downloadReady, .noSuchFile, .chunk, .p2pOffered, .p2pConnect,
-             .p2pDeclined, .p2pUnknown, .p2pRelayAllowed, .failure:
+             .p2pDeclined, .p2pUnknown, .p2pRelayAllowed, .p2pTooManyOffers, .failure:
             return nil
         }
     }

@@ -49,14 +49,21 @@ public enum BusMessage: Equatable, Sendable {
     case p2pAccept(by: String, token: String, privateEndpoint: String)
     /// Answered `p2pDeclined` or `p2pUnknown`.
     case p2pDecline(by: String, token: String)
-    /// May a relay connection presenting this token be paired? Answered `p2pRelayAllowed`.
-    case p2pRelayCheck(token: String)
+    /// May a relay connection presenting this token and side key be paired? Each side's key
+    /// is granted once: answered `p2pRelayAllowed`, or `p2pUnknown` (no such accepted transfer,
+    /// a wrong key, or that side already presented).
+    case p2pRelayCheck(token: String, key: String)
     // MARK: router -> gateway, peer-to-peer
     case p2pOffered(token: String)
-    case p2pConnect(token: String, peerPublic: String, peerPrivate: String)
+    /// `relayKey`: the asking side's own key for `p2pRelayCheck`, given to it alone.
+    case p2pConnect(token: String, peerPublic: String, peerPrivate: String, relayKey: String)
     case p2pDeclined
     case p2pUnknown
-    case p2pRelayAllowed(Bool)
+    /// The relay may pair this side; the transfer was offered at `offeredSize` bytes, which
+    /// bounds what the relay carries.
+    case p2pRelayAllowed(offeredSize: Int64)
+    /// The offerer is over its offer rate or its live introductions: nothing was introduced.
+    case p2pTooManyOffers
 
     // MARK: gateway -> storage
     /// Gateway -> storage: append, then hand the record to the router for delivery

@@ -274,7 +274,7 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
     /// Bytes from the partner, from its event loop.
     private func relayWrite(_ bytes: [UInt8]) {
         eventLoop.execute { [self] in
-            session.write(bytes)
+            session.relayDelivered(bytes)
             performActions()
         }
     }
@@ -302,6 +302,8 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
         case .downloadFailed(let download):
             logger.error("download failed in storage; closing", metadata: ["gateway.download": "\(download)"])
         case .relayPartnerMissing: logger.debug("relay partner never came")
+        case .relayIdle: logger.debug("closing a relay that carried nothing for its idle timeout")
+        case .relayOverCap: logger.notice("closing a relay whose side sent more than its transfer was offered at")
         case .slowReader: logger.warning("closing a connection that does not read what it is sent")
         }
     }

@@ -41,7 +41,9 @@ public final class GatewayServer: Sendable {
             minUploadBytesPerSecond: configuration.minUploadBytesPerSecond,
             dataAnswerTimeout: .seconds(Int64(configuration.dataAnswerTimeoutSeconds)),
             maxFileBytes: configuration.maxFileBytes,
-            sendLocalFiles: configuration.sendLocalFiles)
+            sendLocalFiles: configuration.sendLocalFiles,
+            relayIdleTimeout: .seconds(Int64(configuration.relayIdleTimeoutSeconds)),
+            relayMaxBytes: configuration.relayMaxBytes)
         let registry = registry
         let logger = logger
         let nextConnectionId = ConnectionCounter()

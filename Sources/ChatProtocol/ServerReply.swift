@@ -20,9 +20,12 @@ public enum ServerReply: Equatable, Sendable {
     case signedInElsewhere
     /// Peer-to-peer: the offer was pushed to the peer under this token.
     case p2pOffered(token: String)
-    /// Peer-to-peer: connect to the peer at these endpoints (public as the server saw it, private as reported).
-    case p2pConnect(token: String, peerPublic: String, peerPrivate: String)
+    /// Peer-to-peer: connect to the peer at these endpoints (public as the server saw it, private
+    /// as reported); `relayKey` is this side's own key for `p2p relay`.
+    case p2pConnect(token: String, peerPublic: String, peerPrivate: String, relayKey: String)
     case noSuchTransfer
+    /// Peer-to-peer: the offerer is over its offer rate or its live offers; nothing was offered.
+    case tooManyOffers
     /// A relay connection found its partner: raw bytes follow, both ways.
     case p2pRelayReady
     /// Announces a download of `byteCount` bytes; the client answers `ok` to receive them.
@@ -50,8 +53,10 @@ public enum ServerReply: Equatable, Sendable {
         case .messageTooLong: return "Message too long"
         case .signedInElsewhere: return "Signed in elsewhere"
         case .p2pOffered(let token): return "p2p offered \(token)"
-        case .p2pConnect(let token, let peerPublic, let peerPrivate): return "p2p connect \(token) \(peerPublic) \(peerPrivate)"
+        case .p2pConnect(let token, let peerPublic, let peerPrivate, let relayKey):
+            return "p2p connect \(token) \(peerPublic) \(peerPrivate) \(relayKey)"
         case .noSuchTransfer: return "No such transfer"
+        case .tooManyOffers: return "Too many offers, try again later"
         case .p2pRelayReady: return "p2p relay ready"
         case .dataSize(let count): return "server_data_size\(count)"
         case .friends(let entries):

@@ -22,9 +22,22 @@ public struct ChatConfiguration: Equatable, Sendable {
     /// Downloads go straight from storage's file (`sendfile`) when the gateway can open it,
     /// that is when both run on one machine; otherwise in chunks over the bus.
     public var sendLocalFiles = true
+    /// A spliced peer-to-peer relay that carries no byte either way for this long is closed.
+    public var relayIdleTimeoutSeconds = 60
+    /// Largest offered size the relay carries; a bigger transfer must connect directly (its
+    /// relay connections are answered `No such transfer`).
+    public var relayMaxBytes: Int64 = 1 << 32
 
     public var authEndpoint = "tcp://127.0.0.1:7901"
     public var routerEndpoint = "tcp://127.0.0.1:7902"
+    /// Peer-to-peer offers a user may make per minute (and at once); past this the offer is
+    /// answered `Too many offers, try again later`. 0: no limit.
+    public var p2pOffersPerMinute = 30
+    /// Introductions one user's offers may hold in the router at once (each lives until
+    /// declined, relayed, or ten minutes old); past this, `Too many offers, try again later`.
+    public var p2pMaxLiveOffersPerUser = 64
+    /// Introductions the router holds at once, from everyone.
+    public var p2pMaxLiveOffers = 100_000
     /// One storage worker per endpoint; worker `i` binds `storageEndpoints[i]`.
     public var storageEndpoints = ["tcp://127.0.0.1:7910", "tcp://127.0.0.1:7911"]
     /// Fixed for the life of a data folder: pairs hash into these, workers own subsets.
@@ -63,12 +76,17 @@ public struct ChatConfiguration: Equatable, Sendable {
         "gateway.threads": .integer(in: 0...256) { $0.gatewayThreads = $1 },
         "gateway.max_file_bytes": .integer(in: 0...Int.max) { $0.maxFileBytes = Int64($1) },
         "gateway.send_local_files": .boolean { $0.sendLocalFiles = $1 },
+        "gateway.relay_idle_timeout_seconds": .integer(in: 1...86_400) { $0.relayIdleTimeoutSeconds = $1 },
+        "gateway.relay_max_bytes": .integer(in: 0...Int.max) { $0.relayMaxBytes = Int64($1) },
         "auth.endpoint": .string { $0.authEndpoint = $1 },
         "auth.scrypt_n": .powerOfTwo(in: 2...(1 << 24)) { $0.scryptN = $1 },
         "auth.scrypt_r": .integer(in: 1...64) { $0.scryptR = $1 },
         "auth.scrypt_p": .integer(in: 1...64) { $0.scryptP = $1 },
         "auth.max_queued_hashes": .integer(in: 1...100_000) { $0.maxQueuedHashes = $1 },
         "router.endpoint": .string { $0.routerEndpoint = $1 },
+        "router.p2p_offers_per_minute": .integer(in: 0...1_000_000) { $0.p2pOffersPerMinute = $1 },
+        "router.p2p_max_live_offers_per_user": .integer(in: 1...1_000_000) { $0.p2pMaxLiveOffersPerUser = $1 },
+        "router.p2p_max_live_offers": .integer(in: 1...10_000_000) { $0.p2pMaxLiveOffers = $1 },
         "storage.endpoints": .nonEmptyStrings { $0.storageEndpoints = $1 },
         "storage.partitions": .integer(in: 1...4096) { $0.storagePartitions = $1 },
         "bus.request_timeout_ms": .integer(in: 10...600_000) { $0.requestTimeoutMilliseconds = $1 },

@@ -22,8 +22,9 @@ import Testing
         .downloadReady(download: 7, size: 0, path: "/data/files/partition-3/ab"), .noSuchFile, .chunk([]),
         .p2pOffer(from: "111111", to: "222222", size: 9, sha256: "ab", name: "n m", privateEndpoint: "198.18.1.10:4000"),
         .p2pAccept(by: "222222", token: "t", privateEndpoint: "198.18.2.10:5000"), .p2pDecline(by: "2", token: "t"),
-        .p2pRelayCheck(token: "t"), .p2pOffered(token: "t"), .p2pConnect(token: "t", peerPublic: "a:1", peerPrivate: "b:2"),
-        .p2pDeclined, .p2pUnknown, .p2pRelayAllowed(true),
+        .p2pRelayCheck(token: "t", key: "k"), .p2pOffered(token: "t"),
+        .p2pConnect(token: "t", peerPublic: "a:1", peerPrivate: "b:2", relayKey: "k"),
+        .p2pDeclined, .p2pUnknown, .p2pRelayAllowed(offeredSize: 1 << 40), .p2pTooManyOffers,
         .storeAndDeliver(pair: PairKey("2", "1"), record: [1, 10], to: "2", gatewayId: "gw"),
         .deliverStored(to: "2", record: [10], gatewayId: "gw", requestId: 77),
     ]

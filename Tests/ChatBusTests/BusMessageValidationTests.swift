@@ -24,7 +24,7 @@ import Testing
         .push(connection: 3, bytes: []),
         .p2pOffer(from: "111111", to: "222222", size: 9, sha256: sha, name: "n m", privateEndpoint: "198.18.1.10:4000"),
         .p2pAccept(by: "222222", token: token, privateEndpoint: ""), .p2pDecline(by: "222222", token: token),
-        .p2pRelayCheck(token: token),
+        .p2pRelayCheck(token: token, key: token),
     ]
 
     @Test(arguments: wellFormed)
@@ -53,7 +53,8 @@ import Testing
         .p2pOffer(from: "111111", to: "222222", size: -5, sha256: sha, name: "n", privateEndpoint: ""),
         .p2pOffer(from: "111111", to: "222222", size: 5, sha256: "AB", name: "n", privateEndpoint: ""),
         .p2pOffer(from: "111111", to: "222222", size: 5, sha256: sha, name: "a\u{1b}[2J", privateEndpoint: ""),
-        .p2pAccept(by: "222222", token: "../", privateEndpoint: ""), .p2pRelayCheck(token: String(repeating: "0", count: 33)),
+        .p2pAccept(by: "222222", token: "../", privateEndpoint: ""), .p2pRelayCheck(token: String(repeating: "0", count: 33), key: token),
+        .p2pRelayCheck(token: token, key: ""), .p2pRelayCheck(token: token, key: token.uppercased()),
     ]
 
     @Test(arguments: hostile)

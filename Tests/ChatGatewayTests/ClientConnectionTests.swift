@@ -191,12 +191,11 @@ import Testing
     @Test func relayConnectionsAreSplicedAndPassBytesBothWays() throws {
         let relays = RelayRegistry()
         let first = try Harness(relays: relays), second = try Harness(relays: relays)
-        let token = String(repeating: "ab", count: 16)
-        try first.send("p2p relay \(token)\n")
-        try first.bus.answerNext(with: .success(.p2pRelayAllowed(true)))
+        try first.send("p2p relay \(Self.relayToken) \(Self.senderKey)\n")
+        try first.bus.answerNext(with: .success(.p2pRelayAllowed(offeredSize: 100)))
         #expect(try first.received() == "")
-        try second.send("p2p relay \(token)\nearly bytes")
-        try second.bus.answerNext(with: .success(.p2pRelayAllowed(true)))
+        try second.send("p2p relay \(Self.relayToken) \(Self.receiverKey)\nearly bytes")
+        try second.bus.answerNext(with: .success(.p2pRelayAllowed(offeredSize: 100)))
         first.channel.embeddedEventLoop.run()
         #expect(try second.received() == "p2p relay ready\n")
         #expect(try first.received() == "p2p relay ready\nearly bytes")
@@ -237,12 +236,66 @@ import Testing
 
     @Test func aRelayConnectionWhosePartnerNeverComesIsClosedAfterItsWait() throws {
         let harness = try Harness()
-        try harness.send("p2p relay \(String(repeating: "cd", count: 16))\n")
-        try harness.bus.answerNext(with: .success(.p2pRelayAllowed(true)))
+        try harness.send("p2p relay \(Self.relayToken) \(Self.senderKey)\n")
+        try harness.bus.answerNext(with: .success(.p2pRelayAllowed(offeredSize: 100)))
         harness.advance(by: .seconds(29))
         #expect(harness.channel.isActive)
         harness.advance(by: .seconds(1))
         #expect(!harness.channel.isActive)
+    }
+
+    static let relayToken = String(repeating: "ab", count: 16)
+    static let senderKey = String(repeating: "1e", count: 16), receiverKey = String(repeating: "2d", count: 16)
+
+    /// Two connections spliced by one registry, each past `p2p relay ready`.
+    private func splicedRelay(offeredSize: Int64, settings: ClientSession.Settings = ClientSession.Settings()) throws -> (Harness, Harness) {
+        let relays = RelayRegistry()
+        let first = try Harness(settings: settings, relays: relays), second = try Harness(settings: settings, relays: relays)
+        try first.send("p2p relay \(Self.relayToken) \(Self.senderKey)\n")
+        try first.bus.answerNext(with: .success(.p2pRelayAllowed(offeredSize: offeredSize)))
+        try second.send("p2p relay \(Self.relayToken) \(Self.receiverKey)\n")
+        try second.bus.answerNext(with: .success(.p2pRelayAllowed(offeredSize: offeredSize)))
+        first.channel.embeddedEventLoop.run()
+        #expect(try first.received() == "p2p relay ready\n")
+        #expect(try second.received() == "p2p relay ready\n")
+        return (first, second)
+    }
+
+    @Test func aSplicedRelayThatCarriesNothingForItsIdleTimeoutIsClosedOnBothSides() throws {
+        var settings = ClientSession.Settings()
+        settings.relayIdleTimeout = .seconds(60)
+        let (first, second) = try splicedRelay(offeredSize: 100, settings: settings)
+        first.advance(by: .seconds(30))
+        try second.send("ping\n")
+        first.channel.embeddedEventLoop.run()
+        #expect(try first.received() == "ping\n")
+        // Bytes went through both in the last interval: both stay.
+        first.advance(by: .seconds(30))
+        second.advance(by: .seconds(60))
+        #expect(first.channel.isActive && second.channel.isActive)
+        // A whole interval without a byte either way: closed, and the partner with it.
+        first.advance(by: .seconds(60))
+        #expect(!first.channel.isActive)
+        second.channel.embeddedEventLoop.run()
+        #expect(!second.channel.isActive)
+    }
+
+    @Test func aRelaySideThatSendsPastTheOfferedSizeAndMarginIsClosedWithItsPartner() throws {
+        let (first, second) = try splicedRelay(offeredSize: 1000)
+        let cap = Int(RelayTraffic.byteCap(offeredSize: 1000))
+        #expect(cap == 1000 + 10 + 65_536)
+        try first.send([UInt8](repeating: 0x61, count: cap - 1))
+        try first.send([0x62])
+        second.channel.embeddedEventLoop.run()
+        let relayed = try second.received()
+        #expect(relayed.utf8.count == cap && relayed.hasSuffix("ab"))
+        #expect(first.channel.isActive && second.channel.isActive)
+        // One byte more than the cap: not passed on; both sides closed.
+        try first.send([0x63])
+        #expect(!first.channel.isActive)
+        second.channel.embeddedEventLoop.run()
+        #expect(!second.channel.isActive)
+        #expect(!(try second.received()).contains("c"))
     }
 
     @Test func aStoredFileOfferLeftUnansweredIsClosedAndReleased() throws {

@@ -286,10 +286,10 @@ import Testing
 
     @Test func aRelayConnectionWhosePartnerNeverComesIsClosed() {
         var transcript = SessionTranscript()
-        let token = String(repeating: "0f", count: 16)
-        transcript.send("p2p relay \(token)\n")
-        #expect(transcript.take() == [.request(.p2pRelayCheck(token: token), to: .router, then: .relayCheck(0, token: token))])
-        transcript.answer(.relayCheck(0, token: token), .success(.p2pRelayAllowed(true)))
+        let token = String(repeating: "0f", count: 16), key = String(repeating: "1e", count: 16)
+        transcript.send("p2p relay \(token) \(key)\n")
+        #expect(transcript.take() == [.request(.p2pRelayCheck(token: token, key: key), to: .router, then: .relayCheck(0, token: token))])
+        transcript.answer(.relayCheck(0, token: token), .success(.p2pRelayAllowed(offeredSize: 10)))
         #expect(transcript.take() == [.joinRelay(token: token)])
         transcript.session.waitForRelayPartner()
         #expect(transcript.take() == [.schedule(.relayPartner, after: .seconds(30))])
@@ -299,10 +299,35 @@ import Testing
 
     @Test func anUnknownRelayTokenIsNoSuchTransfer() {
         var transcript = SessionTranscript()
-        let token = String(repeating: "0f", count: 16)
-        transcript.send("p2p relay \(token)\n")
-        transcript.answer(.relayCheck(0, token: token), .success(.p2pRelayAllowed(false)))
+        let token = String(repeating: "0f", count: 16), key = String(repeating: "1e", count: 16)
+        transcript.send("p2p relay \(token) \(key)\n")
+        transcript.answer(.relayCheck(0, token: token), .success(.p2pUnknown))
         #expect(transcript.takeWritten() == "No such transfer\n")
+    }
+
+    @Test func aKeylessRelayIsRefusedWithoutAskingTheRouter() {
+        var transcript = SessionTranscript()
+        transcript.send("p2p relay \(String(repeating: "0f", count: 16))\n")
+        #expect(transcript.take() == [.write(Array("No such transfer\n".utf8))])
+    }
+
+    @Test func aTransferTooLargeToRelayIsRefused() {
+        var settings = ClientSession.Settings()
+        settings.relayMaxBytes = 1000
+        var transcript = SessionTranscript(settings: settings)
+        let token = String(repeating: "0f", count: 16), key = String(repeating: "1e", count: 16)
+        transcript.send("p2p relay \(token) \(key)\n")
+        transcript.answer(.relayCheck(0, token: token), .success(.p2pRelayAllowed(offeredSize: 1001)))
+        #expect(transcript.takeWritten() == "No such transfer\n")
+        #expect(transcript.session.phase == .login)
+    }
+
+    @Test func tooManyOffersHasItsOwnReply() {
+        var transcript = SessionTranscript.signedIn()
+        let sha = String(repeating: "ab", count: 32)
+        transcript.send("111111 p2p offer 222222 5 \(sha) 198.51.100.7:40000 photo.jpg\n")
+        transcript.answer(.p2p(1), .success(.p2pTooManyOffers))
+        #expect(transcript.takeWritten() == "Too many offers, try again later\n")
     }
 
     @Test func loginPhaseReplies() {

@@ -15,7 +15,7 @@ import Testing
         .success(.presence([true])), .success(.history([])), .success(.history(Array("x\n".utf8))),
         .success(.uploadReady(upload: 9)), .success(.chunkStored), .success(.stored(record: [1])),
         .success(.delivery(.delivered)), .success(.downloadReady(download: 4, size: 3, path: "/x")),
-        .success(.noSuchFile), .success(.chunk([1, 2, 3])), .success(.p2pRelayAllowed(true)),
+        .success(.noSuchFile), .success(.chunk([1, 2, 3])), .success(.p2pRelayAllowed(offeredSize: 100)),
     ]
 
     @Test(arguments: [11, 12, 13, 14] as [UInt64])
@@ -38,7 +38,7 @@ import Testing
             case 8:
                 transcript.session.push(Array("333333 to 111111 addFriend\n".utf8))
             default:
-                transcript.session.timerFired([.login, .partialLine(generation: 0), .uploadIdle(upload: 1), .relayPartner]
+                transcript.session.timerFired([.login, .partialLine(generation: 0), .uploadIdle(upload: 1), .relayPartner, .relayIdle]
                     .randomElement(using: &random)!)
             }
             for action in transcript.take() {

@@ -11,9 +11,8 @@ extension ClientSession {
         switch command {
         case .offline:
             closeAfterReplies()
-        case .p2pRelay(let token):
-            let slot = reserveGated()
-            actions.append(.request(.p2pRelayCheck(token: token), to: .router, then: .relayCheck(slot, token: token)))
+        case .p2pRelay(let token, let key):
+            requestRelay(token: token, key: key)
         case .signUp(let uid, let password):
             let slot = reserveGated()
             actions.append(.request(.signUp(uid: uid, password: password), to: .auth, then: .signUp(slot)))

@@ -29,6 +29,10 @@ struct ClientSession {
         var maxUnsentOutput = 64 << 20
         /// How long a relay connection waits for its partner.
         var relayPartnerWait: TimeAmount = .seconds(30)
+        /// A spliced relay that carries nothing either way for this long (to twice this) is closed.
+        var relayIdleTimeout: TimeAmount = .seconds(60)
+        /// Largest offered size the relay carries.
+        var relayMaxBytes: Int64 = 1 << 32
     }
 
     enum Phase: Equatable {
@@ -88,6 +92,8 @@ struct ClientSession {
     private var dataAnswerSerial: UInt64 = 0
     /// As last reported by the connection.
     var isOutputWritable = true
+    /// A relay connection's allowance and activity, from its relay check on.
+    var relayTraffic: RelayTraffic?
 
     /// What to do, oldest first. The connection performs and removes them after each event.
     var actions: [SessionAction] = []
@@ -127,10 +133,7 @@ struct ClientSession {
     }
 
     mutating func received(_ bytes: UnsafeRawBufferPointer) {
-        if case .relay = phase {
-            actions.append(.relayForward(Array(bytes)))
-            return
-        }
+        if case .relay = phase { return relayReceived(bytes) }
         var rest = bytes
         if let toReceive = upload?.toReceive, toReceive > 0 {
             let count = Int(min(Int64(rest.count), toReceive))
@@ -169,6 +172,8 @@ struct ClientSession {
                 actions.append(.leaveRelay(token: token))
                 close(.relayPartnerMissing)
             }
+        case .relayIdle:
+            relayIdleCheck()
         }
     }
 

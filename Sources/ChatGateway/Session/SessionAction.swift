@@ -79,6 +79,8 @@ enum SessionTimer: Equatable, Sendable {
     case uploadIdle(upload: UInt64)
     case downloadStall(download: UInt64)
     case relayPartner
+    /// A spliced relay's idle check, every `relayIdleTimeout`.
+    case relayIdle
     /// The answer to `server_data_size<N>` (the `offer`th such exchange).
     case dataAnswer(offer: UInt64)
 }
@@ -102,6 +104,10 @@ enum CloseReason: Equatable {
     case slowReader
     /// The other side of a relay went away.
     case relayPartnerGone
+    /// A spliced relay carried nothing either way for a whole idle interval.
+    case relayIdle
+    /// A relay side sent more than its transfer was offered at, and the margin.
+    case relayOverCap
 }
 
 enum SessionNote: Equatable {
