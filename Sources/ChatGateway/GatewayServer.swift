@@ -41,7 +41,9 @@ public final class GatewayServer: Sendable {
             minUploadBytesPerSecond: configuration.minUploadBytesPerSecond,
             dataAnswerTimeout: .seconds(Int64(configuration.dataAnswerTimeoutSeconds)),
             maxFileBytes: configuration.maxFileBytes,
-            sendLocalFiles: configuration.sendLocalFiles)
+            sendLocalFiles: configuration.sendLocalFiles,
+            historyPageBytes: configuration.historyPageBytes)
+        let outputBudget = OutputBudget(limit: configuration.maxQueuedOutputBytes)
         let registry = registry
         let logger = logger
         let nextConnectionId = ConnectionCounter()
@@ -57,7 +59,8 @@ public final class GatewayServer: Sendable {
             .childChannelOption(.socket(IPPROTO_TCP, TCP_NODELAY), value: 1)
             .childChannelInitializer { channel in
                 let connection = ClientConnection(id: nextConnectionId.next(), channel: channel, bus: bus, registry: registry, relays: relays,
-                                                  outputBatch: outputs.batch(for: channel.eventLoop), settings: settings, logger: logger)
+                                                  outputBatch: outputs.batch(for: channel.eventLoop), outputBudget: outputBudget,
+                                                  settings: settings, logger: logger)
                 return channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(connection) }
             }
         let channel = try bootstrap.bind(host: configuration.host, port: configuration.port).wait()
