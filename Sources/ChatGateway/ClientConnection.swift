@@ -44,6 +44,9 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
     private var relayPartner: ClientConnection?
     /// This connection's backlog as last told to `outputBudget`; 0 while the client reads.
     private var accountedBacklog = 0
+    /// The channel's write buffer mark now (larger during a download): what is queued beyond
+    /// it is backlog.
+    private var writeBufferHighMark = Download.defaultWaterMark.high
 
     init(id: UInt64, channel: Channel, bus: any SessionBus, registry: SessionRegistry, relays: RelayRegistry,
          outputBatch: OutputBatch, outputBudget: OutputBudget, settings: ClientSession.Settings, logger: Logger) {
@@ -168,6 +171,7 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
         case .useDownloadWriteBuffer(let isDownloading):
             let waterMark = isDownloading ? Download.waterMark : Download.defaultWaterMark
             try? context?.channel.syncOptions?.setOption(ChannelOptions.writeBufferWaterMark, value: waterMark)
+            writeBufferHighMark = waterMark.high
         case .joinRelay(let token):
             joinRelay(token: token)
         case .leaveRelay(let token):
@@ -230,8 +234,9 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
     }
 
     /// Tells the gateway's budget what this connection now holds for a client that is not
-    /// reading it: what the channel could not send (beyond its writability) and the pushes
-    /// held back during a data exchange. A client that leaves too much unread is closed rather
+    /// reading it: what the channel could not send beyond its write buffer mark (a download
+    /// that is read keeps its few MiB of lookahead out of it) and the pushes held back during
+    /// a data exchange. A client that leaves too much unread is closed rather
     /// than let it grow the gateway: past its own limit, or past its share of the budget while
     /// the gateway is over it. Pushes it missed are in the history.
     private func accountBacklog() {
@@ -241,7 +246,7 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
             session.close(.slowReader)
             return performActions()
         }
-        let backlog = unsent + session.heldPushBytes
+        let backlog = max(0, unsent - writeBufferHighMark) + session.heldPushBytes
         let isOverShare = outputBudget.account(from: accountedBacklog, to: backlog)
         accountedBacklog = backlog
         if isOverShare {
