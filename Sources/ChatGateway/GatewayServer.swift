@@ -42,6 +42,7 @@ public final class GatewayServer: Sendable {
             dataAnswerTimeout: .seconds(Int64(configuration.dataAnswerTimeoutSeconds)),
             maxFileBytes: configuration.maxFileBytes,
             sendLocalFiles: configuration.sendLocalFiles,
+            maxUnsentOutput: configuration.maxQueuedOutputBytesPerConnection,
             historyPageBytes: configuration.historyPageBytes)
         let outputBudget = OutputBudget(limit: configuration.maxQueuedOutputBytes)
         let registry = registry

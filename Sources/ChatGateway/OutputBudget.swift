@@ -3,9 +3,10 @@ import Synchronization
 /// The bytes the whole gateway holds for clients that do not read them, against one budget
 /// (`gateway.max_queued_output_bytes`).
 ///
-/// A connection accounts here only its backlog: what SwiftNIO holds once the socket is full
-/// (the channel not writable) and the pushes its session holds back during a data exchange.
-/// A client that reads keeps no backlog, so the text path touches none of this.
+/// A connection accounts here only its backlog: what SwiftNIO holds beyond the connection's
+/// write buffer mark once the socket is full (the channel not writable), and the pushes its
+/// session holds back during a data exchange. A client that reads keeps no backlog, so the
+/// text path touches none of this.
 ///
 /// When the total is over the budget, a connection whose backlog grows past its fair share
 /// (the budget split among the connections with a backlog) is to be closed: the clients that

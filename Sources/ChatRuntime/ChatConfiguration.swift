@@ -19,6 +19,8 @@ public struct ChatConfiguration: Equatable, Sendable {
     /// sockets take); past it, a client holding more than its share is disconnected. 0: no
     /// gateway-wide limit (each connection still has its own, 64 MiB).
     public var maxQueuedOutputBytes = 256 << 20
+    /// Bytes the gateway holds for one client that does not read them; past it, it is disconnected.
+    public var maxQueuedOutputBytesPerConnection = 64 << 20
     /// A history is read from storage about this many bytes at a time, as the client reads it.
     public var historyPageBytes = 256 << 10
     /// SwiftNIO event loops of the gateway; 0 means one per core.
@@ -67,6 +69,7 @@ public struct ChatConfiguration: Equatable, Sendable {
         "gateway.data_answer_timeout_seconds": .integer(in: 1...86_400) { $0.dataAnswerTimeoutSeconds = $1 },
         "gateway.min_upload_bytes_per_second": .integer(in: 0...(1 << 30)) { $0.minUploadBytesPerSecond = $1 },
         "gateway.max_queued_output_bytes": .integer(in: 0...Int.max) { $0.maxQueuedOutputBytes = $1 },
+        "gateway.max_queued_output_bytes_per_connection": .integer(in: (64 << 10)...Int.max) { $0.maxQueuedOutputBytesPerConnection = $1 },
         "gateway.history_page_bytes": .integer(in: 256...(16 << 20)) { $0.historyPageBytes = $1 },
         "gateway.threads": .integer(in: 0...256) { $0.gatewayThreads = $1 },
         "gateway.max_file_bytes": .integer(in: 0...Int.max) { $0.maxFileBytes = Int64($1) },
