@@ -108,9 +108,12 @@ extension ClientSession {
     }
 
     private mutating func streamFromStorage() {
-        // Ask storage for more while megabytes are still unsent, not once the socket is nearly
-        // drained: the round trip to storage then overlaps the client's reading.
-        actions.append(.useDownloadWriteBuffer(true))
+        // A file: ask storage for more while megabytes are still unsent, not once the socket is
+        // nearly drained: the round trip to storage then overlaps the client's reading. A
+        // history keeps the default buffer: its pages are small and the socket's own buffer
+        // covers the round trip, so a client that answers `ok` and reads nothing holds a page
+        // in the gateway, not megabytes.
+        if case .storedFile = download?.offer.source { actions.append(.useDownloadWriteBuffer(true)) }
         requestDownloadChunks()
     }
 
@@ -200,9 +203,9 @@ extension ClientSession {
     }
 
     private mutating func finishDownload() {
-        guard download != nil else { return }
+        guard let download else { return }
         releaseDownload()
-        actions.append(.useDownloadWriteBuffer(false))
+        if case .storedFile = download.offer.source { actions.append(.useDownloadWriteBuffer(false)) }
         awaitingGatingReply = false
         endDataExchange()
         processLines()
