@@ -11,6 +11,8 @@ extension BusMessage {
         public static let recordBytes = 256 * 1024
         /// Upload chunks are 256 KiB; downloads ask for no more.
         public static let chunkBytes = 1 << 20
+        /// A history page asked for at once (`gateway.history_page_bytes` is at most this).
+        public static let historyPageBytes = 16 << 20
         /// Gateway ids, transfer tokens, endpoints: short identifiers.
         public static let shortString = 255
     }
@@ -44,8 +46,12 @@ extension BusMessage {
                 ?? Self.shortStringProblem(gatewayId, "gateway id")
         case .deliverStored(let to, let record, let gatewayId, _):
             return Self.uidProblem(to) ?? Self.recordProblem(record) ?? Self.shortStringProblem(gatewayId, "gateway id")
-        case .fetchHistory(let pair):
+        case .openHistory(let pair):
             return Self.pairProblem(pair)
+        case .readHistory(let pair, let after, let through, let maxBytes):
+            if let problem = Self.pairProblem(pair) { return problem }
+            if after < 0 || through < after { return "record range out of order" }
+            return Int(maxBytes) <= FieldLimits.historyPageBytes ? nil : "page too large"
         case .beginUpload(let pair, let header, let name, let size):
             if let problem = Self.pairProblem(pair) ?? Self.recordProblem(header) ?? Self.storedNameProblem(name) { return problem }
             return size >= 0 ? nil : "negative size"
@@ -73,7 +79,7 @@ extension BusMessage {
         case .finishUpload, .abortUpload, .closeDownload, .kick:
             // Ids the worker looks up; an unknown one is answered as such.
             return nil
-        case .authOutcome, .friendList, .existence, .routerWelcome, .attached, .delivery, .presence, .history,
+        case .authOutcome, .friendList, .existence, .routerWelcome, .attached, .delivery, .presence, .historySnapshot, .historyPage,
              .uploadReady, .chunkStored, .stored, .downloadReady, .noSuchFile, .chunk, .p2pOffered, .p2pConnect,
              .p2pDeclined, .p2pUnknown, .p2pRelayAllowed, .p2pTooManyOffers, .failure:
             return nil

@@ -72,7 +72,12 @@ public enum BusMessage: Equatable, Sendable {
     /// Storage -> router, one-way: `record` is durable; push it if `to` is online and answer the
     /// gateway's request `requestId` with `delivery` or `deliveredPush`.
     case deliverStored(to: String, record: [UInt8], gatewayId: String, requestId: UInt64)
-    case fetchHistory(pair: PairKey)
+    /// Opens a read of the pair's history as it is now: answered `historySnapshot`. Storage
+    /// keeps nothing for it; the pages name the snapshot themselves.
+    case openHistory(pair: PairKey)
+    /// The pair's records with ids in `after+1 ... through`, oldest first, whole records only,
+    /// about `maxBytes` of them (at least one record): answered `historyPage`.
+    case readHistory(pair: PairKey, after: Int64, through: Int64, maxBytes: UInt32)
     /// Starts an upload of `size` bytes named `name`; `header` is the command's first line.
     case beginUpload(pair: PairKey, header: [UInt8], name: String, size: Int64)
     /// The next bytes of an upload, in order. Each is answered (`chunkStored`), which frees
@@ -87,8 +92,10 @@ public enum BusMessage: Equatable, Sendable {
     /// One-way: the download is over (done, declined or the client left).
     case closeDownload(download: UInt64)
     // MARK: storage -> requester
-    /// Every record of the pair, oldest first, concatenated.
-    case history([UInt8])
+    /// The history as of now: records up to id `through`, `size` bytes in all (0: none yet).
+    case historySnapshot(through: Int64, size: Int64)
+    /// The next records of a history read, concatenated; `last` is the id to read after next.
+    case historyPage(last: Int64, bytes: [UInt8])
     case uploadReady(upload: UInt64)
     case chunkStored
     /// The upload is durable; `record` names the file as stored (after any renaming).

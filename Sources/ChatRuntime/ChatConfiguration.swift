@@ -15,6 +15,14 @@ public struct ChatConfiguration: Equatable, Sendable {
     public var minUploadBytesPerSecond = 512
     /// A `server_data_size<N>` left unanswered this long closes the connection.
     public var dataAnswerTimeoutSeconds = 60
+    /// Bytes the gateway holds in all for clients that do not read them (beyond what their
+    /// sockets take); past it, a client holding more than its share is disconnected. 0: no
+    /// gateway-wide limit (each connection still has its own, 64 MiB).
+    public var maxQueuedOutputBytes = 256 << 20
+    /// Bytes the gateway holds for one client that does not read them; past it, it is disconnected.
+    public var maxQueuedOutputBytesPerConnection = 64 << 20
+    /// A history is read from storage about this many bytes at a time, as the client reads it.
+    public var historyPageBytes = 256 << 10
     /// SwiftNIO event loops of the gateway; 0 means one per core.
     public var gatewayThreads = 0
     /// Largest voice or file message accepted through the server (`File too large` above).
@@ -73,6 +81,9 @@ public struct ChatConfiguration: Equatable, Sendable {
         "gateway.partial_line_timeout_seconds": .integer(in: 1...86_400) { $0.partialLineTimeoutSeconds = $1 },
         "gateway.data_answer_timeout_seconds": .integer(in: 1...86_400) { $0.dataAnswerTimeoutSeconds = $1 },
         "gateway.min_upload_bytes_per_second": .integer(in: 0...(1 << 30)) { $0.minUploadBytesPerSecond = $1 },
+        "gateway.max_queued_output_bytes": .integer(in: 0...Int.max) { $0.maxQueuedOutputBytes = $1 },
+        "gateway.max_queued_output_bytes_per_connection": .integer(in: (64 << 10)...Int.max) { $0.maxQueuedOutputBytesPerConnection = $1 },
+        "gateway.history_page_bytes": .integer(in: 256...(16 << 20)) { $0.historyPageBytes = $1 },
         "gateway.threads": .integer(in: 0...256) { $0.gatewayThreads = $1 },
         "gateway.max_file_bytes": .integer(in: 0...Int.max) { $0.maxFileBytes = Int64($1) },
         "gateway.send_local_files": .boolean { $0.sendLocalFiles = $1 },

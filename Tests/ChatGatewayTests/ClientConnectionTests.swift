@@ -12,14 +12,29 @@ import Testing
 @Suite struct ClientConnectionTests {
     static let text = "111111 to 222222 202004131702 text"
 
+    /// Between the connection and the channel: once `isFull`, writes stay queued in the
+    /// channel unsent, as they do when a client stops reading and its socket fills.
+    final class ClientSocket: ChannelOutboundHandler, @unchecked Sendable {
+        typealias OutboundIn = ByteBuffer
+        var isFull = false
+
+        func flush(context: ChannelHandlerContext) {
+            if !isFull { context.flush() }
+        }
+    }
+
     final class Harness {
         let channel = EmbeddedChannel()
         let bus = FakeSessionBus()
         let connection: ClientConnection
+        let socket = ClientSocket()
 
-        init(settings: ClientSession.Settings = ClientSession.Settings(), relays: RelayRegistry = RelayRegistry()) throws {
+        init(settings: ClientSession.Settings = ClientSession.Settings(), relays: RelayRegistry = RelayRegistry(),
+             outputBudget: OutputBudget = OutputBudget(limit: 0)) throws {
             connection = ClientConnection(id: 1, channel: channel, bus: bus, registry: SessionRegistry(), relays: relays,
-                                          outputBatch: OutputBatch(), settings: settings, logger: Logger(label: "test"))
+                                          outputBatch: OutputBatch(), outputBudget: outputBudget, settings: settings,
+                                          logger: Logger(label: "test"))
+            try channel.pipeline.syncOperations.addHandler(socket)
             try channel.pipeline.syncOperations.addHandler(connection)
             try channel.connect(to: SocketAddress(ipAddress: "198.51.100.7", port: 40000)).wait()
         }
@@ -48,6 +63,19 @@ import Testing
             try bus.answerNext(with: .success(.authOutcome(.signedIn)))
             try bus.answerNext(with: .success(.attached))
             #expect(try received() == "signin successfully\n")
+        }
+
+        /// The client stops reading: its socket fills and the channel is no longer writable.
+        func stopReading() {
+            socket.isFull = true
+            channel.isWritable = false
+            channel.pipeline.fireChannelWritabilityChanged()
+            channel.embeddedEventLoop.run()
+        }
+
+        func push(_ bytes: [UInt8]) {
+            connection.deliverPush(bytes)
+            channel.embeddedEventLoop.run()
         }
 
         func advance(by time: TimeAmount) {
@@ -223,7 +251,7 @@ import Testing
         try harness.signIn()
         try harness.send("111111 history 222222 all\n")
         try harness.bus.answerNext(with: .success(.existence(true)))
-        try harness.bus.answerNext(with: .success(.history(Array("\(Self.text)\nhi\n".utf8))))
+        try harness.bus.answerNext(with: .success(.historySnapshot(through: 1, size: 38)))
         #expect(try harness.received() == "server_data_size38\n")
         let push = Array("333333 to 111111 202004131702 text\n".utf8) + [UInt8](repeating: 0x61, count: 30) + [0x0a]
         harness.connection.deliverPush(push)
@@ -306,5 +334,80 @@ import Testing
         harness.advance(by: .seconds(1))
         #expect(!harness.channel.isActive)
         #expect(harness.bus.sent.map(\.message).contains(.closeDownload(download: 4)))
+    }
+
+    /// What a connection may queue before any of it is backlog (its write buffer's mark).
+    static let writeBufferMark = [UInt8](repeating: 0x61, count: 64 * 1024)
+
+    static func push(_ size: Int) -> [UInt8] {
+        Array("333333 to 111111 202004131702 text\n".utf8) + [UInt8](repeating: 0x61, count: size - 36) + [0x0a]
+    }
+
+    @Test func clientsThatReadNothingAreClosedOnceTheGatewaysOutputBudgetIsSpent() throws {
+        let budget = OutputBudget(limit: 1000)
+        let reader = try Harness(outputBudget: budget)
+        let first = try Harness(outputBudget: budget)
+        let second = try Harness(outputBudget: budget)
+        for harness in [reader, first, second] { try harness.signIn() }
+        for harness in [first, second] {
+            harness.stopReading()
+            harness.push(Self.writeBufferMark)
+        }
+        #expect(budget.queuedBytes == 0)
+
+        // 600 unread by each of two, 1,200 in all: over the budget, and the one whose backlog
+        // just grew holds more than its half.
+        first.push(Self.push(300))
+        second.push(Self.push(300))
+        first.push(Self.push(300))
+        #expect(budget.queuedBytes == 900)
+        second.push(Self.push(300))
+        #expect(!second.channel.isActive)
+        #expect(first.channel.isActive)
+        #expect(budget.queuedBytes == 600)
+
+        // A client that reads holds no backlog, however much it is sent.
+        for _ in 0..<20 { reader.push(Self.push(300)) }
+        #expect(try reader.received().utf8.count == 20 * 300)
+        #expect(budget.queuedBytes == 600)
+
+        // Alone over the budget, the first is over its whole share.
+        first.push(Self.push(300))
+        #expect(first.channel.isActive)
+        first.push(Self.push(300))
+        #expect(!first.channel.isActive)
+        #expect(reader.channel.isActive)
+        #expect(budget.queuedBytes == 0)
+    }
+
+    @Test func aClientThatReadsAgainGivesItsShareBack() throws {
+        let budget = OutputBudget(limit: 1000)
+        let harness = try Harness(outputBudget: budget)
+        try harness.signIn()
+        harness.stopReading()
+        harness.push(Self.writeBufferMark)
+        harness.push(Self.push(300))
+        #expect(budget.queuedBytes == 300)
+        harness.socket.isFull = false
+        harness.channel.flush()
+        harness.channel.isWritable = true
+        harness.channel.pipeline.fireChannelWritabilityChanged()
+        #expect(budget.queuedBytes == 0)
+        #expect(try harness.received().utf8.count == Self.writeBufferMark.count + 300)
+    }
+
+    @Test func pushesHeldDuringADataExchangeCountAgainstTheBudget() throws {
+        let budget = OutputBudget(limit: 500)
+        let harness = try Harness(outputBudget: budget)
+        try harness.signIn()
+        try harness.send("111111 history 222222 all\n")
+        try harness.bus.answerNext(with: .success(.existence(true)))
+        try harness.bus.answerNext(with: .success(.historySnapshot(through: 1, size: 38)))
+        #expect(try harness.received() == "server_data_size38\n")
+        harness.push(Self.push(300))
+        #expect(budget.queuedBytes == 300)
+        harness.push(Self.push(300))
+        #expect(!harness.channel.isActive)
+        #expect(budget.queuedBytes == 0)
     }
 }

@@ -111,17 +111,19 @@ import Testing
         var transcript = SessionTranscript.signedIn()
         transcript.send("111111 history 222222 all\n")
         let pair = PairKey("111111", "222222")
-        #expect(transcript.take() == [.request(.userExists(uid: "222222"), to: .auth, then: .userExists(1, then: .fetchHistory(pair)))])
-        transcript.answer(.userExists(1, then: .fetchHistory(pair)), .success(.existence(true)))
-        #expect(transcript.take() == [.request(.fetchHistory(pair: pair), to: .storage(pair), then: .fetchHistory(1))])
+        #expect(transcript.take() == [.request(.userExists(uid: "222222"), to: .auth, then: .userExists(1, then: .openHistory(pair)))])
+        transcript.answer(.userExists(1, then: .openHistory(pair)), .success(.existence(true)))
+        #expect(transcript.take() == [.request(.openHistory(pair: pair), to: .storage(pair), then: .openHistory(1, pair: pair))])
         let records = Array("\(text)\nhi\n".utf8)
-        transcript.answer(.fetchHistory(1), .success(.history(records)))
+        transcript.answer(.openHistory(1, pair: pair), .success(.historySnapshot(through: 3, size: Int64(records.count))))
         #expect(transcript.takeWritten() == "server_data_size\(records.count)\n")
 
         // A push now would land inside the data: it waits for the exchange to end.
         transcript.session.push(Array("333333 to 111111 addFriend\n".utf8))
         #expect(transcript.take() == [])
         transcript.send("ok\n")
+        #expect(transcript.takeRequests().map(\.message) == [.readHistory(pair: pair, after: 0, through: 3, maxBytes: 256 * 1024)])
+        transcript.answer(.historyPage(download: 1), .success(.historyPage(last: 3, bytes: records)))
         #expect(transcript.takeWritten() == "\(text)\nhi\n333333 to 111111 addFriend\n")
     }
 
@@ -136,7 +138,7 @@ import Testing
     @Test func historyWithAnUnknownPeer() {
         var transcript = SessionTranscript.signedIn()
         transcript.send("111111 history 222222 all\n")
-        transcript.answer(.userExists(1, then: .fetchHistory(PairKey("111111", "222222"))), .success(.existence(false)))
+        transcript.answer(.userExists(1, then: .openHistory(PairKey("111111", "222222"))), .success(.existence(false)))
         #expect(transcript.takeWritten() == "uid not exits\n")
     }
 

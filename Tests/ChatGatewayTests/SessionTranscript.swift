@@ -27,13 +27,18 @@ struct SessionTranscript {
         return transcript
     }
 
-    /// Asks 111111's history with 222222 and has it answered with `records`: the session
-    /// has just offered them with `server_data_size<N>` (the actions so far not taken).
-    mutating func offerHistory(_ records: [UInt8]) {
+    /// Asks 111111's history with 222222 and has storage's snapshot say it holds `byteCount`
+    /// bytes up to record `through`: the session has just offered them with
+    /// `server_data_size<N>` (the actions so far not taken).
+    mutating func offerHistory(byteCount: Int, through: Int64 = 9) {
         send("111111 history 222222 all\n")
         let pair = PairKey("111111", "222222")
-        answer(.userExists(1, then: .fetchHistory(pair)), .success(.existence(true)))
-        answer(.fetchHistory(1), .success(.history(records)))
+        answer(.userExists(1, then: .openHistory(pair)), .success(.existence(true)))
+        answer(.openHistory(1, pair: pair), .success(.historySnapshot(through: through, size: Int64(byteCount))))
+    }
+
+    mutating func offerHistory(_ records: [UInt8]) {
+        offerHistory(byteCount: records.count)
     }
 
     mutating func send(_ text: String) {

@@ -109,8 +109,8 @@ import Testing
         let (_, a) = try system.signedInUser()
         let partitioning = Partitioning(partitionCount: 16, workerCount: system.storageEndpoints.count)
         let pair = (0..<1000).lazy.map { PairKey(a, String(format: "%06d", $0)) }.first { partitioning.worker(of: $0) == worker }!
-        let answer = try probe.ask(.fetchHistory(pair: pair))
-        guard case .success(.history) = answer else { Issue.record("no history: \(answer)"); return }
+        let answer = try probe.ask(.openHistory(pair: pair))
+        guard case .success(.historySnapshot) = answer else { Issue.record("no history: \(answer)"); return }
         #expect(system.childPID("storage", index: worker) == pid, "the storage worker restarted; log:\n\(system.log)")
     }
 }

@@ -64,7 +64,7 @@ extension ClientSession {
             let slot = reserve()
             actions.append(.request(.listFriends(owner: uid), to: .auth, then: .listFriends(slot)))
         case .command(.historyAll(let peer)):
-            askWhetherUserExists(peer, slot: reserveGated(), then: .fetchHistory(PairKey(uid, peer)))
+            askWhetherUserExists(peer, slot: reserveGated(), then: .openHistory(PairKey(uid, peer)))
         case .command(.historyFile(let peer, let name)):
             askWhetherUserExists(peer, slot: reserveGated(), then: .openDownload(PairKey(uid, peer), name: name))
         }
@@ -96,8 +96,8 @@ extension ClientSession {
 
     mutating func userExists(slot: ReplySequencer.Slot, then next: AfterUserExists) {
         switch next {
-        case .fetchHistory(let pair):
-            actions.append(.request(.fetchHistory(pair: pair), to: .storage(pair), then: .fetchHistory(slot)))
+        case .openHistory(let pair):
+            actions.append(.request(.openHistory(pair: pair), to: .storage(pair), then: .openHistory(slot, pair: pair)))
         case .beginUpload(let header, let name):
             beginUpload(header, name: name, slot: slot)
         case .openDownload(let pair, let name):

@@ -165,8 +165,6 @@ extension ClientSession {
             self.upload = nil
         }
         releaseDownload()
-        if case .downloadAnswer(let offer) = expectation {
-            actions.append(.send(.closeDownload(download: offer.id), to: .storage(offer.pair)))
-        }
+        if case .downloadAnswer(let offer) = expectation { release(offer) }
     }
 }

@@ -33,6 +33,8 @@ struct ClientSession {
         var relayIdleTimeout: TimeAmount = .seconds(60)
         /// Largest offered size the relay carries.
         var relayMaxBytes: Int64 = 1 << 32
+        /// About this much of a history is asked of storage at a time, as the client reads.
+        var historyPageBytes = 256 * 1024
     }
 
     enum Phase: Equatable {
@@ -51,11 +53,10 @@ struct ClientSession {
         case content(MessageHeader)
         /// The second line of a refused two-line command: read and dropped, then `reply`.
         case droppedContent(reply: ServerReply)
-        /// The client's answer to `server_data_size<N>`: `ok` gets `data`, anything else cancels.
-        case dataAnswer(data: [UInt8])
         /// The name line of an audio or file message.
         case attachmentName(MessageHeader)
-        /// The client's answer to `server_data_size<N>` for a stored file.
+        /// The client's answer to `server_data_size<N>` for a history or a stored file: `ok`
+        /// starts the bytes, anything else cancels.
         case downloadAnswer(DownloadOffer)
     }
 
@@ -73,7 +74,7 @@ struct ClientSession {
     private var outstandingReplies = 0
     /// Pushes held back during a data exchange, so they never land inside the data.
     private var heldPushes: [[UInt8]] = []
-    private var heldPushBytes = 0
+    private(set) var heldPushBytes = 0
     /// Why the connection is not reading from its socket now; it reads when this is empty.
     private(set) var readPauses: ReadPauses = []
     private var isProcessingLines = false
@@ -239,10 +240,10 @@ struct ClientSession {
             case .success(.existence(false)): finishGated(slot, .uidNotExits)
             default: finishGated(slot, .serviceUnavailable)
             }
-        case .fetchHistory(let slot):
-            guard case .success(.history(let records)) = answer else { return finishGated(slot, .serviceUnavailable) }
-            guard !records.isEmpty else { return finishGated(slot, .noHistoryYet) }
-            offerData(awaiting: .dataAnswer(data: records), byteCount: records.count, slot: slot)
+        case .openHistory(let slot, let pair):
+            historyOpened(slot: slot, pair: pair, answer)
+        case .historyPage(let serial):
+            historyPageRead(serial: serial, answer)
         case .beginUpload(let slot, let header, let size):
             uploadBegun(slot: slot, header: header, size: size, answer)
         case .uploadChunk(let serial, let count):
@@ -268,7 +269,7 @@ struct ClientSession {
     /// `server_data_size<N>` was sent and its answer has not come yet.
     var isAwaitingDataAnswer: Bool {
         switch expectation {
-        case .dataAnswer, .downloadAnswer: return true
+        case .downloadAnswer: return true
         default: return false
         }
     }
@@ -309,12 +310,6 @@ struct ClientSession {
         let current = expectation
         expectation = .command
         switch (current, event) {
-        case (.dataAnswer(let data), .line(let answer)):
-            if DataAnswer(line: answer) == .accept { write(data) }
-            endDataExchange()
-        case (.dataAnswer, .tooLong):
-            endDataExchange()
-            reply(.messageTooLong)
         case (.downloadAnswer(let offer), .line(let answer)):
             answerDownload(offer, accepted: DataAnswer(line: answer) == .accept)
         case (.downloadAnswer(let offer), .tooLong):

@@ -55,7 +55,10 @@ enum PendingRequest: Equatable, Sendable {
     case relayCheck(ReplySequencer.Slot, token: String)
     /// Does the peer exist? If so, go on with `then`.
     case userExists(ReplySequencer.Slot, then: AfterUserExists)
-    case fetchHistory(ReplySequencer.Slot)
+    /// The history's snapshot, to offer with `server_data_size<N>`.
+    case openHistory(ReplySequencer.Slot, pair: PairKey)
+    /// The next page of the history being sent (`Download.serial`).
+    case historyPage(download: UInt64)
     case beginUpload(ReplySequencer.Slot, header: MessageHeader, size: Int64)
     case uploadChunk(upload: UInt64, byteCount: Int)
     case finishUpload(upload: UInt64, from: String, to: String)
@@ -66,7 +69,7 @@ enum PendingRequest: Equatable, Sendable {
 
 /// The step that waits for a peer to be known to exist.
 enum AfterUserExists: Equatable, Sendable {
-    case fetchHistory(PairKey)
+    case openHistory(PairKey)
     case beginUpload(MessageHeader, name: [UInt8])
     case openDownload(PairKey, name: String)
 }
@@ -96,12 +99,14 @@ enum CloseReason: Equatable {
     /// Nothing, or less than the minimum rate, arrived for an upload between two checks.
     case uploadStalled
     case downloadStalled
-    /// Storage failed mid-download.
+    /// Storage failed mid-download (the session's `Download.serial`).
     case downloadFailed(download: UInt64)
     /// Sending the stored file failed (the client went away, mostly).
     case downloadInterrupted
     case relayPartnerMissing
     case slowReader
+    /// The gateway's output budget is spent and this client's backlog is over its share.
+    case overOutputBudget
     /// The other side of a relay went away.
     case relayPartnerGone
     /// A spliced relay carried nothing either way for a whole idle interval.
