@@ -43,7 +43,9 @@ public final class GatewayServer: Sendable {
             maxFileBytes: configuration.maxFileBytes,
             sendLocalFiles: configuration.sendLocalFiles,
             relayIdleTimeout: .seconds(Int64(configuration.relayIdleTimeoutSeconds)),
-            relayMaxBytes: configuration.relayMaxBytes)
+            relayMaxBytes: configuration.relayMaxBytes,
+            messagesPerSecond: configuration.messagesPerSecond,
+            messageBurst: configuration.messageBurst)
         let registry = registry
         let logger = logger
         let nextConnectionId = ConnectionCounter()

@@ -27,6 +27,12 @@ public struct ChatConfiguration: Equatable, Sendable {
     /// Largest offered size the relay carries; a bigger transfer must connect directly (its
     /// relay connections are answered `No such transfer`).
     public var relayMaxBytes: Int64 = 1 << 32
+    /// Texts, voice and file messages and friend requests a signed-in user may send per second,
+    /// sustained; past `messageBurst` at once the gateway reads that user's connection only as
+    /// fast as this. 0 means no limit.
+    public var messagesPerSecond = 20
+    /// How many such messages a user may send at once before `messagesPerSecond` applies.
+    public var messageBurst = 100
 
     public var authEndpoint = "tcp://127.0.0.1:7901"
     public var routerEndpoint = "tcp://127.0.0.1:7902"
@@ -78,6 +84,8 @@ public struct ChatConfiguration: Equatable, Sendable {
         "gateway.send_local_files": .boolean { $0.sendLocalFiles = $1 },
         "gateway.relay_idle_timeout_seconds": .integer(in: 1...86_400) { $0.relayIdleTimeoutSeconds = $1 },
         "gateway.relay_max_bytes": .integer(in: 0...Int.max) { $0.relayMaxBytes = Int64($1) },
+        "gateway.messages_per_second": .integer(in: 0...1_000_000) { $0.messagesPerSecond = $1 },
+        "gateway.message_burst": .integer(in: 1...1_000_000) { $0.messageBurst = $1 },
         "auth.endpoint": .string { $0.authEndpoint = $1 },
         "auth.scrypt_n": .powerOfTwo(in: 2...(1 << 24)) { $0.scryptN = $1 },
         "auth.scrypt_r": .integer(in: 1...64) { $0.scryptR = $1 },

@@ -83,6 +83,8 @@ enum SessionTimer: Equatable, Sendable {
     case relayIdle
     /// The answer to `server_data_size<N>` (the `offer`th such exchange).
     case dataAnswer(offer: UInt64)
+    /// A message held back by the message rate may go now.
+    case messageRate
 }
 
 /// Why the session closes its connection.
