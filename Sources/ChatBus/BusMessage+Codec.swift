@@ -14,6 +14,7 @@ extension BusMessage {
         case p2pOffer = 90, p2pAccept, p2pDecline, p2pRelayCheck, p2pOffered, p2pConnect, p2pDeclined, p2pUnknown, p2pRelayAllowed
         case failure = 100
         case p2pTooManyOffers = 120
+        case reserveStorage = 140, releaseStorage, storageReservation
     }
 
     public var kind: Kind {
@@ -68,6 +69,9 @@ extension BusMessage {
         case .p2pRelayAllowed: return .p2pRelayAllowed
         case .p2pTooManyOffers: return .p2pTooManyOffers
         case .failure: return .failure
+        case .reserveStorage: return .reserveStorage
+        case .releaseStorage: return .releaseStorage
+        case .storageReservation: return .storageReservation
         }
     }
 
@@ -155,6 +159,10 @@ extension BusMessage {
             writer.write(offeredSize)
         case .failure(let reason):
             writer.write(reason)
+        case .reserveStorage(let uid, let bytes), .releaseStorage(let uid, let bytes):
+            writer.write(uid); writer.write(bytes)
+        case .storageReservation(let granted):
+            writer.write(granted)
         }
     }
 
@@ -229,6 +237,9 @@ extension BusMessage {
         case .p2pRelayAllowed: self = .p2pRelayAllowed(offeredSize: try reader.read())
         case .p2pTooManyOffers: self = .p2pTooManyOffers
         case .failure: self = .failure(try reader.read())
+        case .reserveStorage: self = .reserveStorage(uid: try reader.read(), bytes: try reader.read())
+        case .releaseStorage: self = .releaseStorage(uid: try reader.read(), bytes: try reader.read())
+        case .storageReservation: self = .storageReservation(granted: try reader.read())
         }
     }
 

@@ -59,6 +59,9 @@ public struct ChatConfiguration: Equatable, Sendable {
     /// Password hashes waiting or running at once in auth; past this a sign-up or sign-in gets
     /// `Service unavailable` at once instead of waiting behind hashes nobody needs.
     public var maxQueuedHashes = 64
+    /// Bytes of voice and file messages a user may have stored in all; an upload that would go
+    /// past it gets `Storage quota exceeded`. 0 means no limit.
+    public var maxStoredBytesPerUser: Int64 = 10 << 30
 
     /// Restart intensity, as Erlang/OTP: more than `maxRestarts` in `restartWindowSeconds` and
     /// the supervisor gives up and stops everything.
@@ -91,6 +94,7 @@ public struct ChatConfiguration: Equatable, Sendable {
         "auth.scrypt_r": .integer(in: 1...64) { $0.scryptR = $1 },
         "auth.scrypt_p": .integer(in: 1...64) { $0.scryptP = $1 },
         "auth.max_queued_hashes": .integer(in: 1...100_000) { $0.maxQueuedHashes = $1 },
+        "auth.max_stored_bytes_per_user": .integer(in: 0...Int.max) { $0.maxStoredBytesPerUser = Int64($1) },
         "router.endpoint": .string { $0.routerEndpoint = $1 },
         "router.p2p_offers_per_minute": .integer(in: 0...1_000_000) { $0.p2pOffersPerMinute = $1 },
         "router.p2p_max_live_offers_per_user": .integer(in: 1...1_000_000) { $0.p2pMaxLiveOffersPerUser = $1 },

@@ -109,6 +109,7 @@ import Testing
         try harness.signIn()
         try harness.send("111111 to 222222 202004131702 file \(size)\nnotes.txt\n")
         try harness.bus.answerNext(with: .success(.existence(true)))
+        try harness.bus.answer(where: { if case .reserveStorage = $0 { true } else { false } }, with: .success(.storageReservation(granted: true)))
         try harness.bus.answer(where: { if case .beginUpload = $0 { true } else { false } }, with: .success(.uploadReady(upload: 9)))
         #expect(try harness.received() == "ok\n")
     }

@@ -17,6 +17,7 @@ import Testing
         .success(.uploadReady(upload: 9)), .success(.chunkStored), .success(.stored(record: [1])),
         .success(.delivery(.delivered)), .success(.downloadReady(download: 4, size: 3, path: "/x")),
         .success(.noSuchFile), .success(.chunk([1, 2, 3])), .success(.p2pRelayAllowed(offeredSize: 100)),
+        .success(.storageReservation(granted: true)), .success(.storageReservation(granted: false)),
     ]
 
     @Test(arguments: [11, 12, 13, 14] as [UInt64])

@@ -259,6 +259,8 @@ struct ClientSession {
             guard case .success(.history(let records)) = answer else { return finishGated(slot, .serviceUnavailable) }
             guard !records.isEmpty else { return finishGated(slot, .noHistoryYet) }
             offerData(awaiting: .dataAnswer(data: records), byteCount: records.count, slot: slot)
+        case .reserveStorage(let slot, let header, let name):
+            storageReserved(slot: slot, header: header, name: name, answer)
         case .beginUpload(let slot, let header, let size):
             uploadBegun(slot: slot, header: header, size: size, answer)
         case .uploadChunk(let serial, let count):

@@ -56,6 +56,8 @@ enum PendingRequest: Equatable, Sendable {
     /// Does the peer exist? If so, go on with `then`.
     case userExists(ReplySequencer.Slot, then: AfterUserExists)
     case fetchHistory(ReplySequencer.Slot)
+    /// The upload's size counted against its sender's stored-bytes quota; then storage is asked.
+    case reserveStorage(ReplySequencer.Slot, header: MessageHeader, name: [UInt8])
     case beginUpload(ReplySequencer.Slot, header: MessageHeader, size: Int64)
     case uploadChunk(upload: UInt64, byteCount: Int)
     case finishUpload(upload: UInt64, from: String, to: String)
