@@ -71,6 +71,10 @@ public final class AuthService: @unchecked Sendable {
                 loop.reply(to: incoming, with: .authOutcome(added ? .friendAdded : .alreadyFriends))
             case .listFriends(let owner):
                 loop.reply(to: incoming, with: .friendList(try store.friends(of: owner)))
+            case .reserveStorage(let uid, let bytes):
+                loop.reply(to: incoming, with: .storageReservation(granted: try reserveStorage(bytes, for: uid)))
+            case .releaseStorage(let uid, let bytes):
+                releaseStorage(bytes, for: uid)
             default:
                 loop.reply(to: incoming, with: .failure("auth does not handle \(incoming.message.kind)"))
             }
@@ -110,6 +114,28 @@ public final class AuthService: @unchecked Sendable {
                     self.loop.reply(to: incoming, with: .failure("\(error)"))
                 }
             }
+        }
+    }
+}
+
+// MARK: Stored bytes per user
+
+extension AuthService {
+    /// Counts an upload's declared size against its sender's quota before a byte is stored.
+    private func reserveStorage(_ bytes: Int64, for uid: String) throws -> Bool {
+        let granted = try store.reserveStorage(bytes, for: uid, within: StorageQuota(maxBytesPerUser: configuration.maxStoredBytesPerUser))
+        if !granted {
+            logger.notice("storage quota exceeded", metadata: ["auth.uid": "\(uid)", "auth.bytes": "\(bytes)"])
+        }
+        return granted
+    }
+
+    /// One-way (the gateway awaits no answer), so a failure is logged here, never replied to.
+    private func releaseStorage(_ bytes: Int64, for uid: String) {
+        do {
+            try store.releaseStorage(bytes, for: uid)
+        } catch {
+            logger.error("storage release failed", metadata: ["auth.error": "\(error)", "auth.uid": "\(uid)"])
         }
     }
 }

@@ -15,6 +15,7 @@ extension BusMessage {
         case failure = 100
         case p2pTooManyOffers = 120
         case openHistory = 130, readHistory, historySnapshot, historyPage
+        case reserveStorage = 140, releaseStorage, storageReservation
     }
 
     public var kind: Kind {
@@ -71,6 +72,9 @@ extension BusMessage {
         case .p2pRelayAllowed: return .p2pRelayAllowed
         case .p2pTooManyOffers: return .p2pTooManyOffers
         case .failure: return .failure
+        case .reserveStorage: return .reserveStorage
+        case .releaseStorage: return .releaseStorage
+        case .storageReservation: return .storageReservation
         }
     }
 
@@ -162,6 +166,10 @@ extension BusMessage {
             writer.write(offeredSize)
         case .failure(let reason):
             writer.write(reason)
+        case .reserveStorage(let uid, let bytes), .releaseStorage(let uid, let bytes):
+            writer.write(uid); writer.write(bytes)
+        case .storageReservation(let granted):
+            writer.write(granted)
         }
     }
 
@@ -240,6 +248,9 @@ extension BusMessage {
         case .p2pRelayAllowed: self = .p2pRelayAllowed(offeredSize: try reader.read())
         case .p2pTooManyOffers: self = .p2pTooManyOffers
         case .failure: self = .failure(try reader.read())
+        case .reserveStorage: self = .reserveStorage(uid: try reader.read(), bytes: try reader.read())
+        case .releaseStorage: self = .releaseStorage(uid: try reader.read(), bytes: try reader.read())
+        case .storageReservation: self = .storageReservation(granted: try reader.read())
         }
     }
 

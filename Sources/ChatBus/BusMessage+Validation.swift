@@ -76,12 +76,14 @@ extension BusMessage {
             return Self.uidProblem(by) ?? Self.tokenProblem(token)
         case .p2pRelayCheck(let token, let key):
             return Self.tokenProblem(token) ?? (P2PCommand.isToken(key) ? nil : "relay key out of range")
+        case .reserveStorage(let uid, let bytes), .releaseStorage(let uid, let bytes):
+            return Self.uidProblem(uid) ?? (bytes >= 0 ? nil : "negative size")
         case .finishUpload, .abortUpload, .closeDownload, .kick:
             // Ids the worker looks up; an unknown one is answered as such.
             return nil
         case .authOutcome, .friendList, .existence, .routerWelcome, .attached, .delivery, .presence, .historySnapshot, .historyPage,
              .uploadReady, .chunkStored, .stored, .downloadReady, .noSuchFile, .chunk, .p2pOffered, .p2pConnect,
-             .p2pDeclined, .p2pUnknown, .p2pRelayAllowed, .p2pTooManyOffers, .failure:
+             .p2pDeclined, .p2pUnknown, .p2pRelayAllowed, .p2pTooManyOffers, .storageReservation, .failure:
             return nil
         }
     }

@@ -106,6 +106,16 @@ public enum BusMessage: Equatable, Sendable {
     case noSuchFile
     case chunk([UInt8])
 
+    // MARK: gateway -> auth, stored bytes per user (the quota)
+    /// Counts `bytes` more as stored by `uid` if that stays within the quota, before the upload
+    /// begins. Answered `storageReservation`.
+    case reserveStorage(uid: String, bytes: Int64)
+    /// One-way: an upload reserved with `reserveStorage` was not stored; `bytes` count no more.
+    case releaseStorage(uid: String, bytes: Int64)
+    // MARK: auth -> gateway
+    /// False: the upload would take the user past `auth.max_stored_bytes_per_user`.
+    case storageReservation(granted: Bool)
+
     // MARK: any -> requester
     case failure(String)
 }

@@ -87,7 +87,7 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        session.received(unwrapInboundIn(data))
+        session.received(unwrapInboundIn(data), at: eventLoop.now)
         performActions()
     }
 
@@ -199,6 +199,8 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
             guard let channel = context?.channel else { return }
             let unsent = (try? channel.syncOptions?.getOption(ChannelOptions.bufferedWritableBytes)) ?? 0
             session.downloadStallCheck(download: download, unsentBytes: unsent)
+        } else if case .messageRate = timer {
+            session.messageRateRefilled(at: eventLoop.now)
         } else {
             session.timerFired(timer)
         }

@@ -45,7 +45,9 @@ public final class GatewayServer: Sendable {
             maxUnsentOutput: configuration.maxQueuedOutputBytesPerConnection,
             relayIdleTimeout: .seconds(Int64(configuration.relayIdleTimeoutSeconds)),
             relayMaxBytes: configuration.relayMaxBytes,
-            historyPageBytes: configuration.historyPageBytes)
+            historyPageBytes: configuration.historyPageBytes,
+            messagesPerSecond: configuration.messagesPerSecond,
+            messageBurst: configuration.messageBurst)
         let outputBudget = OutputBudget(limit: configuration.maxQueuedOutputBytes)
         let registry = registry
         let logger = logger

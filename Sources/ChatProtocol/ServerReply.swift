@@ -18,6 +18,9 @@ public enum ServerReply: Equatable, Sendable {
     case serviceUnavailable
     case messageTooLong
     case signedInElsewhere
+    /// An upload would take its sender past the stored bytes allowed per user (not in the
+    /// contract: docs/protocol.md).
+    case storageQuotaExceeded
     /// Peer-to-peer: the offer was pushed to the peer under this token.
     case p2pOffered(token: String)
     /// Peer-to-peer: connect to the peer at these endpoints (public as the server saw it, private
@@ -52,6 +55,7 @@ public enum ServerReply: Equatable, Sendable {
         case .serviceUnavailable: return "Service unavailable"
         case .messageTooLong: return "Message too long"
         case .signedInElsewhere: return "Signed in elsewhere"
+        case .storageQuotaExceeded: return "Storage quota exceeded"
         case .p2pOffered(let token): return "p2p offered \(token)"
         case .p2pConnect(let token, let peerPublic, let peerPrivate, let relayKey):
             return "p2p connect \(token) \(peerPublic) \(peerPrivate) \(relayKey)"

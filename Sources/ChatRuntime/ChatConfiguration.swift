@@ -35,6 +35,12 @@ public struct ChatConfiguration: Equatable, Sendable {
     /// Largest offered size the relay carries; a bigger transfer must connect directly (its
     /// relay connections are answered `No such transfer`).
     public var relayMaxBytes: Int64 = 1 << 32
+    /// Texts, voice and file messages and friend requests a signed-in user may send per second,
+    /// sustained; past `messageBurst` at once the gateway reads that user's connection only as
+    /// fast as this. 0 means no limit.
+    public var messagesPerSecond = 20
+    /// How many such messages a user may send at once before `messagesPerSecond` applies.
+    public var messageBurst = 100
 
     public var authEndpoint = "tcp://127.0.0.1:7901"
     public var routerEndpoint = "tcp://127.0.0.1:7902"
@@ -61,6 +67,9 @@ public struct ChatConfiguration: Equatable, Sendable {
     /// Password hashes waiting or running at once in auth; past this a sign-up or sign-in gets
     /// `Service unavailable` at once instead of waiting behind hashes nobody needs.
     public var maxQueuedHashes = 64
+    /// Bytes of voice and file messages a user may have stored in all; an upload that would go
+    /// past it gets `Storage quota exceeded`. 0 means no limit.
+    public var maxStoredBytesPerUser: Int64 = 10 << 30
 
     /// Restart intensity, as Erlang/OTP: more than `maxRestarts` in `restartWindowSeconds` and
     /// the supervisor gives up and stops everything.
@@ -89,11 +98,14 @@ public struct ChatConfiguration: Equatable, Sendable {
         "gateway.send_local_files": .boolean { $0.sendLocalFiles = $1 },
         "gateway.relay_idle_timeout_seconds": .integer(in: 1...86_400) { $0.relayIdleTimeoutSeconds = $1 },
         "gateway.relay_max_bytes": .integer(in: 0...Int.max) { $0.relayMaxBytes = Int64($1) },
+        "gateway.messages_per_second": .integer(in: 0...1_000_000) { $0.messagesPerSecond = $1 },
+        "gateway.message_burst": .integer(in: 1...1_000_000) { $0.messageBurst = $1 },
         "auth.endpoint": .string { $0.authEndpoint = $1 },
         "auth.scrypt_n": .powerOfTwo(in: 2...(1 << 24)) { $0.scryptN = $1 },
         "auth.scrypt_r": .integer(in: 1...64) { $0.scryptR = $1 },
         "auth.scrypt_p": .integer(in: 1...64) { $0.scryptP = $1 },
         "auth.max_queued_hashes": .integer(in: 1...100_000) { $0.maxQueuedHashes = $1 },
+        "auth.max_stored_bytes_per_user": .integer(in: 0...Int.max) { $0.maxStoredBytesPerUser = Int64($1) },
         "router.endpoint": .string { $0.routerEndpoint = $1 },
         "router.p2p_offers_per_minute": .integer(in: 0...1_000_000) { $0.p2pOffersPerMinute = $1 },
         "router.p2p_max_live_offers_per_user": .integer(in: 1...1_000_000) { $0.p2pMaxLiveOffersPerUser = $1 },

@@ -29,6 +29,8 @@ import Testing
         .p2pDeclined, .p2pUnknown, .p2pRelayAllowed(offeredSize: 1 << 40), .p2pTooManyOffers,
         .storeAndDeliver(pair: PairKey("2", "1"), record: [1, 10], to: "2", gatewayId: "gw"),
         .deliverStored(to: "2", record: [10], gatewayId: "gw", requestId: 77),
+        .reserveStorage(uid: "111111", bytes: 1 << 40), .releaseStorage(uid: "111111", bytes: 7),
+        .storageReservation(granted: false),
     ]
 
     @Test func everyMessageRoundTrips() throws {

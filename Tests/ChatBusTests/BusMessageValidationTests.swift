@@ -25,6 +25,7 @@ import Testing
         .p2pOffer(from: "111111", to: "222222", size: 9, sha256: sha, name: "n m", privateEndpoint: "198.18.1.10:4000"),
         .p2pAccept(by: "222222", token: token, privateEndpoint: ""), .p2pDecline(by: "222222", token: token),
         .p2pRelayCheck(token: token, key: token),
+        .reserveStorage(uid: "111111", bytes: 1 << 40), .releaseStorage(uid: "111111", bytes: 0),
     ]
 
     @Test(arguments: wellFormed)
@@ -56,6 +57,7 @@ import Testing
         .p2pOffer(from: "111111", to: "222222", size: 5, sha256: sha, name: "a\u{1b}[2J", privateEndpoint: ""),
         .p2pAccept(by: "222222", token: "../", privateEndpoint: ""), .p2pRelayCheck(token: String(repeating: "0", count: 33), key: token),
         .p2pRelayCheck(token: token, key: ""), .p2pRelayCheck(token: token, key: token.uppercased()),
+        .reserveStorage(uid: "111111", bytes: -1), .reserveStorage(uid: "1", bytes: 1), .releaseStorage(uid: "111111", bytes: .min),
     ]
 
     @Test(arguments: hostile)

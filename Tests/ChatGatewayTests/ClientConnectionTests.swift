@@ -96,6 +96,20 @@ import Testing
         #expect(try harness.received() == "ok\nTarget user offline\n")
     }
 
+    @Test func aTextPastTheMessageRateGoesOnWhenTheEventLoopsClockReachesItsToken() throws {
+        var settings = ClientSession.Settings()
+        settings.messagesPerSecond = 10
+        settings.messageBurst = 1
+        let harness = try Harness(settings: settings)
+        try harness.signIn()
+        try harness.send("\(Self.text)\none\n\(Self.text)\ntwo\n")
+        #expect(harness.bus.texts.count == 1)
+        harness.advance(by: .milliseconds(99))
+        #expect(harness.bus.texts.count == 1)
+        harness.advance(by: .milliseconds(1))
+        #expect(harness.bus.texts.map { String(decoding: $0.record, as: UTF8.self) } == ["\(Self.text)\none\n", "\(Self.text)\ntwo\n"])
+    }
+
     @Test func aTwoLineCommandWhoseSecondLineIsTooLongGetsOneReply() throws {
         var settings = ClientSession.Settings()
         settings.maxBufferedInput = 1 << 20
@@ -137,6 +151,7 @@ import Testing
         try harness.signIn()
         try harness.send("111111 to 222222 202004131702 file \(size)\nnotes.txt\n")
         try harness.bus.answerNext(with: .success(.existence(true)))
+        try harness.bus.answer(where: { if case .reserveStorage = $0 { true } else { false } }, with: .success(.storageReservation(granted: true)))
         try harness.bus.answer(where: { if case .beginUpload = $0 { true } else { false } }, with: .success(.uploadReady(upload: 9)))
         #expect(try harness.received() == "ok\n")
     }

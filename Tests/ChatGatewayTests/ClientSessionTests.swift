@@ -220,6 +220,9 @@ import Testing
         let exists = transcript.takeRequests()
         #expect(exists.map(\.message) == [.userExists(uid: "222222")])
         transcript.answer(exists[0].then, .success(.existence(true)))
+        let reservation = transcript.takeRequests()
+        #expect(reservation.map(\.message) == [.reserveStorage(uid: "111111", bytes: size)])
+        transcript.answer(reservation[0].then, .success(.storageReservation(granted: true)))
         let begin = transcript.takeRequests()
         #expect(begin.map(\.message) == [.beginUpload(pair: PairKey("111111", "222222"), header: Array("111111 to 222222 202004131702 file \(size)".utf8),
                                                       name: "notes.txt", size: size)])
@@ -258,7 +261,8 @@ import Testing
         let chunk = transcript.takeRequests()
         #expect(chunk.map(\.then) == [.uploadChunk(upload: 1, byteCount: Upload.chunkSize)])
         transcript.answer(.uploadChunk(upload: 1, byteCount: Upload.chunkSize), .success(.failure("disk full")))
-        #expect(transcript.take() == [.note(.uploadFailed(upload: 9)), .send(.abortUpload(upload: 9), to: .storage(PairKey("111111", "222222")))])
+        #expect(transcript.take() == [.note(.uploadFailed(upload: 9)), .send(.abortUpload(upload: 9), to: .storage(PairKey("111111", "222222"))),
+                                      .send(.releaseStorage(uid: "111111", bytes: Int64(Upload.chunkSize) + 10), to: .auth)])
         // The announced bytes still arrive and are dropped; only then the reply.
         transcript.send([UInt8](repeating: 1, count: 10))
         #expect(transcript.takeWritten() == "Service unavailable\n")

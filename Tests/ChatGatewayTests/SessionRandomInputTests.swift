@@ -2,6 +2,7 @@ import ChatBus
 import ChatProtocol
 @testable import ChatGateway
 import ChatTestSupport
+import NIOCore
 import Testing
 
 /// The session fed random bytes and random answers: it never crashes, never writes after it
@@ -17,6 +18,7 @@ import Testing
         .success(.uploadReady(upload: 9)), .success(.chunkStored), .success(.stored(record: [1])),
         .success(.delivery(.delivered)), .success(.downloadReady(download: 4, size: 3, path: "/x")),
         .success(.noSuchFile), .success(.chunk([1, 2, 3])), .success(.p2pRelayAllowed(offeredSize: 100)),
+        .success(.storageReservation(granted: true)), .success(.storageReservation(granted: false)),
     ]
 
     @Test(arguments: [11, 12, 13, 14] as [UInt64])
@@ -38,6 +40,10 @@ import Testing
                 transcript.answer(request, Self.answers.randomElement(using: &random)!)
             case 8:
                 transcript.session.push(Array("333333 to 111111 addFriend\n".utf8))
+            case 9 where Bool.random(using: &random):
+                // Time passes: a message held back by the rate may go on.
+                transcript.now = transcript.now + TimeAmount.milliseconds(Int64.random(in: 0..<200, using: &random))
+                transcript.session.messageRateRefilled(at: transcript.now)
             default:
                 transcript.session.timerFired([.login, .partialLine(generation: 0), .uploadIdle(upload: 1), .relayPartner, .relayIdle]
                     .randomElement(using: &random)!)

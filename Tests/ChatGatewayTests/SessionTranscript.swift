@@ -6,6 +6,8 @@ import NIOCore
 /// Drives a `ClientSession` alone, step by step: bytes in, answers in, actions out.
 struct SessionTranscript {
     var session: ClientSession
+    /// When the next bytes arrive (the message rate's clock); tests move it on.
+    var now = NIODeadline.uptimeNanoseconds(1_000_000_000)
 
     static let password = "secret_1"
 
@@ -46,7 +48,7 @@ struct SessionTranscript {
     }
 
     mutating func send(_ bytes: [UInt8]) {
-        bytes.withUnsafeBytes { session.received($0) }
+        bytes.withUnsafeBytes { session.received($0, at: now) }
     }
 
     mutating func answer(_ request: PendingRequest, _ answer: Result<BusMessage, BusRequestError>) {

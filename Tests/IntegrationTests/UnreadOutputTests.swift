@@ -16,7 +16,8 @@ import Testing
 
     @Test func aHistoryOfManyPagesArrivesByteExactWithWhatCameLaterAfterIt() throws {
         // Pages of 1 KiB: a history of a few hundred texts spans well over a hundred of them.
-        let system = try ChatSystem(settings: ["gateway.history_page_bytes=1024"])
+        // Those texts go as fast as they are answered: no message rate.
+        let system = try ChatSystem(settings: ["gateway.history_page_bytes=1024", "gateway.messages_per_second=0"])
         defer { system.stop(); system.removeData() }
         let (alice, a) = try system.signedInUser()
         let b = try system.registeredUser()
@@ -46,8 +47,9 @@ import Testing
     }
 
     @Test func clientsThatReadNothingAreDisconnectedWhileOthersChat() throws {
-        // 8 MiB for everyone's unread output: a budget tests can fill in seconds.
-        let system = try ChatSystem(settings: ["gateway.max_queued_output_bytes=8388608"])
+        // 8 MiB for everyone's unread output: a budget tests can fill in seconds, with no
+        // message rate slowing the senders that fill it.
+        let system = try ChatSystem(settings: ["gateway.max_queued_output_bytes=8388608", "gateway.messages_per_second=0"])
         defer { system.stop(); system.removeData() }
         let gateway = try #require(system.childPID("gateway"))
 

@@ -51,13 +51,13 @@ extension ClientSession {
         case .command(.offline):
             closeAfterReplies()
         case .command(.message(let header)):
-            switch header.kind {
-            case .text: expectation = .content(header)
-            case .audio, .file: expectation = .attachmentName(header)
-            }
+            // The message rate's one check per message; past it the message waits, and so do
+            // the lines behind it.
+            guard messageRate.take(now: now) else { return holdForMessageRate(.message(header)) }
+            expectBody(of: header)
         case .command(.addFriend(let peer)):
-            let slot = reserve()
-            actions.append(.request(.addFriend(owner: uid, friend: peer), to: .auth, then: .addFriend(slot, owner: uid, peer: peer)))
+            guard messageRate.take(now: now) else { return holdForMessageRate(.addFriend(peer: peer)) }
+            askToAddFriend(peer, owner: uid)
         case .command(.p2p(let command)):
             introduce(command, uid: uid)
         case .command(.friends):
@@ -68,6 +68,19 @@ extension ClientSession {
         case .command(.historyFile(let peer, let name)):
             askWhetherUserExists(peer, slot: reserveGated(), then: .openDownload(PairKey(uid, peer), name: name))
         }
+    }
+
+    /// A message's first line was read (and counted): its second line comes next.
+    mutating func expectBody(of header: MessageHeader) {
+        switch header.kind {
+        case .text: expectation = .content(header)
+        case .audio, .file: expectation = .attachmentName(header)
+        }
+    }
+
+    mutating func askToAddFriend(_ peer: String, owner uid: String) {
+        let slot = reserve()
+        actions.append(.request(.addFriend(owner: uid, friend: peer), to: .auth, then: .addFriend(slot, owner: uid, peer: peer)))
     }
 
     /// Peer-to-peer commands: the router introduces the peers; nothing is stored.

@@ -35,6 +35,11 @@ struct ClientSession {
         var relayMaxBytes: Int64 = 1 << 32
         /// About this much of a history is asked of storage at a time, as the client reads.
         var historyPageBytes = 256 * 1024
+        /// Messages (texts, voice, files, friend requests) a signed-in user may send per second,
+        /// sustained; 0 means no limit.
+        var messagesPerSecond = 20
+        /// How many of them may go at once before `messagesPerSecond` holds the next back.
+        var messageBurst = 100
     }
 
     enum Phase: Equatable {
@@ -95,6 +100,13 @@ struct ClientSession {
     var isOutputWritable = true
     /// A relay connection's allowance and activity, from its relay check on.
     var relayTraffic: RelayTraffic?
+    /// The user's messages per second (`ClientSession+MessageRate.swift`).
+    var messageRate: MessageRate
+    /// A message past the rate, waiting for its token; no line is read meanwhile.
+    var heldByMessageRate: SessionCommand?
+    /// When bytes were last read, in monotonic nanoseconds: the message rate's clock. Lines
+    /// read later (behind a gating reply) count as read then, which only ever holds back more.
+    var now: Int64 = 0
 
     /// What to do, oldest first. The connection performs and removes them after each event.
     var actions: [SessionAction] = []
@@ -102,6 +114,7 @@ struct ClientSession {
     init(connectionId: UInt64, settings: Settings) {
         self.connectionId = connectionId
         self.settings = settings
+        messageRate = MessageRate(perSecond: settings.messagesPerSecond, burst: settings.messageBurst)
         actions.reserveCapacity(8)
     }
 
@@ -128,12 +141,13 @@ struct ClientSession {
         if case .relayWaiting(let token, _) = phase { actions.append(.leaveRelay(token: token)) }
     }
 
-    /// Bytes read from the socket.
-    mutating func received(_ buffer: ByteBuffer) {
-        buffer.withUnsafeReadableBytes { received($0) }
+    /// Bytes read from the socket at `now`.
+    mutating func received(_ buffer: ByteBuffer, at now: NIODeadline) {
+        buffer.withUnsafeReadableBytes { received($0, at: now) }
     }
 
-    mutating func received(_ bytes: UnsafeRawBufferPointer) {
+    mutating func received(_ bytes: UnsafeRawBufferPointer, at now: NIODeadline) {
+        self.now = Int64(clamping: now.uptimeNanoseconds)
         if case .relay = phase { return relayReceived(bytes) }
         var rest = bytes
         if let toReceive = upload?.toReceive, toReceive > 0 {
@@ -165,6 +179,8 @@ struct ClientSession {
             uploadIdleCheck(serial)
         case .downloadStall:
             break // needs the connection's unsent byte count: `downloadStallCheck`
+        case .messageRate:
+            break // needs the time: `messageRateRefilled(at:)`
         case .dataAnswer(let offer):
             // Still unanswered: what was offered would otherwise be held for good.
             if offer == dataAnswerSerial, isAwaitingDataAnswer { close(.dataAnswerTimeout) }
@@ -244,6 +260,8 @@ struct ClientSession {
             historyOpened(slot: slot, pair: pair, answer)
         case .historyPage(let serial):
             historyPageRead(serial: serial, answer)
+        case .reserveStorage(let slot, let header, let name):
+            storageReserved(slot: slot, header: header, name: name, answer)
         case .beginUpload(let slot, let header, let size):
             uploadBegun(slot: slot, header: header, size: size, answer)
         case .uploadChunk(let serial, let count):
@@ -296,7 +314,7 @@ struct ClientSession {
         // Replies finished while handling a line re-enter here; the loop below goes on anyway.
         guard !isProcessingLines else { return }
         isProcessingLines = true
-        while !isClosed, !awaitingGatingReply, !closeWhenRepliesSent, upload == nil, !isRelaying,
+        while !isClosed, !awaitingGatingReply, !closeWhenRepliesSent, upload == nil, !isRelaying, heldByMessageRate == nil,
               outstandingReplies < settings.maxOutstandingReplies, let event = framer.next() {
             handle(event)
         }

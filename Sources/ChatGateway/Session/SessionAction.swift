@@ -59,6 +59,8 @@ enum PendingRequest: Equatable, Sendable {
     case openHistory(ReplySequencer.Slot, pair: PairKey)
     /// The next page of the history being sent (`Download.serial`).
     case historyPage(download: UInt64)
+    /// The upload's size counted against its sender's stored-bytes quota; then storage is asked.
+    case reserveStorage(ReplySequencer.Slot, header: MessageHeader, name: [UInt8])
     case beginUpload(ReplySequencer.Slot, header: MessageHeader, size: Int64)
     case uploadChunk(upload: UInt64, byteCount: Int)
     case finishUpload(upload: UInt64, from: String, to: String)
@@ -86,6 +88,8 @@ enum SessionTimer: Equatable, Sendable {
     case relayIdle
     /// The answer to `server_data_size<N>` (the `offer`th such exchange).
     case dataAnswer(offer: UInt64)
+    /// A message held back by the message rate may go now.
+    case messageRate
 }
 
 /// Why the session closes its connection.
