@@ -33,7 +33,7 @@ let package = Package(
         // The client wire protocol and the internal bus: the only places bytes are parsed.
         .target(name: "ChatProtocol"),
         .target(name: "ChatBus", dependencies: [
-            "ZeroMQ", .product(name: "Logging", package: "swift-log"),
+            "ZeroMQ", "ChatProtocol", .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "ChatRuntime", dependencies: [
             "CLinux",

@@ -1,13 +1,15 @@
 import ChatCrypto
 import SQLite
 
-/// Users and their friend lists in one SQLite file.
+/// Users, their friend lists and the bytes each has stored, in one SQLite file.
 final class AccountStore {
     private let database: Database
     private let findUser: Statement
     private let insertUser: Statement
     private let insertFriend: Statement
     private let listFriends: Statement
+    private let findStoredBytes: Statement
+    private let setStoredBytes: Statement
 
     init(path: String) throws {
         database = try Database(path: path)
@@ -27,6 +29,10 @@ final class AccountStore {
                 friend TEXT NOT NULL,
                 PRIMARY KEY (owner, friend)
             ) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS stored_bytes (
+                uid TEXT PRIMARY KEY,
+                bytes INTEGER NOT NULL
+            ) WITHOUT ROWID;
             """)
         findUser = try database.prepare("SELECT salt, hash, scrypt_n, scrypt_r, scrypt_p FROM users WHERE uid = ?")
         insertUser = try database.prepare("""
@@ -35,6 +41,10 @@ final class AccountStore {
             """)
         insertFriend = try database.prepare("INSERT INTO friends (owner, friend) VALUES (?, ?) ON CONFLICT DO NOTHING")
         listFriends = try database.prepare("SELECT friend FROM friends WHERE owner = ? ORDER BY friend")
+        findStoredBytes = try database.prepare("SELECT bytes FROM stored_bytes WHERE uid = ?")
+        setStoredBytes = try database.prepare("""
+            INSERT INTO stored_bytes (uid, bytes) VALUES (?, ?) ON CONFLICT (uid) DO UPDATE SET bytes = excluded.bytes
+            """)
     }
 
     func storedHash(of uid: String) throws -> PasswordHasher.StoredHash? {
@@ -66,5 +76,31 @@ final class AccountStore {
         var friends: [String] = []
         while try statement.step() { friends.append(statement.text(at: 0)) }
         return friends
+    }
+
+    // MARK: Stored bytes (the per-user quota)
+
+    /// Bytes of voice and file messages counted for `uid`, reserved uploads included.
+    func storedBytes(of uid: String) throws -> Int64 {
+        let statement = try findStoredBytes.bind(.text(uid))
+        defer { statement.reset() }
+        return try statement.step() ? statement.int(at: 0) : 0
+    }
+
+    /// Counts `bytes` more for `uid` if they fit within `quota`; false, counting nothing, if not.
+    /// Counted before the upload starts, so uploads under way count too: two at once cannot
+    /// both slip under the quota.
+    func reserveStorage(_ bytes: Int64, for uid: String, within quota: StorageQuota) throws -> Bool {
+        guard bytes >= 0 else { throw NegativeByteCount(bytes: bytes) }
+        guard let total = quota.total(adding: bytes, to: try storedBytes(of: uid)) else { return false }
+        try setStoredBytes.bind(.text(uid), .integer(total)).run()
+        return true
+    }
+
+    /// `bytes` reserved for an upload that was not stored count no more.
+    func releaseStorage(_ bytes: Int64, for uid: String) throws {
+        guard bytes >= 0 else { throw NegativeByteCount(bytes: bytes) }
+        let total = StorageQuota.total(releasing: bytes, from: try storedBytes(of: uid))
+        try setStoredBytes.bind(.text(uid), .integer(total)).run()
     }
 }

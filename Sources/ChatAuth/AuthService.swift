@@ -63,17 +63,11 @@ public final class AuthService: @unchecked Sendable {
             case .signUp(let uid, let password):
                 try signUp(incoming, uid: uid, password: password, address: nil)
             case .signUpFrom(let uid, let password, let address):
-                guard address.utf8.count <= Self.maxAddressBytes else {
-                    return loop.reply(to: incoming, with: .failure("address too long"))
-                }
                 try signUp(incoming, uid: uid, password: password, address: address)
             case .signIn(let uid, let password):
                 try signIn(incoming, uid: uid, password: password, address: nil)
             case .signInFrom(let uid, let password, let address):
-                // Hostile input: an address no gateway would send is refused, not counted.
-                guard address.utf8.count <= Self.maxAddressBytes else {
-                    return loop.reply(to: incoming, with: .failure("address too long"))
-                }
+                // The address was range-checked with the other fields (`BusMessage.fieldProblem`).
                 try signIn(incoming, uid: uid, password: password, address: address)
             case .userExists(let uid):
                 loop.reply(to: incoming, with: .existence(try store.exists(uid)))
@@ -83,6 +77,10 @@ public final class AuthService: @unchecked Sendable {
                 loop.reply(to: incoming, with: .authOutcome(added ? .friendAdded : .alreadyFriends))
             case .listFriends(let owner):
                 loop.reply(to: incoming, with: .friendList(try store.friends(of: owner)))
+            case .reserveStorage(let uid, let bytes):
+                loop.reply(to: incoming, with: .storageReservation(granted: try reserveStorage(bytes, for: uid)))
+            case .releaseStorage(let uid, let bytes):
+                releaseStorage(bytes, for: uid)
             default:
                 loop.reply(to: incoming, with: .failure("auth does not handle \(incoming.message.kind)"))
             }
@@ -91,9 +89,6 @@ public final class AuthService: @unchecked Sendable {
             loop.reply(to: incoming, with: .failure("\(error)"))
         }
     }
-
-    /// An IPv6 /64 in its longest spelling is 43 bytes.
-    private static let maxAddressBytes = 64
 
     /// Not counted as sign-ins are; its hash takes a place in the address's share of the queue.
     private func signUp(_ incoming: BusIncoming, uid: String, password: String, address: String?) throws {
@@ -166,6 +161,28 @@ public final class AuthService: @unchecked Sendable {
                     self.loop.reply(to: incoming, with: .failure("\(error)"))
                 }
             }
+        }
+    }
+}
+
+// MARK: Stored bytes per user
+
+extension AuthService {
+    /// Counts an upload's declared size against its sender's quota before a byte is stored.
+    private func reserveStorage(_ bytes: Int64, for uid: String) throws -> Bool {
+        let granted = try store.reserveStorage(bytes, for: uid, within: StorageQuota(maxBytesPerUser: configuration.maxStoredBytesPerUser))
+        if !granted {
+            logger.notice("storage quota exceeded", metadata: ["auth.uid": "\(uid)", "auth.bytes": "\(bytes)"])
+        }
+        return granted
+    }
+
+    /// One-way (the gateway awaits no answer), so a failure is logged here, never replied to.
+    private func releaseStorage(_ bytes: Int64, for uid: String) {
+        do {
+            try store.releaseStorage(bytes, for: uid)
+        } catch {
+            logger.error("storage release failed", metadata: ["auth.error": "\(error)", "auth.uid": "\(uid)"])
         }
     }
 }

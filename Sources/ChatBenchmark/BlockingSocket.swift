@@ -8,8 +8,24 @@ final class BlockingSocket {
     let descriptor: Int32
     private var buffer: [UInt8] = []
 
-    init(port: Int, host: String = "127.0.0.1") throws {
+    /// `source` is the local address to connect from (127.0.0.2, ...: limits kept per client
+    /// address see another client); `receiveTimeout` bounds each read, in seconds (0: none).
+    init(port: Int, host: String = "127.0.0.1", from source: String? = nil, receiveTimeout: Double = 0) throws {
         descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        if receiveTimeout > 0 {
+            var limit = timeval(tv_sec: Int(receiveTimeout), tv_usec: Int((receiveTimeout - receiveTimeout.rounded(.down)) * 1_000_000))
+            setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+        }
+        if let source {
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            local.sin_addr.s_addr = inet_addr(source)
+            let bound = withUnsafePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+            }
+            // Thrown with every property set: deinit closes the descriptor.
+            guard bound else { throw Failure(description: "cannot bind to \(source)") }
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -18,6 +34,14 @@ final class BlockingSocket {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
         }
         guard connected else { throw Failure(description: "cannot connect to \(host):\(port)") }
+    }
+
+    /// Whether the server has closed its side (a FIN arrived), whatever is still unread.
+    var isClosedByPeer: Bool {
+        var info = tcp_info()
+        var size = socklen_t(MemoryLayout<tcp_info>.size)
+        guard getsockopt(descriptor, Int32(IPPROTO_TCP), TCP_INFO, &info, &size) == 0 else { return true }
+        return Int32(info.tcpi_state) != Int32(TCP_ESTABLISHED)
     }
 
     init(descriptor: Int32) { self.descriptor = descriptor }

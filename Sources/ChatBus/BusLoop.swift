@@ -80,6 +80,9 @@ public final class BusLoop: @unchecked Sendable {
     private var outboxIsEmpty = true
     /// A batch past this size goes out at once rather than at the end of the wake-up.
     private let batchLimit = 256 * 1024
+    /// The largest message a bound (ROUTER) socket accepts: a full batch and one more
+    /// envelope, with room to spare.
+    static let maxRequestMessageBytes: Int64 = 16 << 20
 
     /// Called (on the loop thread) when a ROUTER socket cannot route to a peer: it is gone.
     /// Set before `run` or on the loop thread.
@@ -121,6 +124,10 @@ public final class BusLoop: @unchecked Sendable {
         let socket = try context.socket(.router)
         try configure(socket)
         try socket.setRouterMandatory(true)
+        // Whatever reaches a bound socket may be hostile: a peer sending a larger message is
+        // disconnected by ZeroMQ before it is held in memory. Requests are small (a batch
+        // closes at `batchLimit`, plus at most one envelope).
+        try socket.setMaxMessageSize(Self.maxRequestMessageBytes)
         try socket.bind(endpoint)
         return add(socket, isRouter: true)
     }
@@ -392,6 +399,8 @@ public final class BusLoop: @unchecked Sendable {
                 if envelope.isReply {
                     onReply?(envelope.message)
                     pending.removeValue(forKey: envelope.requestId)?.onReply(.success(envelope.message))
+                } else if let problem = envelope.message.fieldProblem {
+                    refuse(BusIncoming(socket: socket, peer: peer, envelope: envelope), problem)
                 } else {
                     handler(BusIncoming(socket: socket, peer: peer, envelope: envelope))
                 }
@@ -400,6 +409,15 @@ public final class BusLoop: @unchecked Sendable {
                 logger.warning("dropped a batch whose lengths do not add up", metadata: ["bus.bytes": "\(payload.count)"])
             }
         }
+    }
+
+    /// A request with a field out of range never reaches the worker: logged, and answered
+    /// with a failure when an answer is awaited (one-way messages carry request id 0).
+    private func refuse(_ incoming: BusIncoming, _ problem: String) {
+        logger.warning("refused a bus message with a field out of range", metadata: [
+            "bus.kind": "\(incoming.message.kind)", "bus.problem": "\(problem)",
+        ])
+        if incoming.envelope.requestId != 0 { reply(to: incoming, with: .failure(problem)) }
     }
 
     private func expireRequests() {

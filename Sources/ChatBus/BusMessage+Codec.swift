@@ -7,13 +7,16 @@ extension BusMessage {
         case gatewayHello = 20, presenceSync, attach, detach
         case queryPresence = 25, notify, announce
         case routerWelcome = 40, attached, delivery, presence, push, kick, deliveredPush
-        // 60 and 62 were `appendRecord` and `appended`, retired with the three-hop texts.
-        case fetchHistory = 61
-        case history = 63, storeAndDeliver, deliverStored
+        // 60 and 62 were `appendRecord` and `appended`, retired with the three-hop texts;
+        // 61 and 63 `fetchHistory` and `history`, retired when histories began to be paged.
+        case storeAndDeliver = 64, deliverStored
         case beginUpload = 70, uploadChunk, finishUpload, abortUpload, openDownload, readChunk, closeDownload
         case uploadReady = 80, chunkStored, stored, downloadReady, noSuchFile, chunk
         case p2pOffer = 90, p2pAccept, p2pDecline, p2pRelayCheck, p2pOffered, p2pConnect, p2pDeclined, p2pUnknown, p2pRelayAllowed
         case failure = 100
+        case p2pTooManyOffers = 120
+        case openHistory = 130, readHistory, historySnapshot, historyPage
+        case reserveStorage = 140, releaseStorage, storageReservation
     }
 
     public var kind: Kind {
@@ -58,8 +61,10 @@ extension BusMessage {
         case .deliveredPush: return .deliveredPush
         case .storeAndDeliver: return .storeAndDeliver
         case .deliverStored: return .deliverStored
-        case .fetchHistory: return .fetchHistory
-        case .history: return .history
+        case .openHistory: return .openHistory
+        case .readHistory: return .readHistory
+        case .historySnapshot: return .historySnapshot
+        case .historyPage: return .historyPage
         case .p2pOffer: return .p2pOffer
         case .p2pAccept: return .p2pAccept
         case .p2pDecline: return .p2pDecline
@@ -69,7 +74,11 @@ extension BusMessage {
         case .p2pDeclined: return .p2pDeclined
         case .p2pUnknown: return .p2pUnknown
         case .p2pRelayAllowed: return .p2pRelayAllowed
+        case .p2pTooManyOffers: return .p2pTooManyOffers
         case .failure: return .failure
+        case .reserveStorage: return .reserveStorage
+        case .releaseStorage: return .releaseStorage
+        case .storageReservation: return .storageReservation
         }
     }
 
@@ -139,26 +148,36 @@ extension BusMessage {
             pair.encode(into: &writer); writer.write(bytes: record); writer.write(to); writer.write(gatewayId)
         case .deliverStored(let to, let record, let gatewayId, let requestId):
             writer.write(to); writer.write(bytes: record); writer.write(gatewayId); writer.write(requestId)
-        case .fetchHistory(let pair):
+        case .openHistory(let pair):
             pair.encode(into: &writer)
-        case .history(let bytes):
-            writer.write(bytes: bytes)
+        case .readHistory(let pair, let after, let through, let maxBytes):
+            pair.encode(into: &writer); writer.write(after); writer.write(through); writer.write(maxBytes)
+        case .historySnapshot(let through, let size):
+            writer.write(through); writer.write(size)
+        case .historyPage(let last, let bytes):
+            writer.write(last); writer.write(bytes: bytes)
         case .p2pOffer(let from, let to, let size, let sha256, let name, let privateEndpoint):
             writer.write(from); writer.write(to); writer.write(size); writer.write(sha256); writer.write(name); writer.write(privateEndpoint)
         case .p2pAccept(let by, let token, let privateEndpoint):
             writer.write(by); writer.write(token); writer.write(privateEndpoint)
         case .p2pDecline(let by, let token):
             writer.write(by); writer.write(token)
-        case .p2pRelayCheck(let token), .p2pOffered(let token):
+        case .p2pRelayCheck(let token, let key):
+            writer.write(token); writer.write(key)
+        case .p2pOffered(let token):
             writer.write(token)
-        case .p2pConnect(let token, let peerPublic, let peerPrivate):
-            writer.write(token); writer.write(peerPublic); writer.write(peerPrivate)
-        case .p2pDeclined, .p2pUnknown:
+        case .p2pConnect(let token, let peerPublic, let peerPrivate, let relayKey):
+            writer.write(token); writer.write(peerPublic); writer.write(peerPrivate); writer.write(relayKey)
+        case .p2pDeclined, .p2pUnknown, .p2pTooManyOffers:
             break
-        case .p2pRelayAllowed(let allowed):
-            writer.write(allowed)
+        case .p2pRelayAllowed(let offeredSize):
+            writer.write(offeredSize)
         case .failure(let reason):
             writer.write(reason)
+        case .reserveStorage(let uid, let bytes), .releaseStorage(let uid, let bytes):
+            writer.write(uid); writer.write(bytes)
+        case .storageReservation(let granted):
+            writer.write(granted)
         }
     }
 
@@ -219,20 +238,30 @@ extension BusMessage {
         case .deliverStored:
             self = .deliverStored(to: try reader.read(), record: try reader.readBytes(), gatewayId: try reader.read(),
                                   requestId: try reader.read())
-        case .fetchHistory: self = .fetchHistory(pair: try PairKey(decoding: &reader))
-        case .history: self = .history(try reader.readBytes())
+        case .openHistory: self = .openHistory(pair: try PairKey(decoding: &reader))
+        case .readHistory:
+            self = .readHistory(pair: try PairKey(decoding: &reader), after: try reader.read(), through: try reader.read(),
+                                maxBytes: try reader.read())
+        case .historySnapshot: self = .historySnapshot(through: try reader.read(), size: try reader.read())
+        case .historyPage: self = .historyPage(last: try reader.read(), bytes: try reader.readBytes())
         case .p2pOffer:
             self = .p2pOffer(from: try reader.read(), to: try reader.read(), size: try reader.read(), sha256: try reader.read(),
                              name: try reader.read(), privateEndpoint: try reader.read())
         case .p2pAccept: self = .p2pAccept(by: try reader.read(), token: try reader.read(), privateEndpoint: try reader.read())
         case .p2pDecline: self = .p2pDecline(by: try reader.read(), token: try reader.read())
-        case .p2pRelayCheck: self = .p2pRelayCheck(token: try reader.read())
+        case .p2pRelayCheck: self = .p2pRelayCheck(token: try reader.read(), key: try reader.read())
         case .p2pOffered: self = .p2pOffered(token: try reader.read())
-        case .p2pConnect: self = .p2pConnect(token: try reader.read(), peerPublic: try reader.read(), peerPrivate: try reader.read())
+        case .p2pConnect:
+            self = .p2pConnect(token: try reader.read(), peerPublic: try reader.read(), peerPrivate: try reader.read(),
+                               relayKey: try reader.read())
         case .p2pDeclined: self = .p2pDeclined
         case .p2pUnknown: self = .p2pUnknown
-        case .p2pRelayAllowed: self = .p2pRelayAllowed(try reader.read())
+        case .p2pRelayAllowed: self = .p2pRelayAllowed(offeredSize: try reader.read())
+        case .p2pTooManyOffers: self = .p2pTooManyOffers
         case .failure: self = .failure(try reader.read())
+        case .reserveStorage: self = .reserveStorage(uid: try reader.read(), bytes: try reader.read())
+        case .releaseStorage: self = .releaseStorage(uid: try reader.read(), bytes: try reader.read())
+        case .storageReservation: self = .storageReservation(granted: try reader.read())
         }
     }
 

@@ -57,14 +57,21 @@ public enum BusMessage: Equatable, Sendable {
     case p2pAccept(by: String, token: String, privateEndpoint: String)
     /// Answered `p2pDeclined` or `p2pUnknown`.
     case p2pDecline(by: String, token: String)
-    /// May a relay connection presenting this token be paired? Answered `p2pRelayAllowed`.
-    case p2pRelayCheck(token: String)
+    /// May a relay connection presenting this token and side key be paired? Each side's key
+    /// is granted once: answered `p2pRelayAllowed`, or `p2pUnknown` (no such accepted transfer,
+    /// a wrong key, or that side already presented).
+    case p2pRelayCheck(token: String, key: String)
     // MARK: router -> gateway, peer-to-peer
     case p2pOffered(token: String)
-    case p2pConnect(token: String, peerPublic: String, peerPrivate: String)
+    /// `relayKey`: the asking side's own key for `p2pRelayCheck`, given to it alone.
+    case p2pConnect(token: String, peerPublic: String, peerPrivate: String, relayKey: String)
     case p2pDeclined
     case p2pUnknown
-    case p2pRelayAllowed(Bool)
+    /// The relay may pair this side; the transfer was offered at `offeredSize` bytes, which
+    /// bounds what the relay carries.
+    case p2pRelayAllowed(offeredSize: Int64)
+    /// The offerer is over its offer rate or its live introductions: nothing was introduced.
+    case p2pTooManyOffers
 
     // MARK: gateway -> storage
     /// Gateway -> storage: append, then hand the record to the router for delivery
@@ -73,7 +80,12 @@ public enum BusMessage: Equatable, Sendable {
     /// Storage -> router, one-way: `record` is durable; push it if `to` is online and answer the
     /// gateway's request `requestId` with `delivery` or `deliveredPush`.
     case deliverStored(to: String, record: [UInt8], gatewayId: String, requestId: UInt64)
-    case fetchHistory(pair: PairKey)
+    /// Opens a read of the pair's history as it is now: answered `historySnapshot`. Storage
+    /// keeps nothing for it; the pages name the snapshot themselves.
+    case openHistory(pair: PairKey)
+    /// The pair's records with ids in `after+1 ... through`, oldest first, whole records only,
+    /// about `maxBytes` of them (at least one record): answered `historyPage`.
+    case readHistory(pair: PairKey, after: Int64, through: Int64, maxBytes: UInt32)
     /// Starts an upload of `size` bytes named `name`; `header` is the command's first line.
     case beginUpload(pair: PairKey, header: [UInt8], name: String, size: Int64)
     /// The next bytes of an upload, in order. Each is answered (`chunkStored`), which frees
@@ -88,8 +100,10 @@ public enum BusMessage: Equatable, Sendable {
     /// One-way: the download is over (done, declined or the client left).
     case closeDownload(download: UInt64)
     // MARK: storage -> requester
-    /// Every record of the pair, oldest first, concatenated.
-    case history([UInt8])
+    /// The history as of now: records up to id `through`, `size` bytes in all (0: none yet).
+    case historySnapshot(through: Int64, size: Int64)
+    /// The next records of a history read, concatenated; `last` is the id to read after next.
+    case historyPage(last: Int64, bytes: [UInt8])
     case uploadReady(upload: UInt64)
     case chunkStored
     /// The upload is durable; `record` names the file as stored (after any renaming).
@@ -99,6 +113,16 @@ public enum BusMessage: Equatable, Sendable {
     case downloadReady(download: UInt64, size: Int64, path: String)
     case noSuchFile
     case chunk([UInt8])
+
+    // MARK: gateway -> auth, stored bytes per user (the quota)
+    /// Counts `bytes` more as stored by `uid` if that stays within the quota, before the upload
+    /// begins. Answered `storageReservation`.
+    case reserveStorage(uid: String, bytes: Int64)
+    /// One-way: an upload reserved with `reserveStorage` was not stored; `bytes` count no more.
+    case releaseStorage(uid: String, bytes: Int64)
+    // MARK: auth -> gateway
+    /// False: the upload would take the user past `auth.max_stored_bytes_per_user`.
+    case storageReservation(granted: Bool)
 
     // MARK: any -> requester
     case failure(String)

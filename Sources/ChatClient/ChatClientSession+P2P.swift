@@ -57,9 +57,9 @@ extension ChatClientSession {
                 guard let uid = withState({ signedInUID }), let local = privateEndpoint else { return }
                 try? enqueue(.p2p(uid: uid, .accept(token: token, privateEndpoint: local)), awaiting: .p2pAccept(token: token))
             }
-        case .p2pConnect(_, _, let token, let peerPublic, let peerPrivate):
+        case .p2pConnect(_, _, let token, let peerPublic, let peerPrivate, let relayKey):
             guard let transfer = withState({ outgoingTransfers.removeValue(forKey: token) }) else { return }
-            startTransfer(token: token, peerEndpoints: [peerPublic, peerPrivate], chooses: true) { fd in
+            startTransfer(token: token, relayKey: relayKey, peerPublic: peerPublic, peerPrivate: peerPrivate, chooses: true) { fd in
                 try PeerTransfer.send(transfer.path, name: transfer.name, size: transfer.size, over: fd)
             } describe: { outcome, route in
                 "p2p: sent \(transfer.name) to \(transfer.peer) \(route) in \(String(format: "%.2f", outcome.seconds)) s, \(outcome.rate)"
@@ -74,9 +74,9 @@ extension ChatClientSession {
     }
 
     /// The answer to our `p2p accept`: connect and receive.
-    func connectToOffer(token: String, peerPublic: String, peerPrivate: String) {
+    func connectToOffer(token: String, peerPublic: String, peerPrivate: String, relayKey: String) {
         guard let offer = withState({ incomingOffers.removeValue(forKey: token) }) else { return }
-        startTransfer(token: token, peerEndpoints: [peerPublic, peerPrivate], chooses: false) { [self] fd in
+        startTransfer(token: token, relayKey: relayKey, peerPublic: peerPublic, peerPrivate: peerPrivate, chooses: false) { [self] fd in
             try PeerTransfer.receive(name: offer.name, size: offer.size, sha256: offer.sha256, over: fd, into: downloads)
         } describe: { outcome, route in
             "p2p: received \(TerminalText.escaped(offer.name)) from \(offer.sender) \(route) in \(String(format: "%.2f", outcome.seconds)) s, "
@@ -85,7 +85,8 @@ extension ChatClientSession {
     }
 
     /// Punches, falls back to the relay if allowed, then runs `work` over the link, on a thread of its own.
-    private func startTransfer(token: String, peerEndpoints: [String], chooses: Bool,
+    /// `relayKey` is this side's own, from its `p2p connect`; only it lets this side into the relay.
+    private func startTransfer(token: String, relayKey: String, peerPublic: String, peerPrivate: String, chooses: Bool,
                                work: @escaping @Sendable (Int32) throws -> PeerTransfer.Outcome,
                                describe: @escaping @Sendable (PeerTransfer.Outcome, String) -> String) {
         guard let local = connection.localEndpoint else { return }
@@ -94,7 +95,7 @@ extension ChatClientSession {
         Thread { [self] in
             defer { transferEnded() }
             let started = Date()
-            let candidates = peerEndpoints.compactMap { Endpoint($0) }
+            let candidates = P2PCandidates.dialable(peerPublic: peerPublic, peerPrivate: peerPrivate)
             let deadline = Date().addingTimeInterval(options.directTimeoutSeconds)
             var link = HolePuncher(localPort: local.port, token: token, chooses: chooses).connect(to: candidates, until: deadline)
             if link == nil {
@@ -102,7 +103,7 @@ extension ChatClientSession {
                     return output("p2p: no direct connection could be made, and the relay is refused (--no-relay)")
                 }
                 output("p2p: no direct connection could be made; going through the server's relay (it stores nothing)")
-                link = HolePuncher.relay(host: host, port: port, token: token)
+                link = HolePuncher.relay(host: host, port: port, token: token, key: relayKey)
             }
             guard let link else { return output("p2p: could not reach the peer, directly or through the relay") }
             defer { close(link.descriptor) }

@@ -245,8 +245,8 @@ public final class ChatClientSession: @unchecked Sendable {
         case (.p2pOffer(let transfer), .p2pOffered(let token)?):
             withState { outgoingTransfers[token] = transfer }
             output("p2p: offered \(transfer.name) to \(transfer.peer); waiting for them to accept")
-        case (.p2pAccept(let accepted), .p2pConnect(let token, let peerPublic, let peerPrivate)?) where token == accepted:
-            connectToOffer(token: token, peerPublic: peerPublic, peerPrivate: peerPrivate)
+        case (.p2pAccept(let accepted), .p2pConnect(let token, let peerPublic, let peerPrivate, let relayKey)?) where token == accepted:
+            connectToOffer(token: token, peerPublic: peerPublic, peerPrivate: peerPrivate, relayKey: relayKey)
         case (.uploadStart, .ok?):
             withState {
                 awaited.insert(.uploadFinal, at: 0)

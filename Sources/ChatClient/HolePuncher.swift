@@ -98,12 +98,12 @@ final class HolePuncher: Sendable {
     }
 
     /// The fallback: a connection to the server's relay, which splices the two sides.
-    static func relay(host: String, port: Int, token: String) -> Link? {
+    static func relay(host: String, port: Int, token: String, key: String) -> Link? {
         guard let address = PeerSocket.address(host, port) ?? resolve(host, port) else { return nil }
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return nil }
         let hello = PeerLinkLine.hello(token: token)
-        guard PeerSocket.connect(fd, to: address, timeout: 10), PeerSocket.send(fd, line: ClientCommand.p2pRelay(token: token).text),
+        guard PeerSocket.connect(fd, to: address, timeout: 10), PeerSocket.send(fd, line: ClientCommand.p2pRelay(token: token, key: key).text),
               PeerSocket.readLine(fd, timeout: 35).flatMap({ ServerReply(text: $0) }) == .p2pRelayReady,
               PeerSocket.send(fd, hello), PeerSocket.readLinkLine(fd, timeout: 10) == hello else {
             close(fd)

@@ -30,6 +30,8 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
     private let relays: RelayRegistry
     /// Where writes made during a hand-over from the bus wait to be flushed together.
     private let outputBatch: OutputBatch
+    /// The gateway-wide bound on what clients leave unread.
+    private let outputBudget: OutputBudget
     private let logger: Logger
     private var session: ClientSession
     private var context: ChannelHandlerContext?
@@ -40,9 +42,14 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
     private var pendingOutput: ByteBuffer?
     /// The other side of a relay, once spliced.
     private var relayPartner: ClientConnection?
+    /// This connection's backlog as last told to `outputBudget`; 0 while the client reads.
+    private var accountedBacklog = 0
+    /// The channel's write buffer mark now (larger during a download): what is queued beyond
+    /// it is backlog.
+    private var writeBufferHighMark = Download.defaultWaterMark.high
 
     init(id: UInt64, channel: Channel, bus: any SessionBus, registry: SessionRegistry, relays: RelayRegistry,
-         outputBatch: OutputBatch, settings: ClientSession.Settings, logger: Logger) {
+         outputBatch: OutputBatch, outputBudget: OutputBudget, settings: ClientSession.Settings, logger: Logger) {
         self.id = id
         self.channel = channel
         self.eventLoop = channel.eventLoop
@@ -50,6 +57,7 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
         self.registry = registry
         self.relays = relays
         self.outputBatch = outputBatch
+        self.outputBudget = outputBudget
         session = ClientSession(connectionId: id, settings: settings)
         var logger = logger
         logger[metadataKey: "gateway.connection"] = "\(id)"
@@ -74,11 +82,13 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
             partner.eventLoop.execute { partner.relayPartnerLeft() }
         }
         registry.remove(id)
+        _ = outputBudget.account(from: accountedBacklog, to: 0)
+        accountedBacklog = 0
         self.context = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        session.received(unwrapInboundIn(data))
+        session.received(unwrapInboundIn(data), at: eventLoop.now)
         performActions()
     }
 
@@ -86,6 +96,7 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
         let isWritable = context.channel.isWritable
         session.writabilityChanged(isWritable: isWritable)
         performActions()
+        if isWritable && accountedBacklog != 0 { accountBacklog() }
         if isWritable, let partner = relayPartner {
             partner.eventLoop.execute { partner.relayPartnerWritable(true) }
         }
@@ -103,6 +114,8 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
         eventLoop.assertInEventLoop()
         session.push(bytes)
         performActions()
+        // Held back during a data exchange: queued for the client all the same.
+        if session.heldPushBytes != 0 { accountBacklog() }
     }
 
     func kick() {
@@ -159,6 +172,7 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
         case .useDownloadWriteBuffer(let isDownloading):
             let waterMark = isDownloading ? Download.waterMark : Download.defaultWaterMark
             try? context?.channel.syncOptions?.setOption(ChannelOptions.writeBufferWaterMark, value: waterMark)
+            writeBufferHighMark = waterMark.high
         case .joinRelay(let token):
             joinRelay(token: token)
         case .leaveRelay(let token):
@@ -171,7 +185,7 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
             log(note)
         case .close(let reason):
             log(reason)
-            if reason == .slowReader {
+            if reason == .slowReader || reason == .overOutputBudget {
                 // Not a byte more for a client that reads nothing (as before the session split).
                 pendingOutput = nil
             } else {
@@ -186,6 +200,8 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
             guard let channel = context?.channel else { return }
             let unsent = (try? channel.syncOptions?.getOption(ChannelOptions.bufferedWritableBytes)) ?? 0
             session.downloadStallCheck(download: download, unsentBytes: unsent)
+        } else if case .messageRate = timer {
+            session.messageRateRefilled(at: eventLoop.now)
         } else {
             session.timerFired(timer)
         }
@@ -216,11 +232,28 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
         guard let context, let buffer = pendingOutput else { return }
         pendingOutput = nil
         context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
-        // A client that leaves too much unread is closed rather than let it grow the gateway.
-        if !context.channel.isWritable,
-           let unsent = try? context.channel.syncOptions?.getOption(ChannelOptions.bufferedWritableBytes),
-           unsent > session.settings.maxUnsentOutput {
+        // A client that reads keeps no backlog: nothing more to do (no atomic on the text path).
+        if !context.channel.isWritable || accountedBacklog != 0 { accountBacklog() }
+    }
+
+    /// Tells the gateway's budget what this connection now holds for a client that is not
+    /// reading it: what the channel could not send beyond its write buffer mark (a download
+    /// that is read keeps its few MiB of lookahead out of it) and the pushes held back during
+    /// a data exchange. A client that leaves too much unread is closed rather
+    /// than let it grow the gateway: past its own limit, or past its share of the budget while
+    /// the gateway is over it. Pushes it missed are in the history.
+    private func accountBacklog() {
+        guard let channel = context?.channel, !session.isClosed else { return }
+        let unsent = channel.isWritable ? 0 : (try? channel.syncOptions?.getOption(ChannelOptions.bufferedWritableBytes)) ?? 0
+        if unsent > session.settings.maxUnsentOutput {
             session.close(.slowReader)
+            return performActions()
+        }
+        let backlog = max(0, unsent - writeBufferHighMark) + session.heldPushBytes
+        let isOverShare = outputBudget.account(from: accountedBacklog, to: backlog)
+        accountedBacklog = backlog
+        if isOverShare {
+            session.close(.overOutputBudget)
             performActions()
         }
     }
@@ -275,7 +308,7 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
     /// Bytes from the partner, from its event loop.
     private func relayWrite(_ bytes: [UInt8]) {
         eventLoop.execute { [self] in
-            session.write(bytes)
+            session.relayDelivered(bytes)
             performActions()
         }
     }
@@ -303,7 +336,12 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
         case .downloadFailed(let download):
             logger.error("download failed in storage; closing", metadata: ["gateway.download": "\(download)"])
         case .relayPartnerMissing: logger.debug("relay partner never came")
+        case .relayIdle: logger.debug("closing a relay that carried nothing for its idle timeout")
+        case .relayOverCap: logger.notice("closing a relay whose side sent more than its transfer was offered at")
         case .slowReader: logger.warning("closing a connection that does not read what it is sent")
+        case .overOutputBudget:
+            logger.warning("closing a connection that does not read what it is sent; the gateway's output budget is spent",
+                           metadata: ["gateway.queued_output_bytes": "\(outputBudget.queuedBytes)"])
         }
     }
 

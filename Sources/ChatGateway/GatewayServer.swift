@@ -41,7 +41,14 @@ public final class GatewayServer: Sendable {
             minUploadBytesPerSecond: configuration.minUploadBytesPerSecond,
             dataAnswerTimeout: .seconds(Int64(configuration.dataAnswerTimeoutSeconds)),
             maxFileBytes: configuration.maxFileBytes,
-            sendLocalFiles: configuration.sendLocalFiles)
+            sendLocalFiles: configuration.sendLocalFiles,
+            maxUnsentOutput: configuration.maxQueuedOutputBytesPerConnection,
+            relayIdleTimeout: .seconds(Int64(configuration.relayIdleTimeoutSeconds)),
+            relayMaxBytes: configuration.relayMaxBytes,
+            historyPageBytes: configuration.historyPageBytes,
+            messagesPerSecond: configuration.messagesPerSecond,
+            messageBurst: configuration.messageBurst)
+        let outputBudget = OutputBudget(limit: configuration.maxQueuedOutputBytes)
         let registry = registry
         let logger = logger
         let nextConnectionId = ConnectionCounter()
@@ -57,7 +64,8 @@ public final class GatewayServer: Sendable {
             .childChannelOption(.socket(IPPROTO_TCP, TCP_NODELAY), value: 1)
             .childChannelInitializer { channel in
                 let connection = ClientConnection(id: nextConnectionId.next(), channel: channel, bus: bus, registry: registry, relays: relays,
-                                                  outputBatch: outputs.batch(for: channel.eventLoop), settings: settings, logger: logger)
+                                                  outputBatch: outputs.batch(for: channel.eventLoop), outputBudget: outputBudget,
+                                                  settings: settings, logger: logger)
                 return channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(connection) }
             }
         let channel = try bootstrap.bind(host: configuration.host, port: configuration.port).wait()

@@ -5,8 +5,9 @@ public enum ClientCommand: Equatable, Sendable {
     case signUp(uid: String, password: String)
     case signIn(uid: String, password: String)
     case offline
-    /// A new connection's first line, to join the relay of an accepted peer-to-peer transfer.
-    case p2pRelay(token: String)
+    /// A new connection's first line, to join the relay of an accepted peer-to-peer transfer;
+    /// `key` is this side's relay key, from its own `p2p connect` (reply or push).
+    case p2pRelay(token: String, key: String)
     /// Two lines: the header, then the text's content or the audio or file name (for those the
     /// bytes follow after the server's go-ahead `ok`).
     case message(header: MessageHeader, body: String)
@@ -23,7 +24,7 @@ public enum ClientCommand: Equatable, Sendable {
         case .signUp(let uid, let password): return "signup \(uid) \(password)"
         case .signIn(let uid, let password): return "signin \(uid) \(password)"
         case .offline: return "offline"
-        case .p2pRelay(let token): return "p2p relay \(token)"
+        case .p2pRelay(let token, let key): return "p2p relay \(token) \(key)"
         case .message(let header, let body): return String(decoding: header.line, as: UTF8.self) + "\n" + body
         case .historyAll(let uid, let peer): return "\(uid) history \(peer) all"
         case .historyFile(let uid, let peer, let name): return "\(uid) history \(peer) filename \(name)"

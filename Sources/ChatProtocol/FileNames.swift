@@ -18,6 +18,12 @@ public enum FileNames {
         return bytes[prefixLength...].allSatisfy { Identifiers.isDigit($0) || Identifiers.isLetter($0) }
     }
 
+    /// What a download may ask for: any name a file or voice message may be stored under
+    /// (a renamed copy, `name (2).ext`, is a file name too).
+    public static func isValidStoredName(_ bytes: [UInt8]) -> Bool {
+        isValidFileName(bytes) || isValidAudioName(bytes)
+    }
+
     /// The name a file is stored under when `name` is already taken in the pair's history:
     /// `copy` 2 gives `name (2).ext`. The extension starts at the last dot, unless that dot
     /// begins the name: `a.tar.gz` -> `a.tar (2).gz`, `.bashrc` -> `.bashrc (2)`.

@@ -3,16 +3,22 @@ public enum LoginCommand: Equatable, Sendable {
     case signUp(uid: String, password: String)
     case signIn(uid: String, password: String)
     case offline
-    /// A relay connection for a peer-to-peer transfer that could not connect directly.
-    case p2pRelay(token: String)
+    /// A relay connection for a peer-to-peer transfer that could not connect directly. `key`
+    /// proves which side it is; nil in the keyless form of earlier clients, which no relay grants.
+    case p2pRelay(token: String, key: String?)
 
     /// Nil for anything else, which the server answers with `Wrong sign command`.
     public init?(line: [UInt8]) {
         guard let text = String(validating: line, as: UTF8.self) else { return nil }
         if text == "offline" { self = .offline; return }
         let words = text.split(separator: " ", omittingEmptySubsequences: false)
-        if words.count == 3, words[0] == "p2p", words[1] == "relay", P2PCommand.isToken(words[2]) {
-            self = .p2pRelay(token: String(words[2]))
+        if (3...4).contains(words.count), words[0] == "p2p", words[1] == "relay", P2PCommand.isToken(words[2]) {
+            guard words.count == 4 else {
+                self = .p2pRelay(token: String(words[2]), key: nil)
+                return
+            }
+            guard P2PCommand.isToken(words[3]) else { return nil }
+            self = .p2pRelay(token: String(words[2]), key: String(words[3]))
             return
         }
         guard words.count == 3, Identifiers.isValidUID(words[1]), Identifiers.isValidWirePassword(words[2]) else {

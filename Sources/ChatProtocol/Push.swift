@@ -8,8 +8,9 @@ public enum Push: Equatable, Sendable {
     case addFriend(from: String, to: String)
     /// `A to B p2p offer <token> <size> <sha256> <name>`: A offers B a direct transfer.
     case p2pOffer(from: String, to: String, token: String, size: Int64, sha256: String, name: String)
-    /// `B to A p2p connect <token> <B public> <B private>`: B accepted A's offer; where B is.
-    case p2pConnect(from: String, to: String, token: String, peerPublic: String, peerPrivate: String)
+    /// `B to A p2p connect <token> <B public> <B private> <relay key>`: B accepted A's offer;
+    /// where B is, and A's own key should the relay be needed.
+    case p2pConnect(from: String, to: String, token: String, peerPublic: String, peerPrivate: String, relayKey: String)
     /// `B to A p2p declined <token>`: B turned A's offer down.
     case p2pDeclined(from: String, to: String, token: String)
 
@@ -17,7 +18,7 @@ public enum Push: Equatable, Sendable {
     public var sender: String {
         switch self {
         case .message(let record): return record.header.sender
-        case .addFriend(let from, _), .p2pOffer(let from, _, _, _, _, _), .p2pConnect(let from, _, _, _, _),
+        case .addFriend(let from, _), .p2pOffer(let from, _, _, _, _, _), .p2pConnect(let from, _, _, _, _, _),
              .p2pDeclined(let from, _, _):
             return from
         }
@@ -32,8 +33,8 @@ public enum Push: Equatable, Sendable {
             return Array("\(from) to \(to) addFriend\n".utf8)
         case .p2pOffer(let from, let to, let token, let size, let sha256, let name):
             return Array("\(from) to \(to) p2p offer \(token) \(size) \(sha256) \(name)\n".utf8)
-        case .p2pConnect(let from, let to, let token, let peerPublic, let peerPrivate):
-            return Array("\(from) to \(to) p2p connect \(token) \(peerPublic) \(peerPrivate)\n".utf8)
+        case .p2pConnect(let from, let to, let token, let peerPublic, let peerPrivate, let relayKey):
+            return Array("\(from) to \(to) p2p connect \(token) \(peerPublic) \(peerPrivate) \(relayKey)\n".utf8)
         case .p2pDeclined(let from, let to, let token):
             return Array("\(from) to \(to) p2p declined \(token)\n".utf8)
         }

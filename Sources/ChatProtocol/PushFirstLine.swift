@@ -37,10 +37,11 @@ public enum PushFirstLine: Equatable, Sendable {
             guard FileNames.isValidFileName(name) else { return nil }
             return .p2pOffer(from: from, to: to, token: token, size: size, sha256: String(words[7]),
                              name: String(decoding: name, as: UTF8.self))
-        case ("connect", 8):
+        case ("connect", 9):
             // Endpoints are passed on as the server wrote them; the client checks them when it dials.
-            guard !words[6].isEmpty, !words[7].isEmpty else { return nil }
-            return .p2pConnect(from: from, to: to, token: token, peerPublic: String(words[6]), peerPrivate: String(words[7]))
+            guard !words[6].isEmpty, !words[7].isEmpty, P2PCommand.isToken(words[8]) else { return nil }
+            return .p2pConnect(from: from, to: to, token: token, peerPublic: String(words[6]), peerPrivate: String(words[7]),
+                               relayKey: String(words[8]))
         case ("declined", 6):
             return .p2pDeclined(from: from, to: to, token: token)
         default:

@@ -4,8 +4,8 @@ extension ServerReply {
     private static let fixedReplies: [String: ServerReply] = Dictionary(uniqueKeysWithValues: [
         ServerReply.signUpSucceeded, .uidAlreadyExists, .signInSucceeded, .uidNotExits, .wrongPassword, .wrongSignCommand,
         .wrongInteractCommand, .permissionDenied, .ok, .targetUserOffline, .fileTooLarge, .invalidFileName, .noHistoryYet,
-        .noSuchFile, .serviceUnavailable, .messageTooLong, .signedInElsewhere, .noSuchTransfer, .p2pRelayReady,
-        .tooManyFailedSignIns,
+        .noSuchFile, .serviceUnavailable, .messageTooLong, .signedInElsewhere, .noSuchTransfer, .p2pRelayReady, .tooManyOffers,
+        .storageQuotaExceeded, .tooManyFailedSignIns,
     ].map { ($0.text, $0) })
 
     private static let dataSizePrefix = "server_data_size"
@@ -37,8 +37,10 @@ extension ServerReply {
             self = .friends(entries)
         case ("p2p", 3) where words[1] == "offered" && P2PCommand.isToken(words[2]):
             self = .p2pOffered(token: String(words[2]))
-        case ("p2p", 5) where words[1] == "connect" && P2PCommand.isToken(words[2]) && !words[3].isEmpty && !words[4].isEmpty:
-            self = .p2pConnect(token: String(words[2]), peerPublic: String(words[3]), peerPrivate: String(words[4]))
+        case ("p2p", 6) where words[1] == "connect" && P2PCommand.isToken(words[2]) && !words[3].isEmpty && !words[4].isEmpty
+                && P2PCommand.isToken(words[5]):
+            self = .p2pConnect(token: String(words[2]), peerPublic: String(words[3]), peerPrivate: String(words[4]),
+                               relayKey: String(words[5]))
         default:
             return nil
         }

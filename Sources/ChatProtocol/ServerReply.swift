@@ -21,11 +21,17 @@ public enum ServerReply: Equatable, Sendable {
     /// Not in the contract: a sign-in refused unchecked, its address or account having failed
     /// too often lately (docs/protocol.md).
     case tooManyFailedSignIns
+    /// An upload would take its sender past the stored bytes allowed per user (not in the
+    /// contract: docs/protocol.md).
+    case storageQuotaExceeded
     /// Peer-to-peer: the offer was pushed to the peer under this token.
     case p2pOffered(token: String)
-    /// Peer-to-peer: connect to the peer at these endpoints (public as the server saw it, private as reported).
-    case p2pConnect(token: String, peerPublic: String, peerPrivate: String)
+    /// Peer-to-peer: connect to the peer at these endpoints (public as the server saw it, private
+    /// as reported); `relayKey` is this side's own key for `p2p relay`.
+    case p2pConnect(token: String, peerPublic: String, peerPrivate: String, relayKey: String)
     case noSuchTransfer
+    /// Peer-to-peer: the offerer is over its offer rate or its live offers; nothing was offered.
+    case tooManyOffers
     /// A relay connection found its partner: raw bytes follow, both ways.
     case p2pRelayReady
     /// Announces a download of `byteCount` bytes; the client answers `ok` to receive them.
@@ -53,9 +59,12 @@ public enum ServerReply: Equatable, Sendable {
         case .messageTooLong: return "Message too long"
         case .signedInElsewhere: return "Signed in elsewhere"
         case .tooManyFailedSignIns: return "Too many failed sign-ins, try again later"
+        case .storageQuotaExceeded: return "Storage quota exceeded"
         case .p2pOffered(let token): return "p2p offered \(token)"
-        case .p2pConnect(let token, let peerPublic, let peerPrivate): return "p2p connect \(token) \(peerPublic) \(peerPrivate)"
+        case .p2pConnect(let token, let peerPublic, let peerPrivate, let relayKey):
+            return "p2p connect \(token) \(peerPublic) \(peerPrivate) \(relayKey)"
         case .noSuchTransfer: return "No such transfer"
+        case .tooManyOffers: return "Too many offers, try again later"
         case .p2pRelayReady: return "p2p relay ready"
         case .dataSize(let count): return "server_data_size\(count)"
         case .friends(let entries):

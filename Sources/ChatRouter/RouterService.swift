@@ -23,7 +23,8 @@ public final class RouterService: @unchecked Sendable {
     private var authSocket: BusLoop.SocketID!
 
     private var presence = PresenceTable()
-    private var introductions = P2PIntroductions()
+    private var introductions: P2PIntroductions
+    private var offerRate: OfferRateLimiter
     private let startedAt = DispatchTime.now().uptimeNanoseconds
     private var heldDeliveries: [(to: String, record: [UInt8], gatewayId: String, requestId: UInt64)] = []
     private var lastGatewayId = ""
@@ -40,6 +41,9 @@ public final class RouterService: @unchecked Sendable {
         self.configuration = configuration
         self.logger = logger
         loop = BusLoop(requestTimeout: .milliseconds(configuration.requestTimeoutMilliseconds), logger: logger)
+        introductions = P2PIntroductions(limits: .init(perSender: configuration.p2pMaxLiveOffersPerUser,
+                                                       total: configuration.p2pMaxLiveOffers))
+        offerRate = OfferRateLimiter(perMinute: configuration.p2pOffersPerMinute)
     }
 
     public func run() throws {
@@ -49,7 +53,7 @@ public final class RouterService: @unchecked Sendable {
         loop.every(.seconds(1)) { [weak self] in
             self?.dropSilentGateways()
             self?.releaseHeldDeliveries()
-            self?.introductions.expire(now: DispatchTime.now().uptimeNanoseconds)
+            self?.expireIntroductions()
         }
         // A gateway the socket can no longer route to has gone: its users are offline.
         loop.onUnroutablePeer = { [weak self] _, gateway in self?.forgetGateway(gateway) }
@@ -93,14 +97,17 @@ public final class RouterService: @unchecked Sendable {
         case .p2pOffer(let from, let to, let size, let sha256, let name, let privateEndpoint):
             offer(from: from, to: to, size: size, sha256: sha256, name: name, privateEndpoint: privateEndpoint, replyingTo: incoming)
         case .p2pAccept(let by, let token, let privateEndpoint):
+            // `accept` comes last: it hands out the keys, once, only when both sides are online.
             guard let transfer = introductions.offered(token, to: by),
-                  let receiver = presence.location(of: by), let sender = presence.location(of: transfer.sender) else {
+                  let receiver = presence.location(of: by), let sender = presence.location(of: transfer.sender),
+                  let keys = introductions.accept(token, by: by) else {
                 return loop.reply(to: incoming, with: .p2pUnknown)
             }
-            introductions.markAccepted(token)
+            // Each side's relay key goes in the one message only that side receives.
             push(Push.p2pConnect(from: by, to: transfer.sender, token: token, peerPublic: receiver.entry.publicAddress,
-                                 peerPrivate: privateEndpoint).bytes, to: sender)
-            loop.reply(to: incoming, with: .p2pConnect(token: token, peerPublic: transfer.senderPublic, peerPrivate: transfer.senderPrivate))
+                                 peerPrivate: privateEndpoint, relayKey: keys.sender).bytes, to: sender)
+            loop.reply(to: incoming, with: .p2pConnect(token: token, peerPublic: transfer.senderPublic, peerPrivate: transfer.senderPrivate,
+                                                       relayKey: keys.receiver))
         case .p2pDecline(let by, let token):
             guard let transfer = introductions.offered(token, to: by) else { return loop.reply(to: incoming, with: .p2pUnknown) }
             introductions.remove(token)
@@ -108,8 +115,9 @@ public final class RouterService: @unchecked Sendable {
                 push(Push.p2pDeclined(from: by, to: transfer.sender, token: token).bytes, to: sender)
             }
             loop.reply(to: incoming, with: .p2pDeclined)
-        case .p2pRelayCheck(let token):
-            loop.reply(to: incoming, with: .p2pRelayAllowed(introductions.allowsRelay(token)))
+        case .p2pRelayCheck(let token, let key):
+            guard let size = introductions.claimRelay(token, key: key) else { return loop.reply(to: incoming, with: .p2pUnknown) }
+            loop.reply(to: incoming, with: .p2pRelayAllowed(offeredSize: size))
         case .queryPresence(let uids):
             loop.reply(to: incoming, with: .presence(uids.map { presence.location(of: $0) != nil }))
         default:
@@ -178,16 +186,30 @@ public final class RouterService: @unchecked Sendable {
     /// Introduces `from` to `to` for a direct transfer: `to` is pushed the offer with a token.
     private func offer(from: String, to: String, size: Int64, sha256: String, name: String, privateEndpoint: String,
                        replyingTo incoming: BusIncoming) {
+        // Counted before anything is looked up, so a flood of offers costs no lookups either.
+        guard offerRate.allow(from, now: DispatchTime.now().uptimeNanoseconds) else {
+            return loop.reply(to: incoming, with: .p2pTooManyOffers)
+        }
         knownUsers.whenExists(to) { [self] exists in
             guard let exists else { return loop.reply(to: incoming, with: .delivery(.unavailable)) }
             guard exists else { return loop.reply(to: incoming, with: .delivery(.unknownRecipient)) }
             guard let receiver = presence.location(of: to) else { return loop.reply(to: incoming, with: .delivery(.recipientOffline)) }
             guard let sender = presence.location(of: from) else { return loop.reply(to: incoming, with: .delivery(.unavailable)) }
-            let token = introductions.add(.init(sender: from, receiver: to, senderPublic: sender.entry.publicAddress,
-                                                senderPrivate: privateEndpoint, created: DispatchTime.now().uptimeNanoseconds))
+            guard let token = introductions.add(.init(sender: from, receiver: to, senderPublic: sender.entry.publicAddress,
+                                                      senderPrivate: privateEndpoint, size: size,
+                                                      created: DispatchTime.now().uptimeNanoseconds)) else {
+                logger.notice("p2p offer refused: too many live offers", metadata: ["router.uid": "\(from)"])
+                return loop.reply(to: incoming, with: .p2pTooManyOffers)
+            }
             push(Push.p2pOffer(from: from, to: to, token: token, size: size, sha256: sha256, name: name).bytes, to: receiver)
             loop.reply(to: incoming, with: .p2pOffered(token: token))
         }
+    }
+
+    private func expireIntroductions() {
+        let now = DispatchTime.now().uptimeNanoseconds
+        introductions.expire(now: now)
+        offerRate.forgetRefilled(now: now)
     }
 
     private func dropSilentGateways() {

@@ -15,6 +15,14 @@ public struct ChatConfiguration: Equatable, Sendable {
     public var minUploadBytesPerSecond = 512
     /// A `server_data_size<N>` left unanswered this long closes the connection.
     public var dataAnswerTimeoutSeconds = 60
+    /// Bytes the gateway holds in all for clients that do not read them (beyond what their
+    /// sockets take); past it, a client holding more than its share is disconnected. 0: no
+    /// gateway-wide limit (each connection still has its own, 64 MiB).
+    public var maxQueuedOutputBytes = 256 << 20
+    /// Bytes the gateway holds for one client that does not read them; past it, it is disconnected.
+    public var maxQueuedOutputBytesPerConnection = 64 << 20
+    /// A history is read from storage about this many bytes at a time, as the client reads it.
+    public var historyPageBytes = 256 << 10
     /// SwiftNIO event loops of the gateway; 0 means one per core.
     public var gatewayThreads = 0
     /// Largest voice or file message accepted through the server (`File too large` above).
@@ -22,9 +30,28 @@ public struct ChatConfiguration: Equatable, Sendable {
     /// Downloads go straight from storage's file (`sendfile`) when the gateway can open it,
     /// that is when both run on one machine; otherwise in chunks over the bus.
     public var sendLocalFiles = true
+    /// A spliced peer-to-peer relay that carries no byte either way for this long is closed.
+    public var relayIdleTimeoutSeconds = 60
+    /// Largest offered size the relay carries; a bigger transfer must connect directly (its
+    /// relay connections are answered `No such transfer`).
+    public var relayMaxBytes: Int64 = 1 << 32
+    /// Texts, voice and file messages and friend requests a signed-in user may send per second,
+    /// sustained; past `messageBurst` at once the gateway reads that user's connection only as
+    /// fast as this. 0 means no limit.
+    public var messagesPerSecond = 20
+    /// How many such messages a user may send at once before `messagesPerSecond` applies.
+    public var messageBurst = 100
 
     public var authEndpoint = "tcp://127.0.0.1:7901"
     public var routerEndpoint = "tcp://127.0.0.1:7902"
+    /// Peer-to-peer offers a user may make per minute (and at once); past this the offer is
+    /// answered `Too many offers, try again later`. 0: no limit.
+    public var p2pOffersPerMinute = 30
+    /// Introductions one user's offers may hold in the router at once (each lives until
+    /// declined, relayed, or ten minutes old); past this, `Too many offers, try again later`.
+    public var p2pMaxLiveOffersPerUser = 64
+    /// Introductions the router holds at once, from everyone.
+    public var p2pMaxLiveOffers = 100_000
     /// One storage worker per endpoint; worker `i` binds `storageEndpoints[i]`.
     public var storageEndpoints = ["tcp://127.0.0.1:7910", "tcp://127.0.0.1:7911"]
     /// Fixed for the life of a data folder: pairs hash into these, workers own subsets.
@@ -60,6 +87,9 @@ public struct ChatConfiguration: Equatable, Sendable {
     public var maxTrackedSignInKeys = 100_000
     /// Addresses remembered per account as its owner's (the last ones it signed in from).
     public var knownAddressesPerAccount = 8
+    /// Bytes of voice and file messages a user may have stored in all; an upload that would go
+    /// past it gets `Storage quota exceeded`. 0 means no limit.
+    public var maxStoredBytesPerUser: Int64 = 10 << 30
 
     /// Restart intensity, as Erlang/OTP: more than `maxRestarts` in `restartWindowSeconds` and
     /// the supervisor gives up and stops everything.
@@ -80,9 +110,16 @@ public struct ChatConfiguration: Equatable, Sendable {
         "gateway.partial_line_timeout_seconds": .integer(in: 1...86_400) { $0.partialLineTimeoutSeconds = $1 },
         "gateway.data_answer_timeout_seconds": .integer(in: 1...86_400) { $0.dataAnswerTimeoutSeconds = $1 },
         "gateway.min_upload_bytes_per_second": .integer(in: 0...(1 << 30)) { $0.minUploadBytesPerSecond = $1 },
+        "gateway.max_queued_output_bytes": .integer(in: 0...Int.max) { $0.maxQueuedOutputBytes = $1 },
+        "gateway.max_queued_output_bytes_per_connection": .integer(in: (64 << 10)...Int.max) { $0.maxQueuedOutputBytesPerConnection = $1 },
+        "gateway.history_page_bytes": .integer(in: 256...(16 << 20)) { $0.historyPageBytes = $1 },
         "gateway.threads": .integer(in: 0...256) { $0.gatewayThreads = $1 },
         "gateway.max_file_bytes": .integer(in: 0...Int.max) { $0.maxFileBytes = Int64($1) },
         "gateway.send_local_files": .boolean { $0.sendLocalFiles = $1 },
+        "gateway.relay_idle_timeout_seconds": .integer(in: 1...86_400) { $0.relayIdleTimeoutSeconds = $1 },
+        "gateway.relay_max_bytes": .integer(in: 0...Int.max) { $0.relayMaxBytes = Int64($1) },
+        "gateway.messages_per_second": .integer(in: 0...1_000_000) { $0.messagesPerSecond = $1 },
+        "gateway.message_burst": .integer(in: 1...1_000_000) { $0.messageBurst = $1 },
         "auth.endpoint": .string { $0.authEndpoint = $1 },
         "auth.scrypt_n": .powerOfTwo(in: 2...(1 << 24)) { $0.scryptN = $1 },
         "auth.scrypt_r": .integer(in: 1...64) { $0.scryptR = $1 },
@@ -96,7 +133,11 @@ public struct ChatConfiguration: Equatable, Sendable {
         "auth.failed_sign_ins_forgotten_after_seconds": .integer(in: 1...604_800) { $0.failedSignInsForgottenAfterSeconds = $1 },
         "auth.max_tracked_sign_in_keys": .integer(in: 100...10_000_000) { $0.maxTrackedSignInKeys = $1 },
         "auth.known_addresses_per_account": .integer(in: 0...1_000) { $0.knownAddressesPerAccount = $1 },
+        "auth.max_stored_bytes_per_user": .integer(in: 0...Int.max) { $0.maxStoredBytesPerUser = Int64($1) },
         "router.endpoint": .string { $0.routerEndpoint = $1 },
+        "router.p2p_offers_per_minute": .integer(in: 0...1_000_000) { $0.p2pOffersPerMinute = $1 },
+        "router.p2p_max_live_offers_per_user": .integer(in: 1...1_000_000) { $0.p2pMaxLiveOffersPerUser = $1 },
+        "router.p2p_max_live_offers": .integer(in: 1...10_000_000) { $0.p2pMaxLiveOffers = $1 },
         "storage.endpoints": .nonEmptyStrings { $0.storageEndpoints = $1 },
         "storage.partitions": .integer(in: 1...4096) { $0.storagePartitions = $1 },
         "bus.request_timeout_ms": .integer(in: 10...600_000) { $0.requestTimeoutMilliseconds = $1 },

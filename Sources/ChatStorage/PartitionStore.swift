@@ -8,11 +8,11 @@ import SQLite
 final class PartitionStore {
     private let database: Database
     private let insertRecord: Statement
-    private let selectHistory: Statement
+    private let selectHistorySnapshot: Statement
+    private let selectHistoryPage: Statement
     private let insertFile: Statement
     private let selectFile: Statement
     private let selectBlobs: Statement
-    private let selectHistorySize: Statement
 
     init(path: String) throws {
         database = try Database(path: path)
@@ -37,11 +37,13 @@ final class PartitionStore {
             ) WITHOUT ROWID;
             """)
         insertRecord = try database.prepare("INSERT INTO records (pair, body) VALUES (?, ?)")
-        selectHistory = try database.prepare("SELECT body FROM records WHERE pair = ? ORDER BY id")
+        selectHistorySnapshot = try database.prepare(
+            "SELECT coalesce(max(id), 0), coalesce(sum(length(body)), 0) FROM records WHERE pair = ?")
+        selectHistoryPage = try database.prepare(
+            "SELECT id, length(body), body FROM records WHERE pair = ? AND id > ? AND id <= ? ORDER BY id")
         insertFile = try database.prepare("INSERT INTO files (pair, name, blob, size) VALUES (?, ?, ?, ?)")
         selectFile = try database.prepare("SELECT blob, size FROM files WHERE pair = ? AND name = ?")
         selectBlobs = try database.prepare("SELECT blob FROM files")
-        selectHistorySize = try database.prepare("SELECT coalesce(sum(length(body)), 0) FROM records WHERE pair = ?")
     }
 
     /// The blob and size of a stored file, by the name it was stored under.
@@ -100,20 +102,33 @@ final class PartitionStore {
         }
     }
 
-    /// The byte count of the pair's whole history.
-    func historySize(of pair: PairKey) throws -> Int64 {
-        let statement = try selectHistorySize.bind(.text(pair.description))
+    /// The pair's history as it is now: the id of its last row (0 when it has none) and the
+    /// byte count of every record up to it. Rows are never changed or removed, so the pages up
+    /// to that id add up to exactly that count, whatever is appended meanwhile.
+    func historySnapshot(of pair: PairKey) throws -> (through: Int64, size: Int64) {
+        let statement = try selectHistorySnapshot.bind(.text(pair.description))
         defer { statement.reset() }
         _ = try statement.step()
-        return statement.int(at: 0)
+        return (statement.int(at: 0), statement.int(at: 1))
     }
 
-    /// Every record of the pair, oldest first, concatenated as the protocol sends them.
-    func history(of pair: PairKey) throws -> [UInt8] {
-        let statement = try selectHistory.bind(.text(pair.description))
+    /// The pair's rows with ids in `after+1 ... through`, oldest first, concatenated as the
+    /// protocol sends them: whole rows only, as many as fit in `maxBytes`, but at least one.
+    /// `last` is the id of the last row in the page (`after` when there is none).
+    ///
+    /// Each page is its own short read, so no read transaction stays open between pages to hold
+    /// back the WAL's checkpoints.
+    func historyPage(of pair: PairKey, after: Int64, through: Int64, maxBytes: Int) throws -> (last: Int64, bytes: [UInt8]) {
+        let statement = try selectHistoryPage.bind(.text(pair.description), .integer(after), .integer(through))
         defer { statement.reset() }
         var bytes: [UInt8] = []
-        while try statement.step() { statement.appendBlob(at: 0, to: &bytes) }
-        return bytes
+        var last = after
+        while try statement.step() {
+            // The length comes from the row's header: a row that does not fit is never read.
+            guard bytes.isEmpty || bytes.count + Int(statement.int(at: 1)) <= maxBytes else { break }
+            last = statement.int(at: 0)
+            statement.appendBlob(at: 2, to: &bytes)
+        }
+        return (last, bytes)
     }
 }

@@ -17,7 +17,8 @@ public final class StorageService: @unchecked Sendable {
     private let logger: Logger
     private let loop: BusLoop
     private let partitioning: Partitioning
-    static let maxHistoryBytes: Int64 = 256 << 20
+    /// The most a history page may hold (one row larger than this still goes whole).
+    static let maxHistoryPageBytes: UInt32 = 16 << 20
     private var writers: [Int: PartitionWriter] = [:]
     private var transfers: FileTransfers!
     /// An upload or download untouched this long is dropped (its gateway went away).
@@ -77,20 +78,28 @@ public final class StorageService: @unchecked Sendable {
         case .storeAndDeliver(let pair, let record, let to, let gatewayId):
             guard let writer = writers[partitioning.partition(of: pair)] else { return refuseForeign(pair, incoming) }
             writer.append(PartitionWriter.Append(incoming: incoming, pair: pair, record: record, to: to, gatewayId: gatewayId))
-        case .fetchHistory(let pair):
+        case .openHistory(let pair):
             guard let writer = writers[partitioning.partition(of: pair)] else { return refuseForeign(pair, incoming) }
-            // The history goes in one bus message; past this size it is refused rather than
-            // held whole in memory (a streamed history is still to come).
-            writer.withStore { store -> [UInt8]? in
-                guard try store.historySize(of: pair) <= Self.maxHistoryBytes else { return nil }
-                return try store.history(of: pair)
+            // Only the snapshot's two numbers: the records go a page at a time, as the client reads.
+            writer.withStore { store in try store.historySnapshot(of: pair) } completion: { [self] result in
+                switch result {
+                case .success(let snapshot):
+                    loop.reply(to: incoming, with: .historySnapshot(through: snapshot.through, size: snapshot.size))
+                case .failure(let error):
+                    logger.error("history read failed", metadata: ["storage.pair": "\(pair)", "storage.error": "\(error)"])
+                    loop.reply(to: incoming, with: .failure("\(error)"))
+                }
+            }
+        case .readHistory(let pair, let after, let through, let maxBytes):
+            guard let writer = writers[partitioning.partition(of: pair)] else { return refuseForeign(pair, incoming) }
+            // Bus fields are hostile input: a page is never larger than this, whatever was asked.
+            let pageBytes = Int(min(max(maxBytes, 1), Self.maxHistoryPageBytes))
+            writer.withStore { store in
+                try store.historyPage(of: pair, after: after, through: through, maxBytes: pageBytes)
             } completion: { [self] result in
                 switch result {
-                case .success(let history?):
-                    loop.reply(to: incoming, with: .history(history))
-                case .success(nil):
-                    logger.warning("history too large to send at once", metadata: ["storage.pair": "\(pair)"])
-                    loop.reply(to: incoming, with: .failure("history too large"))
+                case .success(let page):
+                    loop.reply(to: incoming, with: .historyPage(last: page.last, bytes: page.bytes))
                 case .failure(let error):
                     logger.error("history read failed", metadata: ["storage.pair": "\(pair)", "storage.error": "\(error)"])
                     loop.reply(to: incoming, with: .failure("\(error)"))

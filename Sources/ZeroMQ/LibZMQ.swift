@@ -33,6 +33,11 @@ enum LibZMQ {
         try check(zmq_setsockopt(handle, option, &value, MemoryLayout<Int32>.size), "zmq_setsockopt(\(option))")
     }
 
+    static func setOption(_ handle: UnsafeMutableRawPointer, _ option: Int32, int64 value: Int64) throws {
+        var value = value
+        try check(zmq_setsockopt(handle, option, &value, MemoryLayout<Int64>.size), "zmq_setsockopt(\(option))")
+    }
+
     static func setOption(_ handle: UnsafeMutableRawPointer, _ option: Int32, bytes: [UInt8]) throws {
         _ = try bytes.withUnsafeBytes { raw in
             try check(zmq_setsockopt(handle, option, raw.baseAddress, raw.count), "zmq_setsockopt(\(option))")

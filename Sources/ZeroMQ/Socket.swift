@@ -32,6 +32,8 @@ public final class Socket {
     public func setLinger(milliseconds: Int32) throws { try LibZMQ.setOption(handle, ZMQ_LINGER, int: milliseconds) }
     public func setSendHighWaterMark(_ messages: Int32) throws { try LibZMQ.setOption(handle, ZMQ_SNDHWM, int: messages) }
     public func setReceiveHighWaterMark(_ messages: Int32) throws { try LibZMQ.setOption(handle, ZMQ_RCVHWM, int: messages) }
+    /// Larger inbound messages disconnect their sender (ZMQ_MAXMSGSIZE).
+    public func setMaxMessageSize(_ bytes: Int64) throws { try LibZMQ.setOption(handle, ZMQ_MAXMSGSIZE, int64: bytes) }
     public func setReconnectInterval(milliseconds: Int32) throws { try LibZMQ.setOption(handle, ZMQ_RECONNECT_IVL, int: milliseconds) }
 
     /// Sends `payload`, behind `identity` as a frame of its own when given (how a ROUTER

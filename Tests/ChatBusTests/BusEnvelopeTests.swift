@@ -15,7 +15,9 @@ import Testing
         .routerWelcome(routerInstance: 42, needsSync: true), .attached, .delivery(.recipientOffline),
         .presence([true, false, true]), .push(connection: 3, bytes: []), .kick(connection: 9),
         .deliveredPush(connection: 4, bytes: Array("1 to 2 text\n".utf8)),
-        .fetchHistory(pair: PairKey("111111", "222222")), .history([1, 2, 3]), .failure("disk full"),
+        .openHistory(pair: PairKey("111111", "222222")),
+        .readHistory(pair: PairKey("111111", "222222"), after: 7, through: 90, maxBytes: 1 << 18),
+        .historySnapshot(through: 90, size: 1 << 40), .historyPage(last: 12, bytes: [1, 2, 3]), .failure("disk full"),
         .announce(from: "111111", to: "222222", record: [1]),
         .beginUpload(pair: PairKey("1", "2"), header: [65, 10], name: "a b.txt", size: 1 << 40),
         .uploadChunk(upload: 5, bytes: [0, 10, 13]), .finishUpload(upload: 5), .abortUpload(upload: 6),
@@ -24,10 +26,13 @@ import Testing
         .downloadReady(download: 7, size: 0, path: "/data/files/partition-3/ab"), .noSuchFile, .chunk([]),
         .p2pOffer(from: "111111", to: "222222", size: 9, sha256: "ab", name: "n m", privateEndpoint: "198.18.1.10:4000"),
         .p2pAccept(by: "222222", token: "t", privateEndpoint: "198.18.2.10:5000"), .p2pDecline(by: "2", token: "t"),
-        .p2pRelayCheck(token: "t"), .p2pOffered(token: "t"), .p2pConnect(token: "t", peerPublic: "a:1", peerPrivate: "b:2"),
-        .p2pDeclined, .p2pUnknown, .p2pRelayAllowed(true),
+        .p2pRelayCheck(token: "t", key: "k"), .p2pOffered(token: "t"),
+        .p2pConnect(token: "t", peerPublic: "a:1", peerPrivate: "b:2", relayKey: "k"),
+        .p2pDeclined, .p2pUnknown, .p2pRelayAllowed(offeredSize: 1 << 40), .p2pTooManyOffers,
         .storeAndDeliver(pair: PairKey("2", "1"), record: [1, 10], to: "2", gatewayId: "gw"),
         .deliverStored(to: "2", record: [10], gatewayId: "gw", requestId: 77),
+        .reserveStorage(uid: "111111", bytes: 1 << 40), .releaseStorage(uid: "111111", bytes: 7),
+        .storageReservation(granted: false),
     ]
 
     @Test func everyMessageRoundTrips() throws {

@@ -32,7 +32,7 @@ import Testing
             let settled = DispatchSemaphore(value: 0)
             let probe = Mutex<Result<BusMessage, BusRequestError>?>(nil)
             client.execute {
-                client.request(.userExists(uid: "probe"), on: socket) { result in
+                client.request(.userExists(uid: "000000"), on: socket) { result in
                     probe.withLock { $0 = result }
                     settled.signal()
                 }
@@ -82,7 +82,7 @@ import Testing
 
     @Test func requestToNobodyTimesOut() throws {
         // Nothing listens here: the request waits for the peer only as long as the timeout.
-        #expect(try request(.userExists(uid: "1"), timeout: .milliseconds(300), endpoint: "tcp://127.0.0.1:9", connected: false).result == .failure(.timedOut))
+        #expect(try request(.userExists(uid: "000001"), timeout: .milliseconds(300), endpoint: "tcp://127.0.0.1:9", connected: false).result == .failure(.timedOut))
     }
 
     @Test func requestSentBeforeThePeerStartsIsServedWhenItDoes() throws {
@@ -97,7 +97,7 @@ import Testing
         defer { client.stop() }
         let queued = DispatchSemaphore(value: 0)
         client.execute {
-            client.request(.userExists(uid: "1"), on: socket) { result in
+            client.request(.userExists(uid: "000001"), on: socket) { result in
                 answer.withLock { $0 = result }
                 done.signal()
             }
@@ -155,7 +155,7 @@ import Testing
         // Sent at once: if the dealer is still connecting, it queues the request, which then
         // times out all the same and reaches the worker late.
         client.execute {
-            client.request(.storeAndDeliver(pair: PairKey("1", "2"), record: [10], to: "2", gatewayId: "gw"), on: socket) { result in
+            client.request(.storeAndDeliver(pair: PairKey("000001", "000002"), record: [10], to: "000002", gatewayId: "gw"), on: socket) { result in
                 answer.withLock { $0 = result }
                 answered.signal()
                 clientGaveUp.signal()
@@ -247,7 +247,7 @@ import Testing
         let received = DispatchSemaphore(value: 0)
         Thread {
             worker.run { incoming in
-                if case .notify(let to, _) = incoming.message, to == "after-stop" { received.signal() }
+                if case .notify(let to, _) = incoming.message, to == "000009" { received.signal() }
                 if case .userExists = incoming.message { worker.reply(to: incoming, with: .existence(true)) }
             }
         }.start()
@@ -264,7 +264,7 @@ import Testing
         client.stop()
         try stopped.wait(for: "the client's loop to return after stop()", timeout: .seconds(10))
         // Queued once the loop is gone, as a storage commit finishing during shutdown is.
-        client.execute { client.send(BusEnvelope(requestId: 0, message: .notify(to: "after-stop", bytes: [1])), on: socket) }
+        client.execute { client.send(BusEnvelope(requestId: 0, message: .notify(to: "000009", bytes: [1])), on: socket) }
         client.drain()
         try received.wait(for: "the worker to receive what drain() sent", timeout: .seconds(5))
     }

@@ -12,14 +12,29 @@ import Testing
 @Suite struct ClientConnectionTests {
     static let text = "111111 to 222222 202004131702 text"
 
+    /// Between the connection and the channel: once `isFull`, writes stay queued in the
+    /// channel unsent, as they do when a client stops reading and its socket fills.
+    final class ClientSocket: ChannelOutboundHandler, @unchecked Sendable {
+        typealias OutboundIn = ByteBuffer
+        var isFull = false
+
+        func flush(context: ChannelHandlerContext) {
+            if !isFull { context.flush() }
+        }
+    }
+
     final class Harness {
         let channel = EmbeddedChannel()
         let bus = FakeSessionBus()
         let connection: ClientConnection
+        let socket = ClientSocket()
 
-        init(settings: ClientSession.Settings = ClientSession.Settings(), relays: RelayRegistry = RelayRegistry()) throws {
+        init(settings: ClientSession.Settings = ClientSession.Settings(), relays: RelayRegistry = RelayRegistry(),
+             outputBudget: OutputBudget = OutputBudget(limit: 0)) throws {
             connection = ClientConnection(id: 1, channel: channel, bus: bus, registry: SessionRegistry(), relays: relays,
-                                          outputBatch: OutputBatch(), settings: settings, logger: Logger(label: "test"))
+                                          outputBatch: OutputBatch(), outputBudget: outputBudget, settings: settings,
+                                          logger: Logger(label: "test"))
+            try channel.pipeline.syncOperations.addHandler(socket)
             try channel.pipeline.syncOperations.addHandler(connection)
             try channel.connect(to: SocketAddress(ipAddress: "198.51.100.7", port: 40000)).wait()
         }
@@ -50,6 +65,19 @@ import Testing
             #expect(try received() == "signin successfully\n")
         }
 
+        /// The client stops reading: its socket fills and the channel is no longer writable.
+        func stopReading() {
+            socket.isFull = true
+            channel.isWritable = false
+            channel.pipeline.fireChannelWritabilityChanged()
+            channel.embeddedEventLoop.run()
+        }
+
+        func push(_ bytes: [UInt8]) {
+            connection.deliverPush(bytes)
+            channel.embeddedEventLoop.run()
+        }
+
         func advance(by time: TimeAmount) {
             channel.embeddedEventLoop.advanceTime(by: time)
         }
@@ -66,6 +94,20 @@ import Testing
         #expect(try harness.received() == "")
         harness.connection.replyReady(texts[0].slot, .ok)
         #expect(try harness.received() == "ok\nTarget user offline\n")
+    }
+
+    @Test func aTextPastTheMessageRateGoesOnWhenTheEventLoopsClockReachesItsToken() throws {
+        var settings = ClientSession.Settings()
+        settings.messagesPerSecond = 10
+        settings.messageBurst = 1
+        let harness = try Harness(settings: settings)
+        try harness.signIn()
+        try harness.send("\(Self.text)\none\n\(Self.text)\ntwo\n")
+        #expect(harness.bus.texts.count == 1)
+        harness.advance(by: .milliseconds(99))
+        #expect(harness.bus.texts.count == 1)
+        harness.advance(by: .milliseconds(1))
+        #expect(harness.bus.texts.map { String(decoding: $0.record, as: UTF8.self) } == ["\(Self.text)\none\n", "\(Self.text)\ntwo\n"])
     }
 
     @Test func aTwoLineCommandWhoseSecondLineIsTooLongGetsOneReply() throws {
@@ -109,6 +151,7 @@ import Testing
         try harness.signIn()
         try harness.send("111111 to 222222 202004131702 file \(size)\nnotes.txt\n")
         try harness.bus.answerNext(with: .success(.existence(true)))
+        try harness.bus.answer(where: { if case .reserveStorage = $0 { true } else { false } }, with: .success(.storageReservation(granted: true)))
         try harness.bus.answer(where: { if case .beginUpload = $0 { true } else { false } }, with: .success(.uploadReady(upload: 9)))
         #expect(try harness.received() == "ok\n")
     }
@@ -191,12 +234,11 @@ import Testing
     @Test func relayConnectionsAreSplicedAndPassBytesBothWays() throws {
         let relays = RelayRegistry()
         let first = try Harness(relays: relays), second = try Harness(relays: relays)
-        let token = String(repeating: "ab", count: 16)
-        try first.send("p2p relay \(token)\n")
-        try first.bus.answerNext(with: .success(.p2pRelayAllowed(true)))
+        try first.send("p2p relay \(Self.relayToken) \(Self.senderKey)\n")
+        try first.bus.answerNext(with: .success(.p2pRelayAllowed(offeredSize: 100)))
         #expect(try first.received() == "")
-        try second.send("p2p relay \(token)\nearly bytes")
-        try second.bus.answerNext(with: .success(.p2pRelayAllowed(true)))
+        try second.send("p2p relay \(Self.relayToken) \(Self.receiverKey)\nearly bytes")
+        try second.bus.answerNext(with: .success(.p2pRelayAllowed(offeredSize: 100)))
         first.channel.embeddedEventLoop.run()
         #expect(try second.received() == "p2p relay ready\n")
         #expect(try first.received() == "p2p relay ready\nearly bytes")
@@ -224,7 +266,7 @@ import Testing
         try harness.signIn()
         try harness.send("111111 history 222222 all\n")
         try harness.bus.answerNext(with: .success(.existence(true)))
-        try harness.bus.answerNext(with: .success(.history(Array("\(Self.text)\nhi\n".utf8))))
+        try harness.bus.answerNext(with: .success(.historySnapshot(through: 1, size: 38)))
         #expect(try harness.received() == "server_data_size38\n")
         let push = Array("333333 to 111111 202004131702 text\n".utf8) + [UInt8](repeating: 0x61, count: 30) + [0x0a]
         harness.connection.deliverPush(push)
@@ -237,12 +279,66 @@ import Testing
 
     @Test func aRelayConnectionWhosePartnerNeverComesIsClosedAfterItsWait() throws {
         let harness = try Harness()
-        try harness.send("p2p relay \(String(repeating: "cd", count: 16))\n")
-        try harness.bus.answerNext(with: .success(.p2pRelayAllowed(true)))
+        try harness.send("p2p relay \(Self.relayToken) \(Self.senderKey)\n")
+        try harness.bus.answerNext(with: .success(.p2pRelayAllowed(offeredSize: 100)))
         harness.advance(by: .seconds(29))
         #expect(harness.channel.isActive)
         harness.advance(by: .seconds(1))
         #expect(!harness.channel.isActive)
+    }
+
+    static let relayToken = String(repeating: "ab", count: 16)
+    static let senderKey = String(repeating: "1e", count: 16), receiverKey = String(repeating: "2d", count: 16)
+
+    /// Two connections spliced by one registry, each past `p2p relay ready`.
+    private func splicedRelay(offeredSize: Int64, settings: ClientSession.Settings = ClientSession.Settings()) throws -> (Harness, Harness) {
+        let relays = RelayRegistry()
+        let first = try Harness(settings: settings, relays: relays), second = try Harness(settings: settings, relays: relays)
+        try first.send("p2p relay \(Self.relayToken) \(Self.senderKey)\n")
+        try first.bus.answerNext(with: .success(.p2pRelayAllowed(offeredSize: offeredSize)))
+        try second.send("p2p relay \(Self.relayToken) \(Self.receiverKey)\n")
+        try second.bus.answerNext(with: .success(.p2pRelayAllowed(offeredSize: offeredSize)))
+        first.channel.embeddedEventLoop.run()
+        #expect(try first.received() == "p2p relay ready\n")
+        #expect(try second.received() == "p2p relay ready\n")
+        return (first, second)
+    }
+
+    @Test func aSplicedRelayThatCarriesNothingForItsIdleTimeoutIsClosedOnBothSides() throws {
+        var settings = ClientSession.Settings()
+        settings.relayIdleTimeout = .seconds(60)
+        let (first, second) = try splicedRelay(offeredSize: 100, settings: settings)
+        first.advance(by: .seconds(30))
+        try second.send("ping\n")
+        first.channel.embeddedEventLoop.run()
+        #expect(try first.received() == "ping\n")
+        // Bytes went through both in the last interval: both stay.
+        first.advance(by: .seconds(30))
+        second.advance(by: .seconds(60))
+        #expect(first.channel.isActive && second.channel.isActive)
+        // A whole interval without a byte either way: closed, and the partner with it.
+        first.advance(by: .seconds(60))
+        #expect(!first.channel.isActive)
+        second.channel.embeddedEventLoop.run()
+        #expect(!second.channel.isActive)
+    }
+
+    @Test func aRelaySideThatSendsPastTheOfferedSizeAndMarginIsClosedWithItsPartner() throws {
+        let (first, second) = try splicedRelay(offeredSize: 1000)
+        let cap = Int(RelayTraffic.byteCap(offeredSize: 1000))
+        #expect(cap == 1000 + 10 + 65_536)
+        try first.send([UInt8](repeating: 0x61, count: cap - 1))
+        try first.send([0x62])
+        second.channel.embeddedEventLoop.run()
+        let relayed = try second.received()
+        #expect(relayed.utf8.count == cap && relayed.hasSuffix("ab"))
+        #expect(first.channel.isActive && second.channel.isActive)
+        // One byte more than the cap: not passed on; both sides closed.
+        try first.send([0x63])
+        #expect(!first.channel.isActive)
+        second.channel.embeddedEventLoop.run()
+        #expect(!second.channel.isActive)
+        #expect(!(try second.received()).contains("c"))
     }
 
     @Test func aStoredFileOfferLeftUnansweredIsClosedAndReleased() throws {
@@ -253,5 +349,80 @@ import Testing
         harness.advance(by: .seconds(1))
         #expect(!harness.channel.isActive)
         #expect(harness.bus.sent.map(\.message).contains(.closeDownload(download: 4)))
+    }
+
+    /// What a connection may queue before any of it is backlog (its write buffer's mark).
+    static let writeBufferMark = [UInt8](repeating: 0x61, count: 64 * 1024)
+
+    static func push(_ size: Int) -> [UInt8] {
+        Array("333333 to 111111 202004131702 text\n".utf8) + [UInt8](repeating: 0x61, count: size - 36) + [0x0a]
+    }
+
+    @Test func clientsThatReadNothingAreClosedOnceTheGatewaysOutputBudgetIsSpent() throws {
+        let budget = OutputBudget(limit: 1000)
+        let reader = try Harness(outputBudget: budget)
+        let first = try Harness(outputBudget: budget)
+        let second = try Harness(outputBudget: budget)
+        for harness in [reader, first, second] { try harness.signIn() }
+        for harness in [first, second] {
+            harness.stopReading()
+            harness.push(Self.writeBufferMark)
+        }
+        #expect(budget.queuedBytes == 0)
+
+        // 600 unread by each of two, 1,200 in all: over the budget, and the one whose backlog
+        // just grew holds more than its half.
+        first.push(Self.push(300))
+        second.push(Self.push(300))
+        first.push(Self.push(300))
+        #expect(budget.queuedBytes == 900)
+        second.push(Self.push(300))
+        #expect(!second.channel.isActive)
+        #expect(first.channel.isActive)
+        #expect(budget.queuedBytes == 600)
+
+        // A client that reads holds no backlog, however much it is sent.
+        for _ in 0..<20 { reader.push(Self.push(300)) }
+        #expect(try reader.received().utf8.count == 20 * 300)
+        #expect(budget.queuedBytes == 600)
+
+        // Alone over the budget, the first is over its whole share.
+        first.push(Self.push(300))
+        #expect(first.channel.isActive)
+        first.push(Self.push(300))
+        #expect(!first.channel.isActive)
+        #expect(reader.channel.isActive)
+        #expect(budget.queuedBytes == 0)
+    }
+
+    @Test func aClientThatReadsAgainGivesItsShareBack() throws {
+        let budget = OutputBudget(limit: 1000)
+        let harness = try Harness(outputBudget: budget)
+        try harness.signIn()
+        harness.stopReading()
+        harness.push(Self.writeBufferMark)
+        harness.push(Self.push(300))
+        #expect(budget.queuedBytes == 300)
+        harness.socket.isFull = false
+        harness.channel.flush()
+        harness.channel.isWritable = true
+        harness.channel.pipeline.fireChannelWritabilityChanged()
+        #expect(budget.queuedBytes == 0)
+        #expect(try harness.received().utf8.count == Self.writeBufferMark.count + 300)
+    }
+
+    @Test func pushesHeldDuringADataExchangeCountAgainstTheBudget() throws {
+        let budget = OutputBudget(limit: 500)
+        let harness = try Harness(outputBudget: budget)
+        try harness.signIn()
+        try harness.send("111111 history 222222 all\n")
+        try harness.bus.answerNext(with: .success(.existence(true)))
+        try harness.bus.answerNext(with: .success(.historySnapshot(through: 1, size: 38)))
+        #expect(try harness.received() == "server_data_size38\n")
+        harness.push(Self.push(300))
+        #expect(budget.queuedBytes == 300)
+        harness.push(Self.push(300))
+        #expect(!harness.channel.isActive)
+        #expect(budget.queuedBytes == 0)
     }
 }

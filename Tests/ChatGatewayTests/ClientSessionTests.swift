@@ -111,17 +111,19 @@ import Testing
         var transcript = SessionTranscript.signedIn()
         transcript.send("111111 history 222222 all\n")
         let pair = PairKey("111111", "222222")
-        #expect(transcript.take() == [.request(.userExists(uid: "222222"), to: .auth, then: .userExists(1, then: .fetchHistory(pair)))])
-        transcript.answer(.userExists(1, then: .fetchHistory(pair)), .success(.existence(true)))
-        #expect(transcript.take() == [.request(.fetchHistory(pair: pair), to: .storage(pair), then: .fetchHistory(1))])
+        #expect(transcript.take() == [.request(.userExists(uid: "222222"), to: .auth, then: .userExists(1, then: .openHistory(pair)))])
+        transcript.answer(.userExists(1, then: .openHistory(pair)), .success(.existence(true)))
+        #expect(transcript.take() == [.request(.openHistory(pair: pair), to: .storage(pair), then: .openHistory(1, pair: pair))])
         let records = Array("\(text)\nhi\n".utf8)
-        transcript.answer(.fetchHistory(1), .success(.history(records)))
+        transcript.answer(.openHistory(1, pair: pair), .success(.historySnapshot(through: 3, size: Int64(records.count))))
         #expect(transcript.takeWritten() == "server_data_size\(records.count)\n")
 
         // A push now would land inside the data: it waits for the exchange to end.
         transcript.session.push(Array("333333 to 111111 addFriend\n".utf8))
         #expect(transcript.take() == [])
         transcript.send("ok\n")
+        #expect(transcript.takeRequests().map(\.message) == [.readHistory(pair: pair, after: 0, through: 3, maxBytes: 256 * 1024)])
+        transcript.answer(.historyPage(download: 1), .success(.historyPage(last: 3, bytes: records)))
         #expect(transcript.takeWritten() == "\(text)\nhi\n333333 to 111111 addFriend\n")
     }
 
@@ -136,7 +138,7 @@ import Testing
     @Test func historyWithAnUnknownPeer() {
         var transcript = SessionTranscript.signedIn()
         transcript.send("111111 history 222222 all\n")
-        transcript.answer(.userExists(1, then: .fetchHistory(PairKey("111111", "222222"))), .success(.existence(false)))
+        transcript.answer(.userExists(1, then: .openHistory(PairKey("111111", "222222"))), .success(.existence(false)))
         #expect(transcript.takeWritten() == "uid not exits\n")
     }
 
@@ -218,6 +220,9 @@ import Testing
         let exists = transcript.takeRequests()
         #expect(exists.map(\.message) == [.userExists(uid: "222222")])
         transcript.answer(exists[0].then, .success(.existence(true)))
+        let reservation = transcript.takeRequests()
+        #expect(reservation.map(\.message) == [.reserveStorage(uid: "111111", bytes: size)])
+        transcript.answer(reservation[0].then, .success(.storageReservation(granted: true)))
         let begin = transcript.takeRequests()
         #expect(begin.map(\.message) == [.beginUpload(pair: PairKey("111111", "222222"), header: Array("111111 to 222222 202004131702 file \(size)".utf8),
                                                       name: "notes.txt", size: size)])
@@ -256,7 +261,8 @@ import Testing
         let chunk = transcript.takeRequests()
         #expect(chunk.map(\.then) == [.uploadChunk(upload: 1, byteCount: Upload.chunkSize)])
         transcript.answer(.uploadChunk(upload: 1, byteCount: Upload.chunkSize), .success(.failure("disk full")))
-        #expect(transcript.take() == [.note(.uploadFailed(upload: 9)), .send(.abortUpload(upload: 9), to: .storage(PairKey("111111", "222222")))])
+        #expect(transcript.take() == [.note(.uploadFailed(upload: 9)), .send(.abortUpload(upload: 9), to: .storage(PairKey("111111", "222222"))),
+                                      .send(.releaseStorage(uid: "111111", bytes: Int64(Upload.chunkSize) + 10), to: .auth)])
         // The announced bytes still arrive and are dropped; only then the reply.
         transcript.send([UInt8](repeating: 1, count: 10))
         #expect(transcript.takeWritten() == "Service unavailable\n")
@@ -286,10 +292,10 @@ import Testing
 
     @Test func aRelayConnectionWhosePartnerNeverComesIsClosed() {
         var transcript = SessionTranscript()
-        let token = String(repeating: "0f", count: 16)
-        transcript.send("p2p relay \(token)\n")
-        #expect(transcript.take() == [.request(.p2pRelayCheck(token: token), to: .router, then: .relayCheck(0, token: token))])
-        transcript.answer(.relayCheck(0, token: token), .success(.p2pRelayAllowed(true)))
+        let token = String(repeating: "0f", count: 16), key = String(repeating: "1e", count: 16)
+        transcript.send("p2p relay \(token) \(key)\n")
+        #expect(transcript.take() == [.request(.p2pRelayCheck(token: token, key: key), to: .router, then: .relayCheck(0, token: token))])
+        transcript.answer(.relayCheck(0, token: token), .success(.p2pRelayAllowed(offeredSize: 10)))
         #expect(transcript.take() == [.joinRelay(token: token)])
         transcript.session.waitForRelayPartner()
         #expect(transcript.take() == [.schedule(.relayPartner, after: .seconds(30))])
@@ -299,10 +305,35 @@ import Testing
 
     @Test func anUnknownRelayTokenIsNoSuchTransfer() {
         var transcript = SessionTranscript()
-        let token = String(repeating: "0f", count: 16)
-        transcript.send("p2p relay \(token)\n")
-        transcript.answer(.relayCheck(0, token: token), .success(.p2pRelayAllowed(false)))
+        let token = String(repeating: "0f", count: 16), key = String(repeating: "1e", count: 16)
+        transcript.send("p2p relay \(token) \(key)\n")
+        transcript.answer(.relayCheck(0, token: token), .success(.p2pUnknown))
         #expect(transcript.takeWritten() == "No such transfer\n")
+    }
+
+    @Test func aKeylessRelayIsRefusedWithoutAskingTheRouter() {
+        var transcript = SessionTranscript()
+        transcript.send("p2p relay \(String(repeating: "0f", count: 16))\n")
+        #expect(transcript.take() == [.write(Array("No such transfer\n".utf8))])
+    }
+
+    @Test func aTransferTooLargeToRelayIsRefused() {
+        var settings = ClientSession.Settings()
+        settings.relayMaxBytes = 1000
+        var transcript = SessionTranscript(settings: settings)
+        let token = String(repeating: "0f", count: 16), key = String(repeating: "1e", count: 16)
+        transcript.send("p2p relay \(token) \(key)\n")
+        transcript.answer(.relayCheck(0, token: token), .success(.p2pRelayAllowed(offeredSize: 1001)))
+        #expect(transcript.takeWritten() == "No such transfer\n")
+        #expect(transcript.session.phase == .login)
+    }
+
+    @Test func tooManyOffersHasItsOwnReply() {
+        var transcript = SessionTranscript.signedIn()
+        let sha = String(repeating: "ab", count: 32)
+        transcript.send("111111 p2p offer 222222 5 \(sha) 198.51.100.7:40000 photo.jpg\n")
+        transcript.answer(.p2p(1), .success(.p2pTooManyOffers))
+        #expect(transcript.takeWritten() == "Too many offers, try again later\n")
     }
 
     @Test func loginPhaseReplies() {

@@ -2,6 +2,7 @@ import ChatBus
 import ChatProtocol
 @testable import ChatGateway
 import ChatTestSupport
+import NIOCore
 import Testing
 
 /// The session fed random bytes and random answers: it never crashes, never writes after it
@@ -12,10 +13,12 @@ import Testing
         .failure(.timedOut), .failure(.unreachable), .success(.failure("no")),
         .success(.existence(true)), .success(.existence(false)), .success(.authOutcome(.signedIn)),
         .success(.authOutcome(.friendAdded)), .success(.attached), .success(.friendList(["222222"])),
-        .success(.presence([true])), .success(.history([])), .success(.history(Array("x\n".utf8))),
+        .success(.presence([true])), .success(.historySnapshot(through: 0, size: 0)), .success(.historySnapshot(through: 5, size: 2)),
+        .success(.historyPage(last: 5, bytes: Array("x\n".utf8))), .success(.historyPage(last: 0, bytes: [])),
         .success(.uploadReady(upload: 9)), .success(.chunkStored), .success(.stored(record: [1])),
         .success(.delivery(.delivered)), .success(.downloadReady(download: 4, size: 3, path: "/x")),
-        .success(.noSuchFile), .success(.chunk([1, 2, 3])), .success(.p2pRelayAllowed(true)),
+        .success(.noSuchFile), .success(.chunk([1, 2, 3])), .success(.p2pRelayAllowed(offeredSize: 100)),
+        .success(.storageReservation(granted: true)), .success(.storageReservation(granted: false)),
     ]
 
     @Test(arguments: [11, 12, 13, 14] as [UInt64])
@@ -37,8 +40,12 @@ import Testing
                 transcript.answer(request, Self.answers.randomElement(using: &random)!)
             case 8:
                 transcript.session.push(Array("333333 to 111111 addFriend\n".utf8))
+            case 9 where Bool.random(using: &random):
+                // Time passes: a message held back by the rate may go on.
+                transcript.now = transcript.now + TimeAmount.milliseconds(Int64.random(in: 0..<200, using: &random))
+                transcript.session.messageRateRefilled(at: transcript.now)
             default:
-                transcript.session.timerFired([.login, .partialLine(generation: 0), .uploadIdle(upload: 1), .relayPartner]
+                transcript.session.timerFired([.login, .partialLine(generation: 0), .uploadIdle(upload: 1), .relayPartner, .relayIdle]
                     .randomElement(using: &random)!)
             }
             for action in transcript.take() {

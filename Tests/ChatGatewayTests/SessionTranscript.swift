@@ -6,6 +6,8 @@ import NIOCore
 /// Drives a `ClientSession` alone, step by step: bytes in, answers in, actions out.
 struct SessionTranscript {
     var session: ClientSession
+    /// When the next bytes arrive (the message rate's clock); tests move it on.
+    var now = NIODeadline.uptimeNanoseconds(1_000_000_000)
 
     static let password = "secret_1"
 
@@ -27,13 +29,18 @@ struct SessionTranscript {
         return transcript
     }
 
-    /// Asks 111111's history with 222222 and has it answered with `records`: the session
-    /// has just offered them with `server_data_size<N>` (the actions so far not taken).
-    mutating func offerHistory(_ records: [UInt8]) {
+    /// Asks 111111's history with 222222 and has storage's snapshot say it holds `byteCount`
+    /// bytes up to record `through`: the session has just offered them with
+    /// `server_data_size<N>` (the actions so far not taken).
+    mutating func offerHistory(byteCount: Int, through: Int64 = 9) {
         send("111111 history 222222 all\n")
         let pair = PairKey("111111", "222222")
-        answer(.userExists(1, then: .fetchHistory(pair)), .success(.existence(true)))
-        answer(.fetchHistory(1), .success(.history(records)))
+        answer(.userExists(1, then: .openHistory(pair)), .success(.existence(true)))
+        answer(.openHistory(1, pair: pair), .success(.historySnapshot(through: through, size: Int64(byteCount))))
+    }
+
+    mutating func offerHistory(_ records: [UInt8]) {
+        offerHistory(byteCount: records.count)
     }
 
     mutating func send(_ text: String) {
@@ -41,7 +48,7 @@ struct SessionTranscript {
     }
 
     mutating func send(_ bytes: [UInt8]) {
-        bytes.withUnsafeBytes { session.received($0) }
+        bytes.withUnsafeBytes { session.received($0, at: now) }
     }
 
     mutating func answer(_ request: PendingRequest, _ answer: Result<BusMessage, BusRequestError>) {

@@ -8,13 +8,14 @@ import Testing
     let token = String(repeating: "f0", count: 16)
     let password = String(repeating: "ab", count: 32)
     let session = SessionCommandParser(uid: "111111")
+    let relayKey = String(repeating: "1e", count: 16)
 
     @Test func loginCommandsAreSpelledExactlyAndParse() {
         let expected: [(ClientCommand, String, LoginCommand)] = [
             (.signUp(uid: "111111", password: password), "signup 111111 \(password)\n", .signUp(uid: "111111", password: password)),
             (.signIn(uid: "111111", password: password), "signin 111111 \(password)\n", .signIn(uid: "111111", password: password)),
             (.offline, "offline\n", .offline),
-            (.p2pRelay(token: token), "p2p relay \(token)\n", .p2pRelay(token: token)),
+            (.p2pRelay(token: token, key: relayKey), "p2p relay \(token) \(relayKey)\n", .p2pRelay(token: token, key: relayKey)),
         ]
         for (command, line, parsed) in expected {
             #expect(command.bytes == Array(line.utf8), "\(line)")

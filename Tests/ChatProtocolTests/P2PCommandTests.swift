@@ -6,6 +6,7 @@ import Testing
     let parser = SessionCommandParser(uid: "111111")
     let sha = String(repeating: "0a", count: 32)
     let token = String(repeating: "f0", count: 16)
+    let key = String(repeating: "1e", count: 16)
 
     private func parse(_ text: String) -> SessionLine { parser.parse(Array(text.utf8)) }
 
@@ -14,7 +15,9 @@ import Testing
                 == .command(.p2p(.offer(peer: "222222", size: 1_048_576, sha256: sha, privateEndpoint: "198.18.1.10:40000", name: "my photo (1).jpg"))))
         #expect(parse("111111 p2p accept \(token) [::1]:5000") == .command(.p2p(.accept(token: token, privateEndpoint: "[::1]:5000"))))
         #expect(parse("111111 p2p decline \(token)") == .command(.p2p(.decline(token: token))))
-        #expect(LoginCommand(line: Array("p2p relay \(token)".utf8)) == .p2pRelay(token: token))
+        #expect(LoginCommand(line: Array("p2p relay \(token) \(key)".utf8)) == .p2pRelay(token: token, key: key))
+        // The keyless form of earlier clients is still read, so it can be refused with a reply.
+        #expect(LoginCommand(line: Array("p2p relay \(token)".utf8)) == .p2pRelay(token: token, key: nil))
     }
 
     @Test(arguments: [
@@ -43,6 +46,8 @@ import Testing
     @Test func relayNeedsAWellFormedToken() {
         #expect(LoginCommand(line: Array("p2p relay short".utf8)) == nil)
         #expect(LoginCommand(line: Array("p2p relay \(token.uppercased())".utf8)) == nil)
+        #expect(LoginCommand(line: Array("p2p relay \(token) short".utf8)) == nil)
+        #expect(LoginCommand(line: Array("p2p relay \(token) \(key) extra".utf8)) == nil)
     }
 
     @Test func endpoints() {

@@ -4,14 +4,16 @@ import Testing
 @Suite struct PushTests {
     let sha = String(repeating: "0a", count: 32)
     let token = String(repeating: "f0", count: 16)
+    let key = String(repeating: "1e", count: 16)
 
     private var oneLinePushes: [(Push, String)] {
         [
             (.addFriend(from: "111111", to: "222222"), "111111 to 222222 addFriend\n"),
             (.p2pOffer(from: "111111", to: "222222", token: token, size: 1_048_576, sha256: sha, name: "my photo (1).jpg"),
              "111111 to 222222 p2p offer \(token) 1048576 \(sha) my photo (1).jpg\n"),
-            (.p2pConnect(from: "222222", to: "111111", token: token, peerPublic: "203.0.113.7:40001", peerPrivate: "192.168.1.20:40001"),
-             "222222 to 111111 p2p connect \(token) 203.0.113.7:40001 192.168.1.20:40001\n"),
+            (.p2pConnect(from: "222222", to: "111111", token: token, peerPublic: "203.0.113.7:40001", peerPrivate: "192.168.1.20:40001",
+                         relayKey: key),
+             "222222 to 111111 p2p connect \(token) 203.0.113.7:40001 192.168.1.20:40001 \(key)\n"),
             (.p2pDeclined(from: "222222", to: "111111", token: token), "222222 to 111111 p2p declined \(token)\n"),
         ]
     }
@@ -48,6 +50,7 @@ import Testing
         "111111 to 222222 p2p offer TOKEN 10 SHA", "111111 to 222222 p2p offer TOKEN x SHA a.txt",
         "111111 to 222222 p2p offer TOKEN 10 abc a.txt", "111111 to 222222 p2p offer short 10 SHA a.txt",
         "111111 to 222222 p2p offer TOKEN 10 SHA ..", "111111 to 222222 p2p connect TOKEN 1.2.3.4:5",
+        "111111 to 222222 p2p connect TOKEN 1.2.3.4:5 1.2.3.4:5", "111111 to 222222 p2p connect TOKEN 1.2.3.4:5 1.2.3.4:5 short",
         "111111 to 222222 p2p connect TOKEN  1.2.3.4:5", "111111 to 222222 p2p declined TOKEN extra",
         "111111 to 222222 p2p declined", "111111 to 222222 p2p shrug TOKEN", "111111 to 222222 202004131702 text extra",
         "111111 to 222222 hello", "111111 to 222222",
@@ -63,7 +66,8 @@ import Testing
             .signUpSucceeded, .uidAlreadyExists, .signInSucceeded, .uidNotExits, .wrongPassword, .wrongSignCommand,
             .wrongInteractCommand, .permissionDenied, .ok, .targetUserOffline, .fileTooLarge, .invalidFileName,
             .noHistoryYet, .noSuchFile, .serviceUnavailable, .messageTooLong, .signedInElsewhere, .p2pOffered(token: token),
-            .p2pConnect(token: token, peerPublic: "1.2.3.4:5", peerPrivate: "10.0.0.1:5"), .noSuchTransfer, .p2pRelayReady,
+            .p2pConnect(token: token, peerPublic: "1.2.3.4:5", peerPrivate: "10.0.0.1:5", relayKey: key), .noSuchTransfer, .p2pRelayReady,
+            .tooManyOffers,
             .dataSize(12), .friends([("111111", true)]),
         ]
         for reply in replies {

@@ -5,6 +5,7 @@ import Testing
 @Suite struct ServerReplyTests {
     static let token = String(repeating: "f0", count: 16)
     var token: String { Self.token }
+    let key = String(repeating: "1e", count: 16)
 
     var expected: [(ServerReply, String)] {
         [
@@ -25,12 +26,14 @@ import Testing
             (.serviceUnavailable, "Service unavailable\n"),
             (.messageTooLong, "Message too long\n"),
             (.signedInElsewhere, "Signed in elsewhere\n"),
+            (.storageQuotaExceeded, "Storage quota exceeded\n"),
             (.dataSize(1234), "server_data_size1234\n"),
             (.dataSize(0), "server_data_size0\n"),
             (.p2pOffered(token: token), "p2p offered \(token)\n"),
-            (.p2pConnect(token: token, peerPublic: "203.0.113.7:40001", peerPrivate: "192.168.1.20:40001"),
-             "p2p connect \(token) 203.0.113.7:40001 192.168.1.20:40001\n"),
+            (.p2pConnect(token: token, peerPublic: "203.0.113.7:40001", peerPrivate: "192.168.1.20:40001", relayKey: key),
+             "p2p connect \(token) 203.0.113.7:40001 192.168.1.20:40001 \(key)\n"),
             (.noSuchTransfer, "No such transfer\n"),
+            (.tooManyOffers, "Too many offers, try again later\n"),
             (.p2pRelayReady, "p2p relay ready\n"),
             (.friends([]), "friends\n"),
             (.friends([("111111", true), ("222222", false)]), "friends 111111:online 222222:offline\n"),
@@ -66,7 +69,8 @@ import Testing
         "server_data_size99999999999999999999", "server_data_size9223372036854775808",
         "friends ", "friends 11111:online", "friends 111111:away", "friends 111111", "friends  111111:online",
         "p2p offered", "p2p offered abc", "p2p offered TOKEN extra", "p2p connect TOKEN 1.2.3.4:5",
-        "p2p connect TOKEN  1.2.3.4:5", "p2p connect short 1.2.3.4:5 1.2.3.4:5", "p2p relay", "p2p relay ready now",
+        "p2p connect TOKEN  1.2.3.4:5", "p2p connect short 1.2.3.4:5 1.2.3.4:5",
+        "p2p connect TOKEN 1.2.3.4:5 1.2.3.4:5", "p2p connect TOKEN 1.2.3.4:5 1.2.3.4:5 short", "Too many offers", "p2p relay", "p2p relay ready now",
         "111111 to 222222 addFriend",
     ])
     func otherLinesAreNotReplies(_ template: String) {

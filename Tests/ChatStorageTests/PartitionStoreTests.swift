@@ -37,7 +37,7 @@ import Testing
             }
             #expect(String(decoding: try store.history(of: alice), as: UTF8.self) == expected[alice])
             #expect(String(decoding: try store.history(of: bob), as: UTF8.self) == expected[bob])
-            #expect(try store.historySize(of: alice) == Int64(expected[alice]!.utf8.count))
+            #expect(try store.historySnapshot(of: alice).size == Int64(expected[alice]!.utf8.count))
             // One row per pair per group, not one per text.
             #expect(try rowCount(path) == 6)
         }
@@ -53,6 +53,56 @@ import Testing
             #expect(stored == "a.txt")
             #expect(again == "a (2).txt")
             #expect(String(decoding: try store.history(of: pair), as: UTF8.self) == "text\nheader\na.txt\nheader\na (2).txt\nlater\n")
+        }
+    }
+
+    @Test func aHistoryIsReadInPagesOfWholeRowsUpToItsSnapshot() throws {
+        try withStore { store, _ in
+            let pair = PairKey("100001", "100002"), other = PairKey("100003", "100004")
+            // Rows of 9 bytes for the pair, another pair's rows in between.
+            for index in 0..<7 {
+                try store.append([(pair, Array("record \(index)\n".utf8)), (other, Array("elsewhere\n".utf8))])
+            }
+            let snapshot = try store.historySnapshot(of: pair)
+            #expect(snapshot.size == 63)
+            // Appended after the snapshot: not part of this read.
+            try store.append([(pair, Array("too late\n".utf8))])
+
+            var pages: [[UInt8]] = []
+            var after: Int64 = 0
+            while after < snapshot.through {
+                let page = try store.historyPage(of: pair, after: after, through: snapshot.through, maxBytes: 25)
+                #expect(page.last > after)
+                pages.append(page.bytes)
+                after = page.last
+            }
+            #expect(pages.map(\.count) == [18, 18, 18, 9])
+            #expect(String(decoding: pages.joined(), as: UTF8.self) == (0..<7).map { "record \($0)\n" }.joined())
+            #expect(try store.historyPage(of: pair, after: snapshot.through, through: snapshot.through, maxBytes: 25).bytes.isEmpty)
+        }
+    }
+
+    @Test func aRowLargerThanAPageStillGoesWhole() throws {
+        try withStore { store, _ in
+            let pair = PairKey("100001", "100002")
+            let big = [UInt8](repeating: 0x61, count: 100) + [0x0a]
+            try store.append([(pair, big)])
+            try store.append([(pair, Array("small\n".utf8))])
+            let snapshot = try store.historySnapshot(of: pair)
+            let first = try store.historyPage(of: pair, after: 0, through: snapshot.through, maxBytes: 10)
+            #expect(first.bytes == big)
+            let second = try store.historyPage(of: pair, after: first.last, through: snapshot.through, maxBytes: 10)
+            #expect(second.bytes == Array("small\n".utf8))
+            #expect(second.last == snapshot.through)
+        }
+    }
+
+    @Test func aPairWithNoHistoryHasAnEmptySnapshot() throws {
+        try withStore { store, _ in
+            try store.append([(PairKey("100003", "100004"), Array("elsewhere\n".utf8))])
+            let snapshot = try store.historySnapshot(of: PairKey("100001", "100002"))
+            #expect(snapshot.through == 0)
+            #expect(snapshot.size == 0)
         }
     }
 }

@@ -16,6 +16,8 @@ final class ChatSystem: Sendable {
     }()
 
     let port: Int
+    let authEndpoint: String
+    let routerEndpoint: String
     /// Where each storage worker binds, in worker order.
     let storageEndpoints: [String]
     let dataDirectory: URL
@@ -35,6 +37,8 @@ final class ChatSystem: Sendable {
     init(settings: [String] = [], dataDirectory: URL? = nil, storageWorkers: Int = 2) throws {
         let ports = try LocalPorts.free(3 + storageWorkers)
         port = ports[0]
+        authEndpoint = "tcp://127.0.0.1:\(ports[1])"
+        routerEndpoint = "tcp://127.0.0.1:\(ports[2])"
         storageEndpoints = ports[3...].map { "tcp://127.0.0.1:\($0)" }
         self.dataDirectory = dataDirectory ?? FileManager.default.temporaryDirectory.appendingPathComponent("chat-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: self.dataDirectory, withIntermediateDirectories: true)

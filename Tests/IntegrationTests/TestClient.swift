@@ -23,10 +23,9 @@ final class TestClient {
         let bound = withUnsafePointer(to: &local) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard bound == 0 else {
-            close(descriptor)
-            throw Failure(description: "bind to \(source) failed: errno \(errno)")
-        }
+        // Thrown with every property set: deinit closes the descriptor (closing it here too
+        // could close another thread's newer descriptor of the same number).
+        guard bound == 0 else { throw Failure(description: "bind to \(source) failed: errno \(errno)") }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -34,10 +33,7 @@ final class TestClient {
         let result = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard result == 0 else {
-            close(descriptor)
-            throw Failure(description: "connect to \(port) failed: errno \(errno)")
-        }
+        guard result == 0 else { throw Failure(description: "connect to \(port) failed: errno \(errno)") }
     }
 
     deinit { close(descriptor) }

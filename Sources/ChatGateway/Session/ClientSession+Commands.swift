@@ -11,9 +11,8 @@ extension ClientSession {
         switch command {
         case .offline:
             closeAfterReplies()
-        case .p2pRelay(let token):
-            let slot = reserveGated()
-            actions.append(.request(.p2pRelayCheck(token: token), to: .router, then: .relayCheck(slot, token: token)))
+        case .p2pRelay(let token, let key):
+            requestRelay(token: token, key: key)
         case .signUp(let uid, let password):
             let slot = reserveGated()
             // With the address, its hash counts against that address's share of auth's queue.
@@ -58,23 +57,36 @@ extension ClientSession {
         case .command(.offline):
             closeAfterReplies()
         case .command(.message(let header)):
-            switch header.kind {
-            case .text: expectation = .content(header)
-            case .audio, .file: expectation = .attachmentName(header)
-            }
+            // The message rate's one check per message; past it the message waits, and so do
+            // the lines behind it.
+            guard messageRate.take(now: now) else { return holdForMessageRate(.message(header)) }
+            expectBody(of: header)
         case .command(.addFriend(let peer)):
-            let slot = reserve()
-            actions.append(.request(.addFriend(owner: uid, friend: peer), to: .auth, then: .addFriend(slot, owner: uid, peer: peer)))
+            guard messageRate.take(now: now) else { return holdForMessageRate(.addFriend(peer: peer)) }
+            askToAddFriend(peer, owner: uid)
         case .command(.p2p(let command)):
             introduce(command, uid: uid)
         case .command(.friends):
             let slot = reserve()
             actions.append(.request(.listFriends(owner: uid), to: .auth, then: .listFriends(slot)))
         case .command(.historyAll(let peer)):
-            askWhetherUserExists(peer, slot: reserveGated(), then: .fetchHistory(PairKey(uid, peer)))
+            askWhetherUserExists(peer, slot: reserveGated(), then: .openHistory(PairKey(uid, peer)))
         case .command(.historyFile(let peer, let name)):
             askWhetherUserExists(peer, slot: reserveGated(), then: .openDownload(PairKey(uid, peer), name: name))
         }
+    }
+
+    /// A message's first line was read (and counted): its second line comes next.
+    mutating func expectBody(of header: MessageHeader) {
+        switch header.kind {
+        case .text: expectation = .content(header)
+        case .audio, .file: expectation = .attachmentName(header)
+        }
+    }
+
+    mutating func askToAddFriend(_ peer: String, owner uid: String) {
+        let slot = reserve()
+        actions.append(.request(.addFriend(owner: uid, friend: peer), to: .auth, then: .addFriend(slot, owner: uid, peer: peer)))
     }
 
     /// Peer-to-peer commands: the router introduces the peers; nothing is stored.
@@ -103,11 +115,13 @@ extension ClientSession {
 
     mutating func userExists(slot: ReplySequencer.Slot, then next: AfterUserExists) {
         switch next {
-        case .fetchHistory(let pair):
-            actions.append(.request(.fetchHistory(pair: pair), to: .storage(pair), then: .fetchHistory(slot)))
+        case .openHistory(let pair):
+            actions.append(.request(.openHistory(pair: pair), to: .storage(pair), then: .openHistory(slot, pair: pair)))
         case .beginUpload(let header, let name):
             beginUpload(header, name: name, slot: slot)
         case .openDownload(let pair, let name):
+            // A name no upload could have had names nothing stored (and storage refuses it).
+            guard FileNames.isValidStoredName(Array(name.utf8)) else { return finishGated(slot, .noSuchFile) }
             actions.append(.request(.openDownload(pair: pair, name: name), to: .storage(pair), then: .openDownload(slot, pair: pair)))
         }
     }

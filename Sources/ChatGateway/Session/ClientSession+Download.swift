@@ -2,14 +2,21 @@ import ChatBus
 import ChatProtocol
 import NIOCore
 
-/// A stored file offered to the client with `server_data_size<N>`, before its answer.
+/// A history or a stored file offered to the client with `server_data_size<N>`, before its
+/// answer. Either is a download in the protocol's sense: N bytes, paced by the client.
 struct DownloadOffer: Equatable {
-    /// Storage's id for it.
-    let id: UInt64
+    enum Source: Equatable {
+        /// A stored file: storage's id for the open file, and where storage keeps it (used
+        /// when this gateway can open it: same machine).
+        case storedFile(id: UInt64, path: String)
+        /// The pair's history up to record id `through` (storage's snapshot); storage holds
+        /// nothing for it, each page names where it starts.
+        case history(through: Int64)
+    }
+
     let pair: PairKey
     let size: Int64
-    /// Where storage keeps the file; used when this gateway can open it (same machine).
-    let storedPath: String
+    let source: Source
 }
 
 /// A download under way: file bytes from storage, written to the client as fast as it reads.
@@ -30,19 +37,35 @@ struct Download {
     var chunksInFlight = 0
     /// Bytes the connection still had to send at the last stall check.
     var unsentAtLastCheck: Int?
+    /// A history's next page starts after this record id.
+    var historyCursor: Int64 = 0
 }
 
 /// `history ... filename <name>`: the stored file's bytes sent straight from its file when this
 /// gateway can open it (storage on the same machine: `sendfile`, no copies), otherwise
 /// streamed from storage a few chunks at a time, only as fast as the client takes them.
+///
+/// `history ... all`: storage answers a snapshot (last record id, byte count), offered as
+/// `server_data_size<N>`; after `ok` the records come a page at a time, each asked for only
+/// once the one before is written and the client is reading. Neither gateway nor storage
+/// ever holds a whole history.
 extension ClientSession {
+    mutating func historyOpened(slot: ReplySequencer.Slot, pair: PairKey, _ answer: Result<BusMessage, BusRequestError>) {
+        guard case .success(.historySnapshot(let through, let size)) = answer, size >= 0 else {
+            return finishGated(slot, .serviceUnavailable)
+        }
+        guard size > 0 else { return finishGated(slot, .noHistoryYet) }
+        offerData(awaiting: .downloadAnswer(DownloadOffer(pair: pair, size: size, source: .history(through: through))),
+                  byteCount: Int(size), slot: slot)
+    }
+
     mutating func downloadOpened(slot: ReplySequencer.Slot, pair: PairKey, _ answer: Result<BusMessage, BusRequestError>) {
         switch answer {
         case .success(.noSuchFile):
             finishGated(slot, .noSuchFile)
         case .success(.downloadReady(let id, let size, let path)):
             guard !isClosed else { return actions.append(.send(.closeDownload(download: id), to: .storage(pair))) }
-            offerData(awaiting: .downloadAnswer(DownloadOffer(id: id, pair: pair, size: size, storedPath: path)),
+            offerData(awaiting: .downloadAnswer(DownloadOffer(pair: pair, size: size, source: .storedFile(id: id, path: path))),
                       byteCount: Int(size), slot: slot)
         default:
             finishGated(slot, .serviceUnavailable)
@@ -52,18 +75,18 @@ extension ClientSession {
     /// The client's answer to `server_data_size<N>`: `ok` starts the bytes, anything else cancels.
     mutating func answerDownload(_ offer: DownloadOffer, accepted: Bool) {
         guard accepted, offer.size > 0 else {
-            actions.append(.send(.closeDownload(download: offer.id), to: .storage(offer.pair)))
+            release(offer)
             return endDataExchange()
         }
         let serial = nextTransferSerial()
         download = Download(serial: serial, offer: offer)
         awaitingGatingReply = true
         actions.append(.schedule(.downloadStall(download: serial), after: settings.partialLineTimeout))
-        if settings.sendLocalFiles {
+        if settings.sendLocalFiles, case .storedFile(_, let path) = offer.source {
             // All of it is on its way: the channel turning writable while the file goes out
             // must not ask storage for chunks too.
             download!.requested = offer.size
-            actions.append(.sendStoredFile(path: offer.storedPath, size: offer.size, download: serial))
+            actions.append(.sendStoredFile(path: path, size: offer.size, download: serial))
         } else {
             streamFromStorage()
         }
@@ -85,9 +108,12 @@ extension ClientSession {
     }
 
     private mutating func streamFromStorage() {
-        // Ask storage for more while megabytes are still unsent, not once the socket is nearly
-        // drained: the round trip to storage then overlaps the client's reading.
-        actions.append(.useDownloadWriteBuffer(true))
+        // A file: ask storage for more while megabytes are still unsent, not once the socket is
+        // nearly drained: the round trip to storage then overlaps the client's reading. A
+        // history keeps the default buffer: its pages are small and the socket's own buffer
+        // covers the round trip, so a client that answers `ok` and reads nothing holds a page
+        // in the gateway, not megabytes.
+        if case .storedFile = download?.offer.source { actions.append(.useDownloadWriteBuffer(true)) }
         requestDownloadChunks()
     }
 
@@ -95,12 +121,13 @@ extension ClientSession {
     mutating func requestDownloadChunks() {
         guard let current = download, !isClosed, isOutputWritable else { return }
         let offer = current.offer
+        guard case .storedFile(let id, _) = offer.source else { return requestHistoryPage() }
         while let download, download.chunksInFlight < Download.maxChunksInFlight && download.requested < offer.size {
             let offset = download.requested
             let length = Int(min(Int64(Download.chunkSize), offer.size - offset))
             self.download!.requested += Int64(length)
             self.download!.chunksInFlight += 1
-            actions.append(.request(.readChunk(download: offer.id, offset: offset, length: UInt32(length)), to: .storage(offer.pair),
+            actions.append(.request(.readChunk(download: id, offset: offset, length: UInt32(length)), to: .storage(offer.pair),
                                     then: .readChunk(download: download.serial, length: length)))
         }
     }
@@ -111,7 +138,7 @@ extension ClientSession {
         guard case .success(.chunk(let bytes)) = answer, bytes.count == length else {
             // Mid-stream there is no way to say so in the protocol: the client sees the
             // connection close short of N bytes.
-            return close(.downloadFailed(download: download!.offer.id))
+            return close(.downloadFailed(download: serial))
         }
         write(bytes)
         download!.written += Int64(length)
@@ -132,17 +159,53 @@ extension ClientSession {
         actions.append(.schedule(.downloadStall(download: serial), after: settings.partialLineTimeout))
     }
 
+    /// The next page of a history, once the one before is written and while the channel can
+    /// take more: one page in flight, as each starts where the one before ended.
+    private mutating func requestHistoryPage() {
+        guard let download, case .history(let through) = download.offer.source,
+              download.chunksInFlight == 0, download.written < download.offer.size else { return }
+        self.download!.chunksInFlight = 1
+        let request = BusMessage.readHistory(pair: download.offer.pair, after: download.historyCursor, through: through,
+                                             maxBytes: UInt32(clamping: settings.historyPageBytes))
+        actions.append(.request(request, to: .storage(download.offer.pair), then: .historyPage(download: download.serial)))
+    }
+
+    mutating func historyPageRead(serial: UInt64, _ answer: Result<BusMessage, BusRequestError>) {
+        guard let current = download, current.serial == serial else { return }
+        download!.chunksInFlight = 0
+        // A page must move on and stay within what was offered; anything else cannot be said
+        // mid-stream: the client sees the connection close short of N bytes.
+        guard case .success(.historyPage(let last, let bytes)) = answer, !bytes.isEmpty, last > current.historyCursor,
+              Int64(bytes.count) <= current.offer.size - current.written else {
+            return close(.downloadFailed(download: serial))
+        }
+        write(bytes)
+        download!.written += Int64(bytes.count)
+        download!.historyCursor = last
+        if download!.written == download!.offer.size {
+            finishDownload()
+        } else {
+            requestDownloadChunks()
+        }
+    }
+
     /// Ends the download under way, if any: storage closes its file.
     mutating func releaseDownload() {
         guard let download else { return }
-        actions.append(.send(.closeDownload(download: download.offer.id), to: .storage(download.offer.pair)))
+        release(download.offer)
         self.download = nil
     }
 
+    /// Lets storage close an offered file; a history holds nothing there.
+    mutating func release(_ offer: DownloadOffer) {
+        guard case .storedFile(let id, _) = offer.source else { return }
+        actions.append(.send(.closeDownload(download: id), to: .storage(offer.pair)))
+    }
+
     private mutating func finishDownload() {
-        guard download != nil else { return }
+        guard let download else { return }
         releaseDownload()
-        actions.append(.useDownloadWriteBuffer(false))
+        if case .storedFile = download.offer.source { actions.append(.useDownloadWriteBuffer(false)) }
         awaitingGatingReply = false
         endDataExchange()
         processLines()

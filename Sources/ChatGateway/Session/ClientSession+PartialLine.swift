@@ -27,8 +27,9 @@ extension ClientSession {
     mutating func partialLineTimerFired(generation: Int) {
         guard partialLineTimer.isArmed, generation == partialLineTimer.generation else { return }
         partialLineTimer.isArmed = false
-        if framer.lineEndsReceived != partialLineTimer.lineEndsAtArming {
-            // Lines kept completing; only the newest one is unfinished. Start over.
+        if framer.lineEndsReceived != partialLineTimer.lineEndsAtArming || heldByMessageRate != nil {
+            // Lines kept completing, or the message rate keeps us from reading them: only the
+            // newest one is unfinished, and not for the client's slowness. Start over.
             return armPartialLineTimer()
         }
         close(.partialLineTimeout)

@@ -17,6 +17,9 @@ struct Upload {
     let pair: PairKey
     let sender: String
     let recipient: String
+    /// The announced size, counted against the sender's stored-bytes quota until it is stored
+    /// or given back.
+    let size: Int64
     /// Where the final `ok` / `Target user offline` goes in the connection's reply order.
     let finalSlot: ReplySequencer.Slot
     /// Bytes the client still has to send.
@@ -53,6 +56,26 @@ extension ClientSession {
         guard isAudio ? FileNames.isValidAudioName(name) : FileNames.isValidFileName(name) else {
             return finishGated(slot, .invalidFileName)
         }
+        // After every check the contract orders, before any byte: the sender's quota.
+        guard size > 0 else { return askStorageToBegin(header, name: name, size: size, slot: slot) }
+        actions.append(.request(.reserveStorage(uid: header.sender, bytes: size), to: .auth,
+                                then: .reserveStorage(slot, header: header, name: name)))
+    }
+
+    mutating func storageReserved(slot: ReplySequencer.Slot, header: MessageHeader, name: [UInt8],
+                                  _ answer: Result<BusMessage, BusRequestError>) {
+        guard case .success(.storageReservation(let granted)) = answer else {
+            // Auth may have counted it all the same: left counted (at most this file too many),
+            // never given back for bytes it may not have counted.
+            return finishGated(slot, .serviceUnavailable)
+        }
+        guard granted else { return finishGated(slot, .storageQuotaExceeded) }
+        let size = header.kind.size
+        guard !isClosed else { return releaseStorage(size, of: header.sender) }
+        askStorageToBegin(header, name: name, size: size, slot: slot)
+    }
+
+    mutating func askStorageToBegin(_ header: MessageHeader, name: [UInt8], size: Int64, slot: ReplySequencer.Slot) {
         let pair = PairKey(header.sender, header.recipient)
         let request = BusMessage.beginUpload(pair: pair, header: header.line, name: String(decoding: name, as: UTF8.self), size: size)
         actions.append(.request(request, to: .storage(pair), then: .beginUpload(slot, header: header, size: size)))
@@ -60,12 +83,18 @@ extension ClientSession {
 
     mutating func uploadBegun(slot: ReplySequencer.Slot, header: MessageHeader, size: Int64,
                               _ answer: Result<BusMessage, BusRequestError>) {
-        guard case .success(.uploadReady(let id)) = answer else { return finishGated(slot, .serviceUnavailable) }
+        guard case .success(.uploadReady(let id)) = answer else {
+            releaseStorage(size, of: header.sender)
+            return finishGated(slot, .serviceUnavailable)
+        }
         let pair = PairKey(header.sender, header.recipient)
-        guard !isClosed else { return actions.append(.send(.abortUpload(upload: id), to: .storage(pair))) }
+        guard !isClosed else {
+            releaseStorage(size, of: header.sender)
+            return actions.append(.send(.abortUpload(upload: id), to: .storage(pair)))
+        }
         let serial = nextTransferSerial()
         upload = Upload(serial: serial, id: id, pair: pair, sender: header.sender, recipient: header.recipient,
-                        finalSlot: reserve(), toReceive: size)
+                        size: size, finalSlot: reserve(), toReceive: size)
         // The go-ahead `ok`; the gate stays closed until the final reply.
         finish(slot, .ok)
         actions.append(.schedule(.uploadIdle(upload: serial), after: settings.partialLineTimeout))
@@ -121,8 +150,11 @@ extension ClientSession {
 
     mutating func uploadFinished(serial: UInt64, sender: String, recipient: String, _ answer: Result<BusMessage, BusRequestError>) {
         guard case .success(.stored(let record)) = answer else {
-            if upload?.serial == serial { completeUpload(.serviceUnavailable) }
-            return
+            guard let upload, upload.serial == serial else { return }
+            // Storage refused it, so nothing was stored: the reservation goes back. Unanswered,
+            // it may have been stored: it stays counted (at most this file too many).
+            if case .success(.failure) = answer { releaseStorage(upload.size, of: upload.sender) }
+            return completeUpload(.serviceUnavailable)
         }
         // Stored: announced even if the sender has left meanwhile, so an online recipient
         // still hears of the file its history now holds.
@@ -135,6 +167,7 @@ extension ClientSession {
         self.upload!.failed = true
         self.upload!.pending = []
         actions.append(.send(.abortUpload(upload: upload.id), to: .storage(upload.pair)))
+        releaseStorage(upload.size, of: upload.sender)
     }
 
     mutating func completeUpload(_ reply: ServerReply) {
@@ -162,11 +195,28 @@ extension ClientSession {
     mutating func abandonTransfers() {
         if let upload {
             if !upload.finishing { actions.append(.send(.abortUpload(upload: upload.id), to: .storage(upload.pair))) }
+            // Once finishing, storage may be committing it: it stays counted.
+            if !upload.finishing && !upload.failed { releaseStorage(upload.size, of: upload.sender) }
             self.upload = nil
         }
         releaseDownload()
-        if case .downloadAnswer(let offer) = expectation {
-            actions.append(.send(.closeDownload(download: offer.id), to: .storage(offer.pair)))
+        if case .downloadAnswer(let offer) = expectation { release(offer) }
+    }
+
+    /// Gives back a reservation for an upload that was not stored (one-way: if it is lost, the
+    /// user is over-counted by this file, never under-counted).
+    mutating func releaseStorage(_ bytes: Int64, of uid: String) {
+        guard bytes > 0 else { return }
+        actions.append(.send(.releaseStorage(uid: uid, bytes: bytes), to: .auth))
+    }
+}
+
+extension MessageHeader.Kind {
+    /// The announced byte count of a voice or file message; 0 for a text.
+    var size: Int64 {
+        switch self {
+        case .text: return 0
+        case .audio(let size), .file(let size): return size
         }
     }
 }

@@ -29,6 +29,17 @@ struct ClientSession {
         var maxUnsentOutput = 64 << 20
         /// How long a relay connection waits for its partner.
         var relayPartnerWait: TimeAmount = .seconds(30)
+        /// A spliced relay that carries nothing either way for this long (to twice this) is closed.
+        var relayIdleTimeout: TimeAmount = .seconds(60)
+        /// Largest offered size the relay carries.
+        var relayMaxBytes: Int64 = 1 << 32
+        /// About this much of a history is asked of storage at a time, as the client reads.
+        var historyPageBytes = 256 * 1024
+        /// Messages (texts, voice, files, friend requests) a signed-in user may send per second,
+        /// sustained; 0 means no limit.
+        var messagesPerSecond = 20
+        /// How many of them may go at once before `messagesPerSecond` holds the next back.
+        var messageBurst = 100
     }
 
     enum Phase: Equatable {
@@ -47,11 +58,10 @@ struct ClientSession {
         case content(MessageHeader)
         /// The second line of a refused two-line command: read and dropped, then `reply`.
         case droppedContent(reply: ServerReply)
-        /// The client's answer to `server_data_size<N>`: `ok` gets `data`, anything else cancels.
-        case dataAnswer(data: [UInt8])
         /// The name line of an audio or file message.
         case attachmentName(MessageHeader)
-        /// The client's answer to `server_data_size<N>` for a stored file.
+        /// The client's answer to `server_data_size<N>` for a history or a stored file: `ok`
+        /// starts the bytes, anything else cancels.
         case downloadAnswer(DownloadOffer)
     }
 
@@ -69,7 +79,7 @@ struct ClientSession {
     private var outstandingReplies = 0
     /// Pushes held back during a data exchange, so they never land inside the data.
     private var heldPushes: [[UInt8]] = []
-    private var heldPushBytes = 0
+    private(set) var heldPushBytes = 0
     /// Why the connection is not reading from its socket now; it reads when this is empty.
     private(set) var readPauses: ReadPauses = []
     private var isProcessingLines = false
@@ -90,6 +100,15 @@ struct ClientSession {
     private var dataAnswerSerial: UInt64 = 0
     /// As last reported by the connection.
     var isOutputWritable = true
+    /// A relay connection's allowance and activity, from its relay check on.
+    var relayTraffic: RelayTraffic?
+    /// The user's messages per second (`ClientSession+MessageRate.swift`).
+    var messageRate: MessageRate
+    /// A message past the rate, waiting for its token; no line is read meanwhile.
+    var heldByMessageRate: SessionCommand?
+    /// When bytes were last read, in monotonic nanoseconds: the message rate's clock. Lines
+    /// read later (behind a gating reply) count as read then, which only ever holds back more.
+    var now: Int64 = 0
 
     /// What to do, oldest first. The connection performs and removes them after each event.
     var actions: [SessionAction] = []
@@ -97,6 +116,7 @@ struct ClientSession {
     init(connectionId: UInt64, settings: Settings) {
         self.connectionId = connectionId
         self.settings = settings
+        messageRate = MessageRate(perSecond: settings.messagesPerSecond, burst: settings.messageBurst)
         actions.reserveCapacity(8)
     }
 
@@ -124,16 +144,14 @@ struct ClientSession {
         if case .relayWaiting(let token, _) = phase { actions.append(.leaveRelay(token: token)) }
     }
 
-    /// Bytes read from the socket.
-    mutating func received(_ buffer: ByteBuffer) {
-        buffer.withUnsafeReadableBytes { received($0) }
+    /// Bytes read from the socket at `now`.
+    mutating func received(_ buffer: ByteBuffer, at now: NIODeadline) {
+        buffer.withUnsafeReadableBytes { received($0, at: now) }
     }
 
-    mutating func received(_ bytes: UnsafeRawBufferPointer) {
-        if case .relay = phase {
-            actions.append(.relayForward(Array(bytes)))
-            return
-        }
+    mutating func received(_ bytes: UnsafeRawBufferPointer, at now: NIODeadline) {
+        self.now = Int64(clamping: now.uptimeNanoseconds)
+        if case .relay = phase { return relayReceived(bytes) }
         var rest = bytes
         if let toReceive = upload?.toReceive, toReceive > 0 {
             let count = Int(min(Int64(rest.count), toReceive))
@@ -164,6 +182,8 @@ struct ClientSession {
             uploadIdleCheck(serial)
         case .downloadStall:
             break // needs the connection's unsent byte count: `downloadStallCheck`
+        case .messageRate:
+            break // needs the time: `messageRateRefilled(at:)`
         case .dataAnswer(let offer):
             // Still unanswered: what was offered would otherwise be held for good.
             if offer == dataAnswerSerial, isAwaitingDataAnswer { close(.dataAnswerTimeout) }
@@ -172,6 +192,8 @@ struct ClientSession {
                 actions.append(.leaveRelay(token: token))
                 close(.relayPartnerMissing)
             }
+        case .relayIdle:
+            relayIdleCheck()
         }
     }
 
@@ -237,10 +259,12 @@ struct ClientSession {
             case .success(.existence(false)): finishGated(slot, .uidNotExits)
             default: finishGated(slot, .serviceUnavailable)
             }
-        case .fetchHistory(let slot):
-            guard case .success(.history(let records)) = answer else { return finishGated(slot, .serviceUnavailable) }
-            guard !records.isEmpty else { return finishGated(slot, .noHistoryYet) }
-            offerData(awaiting: .dataAnswer(data: records), byteCount: records.count, slot: slot)
+        case .openHistory(let slot, let pair):
+            historyOpened(slot: slot, pair: pair, answer)
+        case .historyPage(let serial):
+            historyPageRead(serial: serial, answer)
+        case .reserveStorage(let slot, let header, let name):
+            storageReserved(slot: slot, header: header, name: name, answer)
         case .beginUpload(let slot, let header, let size):
             uploadBegun(slot: slot, header: header, size: size, answer)
         case .uploadChunk(let serial, let count):
@@ -266,7 +290,7 @@ struct ClientSession {
     /// `server_data_size<N>` was sent and its answer has not come yet.
     var isAwaitingDataAnswer: Bool {
         switch expectation {
-        case .dataAnswer, .downloadAnswer: return true
+        case .downloadAnswer: return true
         default: return false
         }
     }
@@ -293,7 +317,7 @@ struct ClientSession {
         // Replies finished while handling a line re-enter here; the loop below goes on anyway.
         guard !isProcessingLines else { return }
         isProcessingLines = true
-        while !isClosed, !awaitingGatingReply, !closeWhenRepliesSent, upload == nil, !isRelaying,
+        while !isClosed, !awaitingGatingReply, !closeWhenRepliesSent, upload == nil, !isRelaying, heldByMessageRate == nil,
               outstandingReplies < settings.maxOutstandingReplies, let event = framer.next() {
             handle(event)
         }
@@ -307,12 +331,6 @@ struct ClientSession {
         let current = expectation
         expectation = .command
         switch (current, event) {
-        case (.dataAnswer(let data), .line(let answer)):
-            if DataAnswer(line: answer) == .accept { write(data) }
-            endDataExchange()
-        case (.dataAnswer, .tooLong):
-            endDataExchange()
-            reply(.messageTooLong)
         case (.downloadAnswer(let offer), .line(let answer)):
             answerDownload(offer, accepted: DataAnswer(line: answer) == .accept)
         case (.downloadAnswer(let offer), .tooLong):

@@ -11,6 +11,8 @@ struct ReadPauses: OptionSet {
     static let lineBacklog = ReadPauses(rawValue: 4)
     /// The client is not reading what it is sent.
     static let outputBacklog = ReadPauses(rawValue: 8)
+    /// The user sent messages faster than `gateway.messages_per_second`.
+    static let messageRate = ReadPauses(rawValue: 32)
 
     mutating func set(_ reason: ReadPauses, _ on: Bool) {
         if on { insert(reason) } else { remove(reason) }

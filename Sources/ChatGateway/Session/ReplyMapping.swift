@@ -35,10 +35,11 @@ enum ReplyMapping {
     static func p2p(_ answer: Answer) -> ServerReply {
         switch answer {
         case .success(.p2pOffered(let token)): return .p2pOffered(token: token)
-        case .success(.p2pConnect(let token, let peerPublic, let peerPrivate)):
-            return .p2pConnect(token: token, peerPublic: peerPublic, peerPrivate: peerPrivate)
+        case .success(.p2pConnect(let token, let peerPublic, let peerPrivate, let relayKey)):
+            return .p2pConnect(token: token, peerPublic: peerPublic, peerPrivate: peerPrivate, relayKey: relayKey)
         case .success(.p2pDeclined): return .ok
         case .success(.p2pUnknown): return .noSuchTransfer
+        case .success(.p2pTooManyOffers): return .tooManyOffers
         default: return delivery(answer)
         }
     }

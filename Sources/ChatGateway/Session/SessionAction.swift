@@ -55,7 +55,12 @@ enum PendingRequest: Equatable, Sendable {
     case relayCheck(ReplySequencer.Slot, token: String)
     /// Does the peer exist? If so, go on with `then`.
     case userExists(ReplySequencer.Slot, then: AfterUserExists)
-    case fetchHistory(ReplySequencer.Slot)
+    /// The history's snapshot, to offer with `server_data_size<N>`.
+    case openHistory(ReplySequencer.Slot, pair: PairKey)
+    /// The next page of the history being sent (`Download.serial`).
+    case historyPage(download: UInt64)
+    /// The upload's size counted against its sender's stored-bytes quota; then storage is asked.
+    case reserveStorage(ReplySequencer.Slot, header: MessageHeader, name: [UInt8])
     case beginUpload(ReplySequencer.Slot, header: MessageHeader, size: Int64)
     case uploadChunk(upload: UInt64, byteCount: Int)
     case finishUpload(upload: UInt64, from: String, to: String)
@@ -66,7 +71,7 @@ enum PendingRequest: Equatable, Sendable {
 
 /// The step that waits for a peer to be known to exist.
 enum AfterUserExists: Equatable, Sendable {
-    case fetchHistory(PairKey)
+    case openHistory(PairKey)
     case beginUpload(MessageHeader, name: [UInt8])
     case openDownload(PairKey, name: String)
 }
@@ -79,8 +84,12 @@ enum SessionTimer: Equatable, Sendable {
     case uploadIdle(upload: UInt64)
     case downloadStall(download: UInt64)
     case relayPartner
+    /// A spliced relay's idle check, every `relayIdleTimeout`.
+    case relayIdle
     /// The answer to `server_data_size<N>` (the `offer`th such exchange).
     case dataAnswer(offer: UInt64)
+    /// A message held back by the message rate may go now.
+    case messageRate
 }
 
 /// Why the session closes its connection.
@@ -94,14 +103,20 @@ enum CloseReason: Equatable {
     /// Nothing, or less than the minimum rate, arrived for an upload between two checks.
     case uploadStalled
     case downloadStalled
-    /// Storage failed mid-download.
+    /// Storage failed mid-download (the session's `Download.serial`).
     case downloadFailed(download: UInt64)
     /// Sending the stored file failed (the client went away, mostly).
     case downloadInterrupted
     case relayPartnerMissing
     case slowReader
+    /// The gateway's output budget is spent and this client's backlog is over its share.
+    case overOutputBudget
     /// The other side of a relay went away.
     case relayPartnerGone
+    /// A spliced relay carried nothing either way for a whole idle interval.
+    case relayIdle
+    /// A relay side sent more than its transfer was offered at, and the margin.
+    case relayOverCap
 }
 
 enum SessionNote: Equatable {
