@@ -30,10 +30,10 @@ import Testing
         let socket = ClientSocket()
 
         init(settings: ClientSession.Settings = ClientSession.Settings(), relays: RelayRegistry = RelayRegistry(),
-             outputBudget: OutputBudget = OutputBudget(limit: 0)) throws {
+             outputBudget: OutputBudget = OutputBudget(limit: 0), admission: ConnectionAdmission? = nil) throws {
             connection = ClientConnection(id: 1, channel: channel, bus: bus, registry: SessionRegistry(), relays: relays,
                                           outputBatch: OutputBatch(), outputBudget: outputBudget, settings: settings,
-                                          logger: Logger(label: "test"))
+                                          admission: admission, logger: Logger(label: "test"))
             try channel.pipeline.syncOperations.addHandler(socket)
             try channel.pipeline.syncOperations.addHandler(connection)
             try channel.connect(to: SocketAddress(ipAddress: "198.51.100.7", port: 40000)).wait()
@@ -81,6 +81,18 @@ import Testing
         func advance(by time: TimeAmount) {
             channel.embeddedEventLoop.advanceTime(by: time)
         }
+    }
+
+    /// Signing in gives the connection's place among its address's unauthenticated ones back.
+    @Test func signingInStopsCountingAgainstTheAddress() throws {
+        let address = try SocketAddress(ipAddress: "198.51.100.7", port: 40000)
+        let admission = ConnectionAdmission(limits: ConnectionLimits(maxConnections: 10, maxUnauthenticatedPerAddress: 1),
+                                            logger: Logger(label: "test"))
+        #expect(admission.admit(1, from: address) == .admitted)
+        let harness = try Harness(admission: admission)
+        #expect(admission.admit(2, from: address) == .tooManyFromAddress)
+        try harness.signIn()
+        #expect(admission.admit(3, from: address) == .admitted)
     }
 
     @Test func pipelinedTextsAreAnsweredInCommandOrder() throws {
