@@ -91,6 +91,19 @@ import Testing
         _ = try admittedClient(system, from: "127.0.0.4")
     }
 
+    @Test func theGatewayRaisesItsDescriptorLimitToTheHardLimit() throws {
+        let system = try ChatSystem()
+        defer { system.stop(); system.removeData() }
+        try setDescriptorLimit(soft: 300, hard: 2000, of: system.supervisor.processIdentifier)
+        let gateway = try system.killAndAwaitRestart("gateway")
+        try system.waitUntilReady()
+        #expect(system.log.contains("gateway.connection_cap=1800 gateway.descriptor_limit=2000"), "log:\n\(system.log)")
+        // "Max open files  <soft>  <hard>  files"
+        let limits = try String(contentsOfFile: "/proc/\(gateway)/limits", encoding: .utf8)
+        let openFiles = limits.split(separator: "\n").first { $0.hasPrefix("Max open files") }?.split(separator: " ")
+        #expect(openFiles.map { Array($0[3...4]) } == ["2000", "2000"], "\(limits)")
+    }
+
     /// Out of descriptors, the gateway stops accepting for a while instead of retrying at once
     /// (which spun a core), serves its sessions meanwhile, and takes the waiting connections
     /// once descriptors are free again.
@@ -161,9 +174,13 @@ import Testing
 
     /// Sets the soft and hard `RLIMIT_NOFILE` of a running process, as an operator would.
     private func setDescriptorLimit(_ limit: Int, of pid: Int32) throws {
+        try setDescriptorLimit(soft: limit, hard: limit, of: pid)
+    }
+
+    private func setDescriptorLimit(soft: Int, hard: Int, of pid: Int32) throws {
         let prlimit = Process()
         prlimit.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
-        prlimit.arguments = ["--pid", String(pid), "--nofile=\(limit):\(limit)"]
+        prlimit.arguments = ["--pid", String(pid), "--nofile=\(soft):\(hard)"]
         try prlimit.run()
         prlimit.waitUntilExit()
         #expect(prlimit.terminationStatus == 0)
