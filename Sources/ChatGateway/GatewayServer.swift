@@ -77,8 +77,7 @@ public final class GatewayServer: Sendable {
                 channel.closeFuture.whenComplete { _ in admission.closed(id) }
                 let connection = ClientConnection(id: id, channel: channel, bus: bus, registry: registry, relays: relays,
                                                   outputBatch: outputs.batch(for: channel.eventLoop), outputBudget: outputBudget,
-                                                  settings: settings,
-                                                  admission: admission, logger: logger)
+                                                  settings: settings, admission: admission, logger: logger)
                 return channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(connection) }
             }
         let channel = try bootstrap.bind(host: configuration.host, port: configuration.port).wait()
