@@ -48,9 +48,15 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
     /// it is backlog.
     private var writeBufferHighMark = Download.defaultWaterMark.high
 
+    /// Told when this connection signs in or becomes a relay, so that it stops counting
+    /// against its address's limit on connections not signed in.
+    private let admission: ConnectionAdmission?
+
     init(id: UInt64, channel: Channel, bus: any SessionBus, registry: SessionRegistry, relays: RelayRegistry,
-         outputBatch: OutputBatch, outputBudget: OutputBudget, settings: ClientSession.Settings, logger: Logger) {
+         outputBatch: OutputBatch, outputBudget: OutputBudget, settings: ClientSession.Settings,
+         admission: ConnectionAdmission? = nil, logger: Logger) {
         self.id = id
+        self.admission = admission
         self.channel = channel
         self.eventLoop = channel.eventLoop
         self.bus = bus
@@ -182,6 +188,7 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
             partner.relayWrite(bytes)
             if !partner.channel.isWritable { session.relayPartnerWritable(false) }
         case .note(let note):
+            if case .signedIn = note { admission?.authenticated(id) }
             log(note)
         case .close(let reason):
             log(reason)
@@ -301,6 +308,7 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
             return
         }
         relayPartner = partner
+        admission?.authenticated(id)
         session.relayStarted()
         performActions()
     }

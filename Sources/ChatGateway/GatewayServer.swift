@@ -53,19 +53,31 @@ public final class GatewayServer: Sendable {
         let logger = logger
         let nextConnectionId = ConnectionCounter()
         let relays = RelayRegistry()
+        let admission = makeAdmission()
 
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(AcceptPauseHandler(logger: logger))
+                }
+            }
             .childChannelOption(.socketOption(.so_keepalive), value: 1)
             .childChannelOption(.socket(IPPROTO_TCP, TCP_KEEPIDLE), value: 60)
             .childChannelOption(.socket(IPPROTO_TCP, TCP_KEEPINTVL), value: 10)
             .childChannelOption(.socket(IPPROTO_TCP, TCP_KEEPCNT), value: 6)
             .childChannelOption(.socket(IPPROTO_TCP, TCP_NODELAY), value: 1)
             .childChannelInitializer { channel in
-                let connection = ClientConnection(id: nextConnectionId.next(), channel: channel, bus: bus, registry: registry, relays: relays,
+                let id = nextConnectionId.next()
+                guard admission.admit(id, from: channel.remoteAddress) == .admitted else {
+                    return channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(ConnectionRefusal()) }
+                }
+                // Whatever ends the connection, even before it is active, lets go of its place.
+                channel.closeFuture.whenComplete { _ in admission.closed(id) }
+                let connection = ClientConnection(id: id, channel: channel, bus: bus, registry: registry, relays: relays,
                                                   outputBatch: outputs.batch(for: channel.eventLoop), outputBudget: outputBudget,
-                                                  settings: settings, logger: logger)
+                                                  settings: settings, admission: admission, logger: logger)
                 return channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(connection) }
             }
         let channel = try bootstrap.bind(host: configuration.host, port: configuration.port).wait()
@@ -82,6 +94,24 @@ public final class GatewayServer: Sendable {
         try channel.closeFuture.wait()
         bus.stop()
         try? group.syncShutdownGracefully()
+    }
+
+    /// The connection limits, with the total cap kept below the descriptor limit, both logged.
+    private func makeAdmission() -> ConnectionAdmission {
+        let descriptorLimit = FileDescriptorLimit.current ?? 1024
+        let cap = ConnectionCap.effective(configured: configuration.maxConnections, descriptorLimit: descriptorLimit)
+        if configuration.maxConnections > cap {
+            logger.warning("gateway.max_connections lowered to stay below the file-descriptor limit", metadata: [
+                "gateway.max_connections": "\(configuration.maxConnections)", "gateway.connection_cap": "\(cap)",
+            ])
+        }
+        logger.info("connection limits", metadata: [
+            "gateway.descriptor_limit": "\(descriptorLimit)",
+            "gateway.connection_cap": "\(cap)",
+            "gateway.max_unauthenticated_per_address": "\(configuration.maxUnauthenticatedPerAddress)",
+        ])
+        let limits = ConnectionLimits(maxConnections: cap, maxUnauthenticatedPerAddress: configuration.maxUnauthenticatedPerAddress)
+        return ConnectionAdmission(limits: limits, logger: logger)
     }
 
     /// Stops accepting and closes every connection; callable from any thread, at any time,

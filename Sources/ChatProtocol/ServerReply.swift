@@ -24,6 +24,8 @@ public enum ServerReply: Equatable, Sendable {
     /// An upload would take its sender past the stored bytes allowed per user (not in the
     /// contract: docs/protocol.md).
     case storageQuotaExceeded
+    /// Not in the contract: a new connection past the gateway's connection limits, just before it is closed.
+    case tooManyConnections
     /// Peer-to-peer: the offer was pushed to the peer under this token.
     case p2pOffered(token: String)
     /// Peer-to-peer: connect to the peer at these endpoints (public as the server saw it, private
@@ -60,6 +62,7 @@ public enum ServerReply: Equatable, Sendable {
         case .signedInElsewhere: return "Signed in elsewhere"
         case .tooManyFailedSignIns: return "Too many failed sign-ins, try again later"
         case .storageQuotaExceeded: return "Storage quota exceeded"
+        case .tooManyConnections: return "Too many connections"
         case .p2pOffered(let token): return "p2p offered \(token)"
         case .p2pConnect(let token, let peerPublic, let peerPrivate, let relayKey):
             return "p2p connect \(token) \(peerPublic) \(peerPrivate) \(relayKey)"

@@ -23,6 +23,13 @@ public struct ChatConfiguration: Equatable, Sendable {
     public var maxQueuedOutputBytesPerConnection = 64 << 20
     /// A history is read from storage about this many bytes at a time, as the client reads it.
     public var historyPageBytes = 256 << 10
+    /// Connections the gateway holds at once, signed in or not; past it a new one is refused.
+    /// 0 derives it from the file-descriptor limit, keeping a reserve for the gateway's own
+    /// files and sockets (`ConnectionCap`); a larger value is lowered to that.
+    public var maxConnections = 0
+    /// Connections not (yet) signed in from one client address (an IPv6 /64) at once; past it
+    /// a new one from there is refused. 0 means no limit.
+    public var maxUnauthenticatedPerAddress = 32
     /// SwiftNIO event loops of the gateway; 0 means one per core.
     public var gatewayThreads = 0
     /// Largest voice or file message accepted through the server (`File too large` above).
@@ -113,6 +120,8 @@ public struct ChatConfiguration: Equatable, Sendable {
         "gateway.max_queued_output_bytes": .integer(in: 0...Int.max) { $0.maxQueuedOutputBytes = $1 },
         "gateway.max_queued_output_bytes_per_connection": .integer(in: (64 << 10)...Int.max) { $0.maxQueuedOutputBytesPerConnection = $1 },
         "gateway.history_page_bytes": .integer(in: 256...(16 << 20)) { $0.historyPageBytes = $1 },
+        "gateway.max_connections": .integer(in: 0...100_000_000) { $0.maxConnections = $1 },
+        "gateway.max_unauthenticated_per_address": .integer(in: 0...100_000_000) { $0.maxUnauthenticatedPerAddress = $1 },
         "gateway.threads": .integer(in: 0...256) { $0.gatewayThreads = $1 },
         "gateway.max_file_bytes": .integer(in: 0...Int.max) { $0.maxFileBytes = Int64($1) },
         "gateway.send_local_files": .boolean { $0.sendLocalFiles = $1 },

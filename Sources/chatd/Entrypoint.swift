@@ -26,6 +26,7 @@ struct ChildOptions: ParsableArguments {
     func prepare(role: String) throws -> (ChatConfiguration, Logger) {
         let resolved = try configuration.resolve()
         ProcessLifecycle.bootstrapLogging(level: resolved.logLevel)
+        FileDescriptorLimit.raiseToHardLimit()
         let logger = Logger(label: "chatd.\(role)")
         if let parentPid { ProcessLifecycle.terminateWhenParentDies(expectedParent: parentPid, logger: logger) }
         return (resolved, logger)

@@ -30,10 +30,10 @@ import Testing
         let socket = ClientSocket()
 
         init(settings: ClientSession.Settings = ClientSession.Settings(), relays: RelayRegistry = RelayRegistry(),
-             outputBudget: OutputBudget = OutputBudget(limit: 0)) throws {
-            connection = ClientConnection(id: 1, channel: channel, bus: bus, registry: SessionRegistry(), relays: relays,
+             outputBudget: OutputBudget = OutputBudget(limit: 0), admission: ConnectionAdmission? = nil, id: UInt64 = 1) throws {
+            connection = ClientConnection(id: id, channel: channel, bus: bus, registry: SessionRegistry(), relays: relays,
                                           outputBatch: OutputBatch(), outputBudget: outputBudget, settings: settings,
-                                          logger: Logger(label: "test"))
+                                          admission: admission, logger: Logger(label: "test"))
             try channel.pipeline.syncOperations.addHandler(socket)
             try channel.pipeline.syncOperations.addHandler(connection)
             try channel.connect(to: SocketAddress(ipAddress: "198.51.100.7", port: 40000)).wait()
@@ -81,6 +81,18 @@ import Testing
         func advance(by time: TimeAmount) {
             channel.embeddedEventLoop.advanceTime(by: time)
         }
+    }
+
+    /// Signing in gives the connection's place among its address's unauthenticated ones back.
+    @Test func signingInStopsCountingAgainstTheAddress() throws {
+        let address = try SocketAddress(ipAddress: "198.51.100.7", port: 40000)
+        let admission = ConnectionAdmission(limits: ConnectionLimits(maxConnections: 10, maxUnauthenticatedPerAddress: 1),
+                                            logger: Logger(label: "test"))
+        #expect(admission.admit(1, from: address) == .admitted)
+        let harness = try Harness(admission: admission)
+        #expect(admission.admit(2, from: address) == .tooManyFromAddress)
+        try harness.signIn()
+        #expect(admission.admit(3, from: address) == .admitted)
     }
 
     @Test func pipelinedTextsAreAnsweredInCommandOrder() throws {
@@ -248,6 +260,28 @@ import Testing
         try second.channel.close().wait()
         first.channel.embeddedEventLoop.run()
         #expect(!first.channel.isActive)
+    }
+
+    /// A spliced relay was let in by its token: it no longer counts as not signed in.
+    @Test func splicedRelayConnectionsStopCountingAgainstTheirAddress() throws {
+        let address = try SocketAddress(ipAddress: "198.51.100.7", port: 40000)
+        let admission = ConnectionAdmission(limits: ConnectionLimits(maxConnections: 10, maxUnauthenticatedPerAddress: 2),
+                                            logger: Logger(label: "test"))
+        let relays = RelayRegistry()
+        #expect(admission.admit(1, from: address) == .admitted)
+        #expect(admission.admit(2, from: address) == .admitted)
+        let first = try Harness(relays: relays, admission: admission, id: 1)
+        let second = try Harness(relays: relays, admission: admission, id: 2)
+        try first.send("p2p relay \(Self.relayToken) \(Self.senderKey)\n")
+        try first.bus.answerNext(with: .success(.p2pRelayAllowed(offeredSize: 100)))
+        #expect(admission.admit(3, from: address) == .tooManyFromAddress)
+        try second.send("p2p relay \(Self.relayToken) \(Self.receiverKey)\n")
+        try second.bus.answerNext(with: .success(.p2pRelayAllowed(offeredSize: 100)))
+        first.channel.embeddedEventLoop.run()
+        #expect(try second.received() == "p2p relay ready\n")
+        #expect(admission.admit(4, from: address) == .admitted)
+        #expect(admission.admit(5, from: address) == .admitted)
+        #expect(admission.admit(6, from: address) == .tooManyFromAddress)
     }
 
     @Test func aStoredFileThisMachineCannotOpenIsStreamedFromStorage() throws {

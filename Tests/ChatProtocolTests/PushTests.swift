@@ -68,7 +68,7 @@ import Testing
             .noHistoryYet, .noSuchFile, .serviceUnavailable, .messageTooLong, .signedInElsewhere, .p2pOffered(token: token),
             .p2pConnect(token: token, peerPublic: "1.2.3.4:5", peerPrivate: "10.0.0.1:5", relayKey: key), .noSuchTransfer, .p2pRelayReady,
             .tooManyOffers,
-            .dataSize(12), .friends([("111111", true)]),
+            .dataSize(12), .friends([("111111", true)]), .tooManyConnections,
         ]
         for reply in replies {
             #expect(PushFirstLine(line: Array(reply.text.utf8)) == nil, "\(reply.text)")

@@ -27,6 +27,7 @@ import Testing
             (.messageTooLong, "Message too long\n"),
             (.signedInElsewhere, "Signed in elsewhere\n"),
             (.storageQuotaExceeded, "Storage quota exceeded\n"),
+            (.tooManyConnections, "Too many connections\n"),
             (.dataSize(1234), "server_data_size1234\n"),
             (.dataSize(0), "server_data_size0\n"),
             (.p2pOffered(token: token), "p2p offered \(token)\n"),

@@ -1,0 +1,41 @@
+import Logging
+import NIOCore
+import Synchronization
+
+/// The gateway's `ConnectionLimits`, shared by every event loop: a connection is admitted on
+/// the loop that accepted it and signs in and closes on its own. The lock is taken on those
+/// three events only, never per message.
+final class ConnectionAdmission: Sendable {
+    private let limits: Mutex<ConnectionLimits>
+    private let logger: Logger
+
+    init(limits: ConnectionLimits, logger: Logger) {
+        self.limits = Mutex(limits)
+        self.logger = logger
+    }
+
+    /// Counts the new connection in, or refuses it (and says so in the log once a minute).
+    func admit(_ connection: UInt64, from address: SocketAddress?) -> ConnectionLimits.Decision {
+        let key = ClientAddress(address)
+        let now = NIODeadline.now()
+        let (decision, report) = limits.withLock { limits in
+            let decision = limits.admit(connection, from: key)
+            return (decision, decision == .admitted ? nil : limits.refusalsToReport(now: now, every: .minutes(1)))
+        }
+        if let report {
+            logger.warning("refusing connections at the connection limits", metadata: [
+                "gateway.refused_at_total_cap": "\(report.tooManyInTotal)",
+                "gateway.refused_at_address_cap": "\(report.tooManyFromAddress)",
+            ])
+        }
+        return decision
+    }
+
+    func authenticated(_ connection: UInt64) {
+        limits.withLock { $0.authenticated(connection) }
+    }
+
+    func closed(_ connection: UInt64) {
+        limits.withLock { $0.closed(connection) }
+    }
+}

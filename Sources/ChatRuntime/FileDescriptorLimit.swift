@@ -1,0 +1,32 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The process's limit on open files (`RLIMIT_NOFILE`): every client connection, stored file
+/// and bus socket takes one.
+public enum FileDescriptorLimit {
+    /// Raises the soft limit to the hard one, as servers do at start: the usual soft default
+    /// (1024) suits interactive programs, not a server holding a connection per user. Children
+    /// inherit it. Returns the soft limit in force afterwards.
+    @discardableResult
+    public static func raiseToHardLimit() -> Int? {
+        var limit = rlimit()
+        guard getrlimit(resource, &limit) == 0 else { return nil }
+        if limit.rlim_cur < limit.rlim_max {
+            var raised = limit
+            raised.rlim_cur = limit.rlim_max
+            if setrlimit(resource, &raised) == 0 { limit = raised }
+        }
+        return Int(clamping: limit.rlim_cur)
+    }
+
+    /// The soft limit now in force: the most descriptors this process may have open.
+    public static var current: Int? {
+        var limit = rlimit()
+        guard getrlimit(resource, &limit) == 0 else { return nil }
+        return Int(clamping: limit.rlim_cur)
+    }
+
+    // Glibc's `__rlimit_resource_t` is a plain int when built without _GNU_SOURCE, as Swift's is.
+    private static let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+}
