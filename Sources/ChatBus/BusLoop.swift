@@ -80,9 +80,10 @@ public final class BusLoop: @unchecked Sendable {
     private var outboxIsEmpty = true
     /// A batch past this size goes out at once rather than at the end of the wake-up.
     private let batchLimit = 256 * 1024
-    /// The largest message a bound (ROUTER) socket accepts: a full batch and one more
-    /// envelope, with room to spare.
-    static let maxRequestMessageBytes: Int64 = 16 << 20
+    /// The largest message a bound (ROUTER) socket accepts. Most are a batch (`batchLimit`)
+    /// and one more envelope; the largest is a gateway's `presenceSync`, about 45 bytes per
+    /// signed-in session in one envelope: this admits over a million sessions per gateway.
+    static let maxRequestMessageBytes: Int64 = 64 << 20
 
     /// Called (on the loop thread) when a ROUTER socket cannot route to a peer: it is gone.
     /// Set before `run` or on the loop thread.
@@ -125,8 +126,7 @@ public final class BusLoop: @unchecked Sendable {
         try configure(socket)
         try socket.setRouterMandatory(true)
         // Whatever reaches a bound socket may be hostile: a peer sending a larger message is
-        // disconnected by ZeroMQ before it is held in memory. Requests are small (a batch
-        // closes at `batchLimit`, plus at most one envelope).
+        // disconnected by ZeroMQ before it is held in memory.
         try socket.setMaxMessageSize(Self.maxRequestMessageBytes)
         try socket.bind(endpoint)
         return add(socket, isRouter: true)

@@ -9,7 +9,8 @@
 /// Pure bookkeeping with an injected clock (`now`, in nanoseconds): its tests need no sockets.
 struct P2PIntroductions {
     struct Limits {
-        /// Live introductions one user may have offered (any state); past this, `add` refuses.
+        /// Introductions one user may have waiting for an answer; past this, `add` refuses.
+        /// An accepted one no longer counts: its receiver wanted it.
         var perSender = 64
         /// Live introductions in all; bounds the table whatever many users do.
         var total = 100_000
@@ -44,7 +45,7 @@ struct P2PIntroductions {
 
     let limits: Limits
     private(set) var transfers: [String: Transfer] = [:]
-    /// Live introductions by the user who offered them, for `Limits.perSender`.
+    /// Introductions not yet accepted, by the user who offered them, for `Limits.perSender`.
     private(set) var liveBySender: [String: Int] = [:]
 
     init(limits: Limits = Limits()) {
@@ -81,6 +82,7 @@ struct P2PIntroductions {
         guard let transfer = offered(token, to: receiver), !transfer.isAccepted else { return nil }
         let keys = RelayKeys(sender: Self.newToken(), receiver: Self.newToken())
         transfers[token]?.relayKeys = keys
+        releaseSenderPlace(transfer.sender)
         return keys
     }
 
@@ -108,9 +110,13 @@ struct P2PIntroductions {
     }
 
     mutating func remove(_ token: String) {
-        guard let transfer = transfers.removeValue(forKey: token) else { return }
-        let live = liveBySender[transfer.sender, default: 1] - 1
-        liveBySender[transfer.sender] = live > 0 ? live : nil
+        guard let transfer = transfers.removeValue(forKey: token), !transfer.isAccepted else { return }
+        releaseSenderPlace(transfer.sender)
+    }
+
+    private mutating func releaseSenderPlace(_ sender: String) {
+        let live = liveBySender[sender, default: 1] - 1
+        liveBySender[sender] = live > 0 ? live : nil
     }
 
     mutating func expire(now: UInt64) {

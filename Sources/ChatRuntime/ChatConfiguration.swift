@@ -54,8 +54,8 @@ public struct ChatConfiguration: Equatable, Sendable {
     /// Peer-to-peer offers a user may make per minute (and at once); past this the offer is
     /// answered `Too many offers, try again later`. 0: no limit.
     public var p2pOffersPerMinute = 30
-    /// Introductions one user's offers may hold in the router at once (each lives until
-    /// declined, relayed, or ten minutes old); past this, `Too many offers, try again later`.
+    /// Offers of one user waiting for an answer at once (an accepted one no longer counts;
+    /// an unanswered one lives ten minutes); past this, `Too many offers, try again later`.
     public var p2pMaxLiveOffersPerUser = 64
     /// Introductions the router holds at once, from everyone.
     public var p2pMaxLiveOffers = 100_000

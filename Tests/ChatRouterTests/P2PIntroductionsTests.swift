@@ -85,18 +85,24 @@ import Testing
         #expect(introductions.transfers.count == 3)
     }
 
-    @Test func spentAndExpiredIntroductionsFreeTheirSendersRoom() throws {
+    @Test func anAcceptedIntroductionFreesItsSendersRoomOnce() throws {
         var introductions = P2PIntroductions(limits: .init(perSender: 1, total: 10))
-        let (token, keys) = try accepted(&introductions)
-        let overLimit = introductions.add(transfer())
-        #expect(overLimit == nil)
-        _ = introductions.claimRelay(token, key: keys.sender)
-        _ = introductions.claimRelay(token, key: keys.receiver)
+        let waiting = introductions.add(transfer())
+        let token = try #require(waiting)
+        let second = introductions.add(transfer())
+        #expect(second == nil, "one unanswered offer at a time")
+        // The receiver wanted it: the sender may offer again while the peers connect.
+        let accepted = introductions.accept(token, by: "222222")
+        let keys = try #require(accepted)
         #expect(introductions.liveBySender["111111"] == nil)
         let fresh = introductions.add(transfer(created: 5))
-        #expect(fresh != nil)
+        let freshToken = try #require(fresh)
+        // The accepted one ending (spent here) gives nothing back twice.
+        _ = introductions.claimRelay(token, key: keys.sender)
+        _ = introductions.claimRelay(token, key: keys.receiver)
+        #expect(introductions.liveBySender["111111"] == 1)
         introductions.expire(now: 5 + P2PIntroductions.lifetimeNanos - 1)
-        #expect(introductions.transfers.count == 1)
+        #expect(introductions.transfers.keys.sorted() == [freshToken])
         introductions.expire(now: 5 + P2PIntroductions.lifetimeNanos)
         #expect(introductions.transfers.isEmpty && introductions.liveBySender.isEmpty)
     }

@@ -101,7 +101,7 @@ import Testing
         let pid = system.childPID("storage", index: worker)
         let flood = try BusClient(endpoint: system.storageEndpoints[worker])
         defer { flood.loop.stop() }
-        let huge = BusMessage.uploadChunk(upload: 1, bytes: Array(repeating: 0, count: 24 << 20))
+        let huge = BusMessage.uploadChunk(upload: 1, bytes: Array(repeating: 0, count: 80 << 20))
         flood.loop.execute { [loop = flood.loop, socket = flood.socket] in loop.send(BusEnvelope(requestId: 0, message: huge), on: socket) }
 
         let probe = try BusClient(endpoint: system.storageEndpoints[worker])
