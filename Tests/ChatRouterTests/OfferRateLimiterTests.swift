@@ -1,6 +1,8 @@
 @testable import ChatRouter
 import Testing
 
+/// The per-user table over `TokenBucket` (tested in ChatRuntimeTests): a bucket per user, as
+/// large as the rate a minute, forgotten once refilled.
 @Suite struct OfferRateLimiterTests {
     static let second: UInt64 = 1_000_000_000
 
@@ -23,13 +25,6 @@ import Testing
         let first = offers(&limiter, by: "111111", at: [0, 0, 0])
         let second = offers(&limiter, by: "222222", at: [0])
         #expect(first == [true, true, false] && second == [true])
-    }
-
-    @Test func aBucketRefillsNoFurtherThanTheBurst() {
-        var limiter = OfferRateLimiter(perMinute: 3)
-        let early = offers(&limiter, at: [0])
-        let hourLater = offers(&limiter, at: [3600, 3600, 3600, 3600])
-        #expect(early == [true] && hourLater == [true, true, true, false])
     }
 
     @Test func zeroMeansNoLimit() {

@@ -1,5 +1,6 @@
 import ChatBus
 import ChatProtocol
+import ChatRuntime
 import NIOCore
 
 /// One client's protocol session as a state machine: bytes, bus answers, deadlines and
@@ -103,7 +104,7 @@ struct ClientSession {
     /// A relay connection's allowance and activity, from its relay check on.
     var relayTraffic: RelayTraffic?
     /// The user's messages per second (`ClientSession+MessageRate.swift`).
-    var messageRate: MessageRate
+    var messageRate: TokenBucket
     /// A message past the rate, waiting for its token; no line is read meanwhile.
     var heldByMessageRate: SessionCommand?
     /// When bytes were last read, in monotonic nanoseconds: the message rate's clock. Lines
@@ -116,7 +117,7 @@ struct ClientSession {
     init(connectionId: UInt64, settings: Settings) {
         self.connectionId = connectionId
         self.settings = settings
-        messageRate = MessageRate(perSecond: settings.messagesPerSecond, burst: settings.messageBurst)
+        messageRate = TokenBucket(perSecond: settings.messagesPerSecond, burst: settings.messageBurst)
         actions.reserveCapacity(8)
     }
 
