@@ -74,6 +74,10 @@ public final class BusLoop: @unchecked Sendable {
     /// Requests up to this id are past their deadline or were answered before it.
     private var expiredThrough: UInt64 = 0
     private var timers: [Timer] = []
+    /// Bus messages refused for a field out of range, logged at most once per
+    /// `refusalReportNanos`: a hostile peer can send them as fast as the loop reads.
+    private var refusals = ReportThrottle()
+    private let refusalReportNanos: UInt64 = 10_000_000_000
     /// Per socket, the batches of this wake-up. A socket has one peer or a few (gateways), so a
     /// short list beats hashing identities for every envelope.
     private var outbox: [[Batch]] = []
@@ -411,12 +415,17 @@ public final class BusLoop: @unchecked Sendable {
         }
     }
 
-    /// A request with a field out of range never reaches the worker: logged, and answered
-    /// with a failure when an answer is awaited (one-way messages carry request id 0).
+    /// A request with a field out of range never reaches the worker: logged (the first at once,
+    /// then at most once per `refusalReportNanos`, with the number refused since, this one
+    /// included), and answered with a failure when an answer is awaited (one-way messages carry
+    /// request id 0).
     private func refuse(_ incoming: BusIncoming, _ problem: String) {
-        logger.warning("refused a bus message with a field out of range", metadata: [
-            "bus.kind": "\(incoming.message.kind)", "bus.problem": "\(problem)",
-        ])
+        refusals.unreported += 1
+        if let refused = refusals.report(now: Self.now(), every: refusalReportNanos) {
+            logger.warning("refused a bus message with a field out of range", metadata: [
+                "bus.kind": "\(incoming.message.kind)", "bus.problem": "\(problem)", "bus.refused": "\(refused)",
+            ])
+        }
         if incoming.envelope.requestId != 0 { reply(to: incoming, with: .failure(problem)) }
     }
 

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import ChatBus
 import NIOCore
 
 /// How long the gateway stops accepting after `accept` failed for want of descriptors or
@@ -12,8 +13,7 @@ struct AcceptBackoff {
     let longest: TimeAmount
     /// The pause the next failure gets.
     private var next: TimeAmount
-    private var unreported = 0
-    private var lastReport: NIODeadline?
+    private var failures = ReportThrottle()
 
     init(shortest: TimeAmount = .milliseconds(20), longest: TimeAmount = .seconds(1)) {
         self.shortest = shortest
@@ -32,7 +32,7 @@ struct AcceptBackoff {
     mutating func failed() -> TimeAmount {
         let pause = next
         next = min(next * 2, longest)
-        unreported += 1
+        failures.unreported += 1
         return pause
     }
 
@@ -42,9 +42,6 @@ struct AcceptBackoff {
 
     /// The failures since the last report, at most once per `interval` (the first at once).
     mutating func failuresToReport(now: NIODeadline, every interval: TimeAmount) -> Int? {
-        guard unreported > 0 else { return nil }
-        if let lastReport, now < lastReport + interval { return nil }
-        defer { unreported = 0; lastReport = now }
-        return unreported
+        failures.report(now: now.uptimeNanoseconds, every: UInt64(interval.nanoseconds))
     }
 }

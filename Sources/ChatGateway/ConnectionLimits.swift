@@ -1,3 +1,4 @@
+import ChatBus
 import NIOCore
 
 /// Whether the gateway takes one more connection: at most `maxConnections` open in all, and at
@@ -27,8 +28,7 @@ struct ConnectionLimits {
     /// Every open connection that has not signed in, with the address it counts against.
     private var unauthenticated: [UInt64: ClientAddress] = [:]
     private var unauthenticatedByAddress: [ClientAddress: Int] = [:]
-    private var unreported = RefusalReport()
-    private var lastReport: NIODeadline?
+    private var refusals = ReportThrottle(nothing: RefusalReport())
 
     init(maxConnections: Int, maxUnauthenticatedPerAddress: Int) {
         self.maxConnections = maxConnections
@@ -38,12 +38,12 @@ struct ConnectionLimits {
     /// Counts `connection` as open and not signed in, or refuses it and counts nothing.
     mutating func admit(_ connection: UInt64, from address: ClientAddress) -> Decision {
         guard openConnections < maxConnections else {
-            unreported.tooManyInTotal += 1
+            refusals.unreported.tooManyInTotal += 1
             return .tooManyInTotal
         }
         let fromAddress = unauthenticatedByAddress[address, default: 0]
         guard maxUnauthenticatedPerAddress == 0 || fromAddress < maxUnauthenticatedPerAddress else {
-            unreported.tooManyFromAddress += 1
+            refusals.unreported.tooManyFromAddress += 1
             return .tooManyFromAddress
         }
         openConnections += 1
@@ -73,9 +73,6 @@ struct ConnectionLimits {
     /// The refusals since the last report, at most once per `interval` (the first at once), or
     /// nil when there are none or the last report was too recent.
     mutating func refusalsToReport(now: NIODeadline, every interval: TimeAmount) -> RefusalReport? {
-        guard unreported != RefusalReport() else { return nil }
-        if let lastReport, now < lastReport + interval { return nil }
-        defer { unreported = RefusalReport(); lastReport = now }
-        return unreported
+        refusals.report(now: now.uptimeNanoseconds, every: UInt64(interval.nanoseconds))
     }
 }

@@ -10,8 +10,8 @@ import Testing
     private let logger = Logger(label: "test")
 
     /// A worker that echoes `userExists` as `existence(true)` and ignores `signIn`.
-    private func startWorker() throws -> (BusLoop, String, Thread) {
-        let worker = BusLoop(logger: logger)
+    private func startWorker(logger: Logger? = nil) throws -> (BusLoop, String, Thread) {
+        let worker = BusLoop(logger: logger ?? self.logger)
         let socket = try worker.bindRouter("tcp://127.0.0.1:*")
         _ = socket
         let endpoint = try worker.boundEndpoint(socket)
@@ -120,6 +120,36 @@ import Testing
         defer { worker.stop() }
         try done.wait(for: "the answer from the late peer", timeout: .seconds(10))
         #expect(answer.withLock { $0 } == .success(.existence(false)))
+    }
+
+    /// A hostile peer can send messages with fields out of range as fast as the loop reads:
+    /// each is answered with a failure, but the log hears of the first at once and of the rest
+    /// at most every 10 s, not once each.
+    @Test func aFloodOfRefusedMessagesIsAnsweredEachButLoggedOnce() throws {
+        let log = CapturedLog()
+        let (worker, endpoint, _) = try startWorker(logger: log.logger)
+        defer { worker.stop() }
+        let client = BusLoop(logger: logger)
+        let socket = try client.connectDealer(endpoint)
+        defer { client.stop() }
+        Thread { client.run { _ in } }.start()
+        try awaitConnection(client, socket)
+        let count = 100
+        let answers = Mutex<[Result<BusMessage, BusRequestError>]>([])
+        let done = DispatchSemaphore(value: 0)
+        client.execute {
+            for _ in 0..<count {
+                client.request(.reserveStorage(uid: "1", bytes: 1), on: socket) { result in
+                    let answered = answers.withLock { $0.append(result); return $0.count }
+                    if answered == count { done.signal() }
+                }
+            }
+        }
+        try done.wait(for: "every refused request's answer", timeout: .seconds(30))
+        #expect(answers.withLock { $0 }.allSatisfy { if case .success(.failure) = $0 { true } else { false } })
+        let refusals = log.logged.filter { $0.message == "refused a bus message with a field out of range" }
+        #expect(refusals.count == 1)
+        #expect(refusals.first?.metadata["bus.refused"] == "1")
     }
 
     @Test func aReplyAfterTheTimeoutStillReachesOnReply() throws {
