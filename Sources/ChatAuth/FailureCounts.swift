@@ -59,13 +59,9 @@ struct FailureCounts {
         now >= record.lastFailure && now - record.lastFailure >= policy.forgetAfter
     }
 
-    /// Over `maxKeys`: drops the forgotten, then the longest quiet down to nine tenths of it,
-    /// so the sort is paid once per many new keys rather than on each.
+    /// Over `maxKeys`: drops the forgotten, then the longest quiet down to nine tenths of it.
     private mutating func evict(now: UInt64) {
         records = records.filter { !isForgotten($0.value, now: now) }
-        let keep = policy.maxKeys - policy.maxKeys / 10
-        guard records.count > keep else { return }
-        let oldest = records.sorted { $0.value.lastFailure < $1.value.lastFailure }.prefix(records.count - keep)
-        for (key, _) in oldest { records[key] = nil }
+        records.evictOldest(toNineTenthsOf: policy.maxKeys) { $0.lastFailure }
     }
 }

@@ -30,8 +30,6 @@ struct KnownAddresses {
 
     /// Drops the longest unseen accounts down to nine tenths of `maxAccounts`.
     private mutating func evict() {
-        let keep = maxAccounts - maxAccounts / 10
-        let oldest = addresses.sorted { $0.value.lastSeen < $1.value.lastSeen }.prefix(addresses.count - keep)
-        for (account, _) in oldest { addresses[account] = nil }
+        addresses.evictOldest(toNineTenthsOf: maxAccounts) { $0.lastSeen }
     }
 }
