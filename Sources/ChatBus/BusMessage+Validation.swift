@@ -90,7 +90,8 @@ extension BusMessage {
             return nil
         case .authOutcome, .friendList, .existence, .routerWelcome, .attached, .delivery, .presence, .historySnapshot, .historyPage,
              .uploadReady, .chunkStored, .stored, .downloadReady, .noSuchFile, .chunk, .p2pOffered, .p2pConnect,
-             .p2pDeclined, .p2pUnknown, .p2pRelayAllowed, .p2pTooManyOffers, .storageReservation, .signInThrottled, .failure:
+             .p2pDeclined, .p2pUnknown, .p2pRelayAllowed, .p2pTooManyOffers, .storageReservation, .signInThrottled,
+             .signUpThrottled, .failure:
             return nil
         }
     }
