@@ -89,8 +89,9 @@ public struct ChatConfiguration: Equatable, Sendable {
     public var maxSignInDelaySeconds = 60
     /// An address or account with no failed sign-in for this long starts afresh.
     public var failedSignInsForgottenAfterSeconds = 900
-    /// Addresses, and accounts, whose failures auth remembers at most (each); past it the
-    /// longest quiet are forgotten first, so a flood of addresses cannot grow auth without bound.
+    /// Addresses, and accounts, whose failures auth remembers at most (each), and addresses whose
+    /// sign-ups it counts; past it the longest quiet are forgotten first, so a flood of
+    /// addresses cannot grow auth without bound.
     public var maxTrackedSignInKeys = 100_000
     /// Addresses remembered per account as its owner's (the last ones it signed in from).
     public var knownAddressesPerAccount = 8

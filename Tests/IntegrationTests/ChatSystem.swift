@@ -49,7 +49,7 @@ final class ChatSystem: Sendable {
                    "--set", "log_level=\"info\"",
                    // Every test connects from 127.0.0.1, many at once, some failing sign-ins on
                    // purpose, and signs up as many users as it likes: no per-address limits in
-                   // auth unless a test sets them (FailedSignInLimitTests, SignUpLimitTests).
+                   // auth unless a test sets them (FailedSignInLimitTests, SignUpsPerAddressTests).
                    "--set", "auth.max_hashes_per_address=100000",
                    "--set", "auth.free_failed_sign_ins_per_address=1000000000",
                    "--set", "auth.free_sign_ups_per_address=1000000000"]
