@@ -11,8 +11,8 @@ import Logging
 /// cores; the bus thread only touches SQLite and sockets and stays responsive for cheap
 /// requests such as `userExists`.
 ///
-/// Failed sign-ins are counted per client address and per account (`SignInThrottle`); one
-/// that must wait is refused before any lookup or hash.
+/// Failed sign-ins are counted per client address and per account (`SignInThrottle`), and
+/// sign-ups per address (`SignUpLimit`); one that must wait is refused before any lookup or hash.
 ///
 /// Unchecked: its mutable state (`store`, `nextHashingQueue`, the throttles) is set up in `run` before the loop
 /// starts, then touched on the loop's thread only (hashing threads get values and hand results
@@ -30,6 +30,8 @@ public final class AuthService: @unchecked Sendable {
     private var hashesPerAddress: HashesPerAddress
     /// Failed sign-ins per address and per account (loop thread only).
     private var throttle: SignInThrottle
+    /// Accounts signed up per address (loop thread only).
+    private var signUps: SignUpLimit
     private var store: AccountStore!
 
     public init(configuration: ChatConfiguration, logger: Logger) {
@@ -43,6 +45,7 @@ public final class AuthService: @unchecked Sendable {
                                      requesterPatienceNanos: UInt64(configuration.requestTimeoutMilliseconds) * 1_000_000)
         hashesPerAddress = HashesPerAddress(limit: configuration.maxHashesPerAddress)
         throttle = SignInThrottle(configuration)
+        signUps = SignUpLimit(configuration)
     }
 
     /// Blocks until `stop()`.
@@ -90,12 +93,29 @@ public final class AuthService: @unchecked Sendable {
         }
     }
 
-    /// Not counted as sign-ins are; its hash takes a place in the address's share of the queue.
+    /// Refused unchecked while the address has signed up its allowance lately; otherwise its
+    /// hash takes a place in the address's share of the queue, and an account it creates counts.
+    /// Counted when created, so up to the address's share of hashes may be under way past the
+    /// check at once: the allowance can be overshot by fewer than that many, never more.
     private func signUp(_ incoming: BusIncoming, uid: String, password: String, address: String?) throws {
+        if let wait = signUps.wait(address: address, now: DispatchTime.now().uptimeNanoseconds) {
+            return loop.reply(to: incoming, with: .signUpThrottled(retryAfterMilliseconds: UInt32(clamping: wait / 1_000_000)))
+        }
         if try store.exists(uid) { return loop.reply(to: incoming, with: .authOutcome(.uidTaken)) }
         offload(incoming, address: address, work: { [hasher] in try hasher.hash(password) }) { stored in
-            try self.store.create(uid, stored) ? .authOutcome(.signedUp) : .authOutcome(.uidTaken)
+            guard try self.store.create(uid, stored) else { return .authOutcome(.uidTaken) }
+            self.countSignUp(uid: uid, address: address)
+            return .authOutcome(.signedUp)
         }
+    }
+
+    private func countSignUp(uid: String, address: String?) {
+        let wait = signUps.signedUp(address: address, now: DispatchTime.now().uptimeNanoseconds)
+        // One line when an address uses up its allowance, not one per refusal.
+        guard wait > 0 else { return }
+        logger.notice("auth: sign-ups from one address; refusing more", metadata: [
+            "auth.uid": "\(uid)", "auth.address": "\(address ?? "-")", "auth.wait_ms": "\(wait / 1_000_000)",
+        ])
     }
 
     /// Refused unchecked while the address or account must wait; otherwise every outcome,

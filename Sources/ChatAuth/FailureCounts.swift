@@ -4,6 +4,8 @@
 /// A key with no failure for `forgetAfter` starts afresh. At most `maxKeys` keys are kept;
 /// past that the longest quiet go first, so a flood of keys cannot grow it without bound.
 ///
+/// `SignUpLimit` counts sign-ups with it too, each sign-up a "failure".
+///
 /// Times are monotonic nanoseconds, passed in (`now`), so it needs no clock to test.
 struct FailureCounts {
     struct Policy: Equatable, Sendable {

@@ -10,6 +10,8 @@ struct AbuseCommand: ParsableCommand {
             Unlike the other runs, the started system keeps chatd's defaults (the full scrypt cost,
             every limit), because the limits are what is measured; --set changes any of them.
             Attackers connect from 127.0.0.2, 127.0.1.x, 127.0.0.4-5, the bystander from 127.0.0.3.
+            The slow readers sign up from 127.0.0.4 and their senders from 127.0.0.5, so more than
+            20 of them (auth.free_sign_ups_per_address) need that setting raised with --set.
             """)
 
     @Option(help: "Storm connections guessing passwords and probing uids.") var stormConnections = 300

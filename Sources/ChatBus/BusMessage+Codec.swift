@@ -2,7 +2,7 @@ extension BusMessage {
     /// The wire tag of each case. Values are part of the bus format: never renumber, only add.
     public enum Kind: UInt16, Sendable {
         case signUp = 1, signIn, addFriend, listFriends, userExists, authOutcome, friendList, existence
-        case signInFrom = 10, signInThrottled, signUpFrom
+        case signInFrom = 10, signInThrottled, signUpFrom, signUpThrottled
         // 24 was `deliver`, retired when texts began to go through storage first.
         case gatewayHello = 20, presenceSync, attach, detach
         case queryPresence = 25, notify, announce
@@ -26,6 +26,7 @@ extension BusMessage {
         case .signInFrom: return .signInFrom
         case .signInThrottled: return .signInThrottled
         case .signUpFrom: return .signUpFrom
+        case .signUpThrottled: return .signUpThrottled
         case .addFriend: return .addFriend
         case .listFriends: return .listFriends
         case .userExists: return .userExists
@@ -88,7 +89,7 @@ extension BusMessage {
             writer.write(uid); writer.write(password)
         case .signInFrom(let uid, let password, let address), .signUpFrom(let uid, let password, let address):
             writer.write(uid); writer.write(password); writer.write(address)
-        case .signInThrottled(let retryAfter):
+        case .signInThrottled(let retryAfter), .signUpThrottled(let retryAfter):
             writer.write(retryAfter)
         case .addFriend(let owner, let friend):
             writer.write(owner); writer.write(friend)
@@ -188,6 +189,7 @@ extension BusMessage {
         case .signInFrom: self = .signInFrom(uid: try reader.read(), password: try reader.read(), address: try reader.read())
         case .signInThrottled: self = .signInThrottled(retryAfterMilliseconds: try reader.read())
         case .signUpFrom: self = .signUpFrom(uid: try reader.read(), password: try reader.read(), address: try reader.read())
+        case .signUpThrottled: self = .signUpThrottled(retryAfterMilliseconds: try reader.read())
         case .addFriend: self = .addFriend(owner: try reader.read(), friend: try reader.read())
         case .listFriends: self = .listFriends(owner: try reader.read())
         case .userExists: self = .userExists(uid: try reader.read())

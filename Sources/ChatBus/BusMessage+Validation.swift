@@ -15,7 +15,8 @@ extension BusMessage {
         public static let historyPageBytes = 16 << 20
         /// Gateway ids, transfer tokens, endpoints: short identifiers.
         public static let shortString = 255
-        /// A client address as auth counts sign-ins by: an IPv6 /64 is at most 43 bytes.
+        /// A client address as auth counts sign-ins by: an IPv4 address is at most 15 bytes, an
+        /// IPv6 /64 (`ffff:ffff:ffff:ffff::/64`) at most 24; the rest is headroom.
         public static let clientAddressBytes = 64
     }
 
@@ -89,7 +90,8 @@ extension BusMessage {
             return nil
         case .authOutcome, .friendList, .existence, .routerWelcome, .attached, .delivery, .presence, .historySnapshot, .historyPage,
              .uploadReady, .chunkStored, .stored, .downloadReady, .noSuchFile, .chunk, .p2pOffered, .p2pConnect,
-             .p2pDeclined, .p2pUnknown, .p2pRelayAllowed, .p2pTooManyOffers, .storageReservation, .signInThrottled, .failure:
+             .p2pDeclined, .p2pUnknown, .p2pRelayAllowed, .p2pTooManyOffers, .storageReservation, .signInThrottled,
+             .signUpThrottled, .failure:
             return nil
         }
     }

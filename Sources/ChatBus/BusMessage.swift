@@ -22,6 +22,9 @@ public enum BusMessage: Equatable, Sendable {
     /// A sign-in refused unchecked: its address or account failed too often lately and may try
     /// again after this long.
     case signInThrottled(retryAfterMilliseconds: UInt32)
+    /// A sign-up refused unchecked: its address has signed up its allowance of accounts lately
+    /// and may sign up again after this long.
+    case signUpThrottled(retryAfterMilliseconds: UInt32)
 
     // MARK: gateway -> router
     /// Heartbeat, every second; a router that does not know the gateway answers `needsSync`.

@@ -1,8 +1,10 @@
 import NIOCore
 
-/// Whom a per-address limit counts a connection against: an IPv4 address, or an IPv6 /64
-/// (the block one site is given, so a host cannot dodge the limit by changing its low bits).
-/// An IPv4 address seen as IPv6 (`::ffff:a.b.c.d`, on a dual-stack socket) is that IPv4 address.
+/// Whom a per-address limit counts a client against: an IPv4 address, or an IPv6 /64 (the
+/// block one site is given: anyone holding one has all 2^64 of its addresses, so counting them
+/// one by one would count nothing). An IPv4 address seen as IPv6 (`::ffff:a.b.c.d`, on a
+/// dual-stack socket) is that IPv4 address. The gateway's connection limits count by it, and
+/// auth counts sign-ins and sign-ups by its `key`.
 enum ClientAddress: Hashable, Sendable {
     case ipv4(UInt32)
     case ipv6Prefix(UInt64)
@@ -23,6 +25,22 @@ enum ClientAddress: Hashable, Sendable {
             }
         default:
             self = .other
+        }
+    }
+
+    /// How the address travels to auth (`signInFrom`, `signUpFrom`): the IPv4 address dotted
+    /// (`203.0.113.9`), or the /64's four groups in hex without leading zeros and `::/64`
+    /// (`2001:db8:0:0::/64`, at most 24 bytes). Nil for `other`: such clients are not counted
+    /// per address. One auth counts for every gateway, so all must spell it alike.
+    var key: String? {
+        switch self {
+        case .ipv4(let address):
+            return stride(from: 24, through: 0, by: -8).map { String(address >> UInt32($0) & 0xFF) }.joined(separator: ".")
+        case .ipv6Prefix(let prefix):
+            return stride(from: 48, through: 0, by: -16).map { String(prefix >> UInt64($0) & 0xFFFF, radix: 16) }
+                .joined(separator: ":") + "::/64"
+        case .other:
+            return nil
         }
     }
 }

@@ -76,7 +76,7 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
         self.context = context
         registry.add(self)
         session.connected(remoteAddress: context.remoteAddress.map(Self.hostAndPort) ?? "unknown",
-                          signInAddress: context.remoteAddress.flatMap(SignInAddress.key))
+                          addressKey: ClientAddress(context.remoteAddress).key)
         performActions()
     }
 

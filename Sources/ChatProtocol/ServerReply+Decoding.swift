@@ -5,7 +5,7 @@ extension ServerReply {
         ServerReply.signUpSucceeded, .uidAlreadyExists, .signInSucceeded, .uidNotExits, .wrongPassword, .wrongSignCommand,
         .wrongInteractCommand, .permissionDenied, .ok, .targetUserOffline, .fileTooLarge, .invalidFileName, .noHistoryYet,
         .noSuchFile, .serviceUnavailable, .messageTooLong, .signedInElsewhere, .noSuchTransfer, .p2pRelayReady, .tooManyOffers,
-        .storageQuotaExceeded, .tooManyFailedSignIns, .tooManyConnections,
+        .storageQuotaExceeded, .tooManyFailedSignIns, .tooManySignUps, .tooManyConnections,
     ].map { ($0.text, $0) })
 
     private static let dataSizePrefix = "server_data_size"

@@ -21,6 +21,9 @@ public enum ServerReply: Equatable, Sendable {
     /// Not in the contract: a sign-in refused unchecked, its address or account having failed
     /// too often lately (docs/protocol.md).
     case tooManyFailedSignIns
+    /// Not in the contract: a sign-up refused unchecked, its address having signed up its
+    /// allowance of accounts lately (docs/protocol.md).
+    case tooManySignUps
     /// An upload would take its sender past the stored bytes allowed per user (not in the
     /// contract: docs/protocol.md).
     case storageQuotaExceeded
@@ -61,6 +64,7 @@ public enum ServerReply: Equatable, Sendable {
         case .messageTooLong: return "Message too long"
         case .signedInElsewhere: return "Signed in elsewhere"
         case .tooManyFailedSignIns: return "Too many failed sign-ins, try again later"
+        case .tooManySignUps: return "Too many sign-ups, try again later"
         case .storageQuotaExceeded: return "Storage quota exceeded"
         case .tooManyConnections: return "Too many connections"
         case .p2pOffered(let token): return "p2p offered \(token)"

@@ -6,7 +6,7 @@ import Testing
     static let everyMessage: [BusMessage] = [
         .signUp(uid: "111111", password: "abc"), .signIn(uid: "111111", password: "abc"),
         .signInFrom(uid: "111111", password: "abc", address: "2001:db8:1:2::/64"), .signInThrottled(retryAfterMilliseconds: 4_000),
-        .signUpFrom(uid: "111111", password: "abc", address: "203.0.113.9"),
+        .signUpFrom(uid: "111111", password: "abc", address: "203.0.113.9"), .signUpThrottled(retryAfterMilliseconds: 3_600_000),
         .addFriend(owner: "111111", friend: "222222"), .listFriends(owner: "111111"), .userExists(uid: "111111"),
         .authOutcome(.wrongPassword), .friendList(["222222", "333333"]), .friendList([]), .existence(true),
         .gatewayHello(gatewayId: "gw-1"), .presenceSync([entry, entry]), .presenceSync([]), .attach(entry),

@@ -28,6 +28,7 @@ import Testing
             (.signedInElsewhere, "Signed in elsewhere\n"),
             (.storageQuotaExceeded, "Storage quota exceeded\n"),
             (.tooManyConnections, "Too many connections\n"),
+            (.tooManySignUps, "Too many sign-ups, try again later\n"),
             (.dataSize(1234), "server_data_size1234\n"),
             (.dataSize(0), "server_data_size0\n"),
             (.p2pOffered(token: token), "p2p offered \(token)\n"),

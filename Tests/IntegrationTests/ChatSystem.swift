@@ -48,9 +48,11 @@ final class ChatSystem: Sendable {
                    "--set", "bus.request_timeout_ms=2000",
                    "--set", "log_level=\"info\"",
                    // Every test connects from 127.0.0.1, many at once, some failing sign-ins on
-                   // purpose: no per-address limits unless a test sets them (SignInThrottleTests).
+                   // purpose, and signs up as many users as it likes: no per-address limits in
+                   // auth unless a test sets them (FailedSignInLimitTests, SignUpsPerAddressTests).
                    "--set", "auth.max_hashes_per_address=100000",
-                   "--set", "auth.free_failed_sign_ins_per_address=1000000000"]
+                   "--set", "auth.free_failed_sign_ins_per_address=1000000000",
+                   "--set", "auth.free_sign_ups_per_address=1000000000"]
         for setting in settings { shared += ["--set", setting] }
         sharedArguments = shared
         arguments = shared + ["--port", String(port), "--exit-with-parent", String(getpid())]

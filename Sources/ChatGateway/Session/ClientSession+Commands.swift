@@ -16,13 +16,13 @@ extension ClientSession {
         case .signUp(let uid, let password):
             let slot = reserveGated()
             // With the address, its hash counts against that address's share of auth's queue.
-            let request: BusMessage = signInAddress.map { .signUpFrom(uid: uid, password: password, address: $0) }
+            let request: BusMessage = addressKey.map { .signUpFrom(uid: uid, password: password, address: $0) }
                 ?? .signUp(uid: uid, password: password)
             actions.append(.request(request, to: .auth, then: .signUp(slot)))
         case .signIn(let uid, let password):
             let slot = reserveGated()
             // With the address, auth counts failures per address as well as per account.
-            let request: BusMessage = signInAddress.map { .signInFrom(uid: uid, password: password, address: $0) }
+            let request: BusMessage = addressKey.map { .signInFrom(uid: uid, password: password, address: $0) }
                 ?? .signIn(uid: uid, password: password)
             actions.append(.request(request, to: .auth, then: .signIn(slot, uid: uid)))
         }

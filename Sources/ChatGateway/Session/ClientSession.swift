@@ -89,8 +89,8 @@ struct ClientSession {
     /// A close was asked for, or the connection went away: nothing more is written.
     private(set) var isClosed = false
     private var remoteAddress = "unknown"
-    /// What auth counts this client's failed sign-ins by (`SignInAddress`); nil if unknown.
-    private(set) var signInAddress: String?
+    /// What auth counts this client's sign-ins and sign-ups by (`ClientAddress.key`); nil if unknown.
+    private(set) var addressKey: String?
     var partialLineTimer = PartialLineTimer()
     /// The upload or download under way, if any.
     var upload: Upload?
@@ -129,9 +129,9 @@ struct ClientSession {
 
     // MARK: Connection events
 
-    mutating func connected(remoteAddress: String, signInAddress: String? = nil) {
+    mutating func connected(remoteAddress: String, addressKey: String? = nil) {
         self.remoteAddress = remoteAddress
-        self.signInAddress = signInAddress
+        self.addressKey = addressKey
         actions.append(.schedule(.login, after: settings.loginTimeout))
     }
 

@@ -10,6 +10,7 @@ enum ReplyMapping {
         switch answer {
         case .success(.authOutcome(.signedUp)): return .signUpSucceeded
         case .success(.authOutcome(.uidTaken)): return .uidAlreadyExists
+        case .success(.signUpThrottled): return .tooManySignUps
         default: return .serviceUnavailable
         }
     }
