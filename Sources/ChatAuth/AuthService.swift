@@ -94,14 +94,19 @@ public final class AuthService: @unchecked Sendable {
     }
 
     /// Refused unchecked while the address has signed up its allowance lately; otherwise its
-    /// hash takes a place in the address's share of the queue, and an account it creates counts.
+    /// hash takes a place in the address's share of the queue, and an account it creates (or a
+    /// taken uid it names) counts.
     /// Counted when created, so up to the address's share of hashes may be under way past the
     /// check at once: the allowance can be overshot by fewer than that many, never more.
     private func signUp(_ incoming: BusIncoming, uid: String, password: String, address: String?) throws {
         if let wait = signUps.wait(address: address, now: DispatchTime.now().uptimeNanoseconds) {
             return loop.reply(to: incoming, with: .signUpThrottled(retryAfterMilliseconds: UInt32(clamping: wait / 1_000_000)))
         }
-        if try store.exists(uid) { return loop.reply(to: incoming, with: .authOutcome(.uidTaken)) }
+        if try store.exists(uid) {
+            // Counted too: otherwise signing up taken uids would list them faster than signing in may.
+            countSignUp(uid: uid, address: address)
+            return loop.reply(to: incoming, with: .authOutcome(.uidTaken))
+        }
         offload(incoming, address: address, work: { [hasher] in try hasher.hash(password) }) { stored in
             guard try self.store.create(uid, stored) else { return .authOutcome(.uidTaken) }
             self.countSignUp(uid: uid, address: address)

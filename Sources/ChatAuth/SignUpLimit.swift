@@ -9,7 +9,8 @@ import ChatRuntime
 /// starts afresh. Refused rather than slowed down as failed sign-ins are: growing waits end
 /// at a cap, after which an address still makes an account per cap for ever, while a refusal
 /// for the window bounds it to about `perAddress` a window. Only sign-ups that create an
-/// account count, and refusals do not, so a refused address's wait does not grow.
+/// account, or that name a taken uid (else sign-up would list uids unthrottled), count;
+/// refusals do not, so a refused address's wait does not grow.
 ///
 /// Counted with `FailureCounts`: `perAddress - 1` free, then a wait of the whole window (the
 /// one that fills the allowance starts the wait, so the next is the first refused).

@@ -32,6 +32,17 @@ import Testing
         #expect(try other.ask("signup \(refusedUid) pw") == "signup successfully")
     }
 
+    /// Naming taken uids counts as signing up, or sign-up would list uids unthrottled.
+    @Test func signUpsOfTakenUidsUseTheAllowanceToo() throws {
+        let system = try ChatSystem(settings: ["auth.free_sign_ups_per_address=3"])
+        defer { system.stop(); system.removeData() }
+        let taken = try system.registeredUser()
+        let prober = try TestClient(port: system.port, from: "127.0.0.5")
+        for _ in 0..<3 { #expect(try prober.ask("signup \(taken) pw") == "uid already exists") }
+        #expect(try prober.ask("signup \(taken) pw") == Self.refused)
+        #expect(try prober.ask("signup \(TestUIDs.make()) pw") == Self.refused)
+    }
+
     @Test func anAddressSignsUpAgainOnceTheWindowHasPassed() throws {
         let system = try ChatSystem(settings: ["auth.free_sign_ups_per_address=1", "auth.sign_ups_forgotten_after_seconds=2"])
         defer { system.stop(); system.removeData() }
