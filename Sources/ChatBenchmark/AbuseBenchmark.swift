@@ -163,16 +163,21 @@ struct AbuseBenchmark {
 
     /// Receivers signed in from 127.0.0.4 that never read, each sent texts as fast as its
     /// sender from 127.0.0.5 gets answers, while the bystander signs in.
-    func slowReaders() throws -> Phase {
-        let receivers = try (0..<options.slowReaders).map { index -> BlockingSocket in
-            let uid = String(format: "%06d", options.uidBase + 10 + index)
-            let socket = try BlockingSocket(port: options.port, from: "127.0.0.4", receiveTimeout: 30)
-            _ = try socket.ask(.signUp(uid: uid, password: "reader"))
-            guard try socket.ask(.signIn(uid: uid, password: "reader")) == .signInSucceeded else {
-                throw BlockingSocket.Failure(description: "receiver \(uid) could not sign in")
-            }
-            return socket
+    /// A new user `number`, signed up and in from `address`.
+    private func signedIn(_ number: Int, from address: String) throws -> BlockingSocket {
+        let uid = String(format: "%06d", number)
+        let socket = try BlockingSocket(port: options.port, from: address, receiveTimeout: 30)
+        _ = try socket.ask(.signUp(uid: uid, password: "pw"))
+        guard try socket.ask(.signIn(uid: uid, password: "pw")) == .signInSucceeded else {
+            throw BlockingSocket.Failure(description: "\(uid) could not sign in from \(address)")
         }
+        return socket
+    }
+
+    func slowReaders() throws -> Phase {
+        // One after another: an address has a small share of the hashing queue.
+        let receivers = try (0..<options.slowReaders).map { try signedIn(options.uidBase + 10 + $0, from: "127.0.0.4") }
+        let senders = try (0..<options.slowReaders).map { try signedIn(options.uidBase + 100 + $0, from: "127.0.0.5") }
         let stop = Atomic(false)
         let replies = Mutex<[String: Int]>([:])
         // A receiver the gateway disconnected is offline: its sender is told so. (Its socket
@@ -184,10 +189,9 @@ struct AbuseBenchmark {
         for index in 0..<options.slowReaders {
             let sender = String(format: "%06d", options.uidBase + 100 + index)
             let receiver = String(format: "%06d", options.uidBase + 10 + index)
-            let thread = Thread { [options] in
-                guard let socket = try? BlockingSocket(port: options.port, from: "127.0.0.5", receiveTimeout: 30) else { return }
-                _ = try? socket.ask(.signUp(uid: sender, password: "sender"))
-                guard (try? socket.ask(.signIn(uid: sender, password: "sender"))) == .signInSucceeded else { return }
+            // Used by this thread alone from here on.
+            nonisolated(unsafe) let socket = senders[index]
+            let thread = Thread {
                 let header = MessageHeader(sender: sender, recipient: receiver, timestamp: "202012062300", kind: .text)
                 while !stop.load(ordering: .relaxed) {
                     guard let reply = try? socket.ask(.message(header: header, body: body)) else { break }
@@ -204,7 +208,7 @@ struct AbuseBenchmark {
         var phase = Phase()
         measure(seconds: options.slowReaderSeconds, &phase)
         stop.store(true, ordering: .relaxed)
-        withExtendedLifetime(receivers) {}
+        withExtendedLifetime((receivers, senders)) {}
         let disconnected = disconnectedAfter.withLock { $0 }.sorted()
         let when = disconnected.isEmpty ? "" : String(format: ", after %.1f to %.1f s", disconnected.first!, disconnected.last!)
         phase.notes = ["\(disconnected.count) of \(receivers.count) receivers disconnected by the server\(when)"]
