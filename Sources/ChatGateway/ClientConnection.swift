@@ -252,7 +252,8 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
     private func accountBacklog() {
         guard let channel = context?.channel, !session.isClosed else { return }
         let unsent = channel.isWritable ? 0 : (try? channel.syncOptions?.getOption(ChannelOptions.bufferedWritableBytes)) ?? 0
-        if unsent > session.settings.maxUnsentOutput {
+        // One limit for all a client leaves unread: what its socket holds and the pushes held back.
+        if unsent + session.heldPushBytes > session.settings.maxUnsentOutput {
             session.close(.slowReader)
             return performActions()
         }
