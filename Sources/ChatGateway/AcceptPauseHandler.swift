@@ -25,6 +25,11 @@ final class AcceptPauseHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         backoff.accepted()
+        // Failures not reported yet (the last minute of a shortage) go with the first accept
+        // due a report.
+        if let failures = backoff.failuresToReport(now: .now(), every: .minutes(1)) {
+            logger.warning("accept failed; pausing accepts", metadata: ["gateway.accept_failures": "\(failures)"])
+        }
         context.fireChannelRead(data)
     }
 

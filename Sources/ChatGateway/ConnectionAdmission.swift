@@ -14,13 +14,14 @@ final class ConnectionAdmission: Sendable {
         self.logger = logger
     }
 
-    /// Counts the new connection in, or refuses it (and says so in the log once a minute).
+    /// Counts the new connection in, or refuses it (and says so in the log once a minute; the
+    /// refusals of a flood's last minute with the first connection admitted after it).
     func admit(_ connection: UInt64, from address: SocketAddress?) -> ConnectionLimits.Decision {
         let key = ClientAddress(address)
         let now = NIODeadline.now()
         let (decision, report) = limits.withLock { limits in
             let decision = limits.admit(connection, from: key)
-            return (decision, decision == .admitted ? nil : limits.refusalsToReport(now: now, every: .minutes(1)))
+            return (decision, limits.refusalsToReport(now: now, every: .minutes(1)))
         }
         if let report {
             logger.warning("refusing connections at the connection limits", metadata: [
