@@ -108,16 +108,20 @@ public final class AuthService: @unchecked Sendable {
             return loop.reply(to: incoming, with: .authOutcome(.uidTaken))
         }
         offload(incoming, address: address, work: { [hasher] in try hasher.hash(password) }) { stored in
-            guard try self.store.create(uid, stored) else { return .authOutcome(.uidTaken) }
+            // Taken meanwhile (two sign-ups raced for it) counts as naming a taken uid does.
+            let created = try self.store.create(uid, stored)
             self.countSignUp(uid: uid, address: address)
-            return .authOutcome(.signedUp)
+            return .authOutcome(created ? .signedUp : .uidTaken)
         }
     }
 
     private func countSignUp(uid: String, address: String?) {
-        let wait = signUps.signedUp(address: address, now: DispatchTime.now().uptimeNanoseconds)
-        // One line when an address uses up its allowance, not one per refusal.
-        guard wait > 0 else { return }
+        let now = DispatchTime.now().uptimeNanoseconds
+        let wasAllowed = signUps.wait(address: address, now: now) == nil
+        let wait = signUps.signedUp(address: address, now: now)
+        // One line when an address uses up its allowance: not one per refusal, nor one per
+        // sign-up that was already being hashed then.
+        guard wasAllowed, wait > 0 else { return }
         logger.notice("auth: sign-ups from one address; refusing more", metadata: [
             "auth.uid": "\(uid)", "auth.address": "\(address ?? "-")", "auth.wait_ms": "\(wait / 1_000_000)",
         ])

@@ -18,9 +18,12 @@ import ChatRuntime
 /// Used on auth's bus thread only; times are monotonic nanoseconds, passed in.
 struct SignUpLimit {
     private(set) var perAddress: FailureCounts
+    /// `perAddress` 0: no limit, nothing counted.
+    let isOff: Bool
 
     init(perAddress: Int, window: UInt64, maxAddresses: Int) {
-        self.perAddress = FailureCounts(policy: FailureCounts.Policy(free: perAddress - 1, firstDelay: window, maxDelay: window,
+        isOff = perAddress == 0
+        self.perAddress = FailureCounts(policy: FailureCounts.Policy(free: max(0, perAddress - 1), firstDelay: window, maxDelay: window,
                                                                      forgetAfter: window, maxKeys: maxAddresses))
     }
 
@@ -33,12 +36,14 @@ struct SignUpLimit {
     /// How long sign-ups from `address` (nil: not given, never limited) stay refused; nil
     /// when one may go ahead now.
     func wait(address: String?, now: UInt64) -> UInt64? {
-        address.flatMap { perAddress.wait(for: $0, now: now) }
+        guard !isOff else { return nil }
+        return address.flatMap { perAddress.wait(for: $0, now: now) }
     }
 
     /// Counts an account created from `address`; returns the wait it starts (0: none), for the log.
     @discardableResult
     mutating func signedUp(address: String?, now: UInt64) -> UInt64 {
-        address.map { perAddress.fail($0, now: now) } ?? 0
+        guard !isOff else { return 0 }
+        return address.map { perAddress.fail($0, now: now) } ?? 0
     }
 }

@@ -78,6 +78,8 @@ public final class BusLoop: @unchecked Sendable {
     /// `refusalReportNanos`: a hostile peer can send them as fast as the loop reads.
     private var refusals = ReportThrottle()
     private let refusalReportNanos: UInt64 = 10_000_000_000
+    /// What the latest refused message was and why, for the next report.
+    private var latestRefusal: (kind: BusMessage.Kind, problem: String)?
     /// Per socket, the batches of this wake-up. A socket has one peer or a few (gateways), so a
     /// short list beats hashing identities for every envelope.
     private var outbox: [[Batch]] = []
@@ -346,6 +348,7 @@ public final class BusLoop: @unchecked Sendable {
             }
             expireRequests()
             runDueTimers()
+            reportRefusals()
             afterBatch()
             flushOutbox()
             // Sending can fail requests, whose callbacks may queue more: send that now too
@@ -415,18 +418,25 @@ public final class BusLoop: @unchecked Sendable {
         }
     }
 
-    /// A request with a field out of range never reaches the worker: logged (the first at once,
-    /// then at most once per `refusalReportNanos`, with the number refused since, this one
-    /// included), and answered with a failure when an answer is awaited (one-way messages carry
-    /// request id 0).
+    /// A request with a field out of range never reaches the worker: logged (`reportRefusals`),
+    /// and answered with a failure when an answer is awaited (one-way messages carry request
+    /// id 0).
     private func refuse(_ incoming: BusIncoming, _ problem: String) {
         refusals.unreported += 1
-        if let refused = refusals.report(now: Self.now(), every: refusalReportNanos) {
-            logger.warning("refused a bus message with a field out of range", metadata: [
-                "bus.kind": "\(incoming.message.kind)", "bus.problem": "\(problem)", "bus.refused": "\(refused)",
-            ])
-        }
+        latestRefusal = (incoming.message.kind, problem)
+        reportRefusals()
         if incoming.envelope.requestId != 0 { reply(to: incoming, with: .failure(problem)) }
+    }
+
+    /// The first refusal at once, then at most once per `refusalReportNanos` the number refused
+    /// since with the latest one's kind and problem. Also called at every wake-up (at least
+    /// once a second), so the end of a flood is reported within the interval, not whenever the
+    /// next refusal comes.
+    private func reportRefusals() {
+        guard let refused = refusals.report(now: Self.now(), every: refusalReportNanos), let latest = latestRefusal else { return }
+        logger.warning("refused a bus message with a field out of range", metadata: [
+            "bus.kind": "\(latest.kind)", "bus.problem": "\(latest.problem)", "bus.refused": "\(refused)",
+        ])
     }
 
     private func expireRequests() {

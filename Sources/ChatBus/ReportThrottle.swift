@@ -1,10 +1,11 @@
-/// Reports a stream of like events to the log at most once per interval: the first at once,
-/// then a tally of those since the last report, so a flood (refused connections, failed
-/// accepts, hostile bus messages) costs a line a minute, not a line per event. Events are
-/// added to `unreported`; the report goes with the next event due one. Those left when the
-/// flood stops wait for the next event, which says how many came between.
+/// Decides when a stream of like events is reported to the log, at most once per interval:
+/// the first at once, then a tally of those since the last report, so a flood (refused
+/// connections, failed accepts, hostile bus messages) costs a line per interval, not a line
+/// per event. Events are added to `unreported`; the caller asks for a report with each event,
+/// and again later (the bus loop at each wake-up, the gateway with its next accepted
+/// connection) so a flood's last events are reported too.
 ///
-/// In ChatBus, the lowest library that logs, so the bus loop can use it as well as the gateway.
+/// In ChatBus, which the bus loop and the gateway both use (ChatBus does not depend on ChatRuntime).
 /// Times are monotonic nanoseconds (`DispatchTime`, `NIODeadline.uptimeNanoseconds`).
 public struct ReportThrottle<Tally: Equatable & Sendable>: Sendable {
     /// What a tally of no events is.

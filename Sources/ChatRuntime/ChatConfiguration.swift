@@ -98,7 +98,7 @@ public struct ChatConfiguration: Equatable, Sendable {
     /// Accounts one client address (IPv4, or an IPv6 /64) may sign up; past them its sign-ups
     /// get `Too many sign-ups, try again later`, unchecked, until it has signed up none for
     /// `signUpsForgottenAfterSeconds`. Each account has its own per-user limits, so unlimited
-    /// sign-ups would let one client lift them.
+    /// sign-ups would let one client lift them. 0: no limit.
     public var freeSignUpsPerAddress = 20
     /// An address with no sign-up for this long starts afresh (its refusals last this long).
     public var signUpsForgottenAfterSeconds = 3_600
@@ -150,7 +150,7 @@ public struct ChatConfiguration: Equatable, Sendable {
         "auth.failed_sign_ins_forgotten_after_seconds": .integer(in: 1...604_800) { $0.failedSignInsForgottenAfterSeconds = $1 },
         "auth.max_tracked_sign_in_keys": .integer(in: 100...10_000_000) { $0.maxTrackedSignInKeys = $1 },
         "auth.known_addresses_per_account": .integer(in: 0...1_000) { $0.knownAddressesPerAccount = $1 },
-        "auth.free_sign_ups_per_address": .integer(in: 1...1_000_000_000) { $0.freeSignUpsPerAddress = $1 },
+        "auth.free_sign_ups_per_address": .integer(in: 0...1_000_000_000) { $0.freeSignUpsPerAddress = $1 },
         "auth.sign_ups_forgotten_after_seconds": .integer(in: 1...604_800) { $0.signUpsForgottenAfterSeconds = $1 },
         "auth.max_stored_bytes_per_user": .integer(in: 0...Int.max) { $0.maxStoredBytesPerUser = Int64($1) },
         "router.endpoint": .string { $0.routerEndpoint = $1 },

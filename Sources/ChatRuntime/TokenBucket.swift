@@ -1,7 +1,8 @@
 /// A token bucket: `burst` tokens may go at once, then one each interval. Kept as the one
 /// instant at which the bucket would be full again (the generic cell rate algorithm, GCRA), so
 /// a token costs one comparison and one addition and the bucket never needs a timer to refill.
-/// The gateway takes one per message of a user, on every text; the router one per p2p offer.
+/// The gateway takes one per message of a user (texts, voice, files, friend requests), so one
+/// on every text; the router one per p2p offer.
 ///
 /// Times are monotonic nanoseconds (`NIODeadline.uptimeNanoseconds`, `DispatchTime`), passed in
 /// by the caller. Inlinable, so the gateway's per-text check costs what it did inside its own

@@ -25,6 +25,15 @@ import Testing
         #expect(limit.wait(address: "203.0.113.1", now: Self.start + 10 * Self.second) == Self.hour - 10 * Self.second)
     }
 
+    @Test func anAllowanceOfZeroIsNoLimit() {
+        var limit = Self.limit(perAddress: 0)
+        for _ in 0..<1_000 {
+            #expect(limit.signedUp(address: "203.0.113.1", now: Self.start) == 0)
+        }
+        #expect(limit.wait(address: "203.0.113.1", now: Self.start) == nil)
+        #expect(limit.perAddress.records.isEmpty)
+    }
+
     @Test func otherAddressesAndUnknownOnesAreNotHeldBack() {
         var limit = Self.limit(perAddress: 1)
         limit.signedUp(address: "203.0.113.1", now: Self.start)

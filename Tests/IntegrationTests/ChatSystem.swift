@@ -52,7 +52,7 @@ final class ChatSystem: Sendable {
                    // auth unless a test sets them (FailedSignInLimitTests, SignUpsPerAddressTests).
                    "--set", "auth.max_hashes_per_address=100000",
                    "--set", "auth.free_failed_sign_ins_per_address=1000000000",
-                   "--set", "auth.free_sign_ups_per_address=1000000000"]
+                   "--set", "auth.free_sign_ups_per_address=0"]
         for setting in settings { shared += ["--set", setting] }
         sharedArguments = shared
         arguments = shared + ["--port", String(port), "--exit-with-parent", String(getpid())]
