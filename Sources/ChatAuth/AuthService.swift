@@ -144,6 +144,13 @@ public final class AuthService: @unchecked Sendable {
     }
 
     private func record(_ outcome: SignInThrottle.Outcome, uid: String, address: String?) {
+        if outcome != .signedIn {
+            // One line per failure the throttle let through (refused attempts are not logged),
+            // so an operator sees who guesses at what, from where, at the rate the throttle allows.
+            logger.info("auth: sign-in failed", metadata: [
+                "auth.uid": "\(uid)", "auth.address": "\(address ?? "-")", "auth.reason": "\(outcome)",
+            ])
+        }
         let wait = throttle.record(outcome, account: uid, address: address, now: DispatchTime.now().uptimeNanoseconds)
         // At most one line per wait started, so a storm cannot flood the log.
         guard wait > 0 else { return }

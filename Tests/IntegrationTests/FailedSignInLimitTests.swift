@@ -73,6 +73,10 @@ import Testing
         #expect(checked <= 20, "replies: \(seen)")
         #expect(Set(seen.keys).isSubset(of: ["Wrong Password", "uid not exits", "Service unavailable", Self.throttled]), "replies: \(seen)")
         #expect(system.log.contains("throttling"), "log:\n\(system.log)")
+        // Each failure that was checked names its uid and address; refused ones are not logged.
+        let failureLines = system.log.split(separator: "\n").filter { $0.contains("auth: sign-in failed") }
+        #expect(failureLines.count >= checked && failureLines.count <= 60, "log:\n\(system.log)")
+        #expect(failureLines.allSatisfy { $0.contains("auth.address=127.0.0.2") }, "log:\n\(system.log)")
 
         // Once it stops: another address signs in at once, the attacker's own within the cap.
         #expect(try TestClient(port: system.port, from: "127.0.0.7").ask("signin \(bystander) pw", timeout: 5) == "signin successfully")
