@@ -44,6 +44,16 @@ public final class BusLoop: @unchecked Sendable {
     private let logger: Logger
     private var sockets: [Socket] = []
     private var socketIsRouter: [Bool] = []
+    /// Per socket: whether its peer is there (dealers only; a ROUTER's peers come and go).
+    private var reachability: [PeerReachability] = []
+    /// A PAIR reading each dealer's monitor events, with the socket and endpoint it watches.
+    private var monitors: [(socket: Int, events: Socket, endpoint: String)] = []
+    /// Requests to a peer that is gone, failed at the next flush rather than queued.
+    private var failingFast: [UInt64] = []
+    /// How long a dealer's peer may be gone before requests to it fail at once: longer than a
+    /// worker's restart (the supervisor's first backoff and the process start), so a restart
+    /// costs nobody an answer; a worker down for good answers `Service unavailable` at once.
+    let failFastAfterNanos: UInt64
     /// Read and write ends of a non-blocking pipe: a byte written wakes the poll.
     private let wakeDescriptor: Int32
     private let wakeWriteDescriptor: Int32
@@ -104,9 +114,10 @@ public final class BusLoop: @unchecked Sendable {
         didSet { assert(isOnLoopThread, "BusLoop.onReply set off the loop thread") }
     }
 
-    public init(requestTimeout: Duration = .seconds(5), logger: Logger) {
+    public init(requestTimeout: Duration = .seconds(5), failFastAfter: Duration = .seconds(2), logger: Logger) {
         self.logger = logger
         requestTimeoutNanos = Self.nanoseconds(requestTimeout)
+        failFastAfterNanos = Self.nanoseconds(failFastAfter)
         var ends: [Int32] = [0, 0]
         precondition(pipe(&ends) == 0, "pipe failed: errno \(errno)")
         for end in ends {
@@ -119,6 +130,7 @@ public final class BusLoop: @unchecked Sendable {
 
     deinit {
         for socket in sockets { socket.close() }
+        for monitor in monitors { monitor.events.close() }
         close(wakeDescriptor)
         close(wakeWriteDescriptor)
     }
@@ -147,8 +159,16 @@ public final class BusLoop: @unchecked Sendable {
         // Requests sent while the peer is starting or restarting wait in the queue and go out
         // when it connects; the request timeout bounds the wait. Reconnect fast after a restart.
         try socket.setReconnectInterval(milliseconds: 100)
+        // Watched from before the first connect, so the first `connected` is seen too.
+        let monitorEndpoint = "inproc://bus-monitor-\(sockets.count)"
+        try socket.monitor(monitorEndpoint, events: MonitorEvent.connectionEvents)
+        let events = try context.socket(.pair)
+        try events.setLinger(milliseconds: 0)
+        try events.connect(monitorEndpoint)
         try socket.connect(endpoint)
-        return add(socket, isRouter: false)
+        let id = add(socket, isRouter: false)
+        monitors.append((id.index, events, endpoint))
+        return id
     }
 
     /// The endpoint a socket really bound, with a wildcard port resolved (`tcp://127.0.0.1:*`).
@@ -166,6 +186,7 @@ public final class BusLoop: @unchecked Sendable {
     private func add(_ socket: Socket, isRouter: Bool) -> SocketID {
         sockets.append(socket)
         socketIsRouter.append(isRouter)
+        reachability.append(PeerReachability())
         outbox.append([])
         return SocketID(index: sockets.count - 1)
     }
@@ -235,6 +256,12 @@ public final class BusLoop: @unchecked Sendable {
         assert(isOnLoopThread, "BusLoop.flushOutbox off the loop thread")
         guard !outboxIsEmpty else { return }
         outboxIsEmpty = true
+        if !failingFast.isEmpty {
+            // Their callbacks may request again (and fail fast again): take the list first.
+            let failing = failingFast
+            failingFast.removeAll()
+            for requestId in failing { pending.removeValue(forKey: requestId)?.onReply(.failure(.unreachable)) }
+        }
         for socket in outbox.indices {
             var index = 0
             while index < outbox[socket].count {
@@ -284,6 +311,11 @@ public final class BusLoop: @unchecked Sendable {
         let requestId = nextRequestId
         nextRequestId &+= 1
         pending[requestId] = PendingRequest(onReply: onReply)
+        if reachability[socket.index].failsFast(now: Self.now(), grace: failFastAfterNanos) {
+            failingFast.append(requestId)
+            outboxIsEmpty = false
+            return
+        }
         noteDeadline(of: requestId)
         enqueue(BusEnvelope(requestId: requestId, message: message), socket: socket.index, peer: peer, requestId: requestId)
     }
@@ -316,7 +348,7 @@ public final class BusLoop: @unchecked Sendable {
     public func run(handler: (BusIncoming) -> Void, afterBatch: () -> Void = {}) {
         let previous = loopThread.exchange(pthread_self(), ordering: .relaxed)
         assert(previous == 0 || pthread_equal(previous, pthread_self()) != 0, "BusLoop.run on a second thread")
-        var poller = Poller(sockets.map { .socket($0) } + [.fileDescriptor(wakeDescriptor)])
+        var poller = Poller(sockets.map { .socket($0) } + [.fileDescriptor(wakeDescriptor)] + monitors.map { .socket($0.events) })
         let wakeIndex = sockets.count
         while true {
             let ready: [Int]
@@ -344,7 +376,11 @@ public final class BusLoop: @unchecked Sendable {
             }
 
             for index in ready where index != wakeIndex {
-                receiveAvailable(on: SocketID(index: index), handler: handler)
+                if index > wakeIndex {
+                    readMonitor(monitors[index - wakeIndex - 1])
+                } else {
+                    receiveAvailable(on: SocketID(index: index), handler: handler)
+                }
             }
             expireRequests()
             runDueTimers()
@@ -379,7 +415,30 @@ public final class BusLoop: @unchecked Sendable {
             try? socket.setLinger(milliseconds: milliseconds)
             socket.close()
         }
+        for monitor in monitors { monitor.events.close() }
         context.terminate()
+    }
+
+    /// A dealer's peer came or went: logged when it goes and when it comes back.
+    private func readMonitor(_ monitor: (socket: Int, events: Socket, endpoint: String)) {
+        while let frames = try? monitor.events.receive(blocking: false), let event = MonitorEvent(frames: frames) {
+            let change: PeerReachability.Change?
+            switch event.kind {
+            case .connected: change = reachability[monitor.socket].connected()
+            case .disconnected: change = reachability[monitor.socket].disconnected(now: Self.now())
+            case .other: change = nil
+            }
+            switch change {
+            case .unreachable?:
+                logger.warning("bus: a worker is unreachable; requests to it fail at once after a moment", metadata: [
+                    "bus.endpoint": "\(monitor.endpoint)", "bus.fail_fast_after_ms": "\(failFastAfterNanos / 1_000_000)",
+                ])
+            case .reachableAgain?:
+                logger.notice("bus: a worker is reachable again", metadata: ["bus.endpoint": "\(monitor.endpoint)"])
+            case nil:
+                break
+            }
+        }
     }
 
     private func receiveAvailable(on socket: SocketID, handler: (BusIncoming) -> Void) {

@@ -46,7 +46,8 @@ final class GatewayBus: SessionBus, @unchecked Sendable {
         self.outputs = outputs
         gatewayId = Self.makeGatewayId()
         partitioning = Partitioning(partitionCount: configuration.storagePartitions, workerCount: configuration.storageEndpoints.count)
-        loop = BusLoop(requestTimeout: .milliseconds(configuration.requestTimeoutMilliseconds), logger: logger)
+        loop = BusLoop(requestTimeout: .milliseconds(configuration.requestTimeoutMilliseconds),
+                       failFastAfter: .milliseconds(configuration.failFastAfterMilliseconds), logger: logger)
         routerSocket = try loop.connectDealer(configuration.routerEndpoint, identity: gatewayId)
         authSocket = try loop.connectDealer(configuration.authEndpoint)
         storageSockets = try configuration.storageEndpoints.map { try loop.connectDealer($0) }

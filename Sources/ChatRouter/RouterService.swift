@@ -40,7 +40,8 @@ public final class RouterService: @unchecked Sendable {
     public init(configuration: ChatConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
-        loop = BusLoop(requestTimeout: .milliseconds(configuration.requestTimeoutMilliseconds), logger: logger)
+        loop = BusLoop(requestTimeout: .milliseconds(configuration.requestTimeoutMilliseconds),
+                       failFastAfter: .milliseconds(configuration.failFastAfterMilliseconds), logger: logger)
         introductions = P2PIntroductions(limits: .init(perSender: configuration.p2pMaxLiveOffersPerUser,
                                                        total: configuration.p2pMaxLiveOffers))
         offerRate = OfferRateLimiter(perMinute: configuration.p2pOffersPerMinute)

@@ -66,6 +66,9 @@ public struct ChatConfiguration: Equatable, Sendable {
 
     /// How long a gateway or router waits for a worker before answering `Service unavailable`.
     public var requestTimeoutMilliseconds = 5_000
+    /// A worker gone this long (its connection lost, not back) gets no more requests queued:
+    /// they fail at once (`Service unavailable`) until it is back. Longer than a restart takes.
+    public var failFastAfterMilliseconds = 2_000
 
     /// scrypt cost for new password hashes (stored with each hash, so it can change later).
     public var scryptN = 1 << 17
@@ -160,6 +163,7 @@ public struct ChatConfiguration: Equatable, Sendable {
         "storage.endpoints": .nonEmptyStrings { $0.storageEndpoints = $1 },
         "storage.partitions": .integer(in: 1...4096) { $0.storagePartitions = $1 },
         "bus.request_timeout_ms": .integer(in: 10...600_000) { $0.requestTimeoutMilliseconds = $1 },
+        "bus.fail_fast_after_ms": .integer(in: 0...600_000) { $0.failFastAfterMilliseconds = $1 },
         "supervisor.max_restarts": .integer(in: 0...10_000) { $0.maxRestarts = $1 },
         "supervisor.restart_window_seconds": .integer(in: 1...86_400) { $0.restartWindowSeconds = $1 },
         "supervisor.shutdown_grace_seconds": .integer(in: 0...600) { $0.shutdownGraceSeconds = $1 },

@@ -29,7 +29,8 @@ public final class StorageService: @unchecked Sendable {
         self.configuration = configuration
         self.index = index
         self.logger = logger
-        loop = BusLoop(requestTimeout: .milliseconds(configuration.requestTimeoutMilliseconds), logger: logger)
+        loop = BusLoop(requestTimeout: .milliseconds(configuration.requestTimeoutMilliseconds),
+                       failFastAfter: .milliseconds(configuration.failFastAfterMilliseconds), logger: logger)
         partitioning = Partitioning(partitionCount: configuration.storagePartitions, workerCount: configuration.storageEndpoints.count)
     }
 

@@ -62,6 +62,10 @@ enum LibZMQ {
         try check(zmq_bind(handle, endpoint), "zmq_bind(\(endpoint))")
     }
 
+    static func monitor(_ handle: UnsafeMutableRawPointer, _ endpoint: String, events: Int32) throws {
+        _ = try check(zmq_socket_monitor(handle, endpoint, events), "zmq_socket_monitor(\(endpoint))")
+    }
+
     static func connect(_ handle: UnsafeMutableRawPointer, _ endpoint: String) throws {
         try check(zmq_connect(handle, endpoint), "zmq_connect(\(endpoint))")
     }

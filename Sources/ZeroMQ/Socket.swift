@@ -36,6 +36,10 @@ public final class Socket {
     public func setMaxMessageSize(_ bytes: Int64) throws { try LibZMQ.setOption(handle, ZMQ_MAXMSGSIZE, int64: bytes) }
     public func setReconnectInterval(milliseconds: Int32) throws { try LibZMQ.setOption(handle, ZMQ_RECONNECT_IVL, int: milliseconds) }
 
+    /// Publishes this socket's `events` (ZMQ_EVENT_*) on a PAIR socket bound at `endpoint`
+    /// (`inproc://...`); connect a PAIR there to read them as `MonitorEvent`s.
+    public func monitor(_ endpoint: String, events: Int32) throws { try LibZMQ.monitor(handle, endpoint, events: events) }
+
     /// Sends `payload`, behind `identity` as a frame of its own when given (how a ROUTER
     /// addresses a peer), without copying it into an array first. Returns false when
     /// non-blocking and it would block.
