@@ -109,10 +109,14 @@ public struct ChatConfiguration: Equatable, Sendable {
     /// past it gets `Storage quota exceeded`. 0 means no limit.
     public var maxStoredBytesPerUser: Int64 = 10 << 30
 
-    /// Restart intensity, as Erlang/OTP: more than `maxRestarts` in `restartWindowSeconds` and
-    /// the supervisor gives up and stops everything.
+    /// Restart intensity per child, as Erlang/OTP: a child restarted more than `maxRestarts`
+    /// times in `restartWindowSeconds` is reported as failing. The supervisor never gives up on
+    /// it and never stops its siblings for it: it keeps restarting it at `maxBackoffSeconds`.
     public var maxRestarts = 10
     public var restartWindowSeconds = 60
+    /// The longest wait before restarting a child that keeps exiting (its backoff doubles from
+    /// 0.1 s up to this); a failing child is restarted this often.
+    public var maxBackoffSeconds = 30
     /// Children get this long to stop after SIGTERM before SIGKILL.
     public var shutdownGraceSeconds = 5
 
@@ -166,6 +170,7 @@ public struct ChatConfiguration: Equatable, Sendable {
         "bus.fail_fast_after_ms": .integer(in: 0...600_000) { $0.failFastAfterMilliseconds = $1 },
         "supervisor.max_restarts": .integer(in: 0...10_000) { $0.maxRestarts = $1 },
         "supervisor.restart_window_seconds": .integer(in: 1...86_400) { $0.restartWindowSeconds = $1 },
+        "supervisor.max_backoff_seconds": .integer(in: 1...3_600) { $0.maxBackoffSeconds = $1 },
         "supervisor.shutdown_grace_seconds": .integer(in: 0...600) { $0.shutdownGraceSeconds = $1 },
     ]
 

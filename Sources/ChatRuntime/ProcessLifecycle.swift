@@ -33,6 +33,21 @@ public enum ProcessLifecycle {
         }
     }
 
+    /// Catches SIGHUP, whose default action would end the process, and calls `reload` for each
+    /// (on its own queue) after logging `reload requested`: a hang-up, or an operator's
+    /// habitual "reload", must never stop the service.
+    public static func onReloadSignal(logger: Logger, _ reload: @escaping @Sendable () -> Void) {
+        signal(SIGHUP, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: DispatchQueue(label: "reload-signal"))
+        // The handler holds its source, for the life of the process: a released source stops delivering.
+        source.setEventHandler { [source] in
+            _ = source
+            logger.info("reload requested", metadata: ["process.signal": "\(SIGHUP)"])
+            reload()
+        }
+        source.resume()
+    }
+
     /// Has the kernel send SIGTERM when the parent exits, even by SIGKILL, so that the process
     /// stops as when told to (`onTerminationSignal`) and none outlives its system. Call it
     /// before any work starts: a SIGTERM that comes before `onTerminationSignal` ends the

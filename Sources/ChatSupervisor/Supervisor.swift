@@ -3,57 +3,58 @@ import Foundation
 import Logging
 
 /// Starts the children in order, restarts any that exits, and stops them all on request:
-/// SIGTERM first, SIGKILL after the grace period. It holds no business logic.
+/// SIGTERM first, SIGKILL after the grace period. It holds no business logic. Restarts are
+/// counted per child and never end in giving up (`RestartPolicy`): a child crashing in a loop
+/// is reported as failing and restarted at the capped backoff while its siblings run on, and
+/// the supervisor exits only when told to stop.
 ///
-/// Unchecked: its mutable state (and the children's) is touched only on the serial `queue`,
-/// but for `exitCode`, read after `finished` is signalled (which orders the write before it).
+/// Unchecked: its mutable state (and the children's) is touched only on the serial `queue`.
 public final class Supervisor: @unchecked Sendable {
     /// Not Sendable: closures that run later on `queue` name a child by its `index`.
     private final class Child {
         let spec: ChildSpec
         let index: Int
         var process: Process?
-        var consecutiveFailures = 0
-        var startedAt = 0.0
+        var state: ChildState
 
-        init(spec: ChildSpec, index: Int) {
+        init(spec: ChildSpec, index: Int, policy: RestartPolicy) {
             self.spec = spec
             self.index = index
+            state = ChildState(name: spec.name, policy: policy)
         }
     }
 
     private let executable: URL
     private let children: [Child]
-    private var policy: RestartPolicy
     private let graceSeconds: Double
     private let logger: Logger
     private let queue = DispatchQueue(label: "supervisor")
     private var stopping = false
     private let finished = DispatchSemaphore(value: 0)
-    private var exitCode: Int32 = 0
-
-    /// A child that stays up this long is healthy again: its backoff starts over.
-    private let healthyAfterSeconds = 10.0
 
     public init(executable: URL, children: [ChildSpec], policy: RestartPolicy, graceSeconds: Double, logger: Logger) {
         self.executable = executable
-        self.children = children.enumerated().map { Child(spec: $1, index: $0) }
-        self.policy = policy
+        self.children = children.enumerated().map { Child(spec: $1, index: $0, policy: policy) }
         self.graceSeconds = graceSeconds
         self.logger = logger
     }
 
-    /// Runs until `stop()` or until it gives up; returns the exit code for the supervisor.
-    public func run() -> Int32 {
+    /// Runs until `stop()` has stopped every child.
+    public func run() {
         queue.async { [self] in
             for child in children { start(child) }
         }
         finished.wait()
-        return exitCode
     }
 
     public func stop() {
-        queue.async { [self] in shutDown(exitCode: 0) }
+        queue.async { [self] in shutDown() }
+    }
+
+    /// A copy of every child's state, in start order, for a status report. Not to be called
+    /// from the supervisor's own queue.
+    public func states() -> [ChildState] {
+        queue.sync { children.map(\.state) }
     }
 
     private func start(_ child: Child) {
@@ -70,7 +71,7 @@ public final class Supervisor: @unchecked Sendable {
             // Not from this queue's thread: children stop when the thread that started them exits.
             try ProcessLauncher.shared.launch(process)
             child.process = process
-            child.startedAt = Self.now()
+            child.state.started(pid: process.processIdentifier, at: Self.now())
             logger.info("started child", metadata: ["supervisor.child": "\(child.spec.name)", "supervisor.pid": "\(process.processIdentifier)"])
         } catch {
             logger.error("could not start child", metadata: ["supervisor.child": "\(child.spec.name)", "supervisor.error": "\(error)"])
@@ -81,39 +82,44 @@ public final class Supervisor: @unchecked Sendable {
     private func exited(_ child: Child, process: Process) {
         guard child.process === process else { return }
         child.process = nil
-        if stopping { return checkAllStopped() }
+        if stopping {
+            child.state.stopped()
+            return checkAllStopped()
+        }
         let reason = process.terminationReason == .uncaughtSignal ? "signal" : "exit"
         logger.warning("child exited", metadata: [
             "supervisor.child": "\(child.spec.name)",
             "supervisor.reason": "\(reason) \(process.terminationStatus)",
         ])
-        if Self.now() - child.startedAt > healthyAfterSeconds { child.consecutiveFailures = 0 }
         scheduleRestart(child)
     }
 
     private func scheduleRestart(_ child: Child) {
-        child.consecutiveFailures += 1
-        switch policy.childExited(at: Self.now(), consecutiveFailures: child.consecutiveFailures) {
-        case .restart(let delay):
-            logger.info("restarting child", metadata: ["supervisor.child": "\(child.spec.name)", "supervisor.delay_s": "\(delay)"])
-            let index = child.index
-            queue.asyncAfter(deadline: .now() + delay) { [self] in
-                let child = children[index]
-                if child.process == nil { start(child) }
-            }
-        case .giveUp:
-            logger.critical("too many restarts; giving up and stopping everything", metadata: [
-                "supervisor.max_restarts": "\(policy.maxRestarts)",
-                "supervisor.window_s": "\(policy.windowSeconds)",
-            ])
-            shutDown(exitCode: 1)
+        let restart = child.state.exited(at: Self.now())
+        let metadata: Logger.Metadata = [
+            "supervisor.child": "\(child.spec.name)",
+            "supervisor.restarts": "\(restart.restartsInWindow)",
+            "supervisor.window_s": "\(child.state.policy.windowSeconds)",
+            "supervisor.delay_s": "\(restart.afterSeconds)",
+        ]
+        if restart.failing {
+            // Past the restart intensity the siblings keep running: the operator is told, and
+            // this child is tried again at the capped backoff for as long as it takes.
+            logger.warning("child failing; restarting at the capped backoff", metadata: metadata)
+        } else {
+            logger.info("restarting child", metadata: metadata)
+        }
+        let index = child.index
+        queue.asyncAfter(deadline: .now() + restart.afterSeconds) { [self] in
+            let child = children[index]
+            if child.process == nil, child.state.awaitsRestart { start(child) }
         }
     }
 
-    private func shutDown(exitCode: Int32) {
+    private func shutDown() {
         guard !stopping else { return }
         stopping = true
-        self.exitCode = exitCode
+        for child in children where child.process == nil { child.state.stopped() }
         // Front first: the gateway stops taking commands before the workers behind it go.
         for child in children.reversed() {
             if let process = child.process { kill(process.processIdentifier, SIGTERM) }

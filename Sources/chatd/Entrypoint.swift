@@ -29,6 +29,8 @@ struct ChildOptions: ParsableArguments {
         FileDescriptorLimit.raiseToHardLimit()
         let logger = Logger(label: "chatd.\(role)")
         if let parentPid { ProcessLifecycle.terminateWhenParentDies(expectedParent: parentPid, logger: logger) }
+        // A hang-up sent to the whole process group (a closed terminal) leaves the workers running too.
+        ProcessLifecycle.onReloadSignal(logger: logger) {}
         return (resolved, logger)
     }
 }
@@ -56,13 +58,17 @@ struct Supervise: ParsableCommand {
         let supervisor = Supervisor(
             executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath(),
             children: children,
-            policy: RestartPolicy(maxRestarts: resolved.maxRestarts, windowSeconds: Double(resolved.restartWindowSeconds)),
+            policy: RestartPolicy(maxRestarts: resolved.maxRestarts, windowSeconds: Double(resolved.restartWindowSeconds),
+                                  maxBackoffSeconds: Double(resolved.maxBackoffSeconds)),
             graceSeconds: Double(resolved.shutdownGraceSeconds),
             logger: logger)
         ProcessLifecycle.onTerminationSignal(logger: logger) { supervisor.stop() }
+        ProcessLifecycle.onReloadSignal(logger: logger) {
+            // Re-reading the config file and applying what can change live is still to come (issue 15).
+            logger.notice("reload not implemented yet; configuration unchanged, nothing restarted")
+        }
         logger.info("starting", metadata: ["chatd.port": "\(resolved.port)", "chatd.data_dir": "\(resolved.dataDirectory)"])
-        let code = supervisor.run()
-        if code != 0 { throw ExitCode(code) }
+        supervisor.run()
     }
 }
 

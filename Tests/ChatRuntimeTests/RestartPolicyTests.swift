@@ -3,23 +3,16 @@ import Testing
 
 @Suite struct RestartPolicyTests {
     @Test func backoffDoublesPerConsecutiveFailureUpToTheCap() {
-        var policy = RestartPolicy(maxRestarts: 100, windowSeconds: 60, initialBackoffSeconds: 0.1, maxBackoffSeconds: 1)
-        #expect(policy.childExited(at: 0, consecutiveFailures: 1) == .restart(afterSeconds: 0.1))
-        #expect(policy.childExited(at: 1, consecutiveFailures: 2) == .restart(afterSeconds: 0.2))
-        #expect(policy.childExited(at: 2, consecutiveFailures: 3) == .restart(afterSeconds: 0.4))
-        #expect(policy.childExited(at: 3, consecutiveFailures: 10) == .restart(afterSeconds: 1))
+        let policy = RestartPolicy(maxRestarts: 100, windowSeconds: 60, initialBackoffSeconds: 0.1, maxBackoffSeconds: 1)
+        #expect(policy.backoffSeconds(consecutiveFailures: 1) == 0.1)
+        #expect(policy.backoffSeconds(consecutiveFailures: 2) == 0.2)
+        #expect(policy.backoffSeconds(consecutiveFailures: 3) == 0.4)
+        #expect(policy.backoffSeconds(consecutiveFailures: 10) == 1)
     }
 
-    @Test func givesUpPastTheIntensity() {
-        var policy = RestartPolicy(maxRestarts: 3, windowSeconds: 10)
-        for second in 0..<3 { #expect(policy.childExited(at: Double(second), consecutiveFailures: 1) != .giveUp) }
-        #expect(policy.childExited(at: 3, consecutiveFailures: 1) == .giveUp)
-    }
-
-    @Test func oldRestartsLeaveTheWindow() {
-        var policy = RestartPolicy(maxRestarts: 2, windowSeconds: 10)
-        _ = policy.childExited(at: 0, consecutiveFailures: 1)
-        _ = policy.childExited(at: 1, consecutiveFailures: 1)
-        #expect(policy.childExited(at: 20, consecutiveFailures: 1) != .giveUp)
+    @Test func backoffStaysAtTheCapForAChildFailingForDays() {
+        let policy = RestartPolicy(maxRestarts: 10, windowSeconds: 60, maxBackoffSeconds: 30)
+        #expect(policy.backoffSeconds(consecutiveFailures: 1_000_000) == 30)
+        #expect(policy.backoffSeconds(consecutiveFailures: Int.max) == 30)
     }
 }
