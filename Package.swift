@@ -81,7 +81,7 @@ let package = Package(
         // What several test targets share: waiting on a condition with a deadline.
         .target(name: "ChatTestSupport", path: "Tests/ChatTestSupport"),
         .testTarget(name: "ChatProtocolTests", dependencies: ["ChatProtocol", "ChatCrypto", "ChatTestSupport"]),
-        .testTarget(name: "ChatAuthTests", dependencies: ["ChatAuth"]),
+        .testTarget(name: "ChatAuthTests", dependencies: ["ChatAuth", "ChatRuntime"]),
         .testTarget(name: "ChatBusTests", dependencies: ["ChatBus", "ChatTestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ChatRuntimeTests", dependencies: ["ChatRuntime", "ChatSupervisor"]),
         .testTarget(name: "ChatGatewayTests", dependencies: [

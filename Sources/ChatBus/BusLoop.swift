@@ -311,7 +311,8 @@ public final class BusLoop: @unchecked Sendable {
         let requestId = nextRequestId
         nextRequestId &+= 1
         pending[requestId] = PendingRequest(onReply: onReply)
-        if reachability[socket.index].failsFast(now: Self.now(), grace: failFastAfterNanos) {
+        // The clock is read only for a peer already lost: nothing is added per request otherwise.
+        if reachability[socket.index].isLost, reachability[socket.index].failsFast(now: Self.now(), grace: failFastAfterNanos) {
             failingFast.append(requestId)
             outboxIsEmpty = false
             return

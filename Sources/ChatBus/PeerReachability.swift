@@ -28,6 +28,12 @@ struct PeerReachability: Equatable {
 
     enum Change: Equatable { case unreachable, reachableAgain }
 
+    /// Cheap to ask on every request; only a lost peer needs the clock read.
+    var isLost: Bool {
+        if case .lost = state { return true }
+        return false
+    }
+
     /// Whether a request now should fail at once: the peer has been gone longer than `grace`.
     func failsFast(now: UInt64, grace: UInt64) -> Bool {
         guard case .lost(let since) = state else { return false }
