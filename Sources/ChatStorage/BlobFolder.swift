@@ -15,9 +15,11 @@ struct BlobFolder {
     }
 
     init(root: String, partition: Int) throws {
-        path = "\(root)/partition-\(partition)"
+        path = Self.path(root: root, partition: partition)
         try FileManager.default.createDirectory(atPath: "\(path)/tmp", withIntermediateDirectories: true)
     }
+
+    static func path(root: String, partition: Int) -> String { "\(root)/partition-\(partition)" }
 
     func blobPath(_ blob: String) -> String { "\(path)/\(blob)" }
 

@@ -4,10 +4,10 @@ import CSQLite
 public final class Database {
     let handle: OpaquePointer
 
-    /// Opens (creating if needed) the database file at `path`.
-    public init(path: String) throws {
+    /// Opens the database file at `path`, creating it if needed unless `create` is false.
+    public init(path: String, create: Bool = true) throws {
         var connection: OpaquePointer?
-        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX
         let result = sqlite3_open_v2(path, &connection, flags, nil)
         guard result == SQLITE_OK, let connection else {
             let message = connection.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"

@@ -13,7 +13,7 @@ struct Chatd: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chatd",
         abstract: "The chat server: a supervisor and the processes it runs.",
-        subcommands: [Supervise.self, Gateway.self, Auth.self, Router.self, Storage.self],
+        subcommands: [Supervise.self, Gateway.self, Auth.self, Router.self, Storage.self, Backup.self],
         defaultSubcommand: Supervise.self)
 }
 
