@@ -1,0 +1,57 @@
+import ChatTestSupport
+import Foundation
+import Testing
+
+/// A gateway the router took for dead (silent 5 s: here stopped with SIGSTOP, as a split
+/// would silence it) comes back with its users still connected: the router must not call them
+/// offline while it waits for the gateway's presence, and they get what is sent to them.
+@Suite(.serialized) struct GatewayReturnTests {
+    @Test func usersOfAGatewayBackFromTheDeadAreNotCalledOffline() throws {
+        // A system of its own: stopping its gateway must not stall other tests' clients.
+        let system = try ChatSystem()
+        defer { system.stop(); system.removeData() }
+        let (extra, port) = try system.startExtraGateway()
+        defer { #expect(extra.stop(with: SIGTERM, within: .seconds(20)), "the extra gateway did not exit on SIGTERM; it was killed") }
+        let bob = try TestClient(port: system.port), b = TestUIDs.make()
+        try bob.signUpAndIn(b)
+        let alice = try TestClient(port: port), a = TestUIDs.make()
+        try alice.signUpAndIn(a)
+        guard let stopped = system.childPID("gateway") else { throw ChatSystem.Failure(description: "no gateway running") }
+
+        kill(stopped, SIGSTOP)
+        var resumed = false
+        defer { if !resumed { kill(stopped, SIGCONT) } }
+        // Until the router takes bob's gateway for dead (5 s) alice's texts are pushed to it and
+        // wait in its socket; after that they are answered offline: the router cannot know.
+        var sent = 0
+        try waitUntil("the router to take the stopped gateway for dead", timeout: .seconds(20), interval: .milliseconds(500)) {
+            sent += 1
+            try alice.sendLine("\(a) to \(b) 202004131702 text\nwhile stopped \(sent)")
+            return try alice.readReply() == "Target user offline"
+        }
+        kill(stopped, SIGCONT)
+        resumed = true
+
+        // Bob stayed connected: his text is answered, so his gateway runs and talks to the bus again.
+        try bob.sendLine("\(b) to \(a) 202004131703 text\nback")
+        #expect(try bob.readReply() == "ok")
+        // Right after, the router may still be rebuilding the presence of bob's gateway: texts
+        // to bob are held meanwhile, never answered offline.
+        let texts = (1...10).map { "after the return \($0)" }
+        for text in texts {
+            try alice.sendLine("\(a) to \(b) 202004131704 text\n\(text)")
+            #expect(try alice.readReply() == "ok", "\"\(text)\" was not delivered to bob, who stayed signed in")
+        }
+        #expect(try pushedBodies(to: bob, until: texts.last!).filter { $0.hasPrefix("after the return") } == texts)
+    }
+
+    /// The bodies of the texts pushed to `client`, in order, up to and including `last`.
+    private func pushedBodies(to client: TestClient, until last: String) throws -> [String] {
+        var bodies = client.pushes.map(\.body)
+        while bodies.last != last {
+            _ = try client.readLine(timeout: 10)  // the push's header
+            bodies.append(try client.readLine(timeout: 10))
+        }
+        return bodies
+    }
+}
