@@ -11,7 +11,8 @@ public final class ChatClientSession: @unchecked Sendable {
     enum Awaited {
         case signUp
         case signIn(uid: String)
-        case send
+        /// A text to `peer`.
+        case send(peer: String)
         case history(peer: String)
         case addFriend
         case friends
@@ -111,7 +112,7 @@ public final class ChatClientSession: @unchecked Sendable {
             guard text.utf8.count <= LineFramer.protocolMaxLineLength else { return output("error: \(UserInputError.tooLong)") }
             if peer != nil { withState { currentPeer = target } }
             let header = MessageHeader(sender: uid, recipient: target, timestamp: MessageTimestamp.now(), kind: .text)
-            send(.message(header: header, body: text), awaiting: .send)
+            send(.message(header: header, body: text), awaiting: .send(peer: target))
         case .history(let peer):
             guard let uid = requireSignedIn() else { return }
             send(.historyAll(uid: uid, peer: peer), awaiting: .history(peer: peer))
@@ -255,6 +256,8 @@ public final class ChatClientSession: @unchecked Sendable {
         case (.uploadStart, _):
             output(TerminalText.escaped(line))
             withState { uploadDecision = .refused }
+        case (.send(let peer), .serviceUnavailable?):
+            output(UnsureSend.notice(peer: peer))
         case (.uploadFinal, _):
             output(reply == .ok ? "sent" : TerminalText.escaped(line))
         case (.download(_, let name), .dataSize(let count)?):

@@ -9,7 +9,9 @@ import Logging
 /// A text comes from the storage worker that made it durable (`deliverStored`): the router
 /// pushes it if the recipient is online and answers the gateway's request itself. Presence is
 /// rebuilt after a restart from the gateways, which resend who is signed in when the router
-/// does not recognise their heartbeat.
+/// does not recognise their heartbeat; until they have (`PresenceResync`), and likewise for a
+/// gateway back after being taken for dead, a text to a recipient not found is held, not
+/// answered `Target user offline`.
 ///
 /// Unchecked: its mutable state is set up in `run` before the loop starts, then touched on the
 /// loop's thread only; `stop()`, called from another thread, only stops the (thread-safe) loop.
@@ -25,7 +27,8 @@ public final class RouterService: @unchecked Sendable {
     private var presence = PresenceTable()
     private var introductions: P2PIntroductions
     private var offerRate: OfferRateLimiter
-    private let startedAt = DispatchTime.now().uptimeNanoseconds
+    /// Stored texts whose recipient was not found while some presence was still missing.
+    private var resync: PresenceResync
     private var heldDeliveries: [(to: String, record: [UInt8], gatewayId: String, requestId: UInt64)] = []
     private var lastGatewayId = ""
     private var lastGatewayIdentity: [UInt8] = []
@@ -45,6 +48,8 @@ public final class RouterService: @unchecked Sendable {
         introductions = P2PIntroductions(limits: .init(perSender: configuration.p2pMaxLiveOffersPerUser,
                                                        total: configuration.p2pMaxLiveOffers))
         offerRate = OfferRateLimiter(perMinute: configuration.p2pOffersPerMinute)
+        resync = PresenceResync(startedAt: DispatchTime.now().uptimeNanoseconds,
+                                bound: PresenceResync.bound(requestTimeoutMilliseconds: configuration.requestTimeoutMilliseconds))
     }
 
     public func run() throws {
@@ -53,9 +58,11 @@ public final class RouterService: @unchecked Sendable {
         knownUsers = KnownUsers(loop: loop, auth: authSocket)
         loop.every(.seconds(1)) { [weak self] in
             self?.dropSilentGateways()
-            self?.releaseHeldDeliveries()
             self?.expireIntroductions()
         }
+        // Often enough that a held text is answered soon after its bound, well within the
+        // gateway's timeout; a look at an empty list when nothing is held.
+        loop.every(.milliseconds(100)) { [weak self] in self?.releaseHeldDeliveries() }
         // A gateway the socket can no longer route to has gone: its users are offline.
         loop.onUnroutablePeer = { [weak self] _, gateway in self?.forgetGateway(gateway) }
         logger.info("router ready", metadata: ["bus.endpoint": "\(configuration.routerEndpoint)", "router.instance": "\(instance)"])
@@ -67,7 +74,12 @@ public final class RouterService: @unchecked Sendable {
     private func handle(_ incoming: BusIncoming) {
         guard let gateway = incoming.peer else { return }
         // Storage workers write here too (`deliverStored`); only gateways are watched for liveness.
-        if case .deliverStored = incoming.message {} else { gatewayLastSeen[gateway] = DispatchTime.now().uptimeNanoseconds }
+        if case .deliverStored = incoming.message {} else {
+            let now = DispatchTime.now().uptimeNanoseconds
+            gatewayLastSeen[gateway] = now
+            // New, or back after being taken for dead: its users are unknown until it syncs.
+            if !syncedGateways.contains(gateway) { resync.heard(fromUnsynced: gateway, now: now) }
+        }
         switch incoming.message {
         case .gatewayHello:
             loop.reply(to: incoming, with: .routerWelcome(routerInstance: instance, needsSync: !syncedGateways.contains(gateway)))
@@ -75,18 +87,22 @@ public final class RouterService: @unchecked Sendable {
             presence.removeGateway(gateway)
             for entry in entries { attach(entry, on: gateway) }
             syncedGateways.insert(gateway)
+            resync.synced(gateway)
             releaseHeldDeliveries()
             logger.info("gateway presence synced", metadata: ["router.gateway": "\(String(decoding: gateway, as: UTF8.self))", "router.sessions": "\(entries.count)"])
             loop.reply(to: incoming, with: .attached)
         case .attach(let entry):
             attach(entry, on: gateway)
+            // A held text for this user goes now, ahead of any sent after the sign-in.
+            releaseHeldDeliveries()
             loop.reply(to: incoming, with: .attached)
         case .detach(let uid, let connection):
             presence.detach(uid: uid, connection: connection, on: gateway)
         case .deliverStored(let to, let record, let gatewayId, let requestId):
-            // Just after a (re)start presence is still being rebuilt from the gateways: hold
-            // stored texts until it is, rather than call their recipients offline.
-            if isRebuildingPresence {
+            // While presence is being rebuilt (after a router start, or a gateway's return after
+            // a split) a recipient not found may be signed in: hold the stored text rather than
+            // call them offline.
+            if resync.verdict(recipientOnline: presence.location(of: to) != nil, now: DispatchTime.now().uptimeNanoseconds) == .hold {
                 heldDeliveries.append((to, record, gatewayId, requestId))
             } else {
                 deliverStored(to: to, record: record, gatewayId: gatewayId, requestId: requestId)
@@ -156,18 +172,19 @@ public final class RouterService: @unchecked Sendable {
         return lastGatewayIdentity
     }
 
-    /// Until the first gateway resends its presence (within a heartbeat, 1 s, of a router
-    /// start; 2 s at most), nobody is known to be online.
-    private var isRebuildingPresence: Bool {
-        syncedGateways.isEmpty && DispatchTime.now().uptimeNanoseconds - startedAt < 2_000_000_000
-    }
-
+    /// Answers the held texts whose recipient is now found, or whose wait is over; in the
+    /// order they came, so one recipient's texts are pushed in order.
     private func releaseHeldDeliveries() {
-        guard !isRebuildingPresence, !heldDeliveries.isEmpty else { return }
+        guard !heldDeliveries.isEmpty else { return }
+        let now = DispatchTime.now().uptimeNanoseconds
         let held = heldDeliveries
         heldDeliveries.removeAll()
         for delivery in held {
-            deliverStored(to: delivery.to, record: delivery.record, gatewayId: delivery.gatewayId, requestId: delivery.requestId)
+            if resync.verdict(recipientOnline: presence.location(of: delivery.to) != nil, now: now) == .hold {
+                heldDeliveries.append(delivery)
+            } else {
+                deliverStored(to: delivery.to, record: delivery.record, gatewayId: delivery.gatewayId, requestId: delivery.requestId)
+            }
         }
     }
 
@@ -225,5 +242,6 @@ public final class RouterService: @unchecked Sendable {
         presence.removeGateway(gateway)
         gatewayLastSeen.removeValue(forKey: gateway)
         syncedGateways.remove(gateway)
+        resync.forget(gateway)
     }
 }
