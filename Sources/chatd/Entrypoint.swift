@@ -33,6 +33,19 @@ struct ChildOptions: ParsableArguments {
         ProcessLifecycle.onReloadSignal(logger: logger) {}
         return (resolved, logger)
     }
+
+    /// Runs a role. An error that stops it is logged with the time and the role (a bare
+    /// `Error: zmq_bind(...)` names neither, and children share one standard error), and
+    /// the process exits 1 for the supervisor to see.
+    func run(role: String, _ body: (ChatConfiguration, Logger) throws -> Void) throws {
+        let (configuration, logger) = try prepare(role: role)
+        do {
+            try body(configuration, logger)
+        } catch {
+            logger.critical("stopped by an error", metadata: ["chatd.error": "\(error)"])
+            throw ExitCode.failure
+        }
+    }
 }
 
 struct Supervise: ParsableCommand {
@@ -77,10 +90,11 @@ struct Gateway: ParsableCommand {
     @OptionGroup var options: ChildOptions
 
     func run() throws {
-        let (configuration, logger) = try options.prepare(role: "gateway")
-        let server = GatewayServer(configuration: configuration, logger: logger)
-        ProcessLifecycle.onTerminationSignal(logger: logger) { server.stop() }
-        try server.run()
+        try options.run(role: "gateway") { configuration, logger in
+            let server = GatewayServer(configuration: configuration, logger: logger)
+            ProcessLifecycle.onTerminationSignal(logger: logger) { server.stop() }
+            try server.run()
+        }
     }
 }
 
@@ -89,10 +103,11 @@ struct Auth: ParsableCommand {
     @OptionGroup var options: ChildOptions
 
     func run() throws {
-        let (configuration, logger) = try options.prepare(role: "auth")
-        let service = AuthService(configuration: configuration, logger: logger)
-        ProcessLifecycle.onTerminationSignal(logger: logger) { service.stop() }
-        try service.run()
+        try options.run(role: "auth") { configuration, logger in
+            let service = AuthService(configuration: configuration, logger: logger)
+            ProcessLifecycle.onTerminationSignal(logger: logger) { service.stop() }
+            try service.run()
+        }
     }
 }
 
@@ -101,10 +116,11 @@ struct Router: ParsableCommand {
     @OptionGroup var options: ChildOptions
 
     func run() throws {
-        let (configuration, logger) = try options.prepare(role: "router")
-        let service = RouterService(configuration: configuration, logger: logger)
-        ProcessLifecycle.onTerminationSignal(logger: logger) { service.stop() }
-        try service.run()
+        try options.run(role: "router") { configuration, logger in
+            let service = RouterService(configuration: configuration, logger: logger)
+            ProcessLifecycle.onTerminationSignal(logger: logger) { service.stop() }
+            try service.run()
+        }
     }
 }
 
@@ -115,9 +131,10 @@ struct Storage: ParsableCommand {
     var index: Int
 
     func run() throws {
-        let (configuration, logger) = try options.prepare(role: "storage-\(index)")
-        let service = StorageService(configuration: configuration, index: index, logger: logger)
-        ProcessLifecycle.onTerminationSignal(logger: logger) { service.stop() }
-        try service.run()
+        try options.run(role: "storage-\(index)") { configuration, logger in
+            let service = StorageService(configuration: configuration, index: index, logger: logger)
+            ProcessLifecycle.onTerminationSignal(logger: logger) { service.stop() }
+            try service.run()
+        }
     }
 }
