@@ -15,7 +15,7 @@ import Testing
             #expect(try client.readReply() == "ok")
         }
         let file = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 9) }
-        #expect(try Self.upload(alice, from: a, to: b, name: "photo.jpg", bytes: file) == "ok")
+        #expect(try alice.upload(from: a, to: b, name: "photo.jpg", bytes: file) == "ok")
 
         // A pair that keeps chatting while the backup runs: its copy must be a whole prefix.
         let (carol, c) = try system.signedInUser()
@@ -31,7 +31,7 @@ import Testing
         #expect(backup.output.ends(within: .seconds(60)) && backup.process.exits(within: .seconds(10)))
         #expect(backup.process.terminationStatus == 0, "\(backup.output.text)")
         #expect(backup.output.text.contains("stored files"), "\(backup.output.text)")
-        let busyHistory = try Self.history(carol, me: c, peer: d)
+        let busyHistory = try carol.history(me: c, peer: d)
         _ = dave
 
         // A second backup into the same folder is refused: it never mixes with what is there.
@@ -49,11 +49,11 @@ import Testing
         #expect(try alice2.ask("signin \(a) pw") == "signin successfully")
         #expect(try bob2.ask("signin \(b) pw") == "signin successfully")
         let expected = Array(texts.joined().utf8) + Array("\(a) to \(b) 202004131702 file \(file.count)\nphoto.jpg\n".utf8)
-        #expect(try Self.history(bob2, me: b, peer: a) == expected)
-        #expect(try Self.download(bob2, me: b, peer: a, name: "photo.jpg") == file)
+        #expect(try bob2.history(me: b, peer: a) == expected)
+        #expect(try bob2.download(me: b, peer: a, name: "photo.jpg") == file)
         let carol2 = try TestClient(port: restored.port)
         #expect(try carol2.ask("signin \(c) pw") == "signin successfully")
-        let restoredBusy = try Self.history(carol2, me: c, peer: d)
+        let restoredBusy = try carol2.history(me: c, peer: d)
         #expect(!restoredBusy.isEmpty && busyHistory.starts(with: restoredBusy))
     }
 
@@ -67,31 +67,5 @@ import Testing
         process.standardError = pipe
         try process.run()
         return (process, ChildOutput(pipe))
-    }
-
-    static func upload(_ client: TestClient, from: String, to: String, name: String, bytes: [UInt8]) throws -> String {
-        // Replies read past pushes: the peer may have written meanwhile.
-        try client.sendLine("\(from) to \(to) 202004131702 file \(bytes.count)\n\(name)")
-        let goAhead = try client.readReply()
-        guard goAhead == "ok" else { return goAhead }
-        try client.send(bytes)
-        return try client.readReply(timeout: 60)
-    }
-
-    static func download(_ client: TestClient, me: String, peer: String, name: String) throws -> [UInt8]? {
-        try client.sendLine("\(me) history \(peer) filename \(name)")
-        let answer = try client.readReply()
-        guard answer.hasPrefix("server_data_size"), let count = Int(answer.dropFirst("server_data_size".count)) else { return nil }
-        try client.sendLine("ok")
-        return try client.read(count: count, timeout: 60)
-    }
-
-    /// The pair's whole history as the server sends it; empty when there is none.
-    static func history(_ client: TestClient, me: String, peer: String) throws -> [UInt8] {
-        try client.sendLine("\(me) history \(peer) all")
-        let answer = try client.readReply()
-        guard answer.hasPrefix("server_data_size"), let count = Int(answer.dropFirst("server_data_size".count)) else { return [] }
-        try client.sendLine("ok")
-        return try client.read(count: count)
     }
 }

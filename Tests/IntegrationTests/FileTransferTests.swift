@@ -6,58 +6,42 @@ import Testing
 @Suite struct FileTransferTests {
     let system = ChatSystem.shared
 
-    /// Uploads and returns the final reply.
-    private func upload(_ client: TestClient, from: String, to: String, kind: String = "file", name: String, bytes: [UInt8]) throws -> String {
-        let goAhead = try client.ask("\(from) to \(to) 202004131702 \(kind) \(bytes.count)\n\(name)")
-        guard goAhead == "ok" else { return goAhead }
-        try client.send(bytes)
-        return try client.readReply(timeout: 60)
-    }
-
-    private func download(_ client: TestClient, me: String, peer: String, name: String) throws -> [UInt8]? {
-        try client.sendLine("\(me) history \(peer) filename \(name)")
-        let answer = try client.readReply()
-        guard answer.hasPrefix("server_data_size"), let count = Int(answer.dropFirst("server_data_size".count)) else { return nil }
-        try client.sendLine("ok")
-        return try client.read(count: count, timeout: 60)
-    }
-
     @Test(arguments: [0, 1, 65_536, 3 * 1_048_576 + 17])
     func sizesRoundTripByteExact(_ size: Int) throws {
         let (alice, a) = try system.signedInUser()
         let (bob, b) = try system.signedInUser()
         // Every byte value, newlines and NULs included.
         let bytes = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 8) }
-        #expect(try upload(alice, from: a, to: b, name: "data \(size).bin", bytes: bytes) == "ok")
+        #expect(try alice.upload(from: a, to: b, name: "data \(size).bin", bytes: bytes) == "ok")
         #expect(try bob.readLine() == "\(a) to \(b) 202004131702 file \(size)")
         #expect(try bob.readLine() == "data \(size).bin")
-        #expect(try download(bob, me: b, peer: a, name: "data \(size).bin") == bytes)
-        #expect(try download(alice, me: a, peer: b, name: "data \(size).bin") == bytes)
+        #expect(try bob.download(me: b, peer: a, name: "data \(size).bin") == bytes)
+        #expect(try alice.download(me: a, peer: b, name: "data \(size).bin") == bytes)
     }
 
     @Test func voiceMessagesAndHistoryRecords() throws {
         let (alice, a) = try system.signedInUser()
         let b = try system.registeredUser()
-        #expect(try upload(alice, from: a, to: b, kind: "audio", name: "202001010000_audio.ogg", bytes: [1, 2, 3]) == "Target user offline")
+        #expect(try alice.upload(from: a, to: b, kind: "audio", name: "202001010000_audio.ogg", bytes: [1, 2, 3]) == "Target user offline")
         #expect(try alice.ask("\(a) to \(b) 202004131703 text\nand a text") == "Target user offline")
         let expected = "\(a) to \(b) 202004131702 audio 3\n202001010000_audio.ogg\n\(a) to \(b) 202004131703 text\nand a text\n"
         #expect(try alice.ask("\(a) history \(b) all") == "server_data_size\(expected.utf8.count)")
         try alice.sendLine("ok")
         #expect(try alice.read(count: expected.utf8.count) == Array(expected.utf8))
-        #expect(try download(alice, me: a, peer: b, name: "202001010000_audio.ogg") == [1, 2, 3])
+        #expect(try alice.download(me: a, peer: b, name: "202001010000_audio.ogg") == [1, 2, 3])
     }
 
     @Test func namesAlreadyUsedGetNumbered() throws {
         let (alice, a) = try system.signedInUser()
         let (bob, b) = try system.signedInUser()
         for (index, name) in ["a.tar.gz", "a.tar.gz", "a.tar.gz", ".bashrc", ".bashrc", "README", "README"].enumerated() {
-            #expect(try upload(alice, from: a, to: b, name: name, bytes: [UInt8(index)]) == "ok")
+            #expect(try alice.upload(from: a, to: b, name: name, bytes: [UInt8(index)]) == "ok")
         }
         let pushedNames = try (0..<7).map { _ -> String in _ = try bob.readLine(); return try bob.readLine() }
         #expect(pushedNames == ["a.tar.gz", "a.tar (2).gz", "a.tar (3).gz", ".bashrc", ".bashrc (2)", "README", "README (2)"])
-        #expect(try download(bob, me: b, peer: a, name: "a.tar (3).gz") == [2])
-        #expect(try download(bob, me: b, peer: a, name: "README (2)") == [6])
-        #expect(try download(bob, me: b, peer: a, name: "a.tar.gz") == [0])
+        #expect(try bob.download(me: b, peer: a, name: "a.tar (3).gz") == [2])
+        #expect(try bob.download(me: b, peer: a, name: "README (2)") == [6])
+        #expect(try bob.download(me: b, peer: a, name: "a.tar.gz") == [0])
     }
 
     @Test func refusalsComeInTheProtocolsOrder() throws {
@@ -83,7 +67,7 @@ import Testing
         let (alice, a) = try system.signedInUser()
         let (bob, b) = try system.signedInUser()
         let bytes = (0..<(24 << 20)).map { UInt8(truncatingIfNeeded: $0 * 31) }
-        #expect(try upload(bob, from: b, to: a, name: "big.bin", bytes: bytes) == "ok")
+        #expect(try bob.upload(from: b, to: a, name: "big.bin", bytes: bytes) == "ok")
         _ = try alice.readLine(); _ = try alice.readLine()
         #expect(try alice.ask("\(a) history \(b) filename big.bin") == "server_data_size\(bytes.count)")
         try alice.sendLine("ok")
@@ -100,7 +84,7 @@ import Testing
         let (alice, a) = try system.signedInUser()
         let (bob, b) = try system.signedInUser()
         let bytes = (0..<(8 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ $0 >> 12) }
-        #expect(try upload(bob, from: b, to: a, name: "slow.bin", bytes: bytes) == "ok")
+        #expect(try bob.upload(from: b, to: a, name: "slow.bin", bytes: bytes) == "ok")
         _ = try alice.readLine(); _ = try alice.readLine()
         #expect(try alice.ask("\(a) history \(b) filename slow.bin") == "server_data_size\(bytes.count)")
         try alice.sendLine("ok")

@@ -38,13 +38,6 @@ import Testing
         #expect(try alice.ask("\(a) friends") == "friends")
     }
 
-    /// Uploads `bytes` as a file and returns the go-ahead's refusal or the final reply.
-    private func upload(_ client: TestClient, from: String, to: String, name: String, bytes: [UInt8]) throws -> String {
-        let goAhead = try client.ask("\(from) to \(to) 202004131702 file \(bytes.count)\n\(name)")
-        guard goAhead == "ok" else { return goAhead }
-        try client.send(bytes)
-        return try client.readReply(timeout: 30)
-    }
 
     /// The sizes of the files storage holds (blobs and uploads in progress), empty ones left out.
     private func storedFileSizes(in system: ChatSystem) -> [Int] {
@@ -62,15 +55,15 @@ import Testing
         defer { system.stop(); system.removeData() }
         let (alice, a) = try system.signedInUser()
         let b = try system.registeredUser()
-        #expect(try upload(alice, from: a, to: b, name: "first.bin", bytes: [UInt8](repeating: 1, count: 600)) == "Target user offline")
+        #expect(try alice.upload(from: a, to: b, name: "first.bin", bytes: [UInt8](repeating: 1, count: 600), timeout: 30) == "Target user offline")
         // 600 + 401 is past 1000: refused before the go-ahead, so not a byte is sent.
-        #expect(try upload(alice, from: a, to: b, name: "refused.bin", bytes: [UInt8](repeating: 2, count: 401)) == "Storage quota exceeded")
+        #expect(try alice.upload(from: a, to: b, name: "refused.bin", bytes: [UInt8](repeating: 2, count: 401), timeout: 30) == "Storage quota exceeded")
         // The connection goes on as before, and what still fits is taken, to the byte.
         #expect(try alice.ask("\(a) to \(b) 202004131702 text\nstill here") == "Target user offline")
-        #expect(try upload(alice, from: a, to: b, name: "last.bin", bytes: [UInt8](repeating: 3, count: 400)) == "Target user offline")
-        #expect(try upload(alice, from: a, to: b, name: "one more.bin", bytes: [4]) == "Storage quota exceeded")
+        #expect(try alice.upload(from: a, to: b, name: "last.bin", bytes: [UInt8](repeating: 3, count: 400), timeout: 30) == "Target user offline")
+        #expect(try alice.upload(from: a, to: b, name: "one more.bin", bytes: [4], timeout: 30) == "Storage quota exceeded")
         // An empty file stores nothing, so it is never refused.
-        #expect(try upload(alice, from: a, to: b, name: "empty.bin", bytes: []) == "Target user offline")
+        #expect(try alice.upload(from: a, to: b, name: "empty.bin", bytes: [], timeout: 30) == "Target user offline")
 
         let history = "\(a) to \(b) 202004131702 file 600\nfirst.bin\n\(a) to \(b) 202004131702 text\nstill here\n"
             + "\(a) to \(b) 202004131702 file 400\nlast.bin\n\(a) to \(b) 202004131702 file 0\nempty.bin\n"
@@ -83,7 +76,7 @@ import Testing
         // The quota is each user's own: the recipient may still send.
         let bob = try TestClient(port: system.port)
         #expect(try bob.ask("signin \(b) pw") == "signin successfully")
-        #expect(try upload(bob, from: b, to: a, name: "reply.bin", bytes: [UInt8](repeating: 5, count: 1000)) == "ok")
+        #expect(try bob.upload(from: b, to: a, name: "reply.bin", bytes: [UInt8](repeating: 5, count: 1000), timeout: 30) == "ok")
     }
 
     @Test func anUploadThatFailsGivesItsBytesBack() throws {
@@ -101,7 +94,7 @@ import Testing
         #expect(try again.ask("signin \(a) pw") == "signin successfully")
         var reply = ""
         try waitUntil("the failed upload's bytes to be given back (last reply: \(reply))", timeout: .seconds(15), interval: .milliseconds(200)) {
-            reply = try upload(again, from: a, to: b, name: "whole.bin", bytes: [UInt8](repeating: 8, count: 800))
+            reply = try again.upload(from: a, to: b, name: "whole.bin", bytes: [UInt8](repeating: 8, count: 800), timeout: 30)
             return reply != "Storage quota exceeded"
         }
         #expect(reply == "Target user offline")
@@ -110,6 +103,6 @@ import Testing
             storedFileSizes(in: system) == [800]
         }
         // And the 800 stored now count: 201 more do not fit.
-        #expect(try upload(again, from: a, to: b, name: "more.bin", bytes: [UInt8](repeating: 7, count: 201)) == "Storage quota exceeded")
+        #expect(try again.upload(from: a, to: b, name: "more.bin", bytes: [UInt8](repeating: 7, count: 201), timeout: 30) == "Storage quota exceeded")
     }
 }
