@@ -6,19 +6,13 @@ import Testing
 /// auth's refusals read as.
 @Suite struct SessionAddressKeyTests {
     @Test func signUpCarriesTheAddress() {
-        var transcript = SessionTranscript()
-        transcript.session = ClientSession(connectionId: 3, settings: ClientSession.Settings())
-        transcript.session.connected(remoteAddress: "[2001:db8::5]:40000", addressKey: "2001:db8:0:0::/64")
-        _ = transcript.take()
+        var transcript = SessionTranscript(remoteAddress: "[2001:db8::5]:40000", addressKey: "2001:db8:0:0::/64")
         transcript.send("signup 111111 secret_1\n")
         #expect(transcript.takeRequests().map(\.message) == [.signUpFrom(uid: "111111", password: "secret_1", address: "2001:db8:0:0::/64")])
     }
 
     @Test func aThrottledSignUpIsRefusedInTheLoginPhase() {
-        var transcript = SessionTranscript()
-        transcript.session = ClientSession(connectionId: 3, settings: ClientSession.Settings())
-        transcript.session.connected(remoteAddress: "203.0.113.9:40000", addressKey: "203.0.113.9")
-        _ = transcript.take()
+        var transcript = SessionTranscript(remoteAddress: "203.0.113.9:40000", addressKey: "203.0.113.9")
         transcript.send("signup 111111 secret_1\n")
         #expect(transcript.takeRequests().map(\.message) == [.signUpFrom(uid: "111111", password: "secret_1", address: "203.0.113.9")])
 
@@ -31,10 +25,7 @@ import Testing
     }
 
     @Test func signInCarriesTheAddressAndAThrottledAnswerIsRefusedInTheLoginPhase() {
-        var transcript = SessionTranscript()
-        transcript.session = ClientSession(connectionId: 3, settings: ClientSession.Settings())
-        transcript.session.connected(remoteAddress: "203.0.113.9:40000", addressKey: "203.0.113.9")
-        _ = transcript.take()
+        var transcript = SessionTranscript(remoteAddress: "203.0.113.9:40000", addressKey: "203.0.113.9")
         transcript.send("signin 111111 secret_1\n")
         #expect(transcript.takeRequests().map(\.message) == [.signInFrom(uid: "111111", password: "secret_1", address: "203.0.113.9")])
 

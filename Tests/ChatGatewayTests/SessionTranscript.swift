@@ -11,9 +11,11 @@ struct SessionTranscript {
 
     static let password = "secret_1"
 
-    init(settings: ClientSession.Settings = ClientSession.Settings()) {
+    /// `addressKey` is what a sign-in or sign-up carries to auth for counting by address.
+    init(settings: ClientSession.Settings = ClientSession.Settings(), remoteAddress: String = "198.51.100.7:40000",
+         addressKey: String? = nil) {
         session = ClientSession(connectionId: 7, settings: settings)
-        session.connected(remoteAddress: "198.51.100.7:40000")
+        session.connected(remoteAddress: remoteAddress, addressKey: addressKey)
         _ = session.takeActions()
     }
 
