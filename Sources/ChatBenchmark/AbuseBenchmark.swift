@@ -30,6 +30,11 @@ struct AbuseBenchmark {
         var gatewayResidentMiB = 0.0
         var gatewayPeakMiB = 0.0
         var notes: [String] = []
+
+        /// One bystander sign-in: its milliseconds, or nil when it failed.
+        mutating func recordBystander(_ millis: Double?) {
+            if let millis { bystanderMillis.append(millis) } else { bystanderFailures += 1 }
+        }
     }
 
     let options: Options
@@ -58,7 +63,7 @@ struct AbuseBenchmark {
     private func watch(for duration: Double, into phase: inout Phase) {
         let end = Date().addingTimeInterval(duration)
         while Date() < end {
-            if let millis = bystanderSignIn() { phase.bystanderMillis.append(millis) } else { phase.bystanderFailures += 1 }
+            phase.recordBystander(bystanderSignIn())
             Thread.sleep(forTimeInterval: 0.2)
         }
     }
@@ -81,7 +86,7 @@ struct AbuseBenchmark {
     func baseline() -> Phase {
         var phase = Phase()
         for _ in 0..<10 {
-            if let millis = bystanderSignIn() { phase.bystanderMillis.append(millis) } else { phase.bystanderFailures += 1 }
+            phase.recordBystander(bystanderSignIn())
         }
         return phase
     }
