@@ -12,6 +12,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         // toml++ underneath; duplicate keys and error positions depend on it, so minor updates only.
         .package(url: "https://github.com/LebJe/TOMLKit.git", .upToNextMinor(from: "0.6.0")),
     ],
@@ -34,6 +36,14 @@ let package = Package(
         .target(name: "ChatProtocol"),
         .target(name: "ChatBus", dependencies: [
             "ZeroMQ", "ChatProtocol", .product(name: "Logging", package: "swift-log"),
+        ]),
+        // What every process reports to the supervisor (its metrics, over ZeroMQ), and how
+        // the supervisor gathers them: the one place the telemetry format is defined.
+        .target(name: "ChatTelemetry", dependencies: [
+            "ZeroMQ",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .target(name: "ChatRuntime", dependencies: [
             "CLinux",
@@ -59,6 +69,15 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "ChatSupervisor", dependencies: ["ChatRuntime", .product(name: "Logging", package: "swift-log")]),
+        // What the supervisor shows: `chatd status` over the admin socket, and the metrics
+        // and health endpoint, from its children's states and every process's telemetry.
+        .target(name: "ChatMonitoring", dependencies: [
+            "ChatSupervisor", "ChatTelemetry", "ChatRuntime",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
         .target(name: "ChatClient", dependencies: ["ChatProtocol", "ChatCrypto"]),
         .target(name: "ChatBenchmark", dependencies: [
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -69,7 +88,7 @@ let package = Package(
 
         // Thin executables.
         .executableTarget(name: "chatd", dependencies: [
-            "ChatRuntime", "ChatGateway", "ChatAuth", "ChatRouter", "ChatStorage", "ChatSupervisor",
+            "ChatRuntime", "ChatTelemetry", "ChatMonitoring", "ChatGateway", "ChatAuth", "ChatRouter", "ChatStorage", "ChatSupervisor",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -84,6 +103,12 @@ let package = Package(
         .testTarget(name: "ChatAuthTests", dependencies: ["ChatAuth", "ChatRuntime"]),
         .testTarget(name: "ChatBusTests", dependencies: ["ChatBus", "ChatTestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ChatRuntimeTests", dependencies: ["ChatRuntime", "ChatSupervisor"]),
+        .testTarget(name: "ChatTelemetryTests", dependencies: [
+            "ChatTelemetry", "ChatTestSupport", .product(name: "Logging", package: "swift-log"),
+        ]),
+        .testTarget(name: "ChatMonitoringTests", dependencies: [
+            "ChatMonitoring", "ChatSupervisor", "ChatTelemetry", "ChatTestSupport", .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "ChatGatewayTests", dependencies: [
             "ChatGateway", "ChatBus", "ChatProtocol", "ChatTestSupport",
             .product(name: "Logging", package: "swift-log"),

@@ -109,6 +109,21 @@ public struct ChatConfiguration: Equatable, Sendable {
     /// past it gets `Storage quota exceeded`. 0 means no limit.
     public var maxStoredBytesPerUser: Int64 = 10 << 30
 
+    /// Where every process sends its metrics for the supervisor's status and metrics endpoint
+    /// (ZeroMQ; the supervisor binds it). Empty: `ipc://` in the data folder, which needs no
+    /// port and is one per system; set a `tcp://` address when roles run on other machines.
+    public var telemetryEndpoint = ""
+    /// How often each process reports.
+    public var telemetryIntervalMilliseconds = 1_000
+    /// `host:port` of the Prometheus metrics and `/healthz` endpoint the supervisor serves.
+    /// Empty: none.
+    public var metricsListen = "127.0.0.1:9464"
+
+    /// The telemetry endpoint in effect: `telemetryEndpoint`, or the data folder's.
+    public var resolvedTelemetryEndpoint: String {
+        telemetryEndpoint.isEmpty ? "ipc://\(dataDirectory)/telemetry.sock" : telemetryEndpoint
+    }
+
     /// Restart intensity per child, as Erlang/OTP: a child restarted more than `maxRestarts`
     /// times in `restartWindowSeconds` is reported as failing. The supervisor never gives up on
     /// it and never stops its siblings for it: it keeps restarting it at `maxBackoffSeconds`.
@@ -168,6 +183,9 @@ public struct ChatConfiguration: Equatable, Sendable {
         "storage.partitions": .integer(in: 1...4096) { $0.storagePartitions = $1 },
         "bus.request_timeout_ms": .integer(in: 10...600_000) { $0.requestTimeoutMilliseconds = $1 },
         "bus.fail_fast_after_ms": .integer(in: 0...600_000) { $0.failFastAfterMilliseconds = $1 },
+        "telemetry.endpoint": .string { $0.telemetryEndpoint = $1 },
+        "telemetry.interval_ms": .integer(in: 50...60_000) { $0.telemetryIntervalMilliseconds = $1 },
+        "metrics.listen": .string { $0.metricsListen = $1 },
         "supervisor.max_restarts": .integer(in: 0...10_000) { $0.maxRestarts = $1 },
         "supervisor.restart_window_seconds": .integer(in: 1...86_400) { $0.restartWindowSeconds = $1 },
         "supervisor.max_backoff_seconds": .integer(in: 1...3_600) { $0.maxBackoffSeconds = $1 },

@@ -141,5 +141,6 @@ public final class Supervisor: @unchecked Sendable {
         finished.signal()
     }
 
-    private static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+    /// The clock of `ChildState`'s times: seconds since boot, monotonic.
+    public static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 }

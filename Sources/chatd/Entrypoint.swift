@@ -1,10 +1,12 @@
 import ArgumentParser
 import ChatAuth
 import ChatGateway
+import ChatMonitoring
 import ChatRouter
 import ChatRuntime
 import ChatStorage
 import ChatSupervisor
+import ChatTelemetry
 import Foundation
 import Logging
 
@@ -31,6 +33,11 @@ struct ChildOptions: ParsableArguments {
         if let parentPid { ProcessLifecycle.terminateWhenParentDies(expectedParent: parentPid, logger: logger) }
         // A hang-up sent to the whole process group (a closed terminal) leaves the workers running too.
         ProcessLifecycle.onReloadSignal(logger: logger) {}
+        let registry = ProcessMetrics.bootstrap()
+        try TelemetryReporter(endpoint: resolved.resolvedTelemetryEndpoint, process: role,
+                              interval: .milliseconds(resolved.telemetryIntervalMilliseconds), logger: logger) {
+            registry.emitToString()
+        }.start()
         return (resolved, logger)
     }
 
@@ -60,6 +67,7 @@ struct Supervise: ParsableCommand {
         let logger = Logger(label: "chatd.supervisor")
         if let watchedParent { ProcessLifecycle.terminateWhenParentDies(expectedParent: watchedParent, logger: logger) }
         try FileManager.default.createDirectory(atPath: resolved.dataDirectory, withIntermediateDirectories: true)
+        let telemetry = try TelemetryCollector(endpoint: resolved.resolvedTelemetryEndpoint, logger: logger)
         let passed = configuration.asArguments + ["--parent-pid", String(getpid())]
         let storage = resolved.storageEndpoints.indices.map {
             ChildSpec(name: "storage-\($0)", arguments: ["storage", "--index", String($0)] + passed)
@@ -81,7 +89,7 @@ struct Supervise: ParsableCommand {
             logger.notice("reload not implemented yet; configuration unchanged, nothing restarted")
         }
         logger.info("starting", metadata: ["chatd.port": "\(resolved.port)", "chatd.data_dir": "\(resolved.dataDirectory)"])
-        supervisor.run()
+        withExtendedLifetime(telemetry) { supervisor.run() }
     }
 }
 

@@ -1,0 +1,63 @@
+import Foundation
+import Logging
+import Synchronization
+import ZeroMQ
+
+/// Sends this process's `TelemetryReport` to the supervisor's collector every `interval`, on a
+/// thread of its own, from its start until the process ends.
+///
+/// Telemetry must never hold up the work it describes: the socket keeps at most one report
+/// queued and drops the rest, and no report is resent. A collector that is not there (the
+/// supervisor restarting, a role run alone without one) loses reports, nothing else.
+public final class TelemetryReporter: Sendable {
+    private let endpoint: String
+    private let process: String
+    private let interval: Duration
+    private let metrics: @Sendable () -> String
+    private let logger: Logger
+    private let stopped = Atomic<Bool>(false)
+
+    public init(endpoint: String, process: String, interval: Duration, logger: Logger, metrics: @escaping @Sendable () -> String) {
+        self.endpoint = endpoint
+        self.process = process
+        self.interval = interval
+        self.logger = logger
+        self.metrics = metrics
+    }
+
+    /// Connects (ZeroMQ connects in the background, so this fails only on a malformed
+    /// endpoint) and starts sending, the first report at once.
+    public func start() throws {
+        let context = Context()
+        let socket = try context.socket(.push)
+        try socket.setSendHighWaterMark(1)
+        try socket.setLinger(milliseconds: 0)
+        try socket.setReconnectInterval(milliseconds: 100)
+        try socket.connect(endpoint)
+        let owned = ThreadOwnedSocket(context: context, socket: socket)
+        let thread = Thread { [self] in
+            send(on: owned.socket)
+            owned.close()
+        }
+        thread.name = "telemetry"
+        thread.start()
+    }
+
+    /// Ends the sending thread after its current wait (for tests; processes just exit).
+    public func stop() {
+        stopped.store(true, ordering: .relaxed)
+    }
+
+    private func send(on socket: Socket) {
+        let pid = getpid()
+        while !stopped.load(ordering: .relaxed) {
+            let frame = TelemetryReport(process: process, pid: pid, metrics: metrics()).encoded()
+            do {
+                _ = try frame.withUnsafeBytes { try socket.send(identity: nil, payload: $0, blocking: false) }
+            } catch {
+                logger.warning("telemetry: report not sent", metadata: ["telemetry.error": "\(error)"])
+            }
+            Thread.sleep(forTimeInterval: Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18)
+        }
+    }
+}

@@ -1,0 +1,34 @@
+@testable import ChatTelemetry
+import Testing
+
+@Suite struct MetricsExpositionTests {
+    @Test func readsSamplesWithAndWithoutLabels() {
+        let samples = MetricsExposition.samples("""
+            # TYPE chat_texts_stored_total counter
+            chat_texts_stored_total 12
+            chat_bus_request_seconds_bucket{worker="storage-0",le="+Inf"} 3
+            chat_label_escapes{text="a\\"b\\\\c\\nd"} 1.5
+            not a sample at all
+            """)
+        #expect(samples == [
+            .init(name: "chat_texts_stored_total", labels: [:], value: 12),
+            .init(name: "chat_bus_request_seconds_bucket", labels: ["worker": "storage-0", "le": "+Inf"], value: 3),
+            .init(name: "chat_label_escapes", labels: ["text": "a\"b\\c\nd"], value: 1.5),
+        ])
+    }
+
+    @Test func mergesFamiliesOfSeveralProcessesUnderOneHeader() {
+        let page = MetricsExposition.merged([
+            (process: "storage-0", metrics: "# TYPE chat_commits_total counter\nchat_commits_total 3\n"),
+            (process: "storage-1", metrics: "# TYPE chat_commits_total counter\nchat_commits_total 4\n# TYPE chat_up gauge\nchat_up{x=\"1\"} 1\n"),
+        ])
+        #expect(page == """
+            # TYPE chat_commits_total counter
+            chat_commits_total{process="storage-0"} 3
+            chat_commits_total{process="storage-1"} 4
+            # TYPE chat_up gauge
+            chat_up{process="storage-1",x="1"} 1
+
+            """)
+    }
+}

@@ -1,0 +1,31 @@
+import ChatTelemetry
+import ChatTestSupport
+import Foundation
+import Logging
+import Synchronization
+import Testing
+
+/// A reporter and a collector over a real ZeroMQ socket, as a child and the supervisor use them.
+@Suite struct TelemetryDeliveryTests {
+    @Test func theCollectorHoldsTheLatestReportOfEachProcess() throws {
+        let endpoint = "ipc://\(FileManager.default.temporaryDirectory.path)/telemetry-\(UUID().uuidString.prefix(8)).sock"
+        let logger = Logger(label: "test")
+        let collector = try TelemetryCollector(endpoint: endpoint, logger: logger)
+        let count = Counting()
+        let reporter = TelemetryReporter(endpoint: endpoint, process: "router", interval: .milliseconds(20), logger: logger) {
+            "chat_reports \(count.next())\n"
+        }
+        try reporter.start()
+        defer { reporter.stop() }
+        try waitUntil("two reports from the router", timeout: .seconds(10)) {
+            guard let received = collector.reports(maxAge: 5_000_000_000)["router"] else { return false }
+            #expect(received.report.pid == getpid())
+            return MetricsExposition.samples(received.report.metrics).first.map { $0.value >= 1 } ?? false
+        }
+    }
+}
+
+private final class Counting: Sendable {
+    private let value = Mutex(0)
+    func next() -> Int { value.withLock { $0 += 1; return $0 - 1 } }
+}
