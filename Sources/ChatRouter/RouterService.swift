@@ -27,9 +27,10 @@ public final class RouterService: @unchecked Sendable {
     private var presence = PresenceTable()
     private var introductions: P2PIntroductions
     private var offerRate: OfferRateLimiter
-    /// Stored texts whose recipient was not found while some presence was still missing.
     private var resync: PresenceResync
-    private var heldDeliveries: [(to: String, record: [UInt8], gatewayId: String, requestId: UInt64)] = []
+    /// Stored texts and voice or file messages whose recipient was not found while some
+    /// presence was still missing.
+    private var heldDeliveries: [Delivery] = []
     private var lastGatewayId = ""
     private var lastGatewayIdentity: [UInt8] = []
     private var gatewayLastSeen: [[UInt8]: UInt64] = [:]
@@ -99,16 +100,10 @@ public final class RouterService: @unchecked Sendable {
         case .detach(let uid, let connection):
             presence.detach(uid: uid, connection: connection, on: gateway)
         case .deliverStored(let to, let record, let gatewayId, let requestId):
-            // While presence is being rebuilt (after a router start, or a gateway's return after
-            // a split) a recipient not found may be signed in: hold the stored text rather than
-            // call them offline.
-            if resync.verdict(recipientOnline: presence.location(of: to) != nil, now: DispatchTime.now().uptimeNanoseconds) == .hold {
-                heldDeliveries.append((to, record, gatewayId, requestId))
-            } else {
-                deliverStored(to: to, record: record, gatewayId: gatewayId, requestId: requestId)
-            }
+            deliverOrHold(Delivery(to: to, record: record, gateway: identity(of: gatewayId), requestId: requestId))
         case .announce(_, let to, let record):
-            loop.reply(to: incoming, with: deliver(record, to: to, askedBy: gateway))
+            // A stored voice or file message, announced by the gateway: held like a text.
+            deliverOrHold(Delivery(to: to, record: record, gateway: gateway, requestId: incoming.envelope.requestId))
         case .notify(let to, let bytes):
             if let location = presence.location(of: to) { push(bytes, to: location) }
         case .p2pOffer(let from, let to, let size, let sha256, let name, let privateEndpoint):
@@ -142,11 +137,30 @@ public final class RouterService: @unchecked Sendable {
         }
     }
 
-    /// From a storage worker: the text is durable. Push it, and answer the gateway's request.
-    private func deliverStored(to: String, record: [UInt8], gatewayId: String, requestId: UInt64) {
-        let gateway = identity(of: gatewayId)
-        loop.send(BusEnvelope(requestId: requestId, message: deliver(record, to: to, askedBy: gateway), flags: .reply),
-                  on: gatewaySocket, to: gateway)
+    /// A stored record to push to `to`, and the gateway request to answer with the outcome.
+    private struct Delivery {
+        let to: String
+        let record: [UInt8]
+        let gateway: [UInt8]
+        let requestId: UInt64
+    }
+
+    /// While presence is being rebuilt (after a router start, or a gateway's return after a
+    /// split) a recipient not found may be signed in: the delivery is held rather than the
+    /// recipient called offline.
+    private func deliverOrHold(_ delivery: Delivery) {
+        if resync.verdict(recipientOnline: presence.location(of: delivery.to) != nil, now: DispatchTime.now().uptimeNanoseconds) == .hold {
+            heldDeliveries.append(delivery)
+        } else {
+            answer(delivery)
+        }
+    }
+
+    /// The record is durable: push it, and answer the gateway's request.
+    private func answer(_ delivery: Delivery) {
+        loop.send(BusEnvelope(requestId: delivery.requestId, message: deliver(delivery.record, to: delivery.to, askedBy: delivery.gateway),
+                              flags: .reply),
+                  on: gatewaySocket, to: delivery.gateway)
     }
 
     /// Pushes `record` to `to` if online, and returns the answer for the asking gateway. When
@@ -172,7 +186,7 @@ public final class RouterService: @unchecked Sendable {
         return lastGatewayIdentity
     }
 
-    /// Answers the held texts whose recipient is now found, or whose wait is over; in the
+    /// Answers the held deliveries whose recipient is now found, or whose wait is over; in the
     /// order they came, so one recipient's texts are pushed in order.
     private func releaseHeldDeliveries() {
         guard !heldDeliveries.isEmpty else { return }
@@ -183,7 +197,7 @@ public final class RouterService: @unchecked Sendable {
             if resync.verdict(recipientOnline: presence.location(of: delivery.to) != nil, now: now) == .hold {
                 heldDeliveries.append(delivery)
             } else {
-                deliverStored(to: delivery.to, record: delivery.record, gatewayId: delivery.gatewayId, requestId: delivery.requestId)
+                answer(delivery)
             }
         }
     }

@@ -86,6 +86,38 @@ import Testing
         #expect(answers.withLock { $0["text"] } == .success(.deliveredPush(connection: 7, bytes: record)))
     }
 
+    /// A voice or file message is announced by the gateway itself (`announce`, once storage
+    /// has it): its answer waits for the gateway's presence the same way.
+    @Test func anAnnouncedFileForAUserOfAGatewayNotYetSyncedWaitsForItsPresence() throws {
+        let system = try ChatSystem()
+        defer { system.stop(); system.removeData() }
+        let recipient = try system.registeredUser()
+        let gatewayId = "gw-announce-test-\(UUID().uuidString.prefix(8))"
+        let loop = BusLoop(requestTimeout: .seconds(10), logger: Logger(label: "gateway-return-test"))
+        let socket = try loop.connectDealer(system.routerEndpoint, identity: gatewayId)
+        Thread { loop.run { _ in } }.start()
+        defer { loop.stop() }
+        let answers = Mutex<[String: Result<BusMessage, BusRequestError>]>([:])
+        let record = Array("111111 to \(recipient) 202004131702 file\nreport.pdf 3\n".utf8)
+
+        loop.execute {
+            loop.request(.gatewayHello(gatewayId: gatewayId), on: socket) { result in answers.withLock { $0["hello"] = result } }
+            loop.request(.announce(from: "111111", to: recipient, record: record), on: socket) { result in
+                answers.withLock { $0["announce"] = result }
+            }
+        }
+        try waitUntil("the router's welcome", timeout: .seconds(10)) { answers.withLock { $0["hello"] != nil } }
+        // Long enough for an unheld answer to have come back (it is immediate).
+        Thread.sleep(forTimeInterval: 0.3)
+        #expect(answers.withLock { $0["announce"] } == nil, "the announcement was answered before the gateway's presence came")
+        loop.execute {
+            let entry = PresenceEntry(uid: recipient, connection: 9, publicAddress: "127.0.0.1:40001")
+            loop.request(.presenceSync([entry]), on: socket) { result in answers.withLock { $0["sync"] = result } }
+        }
+        try waitUntil("the announcement's answer", timeout: .seconds(10)) { answers.withLock { $0["announce"] != nil } }
+        #expect(answers.withLock { $0["announce"] } == .success(.deliveredPush(connection: 9, bytes: record)))
+    }
+
     /// The bodies of the texts pushed to `client`, in order, up to and including `last`.
     private func pushedBodies(to client: TestClient, until last: String) throws -> [String] {
         var bodies = client.pushes.map(\.body)
