@@ -48,11 +48,17 @@ struct PresenceResync: Equatable {
 
     /// True while some presence the router expects is missing and `bound` has not passed.
     func isWaiting(now: UInt64) -> Bool {
-        // After a start, the first gateway's sync ends the wait, as before there were other
-        // gateways to wait for; the others are waited for once heard from.
-        if !anySynced && now &- startedAt < bound { return true }
+        let sinceStart = now &- startedAt
+        // After a start, every gateway still running is heard from within one heartbeat (its
+        // first is answered `needsSync`), and then waited for; until a heartbeat has passed,
+        // one not heard from yet may hold the recipient, so the first gateway's sync is not
+        // enough. With no sync at all, the bound ends the wait.
+        if sinceStart < min(Self.heartbeatWindow, bound) || (!anySynced && sinceStart < bound) { return true }
         return unsyncedSince.values.contains { now &- $0 < bound }
     }
+
+    /// The gateways' heartbeat (1 s) and a margin for its trip.
+    static let heartbeatWindow: UInt64 = 1_500_000_000
 
     func verdict(recipientOnline: Bool, now: UInt64) -> Verdict {
         if recipientOnline { return .deliver }

@@ -19,12 +19,26 @@ import Testing
         #expect(resync.verdict(recipientOnline: true, now: start) == .deliver)
     }
 
-    @Test func afterAStartAbsentRecipientsAreHeldUntilTheFirstSync() {
+    @Test func afterAStartAbsentRecipientsAreHeldUntilTheFirstSyncAndAHeartbeat() {
         var resync = PresenceResync(startedAt: start, bound: 2 * second)
         #expect(resync.verdict(recipientOnline: false, now: start + second) == .hold)
         resync.heard(fromUnsynced: gatewayA, now: start + second)
         resync.synced(gatewayA)
-        #expect(resync.verdict(recipientOnline: false, now: start + second) == .answerOffline)
+        #expect(resync.verdict(recipientOnline: false, now: start + second) == .hold)
+        #expect(resync.verdict(recipientOnline: false, now: start + PresenceResync.heartbeatWindow) == .answerOffline)
+    }
+
+    /// Two gateways: the first syncs at once, the second's heartbeat comes later in the first
+    /// second. Its users are not called offline in between.
+    @Test func afterAStartAGatewayHeardAfterTheFirstSyncIsWaitedFor() {
+        var resync = PresenceResync(startedAt: start, bound: 2 * second)
+        resync.heard(fromUnsynced: gatewayA, now: start + second / 10)
+        resync.synced(gatewayA)
+        #expect(resync.verdict(recipientOnline: false, now: start + second / 2) == .hold)
+        resync.heard(fromUnsynced: gatewayB, now: start + 9 * second / 10)
+        #expect(resync.verdict(recipientOnline: false, now: start + 16 * second / 10) == .hold)
+        resync.synced(gatewayB)
+        #expect(resync.verdict(recipientOnline: false, now: start + 16 * second / 10) == .answerOffline)
     }
 
     @Test func afterAStartWithNoGatewayTheBoundEndsTheWait() {
