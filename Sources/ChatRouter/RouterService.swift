@@ -36,6 +36,7 @@ public final class RouterService: @unchecked Sendable {
     /// Gateways that sent their full presence since this router started.
     private var syncedGateways: Set<[UInt8]> = []
     private var knownUsers: KnownUsers!
+    private let metrics = RouterMetrics()
 
     /// A gateway silent this long is taken for dead and its users for offline.
     private let gatewayTimeoutNanos: UInt64 = 5_000_000_000
@@ -145,8 +146,9 @@ public final class RouterService: @unchecked Sendable {
     /// From a storage worker: the text is durable. Push it, and answer the gateway's request.
     private func deliverStored(to: String, record: [UInt8], gatewayId: String, requestId: UInt64) {
         let gateway = identity(of: gatewayId)
-        loop.send(BusEnvelope(requestId: requestId, message: deliver(record, to: to, askedBy: gateway), flags: .reply),
-                  on: gatewaySocket, to: gateway)
+        let answer = deliver(record, to: to, askedBy: gateway)
+        metrics.count(answer)
+        loop.send(BusEnvelope(requestId: requestId, message: answer, flags: .reply), on: gatewaySocket, to: gateway)
     }
 
     /// Pushes `record` to `to` if online, and returns the answer for the asking gateway. When
