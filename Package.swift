@@ -116,6 +116,7 @@ let package = Package(
         ]),
         .testTarget(name: "ChatMonitoringTests", dependencies: [
             "ChatMonitoring", "ChatSupervisor", "ChatTelemetry", "ChatTestSupport", .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         .testTarget(name: "ChatGatewayTests", dependencies: [
             "ChatGateway", "ChatBus", "ChatProtocol", "ChatTestSupport",
