@@ -74,6 +74,15 @@ import Testing
             #expect(total("chat_child_up", on: page, with: "child=\"\(child)\"") == 1, "\(child)")
         }
         #expect(try LoopbackHTTP.get(port: port, "/metrics").headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8")
+
+        // A file is counted as a file, made durable by one fsync of its own, and not as a text.
+        #expect(try alice.upload(from: a, to: b, name: "figures.bin", bytes: [1, 2, 3]) == "ok")
+        try waitUntil("the file in the figures; page:\n\(page)", timeout: .seconds(10), interval: .milliseconds(100)) {
+            page = try metricsPage(port)
+            return total("chat_files_stored_total", on: page) == 1 && total("chat_fsync_seconds_count", on: page) == 1
+        }
+        #expect(total("chat_texts_stored_total", on: page) == stored + 1)
+        #expect(total("chat_texts_delivered_total", on: page) == delivered + 1)
     }
 
     @Test func healthzSeesAHungWorkerAndItsReturn() throws {
