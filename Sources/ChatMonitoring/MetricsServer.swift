@@ -43,8 +43,7 @@ public final class MetricsServer: Sendable {
     @discardableResult
     public func start(at address: ListenAddress) throws -> Int {
         let system = system, health = health, now = now, limits = limits
-        let timeout = TimeAmount.nanoseconds(limits.connectionTimeout.components.seconds * 1_000_000_000
-                                             + limits.connectionTimeout.components.attoseconds / 1_000_000_000)
+        let timeout = TimeAmount(limits.connectionTimeout)
         let respond: @Sendable (HTTPMethod, String) -> EndpointResponse = { method, uri in
             EndpointResponse.answering(method, uri, metricsPage: { system.metricsPage() },
                                        healthProblems: { system.healthProblems(health, now: now()) })
