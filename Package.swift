@@ -57,16 +57,24 @@ let package = Package(
         .target(name: "ChatGateway", dependencies: [
             "ChatProtocol", "ChatBus", "ChatRuntime",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .target(name: "ChatAuth", dependencies: [
-            "ChatBus", "ChatRuntime", "ChatCrypto", "SQLite", .product(name: "Logging", package: "swift-log"),
+            "ChatBus", "ChatRuntime", "ChatCrypto", "SQLite",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
         ]),
-        .target(name: "ChatRouter", dependencies: ["ChatProtocol", "ChatBus", "ChatRuntime", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "ChatRouter", dependencies: [
+            "ChatProtocol", "ChatBus", "ChatRuntime",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
+        ]),
         .target(name: "ChatStorage", dependencies: [
             "ChatProtocol", "ChatBus", "ChatRuntime", "ChatCrypto", "SQLite", "CLinux",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
         ]),
         .target(name: "ChatSupervisor", dependencies: ["ChatRuntime", .product(name: "Logging", package: "swift-log")]),
         // What the supervisor shows: `chatd status` over the admin socket, and the metrics
@@ -108,6 +116,7 @@ let package = Package(
         ]),
         .testTarget(name: "ChatMonitoringTests", dependencies: [
             "ChatMonitoring", "ChatSupervisor", "ChatTelemetry", "ChatTestSupport", .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         .testTarget(name: "ChatGatewayTests", dependencies: [
             "ChatGateway", "ChatBus", "ChatProtocol", "ChatTestSupport",

@@ -33,6 +33,7 @@ public final class AuthService: @unchecked Sendable {
     /// Accounts signed up per address (loop thread only).
     private var signUps: SignUpLimit
     private var store: AccountStore!
+    private let metrics = AuthMetrics()
 
     public init(configuration: ChatConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -100,17 +101,20 @@ public final class AuthService: @unchecked Sendable {
     /// check at once: the allowance can be overshot by fewer than that many, never more.
     private func signUp(_ incoming: BusIncoming, uid: String, password: String, address: String?) throws {
         if let wait = signUps.wait(address: address, now: DispatchTime.now().uptimeNanoseconds) {
+            metrics.signUpsThrottled.increment()
             return loop.reply(to: incoming, with: .signUpThrottled(retryAfterMilliseconds: UInt32(clamping: wait / 1_000_000)))
         }
         if try store.exists(uid) {
             // Counted too: otherwise signing up taken uids would list them faster than signing in may.
             countSignUp(uid: uid, address: address)
+            metrics.signUpsTaken.increment()
             return loop.reply(to: incoming, with: .authOutcome(.uidTaken))
         }
         offload(incoming, address: address, work: { [hasher] in try hasher.hash(password) }) { stored in
             // Taken meanwhile (two sign-ups raced for it) counts as naming a taken uid does.
             let created = try self.store.create(uid, stored)
             self.countSignUp(uid: uid, address: address)
+            (created ? self.metrics.signUpsSucceeded : self.metrics.signUpsTaken).increment()
             return .authOutcome(created ? .signedUp : .uidTaken)
         }
     }
@@ -131,6 +135,7 @@ public final class AuthService: @unchecked Sendable {
     /// an unknown uid included, is counted.
     private func signIn(_ incoming: BusIncoming, uid: String, password: String, address: String?) throws {
         if let wait = throttle.wait(account: uid, address: address, now: DispatchTime.now().uptimeNanoseconds) {
+            metrics.signInsThrottled.increment()
             return loop.reply(to: incoming, with: .signInThrottled(retryAfterMilliseconds: UInt32(clamping: wait / 1_000_000)))
         }
         guard let stored = try store.storedHash(of: uid) else {
@@ -144,6 +149,7 @@ public final class AuthService: @unchecked Sendable {
     }
 
     private func record(_ outcome: SignInThrottle.Outcome, uid: String, address: String?) {
+        metrics.count(outcome)
         if outcome != .signedIn {
             // One line per failure the throttle let through (refused attempts are not logged),
             // so an operator sees who guesses at what, from where, at the rate the throttle allows.

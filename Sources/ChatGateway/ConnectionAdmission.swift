@@ -4,13 +4,15 @@ import Synchronization
 
 /// The gateway's `ConnectionLimits`, shared by every event loop: a connection is admitted on
 /// the loop that accepted it and signs in and closes on its own. The lock is taken on those
-/// three events only, never per message.
+/// three events only, never per message, and so are the connection figures recorded.
 final class ConnectionAdmission: Sendable {
     private let limits: Mutex<ConnectionLimits>
+    private let metrics: GatewayMetrics
     private let logger: Logger
 
-    init(limits: ConnectionLimits, logger: Logger) {
+    init(limits: ConnectionLimits, metrics: GatewayMetrics = GatewayMetrics(), logger: Logger) {
         self.limits = Mutex(limits)
+        self.metrics = metrics
         self.logger = logger
     }
 
@@ -21,7 +23,14 @@ final class ConnectionAdmission: Sendable {
         let now = NIODeadline.now()
         let (decision, report) = limits.withLock { limits in
             let decision = limits.admit(connection, from: key)
+            // Under the lock, so concurrent admissions and closes record their counts in order.
+            if decision == .admitted { metrics.connectionsOpen.record(limits.openConnections) }
             return (decision, limits.refusalsToReport(now: now, every: .minutes(1)))
+        }
+        switch decision {
+        case .admitted: metrics.connectionsAccepted.increment()
+        case .tooManyInTotal: metrics.refusedAtTotalCap.increment()
+        case .tooManyFromAddress: metrics.refusedAtAddressCap.increment()
         }
         if let report {
             logger.warning("refusing connections at the connection limits", metadata: [
@@ -37,6 +46,9 @@ final class ConnectionAdmission: Sendable {
     }
 
     func closed(_ connection: UInt64) {
-        limits.withLock { $0.closed(connection) }
+        limits.withLock { limits in
+            limits.closed(connection)
+            metrics.connectionsOpen.record(limits.openConnections)
+        }
     }
 }

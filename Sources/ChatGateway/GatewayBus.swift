@@ -1,6 +1,7 @@
 import ChatBus
 import ChatProtocol
 import ChatRuntime
+import CoreMetrics
 import Foundation
 import Logging
 import NIOCore
@@ -39,9 +40,14 @@ final class GatewayBus: SessionBus, @unchecked Sendable {
     /// from replies instead, a snapshot could miss an attach the router already applied, and
     /// wipe that user's presence.)
     private var presence: [UInt64: PresenceEntry] = [:]
+    /// `presence.count`, recorded where an attach, detach or kick changes it: per sign-in or
+    /// sign-out, never per message.
+    private let sessionsOnline: Gauge
 
-    init(configuration: ChatConfiguration, registry: SessionRegistry, outputs: OutputBatches, logger: Logger) throws {
+    init(configuration: ChatConfiguration, registry: SessionRegistry, outputs: OutputBatches, sessionsOnline: Gauge,
+         logger: Logger) throws {
         self.logger = logger
+        self.sessionsOnline = sessionsOnline
         self.registry = registry
         self.outputs = outputs
         gatewayId = Self.makeGatewayId()
@@ -163,8 +169,9 @@ final class GatewayBus: SessionBus, @unchecked Sendable {
         switch message {
         case .attach(let entry): presence[entry.connection] = entry
         case .detach(_, let connection): presence.removeValue(forKey: connection)
-        default: break
+        default: return
         }
+        sessionsOnline.record(presence.count)
     }
 
     /// Queues `item` for `eventLoop`, to go over at the end of this wake-up.
@@ -201,6 +208,7 @@ final class GatewayBus: SessionBus, @unchecked Sendable {
         case .kick(let connectionId):
             // A kicked connection sends no detach: it is no longer signed in here.
             presence.removeValue(forKey: connectionId)
+            sessionsOnline.record(presence.count)
             if let connection = registry.connection(connectionId) {
                 hand(.work { connection.kick() }, to: connection.eventLoop)
             }

@@ -20,6 +20,7 @@ public final class GatewayServer: Sendable {
     private let logger: Logger
     private let group: MultiThreadedEventLoopGroup
     private let registry = SessionRegistry()
+    private let metrics = GatewayMetrics()
     /// `run` on its thread and `stop` on a signal's agree on it under the lock.
     private let lifecycle = Mutex(Lifecycle.starting)
 
@@ -32,7 +33,8 @@ public final class GatewayServer: Sendable {
     /// Binds the client port and serves until `stop()`.
     public func run() throws {
         let outputs = OutputBatches(group: group)
-        let bus = try GatewayBus(configuration: configuration, registry: registry, outputs: outputs, logger: logger)
+        let bus = try GatewayBus(configuration: configuration, registry: registry, outputs: outputs,
+                                 sessionsOnline: metrics.sessionsOnline, logger: logger)
         bus.start()
 
         let settings = ClientSession.Settings(
@@ -111,7 +113,7 @@ public final class GatewayServer: Sendable {
             "gateway.max_unauthenticated_per_address": "\(configuration.maxUnauthenticatedPerAddress)",
         ])
         let limits = ConnectionLimits(maxConnections: cap, maxUnauthenticatedPerAddress: configuration.maxUnauthenticatedPerAddress)
-        return ConnectionAdmission(limits: limits, logger: logger)
+        return ConnectionAdmission(limits: limits, metrics: metrics, logger: logger)
     }
 
     /// Stops accepting and closes every connection; callable from any thread, at any time,

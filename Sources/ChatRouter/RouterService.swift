@@ -37,6 +37,7 @@ public final class RouterService: @unchecked Sendable {
     /// Gateways that sent their full presence since this router started.
     private var syncedGateways: Set<[UInt8]> = []
     private var knownUsers: KnownUsers!
+    private let metrics = RouterMetrics()
 
     /// A gateway silent this long is taken for dead and its users for offline.
     private let gatewayTimeoutNanos: UInt64 = 5_000_000_000
@@ -100,10 +101,10 @@ public final class RouterService: @unchecked Sendable {
         case .detach(let uid, let connection):
             presence.detach(uid: uid, connection: connection, on: gateway)
         case .deliverStored(let to, let record, let gatewayId, let requestId):
-            deliverOrHold(Delivery(to: to, record: record, gateway: identity(of: gatewayId), requestId: requestId))
+            deliverOrHold(Delivery(to: to, record: record, gateway: identity(of: gatewayId), requestId: requestId, isText: true))
         case .announce(_, let to, let record):
             // A stored voice or file message, announced by the gateway: held like a text.
-            deliverOrHold(Delivery(to: to, record: record, gateway: gateway, requestId: incoming.envelope.requestId))
+            deliverOrHold(Delivery(to: to, record: record, gateway: gateway, requestId: incoming.envelope.requestId, isText: false))
         case .notify(let to, let bytes):
             if let location = presence.location(of: to) { push(bytes, to: location) }
         case .p2pOffer(let from, let to, let size, let sha256, let name, let privateEndpoint):
@@ -143,6 +144,8 @@ public final class RouterService: @unchecked Sendable {
         let record: [UInt8]
         let gateway: [UInt8]
         let requestId: UInt64
+        /// A text, rather than an announced voice or file message: only texts are counted.
+        let isText: Bool
     }
 
     /// While presence is being rebuilt (after a router start, or a gateway's return after a
@@ -158,9 +161,9 @@ public final class RouterService: @unchecked Sendable {
 
     /// The record is durable: push it, and answer the gateway's request.
     private func answer(_ delivery: Delivery) {
-        loop.send(BusEnvelope(requestId: delivery.requestId, message: deliver(delivery.record, to: delivery.to, askedBy: delivery.gateway),
-                              flags: .reply),
-                  on: gatewaySocket, to: delivery.gateway)
+        let answer = deliver(delivery.record, to: delivery.to, askedBy: delivery.gateway)
+        if delivery.isText { metrics.count(answer) }
+        loop.send(BusEnvelope(requestId: delivery.requestId, message: answer, flags: .reply), on: gatewaySocket, to: delivery.gateway)
     }
 
     /// Pushes `record` to `to` if online, and returns the answer for the asking gateway. When

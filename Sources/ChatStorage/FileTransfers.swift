@@ -45,12 +45,14 @@ final class FileTransfers: @unchecked Sendable {
     /// The partitions' stores; a file's record commits after the texts that arrived before it.
     private let writers: [Int: PartitionWriter]
     private let fileQueue = DispatchQueue(label: "storage.files")
+    private let metrics: StorageMetrics
     private var uploads: [UInt64: Upload] = [:]
     private var downloads: [UInt64: Download] = [:]
     private var nextId = UInt64.random(in: 1...(1 << 48))
 
-    init(loop: BusLoop, logger: Logger, folders: [Int: BlobFolder], writers: [Int: PartitionWriter]) {
+    init(loop: BusLoop, logger: Logger, folders: [Int: BlobFolder], writers: [Int: PartitionWriter], metrics: StorageMetrics) {
         self.loop = loop
+        self.metrics = metrics
         self.logger = logger
         self.folders = folders
         self.writers = writers
@@ -145,8 +147,10 @@ final class FileTransfers: @unchecked Sendable {
         }
         let folder = folders[upload.partition]!
         let writer = writers[upload.partition]!
-        fileQueue.async { [loop] in
+        fileQueue.async { [loop, metrics] in
+            let started = DispatchTime.now().uptimeNanoseconds
             let made = Result { try folder.makeDurable(descriptor: upload.descriptor, temporary: upload.temporary) }
+            metrics.fsyncSeconds.recordNanoseconds(DispatchTime.now().uptimeNanoseconds - started)
             loop.execute { [self] in
                 guard case .success(let blob) = made else { return refuse(incoming, made, folder: folder, upload: upload) }
                 writer.withStore { store in
@@ -155,6 +159,7 @@ final class FileTransfers: @unchecked Sendable {
                     }
                 } completion: { [self] committed in
                     guard case .success(let stored) = committed else { return refuse(incoming, committed, folder: folder, upload: upload, blob: blob) }
+                    metrics.filesStored.increment()
                     loop.reply(to: incoming, with: .stored(record: HistoryRecord.bytes(headerLine: upload.header, body: stored.utf8)))
                 }
             }

@@ -1,5 +1,6 @@
 import ChatBus
 import Dispatch
+import Foundation
 
 /// One partition's store behind a serial queue of its own, with pipelined group commit.
 ///
@@ -27,6 +28,7 @@ final class PartitionWriter: @unchecked Sendable {
     private let store: PartitionStore
     private let loop: BusLoop
     private let queue: DispatchQueue
+    private let metrics: StorageMetrics
     /// Runs on the loop thread after each group commit, with the group and nil, or the error.
     private let onCommitted: ([Append], Error?) -> Void
 
@@ -34,9 +36,11 @@ final class PartitionWriter: @unchecked Sendable {
     private var waiting: [Append] = []
     private var commitsInFlight = 0
 
-    init(partition: Int, store: PartitionStore, loop: BusLoop, onCommitted: @escaping ([Append], Error?) -> Void) {
+    init(partition: Int, store: PartitionStore, loop: BusLoop, metrics: StorageMetrics = StorageMetrics(),
+         onCommitted: @escaping ([Append], Error?) -> Void) {
         self.store = store
         self.loop = loop
+        self.metrics = metrics
         self.onCommitted = onCommitted
         queue = DispatchQueue(label: "storage.partition-\(partition)")
     }
@@ -77,12 +81,16 @@ final class PartitionWriter: @unchecked Sendable {
         commitsInFlight += 1
         queue.async { [self] in
             let failure: Error?
+            let started = DispatchTime.now().uptimeNanoseconds
             do {
                 try store.append(group.map { ($0.pair, $0.record) })
                 failure = nil
+                metrics.textsStored.increment(by: group.count)
+                metrics.groupCommitRecords.record(group.count)
             } catch {
                 failure = error
             }
+            metrics.commitSeconds.recordNanoseconds(DispatchTime.now().uptimeNanoseconds - started)
             loop.execute { [self] in
                 commitsInFlight -= 1
                 onCommitted(group, failure)

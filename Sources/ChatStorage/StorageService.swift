@@ -24,6 +24,7 @@ public final class StorageService: @unchecked Sendable {
     /// An upload or download untouched this long is dropped (its gateway went away).
     private let transferIdleNanos: UInt64 = 300_000_000_000
     private var routerSocket: BusLoop.SocketID!
+    private let metrics = StorageMetrics()
 
     public init(configuration: ChatConfiguration, index: Int, logger: Logger) {
         self.configuration = configuration
@@ -51,12 +52,13 @@ public final class StorageService: @unchecked Sendable {
             let blobs = try BlobFolder(root: "\(configuration.dataDirectory)/files", partition: partition)
             let removed = blobs.removeLeftovers(keeping: try store.referencedBlobs())
             if removed > 0 { logger.warning("removed files a crash left behind", metadata: ["storage.partition": "\(partition)", "storage.files": "\(removed)"]) }
-            writers[partition] = PartitionWriter(partition: partition, store: store, loop: loop) { [weak self] group, failure in
+            writers[partition] = PartitionWriter(partition: partition, store: store, loop: loop, metrics: metrics) { [weak self] group, failure in
                 self?.committed(group, partition: partition, failure: failure)
             }
             blobFolders[partition] = blobs
         }
-        transfers = FileTransfers(loop: loop, logger: logger, folders: blobFolders, writers: writers)
+        transfers = FileTransfers(loop: loop, logger: logger, folders: blobFolders, writers: writers, metrics: metrics)
+        metrics.owning(writers.keys.sorted())
         loop.every(.seconds(10)) { [weak self] in
             guard let self else { return }
             transfers.sweep(idleNanos: transferIdleNanos)

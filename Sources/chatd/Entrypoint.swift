@@ -34,7 +34,10 @@ struct ChildOptions: ParsableArguments {
         // A hang-up sent to the whole process group (a closed terminal) leaves the workers running too.
         ProcessLifecycle.onReloadSignal(logger: logger) {}
         let registry = ProcessMetrics.bootstrap()
-        try TelemetryReporter(endpoint: resolved.resolvedTelemetryEndpoint, process: role,
+        // A supervised child is known by its role, which is unique under its supervisor. A role
+        // run on its own may have namesakes (two gateways on two machines): its pid tells them apart.
+        let processName = parentPid == nil ? "\(role)-\(getpid())" : role
+        try TelemetryReporter(endpoint: resolved.resolvedTelemetryEndpoint, process: processName,
                               interval: .milliseconds(resolved.telemetryIntervalMilliseconds), logger: logger) {
             registry.emitToString()
         }.start()
@@ -66,6 +69,7 @@ struct Supervise: ParsableCommand {
         ProcessLifecycle.bootstrapLogging(level: resolved.logLevel)
         let logger = Logger(label: "chatd.supervisor")
         if let watchedParent { ProcessLifecycle.terminateWhenParentDies(expectedParent: watchedParent, logger: logger) }
+        let metricsAddress = try ListenAddress.parse(resolved.metricsListen)
         try FileManager.default.createDirectory(atPath: resolved.dataDirectory, withIntermediateDirectories: true)
         let telemetry = try TelemetryCollector(endpoint: resolved.resolvedTelemetryEndpoint, logger: logger)
         let passed = configuration.asArguments + ["--parent-pid", String(getpid())]
@@ -89,7 +93,28 @@ struct Supervise: ParsableCommand {
             logger.notice("reload not implemented yet; configuration unchanged, nothing restarted")
         }
         logger.info("starting", metadata: ["chatd.port": "\(resolved.port)", "chatd.data_dir": "\(resolved.dataDirectory)"])
-        withExtendedLifetime(telemetry) { supervisor.run() }
+        let health = HealthCheck(telemetryIntervalMilliseconds: resolved.telemetryIntervalMilliseconds)
+        let system = MonitoredSystem(childStates: { supervisor.states() }, telemetry: telemetry,
+                                     reportMaxAge: UInt64(health.silenceLimitSeconds * 1e9))
+        let metrics = metricsAddress.flatMap { serveMetrics(at: $0, system: system, health: health, logger: logger) }
+        withExtendedLifetime((telemetry, metrics)) { supervisor.run() }
+    }
+
+    /// The metrics endpoint, or nil when its address cannot be bound: metrics are for watching
+    /// the chat service, and a port taken by something else should not keep it from running.
+    /// The error is logged, and the service runs unwatched until restarted with a free port.
+    private func serveMetrics(at address: ListenAddress, system: MonitoredSystem, health: HealthCheck, logger: Logger) -> MetricsServer? {
+        let server = MetricsServer(system: system, health: health, now: Supervisor.now, logger: logger)
+        do {
+            try server.start(at: address)
+            return server
+        } catch {
+            logger.error("metrics endpoint not started; the chat service runs without it", metadata: [
+                "metrics.address": "\(address.host):\(address.port)", "metrics.error": "\(error)",
+            ])
+            server.stop()
+            return nil
+        }
     }
 }
 

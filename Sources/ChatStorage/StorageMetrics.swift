@@ -1,0 +1,25 @@
+import CoreMetrics
+
+/// A storage worker's figures, made once per process and shared by its partitions' queues.
+/// Texts are counted per group commit, not per text: a commit adds its group's size at once.
+struct StorageMetrics: Sendable {
+    /// Texts made durable (their group committed).
+    let textsStored = Counter(label: "chat_texts_stored_total")
+    /// Voice and file messages stored: the file durable and its record committed.
+    let filesStored = Counter(label: "chat_files_stored_total")
+    /// One group commit: SQLite's COMMIT, whose fsync of the log (synchronous=FULL) is inside
+    /// it and cannot be timed apart, so this is mostly that fsync.
+    let commitSeconds = Timer(label: "chat_commit_seconds")
+    /// Making one uploaded file durable: fsync of the file, its rename, fsync of the folder.
+    /// The only fsyncs storage makes itself; a text's is SQLite's, in `commitSeconds`.
+    let fsyncSeconds = Timer(label: "chat_fsync_seconds")
+    /// Texts per group commit: how much load the commits are absorbing.
+    let groupCommitRecords = Recorder(label: "chat_group_commit_records")
+
+    /// Marks `partitions` as this worker's: 1 each, for as long as the process runs.
+    func owning(_ partitions: [Int]) {
+        for partition in partitions {
+            Gauge(label: "chat_storage_partition_owned", dimensions: [("partition", String(partition))]).record(1)
+        }
+    }
+}
