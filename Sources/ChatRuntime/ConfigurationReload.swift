@@ -15,13 +15,17 @@ public final class ConfigurationReload: Sendable {
 
     private let source: ConfigurationSource
     private let logger: Logger
+    private let needsRestartLevel: Logger.Level
     /// Also keeps two reloads (a signal and an admin request) from running at once.
     private let state: Mutex<State>
 
-    /// `current`: what the process runs with now, read from `source`.
-    public init(source: ConfigurationSource, current: ChatConfiguration, logger: Logger) {
+    /// `current`: what the process runs with now, read from `source`. `needsRestartLevel`: how
+    /// loud to name the settings a restart would take; the supervisor warns, and its children,
+    /// which read the same file, say it again only at debug level rather than five times over.
+    public init(source: ConfigurationSource, current: ChatConfiguration, logger: Logger, needsRestartLevel: Logger.Level = .warning) {
         self.source = source
         self.logger = logger
+        self.needsRestartLevel = needsRestartLevel
         state = Mutex(State(current: current))
     }
 
@@ -49,7 +53,7 @@ public final class ConfigurationReload: Sendable {
             let change = ConfigurationChange(from: state.current, to: new)
             state.current = change.result
             if !change.needsRestart.isEmpty {
-                logger.warning("reload: needs a restart, left as it was", metadata: ["reload.keys": "\(change.needsRestart.joined(separator: ","))"])
+                logger.log(level: needsRestartLevel, "reload: needs a restart, left as it was", metadata: ["reload.keys": "\(change.needsRestart.joined(separator: ","))"])
             }
             if !change.applied.isEmpty {
                 logger.notice("reload: applied", metadata: ["reload.keys": "\(change.applied.joined(separator: ","))"])

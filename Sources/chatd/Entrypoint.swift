@@ -33,7 +33,7 @@ struct ChildOptions: ParsableArguments {
         if let parentPid { ProcessLifecycle.terminateWhenParentDies(expectedParent: parentPid, logger: logger) }
         // The supervisor forwards its reloads as SIGHUP; a hang-up sent to the whole process
         // group (a closed terminal) is one too, and leaves the workers running.
-        let reload = ConfigurationReload(source: configuration.source, current: resolved, logger: logger)
+        let reload = ConfigurationReload(source: configuration.source, current: resolved, logger: logger, needsRestartLevel: .debug)
         reload.whenReloaded { ProcessLifecycle.logSettings.update(from: $0) }
         ProcessLifecycle.onReloadSignal(logger: logger) { reload.reload() }
         let registry = ProcessMetrics.bootstrap()
