@@ -100,6 +100,22 @@ import Testing
         #expect(!system.log.contains("child exited"))
     }
 
+    @Test func aLiveLimitReachesTheGatewayAndOpenConnectionsStay() throws {
+        let system = try ChatSystem(config: "log_level = \"info\"\n[gateway]\nmax_unauthenticated_per_address = 100\n")
+        defer { system.stop(); system.removeData() }
+        let held = try (0..<2).map { _ in try TestClient(port: system.port, from: "127.0.0.2") }
+        for client in held { #expect(try client.ask("hello") == "Wrong sign command") }
+
+        try system.rewriteConfig("log_level = \"info\"\n[gateway]\nmax_unauthenticated_per_address = 2\n")
+        hangUp(system)
+        try waitUntil("the gateway to apply the reload; log:\n\(system.log)", timeout: .seconds(10)) {
+            lines(system, of: "gateway", containing: "reload: applied").contains { $0.contains("gateway.max_unauthenticated_per_address") }
+        }
+
+        #expect(try TestClient(port: system.port, from: "127.0.0.2").readLine() == "Too many connections")
+        for client in held { #expect(try client.ask("hello") == "Wrong sign command") }
+    }
+
     @Test func jsonLogLinesParse() throws {
         let system = try ChatSystem(config: "log_level = \"info\"\nlog_format = \"json\"\n")
         defer { system.stop(); system.removeData() }
