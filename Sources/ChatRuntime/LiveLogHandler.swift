@@ -41,8 +41,12 @@ public struct LiveLogHandler: LogHandler {
         case .text:
             text.log(event: event)
         case .json:
-            var merged = text.metadata.merging(event.metadata ?? [:]) { $1 }
-            if let error = event.error { merged["error.message"] = "\(error)" }
+            // The same metadata as a text line's, merged the way StreamLogHandler merges it.
+            var merged = text.metadata.merging(text.metadataProvider?.get() ?? [:]) { $1 }.merging(event.metadata ?? [:]) { $1 }
+            if let error = event.error {
+                merged["error.message"] = "\(error)"
+                merged["error.type"] = "\(String(reflecting: type(of: error)))"
+            }
             let line = JSONLogLine(time: Date(), level: event.level, label: label, message: event.message.description,
                                    metadata: merged, source: event.source)
             // One write per line, so lines from several threads never interleave.
