@@ -110,7 +110,9 @@ let package = Package(
         .testTarget(name: "ChatProtocolTests", dependencies: ["ChatProtocol", "ChatCrypto", "ChatTestSupport"]),
         .testTarget(name: "ChatAuthTests", dependencies: ["ChatAuth", "ChatRuntime"]),
         .testTarget(name: "ChatBusTests", dependencies: ["ChatBus", "ChatTestSupport", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "ChatRuntimeTests", dependencies: ["ChatRuntime", "ChatSupervisor"]),
+        .testTarget(name: "ChatRuntimeTests", dependencies: [
+            "ChatRuntime", "ChatSupervisor", .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "ChatTelemetryTests", dependencies: [
             "ChatTelemetry", "ChatTestSupport", .product(name: "Logging", package: "swift-log"),
         ]),

@@ -32,6 +32,8 @@ public final class AuthService: @unchecked Sendable {
     private var throttle: SignInThrottle
     /// Accounts signed up per address (loop thread only).
     private var signUps: SignUpLimit
+    /// Bytes each user may store (loop thread only).
+    private var storageQuota: StorageQuota
     private var store: AccountStore!
     private let metrics = AuthMetrics()
 
@@ -47,6 +49,7 @@ public final class AuthService: @unchecked Sendable {
         hashesPerAddress = HashesPerAddress(limit: configuration.maxHashesPerAddress)
         throttle = SignInThrottle(configuration)
         signUps = SignUpLimit(configuration)
+        storageQuota = StorageQuota(maxBytesPerUser: configuration.maxStoredBytesPerUser)
     }
 
     /// Blocks until `stop()`.
@@ -60,6 +63,18 @@ public final class AuthService: @unchecked Sendable {
     }
 
     public func stop() { loop.stop() }
+
+    /// Takes the limits of a reload, on the loop's thread, where they are read. Counts so far
+    /// stay; a hash under way past a lowered limit finishes.
+    public func apply(_ configuration: ChatConfiguration) {
+        loop.execute {
+            self.admission.maxQueued = configuration.maxQueuedHashes
+            self.hashesPerAddress.limit = configuration.maxHashesPerAddress
+            self.throttle.adopt(configuration)
+            self.signUps.adopt(configuration)
+            self.storageQuota = StorageQuota(maxBytesPerUser: configuration.maxStoredBytesPerUser)
+        }
+    }
 
     private func handle(_ incoming: BusIncoming) {
         do {
@@ -212,7 +227,7 @@ public final class AuthService: @unchecked Sendable {
 extension AuthService {
     /// Counts an upload's declared size against its sender's quota before a byte is stored.
     private func reserveStorage(_ bytes: Int64, for uid: String) throws -> Bool {
-        let granted = try store.reserveStorage(bytes, for: uid, within: StorageQuota(maxBytesPerUser: configuration.maxStoredBytesPerUser))
+        let granted = try store.reserveStorage(bytes, for: uid, within: storageQuota)
         if !granted {
             logger.notice("storage quota exceeded", metadata: ["auth.uid": "\(uid)", "auth.bytes": "\(bytes)"])
         }

@@ -14,6 +14,13 @@ struct FailureCounts {
         var maxDelay: UInt64
         var forgetAfter: UInt64
         var maxKeys: Int
+
+        /// This policy, remembering at most `maxKeys` keys.
+        func keeping(maxKeys: Int) -> Policy {
+            var policy = self
+            policy.maxKeys = maxKeys
+            return policy
+        }
     }
 
     struct Record: Equatable {
@@ -21,7 +28,8 @@ struct FailureCounts {
         var lastFailure: UInt64
     }
 
-    let policy: Policy
+    /// A reload may change it; the failures counted stay, judged by the new policy.
+    var policy: Policy
     private(set) var records: [String: Record] = [:]
 
     init(policy: Policy) { self.policy = policy }

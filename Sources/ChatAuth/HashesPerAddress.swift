@@ -5,7 +5,8 @@
 ///
 /// Used on the auth worker's bus thread.
 struct HashesPerAddress {
-    let limit: Int
+    /// A reload may change it; hashes under way past a lowered limit finish.
+    var limit: Int
     private(set) var underWay: [String: Int] = [:]
 
     init(limit: Int) { self.limit = limit }

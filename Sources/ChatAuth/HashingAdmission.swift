@@ -6,7 +6,8 @@
 ///
 /// Used on the auth worker's bus thread (`admit`, `finished`); `isStale` is pure.
 struct HashingAdmission {
-    let maxQueued: Int
+    /// A reload may change it; hashes under way past a lowered limit finish.
+    var maxQueued: Int
     /// How long the requester waits for an answer (the bus's request timeout).
     let requesterPatienceNanos: UInt64
     private(set) var queued = 0

@@ -43,6 +43,15 @@ struct SignInThrottle {
                   knownAddressesPerAccount: configuration.knownAddressesPerAccount)
     }
 
+    /// Counts by the waits and allowances of `configuration` from now on (a reload), keeping
+    /// every failure counted. How many keys are remembered stays as it started
+    /// (`auth.max_tracked_sign_in_keys` needs a restart).
+    mutating func adopt(_ configuration: ChatConfiguration) {
+        let new = SignInThrottle(configuration)
+        perAddress.policy = new.perAddress.policy.keeping(maxKeys: perAddress.policy.maxKeys)
+        perAccount.policy = new.perAccount.policy.keeping(maxKeys: perAccount.policy.maxKeys)
+    }
+
     /// How long a sign-in to `account` from `address` (nil: not given) must still wait before
     /// it is checked; nil when it may be checked now.
     func wait(account: String, address: String?, now: UInt64) -> UInt64? {

@@ -19,7 +19,7 @@ import ChatRuntime
 struct SignUpLimit {
     private(set) var perAddress: FailureCounts
     /// `perAddress` 0: no limit, nothing counted.
-    let isOff: Bool
+    private(set) var isOff: Bool
 
     init(perAddress: Int, window: UInt64, maxAddresses: Int) {
         isOff = perAddress == 0
@@ -31,6 +31,14 @@ struct SignUpLimit {
         self.init(perAddress: configuration.freeSignUpsPerAddress,
                   window: UInt64(configuration.signUpsForgottenAfterSeconds) * 1_000_000_000,
                   maxAddresses: configuration.maxTrackedSignInKeys)
+    }
+
+    /// Counts by the allowance and window of `configuration` from now on (a reload), keeping
+    /// every sign-up counted; how many addresses are remembered stays as it started.
+    mutating func adopt(_ configuration: ChatConfiguration) {
+        let new = SignUpLimit(configuration)
+        isOff = new.isOff
+        perAddress.policy = new.perAddress.policy.keeping(maxKeys: perAddress.policy.maxKeys)
     }
 
     /// How long sign-ups from `address` (nil: not given, never limited) stay refused; nil

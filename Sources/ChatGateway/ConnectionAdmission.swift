@@ -4,7 +4,7 @@ import Synchronization
 
 /// The gateway's `ConnectionLimits`, shared by every event loop: a connection is admitted on
 /// the loop that accepted it and signs in and closes on its own. The lock is taken on those
-/// three events only, never per message, and so are the connection figures recorded.
+/// three events (and a reload) only, never per message, and so are the connection figures recorded.
 final class ConnectionAdmission: Sendable {
     private let limits: Mutex<ConnectionLimits>
     private let metrics: GatewayMetrics
@@ -39,6 +39,15 @@ final class ConnectionAdmission: Sendable {
             ])
         }
         return decision
+    }
+
+    /// New limits (a reload): connections open already stay, even past them; new ones are
+    /// admitted by them.
+    func change(maxConnections: Int, maxUnauthenticatedPerAddress: Int) {
+        limits.withLock {
+            $0.maxConnections = maxConnections
+            $0.maxUnauthenticatedPerAddress = maxUnauthenticatedPerAddress
+        }
     }
 
     func authenticated(_ connection: UInt64) {

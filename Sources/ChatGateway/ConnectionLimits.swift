@@ -21,9 +21,9 @@ struct ConnectionLimits {
         var tooManyFromAddress = 0
     }
 
-    let maxConnections: Int
+    var maxConnections: Int
     /// 0: no limit per address.
-    let maxUnauthenticatedPerAddress: Int
+    var maxUnauthenticatedPerAddress: Int
     private(set) var openConnections = 0
     /// Every open connection that has not signed in, with the address it counts against.
     private var unauthenticated: [UInt64: ClientAddress] = [:]

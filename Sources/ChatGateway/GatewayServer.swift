@@ -20,14 +20,33 @@ public final class GatewayServer: Sendable {
     private let logger: Logger
     private let group: MultiThreadedEventLoopGroup
     private let registry = SessionRegistry()
-    private let metrics = GatewayMetrics()
+    private let metrics: GatewayMetrics
     /// `run` on its thread and `stop` on a signal's agree on it under the lock.
     private let lifecycle = Mutex(Lifecycle.starting)
+    /// What each new connection's session starts with; a reload replaces it. Read once per
+    /// connection, never per message.
+    private let sessionSettings: Mutex<ClientSession.Settings>
+    private let outputBudget: OutputBudget
+    private let admission: ConnectionAdmission
 
     public init(configuration: ChatConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
         group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.gatewayThreads > 0 ? configuration.gatewayThreads : System.coreCount)
+        sessionSettings = Mutex(ClientSession.Settings(configuration))
+        outputBudget = OutputBudget(limit: configuration.maxQueuedOutputBytes)
+        let metrics = GatewayMetrics()
+        self.metrics = metrics
+        admission = ConnectionAdmission(limits: Self.connectionLimits(configuration, logger: logger), metrics: metrics, logger: logger)
+    }
+
+    /// Takes the live settings of a reload: new connections get the new session limits (the
+    /// open ones keep theirs), and the gateway-wide limits change at once.
+    public func apply(_ configuration: ChatConfiguration) {
+        sessionSettings.withLock { $0 = ClientSession.Settings(configuration) }
+        outputBudget.limit = configuration.maxQueuedOutputBytes
+        let limits = Self.connectionLimits(configuration, logger: logger)
+        admission.change(maxConnections: limits.maxConnections, maxUnauthenticatedPerAddress: limits.maxUnauthenticatedPerAddress)
     }
 
     /// Binds the client port and serves until `stop()`.
@@ -37,25 +56,12 @@ public final class GatewayServer: Sendable {
                                  sessionsOnline: metrics.sessionsOnline, logger: logger)
         bus.start()
 
-        let settings = ClientSession.Settings(
-            loginTimeout: .seconds(Int64(configuration.loginTimeoutSeconds)),
-            partialLineTimeout: .seconds(Int64(configuration.partialLineTimeoutSeconds)),
-            minUploadBytesPerSecond: configuration.minUploadBytesPerSecond,
-            dataAnswerTimeout: .seconds(Int64(configuration.dataAnswerTimeoutSeconds)),
-            maxFileBytes: configuration.maxFileBytes,
-            sendLocalFiles: configuration.sendLocalFiles,
-            maxUnsentOutput: configuration.maxQueuedOutputBytesPerConnection,
-            relayIdleTimeout: .seconds(Int64(configuration.relayIdleTimeoutSeconds)),
-            relayMaxBytes: configuration.relayMaxBytes,
-            historyPageBytes: configuration.historyPageBytes,
-            messagesPerSecond: configuration.messagesPerSecond,
-            messageBurst: configuration.messageBurst)
-        let outputBudget = OutputBudget(limit: configuration.maxQueuedOutputBytes)
+        let outputBudget = outputBudget
         let registry = registry
         let logger = logger
         let nextConnectionId = ConnectionCounter()
         let relays = RelayRegistry()
-        let admission = makeAdmission()
+        let admission = admission
 
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
@@ -79,7 +85,7 @@ public final class GatewayServer: Sendable {
                 channel.closeFuture.whenComplete { _ in admission.closed(id) }
                 let connection = ClientConnection(id: id, channel: channel, bus: bus, registry: registry, relays: relays,
                                                   outputBatch: outputs.batch(for: channel.eventLoop), outputBudget: outputBudget,
-                                                  settings: settings, admission: admission, logger: logger)
+                                                  settings: self.sessionSettings.withLock { $0 }, admission: admission, logger: logger)
                 return channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(connection) }
             }
         let channel = try bootstrap.bind(host: configuration.host, port: configuration.port).wait()
@@ -99,7 +105,7 @@ public final class GatewayServer: Sendable {
     }
 
     /// The connection limits, with the total cap kept below the descriptor limit, both logged.
-    private func makeAdmission() -> ConnectionAdmission {
+    private static func connectionLimits(_ configuration: ChatConfiguration, logger: Logger) -> ConnectionLimits {
         let descriptorLimit = FileDescriptorLimit.current ?? 1024
         let cap = ConnectionCap.effective(configured: configuration.maxConnections, descriptorLimit: descriptorLimit)
         if configuration.maxConnections > cap {
@@ -112,8 +118,7 @@ public final class GatewayServer: Sendable {
             "gateway.connection_cap": "\(cap)",
             "gateway.max_unauthenticated_per_address": "\(configuration.maxUnauthenticatedPerAddress)",
         ])
-        let limits = ConnectionLimits(maxConnections: cap, maxUnauthenticatedPerAddress: configuration.maxUnauthenticatedPerAddress)
-        return ConnectionAdmission(limits: limits, metrics: metrics, logger: logger)
+        return ConnectionLimits(maxConnections: cap, maxUnauthenticatedPerAddress: configuration.maxUnauthenticatedPerAddress)
     }
 
     /// Stops accepting and closes every connection; callable from any thread, at any time,

@@ -12,13 +12,18 @@ import Synchronization
 /// (the budget split among the connections with a backlog) is to be closed: the clients that
 /// read nothing go, the others keep their share.
 final class OutputBudget: Sendable {
-    /// 0: no gateway-wide limit (each connection still has its own).
-    let limit: Int
+    /// 0: no gateway-wide limit (each connection still has its own). A reload may change it;
+    /// it is read only when a backlog changes.
+    var limit: Int {
+        get { currentLimit.load(ordering: .relaxed) }
+        set { currentLimit.store(newValue, ordering: .relaxed) }
+    }
+    private let currentLimit: Atomic<Int>
     private let queued = Atomic<Int>(0)
     private let backloggedConnections = Atomic<Int>(0)
 
     init(limit: Int) {
-        self.limit = limit
+        currentLimit = Atomic(limit)
     }
 
     /// Every connection's backlog, summed.

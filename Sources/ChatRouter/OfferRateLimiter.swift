@@ -9,7 +9,7 @@ import ChatRuntime
 /// Pure bookkeeping with an injected clock (`now`, in nanoseconds).
 struct OfferRateLimiter {
     /// Offers a minute and the burst allowed; 0 turns the limit off.
-    let perMinute: Int
+    private(set) var perMinute: Int
     private var buckets: [String: TokenBucket] = [:]
 
     init(perMinute: Int) {
@@ -17,6 +17,14 @@ struct OfferRateLimiter {
     }
 
     /// Buckets not yet refilled (the others are as good as absent).
+    /// A new allowance (a reload). Every user starts afresh with it, a full one: a bucket
+    /// filled at the old rate would otherwise keep that rate for as long as it is in use.
+    mutating func change(perMinute: Int) {
+        guard perMinute != self.perMinute else { return }
+        self.perMinute = perMinute
+        buckets = [:]
+    }
+
     var trackedUsers: Int { buckets.count }
 
     /// Takes one offer from `uid`'s bucket: false when it is empty.

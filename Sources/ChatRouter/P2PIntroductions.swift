@@ -43,7 +43,8 @@ struct P2PIntroductions {
     /// An introduction is good for this long: time to accept, connect, and pair relay connections.
     static let lifetimeNanos: UInt64 = 600_000_000_000
 
-    let limits: Limits
+    /// A reload may change them; offers made already stay, even past a lowered limit.
+    var limits: Limits
     private(set) var transfers: [String: Transfer] = [:]
     /// Introductions not yet accepted, by the user who offered them, for `Limits.perSender`.
     private(set) var liveBySender: [String: Int] = [:]

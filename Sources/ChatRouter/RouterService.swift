@@ -71,6 +71,14 @@ public final class RouterService: @unchecked Sendable {
         loop.run(handler: handle)
     }
 
+    /// Takes the offer limits of a reload, on the loop's thread.
+    public func apply(_ configuration: ChatConfiguration) {
+        loop.execute {
+            self.introductions.limits = .init(perSender: configuration.p2pMaxLiveOffersPerUser, total: configuration.p2pMaxLiveOffers)
+            self.offerRate.change(perMinute: configuration.p2pOffersPerMinute)
+        }
+    }
+
     public func stop() { loop.stop() }
 
     private func handle(_ incoming: BusIncoming) {

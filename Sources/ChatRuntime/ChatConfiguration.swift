@@ -2,7 +2,10 @@
 /// SQLite and files under `dataDirectory`.
 public struct ChatConfiguration: Equatable, Sendable {
     public var dataDirectory = "data"
+    /// `trace`, `debug`, `info`, `notice`, `warning`, `error` or `critical`.
     public var logLevel = "info"
+    /// `text`: one readable line per entry; `json`: one JSON object per line (`LogFormat`).
+    public var logFormat = "text"
 
     // Gateway: the client-facing TCP server.
     public var host = "0.0.0.0"
@@ -137,59 +140,84 @@ public struct ChatConfiguration: Equatable, Sendable {
 
     public init() {}
 
-    /// The dotted keys a config file or `--set` may name, with what each takes.
+    /// The dotted keys a config file or `--set` may name, with what each takes and whether a
+    /// reload (SIGHUP, `chatd reload`) changes it in the running processes (`changesLive`).
+    /// The others need a restart: each says why.
     static let settings: [String: Setting] = [
-        "data_dir": .string { $0.dataDirectory = $1 },
-        "log_level": .string { $0.logLevel = $1 },
-        "gateway.host": .string { $0.host = $1 },
-        "gateway.port": .integer(in: 0...65535) { $0.port = $1 },
-        "gateway.login_timeout_seconds": .integer(in: 1...86_400) { $0.loginTimeoutSeconds = $1 },
-        "gateway.partial_line_timeout_seconds": .integer(in: 1...86_400) { $0.partialLineTimeoutSeconds = $1 },
-        "gateway.data_answer_timeout_seconds": .integer(in: 1...86_400) { $0.dataAnswerTimeoutSeconds = $1 },
-        "gateway.min_upload_bytes_per_second": .integer(in: 0...(1 << 30)) { $0.minUploadBytesPerSecond = $1 },
-        "gateway.max_queued_output_bytes": .integer(in: 0...Int.max) { $0.maxQueuedOutputBytes = $1 },
-        "gateway.max_queued_output_bytes_per_connection": .integer(in: (64 << 10)...Int.max) { $0.maxQueuedOutputBytesPerConnection = $1 },
-        "gateway.history_page_bytes": .integer(in: 256...(16 << 20)) { $0.historyPageBytes = $1 },
-        "gateway.max_connections": .integer(in: 0...100_000_000) { $0.maxConnections = $1 },
-        "gateway.max_unauthenticated_per_address": .integer(in: 0...100_000_000) { $0.maxUnauthenticatedPerAddress = $1 },
-        "gateway.threads": .integer(in: 0...256) { $0.gatewayThreads = $1 },
-        "gateway.max_file_bytes": .integer(in: 0...Int.max) { $0.maxFileBytes = Int64($1) },
-        "gateway.send_local_files": .boolean { $0.sendLocalFiles = $1 },
-        "gateway.relay_idle_timeout_seconds": .integer(in: 1...86_400) { $0.relayIdleTimeoutSeconds = $1 },
-        "gateway.relay_max_bytes": .integer(in: 0...Int.max) { $0.relayMaxBytes = Int64($1) },
-        "gateway.messages_per_second": .integer(in: 0...1_000_000) { $0.messagesPerSecond = $1 },
-        "gateway.message_burst": .integer(in: 1...1_000_000) { $0.messageBurst = $1 },
-        "auth.endpoint": .string { $0.authEndpoint = $1 },
-        "auth.scrypt_n": .powerOfTwo(in: 2...(1 << 24)) { $0.scryptN = $1 },
-        "auth.scrypt_r": .integer(in: 1...64) { $0.scryptR = $1 },
-        "auth.scrypt_p": .integer(in: 1...64) { $0.scryptP = $1 },
-        "auth.max_queued_hashes": .integer(in: 1...100_000) { $0.maxQueuedHashes = $1 },
-        "auth.max_hashes_per_address": .integer(in: 1...100_000) { $0.maxHashesPerAddress = $1 },
-        "auth.free_failed_sign_ins_per_address": .integer(in: 0...1_000_000_000) { $0.freeFailedSignInsPerAddress = $1 },
-        "auth.free_failed_sign_ins_per_account": .integer(in: 0...1_000_000_000) { $0.freeFailedSignInsPerAccount = $1 },
-        "auth.first_sign_in_delay_ms": .integer(in: 1...3_600_000) { $0.firstSignInDelayMilliseconds = $1 },
-        "auth.max_sign_in_delay_seconds": .integer(in: 1...86_400) { $0.maxSignInDelaySeconds = $1 },
-        "auth.failed_sign_ins_forgotten_after_seconds": .integer(in: 1...604_800) { $0.failedSignInsForgottenAfterSeconds = $1 },
-        "auth.max_tracked_sign_in_keys": .integer(in: 100...10_000_000) { $0.maxTrackedSignInKeys = $1 },
-        "auth.known_addresses_per_account": .integer(in: 0...1_000) { $0.knownAddressesPerAccount = $1 },
-        "auth.free_sign_ups_per_address": .integer(in: 0...1_000_000_000) { $0.freeSignUpsPerAddress = $1 },
-        "auth.sign_ups_forgotten_after_seconds": .integer(in: 1...604_800) { $0.signUpsForgottenAfterSeconds = $1 },
-        "auth.max_stored_bytes_per_user": .integer(in: 0...Int.max) { $0.maxStoredBytesPerUser = Int64($1) },
-        "router.endpoint": .string { $0.routerEndpoint = $1 },
-        "router.p2p_offers_per_minute": .integer(in: 0...1_000_000) { $0.p2pOffersPerMinute = $1 },
-        "router.p2p_max_live_offers_per_user": .integer(in: 1...1_000_000) { $0.p2pMaxLiveOffersPerUser = $1 },
-        "router.p2p_max_live_offers": .integer(in: 1...10_000_000) { $0.p2pMaxLiveOffers = $1 },
-        "storage.endpoints": .nonEmptyStrings { $0.storageEndpoints = $1 },
-        "storage.partitions": .integer(in: 1...4096) { $0.storagePartitions = $1 },
-        "bus.request_timeout_ms": .integer(in: 10...600_000) { $0.requestTimeoutMilliseconds = $1 },
-        "bus.fail_fast_after_ms": .integer(in: 0...600_000) { $0.failFastAfterMilliseconds = $1 },
-        "telemetry.endpoint": .string { $0.telemetryEndpoint = $1 },
-        "telemetry.interval_ms": .integer(in: 50...60_000) { $0.telemetryIntervalMilliseconds = $1 },
-        "metrics.listen": .string { $0.metricsListen = $1 },
-        "supervisor.max_restarts": .integer(in: 0...10_000) { $0.maxRestarts = $1 },
-        "supervisor.restart_window_seconds": .integer(in: 1...86_400) { $0.restartWindowSeconds = $1 },
-        "supervisor.max_backoff_seconds": .integer(in: 1...3_600) { $0.maxBackoffSeconds = $1 },
-        "supervisor.shutdown_grace_seconds": .integer(in: 0...600) { $0.shutdownGraceSeconds = $1 },
+        // Every process holds its files under the data folder from the start.
+        "data_dir": .string(\.dataDirectory),
+        // Read by every log line from one shared value (`LogSettings`).
+        "log_level": .oneOf(LogSettings.levels, \.logLevel).changesLive,
+        "log_format": .oneOf(LogFormat.allCases.map(\.rawValue), \.logFormat).changesLive,
+
+        // The listening socket and the event loops are made once.
+        "gateway.host": .string(\.host),
+        "gateway.port": .integer(in: 0...65535, \.port),
+        "gateway.threads": .integer(in: 0...256, \.gatewayThreads),
+        // A session's limits: each connection takes those in effect when it opens, so a reload
+        // reaches new connections; the ones open already keep theirs.
+        "gateway.login_timeout_seconds": .integer(in: 1...86_400, \.loginTimeoutSeconds).changesLive,
+        "gateway.partial_line_timeout_seconds": .integer(in: 1...86_400, \.partialLineTimeoutSeconds).changesLive,
+        "gateway.data_answer_timeout_seconds": .integer(in: 1...86_400, \.dataAnswerTimeoutSeconds).changesLive,
+        "gateway.min_upload_bytes_per_second": .integer(in: 0...(1 << 30), \.minUploadBytesPerSecond).changesLive,
+        "gateway.max_queued_output_bytes_per_connection": .integer(in: (64 << 10)...Int.max, \.maxQueuedOutputBytesPerConnection).changesLive,
+        "gateway.history_page_bytes": .integer(in: 256...(16 << 20), \.historyPageBytes).changesLive,
+        "gateway.max_file_bytes": .integer(in: 0...Int.max, \.maxFileBytes).changesLive,
+        "gateway.send_local_files": .boolean(\.sendLocalFiles).changesLive,
+        "gateway.relay_idle_timeout_seconds": .integer(in: 1...86_400, \.relayIdleTimeoutSeconds).changesLive,
+        "gateway.relay_max_bytes": .integer(in: 0...Int.max, \.relayMaxBytes).changesLive,
+        "gateway.messages_per_second": .integer(in: 0...1_000_000, \.messagesPerSecond).changesLive,
+        "gateway.message_burst": .integer(in: 1...1_000_000, \.messageBurst).changesLive,
+        // The gateway's own limits, shared by every connection: changed in place.
+        "gateway.max_queued_output_bytes": .integer(in: 0...Int.max, \.maxQueuedOutputBytes).changesLive,
+        "gateway.max_connections": .integer(in: 0...100_000_000, \.maxConnections).changesLive,
+        "gateway.max_unauthenticated_per_address": .integer(in: 0...100_000_000, \.maxUnauthenticatedPerAddress).changesLive,
+
+        // Bound, or connected to by the other processes, once.
+        "auth.endpoint": .string(\.authEndpoint),
+        // The hasher is handed to the hashing threads when auth starts. (Each stored hash
+        // keeps its own cost, so a restart with a new one locks nobody out.)
+        "auth.scrypt_n": .powerOfTwo(in: 2...(1 << 24), \.scryptN),
+        "auth.scrypt_r": .integer(in: 1...64, \.scryptR),
+        "auth.scrypt_p": .integer(in: 1...64, \.scryptP),
+        // Auth's limits live on its bus thread, where a reload hands them over.
+        "auth.max_queued_hashes": .integer(in: 1...100_000, \.maxQueuedHashes).changesLive,
+        "auth.max_hashes_per_address": .integer(in: 1...100_000, \.maxHashesPerAddress).changesLive,
+        "auth.free_failed_sign_ins_per_address": .integer(in: 0...1_000_000_000, \.freeFailedSignInsPerAddress).changesLive,
+        "auth.free_failed_sign_ins_per_account": .integer(in: 0...1_000_000_000, \.freeFailedSignInsPerAccount).changesLive,
+        "auth.first_sign_in_delay_ms": .integer(in: 1...3_600_000, \.firstSignInDelayMilliseconds).changesLive,
+        "auth.max_sign_in_delay_seconds": .integer(in: 1...86_400, \.maxSignInDelaySeconds).changesLive,
+        "auth.failed_sign_ins_forgotten_after_seconds": .integer(in: 1...604_800, \.failedSignInsForgottenAfterSeconds).changesLive,
+        "auth.free_sign_ups_per_address": .integer(in: 0...1_000_000_000, \.freeSignUpsPerAddress).changesLive,
+        "auth.sign_ups_forgotten_after_seconds": .integer(in: 1...604_800, \.signUpsForgottenAfterSeconds).changesLive,
+        "auth.max_stored_bytes_per_user": .integer(in: 0...Int.max, \.maxStoredBytesPerUser).changesLive,
+        // These size the tables of remembered addresses and accounts, which would have to be
+        // trimmed in place to shrink.
+        "auth.max_tracked_sign_in_keys": .integer(in: 100...10_000_000, \.maxTrackedSignInKeys),
+        "auth.known_addresses_per_account": .integer(in: 0...1_000, \.knownAddressesPerAccount),
+
+        "router.endpoint": .string(\.routerEndpoint),
+        // The router's offer limits live on its bus thread, where a reload hands them over.
+        "router.p2p_offers_per_minute": .integer(in: 0...1_000_000, \.p2pOffersPerMinute).changesLive,
+        "router.p2p_max_live_offers_per_user": .integer(in: 1...1_000_000, \.p2pMaxLiveOffersPerUser).changesLive,
+        "router.p2p_max_live_offers": .integer(in: 1...10_000_000, \.p2pMaxLiveOffers).changesLive,
+
+        // The storage layout: which worker binds where and owns which pairs.
+        "storage.endpoints": .nonEmptyStrings(\.storageEndpoints),
+        "storage.partitions": .integer(in: 1...4096, \.storagePartitions),
+        // Every bus loop is made with its timings.
+        "bus.request_timeout_ms": .integer(in: 10...600_000, \.requestTimeoutMilliseconds),
+        "bus.fail_fast_after_ms": .integer(in: 0...600_000, \.failFastAfterMilliseconds),
+        // Bound and connected, and the reporters' timers set, when each process starts.
+        "telemetry.endpoint": .string(\.telemetryEndpoint),
+        "telemetry.interval_ms": .integer(in: 50...60_000, \.telemetryIntervalMilliseconds),
+        "metrics.listen": .string(\.metricsListen),
+
+        // The supervisor's restart policy, read on its own queue at each exit and shutdown.
+        "supervisor.max_restarts": .integer(in: 0...10_000, \.maxRestarts).changesLive,
+        "supervisor.restart_window_seconds": .integer(in: 1...86_400, \.restartWindowSeconds).changesLive,
+        "supervisor.max_backoff_seconds": .integer(in: 1...3_600, \.maxBackoffSeconds).changesLive,
+        "supervisor.shutdown_grace_seconds": .integer(in: 0...600, \.shutdownGraceSeconds).changesLive,
     ]
 
     /// Applies one setting by its dotted key.

@@ -19,25 +19,12 @@ public struct ConfigurationOptions: ParsableArguments {
 
     /// The defaults, then the config file, then `--set`, then `--port` and `--data-dir`.
     public func resolve() throws(ConfigurationError) -> ChatConfiguration {
-        var configuration = ChatConfiguration()
-        if let config {
-            let text: String
-            do {
-                text = try String(contentsOfFile: config, encoding: .utf8)
-            } catch {
-                throw .unreadableFile(path: config, reason: error.localizedDescription)
-            }
-            for (key, value) in try ConfigFile.parse(text).sorted(by: { $0.key < $1.key }) {
-                try configuration.apply(key, value)
-            }
-        }
-        for override in overrides {
-            let (key, value) = try ConfigFile.parseOverride(override)
-            try configuration.apply(key, value)
-        }
-        if let port { configuration.port = port }
-        if let dataDirectory { configuration.dataDirectory = dataDirectory }
-        return configuration
+        try source.resolve()
+    }
+
+    /// What these options read, as a value a reload can read again from any thread.
+    public var source: ConfigurationSource {
+        ConfigurationSource(config: config, port: port, dataDirectory: dataDirectory, overrides: overrides)
     }
 
     /// The same options as arguments, to hand a child process exactly this configuration.

@@ -1,6 +1,7 @@
 /// What a setting takes, so that a wrong value can be answered with what would be right.
 public enum ExpectedValue: Equatable, Sendable, CustomStringConvertible {
     case string
+    case oneOf([String])
     case boolean
     case nonEmptyStrings
     case integer(in: ClosedRange<Int>)
@@ -9,6 +10,7 @@ public enum ExpectedValue: Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .string: "a string"
+        case .oneOf(let choices): "one of " + choices.map { "\"\($0)\"" }.joined(separator: ", ")
         case .boolean: "true or false"
         case .nonEmptyStrings: "a non-empty array of strings"
         case .integer(let range): "an integer in \(range)"

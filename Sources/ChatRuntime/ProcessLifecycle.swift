@@ -5,14 +5,14 @@ import Synchronization
 
 /// The start-up and shutdown plumbing every chatd process shares.
 public enum ProcessLifecycle {
-    /// Logs to standard error, one line each, labelled with the process role.
-    public static func bootstrapLogging(level: String) {
-        let parsed = Logger.Level(rawValue: level) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = parsed
-            return handler
-        }
+    /// The level and format every logger of this process follows; a reload updates it.
+    public static let logSettings = LogSettings()
+
+    /// Logs to standard error, one line each, labelled with the process role, at the level and
+    /// in the format of `configuration` until a reload changes them (`logSettings`).
+    public static func bootstrapLogging(_ configuration: ChatConfiguration) {
+        logSettings.update(from: configuration)
+        LoggingSystem.bootstrap { label in LiveLogHandler(label: label, settings: logSettings) }
     }
 
     /// Calls `stop` once on SIGINT or SIGTERM (on its own queue), after logging which came.

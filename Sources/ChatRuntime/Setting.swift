@@ -1,46 +1,88 @@
-/// One key a config file or `--set` may name: the value it takes, and where that goes.
+/// One key a config file or `--set` may name: the value it takes, the field it sets, and
+/// whether a running process can take a new value on reload (`live`) or keeps the one it
+/// started with until it is restarted.
 struct Setting: Sendable {
     let expected: ExpectedValue
+    /// Whether a reload applies a new value in a running process. False unless the table
+    /// says so, so a setting added later needs a restart until someone makes it live.
+    private(set) var live = false
     /// Stores `value` and answers true, or answers false when it is not what `expected` says.
     let assign: @Sendable (inout ChatConfiguration, ConfigFile.Value) -> Bool
+    /// Whether two configurations hold the same value for this setting.
+    let isSame: @Sendable (ChatConfiguration, ChatConfiguration) -> Bool
+    /// Copies this setting's value from the second configuration into the first.
+    let copy: @Sendable (inout ChatConfiguration, ChatConfiguration) -> Void
 
-    static func string(_ store: @escaping @Sendable (inout ChatConfiguration, String) -> Void) -> Setting {
-        Setting(expected: .string) { configuration, value in
-            guard case .string(let text) = value else { return false }
-            store(&configuration, text)
-            return true
+    /// This setting, taken on reload by a running process.
+    var changesLive: Setting {
+        var setting = self
+        setting.live = true
+        return setting
+    }
+
+    /// A setting of `field`, which `convert` fills from a file's value (nil: not what is expected).
+    private static func field<Field: Equatable & Sendable>(
+        _ field: WritableKeyPath<ChatConfiguration, Field> & Sendable, expected: ExpectedValue,
+        _ convert: @escaping @Sendable (ConfigFile.Value) -> Field?
+    ) -> Setting {
+        Setting(expected: expected,
+                assign: { configuration, value in
+                    guard let converted = convert(value) else { return false }
+                    configuration[keyPath: field] = converted
+                    return true
+                },
+                isSame: { $0[keyPath: field] == $1[keyPath: field] },
+                copy: { $0[keyPath: field] = $1[keyPath: field] })
+    }
+
+    static func string(_ field: WritableKeyPath<ChatConfiguration, String> & Sendable) -> Setting {
+        Self.field(field, expected: .string) { value in
+            guard case .string(let text) = value else { return nil }
+            return text
         }
     }
 
-    static func boolean(_ store: @escaping @Sendable (inout ChatConfiguration, Bool) -> Void) -> Setting {
-        Setting(expected: .boolean) { configuration, value in
-            guard case .boolean(let flag) = value else { return false }
-            store(&configuration, flag)
-            return true
+    /// A string that must be one of `choices`, so that a typo is refused rather than read as a default.
+    static func oneOf(_ choices: [String], _ field: WritableKeyPath<ChatConfiguration, String> & Sendable) -> Setting {
+        Self.field(field, expected: .oneOf(choices)) { value in
+            guard case .string(let text) = value, choices.contains(text) else { return nil }
+            return text
         }
     }
 
-    static func nonEmptyStrings(_ store: @escaping @Sendable (inout ChatConfiguration, [String]) -> Void) -> Setting {
-        Setting(expected: .nonEmptyStrings) { configuration, value in
-            guard case .strings(let items) = value, !items.isEmpty else { return false }
-            store(&configuration, items)
-            return true
+    static func boolean(_ field: WritableKeyPath<ChatConfiguration, Bool> & Sendable) -> Setting {
+        Self.field(field, expected: .boolean) { value in
+            guard case .boolean(let flag) = value else { return nil }
+            return flag
         }
     }
 
-    static func integer(in range: ClosedRange<Int>, _ store: @escaping @Sendable (inout ChatConfiguration, Int) -> Void) -> Setting {
-        Setting(expected: .integer(in: range)) { configuration, value in
-            guard case .integer(let number) = value, range.contains(number) else { return false }
-            store(&configuration, number)
-            return true
+    static func nonEmptyStrings(_ field: WritableKeyPath<ChatConfiguration, [String]> & Sendable) -> Setting {
+        Self.field(field, expected: .nonEmptyStrings) { value in
+            guard case .strings(let items) = value, !items.isEmpty else { return nil }
+            return items
         }
     }
 
-    static func powerOfTwo(in range: ClosedRange<Int>, _ store: @escaping @Sendable (inout ChatConfiguration, Int) -> Void) -> Setting {
-        Setting(expected: .powerOfTwo(in: range)) { configuration, value in
-            guard case .integer(let number) = value, range.contains(number), number > 0, number & (number - 1) == 0 else { return false }
-            store(&configuration, number)
-            return true
+    static func integer(in range: ClosedRange<Int>, _ field: WritableKeyPath<ChatConfiguration, Int> & Sendable) -> Setting {
+        Self.field(field, expected: .integer(in: range)) { value in
+            guard case .integer(let number) = value, range.contains(number) else { return nil }
+            return number
+        }
+    }
+
+    /// An integer setting held as `Int64` (byte counts that may pass 2 GiB on any platform).
+    static func integer(in range: ClosedRange<Int>, _ field: WritableKeyPath<ChatConfiguration, Int64> & Sendable) -> Setting {
+        Self.field(field, expected: .integer(in: range)) { value in
+            guard case .integer(let number) = value, range.contains(number) else { return nil }
+            return Int64(number)
+        }
+    }
+
+    static func powerOfTwo(in range: ClosedRange<Int>, _ field: WritableKeyPath<ChatConfiguration, Int> & Sendable) -> Setting {
+        Self.field(field, expected: .powerOfTwo(in: range)) { value in
+            guard case .integer(let number) = value, range.contains(number), number > 0, number & (number - 1) == 0 else { return nil }
+            return number
         }
     }
 }

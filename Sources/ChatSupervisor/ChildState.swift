@@ -36,7 +36,7 @@ public struct ChildState: Sendable, Equatable {
     }
 
     public let name: String
-    public let policy: RestartPolicy
+    public private(set) var policy: RestartPolicy
     public private(set) var phase: Phase = .stopped
     /// Every restart since the supervisor started.
     public private(set) var restarts = 0
@@ -63,6 +63,12 @@ public struct ChildState: Sendable, Equatable {
         let delay = failing ? policy.maxBackoffSeconds : policy.backoffSeconds(consecutiveFailures: consecutiveFailures)
         phase = .backingOff(until: now + delay)
         return Restart(afterSeconds: delay, failing: failing, restartsInWindow: recentRestarts.count)
+    }
+
+    /// Counts restarts and backoffs by `policy` from now on (a reload); the restarts already
+    /// counted stay, judged by the new window.
+    public mutating func adopt(_ policy: RestartPolicy) {
+        self.policy = policy
     }
 
     /// The child exited because the supervisor is stopping it: not to be restarted.

@@ -26,7 +26,7 @@ public final class Supervisor: @unchecked Sendable {
 
     private let executable: URL
     private let children: [Child]
-    private let graceSeconds: Double
+    private var graceSeconds: Double
     private let logger: Logger
     private let queue = DispatchQueue(label: "supervisor")
     private var stopping = false
@@ -49,6 +49,25 @@ public final class Supervisor: @unchecked Sendable {
 
     public func stop() {
         queue.async { [self] in shutDown() }
+    }
+
+    /// Sends `signal` to every child running now (SIGHUP: reload your configuration). A child
+    /// backing off gets none; it reads the configuration anew when it starts.
+    public func signalChildren(_ signal: Int32) {
+        queue.async { [self] in
+            guard !stopping else { return }
+            for child in children {
+                if let process = child.process { kill(process.processIdentifier, signal) }
+            }
+        }
+    }
+
+    /// Restarts, and shutdowns, from now on follow `policy` and `graceSeconds` (a reload).
+    public func adopt(policy: RestartPolicy, graceSeconds: Double) {
+        queue.async { [self] in
+            for child in children { child.state.adopt(policy) }
+            self.graceSeconds = graceSeconds
+        }
     }
 
     /// A copy of every child's state, in start order, for a status report. Not to be called

@@ -25,14 +25,17 @@ struct ChildOptions: ParsableArguments {
     @Option(name: .customLong("parent-pid"), help: "Stop, as on SIGTERM, when this process (the supervisor) is gone.")
     var parentPid: Int32?
 
-    func prepare(role: String) throws -> (ChatConfiguration, Logger) {
+    func prepare(role: String) throws -> (ChatConfiguration, Logger, ConfigurationReload) {
         let resolved = try configuration.resolve()
-        ProcessLifecycle.bootstrapLogging(level: resolved.logLevel)
+        ProcessLifecycle.bootstrapLogging(resolved)
         FileDescriptorLimit.raiseToHardLimit()
         let logger = Logger(label: "chatd.\(role)")
         if let parentPid { ProcessLifecycle.terminateWhenParentDies(expectedParent: parentPid, logger: logger) }
-        // A hang-up sent to the whole process group (a closed terminal) leaves the workers running too.
-        ProcessLifecycle.onReloadSignal(logger: logger) {}
+        // The supervisor forwards its reloads as SIGHUP; a hang-up sent to the whole process
+        // group (a closed terminal) is one too, and leaves the workers running.
+        let reload = ConfigurationReload(source: configuration.source, current: resolved, logger: logger, needsRestartLevel: .debug)
+        reload.whenReloaded { ProcessLifecycle.logSettings.update(from: $0) }
+        ProcessLifecycle.onReloadSignal(logger: logger) { reload.reload() }
         let registry = ProcessMetrics.bootstrap()
         // A supervised child is known by its role, which is unique under its supervisor. A role
         // run on its own may have namesakes (two gateways on two machines): its pid tells them apart.
@@ -41,16 +44,17 @@ struct ChildOptions: ParsableArguments {
                               interval: .milliseconds(resolved.telemetryIntervalMilliseconds), logger: logger) {
             registry.emitToString()
         }.start()
-        return (resolved, logger)
+        return (resolved, logger, reload)
     }
 
-    /// Runs a role. An error that stops it is logged with the time and the role (a bare
-    /// `Error: zmq_bind(...)` names neither, and children share one standard error), and
-    /// the process exits 1 for the supervisor to see.
-    func run(role: String, _ body: (ChatConfiguration, Logger) throws -> Void) throws {
-        let (configuration, logger) = try prepare(role: role)
+    /// Runs a role, which tells `ConfigurationReload` what of it a reload changes. An error
+    /// that stops it is logged with the time and the role (a bare `Error: zmq_bind(...)` names
+    /// neither, and children share one standard error), and the process exits 1 for the
+    /// supervisor to see.
+    func run(role: String, _ body: (ChatConfiguration, Logger, ConfigurationReload) throws -> Void) throws {
+        let (configuration, logger, reload) = try prepare(role: role)
         do {
-            try body(configuration, logger)
+            try body(configuration, logger, reload)
         } catch {
             logger.critical("stopped by an error", metadata: ["chatd.error": "\(error)"])
             throw ExitCode.failure
@@ -66,7 +70,7 @@ struct Supervise: ParsableCommand {
 
     func run() throws {
         let resolved = try configuration.resolve()
-        ProcessLifecycle.bootstrapLogging(level: resolved.logLevel)
+        ProcessLifecycle.bootstrapLogging(resolved)
         let logger = Logger(label: "chatd.supervisor")
         if let watchedParent { ProcessLifecycle.terminateWhenParentDies(expectedParent: watchedParent, logger: logger) }
         let metricsAddress = try ListenAddress.parse(resolved.metricsListen)
@@ -83,15 +87,20 @@ struct Supervise: ParsableCommand {
         let supervisor = Supervisor(
             executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath(),
             children: children,
-            policy: RestartPolicy(maxRestarts: resolved.maxRestarts, windowSeconds: Double(resolved.restartWindowSeconds),
-                                  maxBackoffSeconds: Double(resolved.maxBackoffSeconds)),
+            policy: RestartPolicy(resolved),
             graceSeconds: Double(resolved.shutdownGraceSeconds),
             logger: logger)
         ProcessLifecycle.onTerminationSignal(logger: logger) { supervisor.stop() }
-        ProcessLifecycle.onReloadSignal(logger: logger) {
-            // Re-reading the config file and applying what can change live is still to come (issue 15).
-            logger.notice("reload not implemented yet; configuration unchanged, nothing restarted")
+        // SIGHUP and `chatd reload` both reload through `reload`: it re-reads the configuration,
+        // applies the supervisor's live settings, and has every child do the same.
+        let reload = ConfigurationReload(source: configuration.source, current: resolved, logger: logger)
+        reload.whenReloaded { ProcessLifecycle.logSettings.update(from: $0) }
+        reload.whenReloaded { configuration in
+            supervisor.adopt(policy: RestartPolicy(configuration), graceSeconds: Double(configuration.shutdownGraceSeconds))
+            // Each child re-reads the same options itself: nothing is restarted, no connection dropped.
+            supervisor.signalChildren(SIGHUP)
         }
+        ProcessLifecycle.onReloadSignal(logger: logger) { reload.reload() }
         logger.info("starting", metadata: ["chatd.port": "\(resolved.port)", "chatd.data_dir": "\(resolved.dataDirectory)"])
         let health = HealthCheck(telemetryIntervalMilliseconds: resolved.telemetryIntervalMilliseconds)
         let system = MonitoredSystem(childStates: { supervisor.states() }, telemetry: telemetry,
@@ -123,8 +132,9 @@ struct Gateway: ParsableCommand {
     @OptionGroup var options: ChildOptions
 
     func run() throws {
-        try options.run(role: "gateway") { configuration, logger in
+        try options.run(role: "gateway") { configuration, logger, reload in
             let server = GatewayServer(configuration: configuration, logger: logger)
+            reload.whenReloaded { server.apply($0) }
             ProcessLifecycle.onTerminationSignal(logger: logger) { server.stop() }
             try server.run()
         }
@@ -136,8 +146,9 @@ struct Auth: ParsableCommand {
     @OptionGroup var options: ChildOptions
 
     func run() throws {
-        try options.run(role: "auth") { configuration, logger in
+        try options.run(role: "auth") { configuration, logger, reload in
             let service = AuthService(configuration: configuration, logger: logger)
+            reload.whenReloaded { service.apply($0) }
             ProcessLifecycle.onTerminationSignal(logger: logger) { service.stop() }
             try service.run()
         }
@@ -149,8 +160,9 @@ struct Router: ParsableCommand {
     @OptionGroup var options: ChildOptions
 
     func run() throws {
-        try options.run(role: "router") { configuration, logger in
+        try options.run(role: "router") { configuration, logger, reload in
             let service = RouterService(configuration: configuration, logger: logger)
+            reload.whenReloaded { service.apply($0) }
             ProcessLifecycle.onTerminationSignal(logger: logger) { service.stop() }
             try service.run()
         }
@@ -164,7 +176,8 @@ struct Storage: ParsableCommand {
     var index: Int
 
     func run() throws {
-        try options.run(role: "storage-\(index)") { configuration, logger in
+        // Storage has no live setting but the log's, which every role takes.
+        try options.run(role: "storage-\(index)") { configuration, logger, _ in
             let service = StorageService(configuration: configuration, index: index, logger: logger)
             ProcessLifecycle.onTerminationSignal(logger: logger) { service.stop() }
             try service.run()

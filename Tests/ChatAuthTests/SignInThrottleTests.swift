@@ -1,3 +1,4 @@
+import ChatRuntime
 @testable import ChatAuth
 import Testing
 
@@ -82,5 +83,22 @@ import Testing
         #expect(throttle.wait(account: "111111", address: "203.0.113.1", now: now) == 60 * Self.second)
         now += 60 * Self.second
         #expect(throttle.wait(account: "111111", address: "203.0.113.1", now: now) == nil)
+    }
+
+    /// A reload: failures counted so far stay and are judged by the new allowance; how many
+    /// keys are remembered does not change (that needs a restart).
+    @Test func aNewPolicyKeepsTheFailuresCounted() {
+        var throttle = Self.throttle(freePerAddress: 5)
+        for _ in 0..<3 { throttle.record(.wrongPassword, account: "111111", address: "203.0.113.1", now: Self.start) }
+        #expect(throttle.wait(account: "111111", address: "203.0.113.1", now: Self.start) == nil)
+
+        var configuration = ChatConfiguration()
+        configuration.freeFailedSignInsPerAddress = 2
+        configuration.firstSignInDelayMilliseconds = 3_000
+        configuration.maxTrackedSignInKeys = 50_000
+        throttle.adopt(configuration)
+
+        #expect(throttle.wait(account: "111111", address: "203.0.113.1", now: Self.start) == 3 * Self.second)
+        #expect(throttle.perAddress.policy.maxKeys == 1_000)
     }
 }

@@ -82,4 +82,17 @@ import Testing
         _ = perAddress.admit(2, from: alice)
         #expect(perAddress.refusalsToReport(now: start, every: .seconds(60)) == .init(tooManyInTotal: 0, tooManyFromAddress: 1))
     }
+
+    /// A reload: connections open already stay, new ones meet the new limits.
+    @Test func changedLimitsApplyToTheNextConnection() {
+        var limits = ConnectionLimits(maxConnections: 100, maxUnauthenticatedPerAddress: 3)
+        for id in 1...3 { #expect(limits.admit(UInt64(id), from: alice) == .admitted) }
+        limits.maxUnauthenticatedPerAddress = 2
+        #expect(limits.admit(4, from: alice) == .tooManyFromAddress)
+        #expect(limits.unauthenticatedConnections(from: alice) == 3)
+        limits.maxUnauthenticatedPerAddress = 0
+        #expect(limits.admit(5, from: alice) == .admitted)
+        limits.maxConnections = 4
+        #expect(limits.admit(6, from: bob) == .tooManyInTotal)
+    }
 }

@@ -43,4 +43,14 @@ import Testing
         limiter.forgetRefilled(now: 5 * Self.second)
         #expect(limiter.trackedUsers == 0)
     }
+
+    /// A reload: everyone starts afresh at the new allowance, even users with a bucket in use.
+    @Test func aNewAllowanceAppliesToEveryoneAtOnce() {
+        var limiter = OfferRateLimiter(perMinute: 2)
+        _ = offers(&limiter, at: [0, 0])
+        limiter.change(perMinute: 1)
+        #expect(offers(&limiter, at: [1, 1]) == [true, false])
+        limiter.change(perMinute: 0)
+        #expect(offers(&limiter, at: Array(repeating: 1, count: 100)).allSatisfy { $0 })
+    }
 }

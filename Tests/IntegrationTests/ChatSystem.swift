@@ -22,6 +22,8 @@ final class ChatSystem: Sendable {
     let storageEndpoints: [String]
     let dataDirectory: URL
     let logFile: URL
+    /// The config file the system was started with (`--config`), if any; `rewriteConfig` changes it.
+    let configFile: URL?
     /// The running supervisor; a restart replaces it.
     var supervisor: Process { currentSupervisor.withLock { $0 } }
     private let currentSupervisor = Mutex(Process())
@@ -33,8 +35,9 @@ final class ChatSystem: Sendable {
         URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
     }
 
-    /// `settings` are extra `key=value` overrides.
-    init(settings: [String] = [], dataDirectory: URL? = nil, storageWorkers: Int = 2) throws {
+    /// `settings` are extra `key=value` overrides. `config`: the text of a config file to start
+    /// with, which then sets the log level (no `--set` overrides it).
+    init(settings: [String] = [], config: String? = nil, dataDirectory: URL? = nil, storageWorkers: Int = 2) throws {
         let ports = try LocalPorts.free(3 + storageWorkers)
         port = ports[0]
         authEndpoint = "tcp://127.0.0.1:\(ports[1])"
@@ -44,9 +47,17 @@ final class ChatSystem: Sendable {
         try FileManager.default.createDirectory(at: self.dataDirectory, withIntermediateDirectories: true)
         logFile = self.dataDirectory.appendingPathComponent("chatd-\(UUID().uuidString.prefix(8)).log")
         var shared = ["--data-dir", self.dataDirectory.path] + LocalPorts.internalEndpointSettings(Array(ports.dropFirst()))
+        if let config {
+            let file = self.dataDirectory.appendingPathComponent("chatd.toml")
+            try config.write(to: file, atomically: true, encoding: .utf8)
+            configFile = file
+            shared += ["--config", file.path]
+        } else {
+            configFile = nil
+            shared += ["--set", "log_level=\"info\""]
+        }
         shared += ["--set", "auth.scrypt_n=16",
                    "--set", "bus.request_timeout_ms=2000",
-                   "--set", "log_level=\"info\"",
                    // Every test connects from 127.0.0.1, many at once, some failing sign-ins on
                    // purpose, and signs up as many users as it likes: no per-address limits in
                    // auth unless a test sets them (FailedSignInLimitTests, SignUpsPerAddressTests).
@@ -196,6 +207,12 @@ final class ChatSystem: Sendable {
     /// Starts the same system again on the same ports and data.
     func restart() throws {
         try launch()
+    }
+
+    /// Replaces the config file's text; the system reads it on its next reload.
+    func rewriteConfig(_ text: String) throws {
+        guard let configFile else { throw Failure(description: "started without a config file") }
+        try text.write(to: configFile, atomically: true, encoding: .utf8)
     }
 
     func removeData() { try? FileManager.default.removeItem(at: dataDirectory) }
