@@ -15,7 +15,7 @@ struct Chatd: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chatd",
         abstract: "The chat server: a supervisor and the processes it runs.",
-        subcommands: [Supervise.self, Gateway.self, Auth.self, Router.self, Storage.self, Backup.self],
+        subcommands: [Supervise.self, Gateway.self, Auth.self, Router.self, Storage.self, Backup.self, Status.self, Reload.self],
         defaultSubcommand: Supervise.self)
 }
 
@@ -88,8 +88,14 @@ struct Supervise: ParsableCommand {
             // Re-reading the config file and applying what can change live is still to come (issue 15).
             logger.notice("reload not implemented yet; configuration unchanged, nothing restarted")
         }
+        // Reports are due every interval: one three intervals old is from a process gone silent.
+        let system = MonitoredSystem(childStates: { supervisor.states() }, telemetry: telemetry,
+                                     reportMaxAge: 3 * UInt64(resolved.telemetryIntervalMilliseconds) * 1_000_000)
+        let admin = try AdminServer(path: AdminServer.path(dataDirectory: resolved.dataDirectory), system: system,
+                                    onReload: { "reload is not implemented yet" }, logger: logger)
         logger.info("starting", metadata: ["chatd.port": "\(resolved.port)", "chatd.data_dir": "\(resolved.dataDirectory)"])
         withExtendedLifetime(telemetry) { supervisor.run() }
+        admin.stop()
     }
 }
 
