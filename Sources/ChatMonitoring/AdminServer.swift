@@ -86,11 +86,20 @@ public final class AdminServer: Sendable {
         return String(decoding: data, as: UTF8.self)
     }
 
+    /// Throws `inUse` when a supervisor answers at `path`. A supervisor calls it before it
+    /// binds anything else in the data folder: binding the telemetry endpoint first would take
+    /// the running one's (ZeroMQ replaces an `ipc://` file) before failing.
+    public static func refuseIfInUse(path: String) throws {
+        var info = stat()
+        guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFSOCK else { return }
+        if (try? AdminClient.connect(to: path)).map({ close($0) }) != nil { throw StartError.inUse(path: path) }
+    }
+
     private static func removeStaleSocket(at path: String) throws {
         var info = stat()
         guard lstat(path, &info) == 0 else { return }
         guard info.st_mode & S_IFMT == S_IFSOCK else { throw StartError.notASocket(path: path) }
-        if (try? AdminClient.connect(to: path)).map({ close($0) }) != nil { throw StartError.inUse(path: path) }
+        try refuseIfInUse(path: path)
         unlink(path)
     }
 }

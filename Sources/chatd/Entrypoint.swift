@@ -67,6 +67,8 @@ struct Supervise: ParsableCommand {
         let logger = Logger(label: "chatd.supervisor")
         if let watchedParent { ProcessLifecycle.terminateWhenParentDies(expectedParent: watchedParent, logger: logger) }
         try FileManager.default.createDirectory(atPath: resolved.dataDirectory, withIntermediateDirectories: true)
+        let adminPath = AdminServer.path(dataDirectory: resolved.dataDirectory)
+        try AdminServer.refuseIfInUse(path: adminPath)
         let telemetry = try TelemetryCollector(endpoint: resolved.resolvedTelemetryEndpoint, logger: logger)
         let passed = configuration.asArguments + ["--parent-pid", String(getpid())]
         let storage = resolved.storageEndpoints.indices.map {
@@ -91,7 +93,7 @@ struct Supervise: ParsableCommand {
         // Reports are due every interval: one three intervals old is from a process gone silent.
         let system = MonitoredSystem(childStates: { supervisor.states() }, telemetry: telemetry,
                                      reportMaxAge: 3 * UInt64(resolved.telemetryIntervalMilliseconds) * 1_000_000)
-        let admin = try AdminServer(path: AdminServer.path(dataDirectory: resolved.dataDirectory), system: system,
+        let admin = try AdminServer(path: adminPath, system: system,
                                     onReload: { "reload is not implemented yet" }, logger: logger)
         logger.info("starting", metadata: ["chatd.port": "\(resolved.port)", "chatd.data_dir": "\(resolved.dataDirectory)"])
         withExtendedLifetime(telemetry) { supervisor.run() }

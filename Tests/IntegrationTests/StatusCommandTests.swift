@@ -89,6 +89,21 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: path))
     }
 
+    /// A second supervisor on the same data folder stops before binding anything: the first
+    /// keeps its admin socket and its telemetry (an `ipc://` bind would have taken it over).
+    @Test func aSecondSupervisorOnTheSameDataFolderRefusesToStart() throws {
+        let system = try ChatSystem(settings: ["telemetry.interval_ms=200"])
+        defer { system.stop(); system.removeData() }
+        let second = try Self.chatd(["--data-dir", system.dataDirectory.path, "--port", "0"])
+        #expect(second.status == 1)
+        #expect(second.standardError.contains("another chatd answers on \(system.dataDirectory.path)/admin.sock"))
+        // Reports sent after the refusal still reach the first supervisor.
+        Thread.sleep(forTimeInterval: 0.8)
+        let processes = try Self.processes(of: system)
+        #expect(processes["gateway"]?["requests_in_flight"] is Int)
+        #expect(processes["gateway"]?["state"] as? String == "running")
+    }
+
     @Test func withNothingRunningSaysSoAndExitsOne() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("chat-none-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
