@@ -74,6 +74,30 @@ import Testing
         #expect(table.standardOutput.contains("sessions online: "))
     }
 
+    /// A storage worker that stops answering (stopped, not dead: its socket stays connected)
+    /// costs the gateway's requests a timeout each: logged naming the worker, and counted in
+    /// the gateway's status.
+    @Test func timeoutsToAStuckWorkerAreLoggedByNameAndShownInStatus() throws {
+        let system = try ChatSystem(settings: ["telemetry.interval_ms=200"])
+        defer { system.stop(); system.removeData() }
+        let (alice, a) = try system.signedInUser()
+        let workers = try [0, 1].map { try #require(system.childPID("storage", index: $0)) }
+        for pid in workers { kill(pid, SIGSTOP) }
+        defer { for pid in workers { kill(pid, SIGCONT) } }
+        #expect(try alice.ask("\(a) history 000000 all") == "Service unavailable")
+        let timeouts = { system.log.split(separator: "\n").filter { $0.contains("bus: requests to a worker timed out") } }
+        try waitUntil("the timeout logged; log:\n\(system.log)", timeout: .seconds(5)) { !timeouts().isEmpty }
+        let line = try #require(timeouts().first)
+        #expect(line.contains("chatd.gateway"))
+        #expect(line.contains("bus.worker=storage-"))
+        #expect(line.contains("bus.requests=1"))
+        var gateway: [String: Any] = [:]
+        try waitUntil("the gateway's status to count the timeout: \(gateway)", timeout: .seconds(5), interval: .milliseconds(100)) {
+            gateway = try Self.processes(of: system)["gateway"] ?? [:]
+            return gateway["bus_timeouts_last_minute"] as? Int == 1
+        }
+    }
+
     @Test func theAdminSocketIsTheOwnersOnlyAndGoneAfterAStop() throws {
         let system = try ChatSystem()
         defer { system.removeData() }
