@@ -35,7 +35,9 @@ let package = Package(
         // The client wire protocol and the internal bus: the only places bytes are parsed.
         .target(name: "ChatProtocol"),
         .target(name: "ChatBus", dependencies: [
-            "ZeroMQ", "ChatProtocol", .product(name: "Logging", package: "swift-log"),
+            "ZeroMQ", "ChatProtocol",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
         ]),
         // What every process reports to the supervisor (its metrics, over ZeroMQ), and how
         // the supervisor gathers them: the one place the telemetry format is defined.

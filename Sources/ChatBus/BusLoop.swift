@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import Logging
 import Synchronization
@@ -20,6 +21,10 @@ public final class BusLoop: @unchecked Sendable {
 
     private struct PendingRequest {
         let onReply: (Result<BusMessage, BusRequestError>) -> Void
+        /// The socket it went out on, whose worker's figures its answer or timeout counts in.
+        let socket: Int
+        /// When it was sent (`now()`), for its latency.
+        let sentAt: UInt64
     }
 
     /// Envelopes waiting for the end of this wake-up for one peer (nil on a DEALER), and the
@@ -46,6 +51,13 @@ public final class BusLoop: @unchecked Sendable {
     private var socketIsRouter: [Bool] = []
     /// Per socket: whether its peer is there (dealers only; a ROUTER's peers come and go).
     private var reachability: [PeerReachability] = []
+    /// Per socket: its worker's request figures (dealers only; nil for a ROUTER).
+    private var workerFigures: [BusWorkerFigures?] = []
+    /// Timeouts of one worker are logged at most this often, with their count.
+    private let timeoutReportNanos: UInt64 = 1_000_000_000
+    /// Requests awaiting a reply in this loop, set at each wake-up when it changed.
+    private let requestsInFlight = Gauge(label: "chat_bus_requests_in_flight")
+    private var recordedInFlight = 0
     /// A PAIR reading each dealer's monitor events, with the socket and endpoint it watches.
     private var monitors: [(socket: Int, events: Socket, endpoint: String)] = []
     /// Requests to a peer that is gone, failed at the next flush rather than queued.
@@ -150,8 +162,9 @@ public final class BusLoop: @unchecked Sendable {
         return add(socket, isRouter: true)
     }
 
-    /// A socket to one peer that bound a ROUTER; `identity` names us to it.
-    public func connectDealer(_ endpoint: String, identity: String? = nil) throws -> SocketID {
+    /// A socket to one peer that bound a ROUTER; `worker` names the peer in metrics and logs
+    /// (`auth`, `router`, `storage-1`), `identity` names us to it.
+    public func connectDealer(_ endpoint: String, worker: String, identity: String? = nil) throws -> SocketID {
         assert(isOnLoopThread, "BusLoop.connectDealer off the loop thread")
         let socket = try context.socket(.dealer)
         try configure(socket)
@@ -167,6 +180,7 @@ public final class BusLoop: @unchecked Sendable {
         try events.connect(monitorEndpoint)
         try socket.connect(endpoint)
         let id = add(socket, isRouter: false)
+        workerFigures[id.index] = BusWorkerFigures(worker: worker, endpoint: endpoint)
         monitors.append((id.index, events, endpoint))
         return id
     }
@@ -187,6 +201,7 @@ public final class BusLoop: @unchecked Sendable {
         sockets.append(socket)
         socketIsRouter.append(isRouter)
         reachability.append(PeerReachability())
+        workerFigures.append(nil)
         outbox.append([])
         return SocketID(index: sockets.count - 1)
     }
@@ -310,22 +325,23 @@ public final class BusLoop: @unchecked Sendable {
         assert(isOnLoopThread, "BusLoop.request off the loop thread")
         let requestId = nextRequestId
         nextRequestId &+= 1
-        pending[requestId] = PendingRequest(onReply: onReply)
-        // The clock is read only for a peer already lost: nothing is added per request otherwise.
-        if reachability[socket.index].isLost, reachability[socket.index].failsFast(now: Self.now(), grace: failFastAfterNanos) {
+        // Read once: the request's start (for its latency) and its deadline.
+        let now = Self.now()
+        pending[requestId] = PendingRequest(onReply: onReply, socket: socket.index, sentAt: now)
+        if reachability[socket.index].isLost, reachability[socket.index].failsFast(now: now, grace: failFastAfterNanos) {
             failingFast.append(requestId)
             outboxIsEmpty = false
             return
         }
-        noteDeadline(of: requestId)
+        noteDeadline(of: requestId, now: now)
         enqueue(BusEnvelope(requestId: requestId, message: message), socket: socket.index, peer: peer, requestId: requestId)
     }
 
     /// Rounded up to the millisecond, so a request times out a millisecond or two late (the
     /// poll's timeout is whole milliseconds too), never early, and the requests of one
     /// millisecond share an entry.
-    private func noteDeadline(of requestId: UInt64) {
-        let deadline = (Self.now() + requestTimeoutNanos + 999_999) / 1_000_000 * 1_000_000
+    private func noteDeadline(of requestId: UInt64, now: UInt64) {
+        let deadline = (now + requestTimeoutNanos + 999_999) / 1_000_000 * 1_000_000
         // The last entry may already have expired (a timed-out request's callback sends anew).
         if deadlineHead < deadlines.count, deadlines[deadlines.count - 1].deadline == deadline {
             deadlines[deadlines.count - 1].lastRequestId = requestId
@@ -386,6 +402,11 @@ public final class BusLoop: @unchecked Sendable {
             expireRequests()
             runDueTimers()
             reportRefusals()
+            reportTimeouts()
+            if pending.count != recordedInFlight {
+                recordedInFlight = pending.count
+                requestsInFlight.record(recordedInFlight)
+            }
             afterBatch()
             flushOutbox()
             // Sending can fail requests, whose callbacks may queue more: send that now too
@@ -460,12 +481,17 @@ public final class BusLoop: @unchecked Sendable {
                 continue
             }
             let peer = isRouter ? frames[0] : nil
+            // One reading for the replies of a batch: they arrived together.
+            let receivedAt = Self.now()
             let framed = BusEnvelope.decode(batch: payload, onUndecodable: { error in
                 logger.warning("dropped an undecodable message", metadata: ["bus.error": "\(error)"])
             }) { envelope in
                 if envelope.isReply {
                     onReply?(envelope.message)
-                    pending.removeValue(forKey: envelope.requestId)?.onReply(.success(envelope.message))
+                    if let request = pending.removeValue(forKey: envelope.requestId) {
+                        workerFigures[request.socket]?.replied(afterNanoseconds: receivedAt - min(receivedAt, request.sentAt))
+                        request.onReply(.success(envelope.message))
+                    }
                 } else if let problem = envelope.message.fieldProblem {
                     refuse(BusIncoming(socket: socket, peer: peer, envelope: envelope), problem)
                 } else {
@@ -499,6 +525,19 @@ public final class BusLoop: @unchecked Sendable {
         ])
     }
 
+    /// Each worker's timeouts, at most once per `timeoutReportNanos`: the first at once, then
+    /// how many since. Called at every wake-up (at least once a second), like `reportRefusals`.
+    private func reportTimeouts() {
+        let now = Self.now()
+        for index in workerFigures.indices {
+            guard let timedOut = workerFigures[index]?.unreportedTimeouts.report(now: now, every: timeoutReportNanos),
+                  let figures = workerFigures[index] else { continue }
+            logger.warning("bus: requests to a worker timed out", metadata: [
+                "bus.worker": "\(figures.worker)", "bus.endpoint": "\(figures.endpoint)", "bus.requests": "\(timedOut)",
+            ])
+        }
+    }
+
     private func expireRequests() {
         assert(isOnLoopThread, "BusLoop.expireRequests off the loop thread")
         let now = Self.now()
@@ -507,7 +546,10 @@ public final class BusLoop: @unchecked Sendable {
             deadlineHead += 1
             while expiredThrough < lastRequestId {
                 expiredThrough += 1
-                pending.removeValue(forKey: expiredThrough)?.onReply(.failure(.timedOut))
+                if let request = pending.removeValue(forKey: expiredThrough) {
+                    workerFigures[request.socket]?.timedOut()
+                    request.onReply(.failure(.timedOut))
+                }
             }
         }
         if deadlineHead > 4096 && deadlineHead * 2 > deadlines.count {

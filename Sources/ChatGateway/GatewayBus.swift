@@ -54,9 +54,9 @@ final class GatewayBus: SessionBus, @unchecked Sendable {
         partitioning = Partitioning(partitionCount: configuration.storagePartitions, workerCount: configuration.storageEndpoints.count)
         loop = BusLoop(requestTimeout: .milliseconds(configuration.requestTimeoutMilliseconds),
                        failFastAfter: .milliseconds(configuration.failFastAfterMilliseconds), logger: logger)
-        routerSocket = try loop.connectDealer(configuration.routerEndpoint, identity: gatewayId)
-        authSocket = try loop.connectDealer(configuration.authEndpoint)
-        storageSockets = try configuration.storageEndpoints.map { try loop.connectDealer($0) }
+        routerSocket = try loop.connectDealer(configuration.routerEndpoint, worker: "router", identity: gatewayId)
+        authSocket = try loop.connectDealer(configuration.authEndpoint, worker: "auth")
+        storageSockets = try configuration.storageEndpoints.enumerated().map { try loop.connectDealer($1, worker: "storage-\($0)") }
         knownUsers = KnownUsers(loop: loop, auth: authSocket)
         // Even an answer too late for its text (whose sender was told `Service unavailable`)
         // still pushes the stored text to its recipient.

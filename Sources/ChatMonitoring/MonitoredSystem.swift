@@ -1,5 +1,7 @@
 import ChatSupervisor
 import ChatTelemetry
+import Foundation
+import Synchronization
 
 /// What the supervisor shows of the system it runs, to `chatd status` and the metrics
 /// endpoint alike: its children's states, and the latest report of every process.
@@ -9,10 +11,41 @@ public struct MonitoredSystem: Sendable {
     public let telemetry: TelemetryCollector
     /// Reports older than this (nanoseconds) are from processes gone or unreachable: unshown.
     public let reportMaxAge: UInt64
+    /// Each process's bus timeouts total over the last minute, sampled by `sampleTelemetry`.
+    private let timeoutHistory = TimeoutHistoryBox()
 
     public init(childStates: @escaping @Sendable () -> [ChildState], telemetry: TelemetryCollector, reportMaxAge: UInt64) {
         self.childStates = childStates
         self.telemetry = telemetry
         self.reportMaxAge = reportMaxAge
     }
+
+    /// Notes every fresh report's bus timeouts total. Called every few seconds (the admin
+    /// socket's timer) and at each status, so the last minute's timeouts are known whenever
+    /// status is asked for.
+    public func sampleTelemetry() {
+        let now = DispatchTime.now().uptimeNanoseconds
+        let reports = telemetry.reports(maxAge: reportMaxAge)
+        timeoutHistory.history.withLock { history in
+            for received in reports.values { history.record(received.report, at: received.receivedAt) }
+            history.forget(notSeenSince: now)
+        }
+    }
+
+    /// The status now (`chatd status`).
+    public func status() -> SystemStatus {
+        sampleTelemetry()
+        let children = childStates()
+        let now = DispatchTime.now().uptimeNanoseconds
+        let reports = telemetry.reports(maxAge: reportMaxAge).values.map {
+            SystemStatus.AgedReport(report: $0.report, ageNanoseconds: now - min(now, $0.receivedAt))
+        }
+        let history = timeoutHistory.history.withLock { $0 }
+        return SystemStatus(children: children, reports: reports, reportMaxAge: reportMaxAge, timeouts: history, now: now)
+    }
+}
+
+/// A `BusTimeoutHistory` shared by the copies of a `MonitoredSystem`.
+private final class TimeoutHistoryBox: Sendable {
+    let history = Mutex(BusTimeoutHistory())
 }

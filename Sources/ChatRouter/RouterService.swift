@@ -56,7 +56,7 @@ public final class RouterService: @unchecked Sendable {
 
     public func run() throws {
         gatewaySocket = try loop.bindRouter(configuration.routerEndpoint)
-        authSocket = try loop.connectDealer(configuration.authEndpoint)
+        authSocket = try loop.connectDealer(configuration.authEndpoint, worker: "auth")
         knownUsers = KnownUsers(loop: loop, auth: authSocket)
         loop.every(.seconds(1)) { [weak self] in
             self?.dropSilentGateways()

@@ -45,7 +45,7 @@ public final class StorageService: @unchecked Sendable {
         // Bound before the partitions open (a first start creates them, fsyncs and all): requests
         // arriving meanwhile wait in the socket's queue instead of being refused.
         _ = try loop.bindRouter(configuration.storageEndpoints[index])
-        routerSocket = try loop.connectDealer(configuration.routerEndpoint)
+        routerSocket = try loop.connectDealer(configuration.routerEndpoint, worker: "router")
         var blobFolders: [Int: BlobFolder] = [:]
         for partition in partitioning.partitions(ownedBy: index) {
             let store = try PartitionStore(path: "\(folder)/partition-\(partition).sqlite")

@@ -15,7 +15,7 @@ struct Chatd: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chatd",
         abstract: "The chat server: a supervisor and the processes it runs.",
-        subcommands: [Supervise.self, Gateway.self, Auth.self, Router.self, Storage.self, Backup.self],
+        subcommands: [Supervise.self, Gateway.self, Auth.self, Router.self, Storage.self, Backup.self, Status.self, Reload.self],
         defaultSubcommand: Supervise.self)
 }
 
@@ -75,6 +75,8 @@ struct Supervise: ParsableCommand {
         if let watchedParent { ProcessLifecycle.terminateWhenParentDies(expectedParent: watchedParent, logger: logger) }
         let metricsAddress = try ListenAddress.parse(resolved.metricsListen)
         try FileManager.default.createDirectory(atPath: resolved.dataDirectory, withIntermediateDirectories: true)
+        let adminPath = AdminServer.path(dataDirectory: resolved.dataDirectory)
+        try AdminServer.refuseIfInUse(path: adminPath)
         let telemetry = try TelemetryCollector(endpoint: resolved.resolvedTelemetryEndpoint, logger: logger)
         let passed = configuration.asArguments + ["--parent-pid", String(getpid())]
         let storage = resolved.storageEndpoints.indices.map {
@@ -101,12 +103,19 @@ struct Supervise: ParsableCommand {
             supervisor.signalChildren(SIGHUP)
         }
         ProcessLifecycle.onReloadSignal(logger: logger) { reload.reload() }
-        logger.info("starting", metadata: ["chatd.port": "\(resolved.port)", "chatd.data_dir": "\(resolved.dataDirectory)"])
         let health = HealthCheck(telemetryIntervalMilliseconds: resolved.telemetryIntervalMilliseconds)
+        // Past the health rule's silence limit a report is from a process gone silent.
         let system = MonitoredSystem(childStates: { supervisor.states() }, telemetry: telemetry,
                                      reportMaxAge: UInt64(health.silenceLimitSeconds * 1e9))
+        // `chatd reload` exits 1 on an answer starting `error:`.
+        let admin = try AdminServer(path: adminPath, system: system, onReload: {
+            let outcome = reload.reload()
+            return (outcome.succeeded ? "" : "error: ") + outcome.summary.joined(separator: "\n")
+        }, logger: logger)
+        logger.info("starting", metadata: ["chatd.port": "\(resolved.port)", "chatd.data_dir": "\(resolved.dataDirectory)"])
         let metrics = metricsAddress.flatMap { serveMetrics(at: $0, system: system, health: health, logger: logger) }
         withExtendedLifetime((telemetry, metrics)) { supervisor.run() }
+        admin.stop()
     }
 
     /// The metrics endpoint, or nil when its address cannot be bound: metrics are for watching

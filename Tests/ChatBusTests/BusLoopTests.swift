@@ -48,7 +48,7 @@ import Testing
     private func request(_ message: BusMessage, timeout: Duration, endpoint: String,
                          connected: Bool = true) throws -> (result: Result<BusMessage, BusRequestError>, took: Duration) {
         let client = BusLoop(requestTimeout: timeout, logger: logger)
-        let socket = try client.connectDealer(endpoint)
+        let socket = try client.connectDealer(endpoint, worker: "worker")
         defer { client.stop() }
         let done = DispatchSemaphore(value: 0)
         let answer = Mutex<(result: Result<BusMessage, BusRequestError>, took: Duration)?>(nil)
@@ -90,7 +90,7 @@ import Testing
         // can be handed it as its own source port and connect to itself, and the bind then fails.
         let port = Int.random(in: 20_000..<32_000)
         let client = BusLoop(requestTimeout: .seconds(5), logger: logger)
-        let socket = try client.connectDealer("tcp://127.0.0.1:\(port)")
+        let socket = try client.connectDealer("tcp://127.0.0.1:\(port)", worker: "worker")
         let done = DispatchSemaphore(value: 0)
         let answer = Mutex<Result<BusMessage, BusRequestError>?>(nil)
         Thread { client.run { _ in } }.start()
@@ -130,7 +130,7 @@ import Testing
         let (worker, endpoint, _) = try startWorker(logger: log.logger)
         defer { worker.stop() }
         let client = BusLoop(logger: logger)
-        let socket = try client.connectDealer(endpoint)
+        let socket = try client.connectDealer(endpoint, worker: "worker")
         defer { client.stop() }
         Thread { client.run { _ in } }.start()
         try awaitConnection(client, socket)
@@ -150,6 +150,41 @@ import Testing
         let refusals = log.logged.filter { $0.message == "refused a bus message with a field out of range" }
         #expect(refusals.count == 1)
         #expect(refusals.first?.metadata["bus.refused"] == "1")
+    }
+
+    /// A worker that stops answering costs a log line per second naming it, with how many of
+    /// its requests timed out, not a line per request.
+    @Test func timeoutsAreLoggedNamingTheWorkerWithTheirCount() throws {
+        let (worker, endpoint, _) = try startWorker()
+        defer { worker.stop() }
+        let log = CapturedLog()
+        let client = BusLoop(requestTimeout: .milliseconds(300), logger: log.logger)
+        let socket = try client.connectDealer(endpoint, worker: "storage-1")
+        defer { client.stop() }
+        Thread { client.run { _ in } }.start()
+        try awaitConnection(client, socket)
+        let count = 20
+        let timedOut = Mutex(0)
+        let done = DispatchSemaphore(value: 0)
+        client.execute {
+            // The worker ignores sign-ins.
+            for _ in 0..<count {
+                client.request(.signIn(uid: "111111", password: "x"), on: socket) { result in
+                    let failed = timedOut.withLock { $0 += 1; return $0 }
+                    #expect(result == .failure(.timedOut))
+                    if failed == count { done.signal() }
+                }
+            }
+        }
+        try done.wait(for: "every request to time out", timeout: .seconds(30))
+        // The count of a second report (if the timeouts spanned two wake-ups) waits out the second.
+        try waitUntil("every timeout logged", timeout: .seconds(5)) {
+            log.logged.filter { $0.message == "bus: requests to a worker timed out" }
+                .compactMap { Int($0.metadata["bus.requests"]?.description ?? "") }.reduce(0, +) == count
+        }
+        let reports = log.logged.filter { $0.message == "bus: requests to a worker timed out" }
+        #expect((1...2).contains(reports.count))
+        #expect(reports.allSatisfy { $0.metadata["bus.worker"] == "storage-1" && $0.metadata["bus.endpoint"] == "\(endpoint)" })
     }
 
     @Test func aReplyAfterTheTimeoutStillReachesOnReply() throws {
@@ -172,7 +207,7 @@ import Testing
         defer { worker.stop() }
 
         let client = BusLoop(requestTimeout: .milliseconds(100), logger: logger)
-        let socket = try client.connectDealer(endpoint)
+        let socket = try client.connectDealer(endpoint, worker: "worker")
         let answered = DispatchSemaphore(value: 0), lateArrived = DispatchSemaphore(value: 0)
         let answer = Mutex<Result<BusMessage, BusRequestError>?>(nil)
         let lateReply = Mutex<BusMessage?>(nil)
@@ -203,7 +238,7 @@ import Testing
         // Long enough that an answered request is never late on a busy machine.
         let timeoutNanos: UInt64 = 1_000_000_000
         let client = BusLoop(requestTimeout: .nanoseconds(Int64(timeoutNanos)), logger: logger)
-        let socket = try client.connectDealer(endpoint)
+        let socket = try client.connectDealer(endpoint, worker: "worker")
         Thread { client.run { _ in } }.start()
         defer { client.stop() }
         // Connected first, so connecting does not eat into the answered requests' 1 s.
@@ -284,7 +319,7 @@ import Testing
         defer { worker.stop() }
 
         let client = BusLoop(logger: logger)
-        let socket = try client.connectDealer(endpoint)
+        let socket = try client.connectDealer(endpoint, worker: "worker")
         let stopped = DispatchSemaphore(value: 0)
         Thread {
             client.run { _ in }
@@ -304,7 +339,7 @@ import Testing
     @Test func sendingFromAnotherThreadWhileTheLoopRunsTraps() async {
         await #expect(processExitsWith: .failure) {
             let loop = BusLoop(logger: Logger(label: "test"))
-            let socket = try loop.connectDealer("tcp://127.0.0.1:9")
+            let socket = try loop.connectDealer("tcp://127.0.0.1:9", worker: "worker")
             let running = DispatchSemaphore(value: 0)
             loop.execute { running.signal() }
             Thread { loop.run { _ in } }.start()

@@ -40,7 +40,7 @@ import Testing
         let (first, endpoint) = try worker(at: "tcp://127.0.0.1:*")
         let log = CapturedLog()
         let client = BusLoop(requestTimeout: .seconds(20), failFastAfter: .milliseconds(200), logger: log.logger)
-        let socket = try client.connectDealer(endpoint)
+        let socket = try client.connectDealer(endpoint, worker: "worker")
         Thread { client.run { _ in } }.start()
         defer { client.stop() }
 

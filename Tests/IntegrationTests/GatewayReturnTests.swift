@@ -59,7 +59,7 @@ import Testing
         let recipient = try system.registeredUser()
         let gatewayId = "gw-return-test-\(UUID().uuidString.prefix(8))"
         let loop = BusLoop(requestTimeout: .seconds(10), logger: Logger(label: "gateway-return-test"))
-        let socket = try loop.connectDealer(system.routerEndpoint, identity: gatewayId)
+        let socket = try loop.connectDealer(system.routerEndpoint, worker: "router", identity: gatewayId)
         Thread { loop.run { _ in } }.start()
         defer { loop.stop() }
         let answers = Mutex<[String: Result<BusMessage, BusRequestError>]>([:])
@@ -94,7 +94,7 @@ import Testing
         let recipient = try system.registeredUser()
         let gatewayId = "gw-announce-test-\(UUID().uuidString.prefix(8))"
         let loop = BusLoop(requestTimeout: .seconds(10), logger: Logger(label: "gateway-return-test"))
-        let socket = try loop.connectDealer(system.routerEndpoint, identity: gatewayId)
+        let socket = try loop.connectDealer(system.routerEndpoint, worker: "router", identity: gatewayId)
         Thread { loop.run { _ in } }.start()
         defer { loop.stop() }
         let answers = Mutex<[String: Result<BusMessage, BusRequestError>]>([:])

@@ -16,7 +16,7 @@ import Testing
         let socket: BusLoop.SocketID
 
         init(endpoint: String) throws {
-            socket = try loop.connectDealer(endpoint)
+            socket = try loop.connectDealer(endpoint, worker: "worker")
             Thread { [loop] in loop.run { _ in } }.start()
         }
 

@@ -50,6 +50,28 @@ import Testing
         #expect(!system.log.contains("child exited"))
     }
 
+    /// `chatd reload` does what SIGHUP does, through the admin socket, and prints the outcome;
+    /// a file it cannot read makes it exit 1.
+    @Test func chatdReloadPrintsWhatChangedAndFailsOnAnInvalidFile() throws {
+        let system = try ChatSystem(config: "log_level = \"info\"\n")
+        defer { system.stop(); system.removeData() }
+        let pids = system.childPIDs.sorted()
+
+        try system.rewriteConfig("log_level = \"debug\"\n")
+        let reload = try StatusCommandTests.chatd(["reload", "--data-dir", system.dataDirectory.path])
+        #expect(reload.status == 0, "\(reload.standardError)")
+        #expect(reload.standardOutput == "applied: log_level\n")
+        try waitUntil("the gateway to apply the reload; log:\n\(system.log)", timeout: .seconds(10)) {
+            !lines(system, of: "gateway", containing: "reload: applied").isEmpty
+        }
+
+        try system.rewriteConfig("log_level = \"loud\"\n")
+        let failed = try StatusCommandTests.chatd(["reload", "--data-dir", system.dataDirectory.path])
+        #expect(failed.status == 1)
+        #expect((failed.standardOutput + failed.standardError).contains("reload failed, nothing changed"), "\(failed)")
+        #expect(system.childPIDs.sorted() == pids)
+    }
+
     @Test func anInvalidFileOnReloadIsLoggedAndChangesNothing() throws {
         let system = try ChatSystem(config: "log_level = \"info\"\n")
         defer { system.stop(); system.removeData() }

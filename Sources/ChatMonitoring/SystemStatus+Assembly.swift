@@ -1,0 +1,112 @@
+import ChatSupervisor
+import ChatTelemetry
+
+extension SystemStatus {
+    /// One process's latest report and how old it is (nanoseconds).
+    public struct AgedReport: Sendable {
+        public let report: TelemetryReport
+        public let ageNanoseconds: UInt64
+
+        public init(report: TelemetryReport, ageNanoseconds: UInt64) {
+            self.report = report
+            self.ageNanoseconds = ageNanoseconds
+        }
+    }
+
+    /// The status from the supervisor's children and the latest reports, at `now` (monotonic
+    /// nanoseconds, the clock of `Supervisor.now()` and of the reports' ages).
+    ///
+    /// A child's figures come only from a report at most `reportMaxAge` old whose pid is the
+    /// child's current one: a report from before a restart, or from a process gone silent,
+    /// would show figures of a process that no longer runs. A report under a name the
+    /// supervisor does not run is an unsupervised process, listed after the children.
+    public init(children: [ChildState], reports: [AgedReport], reportMaxAge: UInt64, timeouts: BusTimeoutHistory, now: UInt64) {
+        let seconds = Double(now) / 1e9
+        var fresh: [String: TelemetryReport] = [:]
+        for aged in reports where aged.ageNanoseconds <= reportMaxAge { fresh[aged.report.process] = aged.report }
+        var processes: [Process] = []
+        var sessions = 0
+        for child in children {
+            let uptime = child.uptimeSeconds(at: seconds)
+            var pid: Int32?
+            if case .running(let running, _) = child.phase { pid = running }
+            let report = fresh[child.name].flatMap { $0.pid == pid ? $0 : nil }
+            let figures = report.map { ReportedFigures($0, timeouts: timeouts, now: now, startedWithinWindow: (uptime ?? 0) < 60) }
+            sessions += figures?.sessionsOnline ?? 0
+            processes.append(Process(
+                name: child.name, role: Self.role(of: child.name), pid: pid, state: child.status(at: seconds).rawValue,
+                uptimeSeconds: uptime, restarts: child.restarts,
+                requestsInFlight: figures?.requestsInFlight, busTimeoutsLastMinute: figures?.busTimeoutsLastMinute,
+                sessionsOnline: figures?.sessionsOnline, partitions: figures?.partitions))
+        }
+        let supervised = Set(children.map(\.name))
+        for report in fresh.values.filter({ !supervised.contains($0.process) }).sorted(by: { $0.process < $1.process }) {
+            let figures = ReportedFigures(report, timeouts: timeouts, now: now, startedWithinWindow: false)
+            sessions += figures.sessionsOnline ?? 0
+            processes.append(Process(
+                name: report.process, role: Self.role(of: report.process), pid: report.pid, state: Process.unsupervised,
+                uptimeSeconds: nil, restarts: nil,
+                requestsInFlight: figures.requestsInFlight, busTimeoutsLastMinute: figures.busTimeoutsLastMinute,
+                sessionsOnline: figures.sessionsOnline, partitions: figures.partitions))
+        }
+        self.init(processes: processes, sessionsOnline: sessions)
+    }
+
+    /// `storage` for `storage-0`: a name less its worker index.
+    static func role(of name: String) -> String {
+        guard let dash = name.lastIndex(of: "-"), name.index(after: dash) < name.endIndex,
+              name[name.index(after: dash)...].allSatisfy(\.isASCII), Int(name[name.index(after: dash)...]) != nil else { return name }
+        return String(name[..<dash])
+    }
+
+    /// The metric names status reads (docs/operations.md, Metrics).
+    enum MetricName {
+        static let requestsInFlight = "chat_bus_requests_in_flight"
+        static let busTimeouts = "chat_bus_timeouts_total"
+        static let sessionsOnline = "chat_sessions_online"
+        static let partitionOwned = "chat_storage_partition_owned"
+    }
+
+    /// What status shows of one report; a figure the report lacks is nil.
+    private struct ReportedFigures {
+        var requestsInFlight: Int?
+        var busTimeoutsLastMinute: Int?
+        var sessionsOnline: Int?
+        var partitions: [Int]?
+
+        init(_ report: TelemetryReport, timeouts: BusTimeoutHistory, now: UInt64, startedWithinWindow: Bool) {
+            for sample in MetricsExposition.samples(report.metrics) where sample.value.isFinite {
+                switch sample.name {
+                case MetricName.requestsInFlight:
+                    requestsInFlight = (requestsInFlight ?? 0) + Self.count(sample.value)
+                case MetricName.sessionsOnline:
+                    sessionsOnline = (sessionsOnline ?? 0) + Self.count(sample.value)
+                case MetricName.partitionOwned:
+                    var owned = partitions ?? []
+                    if sample.value > 0, let partition = sample.labels["partition"].flatMap({ Int($0) }) { owned.append(partition) }
+                    partitions = owned
+                default:
+                    break
+                }
+            }
+            partitions?.sort()
+            busTimeoutsLastMinute = timeouts.timeoutsInWindow(process: report.process, pid: report.pid, now: now,
+                                                              startedWithinWindow: startedWithinWindow)
+        }
+
+        /// A reported value as a count: reports come from whoever reaches the telemetry
+        /// endpoint, and `Int(1e300)` would crash the supervisor.
+        static func count(_ value: Double) -> Int {
+            Int(min(max(value, -1e15), 1e15))
+        }
+    }
+}
+
+extension BusTimeoutHistory {
+    /// Notes the bus timeouts total of `report`, if it has any.
+    public mutating func record(_ report: TelemetryReport, at now: UInt64) {
+        let totals = MetricsExposition.samples(report.metrics).filter { $0.name == SystemStatus.MetricName.busTimeouts && $0.value.isFinite }
+        guard !totals.isEmpty else { return }
+        record(process: report.process, pid: report.pid, total: totals.reduce(0) { $0 + $1.value }, at: now)
+    }
+}
