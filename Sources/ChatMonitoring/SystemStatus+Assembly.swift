@@ -32,7 +32,7 @@ extension SystemStatus {
             if case .running(let running, _) = child.phase { pid = running }
             let report = fresh[child.name].flatMap { $0.pid == pid ? $0 : nil }
             let figures = report.map { ReportedFigures($0, timeouts: timeouts, now: now, startedWithinWindow: (uptime ?? 0) < 60) }
-            sessions += figures?.sessionsOnline ?? 0
+            sessions = ReportedFigures.adding(sessions, Double(figures?.sessionsOnline ?? 0))
             processes.append(Process(
                 name: child.name, role: Self.role(of: child.name), pid: pid, state: child.status(at: seconds).rawValue,
                 uptimeSeconds: uptime, restarts: child.restarts,
@@ -42,7 +42,7 @@ extension SystemStatus {
         let supervised = Set(children.map(\.name))
         for report in fresh.values.filter({ !supervised.contains($0.process) }).sorted(by: { $0.process < $1.process }) {
             let figures = ReportedFigures(report, timeouts: timeouts, now: now, startedWithinWindow: false)
-            sessions += figures.sessionsOnline ?? 0
+            sessions = ReportedFigures.adding(sessions, Double(figures.sessionsOnline ?? 0))
             processes.append(Process(
                 name: report.process, role: Self.role(of: report.process), pid: report.pid, state: Process.unsupervised,
                 uptimeSeconds: nil, restarts: nil,
@@ -52,11 +52,15 @@ extension SystemStatus {
         self.init(processes: processes, sessionsOnline: sessions)
     }
 
-    /// `storage` for `storage-0`: a name less its worker index.
+    /// `storage` for `storage-0`, and for `storage-0-4242` (a worker run on its own): a name
+    /// less its worker index and pid.
     static func role(of name: String) -> String {
-        guard let dash = name.lastIndex(of: "-"), name.index(after: dash) < name.endIndex,
-              name[name.index(after: dash)...].allSatisfy(\.isASCII), Int(name[name.index(after: dash)...]) != nil else { return name }
-        return String(name[..<dash])
+        var name = Substring(name)
+        while let dash = name.lastIndex(of: "-"), name.index(after: dash) < name.endIndex,
+              name[name.index(after: dash)...].allSatisfy({ $0.isASCII && $0.isNumber }) {
+            name = name[..<dash]
+        }
+        return String(name)
     }
 
     /// The metric names status reads (docs/operations.md, Metrics).
@@ -78,9 +82,9 @@ extension SystemStatus {
             for sample in MetricsExposition.samples(report.metrics) where sample.value.isFinite {
                 switch sample.name {
                 case MetricName.requestsInFlight:
-                    requestsInFlight = (requestsInFlight ?? 0) + Self.count(sample.value)
+                    requestsInFlight = Self.adding(requestsInFlight ?? 0, sample.value)
                 case MetricName.sessionsOnline:
-                    sessionsOnline = (sessionsOnline ?? 0) + Self.count(sample.value)
+                    sessionsOnline = Self.adding(sessionsOnline ?? 0, sample.value)
                 case MetricName.partitionOwned:
                     var owned = partitions ?? []
                     if sample.value > 0, let partition = sample.labels["partition"].flatMap({ Int($0) }) { owned.append(partition) }
@@ -94,10 +98,12 @@ extension SystemStatus {
                                                               startedWithinWindow: startedWithinWindow)
         }
 
-        /// A reported value as a count: reports come from whoever reaches the telemetry
-        /// endpoint, and `Int(1e300)` would crash the supervisor.
-        static func count(_ value: Double) -> Int {
-            Int(min(max(value, -1e15), 1e15))
+        /// `total` plus a reported value, kept within ±1e15: reports come from whoever reaches
+        /// the telemetry endpoint, and `Int(1e300)`, or a sum of many 1e15s, would crash the
+        /// supervisor.
+        static func adding(_ total: Int, _ value: Double) -> Int {
+            let sum = Double(total) + value
+            return sum.isFinite ? Int(min(max(sum, -1e15), 1e15)) : total
         }
     }
 }

@@ -26,7 +26,7 @@ public enum MetricsExposition {
             for line in metrics.split(separator: "\n") {
                 if line.hasPrefix("#") {
                     let words = line.split(separator: " ", maxSplits: 3)
-                    guard words.count >= 3, words[1] == "HELP" || words[1] == "TYPE" else { continue }
+                    guard words.count >= 3, words[1] == "HELP" || words[1] == "TYPE", isMetricName(words[2]) else { continue }
                     family = String(words[2])
                     if headers[family] == nil { order.append(family); headers[family] = [] }
                     // One HELP and one TYPE line per family, however many processes have it.
@@ -47,9 +47,13 @@ public enum MetricsExposition {
         return page
     }
 
-    /// `line` with `process="<process>"` first among its labels, or nil when it is no sample.
+    /// `line` with `process="<process>"` first among its labels, or nil when it is no sample
+    /// Prometheus would take: a report comes from whoever reaches the telemetry endpoint, and
+    /// one bad line (a name with a space, a second `process` label) fails the whole scrape.
     static func labelling(_ line: Substring, process: String) -> String? {
-        guard parseSample(line) != nil else { return nil }
+        let line = line.drop { $0 == " " }
+        guard let sample = parseSample(line), isMetricName(sample.name),
+              sample.labels.keys.allSatisfy({ isLabelName($0) && $0 != "process" }) else { return nil }
         let label = "process=\"\(escaped(process))\""
         if let brace = line.firstIndex(of: "{"), line[..<brace].allSatisfy({ $0 != " " }) {
             let rest = line[line.index(after: brace)...]
@@ -57,6 +61,17 @@ public enum MetricsExposition {
         }
         guard let space = line.firstIndex(of: " ") else { return nil }
         return "\(line[..<space]){\(label)}\(line[space...])"
+    }
+
+    /// `[a-zA-Z_:][a-zA-Z0-9_:]*`, Prometheus's metric names.
+    static func isMetricName<Name: StringProtocol>(_ name: Name) -> Bool {
+        guard let first = name.unicodeScalars.first, !("0"..."9").contains(first) else { return false }
+        return name.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_" || $0 == ":") }
+    }
+
+    /// `[a-zA-Z_][a-zA-Z0-9_]*`, Prometheus's label names.
+    static func isLabelName(_ name: String) -> Bool {
+        isMetricName(name) && !name.contains(":")
     }
 
     static func escaped(_ value: String) -> String {

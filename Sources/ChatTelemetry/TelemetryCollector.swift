@@ -13,8 +13,9 @@ public final class TelemetryCollector: Sendable {
         public let receivedAt: UInt64
     }
 
-    /// Far more processes than any layout runs.
-    static let maxProcesses = 1024
+    /// Far more processes than any layout runs; with `TelemetryReport.maxBytes`, at most 64 MiB
+    /// of reports held, whatever is sent here.
+    static let maxProcesses = 256
 
     private let latest = Mutex<[String: Received]>([:])
     private let logger: Logger
@@ -25,6 +26,8 @@ public final class TelemetryCollector: Sendable {
         let context = Context()
         let socket = try context.socket(.pull)
         try socket.setMaxMessageSize(Int64(TelemetryReport.maxBytes))
+        // Reports are read as they come; a backlog is only a flood, and the latest matter.
+        try socket.setReceiveHighWaterMark(64)
         try socket.setLinger(milliseconds: 0)
         try socket.bind(endpoint)
         let owned = ThreadOwnedSocket(context: context, socket: socket)
@@ -47,7 +50,7 @@ public final class TelemetryCollector: Sendable {
         while true {
             let frames: [[UInt8]]
             do {
-                guard let received = try socket.receive() else { continue }
+                guard let received = try socket.receive(maxFrames: 1) else { continue }
                 frames = received
             } catch {
                 logger.error("telemetry: receiving stopped", metadata: ["telemetry.error": "\(error)"])

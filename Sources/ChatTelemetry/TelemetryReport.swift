@@ -20,7 +20,7 @@ public struct TelemetryReport: Equatable, Sendable {
     static let magic = "chatd-telemetry"
     static let version = "1"
     /// Far above any real report (a few kilobytes); the collector's socket refuses more.
-    public static let maxBytes = 4 << 20
+    public static let maxBytes = 256 << 10
 
     public func encoded() -> [UInt8] {
         Array("\(Self.magic) \(Self.version) \(process) \(pid)\n".utf8) + Array(metrics.utf8)

@@ -53,13 +53,19 @@ public final class Socket {
     }
 
     /// Receives one whole multipart message; nil when non-blocking and nothing is queued.
-    public func receive(blocking: Bool = true) throws -> [[UInt8]]? {
+    /// Frames past `maxFrames` are read and dropped (a peer may send any number): a message
+    /// with more than `maxFrames` comes back with `maxFrames + 1`, the last one empty.
+    public func receive(blocking: Bool = true, maxFrames: Int = .max) throws -> [[UInt8]]? {
         guard let first = try LibZMQ.receive(handle, flags: blocking ? 0 : ZMQ_DONTWAIT) else { return nil }
         var frames = [first.bytes]
         var more = first.more
         while more {
             guard let next = try LibZMQ.receive(handle, flags: 0) else { break }
-            frames.append(next.bytes)
+            if frames.count < maxFrames {
+                frames.append(next.bytes)
+            } else if frames.count == maxFrames {
+                frames.append([])
+            }
             more = next.more
         }
         return frames

@@ -91,6 +91,21 @@ import Testing
         #expect(status.sessionsOnline == 5)
     }
 
+    /// Many large values, each within bounds, must not add up past `Int`'s range either.
+    @Test func hostileSumsAreClampedNotACrash() {
+        let many = String(repeating: "chat_sessions_online 1e15\n", count: 10_000)
+        let reports = (0..<20).map { report("gateway-\($0)", pid: 900 + Int32($0), many) }
+        let status = SystemStatus(children: [], reports: reports, reportMaxAge: maxAge, timeouts: BusTimeoutHistory(), now: 100 * second)
+        #expect(status.processes.count == 20)
+        #expect(status.sessionsOnline == 1_000_000_000_000_000)
+    }
+
+    @Test func aRoleRunOnItsOwnIsShownWithItsRole() {
+        let reports = [report("storage-1-4242", pid: 4242, ""), report("gateway-77", pid: 77, "")]
+        let status = SystemStatus(children: [], reports: reports, reportMaxAge: maxAge, timeouts: BusTimeoutHistory(), now: 100 * second)
+        #expect(status.processes.map(\.role) == ["gateway", "storage"])
+    }
+
     @Test func hostileFiguresAreClampedNotACrash() {
         let children = [child("gateway", pid: 40, since: 1)]
         let reports = [report("gateway", pid: 40, "chat_sessions_online 1e300\nchat_bus_requests_in_flight NaN\n")]

@@ -32,3 +32,25 @@ import Testing
             """)
     }
 }
+
+extension MetricsExpositionTests {
+    /// Reports come from whoever reaches the telemetry endpoint: lines Prometheus would refuse
+    /// (and with them the whole page) are left out, the rest kept.
+    @Test func leavesOutSamplesPrometheusWouldRefuse() {
+        let page = MetricsExposition.merged([(process: "gateway", metrics: """
+            # TYPE chat_ok counter
+            chat_ok 1
+              chat_indented 2
+            chat_spoofed{process="auth"} 3
+            bad-name 4
+            chat_bad_label{bad-key="x"} 5
+            9starts_with_a_digit 6
+            """)])
+        #expect(page == """
+            # TYPE chat_ok counter
+            chat_ok{process="gateway"} 1
+            chat_indented{process="gateway"} 2
+
+            """)
+    }
+}
