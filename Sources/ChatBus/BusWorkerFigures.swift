@@ -3,8 +3,9 @@ import CoreMetrics
 /// What the bus loop records of its requests to one worker (a dealer socket): how long each
 /// took to be answered, how many timed out, and the timeouts not yet logged. Made once per
 /// socket when it connects, so a request costs one `Timer` record or one counter increment,
-/// never a metric lookup.
-struct BusWorkerFigures {
+/// never a metric lookup. A class, so that a reply's record copies nothing: only the loop
+/// thread touches it.
+final class BusWorkerFigures {
     /// The worker's name in metrics and logs: `auth`, `router`, `storage-1`.
     let worker: String
     let endpoint: String
@@ -24,7 +25,7 @@ struct BusWorkerFigures {
         latency.recordNanoseconds(Int64(clamping: nanoseconds))
     }
 
-    mutating func timedOut() {
+    func timedOut() {
         timeouts.increment()
         unreportedTimeouts.unreported += 1
     }

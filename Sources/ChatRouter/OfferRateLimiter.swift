@@ -16,7 +16,6 @@ struct OfferRateLimiter {
         self.perMinute = perMinute
     }
 
-    /// Buckets not yet refilled (the others are as good as absent).
     /// A new allowance (a reload). Every user starts afresh with it, a full one: a bucket
     /// filled at the old rate would otherwise keep that rate for as long as it is in use.
     mutating func change(perMinute: Int) {
@@ -25,6 +24,7 @@ struct OfferRateLimiter {
         buckets = [:]
     }
 
+    /// Buckets not yet refilled (the others are as good as absent).
     var trackedUsers: Int { buckets.count }
 
     /// Takes one offer from `uid`'s bucket: false when it is empty.

@@ -49,8 +49,27 @@ public struct LiveLogHandler: LogHandler {
             }
             let line = JSONLogLine(time: Date(), level: event.level, label: label, message: event.message.description,
                                    metadata: merged, source: event.source)
-            // One write per line, so lines from several threads never interleave.
-            FileHandle.standardError.write(Data(line.encoded.utf8))
+            Self.writeToStandardError(line.encoded)
+        }
+    }
+
+    /// One `write` per line, so lines from several threads never interleave. A log that
+    /// cannot be written (a full disk, a closed descriptor) loses the line and nothing more:
+    /// Foundation's `FileHandle.write` would end the process.
+    private static func writeToStandardError(_ line: String) {
+        var line = line
+        line.withUTF8 { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let written = write(STDERR_FILENO, bytes.baseAddress! + offset, bytes.count - offset)
+                if written > 0 {
+                    offset += written
+                } else if written < 0 && errno == EINTR {
+                    continue
+                } else {
+                    return
+                }
+            }
         }
     }
 }

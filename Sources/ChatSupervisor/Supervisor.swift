@@ -1,6 +1,7 @@
 import ChatRuntime
 import Foundation
 import Logging
+import Synchronization
 
 /// Starts the children in order, restarts any that exits, and stops them all on request:
 /// SIGTERM first, SIGKILL after the grace period. It holds no business logic. Restarts are
@@ -8,7 +9,8 @@ import Logging
 /// is reported as failing and restarted at the capped backoff while its siblings run on, and
 /// the supervisor exits only when told to stop.
 ///
-/// Unchecked: its mutable state (and the children's) is touched only on the serial `queue`.
+/// Unchecked: its mutable state (and the children's) is touched only on the serial `queue`;
+/// other threads read the children's states from `published`, a copy made on each change.
 public final class Supervisor: @unchecked Sendable {
     /// Not Sendable: closures that run later on `queue` name a child by its `index`.
     private final class Child {
@@ -31,12 +33,16 @@ public final class Supervisor: @unchecked Sendable {
     private let queue = DispatchQueue(label: "supervisor")
     private var stopping = false
     private let finished = DispatchSemaphore(value: 0)
+    /// The children's states as of the last change, for status and health checks, which must
+    /// not wait on `queue` (it starts processes, and a wait there would stall their event loop).
+    private let published: Mutex<[ChildState]>
 
     public init(executable: URL, children: [ChildSpec], policy: RestartPolicy, graceSeconds: Double, logger: Logger) {
         self.executable = executable
         self.children = children.enumerated().map { Child(spec: $1, index: $0, policy: policy) }
         self.graceSeconds = graceSeconds
         self.logger = logger
+        published = Mutex(self.children.map(\.state))
     }
 
     /// Runs until `stop()` has stopped every child.
@@ -66,14 +72,15 @@ public final class Supervisor: @unchecked Sendable {
     public func adopt(policy: RestartPolicy, graceSeconds: Double) {
         queue.async { [self] in
             for child in children { child.state.adopt(policy) }
+            publish()
             self.graceSeconds = graceSeconds
         }
     }
 
-    /// A copy of every child's state, in start order, for a status report. Not to be called
-    /// from the supervisor's own queue.
+    /// A copy of every child's state, in start order, for a status report: from any thread,
+    /// without waiting.
     public func states() -> [ChildState] {
-        queue.sync { children.map(\.state) }
+        published.withLock { $0 }
     }
 
     private func start(_ child: Child) {
@@ -91,6 +98,7 @@ public final class Supervisor: @unchecked Sendable {
             try ProcessLauncher.shared.launch(process)
             child.process = process
             child.state.started(pid: process.processIdentifier, at: Self.now())
+            publish()
             logger.info("started child", metadata: ["supervisor.child": "\(child.spec.name)", "supervisor.pid": "\(process.processIdentifier)"])
         } catch {
             logger.error("could not start child", metadata: ["supervisor.child": "\(child.spec.name)", "supervisor.error": "\(error)"])
@@ -103,6 +111,7 @@ public final class Supervisor: @unchecked Sendable {
         child.process = nil
         if stopping {
             child.state.stopped()
+            publish()
             return checkAllStopped()
         }
         let reason = process.terminationReason == .uncaughtSignal ? "signal" : "exit"
@@ -115,6 +124,7 @@ public final class Supervisor: @unchecked Sendable {
 
     private func scheduleRestart(_ child: Child) {
         let restart = child.state.exited(at: Self.now())
+        publish()
         let metadata: Logger.Metadata = [
             "supervisor.child": "\(child.spec.name)",
             "supervisor.restarts": "\(restart.restartsInWindow)",
@@ -139,6 +149,7 @@ public final class Supervisor: @unchecked Sendable {
         guard !stopping else { return }
         stopping = true
         for child in children where child.process == nil { child.state.stopped() }
+        publish()
         // Front first: the gateway stops taking commands before the workers behind it go.
         for child in children.reversed() {
             if let process = child.process { kill(process.processIdentifier, SIGTERM) }
@@ -161,5 +172,11 @@ public final class Supervisor: @unchecked Sendable {
     }
 
     /// The clock of `ChildState`'s times: seconds since boot, monotonic.
+    /// On `queue`, after each change of a child's state.
+    private func publish() {
+        let states = children.map(\.state)
+        published.withLock { $0 = states }
+    }
+
     public static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 }

@@ -40,7 +40,8 @@ struct Reload: ParsableCommand {
 /// with a message on standard error and exit code 1.
 enum AdminCommandLine {
     static func ask(_ request: String, configuration: ConfigurationOptions) throws -> String {
-        let path = AdminServer.path(dataDirectory: try configuration.resolve().dataDirectory)
+        // `--data-dir` is enough: a config file being edited need not be valid to ask.
+        let path = AdminServer.path(dataDirectory: try configuration.dataDirectory ?? configuration.resolve().dataDirectory)
         let answer: String
         do {
             answer = try AdminClient.ask(request, at: path)
