@@ -402,7 +402,9 @@ public final class BusLoop: @unchecked Sendable {
             expireRequests()
             runDueTimers()
             reportRefusals()
-            reportTimeouts()
+            let now = Self.now()
+            Self.lastWakeUp.store(now, ordering: .relaxed)
+            reportTimeouts(now: now)
             if pending.count != recordedInFlight {
                 recordedInFlight = pending.count
                 requestsInFlight.record(recordedInFlight)
@@ -527,8 +529,7 @@ public final class BusLoop: @unchecked Sendable {
 
     /// Each worker's timeouts, at most once per `timeoutReportNanos`: the first at once, then
     /// how many since. Called at every wake-up (at least once a second), like `reportRefusals`.
-    private func reportTimeouts() {
-        let now = Self.now()
+    private func reportTimeouts(now: UInt64) {
         for index in workerFigures.indices {
             guard let timedOut = workerFigures[index]?.unreportedTimeouts.report(now: now, every: timeoutReportNanos),
                   let figures = workerFigures[index] else { continue }
@@ -578,6 +579,20 @@ public final class BusLoop: @unchecked Sendable {
     }
 
     static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+
+    /// When a loop of this process last woke up (`now()`), 0 before any has run. A loop wakes
+    /// at least once a second (its poll waits no longer), so an old value means one stuck: in
+    /// a handler that never returns, a deadlock, a stopped process.
+    private static let lastWakeUp = Atomic<UInt64>(0)
+
+    /// True when a loop of this process has run, and has not woken up for `limit`. The
+    /// telemetry reporter goes quiet then, so that the supervisor's health check sees a stuck
+    /// process, not just one stopped or gone.
+    public static func isStuck(for limit: Duration) -> Bool {
+        let last = lastWakeUp.load(ordering: .relaxed)
+        let now = now()
+        return last != 0 && now - min(now, last) > nanoseconds(limit)
+    }
 
     /// A (non-negative) duration in whole nanoseconds, the unit of `now()`.
     static func nanoseconds(_ duration: Duration) -> UInt64 {

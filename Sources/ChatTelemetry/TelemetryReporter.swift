@@ -14,14 +14,20 @@ public final class TelemetryReporter: Sendable {
     private let process: String
     private let interval: Duration
     private let metrics: @Sendable () -> String
+    private let isStuck: @Sendable () -> Bool
     private let logger: Logger
     private let stopped = Atomic<Bool>(false)
 
-    public init(endpoint: String, process: String, interval: Duration, logger: Logger, metrics: @escaping @Sendable () -> String) {
+    /// `isStuck`: true while the process's own work has stopped moving (its bus loop has not
+    /// woken up for long). No report is sent then: this thread runs on regardless, and its
+    /// reports would tell the supervisor all is well.
+    public init(endpoint: String, process: String, interval: Duration, logger: Logger,
+                isStuck: @escaping @Sendable () -> Bool = { false }, metrics: @escaping @Sendable () -> String) {
         self.endpoint = endpoint
         self.process = process
         self.interval = interval
         self.logger = logger
+        self.isStuck = isStuck
         self.metrics = metrics
     }
 
@@ -50,14 +56,32 @@ public final class TelemetryReporter: Sendable {
 
     private func send(on socket: Socket) {
         let pid = getpid()
+        var wasStuck = false
         while !stopped.load(ordering: .relaxed) {
+            let stuck = isStuck()
+            if stuck != wasStuck {
+                wasStuck = stuck
+                if stuck {
+                    logger.critical("telemetry: this process's bus loop is stuck; reporting nothing until it moves again")
+                } else {
+                    logger.notice("telemetry: the bus loop moves again; reporting")
+                }
+            }
+            if stuck {
+                Thread.sleep(forTimeInterval: Self.seconds(interval))
+                continue
+            }
             let frame = TelemetryReport(process: process, pid: pid, metrics: metrics()).encoded()
             do {
                 _ = try frame.withUnsafeBytes { try socket.send(identity: nil, payload: $0, blocking: false) }
             } catch {
                 logger.warning("telemetry: report not sent", metadata: ["telemetry.error": "\(error)"])
             }
-            Thread.sleep(forTimeInterval: Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18)
+            Thread.sleep(forTimeInterval: Self.seconds(interval))
         }
+    }
+
+    private static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }

@@ -29,3 +29,22 @@ private final class Counting: Sendable {
     private let value = Mutex(0)
     func next() -> Int { value.withLock { $0 += 1; return $0 - 1 } }
 }
+
+extension TelemetryDeliveryTests {
+    /// A process whose work is stuck sends nothing, though its reporting thread runs on: the
+    /// supervisor's health check must see it silent. It reports again once the work moves.
+    @Test func aStuckProcessGoesQuietUntilItMovesAgain() throws {
+        let endpoint = "ipc://\(FileManager.default.temporaryDirectory.path)/telemetry-\(UUID().uuidString.prefix(8)).sock"
+        let logger = Logger(label: "test")
+        let collector = try TelemetryCollector(endpoint: endpoint, logger: logger)
+        let stuck = Atomic<Bool>(true)
+        let reporter = TelemetryReporter(endpoint: endpoint, process: "auth", interval: .milliseconds(20), logger: logger,
+                                         isStuck: { stuck.load(ordering: .relaxed) }) { "chat_up 1\n" }
+        try reporter.start()
+        defer { reporter.stop() }
+        Thread.sleep(forTimeInterval: 0.3)
+        #expect(collector.reports(maxAge: .max).isEmpty, "a stuck process reported")
+        stuck.store(false, ordering: .relaxed)
+        try waitUntil("a report once unstuck", timeout: .seconds(10)) { collector.reports(maxAge: .max)["auth"] != nil }
+    }
+}
