@@ -98,7 +98,7 @@ let package = Package(
 
         // Thin executables.
         .executableTarget(name: "chatd", dependencies: [
-            "ChatRuntime", "ChatTelemetry", "ChatMonitoring", "ChatGateway", "ChatAuth", "ChatRouter", "ChatStorage", "ChatSupervisor",
+            "ChatRuntime", "ChatBus", "ChatTelemetry", "ChatMonitoring", "ChatGateway", "ChatAuth", "ChatRouter", "ChatStorage", "ChatSupervisor",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

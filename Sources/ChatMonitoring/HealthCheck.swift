@@ -2,8 +2,9 @@ import ChatSupervisor
 import Foundation
 
 /// `/healthz`'s rule: healthy when every child is running and has reported its telemetry
-/// lately. A child's phase alone misses one that hangs (stopped by SIGSTOP, deadlocked,
-/// swapping): it stays `running`, but its telemetry thread goes quiet with it.
+/// lately (or, for `chatd monitor`, every expected role has). A child's phase alone misses
+/// one that hangs (stopped by SIGSTOP, swapping, its bus loop stuck): it stays `running`, but
+/// its reports stop (the reporter goes quiet for a stuck loop, `TelemetryReporter`).
 ///
 /// A value with time passed in (seconds on the supervisor's clock, `Supervisor.now()`), so
 /// the rule is tested without processes.
@@ -58,7 +59,34 @@ public struct HealthCheck: Sendable, Equatable {
         }
     }
 
+    /// The same rule for processes nobody here supervises (`chatd monitor`, roles run on their
+    /// own): one line per expected role (`auth`, `storage-0`, `gateway`, ...) no process of
+    /// which has reported lately. A role run alone reports as `<role>-<pid>`, and any one
+    /// process of the role will do (there may be several gateways). `watchingSince`: when the
+    /// watch began, before which nothing was expected (a start-up grace from then).
+    public func problems(expecting roles: [String], heard: [String: Heard], now: Double, watchingSince: Double) -> [String] {
+        roles.compactMap { role in
+            let latest = heard.filter { Self.process($0.key, isOf: role) }.values.map(\.at).max()
+            guard let latest else {
+                return now - watchingSince > startupGraceSeconds ? "\(role) not heard from" : nil
+            }
+            let silence = now - latest
+            return silence > silenceLimitSeconds ? "\(role) silent for \(Self.seconds(silence))" : nil
+        }
+    }
+
+    /// `auth` for `auth` itself or `auth-4242`; not `storage-1` for `storage-10-4242`.
+    static func process(_ name: String, isOf role: String) -> Bool {
+        guard name.hasPrefix(role) else { return false }
+        let rest = name.dropFirst(role.count)
+        return rest.isEmpty || (rest.first == "-" && rest.count > 1 && rest.dropFirst().allSatisfy(\.isASCIIDigit))
+    }
+
     private static func seconds(_ value: Double) -> String {
         String(format: "%.1f s", value)
     }
+}
+
+extension Character {
+    fileprivate var isASCIIDigit: Bool { isASCII && isNumber }
 }

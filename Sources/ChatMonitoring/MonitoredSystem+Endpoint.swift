@@ -23,5 +23,6 @@ extension MonitoredSystem {
             HealthCheck.Heard(pid: $0.report.pid, at: Double($0.receivedAt) / 1e9)
         }
         return check.problems(childStates(), heard: heard, now: now)
+            + check.problems(expecting: expectedRoles, heard: heard, now: now, watchingSince: watchingSince)
     }
 }

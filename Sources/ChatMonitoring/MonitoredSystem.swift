@@ -11,13 +11,21 @@ public struct MonitoredSystem: Sendable {
     public let telemetry: TelemetryCollector
     /// Reports older than this (nanoseconds) are from processes gone or unreachable: unshown.
     public let reportMaxAge: UInt64
+    /// Roles expected to report without being children (`chatd monitor`); empty under a
+    /// supervisor, whose children's states say what is expected.
+    public let expectedRoles: [String]
+    /// When the watch began, on the supervisor's clock (`Supervisor.now()`).
+    public let watchingSince: Double
     /// Each process's bus timeouts total over the last minute, sampled by `sampleTelemetry`.
     private let timeoutHistory = TimeoutHistoryBox()
 
-    public init(childStates: @escaping @Sendable () -> [ChildState], telemetry: TelemetryCollector, reportMaxAge: UInt64) {
+    public init(childStates: @escaping @Sendable () -> [ChildState], telemetry: TelemetryCollector, reportMaxAge: UInt64,
+                expectedRoles: [String] = [], watchingSince: Double = 0) {
         self.childStates = childStates
         self.telemetry = telemetry
         self.reportMaxAge = reportMaxAge
+        self.expectedRoles = expectedRoles
+        self.watchingSince = watchingSince
     }
 
     /// Notes every fresh report's bus timeouts total. Called every few seconds (the admin

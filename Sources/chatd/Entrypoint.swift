@@ -1,5 +1,6 @@
 import ArgumentParser
 import ChatAuth
+import ChatBus
 import ChatGateway
 import ChatMonitoring
 import ChatRouter
@@ -15,7 +16,7 @@ struct Chatd: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chatd",
         abstract: "The chat server: a supervisor and the processes it runs.",
-        subcommands: [Supervise.self, Gateway.self, Auth.self, Router.self, Storage.self, Backup.self, Status.self, Reload.self],
+        subcommands: [Supervise.self, Gateway.self, Auth.self, Router.self, Storage.self, Monitor.self, Backup.self, Status.self, Reload.self],
         defaultSubcommand: Supervise.self)
 }
 
@@ -26,6 +27,9 @@ struct ChildOptions: ParsableArguments {
     var parentPid: Int32?
 
     func prepare(role: String) throws -> (ChatConfiguration, Logger, ConfigurationReload) {
+        // Before anything else: a reload the supervisor forwards while this process starts
+        // must not end it (SIGHUP's default), only wait for the handler below.
+        signal(SIGHUP, SIG_IGN)
         let resolved = try configuration.resolve()
         ProcessLifecycle.bootstrapLogging(resolved)
         FileDescriptorLimit.raiseToHardLimit()
@@ -36,15 +40,20 @@ struct ChildOptions: ParsableArguments {
         let reload = ConfigurationReload(source: configuration.source, current: resolved, logger: logger, needsRestartLevel: .debug)
         reload.whenReloaded { ProcessLifecycle.logSettings.update(from: $0) }
         ProcessLifecycle.onReloadSignal(logger: logger) { reload.reload() }
+        return (resolved, logger, reload)
+    }
+
+    /// Starts sending this process's figures to the supervisor (or `chatd monitor`).
+    func reportTelemetry(role: String, _ configuration: ChatConfiguration, logger: Logger) throws {
         let registry = ProcessMetrics.bootstrap()
         // A supervised child is known by its role, which is unique under its supervisor. A role
         // run on its own may have namesakes (two gateways on two machines): its pid tells them apart.
         let processName = parentPid == nil ? "\(role)-\(getpid())" : role
-        try TelemetryReporter(endpoint: resolved.resolvedTelemetryEndpoint, process: processName,
-                              interval: .milliseconds(resolved.telemetryIntervalMilliseconds), logger: logger) {
+        try TelemetryReporter(endpoint: configuration.resolvedTelemetryEndpoint, process: processName,
+                              interval: .milliseconds(configuration.telemetryIntervalMilliseconds), logger: logger,
+                              isStuck: { BusLoop.isStuck(for: .seconds(5)) }) {
             registry.emitToString()
         }.start()
-        return (resolved, logger, reload)
     }
 
     /// Runs a role, which tells `ConfigurationReload` what of it a reload changes. An error
@@ -54,6 +63,7 @@ struct ChildOptions: ParsableArguments {
     func run(role: String, _ body: (ChatConfiguration, Logger, ConfigurationReload) throws -> Void) throws {
         let (configuration, logger, reload) = try prepare(role: role)
         do {
+            try reportTelemetry(role: role, configuration, logger: logger)
             try body(configuration, logger, reload)
         } catch {
             logger.critical("stopped by an error", metadata: ["chatd.error": "\(error)"])
@@ -73,19 +83,12 @@ struct Supervise: ParsableCommand {
         ProcessLifecycle.bootstrapLogging(resolved)
         let logger = Logger(label: "chatd.supervisor")
         if let watchedParent { ProcessLifecycle.terminateWhenParentDies(expectedParent: watchedParent, logger: logger) }
-        let metricsAddress = try ListenAddress.parse(resolved.metricsListen)
-        try FileManager.default.createDirectory(atPath: resolved.dataDirectory, withIntermediateDirectories: true)
-        let adminPath = AdminServer.path(dataDirectory: resolved.dataDirectory)
-        try AdminServer.refuseIfInUse(path: adminPath)
-        let telemetry = try TelemetryCollector(endpoint: resolved.resolvedTelemetryEndpoint, logger: logger)
+        let telemetry = try MonitoringEndpoints.collectTelemetry(resolved, logger: logger)
         let passed = configuration.asArguments + ["--parent-pid", String(getpid())]
-        let storage = resolved.storageEndpoints.indices.map {
-            ChildSpec(name: "storage-\($0)", arguments: ["storage", "--index", String($0)] + passed)
+        let children = resolved.processNames.map { name in
+            let role = name.hasPrefix("storage-") ? ["storage", "--index", String(name.dropFirst("storage-".count))] : [name]
+            return ChildSpec(name: name, arguments: role + passed)
         }
-        let children = [ChildSpec(name: "auth", arguments: ["auth"] + passed)] + storage + [
-            ChildSpec(name: "router", arguments: ["router"] + passed),
-            ChildSpec(name: "gateway", arguments: ["gateway"] + passed),
-        ]
         let supervisor = Supervisor(
             executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath(),
             children: children,
@@ -107,32 +110,39 @@ struct Supervise: ParsableCommand {
         // Past the health rule's silence limit a report is from a process gone silent.
         let system = MonitoredSystem(childStates: { supervisor.states() }, telemetry: telemetry,
                                      reportMaxAge: UInt64(health.silenceLimitSeconds * 1e9))
-        // `chatd reload` exits 1 on an answer starting `error:`.
-        let admin = try AdminServer(path: adminPath, system: system, onReload: {
-            let outcome = reload.reload()
-            return (outcome.succeeded ? "" : "error: ") + outcome.summary.joined(separator: "\n")
-        }, logger: logger)
+        let endpoints = try MonitoringEndpoints.open(system, health: health, configuration: resolved, reload: reload, logger: logger)
         logger.info("starting", metadata: ["chatd.port": "\(resolved.port)", "chatd.data_dir": "\(resolved.dataDirectory)"])
-        let metrics = metricsAddress.flatMap { serveMetrics(at: $0, system: system, health: health, logger: logger) }
-        withExtendedLifetime((telemetry, metrics)) { supervisor.run() }
-        admin.stop()
+        withExtendedLifetime(telemetry) { supervisor.run() }
+        endpoints.close()
     }
+}
 
-    /// The metrics endpoint, or nil when its address cannot be bound: metrics are for watching
-    /// the chat service, and a port taken by something else should not keep it from running.
-    /// The error is logged, and the service runs unwatched until restarted with a free port.
-    private func serveMetrics(at address: ListenAddress, system: MonitoredSystem, health: HealthCheck, logger: Logger) -> MetricsServer? {
-        let server = MetricsServer(system: system, health: health, now: Supervisor.now, logger: logger)
-        do {
-            try server.start(at: address)
-            return server
-        } catch {
-            logger.error("metrics endpoint not started; the chat service runs without it", metadata: [
-                "metrics.address": "\(address.host):\(address.port)", "metrics.error": "\(error)",
-            ])
-            server.stop()
-            return nil
-        }
+/// What the supervisor shows of its children, for roles run on their own ("Spreading
+/// processes over machines"), which nobody supervises: status, metrics and health of every
+/// process that reports to its telemetry endpoint.
+struct Monitor: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Watch roles run on their own: status, metrics and health, without starting any.",
+        discussion: "Binds telemetry.endpoint (every role's telemetry.endpoint must reach it), the admin socket in the data folder and metrics.listen.")
+    @OptionGroup var configuration: ConfigurationOptions
+
+    func run() throws {
+        let resolved = try configuration.resolve()
+        ProcessLifecycle.bootstrapLogging(resolved)
+        let logger = Logger(label: "chatd.monitor")
+        let telemetry = try MonitoringEndpoints.collectTelemetry(resolved, logger: logger)
+        let reload = ConfigurationReload(source: configuration.source, current: resolved, logger: logger)
+        reload.whenReloaded { ProcessLifecycle.logSettings.update(from: $0) }
+        ProcessLifecycle.onReloadSignal(logger: logger) { reload.reload() }
+        let health = HealthCheck(telemetryIntervalMilliseconds: resolved.telemetryIntervalMilliseconds)
+        let system = MonitoredSystem(childStates: { [] }, telemetry: telemetry, reportMaxAge: UInt64(health.silenceLimitSeconds * 1e9),
+                                     expectedRoles: resolved.processNames, watchingSince: Supervisor.now())
+        let endpoints = try MonitoringEndpoints.open(system, health: health, configuration: resolved, reload: reload, logger: logger)
+        let stopped = DispatchSemaphore(value: 0)
+        ProcessLifecycle.onTerminationSignal(logger: logger) { stopped.signal() }
+        logger.info("monitoring", metadata: ["telemetry.endpoint": "\(resolved.resolvedTelemetryEndpoint)", "chatd.data_dir": "\(resolved.dataDirectory)"])
+        withExtendedLifetime(telemetry) { stopped.wait() }
+        endpoints.close()
     }
 }
 

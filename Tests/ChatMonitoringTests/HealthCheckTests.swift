@@ -53,4 +53,25 @@ import Testing
         #expect(HealthCheck(telemetryIntervalMilliseconds: 200).silenceLimitSeconds == 1)
         #expect(HealthCheck(telemetryIntervalMilliseconds: 1_000).startupGraceSeconds == 8)
     }
+
+    // `chatd monitor`: roles run on their own, expected by name, reporting as `<role>-<pid>`.
+
+    @Test func everyExpectedRoleHeardFromLatelyIsHealthy() {
+        let heard = ["auth-10": HealthCheck.Heard(pid: 10, at: 99), "gateway-12": HealthCheck.Heard(pid: 12, at: 90),
+                     "gateway-13": HealthCheck.Heard(pid: 13, at: 98), "storage-10-14": HealthCheck.Heard(pid: 14, at: 99)]
+        // One gateway of two silent is enough; storage-10 does not speak for storage-1.
+        #expect(check.problems(expecting: ["auth", "gateway", "storage-1"], heard: heard, now: 100, watchingSince: 0)
+            == ["storage-1 not heard from"])
+        #expect(check.problems(expecting: ["auth", "gateway"], heard: heard, now: 100, watchingSince: 0).isEmpty)
+    }
+
+    @Test func anExpectedRoleSilentPastTheLimitIsUnhealthy() {
+        let heard = ["router": HealthCheck.Heard(pid: 10, at: 95.8)]
+        #expect(check.problems(expecting: ["router"], heard: heard, now: 100, watchingSince: 0) == ["router silent for 4.2 s"])
+    }
+
+    @Test func aRoleNotHeardFromIsExpectedOnlyAfterTheGrace() {
+        #expect(check.problems(expecting: ["auth"], heard: [:], now: 107, watchingSince: 100).isEmpty)
+        #expect(check.problems(expecting: ["auth"], heard: [:], now: 109, watchingSince: 100) == ["auth not heard from"])
+    }
 }

@@ -15,7 +15,7 @@ import Testing
         let copies = try Self.copiesRunningBuiltChatd()
         defer { try? FileManager.default.removeItem(at: copies) }
         let names = try FileManager.default.contentsOfDirectory(atPath: Self.unitFolder.path).sorted()
-        #expect(names == ["chatd-auth.service", "chatd-gateway.service", "chatd-router.service",
+        #expect(names == ["chatd-auth.service", "chatd-gateway.service", "chatd-monitor.service", "chatd-router.service",
                           "chatd-storage@.service", "chatd.service"])
         for name in names {
             let instance = name.replacingOccurrences(of: "@.", with: "@0.")
