@@ -57,10 +57,7 @@ import Testing
         let system = try ChatSystem()
         defer { system.stop(); system.removeData() }
         let recipient = try system.registeredUser()
-        let gatewayId = "gw-return-test-\(UUID().uuidString.prefix(8))"
-        let loop = BusLoop(requestTimeout: .seconds(10), logger: Logger(label: "gateway-return-test"))
-        let socket = try loop.connectDealer(system.routerEndpoint, worker: "router", identity: gatewayId)
-        Thread { loop.run { _ in } }.start()
+        let (loop, socket, gatewayId) = try speakForANewGateway(to: system)
         defer { loop.stop() }
         let answers = Mutex<[String: Result<BusMessage, BusRequestError>]>([:])
         let record = Array("111111 to \(recipient) 202004131702 text\nheld\n".utf8)
@@ -92,10 +89,7 @@ import Testing
         let system = try ChatSystem()
         defer { system.stop(); system.removeData() }
         let recipient = try system.registeredUser()
-        let gatewayId = "gw-announce-test-\(UUID().uuidString.prefix(8))"
-        let loop = BusLoop(requestTimeout: .seconds(10), logger: Logger(label: "gateway-return-test"))
-        let socket = try loop.connectDealer(system.routerEndpoint, worker: "router", identity: gatewayId)
-        Thread { loop.run { _ in } }.start()
+        let (loop, socket, gatewayId) = try speakForANewGateway(to: system)
         defer { loop.stop() }
         let answers = Mutex<[String: Result<BusMessage, BusRequestError>]>([:])
         let record = Array("111111 to \(recipient) 202004131702 file\nreport.pdf 3\n".utf8)
@@ -116,6 +110,16 @@ import Testing
         }
         try waitUntil("the announcement's answer", timeout: .seconds(10)) { answers.withLock { $0["announce"] != nil } }
         #expect(answers.withLock { $0["announce"] } == .success(.deliveredPush(connection: 9, bytes: record)))
+    }
+
+    /// A bus loop speaking to `system`'s router as a gateway it has never heard from, running
+    /// on a thread of its own until stopped.
+    private func speakForANewGateway(to system: ChatSystem) throws -> (BusLoop, BusLoop.SocketID, gatewayId: String) {
+        let gatewayId = "gw-return-test-\(UUID().uuidString.prefix(8))"
+        let loop = BusLoop(requestTimeout: .seconds(10), logger: Logger(label: "gateway-return-test"))
+        let socket = try loop.connectDealer(system.routerEndpoint, worker: "router", identity: gatewayId)
+        Thread { loop.run { _ in } }.start()
+        return (loop, socket, gatewayId)
     }
 
     /// The bodies of the texts pushed to `client`, in order, up to and including `last`.
