@@ -17,7 +17,7 @@ import Testing
                "--set", "telemetry.endpoint=\"tcp://127.0.0.1:\(telemetryPort)\""]
         let log = folder.appendingPathComponent("chatd.log")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        try #require(FileManager.default.createFile(atPath: log.path, contents: nil))
 
         // No --parent-pid: started as a process manager starts them, each on its own.
         var processes: [Process] = []
