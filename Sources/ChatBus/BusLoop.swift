@@ -57,6 +57,8 @@ public final class BusLoop: @unchecked Sendable {
     private let timeoutReportNanos: UInt64 = 1_000_000_000
     /// Requests awaiting a reply in this loop, set at each wake-up when it changed.
     private let requestsInFlight = Gauge(label: "chat_bus_requests_in_flight")
+    /// Stamped at every wake-up, for `isStuck`.
+    private let wakeUp = WakeUpStamp()
     private var recordedInFlight = 0
     /// A PAIR reading each dealer's monitor events, with the socket and endpoint it watches.
     private var monitors: [(socket: Int, events: Socket, endpoint: String)] = []
@@ -141,6 +143,7 @@ public final class BusLoop: @unchecked Sendable {
     }
 
     deinit {
+        Self.running.withLock { _ = $0.removeValue(forKey: ObjectIdentifier(self)) }
         for socket in sockets { socket.close() }
         for monitor in monitors { monitor.events.close() }
         close(wakeDescriptor)
@@ -366,6 +369,8 @@ public final class BusLoop: @unchecked Sendable {
         let previous = loopThread.exchange(pthread_self(), ordering: .relaxed)
         assert(previous == 0 || pthread_equal(previous, pthread_self()) != 0, "BusLoop.run on a second thread")
         var poller = Poller(sockets.map { .socket($0) } + [.fileDescriptor(wakeDescriptor)] + monitors.map { .socket($0.events) })
+        wakeUp.stamp.store(Self.now(), ordering: .relaxed)
+        Self.running.withLock { $0[ObjectIdentifier(self)] = wakeUp }
         let wakeIndex = sockets.count
         while true {
             let ready: [Int]
@@ -389,6 +394,8 @@ public final class BusLoop: @unchecked Sendable {
             for item in work { item() }
             if stopping {
                 flushOutbox()
+                // Stopped as asked: no longer watched (what follows, a drain, may take a while).
+                Self.running.withLock { _ = $0.removeValue(forKey: ObjectIdentifier(self)) }
                 return
             }
 
@@ -403,7 +410,7 @@ public final class BusLoop: @unchecked Sendable {
             runDueTimers()
             reportRefusals()
             let now = Self.now()
-            Self.lastWakeUp.store(now, ordering: .relaxed)
+            wakeUp.stamp.store(now, ordering: .relaxed)
             reportTimeouts(now: now)
             if pending.count != recordedInFlight {
                 recordedInFlight = pending.count
@@ -472,7 +479,8 @@ public final class BusLoop: @unchecked Sendable {
         for _ in 0..<512 {
             let frames: [[UInt8]]
             do {
-                guard let received = try sockets[socket.index].receive(blocking: false) else { return }
+                // A peer may send any number of frames; past two the framing check refuses it.
+                guard let received = try sockets[socket.index].receive(blocking: false, maxFrames: 2) else { return }
                 frames = received
             } catch {
                 logger.error("bus receive failed", metadata: ["bus.error": "\(error)"])
@@ -580,18 +588,32 @@ public final class BusLoop: @unchecked Sendable {
 
     static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 
-    /// When a loop of this process last woke up (`now()`), 0 before any has run. A loop wakes
-    /// at least once a second (its poll waits no longer), so an old value means one stuck: in
-    /// a handler that never returns, a deadlock, a stopped process.
-    private static let lastWakeUp = Atomic<UInt64>(0)
+    /// When a loop last woke up (`now()`). A loop wakes at least once a second (its poll
+    /// waits no longer), so an old stamp means one stuck: in a handler that never returns, a
+    /// deadlock, a stopped process.
+    final class WakeUpStamp: Sendable {
+        let stamp = Atomic<UInt64>(0)
+    }
 
-    /// True when a loop of this process has run, and has not woken up for `limit`. The
-    /// telemetry reporter goes quiet then, so that the supervisor's health check sees a stuck
-    /// process, not just one stopped or gone.
+    /// The loops of this process that run, each with its stamp. A loop leaves when stopped as
+    /// asked; one that ended on a failed poll stays, its stamp ageing: it is stuck for good.
+    private static let running = Mutex<[ObjectIdentifier: WakeUpStamp]>([:])
+
+    /// True while this loop runs and has not woken up for `limit`.
+    public func hasStalled(for limit: Duration) -> Bool {
+        let last = wakeUp.stamp.load(ordering: .relaxed)
+        let now = Self.now()
+        return Self.running.withLock { $0[ObjectIdentifier(self)] != nil } && now - min(now, last) > Self.nanoseconds(limit)
+    }
+
+    /// True when some loop of this process has not woken up for `limit`. The telemetry
+    /// reporter goes quiet then, so that the supervisor's health check sees a stuck process,
+    /// not only one stopped or gone.
     public static func isStuck(for limit: Duration) -> Bool {
-        let last = lastWakeUp.load(ordering: .relaxed)
         let now = now()
-        return last != 0 && now - min(now, last) > nanoseconds(limit)
+        return running.withLock { loops in
+            loops.values.contains { now - min(now, $0.stamp.load(ordering: .relaxed)) > nanoseconds(limit) }
+        }
     }
 
     /// A (non-negative) duration in whole nanoseconds, the unit of `now()`.

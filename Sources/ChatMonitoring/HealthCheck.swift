@@ -33,7 +33,7 @@ public struct HealthCheck: Sendable, Equatable {
 
     /// Three reports missed in a row, but never under a second: at intervals of a few hundred
     /// milliseconds a busy machine would make a healthy child look hung now and then. A child
-    /// reports as soon as it starts (`ChildOptions.prepare`), well within the grace.
+    /// reports as soon as it starts (`ChildOptions.reportTelemetry`), well within the grace.
     public init(telemetryIntervalMilliseconds: Int) {
         let silence = max(1, 3 * Double(telemetryIntervalMilliseconds) / 1000)
         self.init(silenceLimitSeconds: silence, startupGraceSeconds: silence + 5)

@@ -53,9 +53,11 @@ public struct LiveLogHandler: LogHandler {
         }
     }
 
-    /// One `write` per line, so lines from several threads never interleave. A log that
-    /// cannot be written (a full disk, a closed descriptor) loses the line and nothing more:
-    /// Foundation's `FileHandle.write` would end the process.
+    /// One `write` per line, so lines from several threads do not interleave (a line longer
+    /// than a pipe takes at once may still be split). A log that cannot be written (a full
+    /// disk, a closed descriptor, a pipe with no reader) loses the line and nothing more:
+    /// Foundation's `FileHandle.write` would end the process. A line cut short is ended, so
+    /// the next one starts on a line of its own.
     private static func writeToStandardError(_ line: String) {
         var line = line
         line.withUTF8 { bytes in
@@ -67,6 +69,7 @@ public struct LiveLogHandler: LogHandler {
                 } else if written < 0 && errno == EINTR {
                     continue
                 } else {
+                    if offset > 0 { _ = write(STDERR_FILENO, "\n", 1) }
                     return
                 }
             }

@@ -11,6 +11,9 @@ public enum ProcessLifecycle {
     /// Logs to standard error, one line each, labelled with the process role, at the level and
     /// in the format of `configuration` until a reload changes them (`logSettings`).
     public static func bootstrapLogging(_ configuration: ChatConfiguration) {
+        // A log read through a pipe whose reader is gone must cost lines, not the process:
+        // SIGPIPE's default would end it (and systemd would count that as a clean exit).
+        signal(SIGPIPE, SIG_IGN)
         logSettings.update(from: configuration)
         LoggingSystem.bootstrap { label in LiveLogHandler(label: label, settings: logSettings) }
     }

@@ -1,4 +1,5 @@
 import ChatBus
+import ChatRuntime
 import Dispatch
 import Foundation
 
@@ -29,6 +30,9 @@ final class PartitionWriter: @unchecked Sendable {
     private let loop: BusLoop
     private let queue: DispatchQueue
     private let metrics: StorageMetrics
+    /// Stamped around each commit: one that never ends (a disk that stopped answering) makes
+    /// the worker go quiet to the supervisor's health check.
+    private let commitInProgress = WorkInProgress()
     /// Runs on the loop thread after each group commit, with the group and nil, or the error.
     private let onCommitted: ([Append], Error?) -> Void
 
@@ -82,6 +86,8 @@ final class PartitionWriter: @unchecked Sendable {
         queue.async { [self] in
             let failure: Error?
             let started = DispatchTime.now().uptimeNanoseconds
+            commitInProgress.begin()
+            defer { commitInProgress.end() }
             do {
                 try store.append(group.map { ($0.pair, $0.record) })
                 failure = nil

@@ -171,12 +171,12 @@ public final class Supervisor: @unchecked Sendable {
         finished.signal()
     }
 
-    /// The clock of `ChildState`'s times: seconds since boot, monotonic.
     /// On `queue`, after each change of a child's state.
     private func publish() {
         let states = children.map(\.state)
         published.withLock { $0 = states }
     }
 
+    /// The clock of `ChildState`'s times: seconds since boot, monotonic.
     public static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 }

@@ -26,7 +26,8 @@ public enum MetricsExposition {
             for line in metrics.split(separator: "\n") {
                 if line.hasPrefix("#") {
                     let words = line.split(separator: " ", maxSplits: 3)
-                    guard words.count >= 3, words[1] == "HELP" || words[1] == "TYPE", isMetricName(words[2]) else { continue }
+                    guard words.count >= 3, isMetricName(words[2]),
+                          words[1] == "HELP" || (words[1] == "TYPE" && words.count == 4 && Self.types.contains(words[3])) else { continue }
                     family = String(words[2])
                     if headers[family] == nil { order.append(family); headers[family] = [] }
                     // One HELP and one TYPE line per family, however many processes have it.
@@ -47,21 +48,19 @@ public enum MetricsExposition {
         return page
     }
 
-    /// `line` with `process="<process>"` first among its labels, or nil when it is no sample
-    /// Prometheus would take: a report comes from whoever reaches the telemetry endpoint, and
-    /// one bad line (a name with a space, a second `process` label) fails the whole scrape.
+    /// `line` with `process="<process>"` first among its labels, written anew from what was
+    /// parsed, or nil when it is no sample Prometheus would take: a report comes from whoever
+    /// reaches the telemetry endpoint, and one bad line (a name with a space, a label twice, a
+    /// second `process` label, a value Prometheus cannot read) fails the whole scrape.
     static func labelling(_ line: Substring, process: String) -> String? {
-        let line = line.drop { $0 == " " }
-        guard let sample = parseSample(line), isMetricName(sample.name),
-              sample.labels.keys.allSatisfy({ isLabelName($0) && $0 != "process" }) else { return nil }
-        let label = "process=\"\(escaped(process))\""
-        if let brace = line.firstIndex(of: "{"), line[..<brace].allSatisfy({ $0 != " " }) {
-            let rest = line[line.index(after: brace)...]
-            return "\(line[..<brace]){\(label)\(rest.hasPrefix("}") ? "" : ",")\(rest)"
-        }
-        guard let space = line.firstIndex(of: " ") else { return nil }
-        return "\(line[..<space]){\(label)}\(line[space...])"
+        guard let parsed = parseLine(line), isMetricName(parsed.name),
+              parsed.labels.allSatisfy({ isLabelName($0.key) && $0.key != "process" }) else { return nil }
+        let labels = [("process", process)] + parsed.labels
+        return "\(parsed.name){\(labels.map { "\($0)=\"\(escaped($1))\"" }.joined(separator: ","))} \(parsed.valueText)"
     }
+
+    /// The metric types a `# TYPE` line may name.
+    static let types: Set<Substring> = ["counter", "gauge", "histogram", "summary", "untyped"]
 
     /// `[a-zA-Z_:][a-zA-Z0-9_:]*`, Prometheus's metric names.
     static func isMetricName<Name: StringProtocol>(_ name: Name) -> Bool {
@@ -89,13 +88,20 @@ public enum MetricsExposition {
 
     /// `name{label="value",...} value [timestamp]`, or nil.
     static func parseSample(_ line: Substring) -> Sample? {
+        guard let parsed = parseLine(line) else { return nil }
+        return Sample(name: parsed.name, labels: Dictionary(parsed.labels) { first, _ in first }, value: parsed.value)
+    }
+
+    /// A sample line's parts, labels in their order; nil for anything else, a label named
+    /// twice, or anything after the value but an integer timestamp.
+    static func parseLine(_ line: Substring) -> (name: String, labels: [(key: String, value: String)], value: Double, valueText: Substring)? {
         let line = line.drop { $0 == " " }
         guard let first = line.first, first != "#" else { return nil }
         var index = line.startIndex
         while index < line.endIndex, line[index] != "{", line[index] != " " { index = line.index(after: index) }
         let name = String(line[..<index])
         guard !name.isEmpty, index < line.endIndex else { return nil }
-        var labels: [String: String] = [:]
+        var labels: [(key: String, value: String)] = []
         if line[index] == "{" {
             index = line.index(after: index)
             while true {
@@ -104,6 +110,7 @@ public enum MetricsExposition {
                 if line[index] == "}" { index = line.index(after: index); break }
                 guard let equals = line[index...].firstIndex(of: "=") else { return nil }
                 let key = String(line[index..<equals])
+                guard !labels.contains(where: { $0.key == key }) else { return nil }
                 index = line.index(after: equals)
                 guard index < line.endIndex, line[index] == "\"" else { return nil }
                 index = line.index(after: index)
@@ -122,20 +129,25 @@ public enum MetricsExposition {
                         value.append(character)
                     }
                 }
-                labels[key] = value
+                labels.append((key, value))
             }
         }
         let fields = line[index...].split(separator: " ")
-        guard let valueText = fields.first, let value = parseValue(valueText) else { return nil }
-        return Sample(name: name, labels: labels, value: value)
+        guard let valueText = fields.first, let value = parseValue(valueText),
+              fields.count == 1 || (fields.count == 2 && Int64(fields[1]) != nil) else { return nil }
+        return (name, labels, value, valueText)
     }
 
+    /// A value as Prometheus writes it: a decimal number, `+Inf`, `-Inf` or `NaN`. Swift's
+    /// `Double` also reads forms Prometheus refuses (`0x10`, `nan(1)`, `inf`).
     static func parseValue(_ text: Substring) -> Double? {
         switch text {
         case "+Inf": return .infinity
         case "-Inf": return -.infinity
         case "NaN": return .nan
-        default: return Double(text)
+        default:
+            let decimal = text.unicodeScalars.allSatisfy { ("0"..."9").contains($0) || "+-.eE".unicodeScalars.contains($0) }
+            return decimal ? Double(text) : nil
         }
     }
 }

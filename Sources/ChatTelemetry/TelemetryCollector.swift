@@ -13,9 +13,9 @@ public final class TelemetryCollector: Sendable {
         public let receivedAt: UInt64
     }
 
-    /// Far more processes than any layout runs; with `TelemetryReport.maxBytes`, at most 64 MiB
-    /// of reports held, whatever is sent here.
-    static let maxProcesses = 256
+    /// Far more processes than any layout runs; with `TelemetryReport.maxBytes`, at most
+    /// 128 MiB of reports held, whatever is sent here.
+    static let maxProcesses = 128
 
     private let latest = Mutex<[String: Received]>([:])
     private let logger: Logger

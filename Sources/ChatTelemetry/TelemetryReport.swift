@@ -19,8 +19,9 @@ public struct TelemetryReport: Equatable, Sendable {
 
     static let magic = "chatd-telemetry"
     static let version = "1"
-    /// Far above any real report (a few kilobytes); the collector's socket refuses more.
-    public static let maxBytes = 256 << 10
+    /// Above any real report: a few kilobytes, up to about 200 KiB for a storage worker that
+    /// owns all of 4096 partitions (a line each). The collector's socket refuses more.
+    public static let maxBytes = 1 << 20
 
     public func encoded() -> [UInt8] {
         Array("\(Self.magic) \(Self.version) \(process) \(pid)\n".utf8) + Array(metrics.utf8)

@@ -57,14 +57,19 @@ public final class TelemetryReporter: Sendable {
     private func send(on socket: Socket) {
         let pid = getpid()
         var wasStuck = false
+        var stuckReadings = 0
+        var oversizeReported = false
         while !stopped.load(ordering: .relaxed) {
-            let stuck = isStuck()
+            // Twice in a row: a process resumed after a pause (SIGCONT) may be read before its
+            // loop has woken up again.
+            stuckReadings = isStuck() ? stuckReadings + 1 : 0
+            let stuck = stuckReadings >= 2
             if stuck != wasStuck {
                 wasStuck = stuck
                 if stuck {
-                    logger.critical("telemetry: this process's bus loop is stuck; reporting nothing until it moves again")
+                    logger.critical("telemetry: this process is stuck (its bus loop or a commit); reporting nothing until it moves again")
                 } else {
-                    logger.notice("telemetry: the bus loop moves again; reporting")
+                    logger.notice("telemetry: this process moves again; reporting")
                 }
             }
             if stuck {
@@ -72,6 +77,15 @@ public final class TelemetryReporter: Sendable {
                 continue
             }
             let frame = TelemetryReport(process: process, pid: pid, metrics: metrics()).encoded()
+            // The collector would drop the connection for it; what is left to do is say so.
+            guard frame.count <= TelemetryReport.maxBytes else {
+                if !oversizeReported {
+                    oversizeReported = true
+                    logger.error("telemetry: report too large; not sent", metadata: ["telemetry.bytes": "\(frame.count)"])
+                }
+                Thread.sleep(forTimeInterval: Self.seconds(interval))
+                continue
+            }
             do {
                 _ = try frame.withUnsafeBytes { try socket.send(identity: nil, payload: $0, blocking: false) }
             } catch {

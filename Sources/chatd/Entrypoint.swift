@@ -51,7 +51,7 @@ struct ChildOptions: ParsableArguments {
         let processName = parentPid == nil ? "\(role)-\(getpid())" : role
         try TelemetryReporter(endpoint: configuration.resolvedTelemetryEndpoint, process: processName,
                               interval: .milliseconds(configuration.telemetryIntervalMilliseconds), logger: logger,
-                              isStuck: { BusLoop.isStuck(for: .seconds(5)) }) {
+                              isStuck: { BusLoop.isStuck(for: .seconds(5)) || WorkInProgress.anyLongerThan(.seconds(5)) }) {
             registry.emitToString()
         }.start()
     }
@@ -79,6 +79,8 @@ struct Supervise: ParsableCommand {
     var watchedParent: Int32?
 
     func run() throws {
+        // Before anything else: a reload (`systemctl reload`) while this starts must not end it.
+        signal(SIGHUP, SIG_IGN)
         let resolved = try configuration.resolve()
         ProcessLifecycle.bootstrapLogging(resolved)
         let logger = Logger(label: "chatd.supervisor")
@@ -127,6 +129,8 @@ struct Monitor: ParsableCommand {
     @OptionGroup var configuration: ConfigurationOptions
 
     func run() throws {
+        // Before anything else: a reload (`systemctl reload`) while this starts must not end it.
+        signal(SIGHUP, SIG_IGN)
         let resolved = try configuration.resolve()
         ProcessLifecycle.bootstrapLogging(resolved)
         let logger = Logger(label: "chatd.monitor")
@@ -137,7 +141,11 @@ struct Monitor: ParsableCommand {
         let health = HealthCheck(telemetryIntervalMilliseconds: resolved.telemetryIntervalMilliseconds)
         let system = MonitoredSystem(childStates: { [] }, telemetry: telemetry, reportMaxAge: UInt64(health.silenceLimitSeconds * 1e9),
                                      expectedRoles: resolved.processNames, watchingSince: Supervisor.now())
-        let endpoints = try MonitoringEndpoints.open(system, health: health, configuration: resolved, reload: reload, logger: logger)
+        // It applies only its own log settings: each role reloads itself, on its own machine.
+        let endpoints = try MonitoringEndpoints.open(system, health: health, configuration: resolved, reload: reload,
+                                                     reloadNote: "the monitor applies log_level and log_format only; "
+                                                         + "each role reloads itself (SIGHUP, systemctl reload chatd-<role>)",
+                                                     logger: logger)
         let stopped = DispatchSemaphore(value: 0)
         ProcessLifecycle.onTerminationSignal(logger: logger) { stopped.signal() }
         logger.info("monitoring", metadata: ["telemetry.endpoint": "\(resolved.resolvedTelemetryEndpoint)", "chatd.data_dir": "\(resolved.dataDirectory)"])

@@ -21,13 +21,15 @@ struct MonitoringEndpoints {
     }
 
     /// Opens the admin socket and the metrics endpoint (unless `metrics.listen` is empty).
-    /// `chatd reload` runs `reload` and exits 1 on an answer starting `error:`.
+    /// `chatd reload` runs `reload` and prints its summary, and `reloadNote` after it when
+    /// given; it exits 1 on an answer starting `error:`.
     static func open(_ system: MonitoredSystem, health: HealthCheck, configuration: ChatConfiguration,
-                     reload: ConfigurationReload, logger: Logger) throws -> MonitoringEndpoints {
+                     reload: ConfigurationReload, reloadNote: String? = nil, logger: Logger) throws -> MonitoringEndpoints {
         let metricsAddress = try ListenAddress.parse(configuration.metricsListen)
         let admin = try AdminServer(path: AdminServer.path(dataDirectory: configuration.dataDirectory), system: system, onReload: {
             let outcome = reload.reload()
-            return (outcome.succeeded ? "" : "error: ") + outcome.summary.joined(separator: "\n")
+            let lines = outcome.summary + (reloadNote.map { [$0] } ?? [])
+            return (outcome.succeeded ? "" : "error: ") + lines.joined(separator: "\n")
         }, logger: logger)
         let metrics = metricsAddress.flatMap { serveMetrics(at: $0, system: system, health: health, logger: logger) }
         return MonitoringEndpoints(admin: admin, metrics: metrics)

@@ -349,3 +349,33 @@ import Testing
     }
     #endif
 }
+
+extension BusLoopTests {
+    /// A loop held up in its own work past the limit has stalled, and no longer once it wakes
+    /// again; an idle one wakes every second and has not; a stopped one is not watched.
+    @Test func aLoopHeldUpInItsWorkHasStalledUntilItWakesAgain() throws {
+        let loop = BusLoop(logger: logger)
+        _ = try loop.bindRouter("tcp://127.0.0.1:*")
+        let stopped = DispatchSemaphore(value: 0)
+        Thread {
+            loop.run { _ in }
+            stopped.signal()
+        }.start()
+        try waitUntil("the loop to run", timeout: .seconds(10)) { !loop.hasStalled(for: .seconds(60)) && !loop.hasStalled(for: .seconds(2)) }
+        Thread.sleep(forTimeInterval: 1.5)
+        #expect(!loop.hasStalled(for: .milliseconds(1200)), "an idle loop wakes at least once a second")
+
+        let release = DispatchSemaphore(value: 0)
+        loop.execute { release.wait() }
+        Thread.sleep(forTimeInterval: 0.4)
+        #expect(loop.hasStalled(for: .milliseconds(200)))
+        #expect(BusLoop.isStuck(for: .milliseconds(200)))
+        release.signal()
+        try waitUntil("the loop to wake again", timeout: .seconds(10)) { !loop.hasStalled(for: .milliseconds(200)) }
+
+        loop.stop()
+        stopped.wait()
+        Thread.sleep(forTimeInterval: 0.3)
+        #expect(!loop.hasStalled(for: .milliseconds(200)), "a loop stopped as asked is not watched")
+    }
+}

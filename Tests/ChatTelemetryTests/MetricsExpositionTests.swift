@@ -45,11 +45,19 @@ extension MetricsExpositionTests {
             bad-name 4
             chat_bad_label{bad-key="x"} 5
             9starts_with_a_digit 6
+            chat_twice{a="1",a="2"} 7
+            chat_hex 0x10
+            chat_trailing 1 junk
+            chat_stamped 8 1700000000000
+            # TYPE chat_bogus bogus
+            chat_bogus 9
             """)])
         #expect(page == """
             # TYPE chat_ok counter
             chat_ok{process="gateway"} 1
             chat_indented{process="gateway"} 2
+            chat_stamped{process="gateway"} 8
+            chat_bogus{process="gateway"} 9
 
             """)
     }

@@ -66,6 +66,10 @@ import Testing
                 && page.contains("chat_storage_partition_owned{process=\"\(names[1])\"")
         }
 
+        // A reload reaches the monitor alone, and it says so.
+        let reload = try StatusCommandTests.chatd(["reload", "--data-dir", folder.path])
+        #expect(reload.status == 0 && reload.standardOutput.contains("each role reloads itself"), "\(reload)")
+
         // A hung router stops reporting: unhealthy, named by its role, until it resumes.
         let router = started[2].processIdentifier
         kill(router, SIGSTOP)
