@@ -87,6 +87,12 @@ final class FileTransfers: @unchecked Sendable {
         return true
     }
 
+    /// Waits for the file work queued so far (after the loop's drain, which queues no more):
+    /// no chunk, rename or fsync in a partition's folder runs after its lock goes.
+    func finishFileWork() {
+        fileQueue.sync {}
+    }
+
     /// Drops transfers idle for longer than `idleNanos` (their gateway went away without a word).
     func sweep(idleNanos: UInt64) {
         let now = Self.now()

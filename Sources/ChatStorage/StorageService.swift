@@ -82,8 +82,10 @@ public final class StorageService: @unchecked Sendable {
         // process exits, so none is stored without its sender being answered.
         for writer in writers.values { writer.finishCommits() }
         loop.drain()
-        // The drain may have queued a last file record: each store closes after it, and only
-        // then does its lock go, so the next owner never opens a partition still being written.
+        // The drain may have queued a last file record, and uploads' writes may still be under
+        // way: each store closes after them, and only then does its lock go, so the next owner
+        // never opens (or cleans) a partition still being written.
+        transfers.finishFileWork()
         for (partition, writer) in writers {
             writer.close()
             locks[partition]?.release()
