@@ -10,8 +10,9 @@ import Logging
 /// bus loop and the text appends it serves; results come back to the loop with `execute`.
 /// Because the queue is serial, a chunk's write always precedes the finish or abort queued after it.
 ///
-/// Unchecked: its mutable state (`uploads`, `downloads`, `nextId`) is touched on the bus loop's
-/// thread only; closures on `fileQueue` capture values, and come back with `loop.execute`.
+/// Unchecked: its mutable state (`uploads`, `downloads`, `nextId`, and the partitions served) is
+/// touched on the bus loop's thread only; closures on `fileQueue` capture values, and come back
+/// with `loop.execute`.
 final class FileTransfers: @unchecked Sendable {
     private struct Upload {
         let partition: Int
@@ -41,21 +42,26 @@ final class FileTransfers: @unchecked Sendable {
 
     private let loop: BusLoop
     private let logger: Logger
-    private let folders: [Int: BlobFolder]
+    /// The partitions this worker holds the locks of; one taken later is added by `serve`.
+    private var folders: [Int: BlobFolder] = [:]
     /// The partitions' stores; a file's record commits after the texts that arrived before it.
-    private let writers: [Int: PartitionWriter]
+    private var writers: [Int: PartitionWriter] = [:]
     private let fileQueue = DispatchQueue(label: "storage.files")
     private let metrics: StorageMetrics
     private var uploads: [UInt64: Upload] = [:]
     private var downloads: [UInt64: Download] = [:]
     private var nextId = UInt64.random(in: 1...(1 << 48))
 
-    init(loop: BusLoop, logger: Logger, folders: [Int: BlobFolder], writers: [Int: PartitionWriter], metrics: StorageMetrics) {
+    init(loop: BusLoop, logger: Logger, metrics: StorageMetrics) {
         self.loop = loop
         self.metrics = metrics
         self.logger = logger
-        self.folders = folders
-        self.writers = writers
+    }
+
+    /// Takes transfers of `partition` from now on (loop thread, once its lock is held).
+    func serve(_ partition: Int, folder: BlobFolder, writer: PartitionWriter) {
+        folders[partition] = folder
+        writers[partition] = writer
     }
 
     /// Handles a transfer message; false for any other message.
@@ -79,6 +85,12 @@ final class FileTransfers: @unchecked Sendable {
             return false
         }
         return true
+    }
+
+    /// Waits for the file work queued so far (after the loop's drain, which queues no more):
+    /// no chunk, rename or fsync in a partition's folder runs after its lock goes.
+    func finishFileWork() {
+        fileQueue.sync {}
     }
 
     /// Drops transfers idle for longer than `idleNanos` (their gateway went away without a word).

@@ -26,7 +26,9 @@ final class PartitionWriter: @unchecked Sendable {
         let gatewayId: String
     }
 
-    private let store: PartitionStore
+    /// nil once closed: the partition's lock may go only after its last commit.
+    private var store: PartitionStore?
+    private let partition: Int
     private let loop: BusLoop
     private let queue: DispatchQueue
     private let metrics: StorageMetrics
@@ -43,6 +45,7 @@ final class PartitionWriter: @unchecked Sendable {
     init(partition: Int, store: PartitionStore, loop: BusLoop, metrics: StorageMetrics = StorageMetrics(),
          onCommitted: @escaping ([Append], Error?) -> Void) {
         self.store = store
+        self.partition = partition
         self.loop = loop
         self.metrics = metrics
         self.onCommitted = onCommitted
@@ -66,7 +69,7 @@ final class PartitionWriter: @unchecked Sendable {
                                 completion: @escaping @Sendable (Result<T, Error>) -> Void) {
         commitWaiting()
         queue.async { [self] in
-            let result = Result { try work(store) }
+            let result = Result { try work(openStore()) }
             loop.execute { completion(result) }
         }
     }
@@ -76,6 +79,23 @@ final class PartitionWriter: @unchecked Sendable {
     func finishCommits() {
         commitWaiting()
         queue.sync {}
+    }
+
+    /// Closes the store once everything queued so far has run (loop thread, after the loop's
+    /// drain): nothing of the partition is written after this, so its lock may go.
+    func close() {
+        queue.sync { store = nil }
+    }
+
+    struct Closed: Error, CustomStringConvertible {
+        let partition: Int
+        var description: String { "partition \(partition) is closed" }
+    }
+
+    /// The store, unless closed (queue only).
+    private func openStore() throws -> PartitionStore {
+        guard let store else { throw Closed(partition: partition) }
+        return store
     }
 
     private func commitWaiting() {
@@ -89,7 +109,7 @@ final class PartitionWriter: @unchecked Sendable {
             commitInProgress.begin()
             defer { commitInProgress.end() }
             do {
-                try store.append(group.map { ($0.pair, $0.record) })
+                try openStore().append(group.map { ($0.pair, $0.record) })
                 failure = nil
                 metrics.textsStored.increment(by: group.count)
                 metrics.groupCommitRecords.record(group.count)

@@ -16,10 +16,9 @@ struct StorageMetrics: Sendable {
     /// Texts per group commit: how much load the commits are absorbing.
     let groupCommitRecords = Recorder(label: "chat_group_commit_records")
 
-    /// Marks `partitions` as this worker's: 1 each, for as long as the process runs.
-    func owning(_ partitions: [Int]) {
-        for partition in partitions {
-            Gauge(label: "chat_storage_partition_owned", dimensions: [("partition", String(partition))]).record(1)
-        }
+    /// 1 for a partition this worker holds the lock of and serves, 0 for one assigned to it
+    /// whose lock another worker holds (status counts only the 1s).
+    func owns(_ partition: Int, _ held: Bool) {
+        Gauge(label: "chat_storage_partition_owned", dimensions: [("partition", String(partition))]).record(held ? 1 : 0)
     }
 }

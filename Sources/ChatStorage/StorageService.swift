@@ -3,8 +3,9 @@ import ChatRuntime
 import Foundation
 import Logging
 
-/// A storage worker: owns the partitions `p` with `p % workers == index` and keeps each
-/// pair's history there.
+/// A storage worker: is assigned the partitions `p` with `p % workers == index`, serves those
+/// whose lock (`PartitionLock`) it holds, and keeps each pair's history there. One whose lock
+/// another worker holds is tried again until it comes free.
 ///
 /// Appends are group-committed per partition, each partition on its own queue
 /// (`PartitionWriter`); a text is handed to the router only once its group is durable.
@@ -20,6 +21,15 @@ public final class StorageService: @unchecked Sendable {
     /// The most a history page may hold (one row larger than this still goes whole).
     static let maxHistoryPageBytes: UInt32 = 16 << 20
     private var writers: [Int: PartitionWriter] = [:]
+    /// One per partition in `writers`, held until its store is closed.
+    private var locks: [Int: PartitionLock] = [:]
+    /// Partitions assigned to this worker whose lock another worker holds; retried until taken.
+    private var lockedElsewhere: Set<Int> = []
+    /// How often a partition locked elsewhere is tried again: a hand-over waits this long at most.
+    static let lockRetryInterval: Duration = .milliseconds(200)
+    /// A partition whose lock was taken after start-up but that would not open: `run` throws it.
+    private var openFailure: Error?
+    private var historyFolder: String { "\(configuration.dataDirectory)/history" }
     private var transfers: FileTransfers!
     /// An upload or download untouched this long is dropped (its gateway went away).
     private let transferIdleNanos: UInt64 = 300_000_000_000
@@ -39,26 +49,25 @@ public final class StorageService: @unchecked Sendable {
         guard configuration.storageEndpoints.indices.contains(index) else {
             throw ConfigurationError("storage index \(index) has no endpoint in storage.endpoints")
         }
-        let folder = "\(configuration.dataDirectory)/history"
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        try checkPartitionCount(in: folder)
+        try FileManager.default.createDirectory(atPath: historyFolder, withIntermediateDirectories: true)
+        try checkPartitionCount(in: historyFolder)
         // Bound before the partitions open (a first start creates them, fsyncs and all): requests
         // arriving meanwhile wait in the socket's queue instead of being refused.
         _ = try loop.bindRouter(configuration.storageEndpoints[index])
         routerSocket = try loop.connectDealer(configuration.routerEndpoint, worker: "router")
-        var blobFolders: [Int: BlobFolder] = [:]
+        transfers = FileTransfers(loop: loop, logger: logger, metrics: metrics)
         for partition in partitioning.partitions(ownedBy: index) {
-            let store = try PartitionStore(path: "\(folder)/partition-\(partition).sqlite")
-            let blobs = try BlobFolder(root: "\(configuration.dataDirectory)/files", partition: partition)
-            let removed = blobs.removeLeftovers(keeping: try store.referencedBlobs())
-            if removed > 0 { logger.warning("removed files a crash left behind", metadata: ["storage.partition": "\(partition)", "storage.files": "\(removed)"]) }
-            writers[partition] = PartitionWriter(partition: partition, store: store, loop: loop, metrics: metrics) { [weak self] group, failure in
-                self?.committed(group, partition: partition, failure: failure)
-            }
-            blobFolders[partition] = blobs
+            guard try !takeAndOpen(partition) else { continue }
+            // Another worker serves it (one started with another storage.endpoints list, or
+            // the previous owner still finishing): its requests are refused as any foreign
+            // partition's, and its files are left alone.
+            lockedElsewhere.insert(partition)
+            metrics.owns(partition, false)
+            logger.warning("partition locked by another worker; not serving it", metadata: ["storage.partition": "\(partition)"])
         }
-        transfers = FileTransfers(loop: loop, logger: logger, folders: blobFolders, writers: writers, metrics: metrics)
-        metrics.owning(writers.keys.sorted())
+        if !lockedElsewhere.isEmpty {
+            loop.every(Self.lockRetryInterval) { [weak self] in self?.retryLockedPartitions() }
+        }
         loop.every(.seconds(10)) { [weak self] in
             guard let self else { return }
             transfers.sweep(idleNanos: transferIdleNanos)
@@ -66,12 +75,22 @@ public final class StorageService: @unchecked Sendable {
         logger.info("storage ready", metadata: [
             "bus.endpoint": "\(configuration.storageEndpoints[index])",
             "storage.partitions": "\(writers.keys.sorted())",
+            "storage.locked_elsewhere": "\(lockedElsewhere.sorted())",
         ])
         loop.run(handler: handle, afterBatch: startGroupCommits)
         // Stopping: texts already received are committed and handed to the router before the
         // process exits, so none is stored without its sender being answered.
         for writer in writers.values { writer.finishCommits() }
         loop.drain()
+        // The drain may have queued a last file record, and uploads' writes may still be under
+        // way: each store closes after them, and only then does its lock go, so the next owner
+        // never opens (or cleans) a partition still being written.
+        transfers.finishFileWork()
+        for (partition, writer) in writers {
+            writer.close()
+            locks[partition]?.release()
+        }
+        if let openFailure { throw openFailure }
     }
 
     public func stop() { loop.stop() }
@@ -128,6 +147,50 @@ public final class StorageService: @unchecked Sendable {
             return
         }
         try wanted.write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
+    /// Takes the partition's lock and, holding it, opens its database, removes what a crash
+    /// left in its files folder and starts serving it; false, touching nothing, when another
+    /// worker holds the lock.
+    private func takeAndOpen(_ partition: Int) throws -> Bool {
+        guard let lock = try PartitionLock(path: "\(historyFolder)/partition-\(partition).lock") else { return false }
+        do {
+            let store = try PartitionStore(path: "\(historyFolder)/partition-\(partition).sqlite")
+            let blobs = try BlobFolder(root: "\(configuration.dataDirectory)/files", partition: partition)
+            let removed = blobs.removeLeftovers(keeping: try store.referencedBlobs())
+            if removed > 0 { logger.warning("removed files a crash left behind", metadata: ["storage.partition": "\(partition)", "storage.files": "\(removed)"]) }
+            let writer = PartitionWriter(partition: partition, store: store, loop: loop, metrics: metrics) { [weak self] group, failure in
+                self?.committed(group, partition: partition, failure: failure)
+            }
+            writers[partition] = writer
+            transfers.serve(partition, folder: blobs, writer: writer)
+        } catch {
+            lock.release()
+            throw error
+        }
+        locks[partition] = lock
+        metrics.owns(partition, true)
+        return true
+    }
+
+    /// Tries the partitions locked elsewhere again (loop thread): one whose owner has stopped
+    /// is opened and served from now on.
+    private func retryLockedPartitions() {
+        for partition in lockedElsewhere.sorted() {
+            do {
+                guard try takeAndOpen(partition) else { continue }
+                lockedElsewhere.remove(partition)
+                logger.info("partition lock taken; serving it", metadata: ["storage.partition": "\(partition)",
+                                                                           "storage.partitions": "\(writers.keys.sorted())"])
+            } catch {
+                // As at start-up, a partition that will not open ends the worker, whose
+                // supervisor restarts it; serving the rest without it would hide the failure.
+                logger.critical("cannot open partition", metadata: ["storage.partition": "\(partition)", "storage.error": "\(error)"])
+                openFailure = error
+                loop.stop()
+                return
+            }
+        }
     }
 
     private func refuseForeign(_ pair: PairKey, _ incoming: BusIncoming) {

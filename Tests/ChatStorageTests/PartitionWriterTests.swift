@@ -94,4 +94,34 @@ import Testing
         let groups = try harness.onLoop { harness.groups }
         #expect(groups < 2000)
     }
+
+    /// What the lock waits for before it goes: everything queued runs, then the database closes.
+    @Test func closeRunsWhatWasQueuedThenClosesTheDatabase() throws {
+        let harness = try Harness()
+        let pair = PairKey("100005", "100006")
+        let read = DispatchSemaphore(value: 0)
+        let history = Mutex<[UInt8]>([])
+        try harness.onLoop {
+            harness.append("last\n", pair: pair)
+            harness.writer.withStore { try $0.history(of: pair) } completion: { result in
+                history.withLock { $0 = (try? result.get()) ?? [] }
+                read.signal()
+            }
+            harness.writer.close()
+        }
+        try read.wait(for: "the read queued before close", timeout: .seconds(10))
+        #expect(history.withLock { $0 } == Array("last\n".utf8))
+        // SQLite removes the WAL file when the last connection to the database closes.
+        #expect(!FileManager.default.fileExists(atPath: "\(harness.folder)/partition-0.sqlite-wal"))
+        let closed = DispatchSemaphore(value: 0)
+        let failure = Mutex<String>("")
+        try harness.onLoop {
+            harness.writer.withStore { try $0.history(of: pair) } completion: { result in
+                if case .failure(let error) = result { failure.withLock { $0 = "\(error)" } }
+                closed.signal()
+            }
+        }
+        try closed.wait(for: "a read after close", timeout: .seconds(10))
+        #expect(failure.withLock { $0 } == "partition 0 is closed")
+    }
 }

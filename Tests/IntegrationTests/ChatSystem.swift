@@ -204,6 +204,17 @@ final class ChatSystem: Sendable {
         return (gateway, port)
     }
 
+    /// A storage worker started by hand (`chatd storage --index N`) on this system's data
+    /// folder and router, with its own `storage.endpoints` list (`endpoints`, which it binds the
+    /// `index`th of), as an operator might by mistake. The supervisor does not know it: the
+    /// caller stops it.
+    func startExtraStorageWorker(index: Int, endpoints: [String]) throws -> Process {
+        let list = "storage.endpoints=[\(endpoints.map { "\"\($0)\"" }.joined(separator: ","))]"
+        let arguments = sharedArguments.map { $0.hasPrefix("storage.endpoints=") ? list : $0 }
+        return try Self.chatd(["storage", "--index", String(index)] + arguments + ["--parent-pid", String(getpid())],
+                              loggingTo: logFile)
+    }
+
     /// Starts the same system again on the same ports and data.
     func restart() throws {
         try launch()
