@@ -1,3 +1,4 @@
+import Foundation
 import TOMLKit
 
 /// The config file: TOML, read by TOMLKit (toml++), which refuses what TOML refuses, a key set
@@ -37,6 +38,44 @@ public enum ConfigFile {
             throw .unreadableOverride(key: key, text: text, reason: "more than one value")
         }
         return (key, value(of: node))
+    }
+
+    /// A file holding `values`, one dotted key a line, sorted, that `parse` reads back as they are.
+    public static func write(_ values: [String: Value]) -> String {
+        values.sorted { $0.key < $1.key }.compactMap { key, value in
+            written(value).map { "\(key) = \($0)\n" }
+        }.joined()
+    }
+
+    private static func written(_ value: Value) -> String? {
+        switch value {
+        case .string(let text): return quoted(text)
+        case .integer(let number): return String(number)
+        case .boolean(let flag): return flag ? "true" : "false"
+        case .strings(let items): return "[" + items.map(quoted).joined(separator: ", ") + "]"
+        case .unsupported: return nil
+        }
+    }
+
+    /// A TOML basic string: quotes, backslashes and control characters escaped.
+    private static func quoted(_ text: String) -> String {
+        var result = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": result += "\\\""
+            case "\\": result += "\\\\"
+            case "\n": result += "\\n"
+            case "\t": result += "\\t"
+            case "\r": result += "\\r"
+            default:
+                if scalar.value < 0x20 || scalar.value == 0x7F {
+                    result += String(format: "\\u%04X", scalar.value)
+                } else {
+                    result.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return result + "\""
     }
 
     /// toml++ words every second definition of a key or of a table this way.

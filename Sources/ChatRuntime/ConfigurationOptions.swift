@@ -27,13 +27,4 @@ public struct ConfigurationOptions: ParsableArguments {
         ConfigurationSource(config: config, port: port, dataDirectory: dataDirectory, overrides: overrides)
     }
 
-    /// The same options as arguments, to hand a child process exactly this configuration.
-    public var asArguments: [String] {
-        var arguments: [String] = []
-        if let config { arguments += ["--config", config] }
-        if let port { arguments += ["--port", String(port)] }
-        if let dataDirectory { arguments += ["--data-dir", dataDirectory] }
-        for override in overrides { arguments += ["--set", override] }
-        return arguments
-    }
 }

@@ -12,6 +12,8 @@ struct Setting: Sendable {
     let isSame: @Sendable (ChatConfiguration, ChatConfiguration) -> Bool
     /// Copies this setting's value from the second configuration into the first.
     let copy: @Sendable (inout ChatConfiguration, ChatConfiguration) -> Void
+    /// This setting's value in `configuration`, as a file would hold it.
+    let value: @Sendable (ChatConfiguration) -> ConfigFile.Value
 
     /// This setting, taken on reload by a running process.
     var changesLive: Setting {
@@ -20,9 +22,11 @@ struct Setting: Sendable {
         return setting
     }
 
-    /// A setting of `field`, which `convert` fills from a file's value (nil: not what is expected).
+    /// A setting of `field`, which `convert` fills from a file's value (nil: not what is
+    /// expected) and `written` turns back into one.
     private static func field<Field: Equatable & Sendable>(
         _ field: WritableKeyPath<ChatConfiguration, Field> & Sendable, expected: ExpectedValue,
+        written: @escaping @Sendable (Field) -> ConfigFile.Value,
         _ convert: @escaping @Sendable (ConfigFile.Value) -> Field?
     ) -> Setting {
         Setting(expected: expected,
@@ -32,11 +36,12 @@ struct Setting: Sendable {
                     return true
                 },
                 isSame: { $0[keyPath: field] == $1[keyPath: field] },
-                copy: { $0[keyPath: field] = $1[keyPath: field] })
+                copy: { $0[keyPath: field] = $1[keyPath: field] },
+                value: { written($0[keyPath: field]) })
     }
 
     static func string(_ field: WritableKeyPath<ChatConfiguration, String> & Sendable) -> Setting {
-        Self.field(field, expected: .string) { value in
+        Self.field(field, expected: .string, written: { .string($0) }) { value in
             guard case .string(let text) = value else { return nil }
             return text
         }
@@ -44,28 +49,28 @@ struct Setting: Sendable {
 
     /// A string that must be one of `choices`, so that a typo is refused rather than read as a default.
     static func oneOf(_ choices: [String], _ field: WritableKeyPath<ChatConfiguration, String> & Sendable) -> Setting {
-        Self.field(field, expected: .oneOf(choices)) { value in
+        Self.field(field, expected: .oneOf(choices), written: { .string($0) }) { value in
             guard case .string(let text) = value, choices.contains(text) else { return nil }
             return text
         }
     }
 
     static func boolean(_ field: WritableKeyPath<ChatConfiguration, Bool> & Sendable) -> Setting {
-        Self.field(field, expected: .boolean) { value in
+        Self.field(field, expected: .boolean, written: { .boolean($0) }) { value in
             guard case .boolean(let flag) = value else { return nil }
             return flag
         }
     }
 
     static func nonEmptyStrings(_ field: WritableKeyPath<ChatConfiguration, [String]> & Sendable) -> Setting {
-        Self.field(field, expected: .nonEmptyStrings) { value in
+        Self.field(field, expected: .nonEmptyStrings, written: { .strings($0) }) { value in
             guard case .strings(let items) = value, !items.isEmpty else { return nil }
             return items
         }
     }
 
     static func integer(in range: ClosedRange<Int>, _ field: WritableKeyPath<ChatConfiguration, Int> & Sendable) -> Setting {
-        Self.field(field, expected: .integer(in: range)) { value in
+        Self.field(field, expected: .integer(in: range), written: { .integer($0) }) { value in
             guard case .integer(let number) = value, range.contains(number) else { return nil }
             return number
         }
@@ -73,14 +78,14 @@ struct Setting: Sendable {
 
     /// An integer setting held as `Int64` (byte counts that may pass 2 GiB on any platform).
     static func integer(in range: ClosedRange<Int>, _ field: WritableKeyPath<ChatConfiguration, Int64> & Sendable) -> Setting {
-        Self.field(field, expected: .integer(in: range)) { value in
+        Self.field(field, expected: .integer(in: range), written: { .integer(Int($0)) }) { value in
             guard case .integer(let number) = value, range.contains(number) else { return nil }
             return Int64(number)
         }
     }
 
     static func powerOfTwo(in range: ClosedRange<Int>, _ field: WritableKeyPath<ChatConfiguration, Int> & Sendable) -> Setting {
-        Self.field(field, expected: .powerOfTwo(in: range)) { value in
+        Self.field(field, expected: .powerOfTwo(in: range), written: { .integer($0) }) { value in
             guard case .integer(let number) = value, range.contains(number), number > 0, number & (number - 1) == 0 else { return nil }
             return number
         }

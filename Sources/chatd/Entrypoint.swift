@@ -86,7 +86,10 @@ struct Supervise: ParsableCommand {
         let logger = Logger(label: "chatd.supervisor")
         if let watchedParent { ProcessLifecycle.terminateWhenParentDies(expectedParent: watchedParent, logger: logger) }
         let telemetry = try MonitoringEndpoints.collectTelemetry(resolved, logger: logger)
-        let passed = configuration.asArguments + ["--parent-pid", String(getpid())]
+        // Children read the configuration as resolved here, not the operator's file (see
+        // `EffectiveConfiguration`): a restarted one runs with what its siblings run with.
+        try EffectiveConfiguration.write(resolved)
+        let passed = ["--config", EffectiveConfiguration.path(dataDirectory: resolved.dataDirectory), "--parent-pid", String(getpid())]
         let children = resolved.processNames.map { name in
             let role = name.hasPrefix("storage-") ? ["storage", "--index", String(name.dropFirst("storage-".count))] : [name]
             return ChildSpec(name: name, arguments: role + passed)
@@ -104,7 +107,15 @@ struct Supervise: ParsableCommand {
         reload.whenReloaded { ProcessLifecycle.logSettings.update(from: $0) }
         reload.whenReloaded { configuration in
             supervisor.adopt(policy: RestartPolicy(configuration), graceSeconds: Double(configuration.shutdownGraceSeconds))
-            // Each child re-reads the same options itself: nothing is restarted, no connection dropped.
+            // The live changes go to the children's file, which each re-reads on SIGHUP: nothing
+            // is restarted, no connection dropped. Unwritten, the children are left as they are.
+            do {
+                try EffectiveConfiguration.write(configuration)
+            } catch {
+                return logger.error("reload: cannot write the children's configuration; they keep theirs", metadata: [
+                    "reload.error": "\(error)",
+                ])
+            }
             supervisor.signalChildren(SIGHUP)
         }
         ProcessLifecycle.onReloadSignal(logger: logger) { reload.reload() }

@@ -72,6 +72,20 @@ import Testing
         #expect(system.childPIDs.sorted() == pids)
     }
 
+    /// A child restarted after the operator's file gained a setting that needs a restart runs
+    /// with what its siblings run with: the supervisor's, not the file's. Here a storage worker
+    /// that read the new partition count would refuse the data folder and fail in a loop.
+    @Test func aRestartedChildRunsWithItsSiblingsConfigurationNotTheEditedFile() throws {
+        let system = try ChatSystem(config: "log_level = \"info\"\n")
+        defer { system.stop(); system.removeData() }
+        try system.rewriteConfig("log_level = \"info\"\n[storage]\npartitions = 32\n")
+        _ = try system.killAndAwaitRestart("storage", index: 0)
+        let (alice, a) = try system.signedInUser()
+        let (bob, b) = try system.signedInUser()
+        try expectStillTalking(alice, a, bob, b)
+        #expect(!system.log.contains("holds 16 partitions"), "a restarted worker read the edited file")
+    }
+
     @Test func anInvalidFileOnReloadIsLoggedAndChangesNothing() throws {
         let system = try ChatSystem(config: "log_level = \"info\"\n")
         defer { system.stop(); system.removeData() }
