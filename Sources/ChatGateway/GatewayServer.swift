@@ -28,6 +28,9 @@ public final class GatewayServer: Sendable {
     private let sessionSettings: Mutex<ClientSession.Settings>
     private let outputBudget: OutputBudget
     private let admission: ConnectionAdmission
+    /// The connection settings the admission was last given, so that a reload that leaves
+    /// them as they were neither recomputes nor logs them again.
+    private let connectionSettings: Mutex<[Int]>
 
     public init(configuration: ChatConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -38,6 +41,7 @@ public final class GatewayServer: Sendable {
         let metrics = GatewayMetrics()
         self.metrics = metrics
         admission = ConnectionAdmission(limits: Self.connectionLimits(configuration, logger: logger), metrics: metrics, logger: logger)
+        connectionSettings = Mutex([configuration.maxConnections, configuration.maxUnauthenticatedPerAddress])
     }
 
     /// Takes the live settings of a reload: new connections get the new session limits (the
@@ -45,6 +49,8 @@ public final class GatewayServer: Sendable {
     public func apply(_ configuration: ChatConfiguration) {
         sessionSettings.withLock { $0 = ClientSession.Settings(configuration) }
         outputBudget.limit = configuration.maxQueuedOutputBytes
+        let wanted = [configuration.maxConnections, configuration.maxUnauthenticatedPerAddress]
+        guard connectionSettings.withLock({ applied in defer { applied = wanted }; return applied != wanted }) else { return }
         let limits = Self.connectionLimits(configuration, logger: logger)
         admission.change(maxConnections: limits.maxConnections, maxUnauthenticatedPerAddress: limits.maxUnauthenticatedPerAddress)
     }

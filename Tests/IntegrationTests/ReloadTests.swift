@@ -39,6 +39,7 @@ import Testing
         }
         let applied = lines(system, of: "supervisor", containing: "reload: applied")
         #expect(applied.count == 1 && applied[0].contains("reload.keys=log_level"), "\(applied)")
+        #expect(lines(system, of: "gateway", containing: "connection limits").count == 1, "limits left as they were are not logged again")
 
         let (_, carol) = try system.signedInUser()
         try waitUntil("a debug line for the new sign-in; log:\n\(system.log)", timeout: .seconds(10)) {
