@@ -12,22 +12,27 @@ import Synchronization
 /// Unchecked: its mutable state (and the children's) is touched only on the serial `queue`;
 /// other threads read the children's states from `published`, a copy made on each change.
 public final class Supervisor: @unchecked Sendable {
-    /// Not Sendable: closures that run later on `queue` name a child by its `index`.
+    /// Not Sendable: closures that run later on `queue` name a child by its `id`.
     private final class Child {
         let spec: ChildSpec
-        let index: Int
+        /// Unique for the supervisor's life: children come and go (`reconcile`).
+        let id: Int
         var process: Process?
         var state: ChildState
+        /// Stopped on purpose (`reconcile`): not restarted when it exits, then forgotten.
+        var retiring = false
 
-        init(spec: ChildSpec, index: Int, policy: RestartPolicy) {
+        init(spec: ChildSpec, id: Int, policy: RestartPolicy) {
             self.spec = spec
-            self.index = index
+            self.id = id
             state = ChildState(name: spec.name, policy: policy)
         }
     }
 
     private let executable: URL
-    private let children: [Child]
+    private var children: [Child]
+    private var nextChildId: Int
+    private var policy: RestartPolicy
     private var graceSeconds: Double
     private let logger: Logger
     private let queue = DispatchQueue(label: "supervisor")
@@ -39,7 +44,9 @@ public final class Supervisor: @unchecked Sendable {
 
     public init(executable: URL, children: [ChildSpec], policy: RestartPolicy, graceSeconds: Double, logger: Logger) {
         self.executable = executable
-        self.children = children.enumerated().map { Child(spec: $1, index: $0, policy: policy) }
+        self.children = children.enumerated().map { Child(spec: $1, id: $0, policy: policy) }
+        nextChildId = children.count
+        self.policy = policy
         self.graceSeconds = graceSeconds
         self.logger = logger
         published = Mutex(self.children.map(\.state))
@@ -73,7 +80,46 @@ public final class Supervisor: @unchecked Sendable {
         queue.async { [self] in
             for child in children { child.state.adopt(policy) }
             publish()
+            self.policy = policy
             self.graceSeconds = graceSeconds
+        }
+    }
+
+    /// Makes the children those of `specs`, by name: starts the ones not running yet, and stops
+    /// the ones no longer named (SIGTERM, SIGKILL after the grace period), which are then
+    /// neither restarted nor counted as failing, since a planned stop is no crash; the others
+    /// are left alone. For storage workers added or removed by a reload.
+    public func reconcile(_ specs: [ChildSpec]) {
+        queue.async { [self] in
+            guard !stopping else { return }
+            let wanted = Set(specs.map(\.name))
+            for child in children where !wanted.contains(child.spec.name) && !child.retiring {
+                retire(child)
+            }
+            for spec in specs where !children.contains(where: { $0.spec.name == spec.name && !$0.retiring }) {
+                let child = Child(spec: spec, id: nextChildId, policy: policy)
+                nextChildId += 1
+                children.append(child)
+                logger.info("adding child", metadata: ["supervisor.child": "\(spec.name)"])
+                start(child)
+            }
+            publish()
+        }
+    }
+
+    private func retire(_ child: Child) {
+        child.retiring = true
+        guard let process = child.process else {
+            children.removeAll { $0 === child }
+            return logger.info("child retired", metadata: ["supervisor.child": "\(child.spec.name)"])
+        }
+        logger.info("retiring child", metadata: ["supervisor.child": "\(child.spec.name)"])
+        kill(process.processIdentifier, SIGTERM)
+        let id = child.id
+        queue.asyncAfter(deadline: .now() + graceSeconds) { [self] in
+            guard let child = children.first(where: { $0.id == id }), let process = child.process else { return }
+            logger.warning("child ignored SIGTERM; killing", metadata: ["supervisor.child": "\(child.spec.name)"])
+            kill(process.processIdentifier, SIGKILL)
         }
     }
 
@@ -88,10 +134,13 @@ public final class Supervisor: @unchecked Sendable {
         let process = Process()
         process.executableURL = executable
         process.arguments = child.spec.arguments
-        let index = child.index
+        let id = child.id
         process.terminationHandler = { [weak self] finished in
             guard let self else { return }
-            self.queue.async { self.exited(self.children[index], process: finished) }
+            self.queue.async {
+                guard let child = self.children.first(where: { $0.id == id }) else { return }
+                self.exited(child, process: finished)
+            }
         }
         do {
             // Not from this queue's thread: children stop when the thread that started them exits.
@@ -109,6 +158,12 @@ public final class Supervisor: @unchecked Sendable {
     private func exited(_ child: Child, process: Process) {
         guard child.process === process else { return }
         child.process = nil
+        if child.retiring {
+            children.removeAll { $0 === child }
+            publish()
+            logger.info("child retired", metadata: ["supervisor.child": "\(child.spec.name)"])
+            return checkAllStopped()
+        }
         if stopping {
             child.state.stopped()
             publish()
@@ -138,9 +193,9 @@ public final class Supervisor: @unchecked Sendable {
         } else {
             logger.info("restarting child", metadata: metadata)
         }
-        let index = child.index
+        let id = child.id
         queue.asyncAfter(deadline: .now() + restart.afterSeconds) { [self] in
-            let child = children[index]
+            guard let child = children.first(where: { $0.id == id }), !child.retiring else { return }
             if child.process == nil, child.state.awaitsRestart { start(child) }
         }
     }
