@@ -54,44 +54,48 @@ public final class TelemetryReporter: Sendable {
         stopped.store(true, ordering: .relaxed)
     }
 
-    private func send(on socket: Socket) {
-        let pid = getpid()
-        var wasStuck = false
+    /// What the sending thread remembers from one report to the next.
+    private struct Progress {
         var stuckReadings = 0
+        var wasStuck = false
         var oversizeReported = false
+    }
+
+    private func send(on socket: Socket) {
+        var progress = Progress()
         while !stopped.load(ordering: .relaxed) {
-            // Twice in a row: a process resumed after a pause (SIGCONT) may be read before its
-            // loop has woken up again.
-            stuckReadings = isStuck() ? stuckReadings + 1 : 0
-            let stuck = stuckReadings >= 2
-            if stuck != wasStuck {
-                wasStuck = stuck
-                if stuck {
-                    logger.critical("telemetry: this process is stuck (its bus loop or a commit); reporting nothing until it moves again")
-                } else {
-                    logger.notice("telemetry: this process moves again; reporting")
-                }
-            }
-            if stuck {
-                Thread.sleep(forTimeInterval: Self.seconds(interval))
-                continue
-            }
-            let frame = TelemetryReport(process: process, pid: pid, metrics: metrics()).encoded()
-            // The collector would drop the connection for it; what is left to do is say so.
-            guard frame.count <= TelemetryReport.maxBytes else {
-                if !oversizeReported {
-                    oversizeReported = true
-                    logger.error("telemetry: report too large; not sent", metadata: ["telemetry.bytes": "\(frame.count)"])
-                }
-                Thread.sleep(forTimeInterval: Self.seconds(interval))
-                continue
-            }
-            do {
-                _ = try frame.withUnsafeBytes { try socket.send(identity: nil, payload: $0, blocking: false) }
-            } catch {
-                logger.warning("telemetry: report not sent", metadata: ["telemetry.error": "\(error)"])
-            }
+            report(on: socket, &progress)
             Thread.sleep(forTimeInterval: Self.seconds(interval))
+        }
+    }
+
+    private func report(on socket: Socket, _ progress: inout Progress) {
+        // Twice in a row: a process resumed after a pause (SIGCONT) may be read before its
+        // loop has woken up again.
+        progress.stuckReadings = isStuck() ? progress.stuckReadings + 1 : 0
+        let stuck = progress.stuckReadings >= 2
+        if stuck != progress.wasStuck {
+            progress.wasStuck = stuck
+            if stuck {
+                logger.critical("telemetry: this process is stuck (its bus loop or a commit); reporting nothing until it moves again")
+            } else {
+                logger.notice("telemetry: this process moves again; reporting")
+            }
+        }
+        guard !stuck else { return }
+        let frame = TelemetryReport(process: process, pid: getpid(), metrics: metrics()).encoded()
+        // The collector would drop the connection for it; what is left to do is say so.
+        guard frame.count <= TelemetryReport.maxBytes else {
+            if !progress.oversizeReported {
+                progress.oversizeReported = true
+                logger.error("telemetry: report too large; not sent", metadata: ["telemetry.bytes": "\(frame.count)"])
+            }
+            return
+        }
+        do {
+            _ = try frame.withUnsafeBytes { try socket.send(identity: nil, payload: $0, blocking: false) }
+        } catch {
+            logger.warning("telemetry: report not sent", metadata: ["telemetry.error": "\(error)"])
         }
     }
 
