@@ -18,7 +18,7 @@ final class GatewayBus: SessionBus, @unchecked Sendable {
     private let loop: BusLoop
     private let logger: Logger
     private let registry: SessionRegistry
-    private let partitioning: Partitioning
+    private let map: PartitionMap
     private var routerSocket: BusLoop.SocketID!
     private var authSocket: BusLoop.SocketID!
     private var storageSockets: [BusLoop.SocketID] = []
@@ -51,7 +51,7 @@ final class GatewayBus: SessionBus, @unchecked Sendable {
         self.registry = registry
         self.outputs = outputs
         gatewayId = Self.makeGatewayId()
-        partitioning = Partitioning(partitionCount: configuration.storagePartitions, workerCount: configuration.storageEndpoints.count)
+        map = PartitionMap.initial(partitions: configuration.storagePartitions, workers: configuration.storageEndpoints)
         loop = BusLoop(requestTimeout: .milliseconds(configuration.requestTimeoutMilliseconds),
                        failFastAfter: .milliseconds(configuration.failFastAfterMilliseconds), logger: logger)
         routerSocket = try loop.connectDealer(configuration.routerEndpoint, worker: "router", identity: gatewayId)
@@ -197,7 +197,7 @@ final class GatewayBus: SessionBus, @unchecked Sendable {
         switch destination {
         case .auth: return authSocket
         case .router: return routerSocket
-        case .storage(let pair): return storageSockets[partitioning.worker(of: pair)]
+        case .storage(let pair): return storageSockets[map.owner(of: pair)]
         }
     }
 

@@ -17,7 +17,7 @@ public final class StorageService: @unchecked Sendable {
     private let index: Int
     private let logger: Logger
     private let loop: BusLoop
-    private let partitioning: Partitioning
+    private let map: PartitionMap
     /// The most a history page may hold (one row larger than this still goes whole).
     static let maxHistoryPageBytes: UInt32 = 16 << 20
     private var writers: [Int: PartitionWriter] = [:]
@@ -42,7 +42,7 @@ public final class StorageService: @unchecked Sendable {
         self.logger = logger
         loop = BusLoop(requestTimeout: .milliseconds(configuration.requestTimeoutMilliseconds),
                        failFastAfter: .milliseconds(configuration.failFastAfterMilliseconds), logger: logger)
-        partitioning = Partitioning(partitionCount: configuration.storagePartitions, workerCount: configuration.storageEndpoints.count)
+        map = PartitionMap.initial(partitions: configuration.storagePartitions, workers: configuration.storageEndpoints)
     }
 
     public func run() throws {
@@ -56,7 +56,7 @@ public final class StorageService: @unchecked Sendable {
         _ = try loop.bindRouter(configuration.storageEndpoints[index])
         routerSocket = try loop.connectDealer(configuration.routerEndpoint, worker: "router")
         transfers = FileTransfers(loop: loop, logger: logger, metrics: metrics)
-        for partition in partitioning.partitions(ownedBy: index) {
+        for partition in map.partitions(ownedBy: index) {
             guard try !takeAndOpen(partition) else { continue }
             // Another worker serves it (one started with another storage.endpoints list, or
             // the previous owner still finishing): its requests are refused as any foreign
@@ -98,10 +98,10 @@ public final class StorageService: @unchecked Sendable {
     private func handle(_ incoming: BusIncoming) {
         switch incoming.message {
         case .storeAndDeliver(let pair, let record, let to, let gatewayId):
-            guard let writer = writers[partitioning.partition(of: pair)] else { return refuseForeign(pair, incoming) }
+            guard let writer = writers[map.partitioning.partition(of: pair)] else { return refuseForeign(pair, incoming) }
             writer.append(PartitionWriter.Append(incoming: incoming, pair: pair, record: record, to: to, gatewayId: gatewayId))
         case .openHistory(let pair):
-            guard let writer = writers[partitioning.partition(of: pair)] else { return refuseForeign(pair, incoming) }
+            guard let writer = writers[map.partitioning.partition(of: pair)] else { return refuseForeign(pair, incoming) }
             // Only the snapshot's two numbers: the records go a page at a time, as the client reads.
             writer.withStore { store in try store.historySnapshot(of: pair) } completion: { [self] result in
                 switch result {
@@ -113,7 +113,7 @@ public final class StorageService: @unchecked Sendable {
                 }
             }
         case .readHistory(let pair, let after, let through, let maxBytes):
-            guard let writer = writers[partitioning.partition(of: pair)] else { return refuseForeign(pair, incoming) }
+            guard let writer = writers[map.partitioning.partition(of: pair)] else { return refuseForeign(pair, incoming) }
             // Bus fields are hostile input: a page is never larger than this, whatever was asked.
             let pageBytes = Int(min(max(maxBytes, 1), Self.maxHistoryPageBytes))
             writer.withStore { store in
@@ -128,7 +128,7 @@ public final class StorageService: @unchecked Sendable {
                 }
             }
         default:
-            if transfers.handle(incoming, partition: partitioning.partition(of:)) { return }
+            if transfers.handle(incoming, partition: map.partitioning.partition(of:)) { return }
             loop.reply(to: incoming, with: .failure("storage does not handle \(incoming.message.kind)"))
         }
     }
