@@ -137,21 +137,18 @@ final class GatewayBus: SessionBus, @unchecked Sendable {
     /// Routes by `newer` from now on if it is newer than the map held, connecting to the
     /// storage workers it names that have no socket yet.
     private func adopt(_ newer: PartitionMap) {
-        let before = storageRouting.map.epoch
-        let added = storageRouting.adopt(newer)
-        for (endpoint, name) in added {
-            do {
+        do {
+            let adopted = try storageRouting.adopt(newer) { endpoint, name in
                 storageSockets.append(try loop.connectDealer(endpoint, worker: name))
-            } catch {
-                // Requests routed to it fail as a down worker's do; the endpoint came from a
-                // checked map, so this is ZeroMQ refusing the address itself.
-                logger.error("cannot connect to a storage worker", metadata: ["bus.endpoint": "\(endpoint)", "bus.error": "\(error)"])
-                storageSockets.append(storageSockets[0])
             }
-        }
-        if storageRouting.map.epoch != before {
+            guard adopted else { return }
             logger.info("adopted a newer partition map", metadata: [
-                "storage.map_epoch": "\(storageRouting.map.epoch)", "storage.workers": "\(storageRouting.map.workers)"])
+                "storage.map_epoch": "\(newer.epoch)", "storage.workers": "\(newer.workers)"])
+        } catch {
+            // ZeroMQ refused an endpoint the map names: the old map stays, and requests it
+            // cannot place end as storage failures do.
+            logger.error("cannot connect to a storage worker of a newer partition map", metadata: [
+                "storage.map_epoch": "\(newer.epoch)", "bus.error": "\(error)"])
         }
     }
 

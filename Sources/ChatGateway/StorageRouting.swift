@@ -42,19 +42,26 @@ struct StorageRouting {
     /// The slot of the worker the map gives `pair`'s partition.
     func slot(for pair: PairKey) -> Int { slotOfWorker[map.owner(of: pair)] }
 
-    /// Adopts `newer` if it is newer than the map held; returns the endpoints it added to
-    /// `endpoints` (each needs a socket, named `storage-<its index in the map>`), in order.
-    mutating func adopt(_ newer: PartitionMap) -> [(endpoint: String, name: String)] {
-        guard newer.epoch > map.epoch, newer.partitionCount == map.partitionCount else { return [] }
-        var added: [(endpoint: String, name: String)] = []
-        slotOfWorker = newer.workers.enumerated().map { worker, endpoint in
-            if let slot = endpoints.firstIndex(of: endpoint) { return slot }
+    /// Adopts `newer` if it is newer than the map held (and covers as many partitions); true
+    /// if it did. Each endpoint it names with no slot yet is handed to `connect` (with its
+    /// worker name, `storage-<index in the map>`) and gets the next slot; if `connect` throws,
+    /// the map held stays, and the endpoints connected so far keep their slots.
+    mutating func adopt(_ newer: PartitionMap, connecting connect: (_ endpoint: String, _ name: String) throws -> Void) rethrows -> Bool {
+        guard newer.epoch > map.epoch, newer.partitionCount == map.partitionCount else { return false }
+        var slots: [Int] = []
+        slots.reserveCapacity(newer.workers.count)
+        for (worker, endpoint) in newer.workers.enumerated() {
+            if let slot = endpoints.firstIndex(of: endpoint) {
+                slots.append(slot)
+                continue
+            }
+            try connect(endpoint, "storage-\(worker)")
             endpoints.append(endpoint)
-            added.append((endpoint, "storage-\(worker)"))
-            return endpoints.count - 1
+            slots.append(endpoints.count - 1)
         }
+        slotOfWorker = slots
         map = newer
-        return added
+        return true
     }
 
     /// After a `partitionMoved` answered a request about `pair` sent to `asked` (and its map was

@@ -28,9 +28,10 @@ import Testing
 
     @Test func aNewerMapIsAdoptedAndItsNewWorkersConnected() {
         var routing = StorageRouting(map: Self.first)
-        let added = routing.adopt(Self.moved)
-        #expect(added.map(\.endpoint) == [Self.endpoints[2]])
-        #expect(added.map(\.name) == ["storage-2"])
+        var connected: [String] = []
+        #expect(routing.adopt(Self.moved) { connected.append("\($1) \($0)") })
+        #expect(connected == ["storage-2 \(Self.endpoints[2])"])
+        #expect(routing.endpoints == Self.endpoints)
         #expect(routing.map.epoch == 2)
         #expect(routing.slot(for: Self.pair) == 2)
         #expect(routing.shouldResend(Self.pair, askedSlot: Self.partition % 2, resends: 0))
@@ -38,13 +39,28 @@ import Testing
 
     @Test func anOlderOrEqualMapChangesNothing() {
         var routing = StorageRouting(map: Self.first)
-        _ = routing.adopt(Self.moved)
-        #expect(routing.adopt(Self.first).isEmpty)
-        #expect(routing.adopt(Self.moved).isEmpty)
+        #expect(routing.adopt(Self.moved) { _, _ in })
+        #expect(!routing.adopt(Self.first) { _, _ in Issue.record("connected for an older map") })
+        #expect(!routing.adopt(Self.moved) { _, _ in Issue.record("connected for the same epoch") })
         #expect(routing.map == Self.moved)
         let otherCount = PartitionMap.initial(partitions: 8, workers: ["tcp://x"]).rebalanced(to: ["tcp://y"]).rebalanced(to: ["tcp://z"])
-        #expect(routing.adopt(otherCount).isEmpty)
+        #expect(!routing.adopt(otherCount) { _, _ in Issue.record("connected for another partition count") })
         #expect(routing.map == Self.moved)
+    }
+
+    struct Refused: Error {}
+
+    /// An endpoint that cannot be connected leaves the map as it was; what did connect keeps
+    /// its slot, so slots and sockets still line up.
+    @Test func aMapWhoseWorkerCannotBeConnectedIsNotAdopted() {
+        var routing = StorageRouting(map: Self.first)
+        let wider = Self.first.rebalanced(to: Self.endpoints + ["tcp://10.0.0.4:7910"])
+        #expect(throws: Refused.self) {
+            _ = try routing.adopt(wider) { endpoint, _ in if endpoint == "tcp://10.0.0.4:7910" { throw Refused() } }
+        }
+        #expect(routing.map == Self.first)
+        #expect(routing.endpoints == Self.endpoints)
+        #expect(routing.slot(for: Self.pair) == Self.partition % 2)
     }
 
     /// A worker that says "not mine" about a partition our map already sends to it, or a chain
@@ -52,7 +68,7 @@ import Testing
     @Test func anAnswerLeadingNowhereNewIsNotFollowed() {
         var routing = StorageRouting(map: Self.first)
         #expect(!routing.shouldResend(Self.pair, askedSlot: Self.partition % 2, resends: 0), "same map, same worker")
-        _ = routing.adopt(Self.moved)
+        _ = routing.adopt(Self.moved) { _, _ in }
         #expect(!routing.shouldResend(Self.pair, askedSlot: 2, resends: 0), "the worker the newer map names said no")
         #expect(routing.shouldResend(Self.pair, askedSlot: 0, resends: 1))
         #expect(!routing.shouldResend(Self.pair, askedSlot: 0, resends: StorageRouting.maxResends))
@@ -61,7 +77,9 @@ import Testing
     @Test func aWorkerThatLeftKeepsItsSlot() {
         var routing = StorageRouting(map: Self.first)
         let withoutFirst = Self.first.rebalanced(to: [Self.endpoints[1], Self.endpoints[2]])
-        #expect(routing.adopt(withoutFirst).map(\.name) == ["storage-1"])
+        var connected: [String] = []
+        #expect(routing.adopt(withoutFirst) { connected.append($1) })
+        #expect(connected == ["storage-1"])
         #expect(routing.endpoints == Self.endpoints)
         #expect((0..<16).allSatisfy { partition in
             let pair = (0..<10_000).lazy.map { PairKey("111111", String(300_000 + $0)) }.first { withoutFirst.partitioning.partition(of: $0) == partition }!
@@ -78,7 +96,7 @@ import Testing
         routing.answered(.openDownload(pair: Self.pair, name: "a"), with: .success(.downloadReady(download: 41, size: 5, path: "/p")), from: before)
         routing.answered(.beginUpload(pair: Self.pair, header: [10], name: "b", size: 5), with: .failure(.timedOut), from: before)
         #expect(routing.transfersInProgress == 2)
-        _ = routing.adopt(Self.moved)
+        _ = routing.adopt(Self.moved) { _, _ in }
         #expect(routing.slot(for: .uploadChunk(upload: 40, bytes: [1]), pair: Self.pair) == before)
         #expect(routing.slot(for: .finishUpload(upload: 40), pair: Self.pair) == before)
         #expect(routing.slot(for: .readChunk(download: 41, offset: 0, length: 5), pair: Self.pair) == before)
