@@ -65,8 +65,9 @@ public final class StorageService: @unchecked Sendable {
         for partition in mapIndex.map(map.partitions(ownedBy:)) ?? [] {
             guard try !takeAndOpen(partition) else { continue }
             // Another worker serves it (one started with another storage.endpoints list, or
-            // the previous owner still finishing): its requests are refused as any foreign
-            // partition's, and its files are left alone.
+            // the previous owner still finishing): its requests are refused with a failure (the
+            // map names this worker, so there is no one to send them on to), and its files are
+            // left alone.
             lockedElsewhere.insert(partition)
             metrics.owns(partition, false)
             logger.warning("partition locked by another worker; not serving it", metadata: ["storage.partition": "\(partition)"])
