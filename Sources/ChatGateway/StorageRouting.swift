@@ -74,11 +74,14 @@ struct StorageRouting {
 
     /// Notes what an answer means for transfers: a begun one stays with `slot`; a finished one
     /// is forgotten.
+    /// (Called for every text's answer too: one switch on the request, which a text falls through.)
     mutating func answered(_ request: BusMessage, with answer: Result<BusMessage, BusRequestError>, from slot: Int) {
-        switch (request, answer) {
-        case (.beginUpload, .success(.uploadReady(let id))), (.openDownload, .success(.downloadReady(let id, _, _))):
-            transfers[id] = slot
-        case (.finishUpload(let id), _):
+        switch request {
+        case .beginUpload:
+            if case .success(.uploadReady(let id)) = answer { transfers[id] = slot }
+        case .openDownload:
+            if case .success(.downloadReady(let id, _, _)) = answer { transfers[id] = slot }
+        case .finishUpload(let id):
             transfers.removeValue(forKey: id)
         default:
             break
