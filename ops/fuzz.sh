@@ -28,7 +28,7 @@ case $target in
         ;;
     bus)
         # The codec and the checks only: the loop and its sockets are not needed to parse.
-        library ChatBus Sources/ChatBus/{BusEnvelope,BusMessage,BusMessage+Codec,BusMessage+Validation,BusReader,BusWriter,PairKey}.swift
+        library ChatBus Sources/ChatBus/{BusEnvelope,BusMessage,BusMessage+Codec,BusMessage+Validation,BusReader,BusWriter,PairKey,PartitionMap,Partitioning}.swift
         entry=Tests/Fuzz/BusEnvelopeFuzzer.swift
         libraries=("$out/libChatBus.a" "$out/libChatProtocol.a")
         ;;

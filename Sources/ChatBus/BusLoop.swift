@@ -200,6 +200,11 @@ public final class BusLoop: @unchecked Sendable {
         try socket.setReceiveHighWaterMark(1_000_000)
     }
 
+    /// Every socket, then the wake-up descriptor, then the sockets' monitors.
+    private func makePoller() -> Poller {
+        Poller(sockets.map { .socket($0) } + [.fileDescriptor(wakeDescriptor)] + monitors.map { .socket($0.events) })
+    }
+
     private func add(_ socket: Socket, isRouter: Bool) -> SocketID {
         sockets.append(socket)
         socketIsRouter.append(isRouter)
@@ -368,11 +373,17 @@ public final class BusLoop: @unchecked Sendable {
     public func run(handler: (BusIncoming) -> Void, afterBatch: () -> Void = {}) {
         let previous = loopThread.exchange(pthread_self(), ordering: .relaxed)
         assert(previous == 0 || pthread_equal(previous, pthread_self()) != 0, "BusLoop.run on a second thread")
-        var poller = Poller(sockets.map { .socket($0) } + [.fileDescriptor(wakeDescriptor)] + monitors.map { .socket($0.events) })
+        var poller = makePoller()
         wakeUp.stamp.store(Self.now(), ordering: .relaxed)
         Self.running.withLock { $0[ObjectIdentifier(self)] = wakeUp }
-        let wakeIndex = sockets.count
+        var wakeIndex = sockets.count
         while true {
+            // A socket connected while running (a gateway meeting a storage worker from a newer
+            // partition map) is watched from the next poll; the layout shifts, so rebuilt whole.
+            if sockets.count != wakeIndex {
+                poller = makePoller()
+                wakeIndex = sockets.count
+            }
             let ready: [Int]
             do {
                 ready = try poller.poll(timeoutMilliseconds: pollTimeoutMilliseconds())

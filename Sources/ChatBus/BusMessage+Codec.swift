@@ -17,6 +17,7 @@ extension BusMessage {
         case p2pTooManyOffers = 120
         case openHistory = 130, readHistory, historySnapshot, historyPage
         case reserveStorage = 140, releaseStorage, storageReservation
+        case partitionMoved = 150
     }
 
     public var kind: Kind {
@@ -80,6 +81,7 @@ extension BusMessage {
         case .reserveStorage: return .reserveStorage
         case .releaseStorage: return .releaseStorage
         case .storageReservation: return .storageReservation
+        case .partitionMoved: return .partitionMoved
         }
     }
 
@@ -179,6 +181,8 @@ extension BusMessage {
             writer.write(uid); writer.write(bytes)
         case .storageReservation(let granted):
             writer.write(granted)
+        case .partitionMoved(let map):
+            map.encode(into: &writer)
         }
     }
 
@@ -264,6 +268,7 @@ extension BusMessage {
         case .reserveStorage: self = .reserveStorage(uid: try reader.read(), bytes: try reader.read())
         case .releaseStorage: self = .releaseStorage(uid: try reader.read(), bytes: try reader.read())
         case .storageReservation: self = .storageReservation(granted: try reader.read())
+        case .partitionMoved: self = .partitionMoved(try PartitionMap(decoding: &reader))
         }
     }
 
@@ -281,5 +286,42 @@ extension PresenceEntry {
 
     init(decoding reader: inout BusReader) throws {
         self.init(uid: try reader.read(), connection: try reader.read(), publicAddress: try reader.read())
+    }
+}
+
+extension PartitionMap {
+    /// `epoch: u64 | workers: u32 count, strings | owners: u32 count, u16 each`.
+    func encode(into writer: inout BusWriter) {
+        writer.write(epoch)
+        writer.write(workers)
+        writer.write(UInt32(owners.count))
+        for owner in owners { writer.write(UInt16(owner)) }
+    }
+
+    /// Hostile input: the counts are checked before anything is read for them, and the map
+    /// against `Limits` before anyone routes by it.
+    init(decoding reader: inout BusReader) throws {
+        let epoch: UInt64 = try reader.read()
+        let workerCount = Int(try reader.read() as UInt32)
+        guard workerCount <= Limits.workers else { throw BusDecodingError.badValue("partition map of \(workerCount) workers") }
+        guard workerCount * 4 <= reader.remaining else { throw BusDecodingError.truncated }
+        var workers: [String] = []
+        workers.reserveCapacity(workerCount)
+        for _ in 0..<workerCount {
+            let endpoint: String = try reader.read()
+            guard endpoint.utf8.count <= Limits.endpointBytes else { throw BusDecodingError.badValue("endpoint of \(endpoint.utf8.count) bytes") }
+            workers.append(endpoint)
+        }
+        let ownerCount = Int(try reader.read() as UInt32)
+        guard ownerCount <= Limits.partitions else { throw BusDecodingError.badValue("partition map of \(ownerCount) partitions") }
+        guard ownerCount * 2 <= reader.remaining else { throw BusDecodingError.truncated }
+        var owners: [Int] = []
+        owners.reserveCapacity(ownerCount)
+        for _ in 0..<ownerCount { owners.append(Int(try reader.read() as UInt16)) }
+        do {
+            try self.init(epoch: epoch, workers: workers, owners: owners)
+        } catch {
+            throw BusDecodingError.badValue("partition map: \(error)")
+        }
     }
 }

@@ -93,6 +93,9 @@ extension BusMessage {
              .p2pDeclined, .p2pUnknown, .p2pRelayAllowed, .p2pTooManyOffers, .storageReservation, .signInThrottled,
              .signUpThrottled, .failure:
             return nil
+        case .partitionMoved:
+            // Checked whole as it is decoded (`PartitionMap.init(decoding:)`).
+            return nil
         }
     }
 

@@ -116,6 +116,9 @@ public enum BusMessage: Equatable, Sendable {
     case downloadReady(download: UInt64, size: Int64, path: String)
     case noSuchFile
     case chunk([UInt8])
+    /// Any storage request for a partition this worker's map gives to another worker: the map,
+    /// so a requester with an older one adopts it and asks the owner instead.
+    case partitionMoved(PartitionMap)
 
     // MARK: gateway -> auth, stored bytes per user (the quota)
     /// Counts `bytes` more as stored by `uid` if that stays within the quota, before the upload

@@ -1,30 +1,20 @@
-/// Which storage partition holds a pair, and which storage worker owns a partition.
+/// Which storage partition holds a pair.
 ///
 /// The hash is FNV-1a over `low-high`, finished with MurmurHash3's 64-bit mixer: stable
 /// across processes and machines, unlike Swift's seeded `Hasher`. The mixer matters: FNV-1a's
 /// low bits alone follow the digits' parities, and pairs like `500000-500001` all landed on
-/// odd partitions without it. The partition count is fixed for the life of a data folder; only the
-/// number of workers may change, and ownership is `partition % workers`.
+/// odd partitions without it. The partition count is fixed for the life of a data folder; which
+/// worker owns a partition is the `PartitionMap`'s business, and may change.
 public struct Partitioning: Equatable, Sendable {
     public let partitionCount: Int
-    public let workerCount: Int
 
-    public init(partitionCount: Int, workerCount: Int) {
-        precondition(partitionCount > 0 && workerCount > 0)
+    public init(partitionCount: Int) {
+        precondition(partitionCount > 0)
         self.partitionCount = partitionCount
-        self.workerCount = workerCount
     }
 
     public func partition(of pair: PairKey) -> Int {
         Int(Self.mix(Self.fnv1a(pair.description.utf8)) % UInt64(partitionCount))
-    }
-
-    public func worker(ofPartition partition: Int) -> Int { partition % workerCount }
-
-    public func worker(of pair: PairKey) -> Int { worker(ofPartition: partition(of: pair)) }
-
-    public func partitions(ownedBy worker: Int) -> [Int] {
-        (0..<partitionCount).filter { $0 % workerCount == worker }
     }
 
     /// MurmurHash3's fmix64: every input bit affects every output bit.

@@ -7,8 +7,12 @@ import Logging
 import NIOCore
 
 /// The gateway's side of the bus: one thread owning a DEALER to the router, one to auth and
-/// one per storage worker. SwiftNIO's event loops hand it requests and get their answers back
-/// on their own event loop; nothing here blocks an event loop.
+/// one per storage worker it has known. SwiftNIO's event loops hand it requests and get their
+/// answers back on their own event loop; nothing here blocks an event loop.
+///
+/// Storage requests go by the newest partition map known here (`StorageRouting`), starting
+/// from the config's; a worker's `partitionMoved` answer brings a newer one, and the request
+/// is sent again to the owner it names.
 ///
 /// `@unchecked Sendable`: the event loops call only `request`, `send` and `deliverText`, which
 /// hand the work to the bus thread (`BusLoop.execute`, or `submittedTexts` under its lock); every
@@ -18,7 +22,8 @@ final class GatewayBus: SessionBus, @unchecked Sendable {
     private let loop: BusLoop
     private let logger: Logger
     private let registry: SessionRegistry
-    private let partitioning: Partitioning
+    /// Touched on the bus thread only, like the sockets it indexes.
+    private var storageRouting: StorageRouting
     private var routerSocket: BusLoop.SocketID!
     private var authSocket: BusLoop.SocketID!
     private var storageSockets: [BusLoop.SocketID] = []
@@ -51,12 +56,12 @@ final class GatewayBus: SessionBus, @unchecked Sendable {
         self.registry = registry
         self.outputs = outputs
         gatewayId = Self.makeGatewayId()
-        partitioning = Partitioning(partitionCount: configuration.storagePartitions, workerCount: configuration.storageEndpoints.count)
+        storageRouting = StorageRouting(map: .initial(partitions: configuration.storagePartitions, workers: configuration.storageEndpoints))
         loop = BusLoop(requestTimeout: .milliseconds(configuration.requestTimeoutMilliseconds),
                        failFastAfter: .milliseconds(configuration.failFastAfterMilliseconds), logger: logger)
         routerSocket = try loop.connectDealer(configuration.routerEndpoint, worker: "router", identity: gatewayId)
         authSocket = try loop.connectDealer(configuration.authEndpoint, worker: "auth")
-        storageSockets = try configuration.storageEndpoints.enumerated().map { try loop.connectDealer($1, worker: "storage-\($0)") }
+        storageSockets = try storageRouting.endpoints.enumerated().map { try loop.connectDealer($1, worker: "storage-\($0)") }
         knownUsers = KnownUsers(loop: loop, auth: authSocket)
         // Even an answer too late for its text (whose sender was told `Service unavailable`)
         // still pushes the stored text to its recipient.
@@ -95,9 +100,55 @@ final class GatewayBus: SessionBus, @unchecked Sendable {
                  _ completion: @escaping @Sendable (Result<BusMessage, BusRequestError>) -> Void) {
         loop.execute { [self] in
             track(message)
-            loop.request(message, on: socket(for: destination)) { [self] result in
+            guard case .storage(let pair) = destination else {
+                return loop.request(message, on: socket(for: destination)) { [self] result in
+                    hand(.work { completion(result) }, to: eventLoop)
+                }
+            }
+            requestStorage(message, about: pair) { [self] result in
                 hand(.work { completion(result) }, to: eventLoop)
             }
+        }
+    }
+
+    /// Sends a storage request by the map (a transfer's continuation to the worker that began
+    /// it); a `partitionMoved` answer is adopted and the request sent again, up to
+    /// `StorageRouting.maxResends` times. A worker refuses a foreign partition before acting,
+    /// so a resent text is never stored twice.
+    private func requestStorage(_ message: BusMessage, about pair: PairKey, resends: Int = 0,
+                                _ completion: @escaping (Result<BusMessage, BusRequestError>) -> Void) {
+        let slot = storageRouting.slot(for: message, pair: pair)
+        loop.request(message, on: storageSockets[slot]) { [self] result in
+            guard case .success(.partitionMoved(let newer)) = result else {
+                storageRouting.answered(message, with: result, from: slot)
+                return completion(result)
+            }
+            adopt(newer)
+            guard storageRouting.shouldResend(pair, askedSlot: slot, resends: resends) else {
+                logger.warning("storage sent a request on, but to no other owner", metadata: [
+                    "bus.kind": "\(message.kind)", "storage.map_epoch": "\(storageRouting.map.epoch)",
+                    "storage.answer_epoch": "\(newer.epoch)", "storage.resends": "\(resends)"])
+                return completion(.success(.failure("partition moved, and no newer owner is known")))
+            }
+            requestStorage(message, about: pair, resends: resends + 1, completion)
+        }
+    }
+
+    /// Routes by `newer` from now on if it is newer than the map held, connecting to the
+    /// storage workers it names that have no socket yet.
+    private func adopt(_ newer: PartitionMap) {
+        do {
+            let adopted = try storageRouting.adopt(newer) { endpoint, name in
+                storageSockets.append(try loop.connectDealer(endpoint, worker: name))
+            }
+            guard adopted else { return }
+            logger.info("adopted a newer partition map", metadata: [
+                "storage.map_epoch": "\(newer.epoch)", "storage.workers": "\(newer.workers)"])
+        } catch {
+            // ZeroMQ refused an endpoint the map names: the old map stays, and requests it
+            // cannot place end as storage failures do.
+            logger.error("cannot connect to a storage worker of a newer partition map", metadata: [
+                "storage.map_epoch": "\(newer.epoch)", "bus.error": "\(error)"])
         }
     }
 
@@ -134,8 +185,7 @@ final class GatewayBus: SessionBus, @unchecked Sendable {
 
     private func store(_ text: TextSubmission) {
         let pair = PairKey(text.from, text.to)
-        loop.request(.storeAndDeliver(pair: pair, record: text.record, to: text.to, gatewayId: gatewayId),
-                     on: socket(for: .storage(pair))) { [self] result in
+        requestStorage(.storeAndDeliver(pair: pair, record: text.record, to: text.to, gatewayId: gatewayId), about: pair) { [self] result in
             answer(text, ReplyMapping.delivery(result))
         }
     }
@@ -161,7 +211,12 @@ final class GatewayBus: SessionBus, @unchecked Sendable {
     func send(_ message: BusMessage, to destination: BusDestination) {
         loop.execute { [self] in
             track(message)
-            loop.send(BusEnvelope(requestId: 0, message: message), on: socket(for: destination))
+            guard case .storage(let pair) = destination else {
+                return loop.send(BusEnvelope(requestId: 0, message: message), on: socket(for: destination))
+            }
+            let slot = storageRouting.slot(for: message, pair: pair)
+            storageRouting.sent(message)
+            loop.send(BusEnvelope(requestId: 0, message: message), on: storageSockets[slot])
         }
     }
 
@@ -197,7 +252,7 @@ final class GatewayBus: SessionBus, @unchecked Sendable {
         switch destination {
         case .auth: return authSocket
         case .router: return routerSocket
-        case .storage(let pair): return storageSockets[partitioning.worker(of: pair)]
+        case .storage(let pair): return storageSockets[storageRouting.slot(for: pair)]
         }
     }
 

@@ -3,9 +3,11 @@ import ChatRuntime
 import Foundation
 import Logging
 
-/// A storage worker: is assigned the partitions `p` with `p % workers == index`, serves those
-/// whose lock (`PartitionLock`) it holds, and keeps each pair's history there. One whose lock
-/// another worker holds is tried again until it comes free.
+/// A storage worker: is assigned the partitions its `PartitionMap` gives its endpoint, serves
+/// those whose lock (`PartitionLock`) it holds, and keeps each pair's history there. One whose
+/// lock another worker holds is tried again until it comes free. A request for a partition the
+/// map gives another worker is answered with the map (`partitionMoved`), so the requester can
+/// ask the owner.
 ///
 /// Appends are group-committed per partition, each partition on its own queue
 /// (`PartitionWriter`); a text is handed to the router only once its group is durable.
@@ -17,7 +19,10 @@ public final class StorageService: @unchecked Sendable {
     private let index: Int
     private let logger: Logger
     private let loop: BusLoop
-    private let partitioning: Partitioning
+    /// The config's `initial` map until `run` reads the map file, if there is one.
+    private var map: PartitionMap
+    /// This worker's index in `map.workers`; nil when the map gives it nothing.
+    private var mapIndex: Int?
     /// The most a history page may hold (one row larger than this still goes whole).
     static let maxHistoryPageBytes: UInt32 = 16 << 20
     private var writers: [Int: PartitionWriter] = [:]
@@ -42,7 +47,7 @@ public final class StorageService: @unchecked Sendable {
         self.logger = logger
         loop = BusLoop(requestTimeout: .milliseconds(configuration.requestTimeoutMilliseconds),
                        failFastAfter: .milliseconds(configuration.failFastAfterMilliseconds), logger: logger)
-        partitioning = Partitioning(partitionCount: configuration.storagePartitions, workerCount: configuration.storageEndpoints.count)
+        map = PartitionMap.initial(partitions: configuration.storagePartitions, workers: configuration.storageEndpoints)
     }
 
     public func run() throws {
@@ -51,16 +56,18 @@ public final class StorageService: @unchecked Sendable {
         }
         try FileManager.default.createDirectory(atPath: historyFolder, withIntermediateDirectories: true)
         try checkPartitionCount(in: historyFolder)
+        try loadMap()
         // Bound before the partitions open (a first start creates them, fsyncs and all): requests
         // arriving meanwhile wait in the socket's queue instead of being refused.
         _ = try loop.bindRouter(configuration.storageEndpoints[index])
         routerSocket = try loop.connectDealer(configuration.routerEndpoint, worker: "router")
         transfers = FileTransfers(loop: loop, logger: logger, metrics: metrics)
-        for partition in partitioning.partitions(ownedBy: index) {
+        for partition in mapIndex.map(map.partitions(ownedBy:)) ?? [] {
             guard try !takeAndOpen(partition) else { continue }
             // Another worker serves it (one started with another storage.endpoints list, or
-            // the previous owner still finishing): its requests are refused as any foreign
-            // partition's, and its files are left alone.
+            // the previous owner still finishing): its requests are refused with a failure (the
+            // map names this worker, so there is no one to send them on to), and its files are
+            // left alone.
             lockedElsewhere.insert(partition)
             metrics.owns(partition, false)
             logger.warning("partition locked by another worker; not serving it", metadata: ["storage.partition": "\(partition)"])
@@ -74,6 +81,7 @@ public final class StorageService: @unchecked Sendable {
         }
         logger.info("storage ready", metadata: [
             "bus.endpoint": "\(configuration.storageEndpoints[index])",
+            "storage.map_epoch": "\(map.epoch)",
             "storage.partitions": "\(writers.keys.sorted())",
             "storage.locked_elsewhere": "\(lockedElsewhere.sorted())",
         ])
@@ -98,10 +106,10 @@ public final class StorageService: @unchecked Sendable {
     private func handle(_ incoming: BusIncoming) {
         switch incoming.message {
         case .storeAndDeliver(let pair, let record, let to, let gatewayId):
-            guard let writer = writers[partitioning.partition(of: pair)] else { return refuseForeign(pair, incoming) }
+            guard let writer = writers[map.partitioning.partition(of: pair)] else { return refuseForeign(pair, incoming) }
             writer.append(PartitionWriter.Append(incoming: incoming, pair: pair, record: record, to: to, gatewayId: gatewayId))
         case .openHistory(let pair):
-            guard let writer = writers[partitioning.partition(of: pair)] else { return refuseForeign(pair, incoming) }
+            guard let writer = writers[map.partitioning.partition(of: pair)] else { return refuseForeign(pair, incoming) }
             // Only the snapshot's two numbers: the records go a page at a time, as the client reads.
             writer.withStore { store in try store.historySnapshot(of: pair) } completion: { [self] result in
                 switch result {
@@ -113,7 +121,7 @@ public final class StorageService: @unchecked Sendable {
                 }
             }
         case .readHistory(let pair, let after, let through, let maxBytes):
-            guard let writer = writers[partitioning.partition(of: pair)] else { return refuseForeign(pair, incoming) }
+            guard let writer = writers[map.partitioning.partition(of: pair)] else { return refuseForeign(pair, incoming) }
             // Bus fields are hostile input: a page is never larger than this, whatever was asked.
             let pageBytes = Int(min(max(maxBytes, 1), Self.maxHistoryPageBytes))
             writer.withStore { store in
@@ -127,8 +135,12 @@ public final class StorageService: @unchecked Sendable {
                     loop.reply(to: incoming, with: .failure("\(error)"))
                 }
             }
+        case .beginUpload(let pair, _, _, _), .openDownload(let pair, _):
+            // A transfer begins where its partition is served; the rest of it goes by its id.
+            guard writers[map.partitioning.partition(of: pair)] != nil else { return refuseForeign(pair, incoming) }
+            _ = transfers.handle(incoming, partition: map.partitioning.partition(of:))
         default:
-            if transfers.handle(incoming, partition: partitioning.partition(of:)) { return }
+            if transfers.handle(incoming, partition: map.partitioning.partition(of:)) { return }
             loop.reply(to: incoming, with: .failure("storage does not handle \(incoming.message.kind)"))
         }
     }
@@ -193,9 +205,37 @@ public final class StorageService: @unchecked Sendable {
         }
     }
 
+    /// A partition this worker does not serve: one its map gives another worker is answered
+    /// with the map, which sends the requester there; one it is assigned but waits to lock
+    /// (another worker still holds it) is refused, as before maps.
     private func refuseForeign(_ pair: PairKey, _ incoming: BusIncoming) {
+        let partition = map.partitioning.partition(of: pair)
+        guard map.owner(ofPartition: partition) == mapIndex else {
+            // Expected while a gateway catches up with a move: one line per request would flood the log.
+            logger.debug("asked for a partition the map gives another worker", metadata: [
+                "storage.partition": "\(partition)", "storage.map_epoch": "\(map.epoch)"])
+            return loop.reply(to: incoming, with: .partitionMoved(map))
+        }
         logger.error("asked for a partition this worker does not own", metadata: ["storage.pair": "\(pair)"])
         loop.reply(to: incoming, with: .failure("partition not owned by storage worker \(index)"))
+    }
+
+    /// The map file's map if the data folder has one, else the config's `initial`; it must
+    /// cover the folder's partitions, and this worker is found in it by its endpoint.
+    private func loadMap() throws {
+        if let stored = try PartitionMapFile.read(from: PartitionMapFile.path(inHistoryFolder: historyFolder)) {
+            guard stored.partitionCount == configuration.storagePartitions else {
+                throw ConfigurationError("the partition map in \(historyFolder) covers \(stored.partitionCount) partitions but "
+                    + "storage.partitions is \(configuration.storagePartitions)")
+            }
+            map = stored
+        }
+        let endpoint = configuration.storageEndpoints[index]
+        mapIndex = map.workers.firstIndex(of: endpoint)
+        if mapIndex == nil {
+            logger.warning("the partition map gives this worker nothing", metadata: [
+                "bus.endpoint": "\(endpoint)", "storage.map_epoch": "\(map.epoch)"])
+        }
     }
 
     private func startGroupCommits() {

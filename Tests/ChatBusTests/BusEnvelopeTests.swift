@@ -33,6 +33,8 @@ import Testing
         .deliverStored(to: "2", record: [10], gatewayId: "gw", requestId: 77),
         .reserveStorage(uid: "111111", bytes: 1 << 40), .releaseStorage(uid: "111111", bytes: 7),
         .storageReservation(granted: false),
+        .partitionMoved(PartitionMap.initial(partitions: 16, workers: ["tcp://127.0.0.1:7910", "tcp://127.0.0.1:7911"])
+            .rebalanced(to: ["tcp://127.0.0.1:7911", "tcp://127.0.0.1:7912", "tcp://127.0.0.1:7913"])),
     ]
 
     @Test func everyMessageRoundTrips() throws {
@@ -67,6 +69,44 @@ import Testing
         #expect(throws: BusDecodingError.trailingBytes(1)) { try BusEnvelope(decoding: good + [0]) }
         // A count claiming more items than bytes left must not allocate or loop on it.
         #expect(throws: BusDecodingError.self) { try BusEnvelope(decoding: [1, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff]) }
+    }
+
+    /// `partitionMoved` in the wire form: epoch, workers, owners as given, unchecked.
+    static func movedBody(epoch: UInt64 = 2, workers: [String], owners: [UInt16], ownerCount: UInt32? = nil) -> [UInt8] {
+        var writer = BusWriter()
+        writer.write(BusEnvelope.currentVersion); writer.write(BusEnvelope.Flags.reply.rawValue)
+        writer.write(BusMessage.Kind.partitionMoved.rawValue); writer.write(UInt64(5))
+        writer.write(epoch); writer.write(workers)
+        writer.write(ownerCount ?? UInt32(owners.count))
+        for owner in owners { writer.write(owner) }
+        return writer.bytes
+    }
+
+    @Test func aPartitionMapIsCheckedAsItIsDecoded() throws {
+        let endpoint = "tcp://127.0.0.1:7910"
+        let good = Self.movedBody(workers: [endpoint, "tcp://b"], owners: [1, 0, 1])
+        #expect(try BusEnvelope(decoding: good).message == .partitionMoved(try PartitionMap(epoch: 2, workers: [endpoint, "tcp://b"], owners: [1, 0, 1])))
+        let hostile: [[UInt8]] = [
+            Self.movedBody(workers: [endpoint], owners: [1]),
+            Self.movedBody(workers: [endpoint], owners: []),
+            Self.movedBody(workers: [], owners: [0]),
+            Self.movedBody(workers: [endpoint, endpoint], owners: [0]),
+            Self.movedBody(workers: [String(repeating: "e", count: 257)], owners: [0]),
+            Self.movedBody(workers: (0..<1025).map { "w\($0)" }, owners: [0]),
+            Self.movedBody(workers: [endpoint], owners: [UInt16](repeating: 0, count: 4097)),
+            // Counts far past the bytes that follow: refused before anything is allocated for them.
+            Self.movedBody(workers: [endpoint], owners: [0], ownerCount: 4096),
+            Self.movedBody(workers: [endpoint], owners: [0], ownerCount: .max),
+        ]
+        for bytes in hostile {
+            #expect(throws: BusDecodingError.self) { try BusEnvelope(decoding: bytes) }
+        }
+        var claimsManyWorkers = good
+        claimsManyWorkers.replaceSubrange(20..<24, with: [0, 0, 4, 0])
+        #expect(throws: BusDecodingError.truncated) { try BusEnvelope(decoding: claimsManyWorkers) }
+        for cut in 0..<good.count {
+            #expect(throws: BusDecodingError.self) { try BusEnvelope(decoding: Array(good[..<cut])) }
+        }
     }
 
     @Test func randomBytesNeverCrashTheDecoder() {

@@ -72,6 +72,32 @@ import Testing
         #expect(try request(.userExists(uid: "111111"), timeout: .seconds(5), endpoint: endpoint).result == .success(.existence(true)))
     }
 
+    /// A gateway meets a storage worker it had no socket for (a newer partition map names it)
+    /// while its loop runs: the new socket's answers must be read like the first ones'.
+    @Test func aDealerConnectedWhileRunningGetsItsReplies() throws {
+        let (worker, endpoint, _) = try startWorker()
+        defer { worker.stop() }
+        let client = BusLoop(requestTimeout: .seconds(5), logger: logger)
+        Thread { client.run { _ in } }.start()
+        defer { client.stop() }
+        let done = DispatchSemaphore(value: 0)
+        let answer = Mutex<Result<BusMessage, BusRequestError>?>(nil)
+        client.execute {
+            do {
+                let socket = try client.connectDealer(endpoint, worker: "storage-2")
+                client.request(.userExists(uid: "111111"), on: socket) { result in
+                    answer.withLock { $0 = result }
+                    done.signal()
+                }
+            } catch {
+                Issue.record("cannot connect: \(error)")
+                done.signal()
+            }
+        }
+        try done.wait(for: "the answer on the new socket", timeout: .seconds(30))
+        #expect(answer.withLock { $0 } == .success(.existence(true)))
+    }
+
     @Test func unansweredRequestTimesOut() throws {
         let (worker, endpoint, _) = try startWorker()
         defer { worker.stop() }

@@ -19,6 +19,7 @@ import Testing
         .success(.delivery(.delivered)), .success(.downloadReady(download: 4, size: 3, path: "/x")),
         .success(.noSuchFile), .success(.chunk([1, 2, 3])), .success(.p2pRelayAllowed(offeredSize: 100)),
         .success(.storageReservation(granted: true)), .success(.storageReservation(granted: false)),
+        .success(.partitionMoved(.initial(partitions: 16, workers: ["tcp://127.0.0.1:7910"]))),
     ]
 
     @Test(arguments: [11, 12, 13, 14] as [UInt64])

@@ -36,8 +36,11 @@ final class ChatSystem: Sendable {
     }
 
     /// `settings` are extra `key=value` overrides. `config`: the text of a config file to start
-    /// with, which then sets the log level (no `--set` overrides it).
-    init(settings: [String] = [], config: String? = nil, dataDirectory: URL? = nil, storageWorkers: Int = 2) throws {
+    /// with, which then sets the log level (no `--set` overrides it). `beforeStart` gets the
+    /// storage endpoints and the data folder before anything starts, to put files there that
+    /// depend on the endpoints (a partition map).
+    init(settings: [String] = [], config: String? = nil, dataDirectory: URL? = nil, storageWorkers: Int = 2,
+         beforeStart: (_ storageEndpoints: [String], _ dataDirectory: URL) throws -> Void = { _, _ in }) throws {
         let ports = try LocalPorts.free(3 + storageWorkers)
         port = ports[0]
         authEndpoint = "tcp://127.0.0.1:\(ports[1])"
@@ -67,6 +70,7 @@ final class ChatSystem: Sendable {
         for setting in settings { shared += ["--set", setting] }
         sharedArguments = shared
         arguments = shared + ["--port", String(port), "--exit-with-parent", String(getpid())]
+        try beforeStart(storageEndpoints, self.dataDirectory)
         try launch()
     }
 

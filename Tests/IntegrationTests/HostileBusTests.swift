@@ -43,7 +43,7 @@ import Testing
         #expect(try alice.readReply(timeout: 30) == "ok")
 
         let pair = PairKey(a, b)
-        let worker = Partitioning(partitionCount: 16, workerCount: system.storageEndpoints.count).worker(of: pair)
+        let worker = PartitionMap.initial(partitions: 16, workers: system.storageEndpoints).owner(of: pair)
         let pid = system.childPID("storage", index: worker)
         let client = try BusClient(endpoint: system.storageEndpoints[worker])
         defer { client.loop.stop() }
@@ -107,8 +107,8 @@ import Testing
         let probe = try BusClient(endpoint: system.storageEndpoints[worker])
         defer { probe.loop.stop() }
         let (_, a) = try system.signedInUser()
-        let partitioning = Partitioning(partitionCount: 16, workerCount: system.storageEndpoints.count)
-        let pair = (0..<1000).lazy.map { PairKey(a, String(format: "%06d", $0)) }.first { partitioning.worker(of: $0) == worker }!
+        let map = PartitionMap.initial(partitions: 16, workers: system.storageEndpoints)
+        let pair = (0..<1000).lazy.map { PairKey(a, String(format: "%06d", $0)) }.first { map.owner(of: $0) == worker }!
         let answer = try probe.ask(.openHistory(pair: pair))
         guard case .success(.historySnapshot) = answer else { Issue.record("no history: \(answer)"); return }
         #expect(system.childPID("storage", index: worker) == pid, "the storage worker restarted; log:\n\(system.log)")

@@ -9,13 +9,13 @@ import Testing
 @Suite(.serialized) struct PartitionOwnershipTests {
     /// The system's two workers own every partition; a hand-started third of a three-endpoint
     /// list is assigned these (p % 3 == 2), all held by the two.
-    private static let contested = Partitioning(partitionCount: 16, workerCount: 3).partitions(ownedBy: 2)
+    private static let contested = PartitionMap.initial(partitions: 16, workers: ["a", "b", "c"]).partitions(ownedBy: 2)
     private static let warning = "partition locked by another worker; not serving it"
     private static let taken = "partition lock taken; serving it"
 
     /// A new user signed in whose pair with `uid` lands on a partition of `partitions`.
     private func peer(of uid: String, on partitions: [Int], in system: ChatSystem) throws -> (TestClient, String) {
-        let partitioning = Partitioning(partitionCount: 16, workerCount: 2)
+        let partitioning = Partitioning(partitionCount: 16)
         var candidate = TestUIDs.make()
         while !partitions.contains(partitioning.partition(of: PairKey(uid, candidate))) { candidate = TestUIDs.make() }
         let client = try TestClient(port: system.port)
