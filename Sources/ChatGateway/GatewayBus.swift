@@ -123,15 +123,28 @@ final class GatewayBus: SessionBus, @unchecked Sendable {
                 storageRouting.answered(message, with: result, from: slot)
                 return completion(result)
             }
-            adopt(newer)
-            guard storageRouting.shouldResend(pair, askedSlot: slot, resends: resends) else {
-                logger.warning("storage sent a request on, but to no other owner", metadata: [
-                    "bus.kind": "\(message.kind)", "storage.map_epoch": "\(storageRouting.map.epoch)",
-                    "storage.answer_epoch": "\(newer.epoch)", "storage.resends": "\(resends)"])
-                return completion(.success(.failure("partition moved, and no newer owner is known")))
+            guard sendsOn(message.kind, about: pair, movedTo: newer, askedSlot: slot, resends: resends) else {
+                return completion(.success(Self.movedNowhere))
             }
             requestStorage(message, about: pair, resends: resends + 1, completion)
         }
+    }
+
+    /// What a request answered `partitionMoved` gets when no other owner is known: a storage
+    /// failure, which the client sees as one.
+    private static let movedNowhere = BusMessage.failure("partition moved, and no newer owner is known")
+
+    /// After `partitionMoved`: adopts the map it brings, and says whether to send the request
+    /// again (the map names another owner, and resends are left); if not, logs why.
+    private func sendsOn(_ kind: BusMessage.Kind, about pair: PairKey, movedTo newer: PartitionMap, askedSlot slot: Int, resends: Int) -> Bool {
+        adopt(newer)
+        guard storageRouting.shouldResend(pair, askedSlot: slot, resends: resends) else {
+            logger.warning("storage sent a request on, but to no other owner", metadata: [
+                "bus.kind": "\(kind)", "storage.map_epoch": "\(storageRouting.map.epoch)",
+                "storage.answer_epoch": "\(newer.epoch)", "storage.resends": "\(resends)"])
+            return false
+        }
+        return true
     }
 
     /// Routes by `newer` from now on if it is newer than the map held, connecting to the
@@ -183,9 +196,19 @@ final class GatewayBus: SessionBus, @unchecked Sendable {
         }
     }
 
-    private func store(_ text: TextSubmission) {
+    /// As `requestStorage` does, but with one closure per text rather than two: a text is no
+    /// transfer, and the message is made again from the submission if it must be resent.
+    private func store(_ text: TextSubmission, resends: Int = 0) {
         let pair = PairKey(text.from, text.to)
-        requestStorage(.storeAndDeliver(pair: pair, record: text.record, to: text.to, gatewayId: gatewayId), about: pair) { [self] result in
+        let message = BusMessage.storeAndDeliver(pair: pair, record: text.record, to: text.to, gatewayId: gatewayId)
+        let slot = storageRouting.slot(for: pair)
+        loop.request(message, on: storageSockets[slot]) { [self] result in
+            if case .success(.partitionMoved(let newer)) = result {
+                guard sendsOn(.storeAndDeliver, about: pair, movedTo: newer, askedSlot: slot, resends: resends) else {
+                    return answer(text, ReplyMapping.delivery(.success(Self.movedNowhere)))
+                }
+                return store(text, resends: resends + 1)
+            }
             answer(text, ReplyMapping.delivery(result))
         }
     }

@@ -31,14 +31,23 @@ import Testing
         #expect(lines(system, worker: 0, saying: "storage ready").first?.contains("storage.partitions=[0, 5]") == true, "\(system.log)")
         #expect(lines(system, worker: 1, saying: "storage ready").first?.contains("storage.map_epoch=2") == true, "\(system.log)")
 
-        let users = try (0..<10).map { _ in try system.signedInUser() }
+        var users = try (0..<10).map { _ in try system.signedInUser() }
         let partitioning = Partitioning(partitionCount: 16)
         var pairs: [(Int, Int)] = []
         for low in users.indices { for high in users.indices where high > low { pairs.append((low, high)) } }
-        let partitions = Set(pairs.map { partitioning.partition(of: PairKey(users[$0].1, users[$1].1)) })
-        // Pairs on partitions that moved either way and on ones that did not.
-        #expect(partitions.contains { $0 % 2 == 0 && !Self.kept.contains($0) } && partitions.contains(5)
-            && partitions.contains { $0 % 2 == 1 && $0 != 5 }, "\(partitions.sorted())")
+        // Pairs on partitions that moved either way and on ones that did not. Uids are random:
+        // users are added, each paired with all before, until such pairs are among them.
+        func partitions() -> Set<Int> { Set(pairs.map { partitioning.partition(of: PairKey(users[$0].1, users[$1].1)) }) }
+        func coversEveryCase() -> Bool {
+            let covered = partitions()
+            return covered.contains { $0 % 2 == 0 && !Self.kept.contains($0) } && covered.contains(5)
+                && covered.contains { $0 % 2 == 1 && $0 != 5 }
+        }
+        while !coversEveryCase() && users.count < 40 {
+            users.append(try system.signedInUser())
+            pairs += users.indices.dropLast().map { ($0, users.count - 1) }
+        }
+        #expect(coversEveryCase(), "\(partitions().sorted())")
 
         for (low, high) in pairs {
             let (lowClient, lowUid) = users[low], (highClient, highUid) = users[high]
