@@ -60,6 +60,8 @@ public final class BusLoop: @unchecked Sendable {
     /// Stamped at every wake-up, for `isStuck`.
     private let wakeUp = WakeUpStamp()
     private var recordedInFlight = 0
+    /// Monitor endpoints named so far, each name used once.
+    private var monitorsMade = 0
     /// A PAIR reading each dealer's monitor events, with the socket and endpoint it watches.
     private var monitors: [(socket: Int, events: Socket, endpoint: String)] = []
     /// Requests to a peer that is gone, failed at the next flush rather than queued.
@@ -176,7 +178,9 @@ public final class BusLoop: @unchecked Sendable {
         // when it connects; the request timeout bounds the wait. Reconnect fast after a restart.
         try socket.setReconnectInterval(milliseconds: 100)
         // Watched from before the first connect, so the first `connected` is seen too.
-        let monitorEndpoint = "inproc://bus-monitor-\(sockets.count)"
+        // Never reused, even after a connect that failed half-way (libzmq lets an inproc name go late).
+        let monitorEndpoint = "inproc://bus-monitor-\(monitorsMade)"
+        monitorsMade += 1
         try socket.monitor(monitorEndpoint, events: MonitorEvent.connectionEvents)
         let events = try context.socket(.pair)
         try events.setLinger(milliseconds: 0)

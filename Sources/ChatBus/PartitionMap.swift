@@ -27,14 +27,20 @@ public struct PartitionMap: Equatable, Sendable {
         public let description: String
     }
 
-    /// A map checked against `Limits`: every owner names a worker, no endpoint twice.
+    /// A map checked against `Limits`: every owner names a worker, no endpoint twice, no
+    /// control character in one (C strings end at a NUL: two names, one address), and an epoch
+    /// with a next one (`rebalanced` adds one).
     public init(epoch: UInt64, workers: [String], owners: [Int]) throws(Invalid) {
+        guard epoch < .max else { throw Invalid(description: "epoch \(epoch)") }
         guard (1...Limits.partitions).contains(owners.count) else { throw Invalid(description: "\(owners.count) partitions") }
         guard (1...Limits.workers).contains(workers.count) else { throw Invalid(description: "\(workers.count) workers") }
         if let long = workers.first(where: { $0.utf8.count > Limits.endpointBytes }) {
             throw Invalid(description: "endpoint of \(long.utf8.count) bytes")
         }
         guard Set(workers).count == workers.count else { throw Invalid(description: "an endpoint named twice") }
+        guard !workers.contains(where: { $0.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F } }) else {
+            throw Invalid(description: "a control character in an endpoint")
+        }
         if let stray = owners.first(where: { !workers.indices.contains($0) }) {
             throw Invalid(description: "owner \(stray) of \(workers.count) workers")
         }

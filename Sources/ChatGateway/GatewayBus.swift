@@ -114,7 +114,7 @@ final class GatewayBus: SessionBus, @unchecked Sendable {
     /// Sends a storage request by the map (a transfer's continuation to the worker that began
     /// it); a `partitionMoved` answer is adopted and the request sent again, up to
     /// `StorageRouting.maxResends` times. A worker refuses a foreign partition before acting,
-    /// so a resent text is never stored twice.
+    /// so a resent request never acts twice. (Texts take `store`, the same way with one closure.)
     private func requestStorage(_ message: BusMessage, about pair: PairKey, resends: Int = 0,
                                 _ completion: @escaping (Result<BusMessage, BusRequestError>) -> Void) {
         let slot = storageRouting.slot(for: message, pair: pair)

@@ -55,7 +55,8 @@ struct StorageRouting {
                 slots.append(slot)
                 continue
             }
-            try connect(endpoint, "storage-\(worker)")
+            // Named by its slot, which no other socket ever has: the map's index may repeat one.
+            try connect(endpoint, "storage-\(endpoints.count)")
             endpoints.append(endpoint)
             slots.append(endpoints.count - 1)
         }
@@ -72,9 +73,8 @@ struct StorageRouting {
         resends < Self.maxResends && slot(for: pair) != asked
     }
 
-    /// Notes what an answer means for transfers: a begun one stays with `slot`; a finished one
-    /// is forgotten.
-    /// (Called for every text's answer too: one switch on the request, which a text falls through.)
+    /// Notes what an answer means for transfers: a begun one stays with `slot`; a finished one,
+    /// or one its worker no longer knows (it failed it, or swept it idle), is forgotten.
     mutating func answered(_ request: BusMessage, with answer: Result<BusMessage, BusRequestError>, from slot: Int) {
         switch request {
         case .beginUpload:
@@ -83,6 +83,8 @@ struct StorageRouting {
             if case .success(.downloadReady(let id, _, _)) = answer { transfers[id] = slot }
         case .finishUpload(let id):
             transfers.removeValue(forKey: id)
+        case .uploadChunk(let id, _), .readChunk(let id, _, _):
+            if case .success(.failure) = answer { transfers.removeValue(forKey: id) }
         default:
             break
         }

@@ -210,7 +210,7 @@ struct Router: ParsableCommand {
 struct Storage: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run one storage worker (started by the supervisor).")
     @OptionGroup var options: ChildOptions
-    @Option(help: "Which entry of storage.endpoints this worker binds; it owns partitions p with p % workers == index.")
+    @Option(help: "Which entry of storage.endpoints this worker binds; it owns the partitions the partition map gives that endpoint (p % workers == index unless history/partition-map says otherwise).")
     var index: Int
 
     func run() throws {

@@ -98,3 +98,14 @@ import Testing
         #expect(good.owner(ofPartition: 0) == 1023)
     }
 }
+
+extension PartitionMapTests {
+    /// A map from outside must leave room for the next epoch, and name endpoints a C string
+    /// holds whole.
+    @Test func refusesTheLastEpochAndControlCharactersInEndpoints() {
+        #expect(throws: PartitionMap.Invalid.self) { try PartitionMap(epoch: .max, workers: ["tcp://a:1"], owners: [0]) }
+        #expect(throws: PartitionMap.Invalid.self) { try PartitionMap(epoch: 2, workers: ["tcp://a:1\u{0}x"], owners: [0]) }
+        #expect(throws: PartitionMap.Invalid.self) { try PartitionMap(epoch: 2, workers: ["tcp://a:1\n"], owners: [0]) }
+        #expect((try? PartitionMap(epoch: .max - 1, workers: ["tcp://a:1"], owners: [0])) != nil)
+    }
+}

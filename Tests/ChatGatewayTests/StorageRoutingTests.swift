@@ -79,7 +79,9 @@ import Testing
         let withoutFirst = Self.first.rebalanced(to: [Self.endpoints[1], Self.endpoints[2]])
         var connected: [String] = []
         #expect(routing.adopt(withoutFirst) { connected.append($1) })
-        #expect(connected == ["storage-1"])
+        // Worker 1 of the new map, but named by its slot: `storage-1` is the socket kept for the
+        // worker that left the map's first place, and two sockets must not share a name.
+        #expect(connected == ["storage-2"])
         #expect(routing.endpoints == Self.endpoints)
         #expect((0..<16).allSatisfy { partition in
             let pair = (0..<10_000).lazy.map { PairKey("111111", String(300_000 + $0)) }.first { withoutFirst.partitioning.partition(of: $0) == partition }!
@@ -109,6 +111,15 @@ import Testing
         #expect(routing.transfersInProgress == 0)
         routing.answered(.beginUpload(pair: Self.pair, header: [10], name: "d", size: 5), with: .success(.uploadReady(upload: 42)), from: 2)
         routing.sent(.abortUpload(upload: 42))
+        #expect(routing.transfersInProgress == 0)
+    }
+
+    /// A transfer its worker failed (or swept) is forgotten with the failure, not kept for ever.
+    @Test func aTransferItsWorkerFailedIsForgotten() {
+        var routing = StorageRouting(map: Self.first)
+        routing.answered(.beginUpload(pair: Self.pair, header: [10], name: "a", size: 5), with: .success(.uploadReady(upload: 40)), from: 0)
+        #expect(routing.transfersInProgress == 1)
+        routing.answered(.uploadChunk(upload: 40, bytes: [1]), with: .success(.failure("unknown upload")), from: 0)
         #expect(routing.transfersInProgress == 0)
     }
 }
