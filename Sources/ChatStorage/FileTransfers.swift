@@ -64,6 +64,15 @@ final class FileTransfers: @unchecked Sendable {
         writers[partition] = writer
     }
 
+    /// Takes no more transfers of `partition` (loop thread, as its worker lets it go): uploads
+    /// under way there are dropped, their next chunk or finish answered as for any upload
+    /// unknown; downloads go on (a stored file does not change, and its descriptor is open).
+    func stopServing(_ partition: Int) {
+        folders.removeValue(forKey: partition)
+        writers.removeValue(forKey: partition)
+        for (id, upload) in uploads where upload.partition == partition { abort(upload: id, reason: "partition moved") }
+    }
+
     /// Handles a transfer message; false for any other message.
     func handle(_ incoming: BusIncoming, partition: (PairKey) -> Int) -> Bool {
         switch incoming.message {

@@ -32,6 +32,15 @@ public final class StorageService: @unchecked Sendable {
     private var lockedElsewhere: Set<Int> = []
     /// How often a partition locked elsewhere is tried again: a hand-over waits this long at most.
     static let lockRetryInterval: Duration = .milliseconds(200)
+    /// Whether the retry of `lockedElsewhere` runs (a timer, made the first time it is needed).
+    private var retryingLocks = false
+    /// Requests for partitions this worker is assigned but waits to lock, by partition: answered
+    /// once the lock is taken (a hand-over takes a fraction of a second), not refused meanwhile.
+    private var waitingForLock: [Int: [BusIncoming]] = [:]
+    /// At most this many requests wait per partition; past it they are refused.
+    static let maxWaitingPerPartition = 10_000
+    /// When the map file was last read for a request the map sent elsewhere (`now()`).
+    private var mapLastRead: UInt64 = 0
     /// A partition whose lock was taken after start-up but that would not open: `run` throws it.
     private var openFailure: Error?
     private var historyFolder: String { "\(configuration.dataDirectory)/history" }
@@ -72,9 +81,7 @@ public final class StorageService: @unchecked Sendable {
             metrics.owns(partition, false)
             logger.warning("partition locked by another worker; not serving it", metadata: ["storage.partition": "\(partition)"])
         }
-        if !lockedElsewhere.isEmpty {
-            loop.every(Self.lockRetryInterval) { [weak self] in self?.retryLockedPartitions() }
-        }
+        if !lockedElsewhere.isEmpty { retryLocks() }
         loop.every(.seconds(10)) { [weak self] in
             guard let self else { return }
             transfers.sweep(idleNanos: transferIdleNanos)
@@ -102,6 +109,19 @@ public final class StorageService: @unchecked Sendable {
     }
 
     public func stop() { loop.stop() }
+
+    /// Takes a newer map from the map file, if there is one (a reload): partitions it no
+    /// longer gives this worker are let go, and those it now gives are taken as their locks
+    /// come free. From any thread.
+    public func reloadMap() {
+        loop.execute { [self] in
+            do {
+                try readNewerMap()
+            } catch {
+                logger.error("partition map not reloaded", metadata: ["storage.error": "\(error)"])
+            }
+        }
+    }
 
     private func handle(_ incoming: BusIncoming) {
         switch incoming.message {
@@ -194,6 +214,7 @@ public final class StorageService: @unchecked Sendable {
                 lockedElsewhere.remove(partition)
                 logger.info("partition lock taken; serving it", metadata: ["storage.partition": "\(partition)",
                                                                            "storage.partitions": "\(writers.keys.sorted())"])
+                for incoming in waitingForLock.removeValue(forKey: partition) ?? [] { handle(incoming) }
             } catch {
                 // As at start-up, a partition that will not open ends the worker, whose
                 // supervisor restarts it; serving the rest without it would hide the failure.
@@ -210,6 +231,18 @@ public final class StorageService: @unchecked Sendable {
     /// (another worker still holds it) is refused, as before maps.
     private func refuseForeign(_ pair: PairKey, _ incoming: BusIncoming) {
         let partition = map.partitioning.partition(of: pair)
+        // Sent here by a newer map than this worker's, perhaps (a move under way, this worker
+        // not reloaded yet): the file is read again, at most every 100 ms, before answering.
+        if map.owner(ofPartition: partition) != mapIndex, DispatchTime.now().uptimeNanoseconds - mapLastRead > 100_000_000 {
+            mapLastRead = DispatchTime.now().uptimeNanoseconds
+            if (try? readNewerMap()) == true { return handle(incoming) }
+        }
+        if map.owner(ofPartition: partition) == mapIndex, lockedElsewhere.contains(partition),
+           waitingForLock[partition, default: []].count < Self.maxWaitingPerPartition {
+            // Its lock is still held by the worker handing it over: it waits for the lock.
+            waitingForLock[partition, default: []].append(incoming)
+            return
+        }
         guard map.owner(ofPartition: partition) == mapIndex else {
             // Expected while a gateway catches up with a move: one line per request would flood the log.
             logger.debug("asked for a partition the map gives another worker", metadata: [
@@ -218,6 +251,58 @@ public final class StorageService: @unchecked Sendable {
         }
         logger.error("asked for a partition this worker does not own", metadata: ["storage.pair": "\(pair)"])
         loop.reply(to: incoming, with: .failure("partition not owned by storage worker \(index)"))
+    }
+
+    /// Tries the partitions locked elsewhere every `lockRetryInterval`, from now on.
+    private func retryLocks() {
+        guard !retryingLocks else { return }
+        retryingLocks = true
+        loop.every(Self.lockRetryInterval) { [weak self] in self?.retryLockedPartitions() }
+    }
+
+    /// Reads the map file and, if its map is newer than this worker's, moves to it: lets go of
+    /// the partitions it no longer gives this worker, and takes (or waits for) the ones it now
+    /// gives. True when a newer map was taken. Loop thread.
+    @discardableResult
+    private func readNewerMap() throws -> Bool {
+        guard let newer = try PartitionMapFile.read(from: PartitionMapFile.path(inHistoryFolder: historyFolder)),
+              newer.epoch > map.epoch else { return false }
+        guard newer.partitionCount == map.partitionCount else {
+            throw ConfigurationError("the partition map in \(historyFolder) covers \(newer.partitionCount) partitions, not \(map.partitionCount)")
+        }
+        map = newer
+        mapIndex = newer.workers.firstIndex(of: configuration.storageEndpoints[index])
+        let assigned = Set(mapIndex.map(newer.partitions(ownedBy:)) ?? [])
+        for partition in writers.keys.sorted() where !assigned.contains(partition) { letGo(partition) }
+        for partition in lockedElsewhere.subtracting(assigned) {
+            lockedElsewhere.remove(partition)
+            // Sent on: the map now names their owner.
+            for incoming in waitingForLock.removeValue(forKey: partition) ?? [] { handle(incoming) }
+        }
+        lockedElsewhere.formUnion(assigned.subtracting(writers.keys))
+        logger.notice("partition map reloaded", metadata: [
+            "storage.map_epoch": "\(map.epoch)", "storage.partitions": "\(writers.keys.sorted())",
+            "storage.waiting_for": "\(lockedElsewhere.sorted())"])
+        if !lockedElsewhere.isEmpty {
+            retryLockedPartitions()
+            retryLocks()
+        }
+        return true
+    }
+
+    /// Stops serving `partition`, which the map now gives another worker (loop thread): its
+    /// requests are answered `partitionMoved` from now on; the texts received for it are
+    /// committed (and handed to the router) and its file work done before its store closes,
+    /// and only then does its lock go, for the new owner to take.
+    private func letGo(_ partition: Int) {
+        guard let writer = writers.removeValue(forKey: partition) else { return }
+        transfers.stopServing(partition)
+        writer.finishCommits()
+        transfers.finishFileWork()
+        writer.close()
+        locks.removeValue(forKey: partition)?.release()
+        metrics.owns(partition, false)
+        logger.info("partition let go; another worker takes it", metadata: ["storage.partition": "\(partition)"])
     }
 
     /// The map file's map if the data folder has one, else the config's `initial`; it must

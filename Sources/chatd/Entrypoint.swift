@@ -214,9 +214,11 @@ struct Storage: ParsableCommand {
     var index: Int
 
     func run() throws {
-        // Storage has no live setting but the log's, which every role takes.
-        try options.run(role: "storage-\(index)") { configuration, logger, _ in
+        // Storage has no live setting but the log's, which every role takes; a reload also has
+        // it look for a newer partition map.
+        try options.run(role: "storage-\(index)") { configuration, logger, reload in
             let service = StorageService(configuration: configuration, index: index, logger: logger)
+            reload.whenReloaded { _ in service.reloadMap() }
             ProcessLifecycle.onTerminationSignal(logger: logger) { service.stop() }
             try service.run()
         }
