@@ -147,6 +147,19 @@ final class GatewayBus: SessionBus, @unchecked Sendable {
         return true
     }
 
+    /// Takes the data folder's partition map if it is newer than the one held (a reload on
+    /// the supervisor's machine after storage workers were added or removed). From any thread.
+    func reloadPartitionMap(dataDirectory: String) {
+        loop.execute { [self] in
+            do {
+                guard let map = try PartitionMapFile.read(from: PartitionMapFile.path(inHistoryFolder: "\(dataDirectory)/history")) else { return }
+                adopt(map)
+            } catch {
+                logger.error("partition map not read", metadata: ["storage.error": "\(error)"])
+            }
+        }
+    }
+
     /// Routes by `newer` from now on if it is newer than the map held, connecting to the
     /// storage workers it names that have no socket yet.
     private func adopt(_ newer: PartitionMap) {

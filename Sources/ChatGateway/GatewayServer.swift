@@ -28,6 +28,8 @@ public final class GatewayServer: Sendable {
     private let sessionSettings: Mutex<ClientSession.Settings>
     private let outputBudget: OutputBudget
     private let admission: ConnectionAdmission
+    /// The bus once `run` has made it, for a reload to reach.
+    private let runningBus = Mutex<GatewayBus?>(nil)
     /// The connection settings the admission was last given, so that a reload that leaves
     /// them as they were neither recomputes nor logs them again.
     private let connectionSettings: Mutex<[Int]>
@@ -47,6 +49,9 @@ public final class GatewayServer: Sendable {
     /// Takes the live settings of a reload: new connections get the new session limits (the
     /// open ones keep theirs), and the gateway-wide limits change at once.
     public func apply(_ configuration: ChatConfiguration) {
+        // A reload on the supervisor's machine may come with a new partition map (storage
+        // workers added or removed): taken at once, not learned from the first request it moves.
+        runningBus.withLock { $0 }?.reloadPartitionMap(dataDirectory: configuration.dataDirectory)
         sessionSettings.withLock { $0 = ClientSession.Settings(configuration) }
         outputBudget.limit = configuration.maxQueuedOutputBytes
         let wanted = [configuration.maxConnections, configuration.maxUnauthenticatedPerAddress]
@@ -61,6 +66,7 @@ public final class GatewayServer: Sendable {
         let bus = try GatewayBus(configuration: configuration, registry: registry, outputs: outputs,
                                  sessionsOnline: metrics.sessionsOnline, logger: logger)
         bus.start()
+        runningBus.withLock { $0 = bus }
 
         let outputBudget = outputBudget
         let registry = registry

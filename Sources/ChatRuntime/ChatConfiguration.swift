@@ -202,8 +202,13 @@ public struct ChatConfiguration: Equatable, Sendable {
         "router.p2p_max_live_offers_per_user": .integer(in: 1...1_000_000, \.p2pMaxLiveOffersPerUser).changesLive,
         "router.p2p_max_live_offers": .integer(in: 1...10_000_000, \.p2pMaxLiveOffers).changesLive,
 
-        // The storage layout: which worker binds where and owns which pairs.
-        "storage.endpoints": .nonEmptyStrings(\.storageEndpoints),
+        // The storage layout. Workers added or removed at the end of the list change live: the
+        // supervisor starts or retires them and moves partitions by a new map. Any other change
+        // (one removed from the middle, a new order) would shift the workers' indices, and
+        // takes a restart. The partition count is the data folder's.
+        "storage.endpoints": .nonEmptyStrings(\.storageEndpoints).changesLive { old, new in
+            old.storageEndpoints.starts(with: new.storageEndpoints) || new.storageEndpoints.starts(with: old.storageEndpoints)
+        },
         "storage.partitions": .integer(in: 1...4096, \.storagePartitions),
         // Every bus loop is made with its timings.
         "bus.request_timeout_ms": .integer(in: 10...600_000, \.requestTimeoutMilliseconds),

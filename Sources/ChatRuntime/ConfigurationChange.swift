@@ -13,7 +13,7 @@ public struct ConfigurationChange: Equatable, Sendable {
         var applied: [String] = []
         var needsRestart: [String] = []
         for (key, setting) in ChatConfiguration.settings.sorted(by: { $0.key < $1.key }) where !setting.isSame(current, new) {
-            if setting.live {
+            if setting.isLive(from: current, to: new) {
                 setting.copy(&result, new)
                 applied.append(key)
             } else {

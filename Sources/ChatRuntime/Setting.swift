@@ -6,6 +6,8 @@ struct Setting: Sendable {
     /// Whether a reload applies a new value in a running process. False unless the table
     /// says so, so a setting added later needs a restart until someone makes it live.
     private(set) var live = false
+    /// For a live setting: whether this particular change can be taken live (nil: any can).
+    private(set) var liveWhen: (@Sendable (_ old: ChatConfiguration, _ new: ChatConfiguration) -> Bool)?
     /// Stores `value` and answers true, or answers false when it is not what `expected` says.
     let assign: @Sendable (inout ChatConfiguration, ConfigFile.Value) -> Bool
     /// Whether two configurations hold the same value for this setting.
@@ -20,6 +22,19 @@ struct Setting: Sendable {
         var setting = self
         setting.live = true
         return setting
+    }
+
+    /// This setting, taken on reload when `allowed` says the change can be; other changes
+    /// need a restart.
+    func changesLive(when allowed: @escaping @Sendable (_ old: ChatConfiguration, _ new: ChatConfiguration) -> Bool) -> Setting {
+        var setting = changesLive
+        setting.liveWhen = allowed
+        return setting
+    }
+
+    /// Whether a reload takes the change from `old` to `new` of this setting.
+    func isLive(from old: ChatConfiguration, to new: ChatConfiguration) -> Bool {
+        live && (liveWhen?(old, new) ?? true)
     }
 
     /// A setting of `field`, which `convert` fills from a file's value (nil: not what is

@@ -89,12 +89,14 @@ public final class Supervisor: @unchecked Sendable {
     /// the ones no longer named (SIGTERM, SIGKILL after the grace period), which are then
     /// neither restarted nor counted as failing, since a planned stop is no crash; the others
     /// are left alone. For storage workers added or removed by a reload.
-    public func reconcile(_ specs: [ChildSpec]) {
+    /// `retireAfter`: seconds a retiring child keeps running before its SIGTERM (a storage
+    /// worker answers requests with the new map meanwhile, so that gateways learn it).
+    public func reconcile(_ specs: [ChildSpec], retireAfter: Double = 0) {
         queue.async { [self] in
             guard !stopping else { return }
             let wanted = Set(specs.map(\.name))
             for child in children where !wanted.contains(child.spec.name) && !child.retiring {
-                retire(child)
+                retire(child, after: retireAfter)
             }
             for spec in specs where !children.contains(where: { $0.spec.name == spec.name && !$0.retiring }) {
                 let child = Child(spec: spec, id: nextChildId, policy: policy)
@@ -103,23 +105,31 @@ public final class Supervisor: @unchecked Sendable {
                 logger.info("adding child", metadata: ["supervisor.child": "\(spec.name)"])
                 start(child)
             }
+            // In the order asked (a new storage worker before the gateway, which stops first),
+            // the retiring ones last.
+            let order = Dictionary(specs.enumerated().map { ($1.name, $0) }) { first, _ in first }
+            func rank(_ child: Child) -> Int { child.retiring ? .max : order[child.spec.name] ?? .max }
+            children.sort { rank($0) < rank($1) }
             publish()
         }
     }
 
-    private func retire(_ child: Child) {
+    private func retire(_ child: Child, after delay: Double) {
         child.retiring = true
-        guard let process = child.process else {
+        guard child.process != nil else {
             children.removeAll { $0 === child }
             return logger.info("child retired", metadata: ["supervisor.child": "\(child.spec.name)"])
         }
-        logger.info("retiring child", metadata: ["supervisor.child": "\(child.spec.name)"])
-        kill(process.processIdentifier, SIGTERM)
+        logger.info("retiring child", metadata: ["supervisor.child": "\(child.spec.name)", "supervisor.delay_s": "\(delay)"])
         let id = child.id
-        queue.asyncAfter(deadline: .now() + graceSeconds) { [self] in
+        queue.asyncAfter(deadline: .now() + delay) { [self] in
             guard let child = children.first(where: { $0.id == id }), let process = child.process else { return }
-            logger.warning("child ignored SIGTERM; killing", metadata: ["supervisor.child": "\(child.spec.name)"])
-            kill(process.processIdentifier, SIGKILL)
+            kill(process.processIdentifier, SIGTERM)
+            queue.asyncAfter(deadline: .now() + graceSeconds) { [self] in
+                guard let child = children.first(where: { $0.id == id }), let process = child.process else { return }
+                logger.warning("child ignored SIGTERM; killing", metadata: ["supervisor.child": "\(child.spec.name)"])
+                kill(process.processIdentifier, SIGKILL)
+            }
         }
     }
 

@@ -90,13 +90,15 @@ struct Supervise: ParsableCommand {
         // `EffectiveConfiguration`): a restarted one runs with what its siblings run with.
         try EffectiveConfiguration.write(resolved)
         let passed = ["--config", EffectiveConfiguration.path(dataDirectory: resolved.dataDirectory), "--parent-pid", String(getpid())]
-        let children = resolved.processNames.map { name in
-            let role = name.hasPrefix("storage-") ? ["storage", "--index", String(name.dropFirst("storage-".count))] : [name]
-            return ChildSpec(name: name, arguments: role + passed)
+        let children: @Sendable (ChatConfiguration) -> [ChildSpec] = { configuration in
+            configuration.processNames.map { name in
+                let role = name.hasPrefix("storage-") ? ["storage", "--index", String(name.dropFirst("storage-".count))] : [name]
+                return ChildSpec(name: name, arguments: role + passed)
+            }
         }
         let supervisor = Supervisor(
             executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath(),
-            children: children,
+            children: children(resolved),
             policy: RestartPolicy(resolved),
             graceSeconds: Double(resolved.shutdownGraceSeconds),
             logger: logger)
@@ -105,8 +107,19 @@ struct Supervise: ParsableCommand {
         // applies the supervisor's live settings, and has every child do the same.
         let reload = ConfigurationReload(source: configuration.source, current: resolved, logger: logger)
         reload.whenReloaded { ProcessLifecycle.logSettings.update(from: $0) }
+        let storageLayout = StorageLayout(endpoints: resolved.storageEndpoints)
         reload.whenReloaded { configuration in
             supervisor.adopt(policy: RestartPolicy(configuration), graceSeconds: Double(configuration.shutdownGraceSeconds))
+            // Storage workers added or removed: partitions move by a new map, written first, so
+            // that every process reads it on the SIGHUP below and new workers at their start.
+            let scaled: Bool
+            do {
+                scaled = try storageLayout.follow(configuration, logger: logger)
+            } catch {
+                return logger.error("reload: cannot write the new partition map; storage left as it was", metadata: [
+                    "reload.error": "\(error)",
+                ])
+            }
             // The live changes go to the children's file, which each re-reads on SIGHUP: nothing
             // is restarted, no connection dropped. Unwritten, the children are left as they are.
             do {
@@ -117,6 +130,9 @@ struct Supervise: ParsableCommand {
                 ])
             }
             supervisor.signalChildren(SIGHUP)
+            // A removed worker lets its partitions go on that SIGHUP and answers with the new map
+            // for a request timeout and a second more, for gateways elsewhere to learn it.
+            if scaled { supervisor.reconcile(children(configuration), retireAfter: Double(configuration.requestTimeoutMilliseconds) / 1000 + 1) }
         }
         ProcessLifecycle.onReloadSignal(logger: logger) { reload.reload() }
         let health = HealthCheck(telemetryIntervalMilliseconds: resolved.telemetryIntervalMilliseconds)

@@ -38,12 +38,29 @@ import Testing
             #expect(live.contains(key), "\(key) should change live")
         }
         for key in ["data_dir", "gateway.host", "gateway.port", "gateway.threads", "auth.endpoint", "router.endpoint",
-                    "storage.endpoints", "storage.partitions", "auth.scrypt_n", "bus.request_timeout_ms",
+                    "storage.partitions", "auth.scrypt_n", "bus.request_timeout_ms",
                     "telemetry.endpoint", "metrics.listen"] {
             #expect(!live.contains(key), "\(key) should need a restart")
         }
         #expect(Set(ConfigurationChange.restartKeys).isDisjoint(with: live))
         #expect(ConfigurationChange.liveKeys.count + ConfigurationChange.restartKeys.count == ChatConfiguration.settings.count)
+    }
+
+    /// Storage workers added or removed at the end of the list change live; a list changed
+    /// anywhere else would shift the workers' indices, and needs a restart.
+    @Test func storageWorkersChangeLiveOnlyAtTheEndOfTheList() {
+        var two = ChatConfiguration()
+        two.storageEndpoints = ["tcp://a:1", "tcp://b:1"]
+        var four = two
+        four.storageEndpoints += ["tcp://c:1", "tcp://d:1"]
+        var one = two
+        one.storageEndpoints = ["tcp://a:1"]
+        var middleGone = four
+        middleGone.storageEndpoints = ["tcp://a:1", "tcp://c:1", "tcp://d:1"]
+        #expect(ConfigurationChange(from: two, to: four).applied == ["storage.endpoints"])
+        #expect(ConfigurationChange(from: four, to: one).applied == ["storage.endpoints"])
+        #expect(ConfigurationChange(from: four, to: middleGone).needsRestart == ["storage.endpoints"])
+        #expect(ConfigurationChange(from: four, to: middleGone).result.storageEndpoints == four.storageEndpoints)
     }
 
     /// Each key compares and copies its own field, not another's: a value set through a key is

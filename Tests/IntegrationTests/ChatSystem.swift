@@ -39,7 +39,11 @@ final class ChatSystem: Sendable {
     /// with, which then sets the log level (no `--set` overrides it). `beforeStart` gets the
     /// storage endpoints and the data folder before anything starts, to put files there that
     /// depend on the endpoints (a partition map).
+    /// `configuredStorageWorkers`: with `config`, the storage workers are named in the file
+    /// (its `[storage]` section, the first that many of the `storageWorkers` endpoints made),
+    /// not by `--set`, so that rewriting the file (`storageSection`) can add or remove some.
     init(settings: [String] = [], config: String? = nil, dataDirectory: URL? = nil, storageWorkers: Int = 2,
+         configuredStorageWorkers: Int? = nil,
          beforeStart: (_ storageEndpoints: [String], _ dataDirectory: URL) throws -> Void = { _, _ in }) throws {
         let ports = try LocalPorts.free(3 + storageWorkers)
         port = ports[0]
@@ -50,9 +54,14 @@ final class ChatSystem: Sendable {
         try FileManager.default.createDirectory(at: self.dataDirectory, withIntermediateDirectories: true)
         logFile = self.dataDirectory.appendingPathComponent("chatd-\(UUID().uuidString.prefix(8)).log")
         var shared = ["--data-dir", self.dataDirectory.path] + LocalPorts.internalEndpointSettings(Array(ports.dropFirst()))
+        if configuredStorageWorkers != nil, let index = shared.firstIndex(where: { $0.hasPrefix("storage.endpoints=") }) {
+            shared.removeSubrange((index - 1)...index)   // the `--set` and its value: the file names them
+        }
         if let config {
             let file = self.dataDirectory.appendingPathComponent("chatd.toml")
-            try config.write(to: file, atomically: true, encoding: .utf8)
+            let endpoints = ports[3...].map { "tcp://127.0.0.1:\($0)" }
+            let storage = configuredStorageWorkers.map { ChatSystem.storageSection(Array(endpoints.prefix($0))) } ?? ""
+            try (config + storage).write(to: file, atomically: true, encoding: .utf8)
             configFile = file
             shared += ["--config", file.path]
         } else {
@@ -228,6 +237,11 @@ final class ChatSystem: Sendable {
     func rewriteConfig(_ text: String) throws {
         guard let configFile else { throw Failure(description: "started without a config file") }
         try text.write(to: configFile, atomically: true, encoding: .utf8)
+    }
+
+    /// A config file's `[storage]` section naming `endpoints`.
+    static func storageSection(_ endpoints: [String]) -> String {
+        "\n[storage]\nendpoints = [" + endpoints.map { "\"\($0)\"" }.joined(separator: ", ") + "]\n"
     }
 
     func removeData() { try? FileManager.default.removeItem(at: dataDirectory) }

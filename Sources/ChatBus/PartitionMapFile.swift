@@ -1,4 +1,3 @@
-import ChatBus
 import Foundation
 
 /// The partition map a storage worker starts from when the config's `initial` map is no longer

@@ -1,0 +1,36 @@
+import ChatBus
+import ChatRuntime
+import Logging
+import Synchronization
+
+/// The storage workers the supervisor runs, and the partition map that goes with them: when a
+/// reload adds or removes workers (`storage.endpoints`, at its end), a new map is computed from
+/// the one in force (`rebalanced`: balanced, as few partitions moved as that allows) and
+/// written to the data folder before anyone is told.
+final class StorageLayout: Sendable {
+    private let endpoints: Mutex<[String]>
+
+    init(endpoints: [String]) {
+        self.endpoints = Mutex(endpoints)
+    }
+
+    /// Writes the map for `configuration`'s workers if they are not the ones run now; true when
+    /// the workers changed. Throws, changing nothing, when the map cannot be written.
+    func follow(_ configuration: ChatConfiguration, logger: Logger) throws -> Bool {
+        try endpoints.withLock { current in
+            guard current != configuration.storageEndpoints else { return false }
+            let path = PartitionMapFile.path(inHistoryFolder: "\(configuration.dataDirectory)/history")
+            let inForce = try PartitionMapFile.read(from: path)
+                ?? .initial(partitions: configuration.storagePartitions, workers: current)
+            let next = inForce.rebalanced(to: configuration.storageEndpoints)
+            try PartitionMapFile.write(next, to: path)
+            let moved = next.owners.indices.filter { next.workers[next.owners[$0]] != inForce.workers[inForce.owners[$0]] }
+            logger.notice("storage workers changed; partitions move by a new map", metadata: [
+                "storage.workers": "\(configuration.storageEndpoints.count)", "storage.map_epoch": "\(next.epoch)",
+                "storage.moved": "\(moved)",
+            ])
+            current = configuration.storageEndpoints
+            return true
+        }
+    }
+}
