@@ -3,7 +3,8 @@ import Foundation
 /// `chatd status` for people: one row per process, then the totals. A figure not known (no
 /// fresh report from that process) shows as `-`.
 public enum StatusTable {
-    static let headers = ["PROCESS", "ROLE", "PID", "STATE", "UPTIME", "RESTARTS", "IN FLIGHT", "TIMEOUTS/MIN", "SESSIONS", "PARTITIONS"]
+    static let headers = ["PROCESS", "ROLE", "PID", "STATE", "UPTIME", "RESTARTS", "IN FLIGHT", "TIMEOUTS/MIN", "SESSIONS", "MAP",
+                          "PARTITIONS"]
 
     public static func render(_ status: SystemStatus) -> String {
         let rows = status.processes.map { process in
@@ -11,7 +12,7 @@ public enum StatusTable {
                 process.name, process.role, text(process.pid), process.state,
                 process.uptimeSeconds.map(uptime) ?? "-", text(process.restarts),
                 text(process.requestsInFlight), text(process.busTimeoutsLastMinute), text(process.sessionsOnline),
-                process.partitions.map { $0.isEmpty ? "none" : $0.map(String.init).joined(separator: ",") } ?? "-",
+                text(process.mapEpoch), partitions(process),
             ]
         }
         let widths = headers.indices.map { column in ([headers] + rows).map { $0[column].count }.max() ?? 0 }
@@ -23,6 +24,14 @@ public enum StatusTable {
         lines.append("")
         lines.append("sessions online: \(status.sessionsOnline)")
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// `0,2,4`, and `(waiting for 6,8)` after them while partitions move in.
+    private static func partitions(_ process: SystemStatus.Process) -> String {
+        guard let held = process.partitions else { return "-" }
+        let list = held.isEmpty ? "none" : held.map(String.init).joined(separator: ",")
+        guard let waiting = process.partitionsWaiting, !waiting.isEmpty else { return list }
+        return list + " (waiting for " + waiting.map(String.init).joined(separator: ",") + ")"
     }
 
     private static func text<Value: CustomStringConvertible>(_ value: Value?) -> String {

@@ -37,17 +37,22 @@ extension SystemStatus {
                 name: child.name, role: Self.role(of: child.name), pid: pid, state: child.status(at: seconds).rawValue,
                 uptimeSeconds: uptime, restarts: child.restarts,
                 requestsInFlight: figures?.requestsInFlight, busTimeoutsLastMinute: figures?.busTimeoutsLastMinute,
-                sessionsOnline: figures?.sessionsOnline, partitions: figures?.partitions))
+                sessionsOnline: figures?.sessionsOnline, partitions: figures?.partitions,
+                partitionsWaiting: figures?.partitionsWaiting, mapEpoch: figures?.mapEpoch))
         }
         let supervised = Set(children.map(\.name))
-        for report in fresh.values.filter({ !supervised.contains($0.process) }).sorted(by: { $0.process < $1.process }) {
+        // A role run on its own reports as `<role>-<pid>`; a report under a child's plain name
+        // that is no child now is from one just retired (a storage worker removed), not shown.
+        let unsupervised = fresh.values.filter { !supervised.contains($0.process) && $0.process.hasSuffix("-\($0.pid)") }
+        for report in unsupervised.sorted(by: { $0.process < $1.process }) {
             let figures = ReportedFigures(report, timeouts: timeouts, now: now, startedWithinWindow: false)
             sessions = ReportedFigures.adding(sessions, Double(figures.sessionsOnline ?? 0))
             processes.append(Process(
                 name: report.process, role: Self.role(of: report.process), pid: report.pid, state: Process.unsupervised,
                 uptimeSeconds: nil, restarts: nil,
                 requestsInFlight: figures.requestsInFlight, busTimeoutsLastMinute: figures.busTimeoutsLastMinute,
-                sessionsOnline: figures.sessionsOnline, partitions: figures.partitions))
+                sessionsOnline: figures.sessionsOnline, partitions: figures.partitions,
+                partitionsWaiting: figures.partitionsWaiting, mapEpoch: figures.mapEpoch))
         }
         self.init(processes: processes, sessionsOnline: sessions)
     }
@@ -69,6 +74,8 @@ extension SystemStatus {
         static let busTimeouts = "chat_bus_timeouts_total"
         static let sessionsOnline = "chat_sessions_online"
         static let partitionOwned = "chat_storage_partition_owned"
+        static let partitionWaiting = "chat_storage_partition_waiting"
+        static let mapEpoch = "chat_storage_map_epoch"
     }
 
     /// What status shows of one report; a figure the report lacks is nil.
@@ -77,6 +84,8 @@ extension SystemStatus {
         var busTimeoutsLastMinute: Int?
         var sessionsOnline: Int?
         var partitions: [Int]?
+        var partitionsWaiting: [Int]?
+        var mapEpoch: Int?
 
         init(_ report: TelemetryReport, timeouts: BusTimeoutHistory, now: UInt64, startedWithinWindow: Bool) {
             for sample in MetricsExposition.samples(report.metrics) where sample.value.isFinite {
@@ -89,11 +98,18 @@ extension SystemStatus {
                     var owned = partitions ?? []
                     if sample.value > 0, let partition = sample.labels["partition"].flatMap({ Int($0) }) { owned.append(partition) }
                     partitions = owned
+                case MetricName.partitionWaiting:
+                    var waiting = partitionsWaiting ?? []
+                    if sample.value > 0, let partition = sample.labels["partition"].flatMap({ Int($0) }) { waiting.append(partition) }
+                    partitionsWaiting = waiting
+                case MetricName.mapEpoch:
+                    mapEpoch = Self.adding(0, sample.value)
                 default:
                     break
                 }
             }
             partitions?.sort()
+            partitionsWaiting?.sort()
             busTimeoutsLastMinute = timeouts.timeoutsInWindow(process: report.process, pid: report.pid, now: now,
                                                               startedWithinWindow: startedWithinWindow)
         }

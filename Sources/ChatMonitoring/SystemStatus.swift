@@ -26,9 +26,15 @@ public struct SystemStatus: Codable, Equatable, Sendable {
         public let sessionsOnline: Int?
         /// The partitions this process owns (storage workers), ascending.
         public let partitions: [Int]?
+        /// Partitions its map gives it whose lock another worker still holds: moves under way
+        /// (or a worker started with a conflicting list), ascending.
+        public let partitionsWaiting: [Int]?
+        /// The epoch of the partition map it serves by (storage workers).
+        public let mapEpoch: Int?
 
         public init(name: String, role: String, pid: Int32?, state: String, uptimeSeconds: Double?, restarts: Int?,
-                    requestsInFlight: Int?, busTimeoutsLastMinute: Int?, sessionsOnline: Int?, partitions: [Int]?) {
+                    requestsInFlight: Int?, busTimeoutsLastMinute: Int?, sessionsOnline: Int?, partitions: [Int]?,
+                    partitionsWaiting: [Int]? = nil, mapEpoch: Int? = nil) {
             self.name = name
             self.role = role
             self.pid = pid
@@ -39,6 +45,8 @@ public struct SystemStatus: Codable, Equatable, Sendable {
             self.busTimeoutsLastMinute = busTimeoutsLastMinute
             self.sessionsOnline = sessionsOnline
             self.partitions = partitions
+            self.partitionsWaiting = partitionsWaiting
+            self.mapEpoch = mapEpoch
         }
 
         enum CodingKeys: String, CodingKey {
@@ -47,6 +55,8 @@ public struct SystemStatus: Codable, Equatable, Sendable {
             case requestsInFlight = "requests_in_flight"
             case busTimeoutsLastMinute = "bus_timeouts_last_minute"
             case sessionsOnline = "sessions_online"
+            case partitionsWaiting = "partitions_waiting"
+            case mapEpoch = "map_epoch"
         }
 
         /// Every key always, unknown figures as `null`: scripts can rely on the keys.
@@ -62,6 +72,8 @@ public struct SystemStatus: Codable, Equatable, Sendable {
             try container.encode(busTimeoutsLastMinute, forKey: .busTimeoutsLastMinute)
             try container.encode(sessionsOnline, forKey: .sessionsOnline)
             try container.encode(partitions, forKey: .partitions)
+            try container.encode(partitionsWaiting, forKey: .partitionsWaiting)
+            try container.encode(mapEpoch, forKey: .mapEpoch)
         }
     }
 

@@ -21,4 +21,15 @@ struct StorageMetrics: Sendable {
     func owns(_ partition: Int, _ held: Bool) {
         Gauge(label: "chat_storage_partition_owned", dimensions: [("partition", String(partition))]).record(held ? 1 : 0)
     }
+
+    /// Marks `partition` as assigned to this worker by its map but locked by another still (a
+    /// move in progress, or a conflicting worker): 1 while it waits for the lock.
+    func waits(for partition: Int, _ waiting: Bool) {
+        Gauge(label: "chat_storage_partition_waiting", dimensions: [("partition", String(partition))]).record(waiting ? 1 : 0)
+    }
+
+    /// The epoch of the partition map the worker serves by.
+    func servesMap(epoch: UInt64) {
+        Gauge(label: "chat_storage_map_epoch").record(Int64(clamping: epoch))
+    }
 }

@@ -29,7 +29,13 @@ public final class StorageService: @unchecked Sendable {
     /// One per partition in `writers`, held until its store is closed.
     private var locks: [Int: PartitionLock] = [:]
     /// Partitions assigned to this worker whose lock another worker holds; retried until taken.
-    private var lockedElsewhere: Set<Int> = []
+    private var lockedElsewhere: Set<Int> = [] {
+        didSet {
+            // Status shows these as moves in progress (or a conflict): one gauge each, changed
+            // only when a partition starts or stops waiting.
+            for partition in lockedElsewhere.symmetricDifference(oldValue) { metrics.waits(for: partition, lockedElsewhere.contains(partition)) }
+        }
+    }
     /// How often a partition locked elsewhere is tried again: a hand-over waits this long at most.
     static let lockRetryInterval: Duration = .milliseconds(200)
     /// Whether the retry of `lockedElsewhere` runs (a timer, made the first time it is needed).
@@ -66,6 +72,7 @@ public final class StorageService: @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: historyFolder, withIntermediateDirectories: true)
         try checkPartitionCount(in: historyFolder)
         try loadMap()
+        metrics.servesMap(epoch: map.epoch)
         // Bound before the partitions open (a first start creates them, fsyncs and all): requests
         // arriving meanwhile wait in the socket's queue instead of being refused.
         _ = try loop.bindRouter(configuration.storageEndpoints[index])
@@ -271,6 +278,7 @@ public final class StorageService: @unchecked Sendable {
             throw ConfigurationError("the partition map in \(historyFolder) covers \(newer.partitionCount) partitions, not \(map.partitionCount)")
         }
         map = newer
+        metrics.servesMap(epoch: newer.epoch)
         mapIndex = newer.workers.firstIndex(of: configuration.storageEndpoints[index])
         let assigned = Set(mapIndex.map(newer.partitions(ownedBy:)) ?? [])
         for partition in writers.keys.sorted() where !assigned.contains(partition) { letGo(partition) }

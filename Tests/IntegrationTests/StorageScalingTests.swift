@@ -36,6 +36,17 @@ import Testing
             try sendRound()
         }
 
+        // Status shows the map: three workers on epoch 4 (1, then one per step), every
+        // partition held by exactly one, none waiting.
+        var processes: [String: [String: Any]] = [:]
+        try waitUntil("the final map in status: \(processes)", timeout: .seconds(15), interval: .milliseconds(200)) {
+            processes = try StatusCommandTests.processes(of: system)
+            let workers = (0..<3).compactMap { processes["storage-\($0)"] }
+            let held = workers.flatMap { $0["partitions"] as? [Int] ?? [] }
+            return workers.count == 3 && workers.allSatisfy { $0["map_epoch"] as? Int == 4 && ($0["partitions_waiting"] as? [Int] ?? []).isEmpty }
+                && held.sorted() == Array(0..<16)
+        }
+        #expect(processes["storage-3"] == nil)
         #expect(!system.log.contains("child exited"), "a planned start or stop was taken for a crash")
         #expect(!system.log.contains("does not own"), "a request was refused during a move")
         for (low, high) in pairs {
