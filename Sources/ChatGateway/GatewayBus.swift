@@ -24,6 +24,8 @@ final class GatewayBus: SessionBus, @unchecked Sendable {
     private let registry: SessionRegistry
     /// Touched on the bus thread only, like the sockets it indexes.
     private var storageRouting: StorageRouting
+    /// Texts in flight and waiting per partition, with how often each was sent on (bus thread).
+    private var textOrder: PartitionOrder<(TextSubmission, Int)>
     private var routerSocket: BusLoop.SocketID!
     private var authSocket: BusLoop.SocketID!
     private var storageSockets: [BusLoop.SocketID] = []
@@ -57,6 +59,7 @@ final class GatewayBus: SessionBus, @unchecked Sendable {
         self.outputs = outputs
         gatewayId = Self.makeGatewayId()
         storageRouting = StorageRouting(map: .initial(partitions: configuration.storagePartitions, workers: configuration.storageEndpoints))
+        textOrder = PartitionOrder(partitions: configuration.storagePartitions)
         loop = BusLoop(requestTimeout: .milliseconds(configuration.requestTimeoutMilliseconds),
                        failFastAfter: .milliseconds(configuration.failFastAfterMilliseconds), logger: logger)
         routerSocket = try loop.connectDealer(configuration.routerEndpoint, worker: "router", identity: gatewayId)
@@ -209,20 +212,35 @@ final class GatewayBus: SessionBus, @unchecked Sendable {
         }
     }
 
+    /// Sends a text to its partition's worker, unless earlier texts of that partition are on
+    /// their way elsewhere (`PartitionOrder`): a pair's texts are stored in the order sent.
+    private func store(_ text: TextSubmission) {
+        let partition = storageRouting.partition(of: PairKey(text.from, text.to))
+        let slot = storageRouting.slot(ofPartition: partition)
+        guard textOrder.admit((text, 0), partition: partition, slot: slot) else { return }
+        send(text, resends: 0, partition: partition, slot: slot)
+    }
+
     /// As `requestStorage` does, but with one closure per text rather than two: a text is no
     /// transfer, and the message is made again from the submission if it must be resent.
-    private func store(_ text: TextSubmission, resends: Int = 0) {
+    private func send(_ text: TextSubmission, resends: Int, partition: Int, slot: Int) {
         let pair = PairKey(text.from, text.to)
         let message = BusMessage.storeAndDeliver(pair: pair, record: text.record, to: text.to, gatewayId: gatewayId)
-        let slot = storageRouting.slot(for: pair)
         loop.request(message, on: storageSockets[slot]) { [self] result in
+            var again: (TextSubmission, Int)?
             if case .success(.partitionMoved(let newer)) = result {
-                guard sendsOn(.storeAndDeliver, about: pair, movedTo: newer, askedSlot: slot, resends: resends) else {
-                    return answer(text, ReplyMapping.delivery(.success(Self.movedNowhere)))
+                if sendsOn(.storeAndDeliver, about: pair, movedTo: newer, askedSlot: slot, resends: resends) {
+                    again = (text, resends + 1)
+                } else {
+                    answer(text, ReplyMapping.delivery(.success(Self.movedNowhere)))
                 }
-                return store(text, resends: resends + 1)
+            } else {
+                answer(text, ReplyMapping.delivery(result))
             }
-            answer(text, ReplyMapping.delivery(result))
+            let now = storageRouting.slot(ofPartition: partition)
+            for (next, count) in textOrder.answered(partition: partition, resend: again, slot: now) {
+                send(next, resends: count, partition: partition, slot: now)
+            }
         }
     }
 

@@ -42,6 +42,10 @@ struct StorageRouting {
     /// The slot of the worker the map gives `pair`'s partition.
     func slot(for pair: PairKey) -> Int { slotOfWorker[map.owner(of: pair)] }
 
+    func partition(of pair: PairKey) -> Int { map.partitioning.partition(of: pair) }
+
+    func slot(ofPartition partition: Int) -> Int { slotOfWorker[map.owner(ofPartition: partition)] }
+
     /// Adopts `newer` if it is newer than the map held (and covers as many partitions); true
     /// if it did. Each endpoint it names with no slot yet is handed to `connect` (with its
     /// worker name, `storage-<index in the map>`) and gets the next slot; if `connect` throws,

@@ -62,4 +62,46 @@ import Testing
             #expect(positions == positions.sorted(), "\(me)-\(peer) out of order: \(history)")
         }
     }
+
+    /// Clients that do not wait for each answer before sending the next (several texts in
+    /// flight): during a move a later text must not be stored before an earlier one that is
+    /// being sent on to the new owner.
+    @Test func pipelinedTextsKeepTheirOrderThroughAMove() throws {
+        let system = try ChatSystem()
+        defer { system.stop(); system.removeData() }
+        let users = try (0..<6).map { _ in try system.signedInUser() }
+        var pairs: [(Int, Int)] = []
+        for low in users.indices { for high in users.indices where high > low { pairs.append((low, high)) } }
+        var sent = 0
+        func sendBurst(_ count: Int) throws {
+            for (low, high) in pairs {
+                let (client, me) = users[low], peer = users[high].1
+                for index in sent..<(sent + count) {
+                    try client.sendLine("\(me) to \(peer) 202004131702 text\nseq \(index) \(me) \(peer)")
+                }
+            }
+            for (low, high) in pairs {
+                for _ in 0..<count { #expect(try users[low].0.readReply() == "ok", "\(users[low].1) to \(users[high].1)") }
+            }
+            sent += count
+        }
+
+        try sendBurst(10)
+        try writeMap(system, epoch: 2, owners: (0..<16).map { $0 < 8 ? 1 : 0 })
+        kill(system.supervisor.processIdentifier, SIGHUP)
+        for _ in 0..<4 { try sendBurst(10) }
+        try writeMap(system, epoch: 3, owners: (0..<16).map { $0 % 2 })
+        kill(system.supervisor.processIdentifier, SIGHUP)
+        for _ in 0..<4 { try sendBurst(10) }
+
+        for (low, high) in pairs {
+            let (client, me) = users[low], peer = users[high].1
+            let history = String(decoding: try client.history(me: me, peer: peer), as: UTF8.self)
+            let order = history.split(separator: "\n").compactMap { line -> Int? in
+                guard line.hasPrefix("seq ") else { return nil }
+                return Int(line.split(separator: " ")[1])
+            }
+            #expect(order == Array(0..<sent), "\(me)-\(peer): \(order)")
+        }
+    }
 }
