@@ -54,7 +54,7 @@ struct StorageRouting {
         guard newer.epoch > map.epoch, newer.partitionCount == map.partitionCount else { return false }
         var slots: [Int] = []
         slots.reserveCapacity(newer.workers.count)
-        for (worker, endpoint) in newer.workers.enumerated() {
+        for endpoint in newer.workers {
             if let slot = endpoints.firstIndex(of: endpoint) {
                 slots.append(slot)
                 continue

@@ -28,6 +28,7 @@ final class ChatSystem: Sendable {
     var supervisor: Process { currentSupervisor.withLock { $0 } }
     private let currentSupervisor = Mutex(Process())
     private let arguments: [String]
+    private let descriptorLimit: String?
     /// What every process of this system is started with, whatever its role or port.
     private let sharedArguments: [String]
 
@@ -42,8 +43,10 @@ final class ChatSystem: Sendable {
     /// `configuredStorageWorkers`: with `config`, the storage workers are named in the file
     /// (its `[storage]` section, the first that many of the `storageWorkers` endpoints made),
     /// not by `--set`, so that rewriting the file (`storageSection`) can add or remove some.
+    /// `descriptorLimit`: `soft:hard` open files for the supervisor from its start (`prlimit`),
+    /// which its children inherit.
     init(settings: [String] = [], config: String? = nil, dataDirectory: URL? = nil, storageWorkers: Int = 2,
-         configuredStorageWorkers: Int? = nil,
+         configuredStorageWorkers: Int? = nil, descriptorLimit: String? = nil,
          beforeStart: (_ storageEndpoints: [String], _ dataDirectory: URL) throws -> Void = { _, _ in }) throws {
         let ports = try LocalPorts.free(3 + storageWorkers)
         port = ports[0]
@@ -79,21 +82,29 @@ final class ChatSystem: Sendable {
         for setting in settings { shared += ["--set", setting] }
         sharedArguments = shared
         arguments = shared + ["--port", String(port), "--exit-with-parent", String(getpid())]
+        self.descriptorLimit = descriptorLimit
         try beforeStart(storageEndpoints, self.dataDirectory)
         try launch()
     }
 
     private func launch() throws {
-        let started = try Self.chatd(arguments, loggingTo: logFile)
+        let started = try Self.chatd(arguments, loggingTo: logFile, descriptorLimit: descriptorLimit)
         currentSupervisor.withLock { $0 = started }
         try waitUntilReady()
     }
 
     /// `chatd` started with `arguments`, its output appended to `logFile`.
-    private static func chatd(_ arguments: [String], loggingTo logFile: URL) throws -> Process {
+    private static func chatd(_ arguments: [String], loggingTo logFile: URL, descriptorLimit: String? = nil) throws -> Process {
         let process = Process()
-        process.executableURL = binaries.appendingPathComponent("chatd")
-        process.arguments = arguments
+        let chatd = binaries.appendingPathComponent("chatd")
+        if let descriptorLimit {
+            // prlimit execs chatd in its own process: the pid is the supervisor's.
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
+            process.arguments = ["--nofile=\(descriptorLimit)", "--", chatd.path] + arguments
+        } else {
+            process.executableURL = chatd
+            process.arguments = arguments
+        }
         // Appending, so the processes sharing the log (an extra gateway beside the supervisor
         // and its children) do not write over each other's lines.
         let descriptor = open(logFile.path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
