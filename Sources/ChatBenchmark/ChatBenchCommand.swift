@@ -12,7 +12,7 @@ public struct ChatBenchCommand: ParsableCommand {
             running system instead; its users must be able to sign up (uids from --uid-base on).
             """,
         subcommands: [TextCommand.self, FileCommand.self, PeerCommand.self, CompareCommand.self, IdleCommand.self, CodecCommand.self,
-                      RelayServerCommand.self, AbuseCommand.self],
+                      RelayServerCommand.self, AbuseCommand.self, ScaleCommand.self],
         defaultSubcommand: TextCommand.self)
 
     public init() {}

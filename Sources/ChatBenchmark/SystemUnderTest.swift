@@ -25,17 +25,36 @@ public final class SystemUnderTest {
                                            "gateway.messages_per_second=0", "auth.max_stored_bytes_per_user=0",
                                            "gateway.max_unauthenticated_per_address=0", "auth.free_sign_ups_per_address=0"]
 
+    /// Every storage endpoint made for the system, the first `storageWorkers` of them in use.
+    public let storageEndpoints: [String]
+    /// The config file naming the storage workers, when they can change while it runs.
+    private let configFile: URL?
+
     /// `settings` are extra `key=value` overrides (e.g. a low scrypt cost for many sign-ins).
-    public init(settings: [String], storageWorkers: Int) throws {
-        let ports = try LocalPorts.free(3 + storageWorkers)
+    /// `scalableTo`: endpoints are made for that many storage workers, and the workers named in
+    /// a config file rather than by `--set`, for `scaleStorage(to:)` to add or remove some.
+    public init(settings: [String], storageWorkers: Int, scalableTo maxStorageWorkers: Int? = nil) throws {
+        let ports = try LocalPorts.free(3 + max(storageWorkers, maxStorageWorkers ?? 0))
         port = ports[0]
+        storageEndpoints = ports[3...].map { "tcp://127.0.0.1:\($0)" }
         dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("chat-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
         let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
             .deletingLastPathComponent().appendingPathComponent("chatd")
         process.executableURL = executable
+        var endpoints = LocalPorts.internalEndpointSettings(Array(ports.dropFirst()))
+        if maxStorageWorkers != nil {
+            let file = dataDirectory.appendingPathComponent("chatd.toml")
+            try Self.storageConfig(Array(storageEndpoints.prefix(storageWorkers))).write(to: file, atomically: true, encoding: .utf8)
+            configFile = file
+            // The file names them: the `--set` and its value go.
+            if let index = endpoints.firstIndex(where: { $0.hasPrefix("storage.endpoints=") }) { endpoints.removeSubrange((index - 1)...index) }
+            endpoints += ["--config", file.path]
+        } else {
+            configFile = nil
+        }
         process.arguments = ["--data-dir", dataDirectory.path, "--port", String(port), "--set", "log_level=\"warning\""]
-            + LocalPorts.internalEndpointSettings(Array(ports.dropFirst()))
+            + endpoints
             + settings.flatMap { ["--set", $0] }
             + ["--exit-with-parent", String(getpid())]
         // chatd stops when the thread that started it exits; see ProcessLauncher.
@@ -50,6 +69,18 @@ public final class SystemUnderTest {
     }
 
     public var supervisorPID: Int32 { process.processIdentifier }
+
+    /// Runs `count` storage workers from now on, as an operator scales: the config file names
+    /// them and the supervisor reloads it (partitions move while the system serves).
+    public func scaleStorage(to count: Int) throws {
+        guard let configFile, (1...storageEndpoints.count).contains(count) else { throw Exited(status: -1) }
+        try Self.storageConfig(Array(storageEndpoints.prefix(count))).write(to: configFile, atomically: true, encoding: .utf8)
+        kill(process.processIdentifier, SIGHUP)
+    }
+
+    private static func storageConfig(_ endpoints: [String]) -> String {
+        "[storage]\nendpoints = [" + endpoints.map { "\"\($0)\"" }.joined(separator: ", ") + "]\n"
+    }
 
     /// SIGTERM, as an operator stops it; SIGKILL for it and its children if it lingers.
     public func stop() {
