@@ -24,43 +24,24 @@ import Testing
     @Test func textsKeepFlowingWhilePartitionsMoveBetweenRunningWorkers() throws {
         let system = try ChatSystem()
         defer { system.stop(); system.removeData() }
-        let users = try (0..<8).map { _ in try system.signedInUser() }
-        var pairs: [(Int, Int)] = []
-        for low in users.indices { for high in users.indices where high > low { pairs.append((low, high)) } }
-        var rounds = 0
-        func sendRound() throws {
-            for (low, high) in pairs {
-                let (client, me) = users[low], peer = users[high].1
-                try client.sendLine("\(me) to \(peer) 202004131702 text\nround \(rounds) \(me) \(peer)")
-                #expect(try client.readReply() == "ok", "round \(rounds), \(me) to \(peer)")
-            }
-            rounds += 1
-        }
-
-        try sendRound()
+        var texts = TextRounds(try (0..<8).map { _ in try system.signedInUser() })
+        try texts.send()
         // Epoch 2: partitions 0-7 to worker 1, 8-15 to worker 0 (under p % 2 half of each moves).
         try writeMap(system, epoch: 2, owners: (0..<16).map { $0 < 8 ? 1 : 0 })
         kill(system.supervisor.processIdentifier, SIGHUP)
-        for _ in 0..<3 { try sendRound() }
+        for _ in 0..<3 { try texts.send() }
         try waitUntil("both workers on epoch 2; log:\n\(system.log)", timeout: .seconds(10)) { reloadedLines(system, epoch: 2) == 2 }
-        try sendRound()
+        try texts.send()
         // Epoch 3: back to p % 2, every moved partition moving again.
         try writeMap(system, epoch: 3, owners: (0..<16).map { $0 % 2 })
         kill(system.supervisor.processIdentifier, SIGHUP)
-        for _ in 0..<3 { try sendRound() }
+        for _ in 0..<3 { try texts.send() }
         try waitUntil("both workers on epoch 3; log:\n\(system.log)", timeout: .seconds(10)) { reloadedLines(system, epoch: 3) == 2 }
-        try sendRound()
+        try texts.send()
 
         #expect(system.log.contains("partition let go"), "no partition moved")
         #expect(!system.log.contains("does not own"), "a request was refused during a move")
-        for (low, high) in pairs {
-            let (client, me) = users[low], peer = users[high].1
-            let history = String(decoding: try client.history(me: me, peer: peer), as: UTF8.self)
-            let found = (0..<rounds).map { history.components(separatedBy: "\nround \($0) \(me) \(peer)\n").count - 1 }
-            #expect(found == Array(repeating: 1, count: rounds), "\(me)-\(peer): \(history)")
-            let positions = (0..<rounds).compactMap { history.range(of: "\nround \($0) \(me) \(peer)\n")?.lowerBound }
-            #expect(positions == positions.sorted(), "\(me)-\(peer) out of order: \(history)")
-        }
+        try texts.expectEachOnceInOrder()
     }
 
     /// Clients that do not wait for each answer before sending the next (several texts in

@@ -11,29 +11,18 @@ import Testing
         let config = "log_level = \"info\"\n"
         let system = try ChatSystem(config: config, storageWorkers: 4, configuredStorageWorkers: 2)
         defer { system.stop(); system.removeData() }
-        let users = try (0..<8).map { _ in try system.signedInUser() }
-        var pairs: [(Int, Int)] = []
-        for low in users.indices { for high in users.indices where high > low { pairs.append((low, high)) } }
-        var rounds = 0
-        func sendRound() throws {
-            for (low, high) in pairs {
-                let (client, me) = users[low], peer = users[high].1
-                try client.sendLine("\(me) to \(peer) 202004131702 text\nround \(rounds) \(me) \(peer)")
-                #expect(try client.readReply() == "ok", "round \(rounds), \(me) to \(peer)")
-            }
-            rounds += 1
-        }
+        var texts = TextRounds(try (0..<8).map { _ in try system.signedInUser() })
         func storageWorkers() -> [Int] { (0..<4).filter { system.childPID("storage", index: $0) != nil } }
 
-        try sendRound()
+        try texts.send()
         for (step, count) in [4, 1, 3].enumerated() {
             try system.rewriteConfig(config + ChatSystem.storageSection(Array(system.storageEndpoints.prefix(count))))
             kill(system.supervisor.processIdentifier, SIGHUP)
-            for _ in 0..<3 { try sendRound() }
+            for _ in 0..<3 { try texts.send() }
             try waitUntil("\(count) storage workers after step \(step + 1); log:\n\(system.log)", timeout: .seconds(20)) {
                 storageWorkers() == Array(0..<count)
             }
-            try sendRound()
+            try texts.send()
         }
 
         // Status shows the map: three workers on epoch 4 (1, then one per step), every
@@ -49,13 +38,6 @@ import Testing
         #expect(processes["storage-3"] == nil)
         #expect(!system.log.contains("child exited"), "a planned start or stop was taken for a crash")
         #expect(!system.log.contains("does not own"), "a request was refused during a move")
-        for (low, high) in pairs {
-            let (client, me) = users[low], peer = users[high].1
-            let history = String(decoding: try client.history(me: me, peer: peer), as: UTF8.self)
-            let found = (0..<rounds).map { history.components(separatedBy: "\nround \($0) \(me) \(peer)\n").count - 1 }
-            #expect(found == Array(repeating: 1, count: rounds), "\(me)-\(peer): \(history)")
-            let positions = (0..<rounds).compactMap { history.range(of: "\nround \($0) \(me) \(peer)\n")?.lowerBound }
-            #expect(positions == positions.sorted(), "\(me)-\(peer) out of order: \(history)")
-        }
+        try texts.expectEachOnceInOrder()
     }
 }
