@@ -42,13 +42,11 @@ public final class SystemUnderTest {
         let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
             .deletingLastPathComponent().appendingPathComponent("chatd")
         process.executableURL = executable
-        var endpoints = LocalPorts.internalEndpointSettings(Array(ports.dropFirst()))
+        var endpoints = LocalPorts.internalEndpointSettings(Array(ports.dropFirst()), storageInConfigFile: maxStorageWorkers != nil)
         if maxStorageWorkers != nil {
             let file = dataDirectory.appendingPathComponent("chatd.toml")
-            try Self.storageConfig(Array(storageEndpoints.prefix(storageWorkers))).write(to: file, atomically: true, encoding: .utf8)
+            try LocalPorts.storageConfig(Array(storageEndpoints.prefix(storageWorkers))).write(to: file, atomically: true, encoding: .utf8)
             configFile = file
-            // The file names them: the `--set` and its value go.
-            if let index = endpoints.firstIndex(where: { $0.hasPrefix("storage.endpoints=") }) { endpoints.removeSubrange((index - 1)...index) }
             endpoints += ["--config", file.path]
         } else {
             configFile = nil
@@ -74,13 +72,10 @@ public final class SystemUnderTest {
     /// them and the supervisor reloads it (partitions move while the system serves).
     public func scaleStorage(to count: Int) throws {
         guard let configFile, (1...storageEndpoints.count).contains(count) else { throw Exited(status: -1) }
-        try Self.storageConfig(Array(storageEndpoints.prefix(count))).write(to: configFile, atomically: true, encoding: .utf8)
+        try LocalPorts.storageConfig(Array(storageEndpoints.prefix(count))).write(to: configFile, atomically: true, encoding: .utf8)
         kill(process.processIdentifier, SIGHUP)
     }
 
-    private static func storageConfig(_ endpoints: [String]) -> String {
-        "[storage]\nendpoints = [" + endpoints.map { "\"\($0)\"" }.joined(separator: ", ") + "]\n"
-    }
 
     /// SIGTERM, as an operator stops it; SIGKILL for it and its children if it lingers.
     public func stop() {

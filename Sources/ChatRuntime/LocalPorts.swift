@@ -32,12 +32,21 @@ public enum LocalPorts {
     /// `--set` arguments that put auth, the router and the storage workers on these loopback
     /// ports, in that order (one storage worker per port after the second), and turn the
     /// metrics endpoint off, whose default port would be shared by every system on the machine
-    /// (a later `--set metrics.listen=...` turns it on again).
-    public static func internalEndpointSettings(_ ports: [Int]) -> [String] {
-        let storage = ports[2...].map { "\"tcp://127.0.0.1:\($0)\"" }.joined(separator: ",")
-        return ["--set", "auth.endpoint=\"tcp://127.0.0.1:\(ports[0])\"",
-                "--set", "router.endpoint=\"tcp://127.0.0.1:\(ports[1])\"",
-                "--set", "storage.endpoints=[\(storage)]",
-                "--set", "metrics.listen=\"\""]
+    /// (a later `--set metrics.listen=...` turns it on again). `storageInConfigFile`: the
+    /// storage endpoints are left out, for a config file to name (`storageConfig`), which a
+    /// reload can change (`--set` would win over the file).
+    public static func internalEndpointSettings(_ ports: [Int], storageInConfigFile: Bool = false) -> [String] {
+        var settings = ["--set", "auth.endpoint=\"tcp://127.0.0.1:\(ports[0])\"",
+                        "--set", "router.endpoint=\"tcp://127.0.0.1:\(ports[1])\""]
+        if !storageInConfigFile {
+            let storage = ports[2...].map { "\"tcp://127.0.0.1:\($0)\"" }.joined(separator: ",")
+            settings += ["--set", "storage.endpoints=[\(storage)]"]
+        }
+        return settings + ["--set", "metrics.listen=\"\""]
+    }
+
+    /// A config file's line naming the storage workers' `endpoints`.
+    public static func storageConfig(_ endpoints: [String]) -> String {
+        ConfigFile.write(["storage.endpoints": .strings(endpoints)])
     }
 }

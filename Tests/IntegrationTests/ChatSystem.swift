@@ -41,8 +41,8 @@ final class ChatSystem: Sendable {
     /// storage endpoints and the data folder before anything starts, to put files there that
     /// depend on the endpoints (a partition map).
     /// `configuredStorageWorkers`: with `config`, the storage workers are named in the file
-    /// (its `[storage]` section, the first that many of the `storageWorkers` endpoints made),
-    /// not by `--set`, so that rewriting the file (`storageSection`) can add or remove some.
+    /// (`storage.endpoints`, the first that many of the `storageWorkers` endpoints made), not by
+    /// `--set`, so that rewriting the file (`LocalPorts.storageConfig`) can add or remove some.
     /// `descriptorLimit`: `soft:hard` open files for the supervisor from its start (`prlimit`),
     /// which its children inherit.
     init(settings: [String] = [], config: String? = nil, dataDirectory: URL? = nil, storageWorkers: Int = 2,
@@ -52,18 +52,16 @@ final class ChatSystem: Sendable {
         port = ports[0]
         authEndpoint = "tcp://127.0.0.1:\(ports[1])"
         routerEndpoint = "tcp://127.0.0.1:\(ports[2])"
-        storageEndpoints = ports[3...].map { "tcp://127.0.0.1:\($0)" }
+        let storageEndpoints = ports[3...].map { "tcp://127.0.0.1:\($0)" }
+        self.storageEndpoints = storageEndpoints
         self.dataDirectory = dataDirectory ?? FileManager.default.temporaryDirectory.appendingPathComponent("chat-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: self.dataDirectory, withIntermediateDirectories: true)
         logFile = self.dataDirectory.appendingPathComponent("chatd-\(UUID().uuidString.prefix(8)).log")
-        var shared = ["--data-dir", self.dataDirectory.path] + LocalPorts.internalEndpointSettings(Array(ports.dropFirst()))
-        if configuredStorageWorkers != nil, let index = shared.firstIndex(where: { $0.hasPrefix("storage.endpoints=") }) {
-            shared.removeSubrange((index - 1)...index)   // the `--set` and its value: the file names them
-        }
+        var shared = ["--data-dir", self.dataDirectory.path]
+            + LocalPorts.internalEndpointSettings(Array(ports.dropFirst()), storageInConfigFile: configuredStorageWorkers != nil)
         if let config {
             let file = self.dataDirectory.appendingPathComponent("chatd.toml")
-            let endpoints = ports[3...].map { "tcp://127.0.0.1:\($0)" }
-            let storage = configuredStorageWorkers.map { ChatSystem.storageSection(Array(endpoints.prefix($0))) } ?? ""
+            let storage = configuredStorageWorkers.map { "\n" + LocalPorts.storageConfig(Array(storageEndpoints.prefix($0))) } ?? ""
             try (config + storage).write(to: file, atomically: true, encoding: .utf8)
             configFile = file
             shared += ["--config", file.path]
@@ -248,11 +246,6 @@ final class ChatSystem: Sendable {
     func rewriteConfig(_ text: String) throws {
         guard let configFile else { throw Failure(description: "started without a config file") }
         try text.write(to: configFile, atomically: true, encoding: .utf8)
-    }
-
-    /// A config file's `[storage]` section naming `endpoints`.
-    static func storageSection(_ endpoints: [String]) -> String {
-        "\n[storage]\nendpoints = [" + endpoints.map { "\"\($0)\"" }.joined(separator: ", ") + "]\n"
     }
 
     func removeData() { try? FileManager.default.removeItem(at: dataDirectory) }

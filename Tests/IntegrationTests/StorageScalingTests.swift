@@ -1,3 +1,4 @@
+import ChatRuntime
 import ChatTestSupport
 import Foundation
 import Testing
@@ -16,7 +17,7 @@ import Testing
 
         try texts.send()
         for (step, count) in [4, 1, 3].enumerated() {
-            try system.rewriteConfig(config + ChatSystem.storageSection(Array(system.storageEndpoints.prefix(count))))
+            try system.rewriteConfig(config + LocalPorts.storageConfig(Array(system.storageEndpoints.prefix(count))))
             kill(system.supervisor.processIdentifier, SIGHUP)
             for _ in 0..<3 { try texts.send() }
             try waitUntil("\(count) storage workers after step \(step + 1); log:\n\(system.log)", timeout: .seconds(20)) {
