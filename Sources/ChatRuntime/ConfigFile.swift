@@ -1,4 +1,3 @@
-import Foundation
 import TOMLKit
 
 /// The config file: TOML, read by TOMLKit (toml++), which refuses what TOML refuses, a key set
@@ -57,25 +56,10 @@ public enum ConfigFile {
         }
     }
 
-    /// A TOML basic string: quotes, backslashes and control characters escaped.
     private static func quoted(_ text: String) -> String {
-        var result = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case "\t": result += "\\t"
-            case "\r": result += "\\r"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    result += String(format: "\\u%04X", scalar.value)
-                } else {
-                    result.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return result + "\""
+        var result = ""
+        QuotedString.append(text, to: &result)
+        return result
     }
 
     /// toml++ words every second definition of a key or of a table this way.

@@ -28,46 +28,24 @@ public struct JSONLogLine: Sendable {
     /// The line, newline included.
     public var encoded: String {
         var line = "{\"time\":"
-        Self.append(Self.timestamp(time), to: &line)
+        QuotedString.append(Self.timestamp(time), to: &line)
         line += ",\"level\":"
-        Self.append(level.rawValue, to: &line)
+        QuotedString.append(level.rawValue, to: &line)
         line += ",\"label\":"
-        Self.append(label, to: &line)
+        QuotedString.append(label, to: &line)
         line += ",\"message\":"
-        Self.append(message, to: &line)
+        QuotedString.append(message, to: &line)
         line += ",\"metadata\":{"
         for (index, (key, value)) in metadata.sorted(by: { $0.key < $1.key }).enumerated() {
             if index > 0 { line += "," }
-            Self.append(key, to: &line)
+            QuotedString.append(key, to: &line)
             line += ":"
-            Self.append(value.description, to: &line)
+            QuotedString.append(value.description, to: &line)
         }
         line += "},\"source\":"
-        Self.append(source, to: &line)
+        QuotedString.append(source, to: &line)
         line += "}\n"
         return line
-    }
-
-    /// `text` as a JSON string: quotes, backslashes and every control character escaped (a raw
-    /// newline would split the line); the rest, non-ASCII included, as it is, in UTF-8.
-    static func append(_ text: String, to line: inout String) {
-        line += "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": line += "\\\""
-            case "\\": line += "\\\\"
-            case "\n": line += "\\n"
-            case "\r": line += "\\r"
-            case "\t": line += "\\t"
-            // JSON allows U+2028 and U+2029 raw, but JavaScript before ES2019 did not, and some
-            // line-oriented tools take them for line ends.
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F || scalar == "\u{2028}" || scalar == "\u{2029}":
-                let hex = String(scalar.value, radix: 16)
-                line += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: line.unicodeScalars.append(scalar)
-            }
-        }
-        line += "\""
     }
 
     /// UTC, to the millisecond: `2026-01-01T12:00:00.000Z`.
