@@ -159,22 +159,3 @@ import Testing
         withExtendedLifetime(taken) {}
     }
 }
-
-/// A listening socket holding a loopback port, closed when released.
-private final class LoopbackListener {
-    private let descriptor: Int32
-
-    init(port: Int) throws {
-        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard bound == 0, listen(descriptor, 1) == 0 else { throw ChatSystem.Failure(description: "cannot hold port \(port): errno \(errno)") }
-    }
-
-    deinit { close(descriptor) }
-}

@@ -7,19 +7,9 @@ import Testing
 @Suite struct StartUpErrorTests {
     @Test func aWorkerThatCannotBindLogsWhenAndWhichRoleAndExits() throws {
         // A port someone else listens on.
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(listener) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-                bind(listener, pointer, length) == 0 && listen(listener, 1) == 0 && getsockname(listener, pointer, &length) == 0
-            }
-        }
-        try #require(bound)
-        let port = Int(UInt16(bigEndian: address.sin_port))
+        let taken = try LoopbackListener()
+        defer { withExtendedLifetime(taken) {} }
+        let port = taken.port
 
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("chat-startup-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
