@@ -330,6 +330,12 @@ public final class BusLoop: @unchecked Sendable {
         outbox[socket][index] = batch
     }
 
+    /// The peer of `socket`, gone a while, is expected back shortly (`PeerReachability.expectedBack`).
+    public func expectPeerBack(on socket: SocketID) {
+        assert(isOnLoopThread, "BusLoop.expectPeerBack off the loop thread")
+        reachability[socket.index].expectedBack(now: Self.now())
+    }
+
     /// Sends a request; `onReply` runs on the loop thread exactly once, with the reply or an error.
     /// It need not be Sendable: it is made on the loop thread and never leaves it.
     public func request(_ message: BusMessage, on socket: SocketID, to peer: [UInt8]? = nil,

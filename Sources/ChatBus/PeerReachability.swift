@@ -26,6 +26,13 @@ struct PeerReachability: Equatable {
         return .unreachable
     }
 
+    /// The peer is expected back (a newer partition map names a storage worker again that was
+    /// removed, and it is starting at its old endpoint): requests wait for it, as for one
+    /// starting, for another `grace` from `now` before failing fast again.
+    mutating func expectedBack(now: UInt64) {
+        if case .lost = state { state = .lost(since: now) }
+    }
+
     enum Change: Equatable { case unreachable, reachableAgain }
 
     /// Cheap to ask on every request; only a lost peer needs the clock read.

@@ -166,11 +166,15 @@ final class GatewayBus: SessionBus, @unchecked Sendable {
     /// Routes by `newer` from now on if it is newer than the map held, connecting to the
     /// storage workers it names that have no socket yet.
     private func adopt(_ newer: PartitionMap) {
+        let slotsBefore = Set(storageRouting.slotOfWorker)
         do {
             let adopted = try storageRouting.adopt(newer) { endpoint, name in
                 storageSockets.append(try loop.connectDealer(endpoint, worker: name))
             }
             guard adopted else { return }
+            // A worker named again after it was removed is starting at its old endpoint: its
+            // socket's requests wait for it instead of failing fast as for a worker gone.
+            for slot in Set(storageRouting.slotOfWorker).subtracting(slotsBefore) { loop.expectPeerBack(on: storageSockets[slot]) }
             logger.info("adopted a newer partition map", metadata: [
                 "storage.map_epoch": "\(newer.epoch)", "storage.workers": "\(newer.workers)"])
         } catch {

@@ -16,7 +16,7 @@ struct StorageRouting {
     /// that left the map may still be finishing a transfer it began.
     private(set) var endpoints: [String]
     /// `slotOfWorker[w]`: the index in `endpoints` of `map.workers[w]`.
-    private var slotOfWorker: [Int]
+    private(set) var slotOfWorker: [Int]
     /// Uploads and downloads in progress, by id: the slot of the worker that began them. (Ids
     /// are numbered per worker from a random 48-bit start, so two workers' ids do not meet.)
     private var transfers: [UInt64: Int] = [:]

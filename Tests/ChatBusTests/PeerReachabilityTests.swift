@@ -22,6 +22,20 @@ import Testing
         #expect(!peer.failsFast(now: 9_999, grace: 10))
     }
 
+    @Test func aPeerExpectedBackWaitsAnotherGrace() {
+        var peer = PeerReachability()
+        peer.expectedBack(now: 500)
+        #expect(peer.state == .neverConnected, "only a lost peer is changed")
+        _ = peer.connected()
+        _ = peer.disconnected(now: 1_000)
+        #expect(peer.failsFast(now: 5_000, grace: 10))
+        // A newer partition map names the worker again: it is starting.
+        peer.expectedBack(now: 5_000)
+        #expect(!peer.failsFast(now: 5_009, grace: 10))
+        #expect(peer.failsFast(now: 5_010, grace: 10), "and fails fast again if it never comes")
+        #expect(peer.connected() == .reachableAgain)
+    }
+
     /// Over real sockets: a worker that goes away is logged as unreachable; past the grace a
     /// request fails at once instead of waiting out its timeout; a worker back on the same
     /// endpoint is logged and served.
