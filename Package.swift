@@ -138,7 +138,7 @@ let package = Package(
         ]),
         // Depends on the executables so `swift test` builds them; the tests run them as users do.
         .testTarget(name: "IntegrationTests", dependencies: [
-            "ChatRuntime", "ChatBus", "SQLite", "ChatTestSupport", .product(name: "Logging", package: "swift-log"),
+            "ChatRuntime", "ChatBus", "ChatCrypto", "SQLite", "ChatTestSupport", .product(name: "Logging", package: "swift-log"),
             "chatd", "chat", "chat-bench",
         ]),
     ],

@@ -17,7 +17,7 @@ extension BusMessage {
         case p2pTooManyOffers = 120
         case openHistory = 130, readHistory, historySnapshot, historyPage
         case reserveStorage = 140, releaseStorage, storageReservation
-        case partitionMoved = 150
+        case partitionMoved = 150, resumeUpload
     }
 
     public var kind: Kind {
@@ -45,6 +45,7 @@ extension BusMessage {
         case .uploadChunk: return .uploadChunk
         case .finishUpload: return .finishUpload
         case .abortUpload: return .abortUpload
+        case .resumeUpload: return .resumeUpload
         case .openDownload: return .openDownload
         case .readChunk: return .readChunk
         case .closeDownload: return .closeDownload
@@ -116,6 +117,9 @@ extension BusMessage {
             writer.write(from); writer.write(to); writer.write(bytes: record)
         case .beginUpload(let pair, let header, let name, let size):
             pair.encode(into: &writer); writer.write(bytes: header); writer.write(name); writer.write(size)
+        case .resumeUpload(let pair, let header, let name, let size, let upload, let received):
+            pair.encode(into: &writer); writer.write(bytes: header); writer.write(name); writer.write(size)
+            writer.write(upload); writer.write(received)
         case .uploadChunk(let upload, let bytes):
             writer.write(upload); writer.write(bytes: bytes)
         case .finishUpload(let id), .abortUpload(let id), .closeDownload(let id), .uploadReady(let id):
@@ -217,6 +221,9 @@ extension BusMessage {
         case .uploadChunk: self = .uploadChunk(upload: try reader.read(), bytes: try reader.readBytes())
         case .finishUpload: self = .finishUpload(upload: try reader.read())
         case .abortUpload: self = .abortUpload(upload: try reader.read())
+        case .resumeUpload:
+            self = .resumeUpload(pair: try PairKey(decoding: &reader), header: try reader.readBytes(), name: try reader.read(),
+                                 size: try reader.read(), upload: try reader.read(), received: try reader.read())
         case .openDownload: self = .openDownload(pair: try PairKey(decoding: &reader), name: try reader.read())
         case .readChunk: self = .readChunk(download: try reader.read(), offset: try reader.read(), length: try reader.read())
         case .closeDownload: self = .closeDownload(download: try reader.read())

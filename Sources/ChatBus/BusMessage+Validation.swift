@@ -62,6 +62,10 @@ extension BusMessage {
         case .beginUpload(let pair, let header, let name, let size):
             if let problem = Self.pairProblem(pair) ?? Self.recordProblem(header) ?? Self.storedNameProblem(name) { return problem }
             return size >= 0 ? nil : "negative size"
+        case .resumeUpload(let pair, let header, let name, let size, _, let received):
+            if let problem = Self.pairProblem(pair) ?? Self.recordProblem(header) ?? Self.storedNameProblem(name) { return problem }
+            if size < 0 { return "negative size" }
+            return (0...size).contains(received) ? nil : "received out of range"
         case .uploadChunk(_, let bytes):
             return bytes.count <= FieldLimits.chunkBytes ? nil : "chunk too large"
         case .openDownload(let pair, let name):

@@ -98,6 +98,11 @@ public enum BusMessage: Equatable, Sendable {
     case finishUpload(upload: UInt64)
     /// One-way: the client went away mid-upload; nothing is kept.
     case abortUpload(upload: UInt64)
+    /// Carries on, at the partition's owner now, an upload its previous owner let go of (it
+    /// answered a chunk or the finish `partitionMoved`): the upload's first `received` bytes,
+    /// confirmed by then, are kept from the file it left; the rest follows as chunks, under the
+    /// same `upload` id. Answered `uploadReady`.
+    case resumeUpload(pair: PairKey, header: [UInt8], name: String, size: Int64, upload: UInt64, received: Int64)
     case openDownload(pair: PairKey, name: String)
     case readChunk(download: UInt64, offset: Int64, length: UInt32)
     /// One-way: the download is over (done, declined or the client left).

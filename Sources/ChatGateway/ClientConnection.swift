@@ -358,8 +358,10 @@ final class ClientConnection: ChannelInboundHandler, @unchecked Sendable {
         switch note {
         case .signedIn(let uid):
             logger.debug("signed in", metadata: ["gateway.uid": "\(uid)"])
-        case .uploadFailed(let upload):
-            logger.warning("upload failed in storage; dropping the rest", metadata: ["gateway.upload": "\(upload)"])
+        case .uploadFailed(let upload, let reason):
+            logger.warning("upload failed in storage; dropping the rest", metadata: ["gateway.upload": "\(upload)", "gateway.reason": "\(reason)"])
+        case .downloadReopened(let download):
+            logger.info("download opened again at its partition's new owner", metadata: ["gateway.download": "\(download)"])
         }
     }
 

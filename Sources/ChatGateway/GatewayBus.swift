@@ -118,11 +118,20 @@ final class GatewayBus: SessionBus, @unchecked Sendable {
     /// it); a `partitionMoved` answer is adopted and the request sent again, up to
     /// `StorageRouting.maxResends` times. A worker refuses a foreign partition before acting,
     /// so a resent request never acts twice. (Texts take `store`, the same way with one closure.)
+    ///
+    /// A transfer's chunk or an upload's finish answered `partitionMoved` is not sent again
+    /// (its worker handed the upload over, or is gone with a move): the session carries the
+    /// transfer on at the new owner.
     private func requestStorage(_ message: BusMessage, about pair: PairKey, resends: Int = 0,
                                 _ completion: @escaping (Result<BusMessage, BusRequestError>) -> Void) {
         let slot = storageRouting.slot(for: message, pair: pair)
         loop.request(message, on: storageSockets[slot]) { [self] result in
-            guard case .success(.partitionMoved(let newer)) = result else {
+            var result = result
+            if case .failure(let failure) = result, storageRouting.transferMovedAway(message, failure: failure, pair: pair, askedSlot: slot) {
+                result = .success(.partitionMoved(storageRouting.map))
+            }
+            if case .success(.partitionMoved(let newer)) = result, message.continuesTransfer { adopt(newer) }
+            guard case .success(.partitionMoved(let newer)) = result, !message.continuesTransfer else {
                 storageRouting.answered(message, with: result, from: slot)
                 return completion(result)
             }

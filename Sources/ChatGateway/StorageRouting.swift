@@ -77,21 +77,38 @@ struct StorageRouting {
         resends < Self.maxResends && slot(for: pair) != asked
     }
 
-    /// Notes what an answer means for transfers: a begun one stays with `slot`; a finished one,
-    /// or one its worker no longer knows (it failed it, or swept it idle), is forgotten.
+    /// Notes what an answer means for transfers: a begun (or resumed) one stays with `slot`; a
+    /// finished one, or one its worker no longer knows (it failed it, or swept it idle), is
+    /// forgotten.
     mutating func answered(_ request: BusMessage, with answer: Result<BusMessage, BusRequestError>, from slot: Int) {
         switch request {
-        case .beginUpload:
+        case .beginUpload, .resumeUpload:
             if case .success(.uploadReady(let id)) = answer { transfers[id] = slot }
         case .openDownload:
             if case .success(.downloadReady(let id, _, _)) = answer { transfers[id] = slot }
         case .finishUpload(let id):
             transfers.removeValue(forKey: id)
         case .uploadChunk(let id, _), .readChunk(let id, _, _):
+            // One handed over (`partitionMoved`) stays with its worker until resumed: chunks the
+            // session sent before it heard of the move must get the same answer there.
             if case .success(.failure) = answer { transfers.removeValue(forKey: id) }
         default:
             break
         }
+    }
+
+    /// Whether an unanswered chunk of a transfer, or an upload's finish (its worker gone, or
+    /// silent), counts as a move: the map now gives the pair's partition to another worker than
+    /// `slot`, the one that began it. The session then resumes an upload at the owner, as after
+    /// `partitionMoved` (the owner takes the partition only once the old worker let it go, and
+    /// keeps only the bytes confirmed, so nothing is written twice), or opens a download
+    /// there again.
+    ///
+    /// A finish counts only if it never left (`unreachable`): one sent and not answered may
+    /// have been stored, and resuming it would store it twice, or fail it though it was stored.
+    func transferMovedAway(_ request: BusMessage, failure: BusRequestError, pair: PairKey, askedSlot slot: Int) -> Bool {
+        if case .finishUpload = request, failure != .unreachable { return false }
+        return request.continuesTransfer && self.slot(for: pair) != slot
     }
 
     /// Notes a one-way message: an aborted upload or a closed download is forgotten.
@@ -104,4 +121,15 @@ struct StorageRouting {
 
     /// Transfers in progress (for tests and figures).
     var transfersInProgress: Int { transfers.count }
+}
+
+extension BusMessage {
+    /// A chunk of a transfer begun, or an upload's finish: it goes to the worker that began
+    /// it, and `partitionMoved` is the session's to act on (not a request to send on).
+    var continuesTransfer: Bool {
+        switch self {
+        case .uploadChunk, .finishUpload, .readChunk: return true
+        default: return false
+        }
+    }
 }

@@ -23,11 +23,43 @@ struct BlobFolder {
 
     func blobPath(_ blob: String) -> String { "\(path)/\(blob)" }
 
-    /// A new empty file for an upload; returns its descriptor and path.
-    func createTemporary() throws -> (descriptor: Int32, path: String) {
-        let file = "\(temporaryPath)/\(SecureRandom.bytes(12).hexString)"
+    /// Where upload `id` is written until it is stored. Named by the id, so the partition's next
+    /// owner finds an upload handed over in a move (`reopenTemporary`).
+    func temporary(ofUpload id: UInt64) -> String { "\(temporaryPath)/upload-\(String(id, radix: 16))" }
+
+    /// An upload's file once its worker let the partition go: kept for the next owner, unlike
+    /// the file of an upload a crash cut short.
+    static let handedOverSuffix = ".handed-over"
+
+    /// A new empty file for upload `id`; returns its descriptor and path.
+    func createTemporary(ofUpload id: UInt64) throws -> (descriptor: Int32, path: String) {
+        let file = temporary(ofUpload: id)
         let descriptor = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw IOError("open", file) }
+        return (descriptor, file)
+    }
+
+    /// Closes an upload's file and marks it handed over, as its worker lets the partition go.
+    static func handOver(descriptor: Int32, temporary: String) {
+        close(descriptor)
+        rename(temporary, temporary + handedOverSuffix)
+    }
+
+    /// Opens upload `id`'s file, which a previous owner of the partition handed over, to carry
+    /// on after its first `received` bytes: anything past them (written, never confirmed) is
+    /// cut. It is this worker's upload from now on (no longer marked handed over).
+    func reopenTemporary(ofUpload id: UInt64, received: Int64) throws -> (descriptor: Int32, path: String) {
+        let file = temporary(ofUpload: id)
+        let handedOver = file + Self.handedOverSuffix
+        let descriptor = open(handedOver, O_WRONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw IOError("open", handedOver) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0, Int64(status.st_size) >= received,
+              ftruncate(descriptor, off_t(received)) == 0, lseek(descriptor, off_t(received), SEEK_SET) == off_t(received),
+              rename(handedOver, file) == 0 else {
+            close(descriptor)
+            throw IOError("resume (\(received) bytes)", handedOver)
+        }
         return (descriptor, file)
     }
 
@@ -90,16 +122,33 @@ struct BlobFolder {
     }
 
     /// Removes what a crash can leave: uploads in progress, and blobs whose record was never
-    /// committed (the crash came between the rename and the commit).
-    func removeLeftovers(keeping referenced: Set<String>) -> Int {
+    /// committed (the crash came between the rename and the commit). Uploads handed over stay
+    /// while fresh (written within `handedOverIdleFor` seconds): their gateways resume them here.
+    func removeLeftovers(keeping referenced: Set<String>, handedOverIdleFor idle: TimeInterval) -> Int {
         var removed = 0
         let manager = FileManager.default
         for name in (try? manager.contentsOfDirectory(atPath: temporaryPath)) ?? [] {
-            if (try? manager.removeItem(atPath: "\(temporaryPath)/\(name)")) != nil { removed += 1 }
+            let file = "\(temporaryPath)/\(name)"
+            if name.hasSuffix(Self.handedOverSuffix), !Self.isIdle(file, for: idle) { continue }
+            if (try? manager.removeItem(atPath: file)) != nil { removed += 1 }
         }
         for name in (try? manager.contentsOfDirectory(atPath: path)) ?? [] where name != "tmp" && !referenced.contains(name) {
             if (try? manager.removeItem(atPath: blobPath(name))) != nil { removed += 1 }
         }
         return removed
+    }
+
+    /// Removes uploads handed over to this worker and not resumed for `idle` seconds (their
+    /// clients left).
+    func removeAbandonedUploads(idleFor idle: TimeInterval) {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: temporaryPath)) ?? [] where name.hasSuffix(Self.handedOverSuffix) {
+            let file = "\(temporaryPath)/\(name)"
+            if Self.isIdle(file, for: idle) { unlink(file) }
+        }
+    }
+
+    private static func isIdle(_ file: String, for seconds: TimeInterval) -> Bool {
+        guard let written = (try? FileManager.default.attributesOfItem(atPath: file))?[.modificationDate] as? Date else { return true }
+        return written < Date(timeIntervalSinceNow: -seconds)
     }
 }

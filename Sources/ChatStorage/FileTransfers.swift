@@ -6,12 +6,17 @@ import Logging
 
 /// Uploads and downloads of files through the server, for one storage worker.
 ///
+/// When the worker lets a partition go (a move), its uploads in progress are handed over, not
+/// dropped: their files stay, and their next chunk or finish is answered `partitionMoved`,
+/// upon which the gateway resumes them at the new owner (`resumeUpload`) from the bytes
+/// confirmed. Downloads go on where they began (a stored file never changes).
+///
 /// File I/O (writes, fsyncs, reads) runs on one serial queue, so a large fsync never stalls the
 /// bus loop and the text appends it serves; results come back to the loop with `execute`.
 /// Because the queue is serial, a chunk's write always precedes the finish or abort queued after it.
 ///
-/// Unchecked: its mutable state (`uploads`, `downloads`, `nextId`, and the partitions served) is
-/// touched on the bus loop's thread only; closures on `fileQueue` capture values, and come back
+/// Unchecked: its mutable state (`uploads`, `downloads`, `handedOver`, `nextId`, and the
+/// partitions served) is touched on the bus loop's thread only; closures on `fileQueue` capture values, and come back
 /// with `loop.execute`.
 final class FileTransfers: @unchecked Sendable {
     private struct Upload {
@@ -50,6 +55,9 @@ final class FileTransfers: @unchecked Sendable {
     private let metrics: StorageMetrics
     private var uploads: [UInt64: Upload] = [:]
     private var downloads: [UInt64: Download] = [:]
+    /// Uploads handed over when their partition was let go, with when: their continuations are
+    /// answered with the map, which names the owner to resume at. Forgotten after the idle time.
+    private var handedOver: [UInt64: UInt64] = [:]
     private var nextId = UInt64.random(in: 1...(1 << 48))
 
     init(loop: BusLoop, logger: Logger, metrics: StorageMetrics) {
@@ -65,27 +73,44 @@ final class FileTransfers: @unchecked Sendable {
     }
 
     /// Takes no more transfers of `partition` (loop thread, as its worker lets it go): uploads
-    /// under way there are dropped, their next chunk or finish answered as for any upload
-    /// unknown; downloads go on (a stored file does not change, and its descriptor is open).
+    /// under way there are handed over (their files closed, kept for the next owner); downloads
+    /// go on (a stored file does not change, and its descriptor is open). An upload already
+    /// finishing commits its record before the partition's store closes (`finish`).
     func stopServing(_ partition: Int) {
         folders.removeValue(forKey: partition)
         writers.removeValue(forKey: partition)
-        for (id, upload) in uploads where upload.partition == partition { abort(upload: id, reason: "partition moved") }
+        let now = Self.now()
+        for (id, upload) in uploads where upload.partition == partition {
+            uploads.removeValue(forKey: id)
+            handedOver[id] = now
+            logger.info("upload handed over with its partition", metadata: [
+                "storage.partition": "\(partition)", "storage.upload": "\(id)", "storage.received": "\(upload.received)"])
+            fileQueue.async { BlobFolder.handOver(descriptor: upload.descriptor, temporary: upload.temporary) }
+        }
     }
 
-    /// Handles a transfer message; false for any other message.
-    func handle(_ incoming: BusIncoming, partition: (PairKey) -> Int) -> Bool {
+    /// Handles a transfer message (`map`: the worker's, sent to the gateway of an upload
+    /// handed over); false for any other message.
+    func handle(_ incoming: BusIncoming, map: PartitionMap) -> Bool {
         switch incoming.message {
         case .beginUpload(let pair, let header, let name, let size):
-            begin(incoming, partition: partition(pair), pair: pair, header: header, name: name, size: size)
+            begin(incoming, partition: map.partitioning.partition(of: pair), pair: pair, header: header, name: name, size: size)
+        case .resumeUpload(let pair, let header, let name, let size, let id, let received):
+            resume(incoming, partition: map.partitioning.partition(of: pair), pair: pair, header: header, name: name,
+                   size: size, upload: id, received: received)
+        case .uploadChunk(let id, _) where handedOver[id] != nil, .finishUpload(let id) where handedOver[id] != nil:
+            loop.reply(to: incoming, with: .partitionMoved(map))
         case .uploadChunk(let id, let bytes):
             write(incoming, upload: id, bytes: bytes)
         case .finishUpload(let id):
             finish(incoming, upload: id)
         case .abortUpload(let id):
+            // One handed over is not this worker's to delete: its file goes with the new
+            // owner's sweep of abandoned uploads.
+            handedOver.removeValue(forKey: id)
             abort(upload: id, reason: "client left")
         case .openDownload(let pair, let name):
-            open(incoming, partition: partition(pair), pair: pair, name: name)
+            open(incoming, partition: map.partitioning.partition(of: pair), pair: pair, name: name)
         case .readChunk(let id, let offset, let length):
             read(incoming, download: id, offset: offset, length: Int(length))
         case .closeDownload(let id):
@@ -96,19 +121,33 @@ final class FileTransfers: @unchecked Sendable {
         return true
     }
 
-    /// Waits for the file work queued so far (after the loop's drain, which queues no more):
-    /// no chunk, rename or fsync in a partition's folder runs after its lock goes.
+    /// Waits for the file work queued so far (once no more is asked for: the partition let go,
+    /// or the loop stopped): no chunk, rename or fsync in a partition's folder runs after its
+    /// lock goes, and every upload finishing has its record queued on its store.
     func finishFileWork() {
         fileQueue.sync {}
     }
 
-    /// Drops transfers idle for longer than `idleNanos` (their gateway went away without a word).
+    /// Serves no partition from now on (loop thread, as the worker stops, before its locks
+    /// go): the answers still to come touch no file of a partition another worker may hold.
+    func stopServingAny() {
+        folders.removeAll()
+        writers.removeAll()
+    }
+
+    /// Drops transfers idle for longer than `idleNanos` (their gateway went away without a
+    /// word), and the files of uploads handed over to this worker and never resumed.
     func sweep(idleNanos: UInt64) {
         let now = Self.now()
         for (id, upload) in uploads where now - upload.lastActivity > idleNanos { abort(upload: id, reason: "idle") }
         for (id, download) in downloads where now - download.lastActivity > idleNanos {
             downloads.removeValue(forKey: id)
             fileQueue.async { close(download.descriptor) }
+        }
+        handedOver = handedOver.filter { now - $0.value <= idleNanos }
+        let idleSeconds = TimeInterval(idleNanos) / 1e9
+        for folder in folders.values {
+            fileQueue.async { folder.removeAbandonedUploads(idleFor: idleSeconds) }
         }
     }
 
@@ -117,9 +156,9 @@ final class FileTransfers: @unchecked Sendable {
         // Bus fields are checked as hostile input: a negative size would never complete.
         guard size >= 0 else { return loop.reply(to: incoming, with: .failure("negative size")) }
         do {
-            let (descriptor, temporary) = try folder.createTemporary()
             let id = nextId
             nextId += 1
+            let (descriptor, temporary) = try folder.createTemporary(ofUpload: id)
             uploads[id] = Upload(partition: partition, pair: pair, header: header, name: name, size: size,
                                  descriptor: descriptor, temporary: temporary, lastActivity: Self.now())
             loop.reply(to: incoming, with: .uploadReady(upload: id))
@@ -129,8 +168,33 @@ final class FileTransfers: @unchecked Sendable {
         }
     }
 
+    /// Carries on an upload another worker began and handed over with `partition`, from the
+    /// `received` bytes its gateway had confirmed, under the same id (its file's name).
+    private func resume(_ incoming: BusIncoming, partition: Int, pair: PairKey, header: [UInt8], name: String,
+                        size: Int64, upload id: UInt64, received: Int64) {
+        guard let folder = folders[partition] else { return loop.reply(to: incoming, with: .failure("partition not owned")) }
+        guard (0...size).contains(received) else { return loop.reply(to: incoming, with: .failure("received out of range")) }
+        guard uploads[id] == nil else { return loop.reply(to: incoming, with: .failure("upload already in progress")) }
+        do {
+            // Metadata only (open, stat, truncate of at most a window): quick enough for the loop.
+            let (descriptor, temporary) = try folder.reopenTemporary(ofUpload: id, received: received)
+            handedOver.removeValue(forKey: id)
+            uploads[id] = Upload(partition: partition, pair: pair, header: header, name: name, size: size, received: received,
+                                 descriptor: descriptor, temporary: temporary, lastActivity: Self.now())
+            logger.info("upload resumed after its partition moved", metadata: [
+                "storage.partition": "\(partition)", "storage.upload": "\(id)", "storage.received": "\(received)"])
+            loop.reply(to: incoming, with: .uploadReady(upload: id))
+        } catch {
+            logger.error("cannot resume an upload", metadata: ["storage.error": "\(error)"])
+            loop.reply(to: incoming, with: .failure("\(error)"))
+        }
+    }
+
     private func write(_ incoming: BusIncoming, upload id: UInt64, bytes: [UInt8]) {
-        guard var upload = uploads[id] else { return loop.reply(to: incoming, with: .failure("no such upload")) }
+        guard var upload = uploads[id] else {
+            logger.warning("chunk of an unknown upload", metadata: ["storage.upload": "\(id)"])
+            return loop.reply(to: incoming, with: .failure("no such upload"))
+        }
         // Written so it cannot overflow, whatever size was announced.
         guard Int64(bytes.count) <= upload.size - upload.received else {
             abort(upload: id, reason: "more bytes than announced")
@@ -168,21 +232,26 @@ final class FileTransfers: @unchecked Sendable {
         }
         let folder = folders[upload.partition]!
         let writer = writers[upload.partition]!
+        // The texts that came before the finish commit before its record does.
+        writer.commitWaiting()
         fileQueue.async { [loop, metrics] in
             let started = DispatchTime.now().uptimeNanoseconds
             let made = Result { try folder.makeDurable(descriptor: upload.descriptor, temporary: upload.temporary) }
             metrics.fsyncSeconds.recordNanoseconds(DispatchTime.now().uptimeNanoseconds - started)
-            loop.execute { [self] in
-                guard case .success(let blob) = made else { return refuse(incoming, made, folder: folder, upload: upload) }
-                writer.withStore { store in
-                    try store.commitFile(pair: upload.pair, name: upload.name, blob: blob, size: upload.size) {
-                        HistoryRecord.bytes(headerLine: upload.header, body: $0.utf8)
-                    }
-                } completion: { [self] committed in
-                    guard case .success(let stored) = committed else { return refuse(incoming, committed, folder: folder, upload: upload, blob: blob) }
-                    metrics.filesStored.increment()
-                    loop.reply(to: incoming, with: .stored(record: HistoryRecord.bytes(headerLine: upload.header, body: stored.utf8)))
+            guard case .success(let blob) = made else {
+                return loop.execute { [self] in refuse(incoming, made, folder: folder, upload: upload) }
+            }
+            // Queued on the partition's store from here, not from the loop: once the file work
+            // is done (`finishFileWork`), the record is queued, and a store closing after it
+            // (the partition let go, the worker stopping) commits it first.
+            writer.afterQueued { store in
+                try store.commitFile(pair: upload.pair, name: upload.name, blob: blob, size: upload.size) {
+                    HistoryRecord.bytes(headerLine: upload.header, body: $0.utf8)
                 }
+            } completion: { [self] committed in
+                guard case .success(let stored) = committed else { return refuse(incoming, committed, folder: folder, upload: upload, blob: blob) }
+                metrics.filesStored.increment()
+                loop.reply(to: incoming, with: .stored(record: HistoryRecord.bytes(headerLine: upload.header, body: stored.utf8)))
             }
         }
     }
@@ -191,14 +260,19 @@ final class FileTransfers: @unchecked Sendable {
     private func refuse<T>(_ incoming: BusIncoming, _ failed: Result<T, Error>, folder: BlobFolder, upload: Upload, blob: String? = nil) {
         guard case .failure(let error) = failed else { return }
         logger.error("upload could not be stored", metadata: ["storage.error": "\(error)"])
-        unlink(blob.map(folder.blobPath) ?? upload.temporary)
+        // Left to the next owner's clean-up if the partition went meanwhile.
+        if folders[upload.partition] != nil { unlink(blob.map(folder.blobPath) ?? upload.temporary) }
         loop.reply(to: incoming, with: .failure("\(error)"))
     }
 
     private func abort(upload id: UInt64, reason: String) {
         guard let upload = uploads.removeValue(forKey: id) else { return }
         logger.info("upload abandoned; nothing kept", metadata: ["storage.reason": "\(reason)", "storage.received": "\(upload.received)"])
-        fileQueue.async { BlobFolder.discard(descriptor: upload.descriptor, temporary: upload.temporary) }
+        // Left to the next owner's clean-up if the partition went meanwhile.
+        let served = folders[upload.partition] != nil
+        fileQueue.async {
+            if served { BlobFolder.discard(descriptor: upload.descriptor, temporary: upload.temporary) } else { close(upload.descriptor) }
+        }
     }
 
     private func open(_ incoming: BusIncoming, partition: Int, pair: PairKey, name: String) {

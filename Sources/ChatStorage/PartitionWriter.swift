@@ -68,21 +68,30 @@ final class PartitionWriter: @unchecked Sendable {
     func withStore<T: Sendable>(_ work: @escaping @Sendable (PartitionStore) throws -> T,
                                 completion: @escaping @Sendable (Result<T, Error>) -> Void) {
         commitWaiting()
+        afterQueued(work, completion: completion)
+    }
+
+    /// Runs `work` on the partition's queue after everything queued so far, then `completion`
+    /// with its result on the loop thread. From any thread: unlike `withStore`, it does not
+    /// start a commit of the texts waiting (loop-thread state).
+    func afterQueued<T: Sendable>(_ work: @escaping @Sendable (PartitionStore) throws -> T,
+                                  completion: @escaping @Sendable (Result<T, Error>) -> Void) {
         queue.async { [self] in
             let result = Result { try work(openStore()) }
             loop.execute { completion(result) }
         }
     }
 
-    /// Commits what is waiting and waits for every commit queued so far (loop thread, once the
-    /// loop has stopped): their results are then queued on the loop, for `BusLoop.drain`.
+    /// Commits what is waiting and waits for every commit queued so far (loop thread, as the
+    /// partition is let go or the loop has stopped): their results are then queued on the loop.
     func finishCommits() {
         commitWaiting()
         queue.sync {}
     }
 
-    /// Closes the store once everything queued so far has run (loop thread, after the loop's
-    /// drain): nothing of the partition is written after this, so its lock may go.
+    /// Closes the store once everything queued so far has run (loop thread, after
+    /// `finishCommits` and the file work): nothing of the partition is written after this, so
+    /// its lock may go.
     func close() {
         queue.sync { store = nil }
     }
@@ -98,7 +107,9 @@ final class PartitionWriter: @unchecked Sendable {
         return store
     }
 
-    private func commitWaiting() {
+    /// Starts a commit of the texts waiting now, even while one runs (loop thread): work queued
+    /// after this (`afterQueued`) runs after them.
+    func commitWaiting() {
         guard !waiting.isEmpty else { return }
         let group = waiting
         waiting.removeAll(keepingCapacity: true)

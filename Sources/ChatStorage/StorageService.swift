@@ -47,12 +47,15 @@ public final class StorageService: @unchecked Sendable {
     static let maxWaitingPerPartition = 10_000
     /// When the map file was last read for a request the map sent elsewhere (`now()`).
     private var mapLastRead: UInt64 = 0
+    /// Set once the loop has stopped: the worker takes no partition any more.
+    private var stopping = false
     /// A partition whose lock was taken after start-up but that would not open: `run` throws it.
     private var openFailure: Error?
     private var historyFolder: String { "\(configuration.dataDirectory)/history" }
     private var transfers: FileTransfers!
     /// An upload or download untouched this long is dropped (its gateway went away).
     private let transferIdleNanos: UInt64 = 300_000_000_000
+    private var transferIdleSeconds: TimeInterval { TimeInterval(transferIdleNanos) / 1e9 }
     private var routerSocket: BusLoop.SocketID!
     private let metrics = StorageMetrics()
 
@@ -100,18 +103,20 @@ public final class StorageService: @unchecked Sendable {
             "storage.locked_elsewhere": "\(lockedElsewhere.sorted())",
         ])
         loop.run(handler: handle, afterBatch: startGroupCommits)
-        // Stopping: texts already received are committed and handed to the router before the
-        // process exits, so none is stored without its sender being answered.
+        // Stopping: texts already received are committed, uploads' writes finished and the
+        // records of uploads finishing queued on their stores; each store closes after them,
+        // and only then does its lock go, so the next owner never opens (or cleans) a partition
+        // still being written. The drain then answers them all (and hands the texts to the
+        // router), so none is stored without its sender being answered.
+        stopping = true
         for writer in writers.values { writer.finishCommits() }
-        loop.drain()
-        // The drain may have queued a last file record, and uploads' writes may still be under
-        // way: each store closes after them, and only then does its lock go, so the next owner
-        // never opens (or cleans) a partition still being written.
         transfers.finishFileWork()
+        transfers.stopServingAny()
         for (partition, writer) in writers {
             writer.close()
             locks[partition]?.release()
         }
+        loop.drain()
         if let openFailure { throw openFailure }
     }
 
@@ -122,6 +127,8 @@ public final class StorageService: @unchecked Sendable {
     /// come free. From any thread.
     public func reloadMap() {
         loop.execute { [self] in
+            // Run by the drain after the loop stopped, it would take locks never let go.
+            guard !stopping else { return }
             do {
                 try readNewerMap()
             } catch {
@@ -162,12 +169,12 @@ public final class StorageService: @unchecked Sendable {
                     loop.reply(to: incoming, with: .failure("\(error)"))
                 }
             }
-        case .beginUpload(let pair, _, _, _), .openDownload(let pair, _):
-            // A transfer begins where its partition is served; the rest of it goes by its id.
+        case .beginUpload(let pair, _, _, _), .resumeUpload(let pair, _, _, _, _, _), .openDownload(let pair, _):
+            // A transfer begins (or resumes) where its partition is served; the rest of it goes by its id.
             guard writers[map.partitioning.partition(of: pair)] != nil else { return refuseForeign(pair, incoming) }
-            _ = transfers.handle(incoming, partition: map.partitioning.partition(of:))
+            _ = transfers.handle(incoming, map: map)
         default:
-            if transfers.handle(incoming, partition: map.partitioning.partition(of:)) { return }
+            if transfers.handle(incoming, map: map) { return }
             loop.reply(to: incoming, with: .failure("storage does not handle \(incoming.message.kind)"))
         }
     }
@@ -196,7 +203,9 @@ public final class StorageService: @unchecked Sendable {
         do {
             let store = try PartitionStore(path: "\(historyFolder)/partition-\(partition).sqlite")
             let blobs = try BlobFolder(root: "\(configuration.dataDirectory)/files", partition: partition)
-            let removed = blobs.removeLeftovers(keeping: try store.referencedBlobs())
+            // Uploads the previous owner handed over stay (their gateways resume them here),
+            // unless idle; a crash's go.
+            let removed = blobs.removeLeftovers(keeping: try store.referencedBlobs(), handedOverIdleFor: transferIdleSeconds)
             if removed > 0 { logger.warning("removed files a crash left behind", metadata: ["storage.partition": "\(partition)", "storage.files": "\(removed)"]) }
             let writer = PartitionWriter(partition: partition, store: store, loop: loop, metrics: metrics) { [weak self] group, failure in
                 self?.committed(group, partition: partition, failure: failure)

@@ -21,6 +21,7 @@ import Testing
         .announce(from: "111111", to: "222222", record: [1]),
         .beginUpload(pair: PairKey("1", "2"), header: [65, 10], name: "a b.txt", size: 1 << 40),
         .uploadChunk(upload: 5, bytes: [0, 10, 13]), .finishUpload(upload: 5), .abortUpload(upload: 6),
+        .resumeUpload(pair: PairKey("1", "2"), header: [65, 10], name: "a b.txt", size: 1 << 40, upload: .max, received: 1 << 20),
         .openDownload(pair: PairKey("1", "2"), name: "x"), .readChunk(download: 7, offset: 1 << 33, length: 262_144),
         .closeDownload(download: 7), .uploadReady(upload: 5), .chunkStored, .stored(record: [1, 2]),
         .downloadReady(download: 7, size: 0, path: "/data/files/partition-3/ab"), .noSuchFile, .chunk([]),

@@ -259,13 +259,103 @@ import Testing
         _ = transcript.take()
         transcript.send([UInt8](repeating: 1, count: Upload.chunkSize))
         let chunk = transcript.takeRequests()
-        #expect(chunk.map(\.then) == [.uploadChunk(upload: 1, byteCount: Upload.chunkSize)])
-        transcript.answer(.uploadChunk(upload: 1, byteCount: Upload.chunkSize), .success(.failure("disk full")))
-        #expect(transcript.take() == [.note(.uploadFailed(upload: 9)), .send(.abortUpload(upload: 9), to: .storage(PairKey("111111", "222222"))),
+        #expect(chunk.map(\.then) == [.uploadChunk(upload: 1, offset: 0, byteCount: Upload.chunkSize)])
+        transcript.answer(.uploadChunk(upload: 1, offset: 0, byteCount: Upload.chunkSize), .success(.failure("disk full")))
+        #expect(transcript.take() == [.note(.uploadFailed(upload: 9, reason: "chunk answered success(ChatBus.BusMessage.failure(\"disk full\"))")), .send(.abortUpload(upload: 9), to: .storage(PairKey("111111", "222222"))),
                                       .send(.releaseStorage(uid: "111111", bytes: Int64(Upload.chunkSize) + 10), to: .auth)])
         // The announced bytes still arrive and are dropped; only then the reply.
         transcript.send([UInt8](repeating: 1, count: 10))
         #expect(transcript.takeWritten() == "Service unavailable\n")
+    }
+
+    @Test func anUploadWhosePartitionMovesResumesAtTheNewOwnerAfterTheConfirmedBytes() {
+        let size = Int64(2 * Upload.chunkSize + 10)
+        let pair = PairKey("111111", "222222")
+        var transcript = uploading(size: size)
+        _ = transcript.take()
+        let first = [UInt8](repeating: 1, count: Upload.chunkSize), second = [UInt8](repeating: 2, count: Upload.chunkSize)
+        transcript.send(first + second)
+        #expect(transcript.takeRequests().map(\.then) == [.uploadChunk(upload: 1, offset: 0, byteCount: Upload.chunkSize),
+                                                          .uploadChunk(upload: 1, offset: Int64(Upload.chunkSize), byteCount: Upload.chunkSize)])
+        let moved = PartitionMap.initial(partitions: 4, workers: ["tcp://a", "tcp://b"])
+        // The old worker let the partition go: the second chunk is answered first, the first
+        // (written before) after it; only then does the upload resume, after the first.
+        transcript.answer(.uploadChunk(upload: 1, offset: Int64(Upload.chunkSize), byteCount: Upload.chunkSize), .success(.partitionMoved(moved)))
+        #expect(transcript.takeRequests().isEmpty)
+        transcript.answer(.uploadChunk(upload: 1, offset: 0, byteCount: Upload.chunkSize), .success(.chunkStored))
+        let resume = transcript.takeRequests()
+        #expect(resume.map(\.message) == [.resumeUpload(pair: pair, header: Array("111111 to 222222 202004131702 file \(size)".utf8),
+                                                        name: "notes.txt", size: size, upload: 9, received: Int64(Upload.chunkSize))])
+        #expect(resume.map(\.then) == [.resumeUpload(upload: 1, pair: pair)])
+        transcript.answer(.resumeUpload(upload: 1, pair: pair), .success(.uploadReady(upload: 9)))
+        // The unconfirmed chunk goes again, to the same id, then the rest and the finish.
+        let again = transcript.takeRequests()
+        #expect(again.map(\.message) == [.uploadChunk(upload: 9, bytes: second)])
+        transcript.send([UInt8](repeating: 3, count: 10))
+        #expect(transcript.takeRequests().map(\.message) == [.uploadChunk(upload: 9, bytes: [UInt8](repeating: 3, count: 10))])
+        transcript.answer(.uploadChunk(upload: 1, offset: Int64(Upload.chunkSize), byteCount: Upload.chunkSize), .success(.chunkStored))
+        transcript.answer(.uploadChunk(upload: 1, offset: Int64(2 * Upload.chunkSize), byteCount: 10), .success(.chunkStored))
+        let finish = transcript.takeRequests()
+        #expect(finish.map(\.message) == [.finishUpload(upload: 9)])
+        // Moved once more before it was made durable: resumed with every byte, then finished.
+        transcript.answer(finish[0].then, .success(.partitionMoved(moved)))
+        let last = transcript.takeRequests()
+        #expect(last.map(\.message) == [.resumeUpload(pair: pair, header: Array("111111 to 222222 202004131702 file \(size)".utf8),
+                                                      name: "notes.txt", size: size, upload: 9, received: size)])
+        transcript.answer(.resumeUpload(upload: 1, pair: pair), .success(.uploadReady(upload: 9)))
+        #expect(transcript.takeRequests().map(\.message) == [.finishUpload(upload: 9)])
+    }
+
+    @Test func anUploadThatCannotResumeReadsTheRestThenSaysSo() {
+        let pair = PairKey("111111", "222222")
+        var transcript = uploading(size: Int64(Upload.chunkSize) + 10)
+        _ = transcript.take()
+        transcript.send([UInt8](repeating: 1, count: Upload.chunkSize))
+        _ = transcript.takeRequests()
+        transcript.answer(.uploadChunk(upload: 1, offset: 0, byteCount: Upload.chunkSize),
+                          .success(.partitionMoved(PartitionMap.initial(partitions: 4, workers: ["tcp://a"]))))
+        #expect(transcript.takeRequests().map(\.then) == [.resumeUpload(upload: 1, pair: pair)])
+        transcript.answer(.resumeUpload(upload: 1, pair: pair), .success(.failure("no such file")))
+        #expect(transcript.take().contains(.send(.releaseStorage(uid: "111111", bytes: Int64(Upload.chunkSize) + 10), to: .auth)))
+        transcript.send([UInt8](repeating: 1, count: 10))
+        #expect(transcript.takeWritten() == "Service unavailable\n")
+    }
+
+    /// A chunked download whose worker went with a move (the bus answers for it with the
+    /// map): the file is opened again at the partition's owner and read on from the next
+    /// byte; what the worker that went still answers is dropped.
+    @Test func aDownloadWhoseWorkerWentWithAMoveIsOpenedAgainAtTheOwner() {
+        var settings = ClientSession.Settings()
+        settings.sendLocalFiles = false
+        var transcript = SessionTranscript.signedIn(settings: settings)
+        transcript.send("111111 history 222222 filename notes.txt\n")
+        let pair = PairKey("111111", "222222")
+        let chunk = Download.chunkSize, size = 3 * Download.chunkSize
+        transcript.answer(.userExists(1, then: .openDownload(pair, name: "notes.txt")), .success(.existence(true)))
+        transcript.answer(.openDownload(1, pair: pair, name: "notes.txt"), .success(.downloadReady(download: 4, size: Int64(size), path: "/x")))
+        #expect(transcript.takeWritten() == "server_data_size\(size)\n")
+        transcript.send("ok\n")
+        let reads = transcript.takeRequests()
+        #expect(reads.map(\.then) == (0..<3).map { .readChunk(download: 1, offset: Int64($0 * chunk), length: chunk) })
+        transcript.answer(reads[0].then, .success(.chunk([UInt8](repeating: 1, count: chunk))))
+        #expect(transcript.take().contains(.write([UInt8](repeating: 1, count: chunk))))
+        transcript.answer(reads[1].then, .success(.partitionMoved(PartitionMap.initial(partitions: 4, workers: ["tcp://a"]))))
+        let reopen = transcript.take()
+        #expect(reopen.contains(.note(.downloadReopened(download: 4))))
+        #expect(reopen.contains(.send(.closeDownload(download: 4), to: .storage(pair))))
+        #expect(reopen.contains(.request(.openDownload(pair: pair, name: "notes.txt"), to: .storage(pair),
+                                         then: .reopenDownload(download: 1, pair: pair))))
+        transcript.answer(reads[2].then, .failure(.unreachable))
+        #expect(transcript.take().isEmpty, "dropped, not a failure of the download")
+        transcript.answer(.reopenDownload(download: 1, pair: pair), .success(.downloadReady(download: 8, size: Int64(size), path: "/x")))
+        let again = transcript.takeRequests()
+        #expect(again.map(\.message) == [.readChunk(download: 8, offset: Int64(chunk), length: UInt32(chunk)),
+                                         .readChunk(download: 8, offset: Int64(2 * chunk), length: UInt32(chunk))])
+        transcript.answer(again[0].then, .success(.chunk([UInt8](repeating: 2, count: chunk))))
+        transcript.answer(again[1].then, .success(.chunk([UInt8](repeating: 3, count: chunk))))
+        let end = transcript.take()
+        #expect(end.contains(.write([UInt8](repeating: 3, count: chunk))))
+        #expect(end.contains(.send(.closeDownload(download: 8), to: .storage(pair))))
     }
 
     @Test func aDownloadTheClientStopsReadingIsClosed() {
@@ -275,13 +365,13 @@ import Testing
         transcript.send("111111 history 222222 filename notes.txt\n")
         let pair = PairKey("111111", "222222")
         transcript.answer(.userExists(1, then: .openDownload(pair, name: "notes.txt")), .success(.existence(true)))
-        transcript.answer(.openDownload(1, pair: pair), .success(.downloadReady(download: 4, size: 10, path: "/x")))
+        transcript.answer(.openDownload(1, pair: pair, name: "notes.txt"), .success(.downloadReady(download: 4, size: 10, path: "/x")))
         #expect(transcript.takeWritten() == "server_data_size10\n")
         transcript.send("ok\n")
         let actions = transcript.take()
         #expect(actions.contains(.schedule(.downloadStall(download: 1), after: .seconds(60))))
         #expect(actions.contains(.request(.readChunk(download: 4, offset: 0, length: 10), to: .storage(pair),
-                                          then: .readChunk(download: 1, length: 10))))
+                                          then: .readChunk(download: 1, offset: 0, length: 10))))
         transcript.session.downloadStallCheck(download: 1, unsentBytes: 5000)
         #expect(transcript.take() == [.schedule(.downloadStall(download: 1), after: .seconds(60))])
         transcript.session.downloadStallCheck(download: 1, unsentBytes: 5000)

@@ -122,4 +122,29 @@ import Testing
         routing.answered(.uploadChunk(upload: 40, bytes: [1]), with: .success(.failure("unknown upload")), from: 0)
         #expect(routing.transfersInProgress == 0)
     }
+
+    /// An upload handed over with its partition: its chunks still go to the old worker (which
+    /// answers each with the map) until the new owner answers the resume; then to the new one.
+    /// A chunk the old worker no longer answers counts as a move only once the map names another.
+    @Test func anUploadHandedOverGoesToItsNewOwnerOnceResumed() {
+        var routing = StorageRouting(map: Self.first)
+        let before = Self.partition % 2
+        routing.answered(.beginUpload(pair: Self.pair, header: [10], name: "a", size: 5), with: .success(.uploadReady(upload: 40)), from: before)
+        let chunk = BusMessage.uploadChunk(upload: 40, bytes: [1])
+        #expect(!routing.transferMovedAway(chunk, failure: .timedOut, pair: Self.pair, askedSlot: before), "the map still names its worker")
+        _ = routing.adopt(Self.moved) { _, _ in }
+        #expect(routing.transferMovedAway(chunk, failure: .timedOut, pair: Self.pair, askedSlot: before))
+        #expect(routing.transferMovedAway(.readChunk(download: 41, offset: 0, length: 1), failure: .timedOut, pair: Self.pair, askedSlot: before))
+        #expect(!routing.transferMovedAway(.openDownload(pair: Self.pair, name: "a"), failure: .unreachable, pair: Self.pair, askedSlot: before), "no continuation")
+        #expect(routing.transferMovedAway(.finishUpload(upload: 40), failure: .unreachable, pair: Self.pair, askedSlot: before))
+        #expect(!routing.transferMovedAway(.finishUpload(upload: 40), failure: .timedOut, pair: Self.pair, askedSlot: before),
+                "a finish sent and unanswered may have been stored")
+        routing.answered(chunk, with: .success(.partitionMoved(Self.moved)), from: before)
+        #expect(routing.slot(for: chunk, pair: Self.pair) == before)
+        let resume = BusMessage.resumeUpload(pair: Self.pair, header: [10], name: "a", size: 5, upload: 40, received: 1)
+        #expect(routing.slot(for: resume, pair: Self.pair) == 2, "the resume goes by the map")
+        routing.answered(resume, with: .success(.uploadReady(upload: 40)), from: 2)
+        #expect(routing.slot(for: chunk, pair: Self.pair) == 2)
+        #expect(routing.transfersInProgress == 1)
+    }
 }

@@ -44,6 +44,26 @@ import Testing
         try texts.expectEachOnceInOrder()
     }
 
+    /// Uploads half sent when their partition moves: the old owner hands each over, the
+    /// gateway resumes it at the new owner after the bytes confirmed, and it completes `ok`
+    /// with every byte; twice over, the second move taking many partitions back.
+    @Test func uploadsInProgressCompleteThroughMoves() throws {
+        let system = try ChatSystem()
+        defer { system.stop(); system.removeData() }
+        var uploads = SplitUploads(try (0..<8).map { _ in try system.signedInUser() })
+        for (epoch, owners) in [(2, (0..<16).map { $0 < 8 ? 1 : 0 }), (3, (0..<16).map { $0 % 2 })] {
+            try uploads.begin()
+            try writeMap(system, epoch: epoch, owners: owners)
+            kill(system.supervisor.processIdentifier, SIGHUP)
+            try waitUntil("both workers on epoch \(epoch); log:\n\(system.log)", timeout: .seconds(10)) { reloadedLines(system, epoch: epoch) == 2 }
+            try uploads.finish()
+        }
+        #expect(system.log.contains("upload handed over"), "no upload was under way on a moving partition")
+        #expect(system.log.contains("upload resumed"))
+        #expect(!system.log.contains("upload abandoned"))
+        try uploads.expectEachFetchable()
+    }
+
     /// Clients that do not wait for each answer before sending the next (several texts in
     /// flight): during a move a later text must not be stored before an earlier one that is
     /// being sent on to the new owner.

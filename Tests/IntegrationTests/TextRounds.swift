@@ -20,7 +20,8 @@ struct TextRounds {
         for (low, high) in pairs {
             let (client, me) = users[low], peer = users[high].1
             try client.sendLine("\(me) to \(peer) 202004131702 text\nround \(rounds) \(me) \(peer)")
-            #expect(try client.readReply() == "ok", "round \(rounds), \(me) to \(peer)")
+            let reply = try client.readReply()
+            #expect(reply == "ok", "round \(rounds), \(me) to \(peer)")
         }
         rounds += 1
     }

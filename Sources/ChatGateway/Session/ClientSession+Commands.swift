@@ -122,7 +122,7 @@ extension ClientSession {
         case .openDownload(let pair, let name):
             // A name no upload could have had names nothing stored (and storage refuses it).
             guard FileNames.isValidStoredName(Array(name.utf8)) else { return finishGated(slot, .noSuchFile) }
-            actions.append(.request(.openDownload(pair: pair, name: name), to: .storage(pair), then: .openDownload(slot, pair: pair)))
+            actions.append(.request(.openDownload(pair: pair, name: name), to: .storage(pair), then: .openDownload(slot, pair: pair, name: name)))
         }
     }
 }

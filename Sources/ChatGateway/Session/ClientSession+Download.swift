@@ -6,9 +6,9 @@ import NIOCore
 /// answer. Either is a download in the protocol's sense: N bytes, paced by the client.
 struct DownloadOffer: Equatable {
     enum Source: Equatable {
-        /// A stored file: storage's id for the open file, and where storage keeps it (used
-        /// when this gateway can open it: same machine).
-        case storedFile(id: UInt64, path: String)
+        /// A stored file: storage's id for the open file, where storage keeps it (used when
+        /// this gateway can open it: same machine), and its name (to open it again elsewhere).
+        case storedFile(id: UInt64, path: String, name: String)
         /// The pair's history up to record id `through` (storage's snapshot); storage holds
         /// nothing for it, each page names where it starts.
         case history(through: Int64)
@@ -16,7 +16,7 @@ struct DownloadOffer: Equatable {
 
     let pair: PairKey
     let size: Int64
-    let source: Source
+    var source: Source
 }
 
 /// A download under way: file bytes from storage, written to the client as fast as it reads.
@@ -24,6 +24,8 @@ struct DownloadOffer: Equatable {
 struct Download {
     static let chunkSize = 1024 * 1024
     static let maxChunksInFlight = 4
+    /// Times one download may be opened again after its worker went with a move.
+    static let maxReopens = 8
     /// The connection's write buffer bounds while a chunked download runs, and after it
     /// (SwiftNIO's default).
     static let waterMark = ChannelOptions.Types.WriteBufferWaterMark(low: 2 << 20, high: 4 << 20)
@@ -31,7 +33,7 @@ struct Download {
 
     /// This session's number for it; bus answers and timers name it.
     let serial: UInt64
-    let offer: DownloadOffer
+    var offer: DownloadOffer
     var requested: Int64 = 0
     var written: Int64 = 0
     var chunksInFlight = 0
@@ -39,6 +41,10 @@ struct Download {
     var unsentAtLastCheck: Int?
     /// A history's next page starts after this record id.
     var historyCursor: Int64 = 0
+    /// Opened again at another worker (`reopens` times): answers from the first may still
+    /// come, and any not for the next byte wanted are dropped.
+    var reopens = 0
+    var reopening = false
 }
 
 /// `history ... filename <name>`: the stored file's bytes sent straight from its file when this
@@ -59,13 +65,13 @@ extension ClientSession {
                   byteCount: Int(size), slot: slot)
     }
 
-    mutating func downloadOpened(slot: ReplySequencer.Slot, pair: PairKey, _ answer: Result<BusMessage, BusRequestError>) {
+    mutating func downloadOpened(slot: ReplySequencer.Slot, pair: PairKey, name: String, _ answer: Result<BusMessage, BusRequestError>) {
         switch answer {
         case .success(.noSuchFile):
             finishGated(slot, .noSuchFile)
         case .success(.downloadReady(let id, let size, let path)):
             guard !isClosed else { return actions.append(.send(.closeDownload(download: id), to: .storage(pair))) }
-            offerData(awaiting: .downloadAnswer(DownloadOffer(pair: pair, size: size, source: .storedFile(id: id, path: path))),
+            offerData(awaiting: .downloadAnswer(DownloadOffer(pair: pair, size: size, source: .storedFile(id: id, path: path, name: name))),
                       byteCount: Int(size), slot: slot)
         default:
             finishGated(slot, .serviceUnavailable)
@@ -82,7 +88,7 @@ extension ClientSession {
         download = Download(serial: serial, offer: offer)
         awaitingGatingReply = true
         actions.append(.schedule(.downloadStall(download: serial), after: settings.partialLineTimeout))
-        if settings.sendLocalFiles, case .storedFile(_, let path) = offer.source {
+        if settings.sendLocalFiles, case .storedFile(_, let path, _) = offer.source {
             // All of it is on its way: the channel turning writable while the file goes out
             // must not ask storage for chunks too.
             download!.requested = offer.size
@@ -119,22 +125,28 @@ extension ClientSession {
 
     /// Keeps up to `maxChunksInFlight` chunks coming while the channel can take more.
     mutating func requestDownloadChunks() {
-        guard let current = download, !isClosed, isOutputWritable else { return }
+        guard let current = download, !isClosed, isOutputWritable, !current.reopening else { return }
         let offer = current.offer
-        guard case .storedFile(let id, _) = offer.source else { return requestHistoryPage() }
+        guard case .storedFile(let id, _, _) = offer.source else { return requestHistoryPage() }
         while let download, download.chunksInFlight < Download.maxChunksInFlight && download.requested < offer.size {
             let offset = download.requested
             let length = Int(min(Int64(Download.chunkSize), offer.size - offset))
             self.download!.requested += Int64(length)
             self.download!.chunksInFlight += 1
             actions.append(.request(.readChunk(download: id, offset: offset, length: UInt32(length)), to: .storage(offer.pair),
-                                    then: .readChunk(download: download.serial, length: length)))
+                                    then: .readChunk(download: download.serial, offset: offset, length: length)))
         }
     }
 
-    mutating func chunkRead(serial: UInt64, length: Int, _ answer: Result<BusMessage, BusRequestError>) {
+    mutating func chunkRead(serial: UInt64, offset: Int64, length: Int, _ answer: Result<BusMessage, BusRequestError>) {
         guard download?.serial == serial else { return }
         download!.chunksInFlight -= 1
+        if download!.reopens > 0, download!.reopening || offset != download!.written {
+            // Asked of the worker that went, or asked twice: the stored file never changes, so
+            // the first copy of each byte to come is written and the other dropped.
+            return requestDownloadChunks()
+        }
+        if case .success(.partitionMoved) = answer { return reopenDownload() }
         guard case .success(.chunk(let bytes)) = answer, bytes.count == length else {
             // Mid-stream there is no way to say so in the protocol: the client sees the
             // connection close short of N bytes.
@@ -147,6 +159,36 @@ extension ClientSession {
         } else {
             requestDownloadChunks()
         }
+    }
+
+    /// The worker the download began at went with a partition move (the bus answered for
+    /// it): the file is opened again at the partition's owner, and read on from the next byte
+    /// the client has not had.
+    private mutating func reopenDownload() {
+        guard download!.reopens < Download.maxReopens, case .storedFile(let id, _, let name) = download!.offer.source else {
+            return close(.downloadFailed(download: download!.serial))
+        }
+        download!.reopens += 1
+        download!.reopening = true
+        actions.append(.note(.downloadReopened(download: id)))
+        download!.requested = download!.written
+        let pair = download!.offer.pair
+        actions.append(.send(.closeDownload(download: id), to: .storage(pair)))
+        actions.append(.request(.openDownload(pair: pair, name: name), to: .storage(pair), then: .reopenDownload(download: download!.serial, pair: pair)))
+    }
+
+    mutating func downloadReopened(serial: UInt64, pair: PairKey, _ answer: Result<BusMessage, BusRequestError>) {
+        guard download?.serial == serial, case .storedFile(_, _, let name) = download!.offer.source else {
+            // The client left meanwhile: the file opened again is closed.
+            if case .success(.downloadReady(let id, _, _)) = answer { actions.append(.send(.closeDownload(download: id), to: .storage(pair))) }
+            return
+        }
+        download!.reopening = false
+        guard case .success(.downloadReady(let id, let size, let path)) = answer, size == download!.offer.size else {
+            return close(.downloadFailed(download: serial))
+        }
+        download!.offer.source = .storedFile(id: id, path: path, name: name)
+        requestDownloadChunks()
     }
 
     /// A client that stops reading mid-download is closed after the partial-line timeout
@@ -198,7 +240,7 @@ extension ClientSession {
 
     /// Lets storage close an offered file; a history holds nothing there.
     mutating func release(_ offer: DownloadOffer) {
-        guard case .storedFile(let id, _) = offer.source else { return }
+        guard case .storedFile(let id, _, _) = offer.source else { return }
         actions.append(.send(.closeDownload(download: id), to: .storage(offer.pair)))
     }
 

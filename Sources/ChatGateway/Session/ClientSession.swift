@@ -266,19 +266,23 @@ struct ClientSession {
             historyPageRead(serial: serial, answer)
         case .reserveStorage(let slot, let header, let name):
             storageReserved(slot: slot, header: header, name: name, answer)
-        case .beginUpload(let slot, let header, let size):
-            uploadBegun(slot: slot, header: header, size: size, answer)
-        case .uploadChunk(let serial, let count):
-            uploadChunkStored(serial: serial, byteCount: count, answer)
+        case .beginUpload(let slot, let header, let name, let size):
+            uploadBegun(slot: slot, header: header, name: name, size: size, answer)
+        case .uploadChunk(let serial, let offset, let count):
+            uploadChunkStored(serial: serial, offset: offset, byteCount: count, answer)
+        case .resumeUpload(let serial, let pair):
+            uploadResumed(serial: serial, pair: pair, answer)
         case .finishUpload(let serial, let sender, let recipient):
             uploadFinished(serial: serial, sender: sender, recipient: recipient, answer)
         case .announce(let serial):
             guard upload?.serial == serial else { return }
             completeUpload(ReplyMapping.delivery(answer))
-        case .openDownload(let slot, let pair):
-            downloadOpened(slot: slot, pair: pair, answer)
-        case .readChunk(let serial, let length):
-            chunkRead(serial: serial, length: length, answer)
+        case .openDownload(let slot, let pair, let name):
+            downloadOpened(slot: slot, pair: pair, name: name, answer)
+        case .readChunk(let serial, let offset, let length):
+            chunkRead(serial: serial, offset: offset, length: length, answer)
+        case .reopenDownload(let serial, let pair):
+            downloadReopened(serial: serial, pair: pair, answer)
         }
     }
 

@@ -61,12 +61,16 @@ enum PendingRequest: Equatable, Sendable {
     case historyPage(download: UInt64)
     /// The upload's size counted against its sender's stored-bytes quota; then storage is asked.
     case reserveStorage(ReplySequencer.Slot, header: MessageHeader, name: [UInt8])
-    case beginUpload(ReplySequencer.Slot, header: MessageHeader, size: Int64)
-    case uploadChunk(upload: UInt64, byteCount: Int)
+    case beginUpload(ReplySequencer.Slot, header: MessageHeader, name: String, size: Int64)
+    case uploadChunk(upload: UInt64, offset: Int64, byteCount: Int)
+    /// The upload carried on at its partition's new owner.
+    case resumeUpload(upload: UInt64, pair: PairKey)
     case finishUpload(upload: UInt64, from: String, to: String)
     case announce(upload: UInt64)
-    case openDownload(ReplySequencer.Slot, pair: PairKey)
-    case readChunk(download: UInt64, length: Int)
+    case openDownload(ReplySequencer.Slot, pair: PairKey, name: String)
+    case readChunk(download: UInt64, offset: Int64, length: Int)
+    /// The download opened again at its partition's owner, its worker gone with a move.
+    case reopenDownload(download: UInt64, pair: PairKey)
 }
 
 /// The step that waits for a peer to be known to exist.
@@ -121,5 +125,7 @@ enum CloseReason: Equatable {
 
 enum SessionNote: Equatable {
     case signedIn(uid: String)
-    case uploadFailed(upload: UInt64)
+    case uploadFailed(upload: UInt64, reason: String)
+    /// A streamed download's worker went with a move; the file is opened at the new owner.
+    case downloadReopened(download: UInt64)
 }
