@@ -72,6 +72,20 @@ public struct PartitionMap: Equatable, Sendable {
         owners.indices.filter { owners[$0] == worker }
     }
 
+    /// The map with `partition` owned by the worker at `endpoint` (one of `workers`), one
+    /// epoch on: an operator's move (`chatd partitions --move`).
+    public func moving(_ partition: Int, to endpoint: String) throws(Invalid) -> PartitionMap {
+        guard owners.indices.contains(partition) else {
+            throw Invalid(description: "partition \(partition) of \(owners.count)")
+        }
+        guard let worker = workers.firstIndex(of: endpoint) else {
+            throw Invalid(description: "\(endpoint) is not a storage worker of the map (\(workers.joined(separator: ", ")))")
+        }
+        var moved = owners
+        moved[partition] = worker
+        return try PartitionMap(epoch: epoch + 1, workers: workers, owners: moved)
+    }
+
     /// The map for `newWorkers` (non-empty, no endpoint twice), one epoch on. Each worker ends
     /// with ⌊P/n⌋ or ⌈P/n⌉ partitions; as few partitions as that allows change owner (a move
     /// costs a hand-over), so a partition stays where it is while its owner is still listed and

@@ -37,6 +37,20 @@ import Testing
         }
     }
 
+    /// An operator's move: one partition changes owner, one epoch on; a partition or worker
+    /// the map does not have is refused.
+    @Test func movingOnePartitionChangesOnlyItsOwner() throws {
+        let two = PartitionMap.initial(partitions: 16, workers: Array(Self.endpoints.prefix(2)))
+        let moved = try two.moving(4, to: Self.endpoints[1])
+        #expect(moved.epoch == 2)
+        #expect(moved.workers == two.workers)
+        #expect(moved.owners.indices.filter { moved.owners[$0] != two.owners[$0] } == [4])
+        #expect(moved.owner(ofPartition: 4) == 1)
+        #expect(throws: PartitionMap.Invalid.self) { try two.moving(16, to: Self.endpoints[1]) }
+        #expect(throws: PartitionMap.Invalid.self) { try two.moving(-1, to: Self.endpoints[1]) }
+        #expect(throws: PartitionMap.Invalid.self) { try two.moving(4, to: Self.endpoints[2]) }
+    }
+
     @Test func addingAWorkerMovesOnlyItsShare() {
         let two = PartitionMap.initial(partitions: 16, workers: Array(Self.endpoints.prefix(2)))
         let three = two.rebalanced(to: Array(Self.endpoints.prefix(3)))

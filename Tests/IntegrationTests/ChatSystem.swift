@@ -30,7 +30,8 @@ final class ChatSystem: Sendable {
     private let arguments: [String]
     private let descriptorLimit: String?
     /// What every process of this system is started with, whatever its role or port.
-    private let sharedArguments: [String]
+    /// The data folder and configuration every process of the system runs with.
+    let sharedArguments: [String]
 
     static var binaries: URL {
         URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()

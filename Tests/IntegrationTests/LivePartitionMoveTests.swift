@@ -64,6 +64,34 @@ import Testing
         try uploads.expectEachFetchable()
     }
 
+    /// The operator's command: `chatd partitions --move` writes the map with one partition
+    /// moved, and the reload moves it while texts flow; `chatd partitions` shows the map.
+    @Test func thePartitionsCommandMovesOnePartitionOnReload() throws {
+        let system = try ChatSystem()
+        defer { system.stop(); system.removeData() }
+        var texts = TextRounds(try (0..<6).map { _ in try system.signedInUser() })
+        try texts.send()
+        // Partition 4 is worker 0's (4 % 2); it goes to worker 1.
+        let move = try StatusCommandTests.chatd(["partitions", "--move", "4", "--to", system.storageEndpoints[1]] + system.sharedArguments)
+        #expect(move.status == 0, "\(move.standardError)")
+        #expect(move.standardOutput.contains("epoch 2\n"))
+        #expect(move.standardOutput.contains("\(system.storageEndpoints[1]): 1 3 4 5 7 9 11 13 15\n"), "\(move.standardOutput)")
+        let refused = try StatusCommandTests.chatd(["partitions", "--move", "4", "--to", "tcp://127.0.0.1:1"] + system.sharedArguments)
+        #expect(refused.status != 0 && refused.standardError.contains("not a storage worker"), "\(refused.standardError)")
+
+        kill(system.supervisor.processIdentifier, SIGHUP)
+        for _ in 0..<2 { try texts.send() }
+        try waitUntil("partition 4 served by storage-1", timeout: .seconds(10), interval: .milliseconds(200)) {
+            let processes = try StatusCommandTests.processes(of: system)
+            return processes["storage-1"]?["partitions"] as? [Int] == [1, 3, 4, 5, 7, 9, 11, 13, 15]
+                && processes["storage-0"]?["partitions"] as? [Int] == [0, 2, 6, 8, 10, 12, 14]
+        }
+        try texts.send()
+        let shown = try StatusCommandTests.chatd(["partitions"] + system.sharedArguments)
+        #expect(shown.standardOutput.hasPrefix("epoch 2\n"))
+        try texts.expectEachOnceInOrder()
+    }
+
     /// Clients that do not wait for each answer before sending the next (several texts in
     /// flight): during a move a later text must not be stored before an earlier one that is
     /// being sent on to the new owner.
