@@ -1,9 +1,9 @@
 import Foundation
 
 /// The partition map a storage worker starts from when the config's `initial` map is no longer
-/// the truth: `<data_dir>/history/partition-map`, written by whoever changes the map (for now
-/// an operator or a test; the supervisor, once partitions move live). JSON, so an operator
-/// can read it:
+/// the truth: `<data_dir>/history/partition-map`, written by whoever changes the map (the
+/// supervisor when workers are added or removed, `chatd partitions --move`), each through
+/// `update`. JSON, so an operator can read it:
 /// `{"epoch": 2, "workers": ["tcp://...", ...], "owners": [1, 0, ...]}`.
 public enum PartitionMapFile {
     public static func path(inHistoryFolder folder: String) -> String { "\(folder)/partition-map" }
@@ -47,13 +47,34 @@ public enum PartitionMapFile {
         }
     }
 
+    /// Reads the map in force (the file's, else `initial`), and writes what `change` makes of
+    /// it (nil: nothing), holding `<path>.lock` throughout: two writers (a scaling reload and
+    /// an operator's move) never base a map on one the other is replacing. Returns the map
+    /// in force before, and the one written if any.
+    @discardableResult
+    public static func update(at path: String, initial: () -> PartitionMap,
+                              _ change: (PartitionMap) throws -> PartitionMap?) throws -> (before: PartitionMap, written: PartitionMap?) {
+        let lockPath = "\(path).lock"
+        let lock = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard lock >= 0 else { throw Unwritable(path: lockPath, reason: "cannot open (errno \(errno))") }
+        defer { close(lock) }
+        while flock(lock, LOCK_EX) != 0 {
+            guard errno == EINTR else { throw Unwritable(path: lockPath, reason: "cannot lock (errno \(errno))") }
+        }
+        let before = try read(from: path) ?? initial()
+        guard let next = try change(before) else { return (before, nil) }
+        try write(next, to: path)
+        return (before, next)
+    }
+
     /// Replaces the file in one step (a reader never sees half a map), durable once this
     /// returns: a worker restarted after a crash must not find the map from before a move.
     public static func write(_ map: PartitionMap, to path: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let bytes = [UInt8](try encoder.encode(Stored(epoch: map.epoch, workers: map.workers, owners: map.owners))) + [10]
-        let temporary = "\(path).new"
+        // Its own name per process: a writer outside `update` truncates no one else's.
+        let temporary = "\(path).new-\(getpid())"
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw Unwritable(path: temporary, reason: "cannot create (errno \(errno))") }
         let written = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }

@@ -28,17 +28,21 @@ public final class StorageService: @unchecked Sendable {
     private var writers: [Int: PartitionWriter] = [:]
     /// One per partition in `writers`, held until its store is closed.
     private var locks: [Int: PartitionLock] = [:]
-    /// Partitions assigned to this worker whose lock another worker holds; retried until taken.
-    private var lockedElsewhere: Set<Int> = [] {
+    /// Partitions assigned to this worker that it has not taken yet: another worker holds the
+    /// lock, or (moved from another machine) the database is not here yet; retried until taken.
+    private var waitingToTake: Set<Int> = [] {
         didSet {
             // Status shows these as moves in progress (or a conflict): one gauge each, changed
             // only when a partition starts or stops waiting.
-            for partition in lockedElsewhere.symmetricDifference(oldValue) { metrics.waits(for: partition, lockedElsewhere.contains(partition)) }
+            for partition in waitingToTake.symmetricDifference(oldValue) { metrics.waits(for: partition, waitingToTake.contains(partition)) }
         }
     }
+    /// Partitions the map gave this worker after a move whose database is not in this data
+    /// folder: said once each, and waited for rather than created empty.
+    private var notCopiedHere: Set<Int> = []
     /// How often a partition locked elsewhere is tried again: a hand-over waits this long at most.
     static let lockRetryInterval: Duration = .milliseconds(200)
-    /// Whether the retry of `lockedElsewhere` runs (a timer, made the first time it is needed).
+    /// Whether the retry of `waitingToTake` runs (a timer, made the first time it is needed).
     private var retryingLocks = false
     /// Requests for partitions this worker is assigned but waits to lock, by partition: answered
     /// once the lock is taken (a hand-over takes a fraction of a second), not refused meanwhile.
@@ -87,11 +91,12 @@ public final class StorageService: @unchecked Sendable {
             // the previous owner still finishing): its requests are refused with a failure (the
             // map names this worker, so there is no one to send them on to), and its files are
             // left alone.
-            lockedElsewhere.insert(partition)
+            waitingToTake.insert(partition)
             metrics.owns(partition, false)
+            if notCopiedHere.contains(partition) { continue }
             logger.warning("partition locked by another worker; not serving it", metadata: ["storage.partition": "\(partition)"])
         }
-        if !lockedElsewhere.isEmpty { retryLocks() }
+        if !waitingToTake.isEmpty { retryLocks() }
         loop.every(.seconds(10)) { [weak self] in
             guard let self else { return }
             transfers.sweep(idleNanos: transferIdleNanos)
@@ -100,7 +105,7 @@ public final class StorageService: @unchecked Sendable {
             "bus.endpoint": "\(configuration.storageEndpoints[index])",
             "storage.map_epoch": "\(map.epoch)",
             "storage.partitions": "\(writers.keys.sorted())",
-            "storage.locked_elsewhere": "\(lockedElsewhere.sorted())",
+            "storage.locked_elsewhere": "\(waitingToTake.sorted())",
         ])
         loop.run(handler: handle, afterBatch: startGroupCommits)
         // Stopping: texts already received are committed, uploads' writes finished and the
@@ -197,11 +202,26 @@ public final class StorageService: @unchecked Sendable {
 
     /// Takes the partition's lock and, holding it, opens its database, removes what a crash
     /// left in its files folder and starts serving it; false, touching nothing, when another
-    /// worker holds the lock.
+    /// worker holds the lock, or when a map past the first gives it a partition whose database
+    /// is not here.
     private func takeAndOpen(_ partition: Int) throws -> Bool {
         guard let lock = try PartitionLock(path: "\(historyFolder)/partition-\(partition).lock") else { return false }
+        let database = "\(historyFolder)/partition-\(partition).sqlite"
+        // Every partition is created by its first owner, under the first map. One a later map
+        // gives this worker with no database here was moved from another machine and is not
+        // copied yet: created empty, it would take texts its history then hides, and its
+        // files' clean-up would delete the copied blobs no empty database names.
+        if map.epoch > 1, !FileManager.default.fileExists(atPath: database) {
+            lock.release()
+            if notCopiedHere.insert(partition).inserted {
+                logger.error("partition has no database in this data folder; copy it here first (not created empty)", metadata: [
+                    "storage.partition": "\(partition)", "storage.map_epoch": "\(map.epoch)"])
+            }
+            return false
+        }
+        notCopiedHere.remove(partition)
         do {
-            let store = try PartitionStore(path: "\(historyFolder)/partition-\(partition).sqlite")
+            let store = try PartitionStore(path: database)
             let blobs = try BlobFolder(root: "\(configuration.dataDirectory)/files", partition: partition)
             // Uploads the previous owner handed over stay (their gateways resume them here),
             // unless idle; a crash's go.
@@ -224,10 +244,10 @@ public final class StorageService: @unchecked Sendable {
     /// Tries the partitions locked elsewhere again (loop thread): one whose owner has stopped
     /// is opened and served from now on.
     private func retryLockedPartitions() {
-        for partition in lockedElsewhere.sorted() {
+        for partition in waitingToTake.sorted() {
             do {
                 guard try takeAndOpen(partition) else { continue }
-                lockedElsewhere.remove(partition)
+                waitingToTake.remove(partition)
                 logger.info("partition lock taken; serving it", metadata: ["storage.partition": "\(partition)",
                                                                            "storage.partitions": "\(writers.keys.sorted())"])
                 for incoming in waitingForLock.removeValue(forKey: partition) ?? [] { handle(incoming) }
@@ -253,7 +273,7 @@ public final class StorageService: @unchecked Sendable {
             mapLastRead = DispatchTime.now().uptimeNanoseconds
             if (try? readNewerMap()) == true { return handle(incoming) }
         }
-        if map.owner(ofPartition: partition) == mapIndex, lockedElsewhere.contains(partition),
+        if map.owner(ofPartition: partition) == mapIndex, waitingToTake.contains(partition),
            waitingForLock[partition, default: []].count < Self.maxWaitingPerPartition {
             // Its lock is still held by the worker handing it over: it waits for the lock.
             waitingForLock[partition, default: []].append(incoming)
@@ -291,16 +311,16 @@ public final class StorageService: @unchecked Sendable {
         mapIndex = newer.workers.firstIndex(of: configuration.storageEndpoints[index])
         let assigned = Set(mapIndex.map(newer.partitions(ownedBy:)) ?? [])
         for partition in writers.keys.sorted() where !assigned.contains(partition) { letGo(partition) }
-        for partition in lockedElsewhere.subtracting(assigned) {
-            lockedElsewhere.remove(partition)
+        for partition in waitingToTake.subtracting(assigned) {
+            waitingToTake.remove(partition)
             // Sent on: the map now names their owner.
             for incoming in waitingForLock.removeValue(forKey: partition) ?? [] { handle(incoming) }
         }
-        lockedElsewhere.formUnion(assigned.subtracting(writers.keys))
+        waitingToTake.formUnion(assigned.subtracting(writers.keys))
         logger.notice("partition map reloaded", metadata: [
             "storage.map_epoch": "\(map.epoch)", "storage.partitions": "\(writers.keys.sorted())",
-            "storage.waiting_for": "\(lockedElsewhere.sorted())"])
-        if !lockedElsewhere.isEmpty {
+            "storage.waiting_for": "\(waitingToTake.sorted())"])
+        if !waitingToTake.isEmpty {
             retryLockedPartitions()
             retryLocks()
         }

@@ -22,16 +22,25 @@ struct Partitions: ParsableCommand {
     func run() throws {
         let resolved = try configuration.resolve()
         let path = PartitionMapFile.path(inHistoryFolder: "\(resolved.dataDirectory)/history")
-        var map = try PartitionMapFile.read(from: path)
-            ?? .initial(partitions: resolved.storagePartitions, workers: resolved.storageEndpoints)
-        if let move, let to {
+        let update = try PartitionMapFile.update(at: path, initial: {
+            .initial(partitions: resolved.storagePartitions, workers: resolved.storageEndpoints)
+        }) { inForce -> PartitionMap? in
+            guard inForce.partitionCount == resolved.storagePartitions else {
+                throw ValidationError("the map covers \(inForce.partitionCount) partitions but storage.partitions is \(resolved.storagePartitions)")
+            }
+            guard let move, let to else { return nil }
+            if inForce.owners.indices.contains(move), inForce.workers[inForce.owner(ofPartition: move)] == to {
+                throw ValidationError("partition \(move) is already \(to)'s")
+            }
             do {
-                map = try map.moving(move, to: to)
+                return try inForce.moving(move, to: to)
             } catch {
                 throw ValidationError("cannot move partition \(move): \(error)")
             }
-            try PartitionMapFile.write(map, to: path)
-            print("wrote \(path); `chatd reload` to move partition \(move)")
+        }
+        let map = update.written ?? update.before
+        if let move, update.written != nil {
+            print("wrote \(path); reload the storage workers reading this data folder (`chatd reload`, or SIGHUP each) to move partition \(move)")
         }
         print("epoch \(map.epoch)")
         for (index, worker) in map.workers.enumerated() {

@@ -20,10 +20,10 @@ final class StorageLayout: Sendable {
         try endpoints.withLock { current in
             guard current != configuration.storageEndpoints else { return false }
             let path = PartitionMapFile.path(inHistoryFolder: "\(configuration.dataDirectory)/history")
-            let inForce = try PartitionMapFile.read(from: path)
-                ?? .initial(partitions: configuration.storagePartitions, workers: current)
-            let next = inForce.rebalanced(to: configuration.storageEndpoints)
-            try PartitionMapFile.write(next, to: path)
+            let update = try PartitionMapFile.update(at: path, initial: { .initial(partitions: configuration.storagePartitions, workers: current) }) {
+                $0.rebalanced(to: configuration.storageEndpoints)
+            }
+            let (inForce, next) = (update.before, update.written!)
             let moved = next.owners.indices.filter { next.workers[next.owners[$0]] != inForce.workers[inForce.owners[$0]] }
             logger.notice("storage workers changed; partitions move by a new map", metadata: [
                 "storage.workers": "\(configuration.storageEndpoints.count)", "storage.map_epoch": "\(next.epoch)",

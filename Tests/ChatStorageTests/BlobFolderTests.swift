@@ -50,8 +50,8 @@ import Testing
             let (old, oldPath) = try folder.createTemporary(ofUpload: 3)
             BlobFolder.handOver(descriptor: old, temporary: oldPath)
             try age(oldPath + BlobFolder.handedOverSuffix, seconds: 600)
-            FileManager.default.createFile(atPath: folder.blobPath("kept"), contents: Data([1]))
-            FileManager.default.createFile(atPath: folder.blobPath("orphan"), contents: Data([1]))
+            _ = FileManager.default.createFile(atPath: folder.blobPath("kept"), contents: Data([1]))
+            _ = FileManager.default.createFile(atPath: folder.blobPath("orphan"), contents: Data([1]))
 
             #expect(folder.removeLeftovers(keeping: ["kept"], handedOverIdleFor: 300) == 3)
             #expect(!exists(cutPath))

@@ -20,6 +20,24 @@ import Testing
         }
     }
 
+    /// A change is based on the map in force (the file's, else the initial one) and written
+    /// under the lock; no change writes nothing. Changes from several threads at once each
+    /// see the one before: none is lost.
+    @Test func updatesAreBasedOnTheMapInForceAndNoneIsLost() throws {
+        try withFolder { path in
+            let initial = PartitionMap.initial(partitions: 16, workers: ["tcp://127.0.0.1:7910", "tcp://127.0.0.1:7911"])
+            let unchanged = try PartitionMapFile.update(at: path, initial: { initial }) { _ in nil }
+            #expect(unchanged.before == initial && unchanged.written == nil)
+            #expect(try PartitionMapFile.read(from: path) == nil)
+            DispatchQueue.concurrentPerform(iterations: 8) { _ in
+                _ = try? PartitionMapFile.update(at: path, initial: { initial }) { try $0.moving(3, to: $0.workers[1 - $0.owner(ofPartition: 3)]) }
+            }
+            let final = try #require(try PartitionMapFile.read(from: path))
+            #expect(final.epoch == 9, "eight moves, each on the one before")
+            #expect(final.owner(ofPartition: 3) == 1, "moved an even number of times from worker 1")
+        }
+    }
+
     @Test func aWrittenMapReadsBack() throws {
         try withFolder { path in
             let map = PartitionMap.initial(partitions: 16, workers: ["tcp://127.0.0.1:7910", "tcp://127.0.0.1:7911"])

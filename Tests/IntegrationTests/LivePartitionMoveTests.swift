@@ -1,3 +1,4 @@
+import ChatBus
 import ChatTestSupport
 import Foundation
 import Testing
@@ -90,6 +91,48 @@ import Testing
         let shown = try StatusCommandTests.chatd(["partitions"] + system.sharedArguments)
         #expect(shown.standardOutput.hasPrefix("epoch 2\n"))
         try texts.expectEachOnceInOrder()
+    }
+
+    /// A partition moved from another machine, its map here before its files (the
+    /// operator's steps out of order): the worker waits for the database instead of creating
+    /// it empty, and serves the partition, history and all, once it is copied in.
+    @Test func aPartitionWhoseDatabaseIsNotCopiedYetIsWaitedForNotCreated() throws {
+        let first = try ChatSystem()
+        let (alice, a) = try first.signedInUser()
+        let (bob, b) = try first.signedInUser()
+        #expect(try alice.ask("\(a) to \(b) 202004131702 text\nbefore the move") == "ok")
+        bob.abort()
+        alice.abort()
+        #expect(first.stop())
+        let partition = Partitioning(partitionCount: 16).partition(of: PairKey(a, b))
+        let history = first.dataDirectory.appendingPathComponent("history")
+        let database = history.appendingPathComponent("partition-\(partition).sqlite")
+        let aside = first.dataDirectory.appendingPathComponent("elsewhere.sqlite")
+        #expect(rename(database.path, aside.path) == 0)
+
+        let system = try ChatSystem(dataDirectory: first.dataDirectory) { endpoints, _ in
+            let workers = endpoints.map { "\"\($0)\"" }.joined(separator: ", ")
+            let json = #"{"epoch": 2, "workers": [\#(workers)], "owners": \#((0..<16).map { $0 % 2 })}"#
+            try Data(json.utf8).write(to: history.appendingPathComponent("partition-map"))
+        }
+        defer { system.stop(); system.removeData() }
+        func logged(_ message: String) -> Bool {
+            system.log.split(separator: "\n").contains { $0.contains(message) && $0.contains("storage.partition=\(partition) ") }
+        }
+        try waitUntil("the worker says the database is missing; log:\n\(system.log)", timeout: .seconds(10)) {
+            logged("partition has no database in this data folder")
+        }
+        Thread.sleep(forTimeInterval: 0.5)
+        #expect(!FileManager.default.fileExists(atPath: database.path), "created empty")
+
+        #expect(rename(aside.path, database.path) == 0)
+        try waitUntil("the partition served once copied; log:\n\(system.log)", timeout: .seconds(10)) {
+            logged("partition lock taken; serving it")
+        }
+        let client = try TestClient(port: system.port)
+        #expect(try client.ask("signin \(a) pw") == "signin successfully")
+        let kept = String(decoding: try client.history(me: a, peer: b), as: UTF8.self)
+        #expect(kept.contains("before the move"))
     }
 
     /// Clients that do not wait for each answer before sending the next (several texts in

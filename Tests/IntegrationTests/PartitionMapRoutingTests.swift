@@ -26,7 +26,11 @@ import Testing
     }
 
     @Test func textsHistoriesAndFilesReachTheOwnerTheNewerMapNames() throws {
-        let system = try ChatSystem(beforeStart: Self.writeMap)
+        // A data folder made by a first start (every partition created by its first owner),
+        // then started again with the newer map in it.
+        let first = try ChatSystem()
+        #expect(first.stop())
+        let system = try ChatSystem(dataDirectory: first.dataDirectory, beforeStart: Self.writeMap)
         defer { system.stop(); system.removeData() }
         #expect(lines(system, worker: 0, saying: "storage ready").first?.contains("storage.partitions=[0, 5]") == true, "\(system.log)")
         #expect(lines(system, worker: 1, saying: "storage ready").first?.contains("storage.map_epoch=2") == true, "\(system.log)")

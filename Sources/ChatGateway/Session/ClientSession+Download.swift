@@ -41,8 +41,8 @@ struct Download {
     var unsentAtLastCheck: Int?
     /// A history's next page starts after this record id.
     var historyCursor: Int64 = 0
-    /// Opened again at another worker (`reopens` times): answers from the first may still
-    /// come, and any not for the next byte wanted are dropped.
+    /// Opened again at another worker (`reopens` times): answers for the id it had before may
+    /// still come, and are dropped.
     var reopens = 0
     var reopening = false
 }
@@ -134,18 +134,20 @@ extension ClientSession {
             self.download!.requested += Int64(length)
             self.download!.chunksInFlight += 1
             actions.append(.request(.readChunk(download: id, offset: offset, length: UInt32(length)), to: .storage(offer.pair),
-                                    then: .readChunk(download: download.serial, offset: offset, length: length)))
+                                    then: .readChunk(download: download.serial, storageId: id, offset: offset, length: length)))
         }
     }
 
-    mutating func chunkRead(serial: UInt64, offset: Int64, length: Int, _ answer: Result<BusMessage, BusRequestError>) {
+    mutating func chunkRead(serial: UInt64, storageId: UInt64, offset: Int64, length: Int, _ answer: Result<BusMessage, BusRequestError>) {
         guard download?.serial == serial else { return }
         download!.chunksInFlight -= 1
-        if download!.reopens > 0, download!.reopening || offset != download!.written {
-            // Asked of the worker that went, or asked twice: the stored file never changes, so
-            // the first copy of each byte to come is written and the other dropped.
+        guard !download!.reopening, case .storedFile(let current, _, _) = download!.offer.source, storageId == current else {
+            // Asked of the worker that went (before the download was opened again): dropped,
+            // whatever it says; its bytes are asked for again at the new owner.
             return requestDownloadChunks()
         }
+        // One worker answers in the order asked: anything else would put bytes out of place.
+        guard offset == download!.written else { return close(.downloadFailed(download: serial)) }
         if case .success(.partitionMoved) = answer { return reopenDownload() }
         guard case .success(.chunk(let bytes)) = answer, bytes.count == length else {
             // Mid-stream there is no way to say so in the protocol: the client sees the

@@ -279,8 +279,8 @@ struct ClientSession {
             completeUpload(ReplyMapping.delivery(answer))
         case .openDownload(let slot, let pair, let name):
             downloadOpened(slot: slot, pair: pair, name: name, answer)
-        case .readChunk(let serial, let offset, let length):
-            chunkRead(serial: serial, offset: offset, length: length, answer)
+        case .readChunk(let serial, let storageId, let offset, let length):
+            chunkRead(serial: serial, storageId: storageId, offset: offset, length: length, answer)
         case .reopenDownload(let serial, let pair):
             downloadReopened(serial: serial, pair: pair, answer)
         }

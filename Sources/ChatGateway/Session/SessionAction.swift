@@ -68,7 +68,8 @@ enum PendingRequest: Equatable, Sendable {
     case finishUpload(upload: UInt64, from: String, to: String)
     case announce(upload: UInt64)
     case openDownload(ReplySequencer.Slot, pair: PairKey, name: String)
-    case readChunk(download: UInt64, offset: Int64, length: Int)
+    /// `storageId`: the download's id at storage when asked (a reopened one has a new one).
+    case readChunk(download: UInt64, storageId: UInt64, offset: Int64, length: Int)
     /// The download opened again at its partition's owner, its worker gone with a move.
     case reopenDownload(download: UInt64, pair: PairKey)
 }
