@@ -2,6 +2,8 @@
 
 #include <stdio.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 // sync_file_range(2): start writing a file's dirty pages back without waiting for them.
 int sync_file_range(int fd, long offset, long nbytes, unsigned int flags);
@@ -15,6 +17,12 @@ int sync_file_range(int fd, long offset, long nbytes, unsigned int flags);
 // cannot call, hence this wrapper.
 static inline int set_parent_death_signal(int signal) {
     return prctl(PR_SET_PDEATHSIG, (unsigned long)signal, 0UL, 0UL, 0UL);
+}
+
+// close_range(first, ~0, 0): closes every descriptor from `first` on (Linux 5.9). Called through
+// syscall(2), which is variadic, so Swift cannot call it itself; -1 with ENOSYS on older kernels.
+static inline int close_descriptors_from(unsigned int first) {
+    return (int)syscall(SYS_close_range, first, ~0U, 0);
 }
 
 // Line-buffers standard output, so each line shows at once even when it goes to a file or a

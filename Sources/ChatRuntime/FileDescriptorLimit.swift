@@ -1,3 +1,5 @@
+import CLinux
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -18,6 +20,20 @@ public enum FileDescriptorLimit {
             if setrlimit(resource, &raised) == 0 { limit = raised }
         }
         return Int(clamping: limit.rlim_cur)
+    }
+
+    /// Closes the descriptors this process inherited numbered at or past its soft limit (a
+    /// parent with many open that started it under a lower limit, `prlimit` say). It cannot
+    /// have opened them itself, and uses none; but while one is open, Foundation cannot start a
+    /// child (it asks for every descriptor up to the highest to be closed, which fails past the
+    /// limit with EBADF), so a supervisor holding one could start none of its workers.
+    public static func closeInheritedPastLimit() {
+        guard let limit = current, limit < Int(UInt32.max) else { return }
+        if close_descriptors_from(UInt32(limit)) == 0 { return }
+        // Kernels before 5.9: by the list of open descriptors.
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? [] {
+            if let descriptor = Int32(entry), descriptor >= limit { close(descriptor) }
+        }
     }
 
     /// The soft limit now in force: the most descriptors this process may have open.

@@ -33,6 +33,7 @@ struct ChildOptions: ParsableArguments {
         let resolved = try configuration.resolve()
         ProcessLifecycle.bootstrapLogging(resolved)
         FileDescriptorLimit.raiseToHardLimit()
+        FileDescriptorLimit.closeInheritedPastLimit()
         let logger = Logger(label: "chatd.\(role)")
         if let parentPid { ProcessLifecycle.terminateWhenParentDies(expectedParent: parentPid, logger: logger) }
         // The supervisor forwards its reloads as SIGHUP; a hang-up sent to the whole process
@@ -81,6 +82,7 @@ struct Supervise: ParsableCommand {
     func run() throws {
         // Before anything else: a reload (`systemctl reload`) while this starts must not end it.
         signal(SIGHUP, SIG_IGN)
+        FileDescriptorLimit.closeInheritedPastLimit()
         let resolved = try configuration.resolve()
         ProcessLifecycle.bootstrapLogging(resolved)
         let logger = Logger(label: "chatd.supervisor")

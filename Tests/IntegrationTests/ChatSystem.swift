@@ -97,9 +97,14 @@ final class ChatSystem: Sendable {
         let process = Process()
         let chatd = binaries.appendingPathComponent("chatd")
         if let descriptorLimit {
-            // prlimit execs chatd in its own process: the pid is the supervisor's.
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
-            process.arguments = ["--nofile=\(descriptorLimit)", "--", chatd.path] + arguments
+            // bash (dash opens no descriptor past 9) execs prlimit, which execs chatd: the pid is the supervisor's. On the way
+            // it opens descriptor 900 (not close-on-exec), past the limit, as a parent with many
+            // open may leave one: the supervisor must close it, or start no worker (a test
+            // process opening sockets on other threads while Foundation spawns leaked such
+            // descriptors now and then, and every spawn then failed with EBADF).
+            process.executableURL = URL(fileURLWithPath: "/bin/bash")
+            process.arguments = ["-c", "exec 900</dev/null; exec \"$@\"", "sh",
+                                 "/usr/bin/prlimit", "--nofile=\(descriptorLimit)", "--", chatd.path] + arguments
         } else {
             process.executableURL = chatd
             process.arguments = arguments
