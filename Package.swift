@@ -111,7 +111,7 @@ let package = Package(
         .target(name: "ChatTestSupport", path: "Tests/ChatTestSupport"),
         .testTarget(name: "ChatProtocolTests", dependencies: ["ChatProtocol", "ChatCrypto", "ChatTestSupport"]),
         .testTarget(name: "ChatAuthTests", dependencies: ["ChatAuth", "ChatRuntime"]),
-        .testTarget(name: "ChatBusTests", dependencies: ["ChatBus", "ChatTestSupport", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "ChatBusTests", dependencies: ["ChatBus", "ZeroMQ", "ChatTestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ChatRuntimeTests", dependencies: [
             "ChatRuntime", "ChatSupervisor", .product(name: "Logging", package: "swift-log"),
         ]),
@@ -138,7 +138,7 @@ let package = Package(
         ]),
         // Depends on the executables so `swift test` builds them; the tests run them as users do.
         .testTarget(name: "IntegrationTests", dependencies: [
-            "ChatRuntime", "ChatBus", "ChatCrypto", "SQLite", "ChatTestSupport", .product(name: "Logging", package: "swift-log"),
+            "ChatRuntime", "ChatBus", "ZeroMQ", "ChatCrypto", "SQLite", "ChatTestSupport", .product(name: "Logging", package: "swift-log"),
             "chatd", "chat", "chat-bench",
         ]),
     ],

@@ -37,10 +37,11 @@ public final class AuthService: @unchecked Sendable {
     private var store: AccountStore!
     private let metrics = AuthMetrics()
 
-    public init(configuration: ChatConfiguration, logger: Logger) {
+    /// `security`: the bus's (`BusSecurity.load`).
+    public init(configuration: ChatConfiguration, security: BusSecurity, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
-        loop = BusLoop(requestTimeout: .milliseconds(configuration.requestTimeoutMilliseconds), logger: logger)
+        loop = BusLoop(requestTimeout: .milliseconds(configuration.requestTimeoutMilliseconds), security: security, logger: logger)
         hasher = PasswordHasher(cost: Scrypt(n: UInt64(configuration.scryptN), r: UInt64(configuration.scryptR), p: UInt64(configuration.scryptP)))
         let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
         hashingQueues = (0..<cores).map { DispatchQueue(label: "auth.hashing.\($0)") }

@@ -47,6 +47,10 @@ public final class BusLoop: @unchecked Sendable {
 
     private let context = Context()
     private let logger: Logger
+    /// CurveZMQ for every socket, when the bus runs it.
+    private let gate: BusGate?
+    /// Where the ZAP socket is in the poller built last.
+    private var zapPollIndex: Int?
     private var sockets: [Socket] = []
     private var socketIsRouter: [Bool] = []
     /// Per socket: whether its peer is there (dealers only; a ROUTER's peers come and go).
@@ -130,8 +134,11 @@ public final class BusLoop: @unchecked Sendable {
         didSet { assert(isOnLoopThread, "BusLoop.onReply set off the loop thread") }
     }
 
-    public init(requestTimeout: Duration = .seconds(5), failFastAfter: Duration = .seconds(2), logger: Logger) {
+    /// `security`: CurveZMQ with the system's key (`bus.curve`), or plain ZeroMQ.
+    public init(requestTimeout: Duration = .seconds(5), failFastAfter: Duration = .seconds(2), security: BusSecurity = .none,
+                logger: Logger) {
         self.logger = logger
+        if case .curve(let keys) = security { gate = BusGate(keys: keys, logger: logger) } else { gate = nil }
         requestTimeoutNanos = Self.nanoseconds(requestTimeout)
         failFastAfterNanos = Self.nanoseconds(failFastAfter)
         var ends: [Int32] = [0, 0]
@@ -148,6 +155,7 @@ public final class BusLoop: @unchecked Sendable {
         Self.running.withLock { _ = $0.removeValue(forKey: ObjectIdentifier(self)) }
         for socket in sockets { socket.close() }
         for monitor in monitors { monitor.events.close() }
+        gate?.zapSocket?.close()
         close(wakeDescriptor)
         close(wakeWriteDescriptor)
     }
@@ -163,8 +171,16 @@ public final class BusLoop: @unchecked Sendable {
         // Whatever reaches a bound socket may be hostile: a peer sending a larger message is
         // disconnected by ZeroMQ before it is held in memory.
         try socket.setMaxMessageSize(Self.maxRequestMessageBytes)
+        var events: Socket?
+        if let gate {
+            try gate.secureServer(socket, in: context)
+            // Watched for connections dropped in their handshake: a peer without the key.
+            events = try watch(socket, for: MonitorEvent.handshakeFailures)
+        }
         try socket.bind(endpoint)
-        return add(socket, isRouter: true)
+        let id = add(socket, isRouter: true)
+        if let events { monitors.append((id.index, events, endpoint)) }
+        return id
     }
 
     /// A socket to one peer that bound a ROUTER; `worker` names the peer in metrics and logs
@@ -177,14 +193,9 @@ public final class BusLoop: @unchecked Sendable {
         // Requests sent while the peer is starting or restarting wait in the queue and go out
         // when it connects; the request timeout bounds the wait. Reconnect fast after a restart.
         try socket.setReconnectInterval(milliseconds: 100)
+        try gate?.secureClient(socket)
         // Watched from before the first connect, so the first `connected` is seen too.
-        // Never reused, even after a connect that failed half-way (libzmq lets an inproc name go late).
-        let monitorEndpoint = "inproc://bus-monitor-\(monitorsMade)"
-        monitorsMade += 1
-        try socket.monitor(monitorEndpoint, events: MonitorEvent.connectionEvents)
-        let events = try context.socket(.pair)
-        try events.setLinger(milliseconds: 0)
-        try events.connect(monitorEndpoint)
+        let events = try watch(socket, for: MonitorEvent.connectionEvents | (gate == nil ? 0 : MonitorEvent.handshakeFailures))
         try socket.connect(endpoint)
         let id = add(socket, isRouter: false)
         workerFigures[id.index] = BusWorkerFigures(worker: worker, endpoint: endpoint)
@@ -204,9 +215,24 @@ public final class BusLoop: @unchecked Sendable {
         try socket.setReceiveHighWaterMark(1_000_000)
     }
 
-    /// Every socket, then the wake-up descriptor, then the sockets' monitors.
+    /// A PAIR socket receiving `socket`'s monitor `events`. Its inproc name is never reused,
+    /// even after a connect that failed half-way (libzmq lets an inproc name go late).
+    private func watch(_ socket: Socket, for events: Int32) throws -> Socket {
+        let monitorEndpoint = "inproc://bus-monitor-\(monitorsMade)"
+        monitorsMade += 1
+        try socket.monitor(monitorEndpoint, events: events)
+        let reader = try context.socket(.pair)
+        try reader.setLinger(milliseconds: 0)
+        try reader.connect(monitorEndpoint)
+        return reader
+    }
+
+    /// Every socket, then the wake-up descriptor, then the sockets' monitors, then the ZAP
+    /// handler's socket (at `zapPollIndex`), if any.
     private func makePoller() -> Poller {
-        Poller(sockets.map { .socket($0) } + [.fileDescriptor(wakeDescriptor)] + monitors.map { .socket($0.events) })
+        let zap = gate?.zapSocket.map { [Poller.Item.socket($0)] } ?? []
+        zapPollIndex = zap.isEmpty ? nil : sockets.count + 1 + monitors.count
+        return Poller(sockets.map { .socket($0) } + [.fileDescriptor(wakeDescriptor)] + monitors.map { .socket($0.events) } + zap)
     }
 
     private func add(_ socket: Socket, isRouter: Bool) -> SocketID {
@@ -421,7 +447,9 @@ public final class BusLoop: @unchecked Sendable {
             }
 
             for index in ready where index != wakeIndex {
-                if index > wakeIndex {
+                if index == zapPollIndex {
+                    gate?.answerAdmissions()
+                } else if index > wakeIndex {
                     readMonitor(monitors[index - wakeIndex - 1])
                 } else {
                     receiveAvailable(on: SocketID(index: index), handler: handler)
@@ -431,6 +459,7 @@ public final class BusLoop: @unchecked Sendable {
             runDueTimers()
             reportRefusals()
             let now = Self.now()
+            gate?.report(now: now, every: refusalReportNanos)
             wakeUp.stamp.store(now, ordering: .relaxed)
             reportTimeouts(now: now)
             if pending.count != recordedInFlight {
@@ -468,6 +497,7 @@ public final class BusLoop: @unchecked Sendable {
             socket.close()
         }
         for monitor in monitors { monitor.events.close() }
+        gate?.zapSocket?.close()
         context.terminate()
     }
 
@@ -478,6 +508,9 @@ public final class BusLoop: @unchecked Sendable {
             switch event.kind {
             case .connected: change = reachability[monitor.socket].connected()
             case .disconnected: change = reachability[monitor.socket].disconnected(now: Self.now())
+            case .handshakeFailed(let auth):
+                gate?.noteHandshakeFailure(auth: auth, endpoint: monitor.endpoint, bound: socketIsRouter[monitor.socket])
+                change = nil
             case .other: change = nil
             }
             switch change {

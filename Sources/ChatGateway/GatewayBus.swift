@@ -51,8 +51,8 @@ final class GatewayBus: SessionBus, @unchecked Sendable {
     /// sign-out, never per message.
     private let sessionsOnline: Gauge
 
-    init(configuration: ChatConfiguration, registry: SessionRegistry, outputs: OutputBatches, sessionsOnline: Gauge,
-         logger: Logger) throws {
+    init(configuration: ChatConfiguration, security: BusSecurity, registry: SessionRegistry, outputs: OutputBatches,
+         sessionsOnline: Gauge, logger: Logger) throws {
         self.logger = logger
         self.sessionsOnline = sessionsOnline
         self.registry = registry
@@ -61,7 +61,7 @@ final class GatewayBus: SessionBus, @unchecked Sendable {
         storageRouting = StorageRouting(map: .initial(partitions: configuration.storagePartitions, workers: configuration.storageEndpoints))
         textOrder = PartitionOrder(partitions: configuration.storagePartitions)
         loop = BusLoop(requestTimeout: .milliseconds(configuration.requestTimeoutMilliseconds),
-                       failFastAfter: .milliseconds(configuration.failFastAfterMilliseconds), logger: logger)
+                       failFastAfter: .milliseconds(configuration.failFastAfterMilliseconds), security: security, logger: logger)
         routerSocket = try loop.connectDealer(configuration.routerEndpoint, worker: "router", identity: gatewayId)
         authSocket = try loop.connectDealer(configuration.authEndpoint, worker: "auth")
         storageSockets = try storageRouting.endpoints.enumerated().map { try loop.connectDealer($1, worker: "storage-\($0)") }

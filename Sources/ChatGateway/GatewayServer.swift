@@ -17,6 +17,7 @@ public final class GatewayServer: Sendable {
     }
 
     private let configuration: ChatConfiguration
+    private let security: BusSecurity
     private let logger: Logger
     private let group: MultiThreadedEventLoopGroup
     private let registry = SessionRegistry()
@@ -34,7 +35,9 @@ public final class GatewayServer: Sendable {
     /// them as they were neither recomputes nor logs them again.
     private let connectionSettings: Mutex<[Int]>
 
-    public init(configuration: ChatConfiguration, logger: Logger) {
+    /// `security`: the bus's (`BusSecurity.load`).
+    public init(configuration: ChatConfiguration, security: BusSecurity, logger: Logger) {
+        self.security = security
         self.configuration = configuration
         self.logger = logger
         group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.gatewayThreads > 0 ? configuration.gatewayThreads : System.coreCount)
@@ -63,7 +66,7 @@ public final class GatewayServer: Sendable {
     /// Binds the client port and serves until `stop()`.
     public func run() throws {
         let outputs = OutputBatches(group: group)
-        let bus = try GatewayBus(configuration: configuration, registry: registry, outputs: outputs,
+        let bus = try GatewayBus(configuration: configuration, security: security, registry: registry, outputs: outputs,
                                  sessionsOnline: metrics.sessionsOnline, logger: logger)
         bus.start()
         runningBus.withLock { $0 = bus }

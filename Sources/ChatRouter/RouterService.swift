@@ -42,11 +42,12 @@ public final class RouterService: @unchecked Sendable {
     /// A gateway silent this long is taken for dead and its users for offline.
     private let gatewayTimeoutNanos: UInt64 = 5_000_000_000
 
-    public init(configuration: ChatConfiguration, logger: Logger) {
+    /// `security`: the bus's (`BusSecurity.load`).
+    public init(configuration: ChatConfiguration, security: BusSecurity, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
         loop = BusLoop(requestTimeout: .milliseconds(configuration.requestTimeoutMilliseconds),
-                       failFastAfter: .milliseconds(configuration.failFastAfterMilliseconds), logger: logger)
+                       failFastAfter: .milliseconds(configuration.failFastAfterMilliseconds), security: security, logger: logger)
         introductions = P2PIntroductions(limits: .init(perSender: configuration.p2pMaxLiveOffersPerUser,
                                                        total: configuration.p2pMaxLiveOffers))
         offerRate = OfferRateLimiter(perMinute: configuration.p2pOffersPerMinute)

@@ -72,6 +72,9 @@ public struct ChatConfiguration: Equatable, Sendable {
     /// A worker gone this long (its connection lost, not back) gets no more requests queued:
     /// they fail at once (`Service unavailable`) until it is back. Longer than a restart takes.
     public var failFastAfterMilliseconds = 2_000
+    /// CurveZMQ on every bus socket: encrypted, and only processes holding the system's key
+    /// (`<data_dir>/keys/bus.secret`) are answered. Off only for a trusted single host.
+    public var busCurve = true
 
     /// scrypt cost for new password hashes (stored with each hash, so it can change later).
     public var scryptN = 1 << 17
@@ -213,6 +216,7 @@ public struct ChatConfiguration: Equatable, Sendable {
         // Every bus loop is made with its timings.
         "bus.request_timeout_ms": .integer(in: 10...600_000, \.requestTimeoutMilliseconds),
         "bus.fail_fast_after_ms": .integer(in: 0...600_000, \.failFastAfterMilliseconds),
+        "bus.curve": .boolean(\.busCurve),
         // Bound and connected, and the reporters' timers set, when each process starts.
         "telemetry.endpoint": .string(\.telemetryEndpoint),
         "telemetry.interval_ms": .integer(in: 50...60_000, \.telemetryIntervalMilliseconds),

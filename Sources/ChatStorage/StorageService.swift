@@ -63,12 +63,13 @@ public final class StorageService: @unchecked Sendable {
     private var routerSocket: BusLoop.SocketID!
     private let metrics = StorageMetrics()
 
-    public init(configuration: ChatConfiguration, index: Int, logger: Logger) {
+    /// `security`: the bus's (`BusSecurity.load`).
+    public init(configuration: ChatConfiguration, index: Int, security: BusSecurity, logger: Logger) {
         self.configuration = configuration
         self.index = index
         self.logger = logger
         loop = BusLoop(requestTimeout: .milliseconds(configuration.requestTimeoutMilliseconds),
-                       failFastAfter: .milliseconds(configuration.failFastAfterMilliseconds), logger: logger)
+                       failFastAfter: .milliseconds(configuration.failFastAfterMilliseconds), security: security, logger: logger)
         map = PartitionMap.initial(partitions: configuration.storagePartitions, workers: configuration.storageEndpoints)
     }
 

@@ -5,22 +5,31 @@ import CZeroMQ
 /// byte order; the second the endpoint it concerns.
 public struct MonitorEvent: Equatable, Sendable {
     public enum Kind: Equatable, Sendable {
-        case connected, disconnected, other(UInt16)
+        /// `handshakeFailed`: the connection was dropped in its handshake (a peer without
+        /// CurveZMQ, or with another key); `auth` when the ZAP handler refused it.
+        case connected, disconnected, handshakeFailed(auth: Bool), other(UInt16)
     }
 
     public let kind: Kind
     public let endpoint: String
 
-    /// The events a bus peer's reachability needs.
-    public static let connectionEvents = ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED
+    /// The events a bus peer's reachability needs. A peer counts as connected once the
+    /// handshake is done, not when TCP connects: one that refuses this socket's CurveZMQ key
+    /// connects and drops at every retry, and would otherwise seem to come and go.
+    public static let connectionEvents = ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED
+    /// The events of a connection dropped in its handshake.
+    public static let handshakeFailures = ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
+        | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
 
     /// Nil for frames that are not a monitor event.
     public init?(frames: [[UInt8]]) {
         guard frames.count == 2, frames[0].count >= 6 else { return nil }
         let event = frames[0].withUnsafeBytes { UInt16($0.loadUnaligned(fromByteOffset: 0, as: UInt16.self)) }
         switch Int32(event) {
-        case ZMQ_EVENT_CONNECTED: kind = .connected
+        case ZMQ_EVENT_HANDSHAKE_SUCCEEDED: kind = .connected
         case ZMQ_EVENT_DISCONNECTED: kind = .disconnected
+        case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL, ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL: kind = .handshakeFailed(auth: false)
+        case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH: kind = .handshakeFailed(auth: true)
         default: kind = .other(event)
         }
         endpoint = String(decoding: frames[1], as: UTF8.self)

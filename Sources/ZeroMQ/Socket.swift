@@ -36,6 +36,23 @@ public final class Socket {
     public func setMaxMessageSize(_ bytes: Int64) throws { try LibZMQ.setOption(handle, ZMQ_MAXMSGSIZE, int64: bytes) }
     public func setReconnectInterval(milliseconds: Int32) throws { try LibZMQ.setOption(handle, ZMQ_RECONNECT_IVL, int: milliseconds) }
 
+    /// Makes this (binding) socket a CurveZMQ server with `keys`: every connection is encrypted,
+    /// and each client's key is put to the context's ZAP handler, if there is one, for
+    /// `domain`.
+    public func makeCurveServer(_ keys: CurveKeyPair, domain: String) throws {
+        try LibZMQ.setOption(handle, ZMQ_CURVE_SERVER, int: 1)
+        try LibZMQ.setOption(handle, ZMQ_CURVE_SECRETKEY, bytes: Array(keys.secretKey.utf8))
+        try LibZMQ.setOption(handle, ZMQ_ZAP_DOMAIN, bytes: Array(domain.utf8))
+    }
+
+    /// Makes this (connecting) socket a CurveZMQ client with `keys`, of the server whose public
+    /// key is `serverKey`: it talks only to that server, encrypted.
+    public func makeCurveClient(_ keys: CurveKeyPair, serverKey: String) throws {
+        try LibZMQ.setOption(handle, ZMQ_CURVE_SERVERKEY, bytes: Array(serverKey.utf8))
+        try LibZMQ.setOption(handle, ZMQ_CURVE_PUBLICKEY, bytes: Array(keys.publicKey.utf8))
+        try LibZMQ.setOption(handle, ZMQ_CURVE_SECRETKEY, bytes: Array(keys.secretKey.utf8))
+    }
+
     /// Publishes this socket's `events` (ZMQ_EVENT_*) on a PAIR socket bound at `endpoint`
     /// (`inproc://...`); connect a PAIR there to read them as `MonitorEvent`s.
     public func monitor(_ endpoint: String, events: Int32) throws { try LibZMQ.monitor(handle, endpoint, events: events) }
@@ -50,6 +67,14 @@ public final class Socket {
             guard try identity.withUnsafeBytes({ try LibZMQ.send(handle, $0, flags: flags | ZMQ_SNDMORE) }) else { return false }
         }
         return try LibZMQ.send(handle, payload, flags: flags)
+    }
+
+    /// Sends a multipart message, one frame per element (blocking).
+    public func send(frames: [[UInt8]]) throws {
+        for (index, frame) in frames.enumerated() {
+            let flags: Int32 = index < frames.count - 1 ? ZMQ_SNDMORE : 0
+            _ = try frame.withUnsafeBytes { try LibZMQ.send(handle, $0, flags: flags) }
+        }
     }
 
     /// Receives one whole multipart message; nil when non-blocking and nothing is queued.

@@ -1,7 +1,7 @@
 import CZeroMQ
 
 public enum SocketType: Int32 {
-    case router, dealer, pair, push, pull
+    case router, dealer, pair, push, pull, rep
 
     public var rawValue: Int32 {
         switch self {
@@ -10,6 +10,7 @@ public enum SocketType: Int32 {
         case .pair: return ZMQ_PAIR
         case .push: return ZMQ_PUSH
         case .pull: return ZMQ_PULL
+        case .rep: return ZMQ_REP
         }
     }
 }

@@ -16,7 +16,7 @@ struct Chatd: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chatd",
         abstract: "The chat server: a supervisor and the processes it runs.",
-        subcommands: [Supervise.self, Gateway.self, Auth.self, Router.self, Storage.self, Monitor.self, Backup.self, Status.self, Reload.self, Partitions.self],
+        subcommands: [Supervise.self, Gateway.self, Auth.self, Router.self, Storage.self, Monitor.self, Backup.self, Status.self, Reload.self, Partitions.self, Keys.self],
         defaultSubcommand: Supervise.self)
 }
 
@@ -88,6 +88,11 @@ struct Supervise: ParsableCommand {
         let logger = Logger(label: "chatd.supervisor")
         if let watchedParent { ProcessLifecycle.terminateWhenParentDies(expectedParent: watchedParent, logger: logger) }
         let telemetry = try MonitoringEndpoints.collectTelemetry(resolved, logger: logger)
+        if resolved.busCurve {
+            // The system's bus key, made on the first start; every child reads it.
+            let path = BusKeyFile.path(inDataDirectory: resolved.dataDirectory)
+            if try BusKeyFile.create(at: path).created { logger.notice("made the bus key", metadata: ["chatd.key": "\(path)"]) }
+        }
         // Children read the configuration as resolved here, not the operator's file (see
         // `EffectiveConfiguration`): a restarted one runs with what its siblings run with.
         try EffectiveConfiguration.write(resolved)
@@ -189,7 +194,7 @@ struct Gateway: ParsableCommand {
 
     func run() throws {
         try options.run(role: "gateway") { configuration, logger, reload in
-            let server = GatewayServer(configuration: configuration, logger: logger)
+            let server = GatewayServer(configuration: configuration, security: try configuration.busSecurity(), logger: logger)
             reload.whenReloaded { server.apply($0) }
             ProcessLifecycle.onTerminationSignal(logger: logger) { server.stop() }
             try server.run()
@@ -203,7 +208,7 @@ struct Auth: ParsableCommand {
 
     func run() throws {
         try options.run(role: "auth") { configuration, logger, reload in
-            let service = AuthService(configuration: configuration, logger: logger)
+            let service = AuthService(configuration: configuration, security: try configuration.busSecurity(), logger: logger)
             reload.whenReloaded { service.apply($0) }
             ProcessLifecycle.onTerminationSignal(logger: logger) { service.stop() }
             try service.run()
@@ -217,7 +222,7 @@ struct Router: ParsableCommand {
 
     func run() throws {
         try options.run(role: "router") { configuration, logger, reload in
-            let service = RouterService(configuration: configuration, logger: logger)
+            let service = RouterService(configuration: configuration, security: try configuration.busSecurity(), logger: logger)
             reload.whenReloaded { service.apply($0) }
             ProcessLifecycle.onTerminationSignal(logger: logger) { service.stop() }
             try service.run()
@@ -235,7 +240,7 @@ struct Storage: ParsableCommand {
         // Storage has no live setting but the log's, which every role takes; a reload also has
         // it look for a newer partition map.
         try options.run(role: "storage-\(index)") { configuration, logger, reload in
-            let service = StorageService(configuration: configuration, index: index, logger: logger)
+            let service = StorageService(configuration: configuration, index: index, security: try configuration.busSecurity(), logger: logger)
             reload.whenReloaded { _ in service.reloadMap() }
             ProcessLifecycle.onTerminationSignal(logger: logger) { service.stop() }
             try service.run()

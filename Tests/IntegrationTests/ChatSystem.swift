@@ -1,3 +1,4 @@
+import ChatBus
 import ChatRuntime
 import ChatTestSupport
 import Foundation
@@ -255,6 +256,12 @@ final class ChatSystem: Sendable {
     }
 
     func removeData() { try? FileManager.default.removeItem(at: dataDirectory) }
+
+    /// What a bus client of this system needs: its CurveZMQ key, once the supervisor made it
+    /// (no key file: `bus.curve` is off).
+    var busSecurity: BusSecurity {
+        (try? BusSecurity.load(curve: true, dataDirectory: dataDirectory.path)) ?? .none
+    }
 
     /// A new user, signed up and signed in on a new connection.
     func signedInUser() throws -> (TestClient, String) {

@@ -116,7 +116,7 @@ import Testing
     /// on a thread of its own until stopped.
     private func speakForANewGateway(to system: ChatSystem) throws -> (BusLoop, BusLoop.SocketID, gatewayId: String) {
         let gatewayId = "gw-return-test-\(UUID().uuidString.prefix(8))"
-        let loop = BusLoop(requestTimeout: .seconds(10), logger: Logger(label: "gateway-return-test"))
+        let loop = BusLoop(requestTimeout: .seconds(10), security: system.busSecurity, logger: Logger(label: "gateway-return-test"))
         let socket = try loop.connectDealer(system.routerEndpoint, worker: "router", identity: gatewayId)
         Thread { loop.run { _ in } }.start()
         return (loop, socket, gatewayId)

@@ -12,10 +12,13 @@ import Testing
 
     /// A DEALER of our own to `endpoint`, on a loop thread of its own.
     private final class BusClient: Sendable {
-        let loop = BusLoop(requestTimeout: .seconds(10), logger: Logger(label: "hostile-bus-test"))
+        let loop: BusLoop
         let socket: BusLoop.SocketID
 
-        init(endpoint: String) throws {
+        /// `security`: the system's key by default (a key proves a process is ours, not that
+        /// what it sends is right: these tests send what no process of ours would).
+        init(endpoint: String, security: BusSecurity = ChatSystem.shared.busSecurity, requestTimeout: Duration = .seconds(10)) throws {
+            loop = BusLoop(requestTimeout: requestTimeout, security: security, logger: Logger(label: "hostile-bus-test"))
             socket = try loop.connectDealer(endpoint, worker: "worker")
             Thread { [loop] in loop.run { _ in } }.start()
         }

@@ -15,7 +15,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: folder) }
         let process = Process()
         process.executableURL = ChatSystem.binaries.appendingPathComponent("chatd")
-        process.arguments = ["storage", "--index", "0", "--data-dir", folder.path,
+        process.arguments = ["storage", "--index", "0", "--data-dir", folder.path, "--set", "bus.curve=false",
                              "--set", "storage.endpoints=[\"tcp://127.0.0.1:\(port)\"]"]
         let errors = Pipe()
         process.standardError = errors

@@ -1,0 +1,58 @@
+import Foundation
+import ZeroMQ
+
+/// The system's bus key: `<data_dir>/keys/bus.secret`, its CurveZMQ secret key in Z85 on one
+/// line (the public key is derived from it). Every process of one system holds the same file;
+/// it is owner-only, in an owner-only folder, and refused otherwise, as ssh refuses a key
+/// others can read.
+public enum BusKeyFile {
+    public static func path(inDataDirectory folder: String) -> String { "\(folder)/keys/bus.secret" }
+
+    public struct Problem: Error, CustomStringConvertible {
+        public let path: String
+        public let reason: String
+        public var description: String { "bus key \(path): \(reason)" }
+    }
+
+    /// The key pair in the file; nil when there is no file.
+    public static func read(from path: String) throws -> CurveKeyPair? {
+        var status = stat()
+        guard stat(path, &status) == 0 else {
+            if errno == ENOENT { return nil }
+            throw Problem(path: path, reason: "cannot be read (errno \(errno))")
+        }
+        guard status.st_mode & 0o077 == 0 else {
+            throw Problem(path: path, reason: "readable by others (mode \(String(status.st_mode & 0o777, radix: 8))): chmod 600 it")
+        }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw Problem(path: path, reason: "cannot be read") }
+        do {
+            return try CurveKeyPair(secretKey: text.trimmingCharacters(in: .whitespacesAndNewlines))
+        } catch {
+            throw Problem(path: path, reason: "not a bus key (\(error))")
+        }
+    }
+
+    /// Writes a new key, replacing any (`rotate`), or only when there is none; returns the key
+    /// in force and whether it was made now. The folder is made owner-only, the file is
+    /// written owner-only, fsynced and renamed into place.
+    @discardableResult
+    public static func create(at path: String, rotate: Bool = false) throws -> (keys: CurveKeyPair, created: Bool) {
+        if !rotate, let existing = try read(from: path) { return (existing, false) }
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        guard chmod(folder, 0o700) == 0 else { throw Problem(path: folder, reason: "cannot be made owner-only (errno \(errno))") }
+        let keys = try CurveKeyPair.generate()
+        let temporary = "\(path).new-\(getpid())"
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw Problem(path: temporary, reason: "cannot create (errno \(errno))") }
+        let bytes = Array((keys.secretKey + "\n").utf8)
+        let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        let synced = fsync(descriptor) == 0
+        close(descriptor)
+        guard written == bytes.count, synced, rename(temporary, path) == 0 else {
+            unlink(temporary)
+            throw Problem(path: path, reason: "cannot be written (errno \(errno))")
+        }
+        return (keys, true)
+    }
+}
