@@ -21,7 +21,7 @@ final class BusGate: @unchecked Sendable {
     private var refusals = ReportThrottle<Int>()
     private var latestRefusal: (endpoint: String, address: String, reason: String)?
     private var handshakeFailures = ReportThrottle<Int>()
-    private var latestHandshakeFailure: String?
+    private var latestHandshakeFailure: (endpoint: String, reason: String)?
 
     init(keys: CurveKeyPair, logger: Logger) {
         self.keys = keys
@@ -32,7 +32,9 @@ final class BusGate: @unchecked Sendable {
     /// Makes `socket`, about to bind, a Curve server admitting the system's key only.
     func secureServer(_ socket: Socket, in context: Context) throws {
         if zapSocket == nil {
-            let zap = try context.socket(.rep)
+            // A ROUTER, not a REP: a reply that fails half-way leaves a REP unable to receive,
+            // and every later handshake would wait out its timeout.
+            let zap = try context.socket(.router)
             try zap.setLinger(milliseconds: 0)
             try zap.bind(Self.zapEndpoint)
             zapSocket = zap
@@ -49,9 +51,11 @@ final class BusGate: @unchecked Sendable {
     func answerAdmissions() {
         guard let zapSocket else { return }
         while let frames = try? zapSocket.receive(blocking: false, maxFrames: 16) {
-            let decision = admission.decide(frames)
+            // The requester's routing id and the empty delimiter, then the request.
+            guard frames.count >= 2, frames[1].isEmpty else { continue }
+            let decision = admission.decide(Array(frames.dropFirst(2)))
             do {
-                try zapSocket.send(frames: decision.reply)
+                try zapSocket.send(frames: [frames[0], []] + decision.reply)
             } catch {
                 logger.error("bus: cannot answer a ZAP request", metadata: ["bus.error": "\(error)"])
             }
@@ -62,17 +66,26 @@ final class BusGate: @unchecked Sendable {
         }
     }
 
-    /// A connection dropped in its handshake, from a socket monitor: a peer without Curve at
-    /// a bound socket (a refusal by key is counted by `answerAdmissions`, with the address),
-    /// or, at a connecting one, a worker that would not take this process's key.
-    func noteHandshakeFailure(auth: Bool, endpoint: String, bound: Bool) {
+    /// A connection dropped in its handshake, from a socket monitor. At a bound socket: a peer
+    /// without Curve, or with a key pair not made with the system's public key (one refused by
+    /// the ZAP handler is counted by `answerAdmissions`, with its address). At a connecting
+    /// one: a worker that would not take this process's key. A handshake cut short otherwise
+    /// (a peer gone mid-way) is no refusal.
+    func noteHandshakeFailure(_ failure: MonitorEvent.HandshakeFailure, endpoint: String, bound: Bool) {
+        let reason: String
+        switch failure {
+        case .mechanismMismatch: reason = "no CurveZMQ handshake"
+        case .wrongKey: reason = "a key that does not go with the system's"
+        case .refusedByZAP: reason = "a key that is not the system's"
+        case .other: return
+        }
         if bound {
-            guard !auth else { return }
+            guard failure != .refusedByZAP else { return }
             refusals.unreported += 1
-            latestRefusal = (endpoint, "", "no CurveZMQ handshake")
+            latestRefusal = (endpoint, "", reason)
         } else {
             handshakeFailures.unreported += 1
-            latestHandshakeFailure = endpoint
+            latestHandshakeFailure = (endpoint, reason)
         }
     }
 
@@ -85,9 +98,9 @@ final class BusGate: @unchecked Sendable {
                 "bus.peer": "\(latest.address.isEmpty ? "unknown" : latest.address)",
             ].merging(latest.endpoint.isEmpty ? [:] : ["bus.endpoint": "\(latest.endpoint)"]) { first, _ in first })
         }
-        if let count = handshakeFailures.report(now: now, every: interval), let endpoint = latestHandshakeFailure {
-            logger.error("bus: a worker refused this process's bus key (is keys/bus.secret the system's?)", metadata: [
-                "bus.endpoint": "\(endpoint)", "bus.refused": "\(count)"])
+        if let count = handshakeFailures.report(now: now, every: interval), let latest = latestHandshakeFailure {
+            logger.error("bus: a worker refused this process (is keys/bus.secret the system's, and bus.curve the same everywhere?)",
+                         metadata: ["bus.endpoint": "\(latest.endpoint)", "bus.reason": "\(latest.reason)", "bus.refused": "\(count)"])
         }
     }
 }

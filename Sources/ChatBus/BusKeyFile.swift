@@ -14,17 +14,26 @@ public enum BusKeyFile {
         public var description: String { "bus key \(path): \(reason)" }
     }
 
-    /// The key pair in the file; nil when there is no file.
+    /// The key pair in the file; nil when there is no file. Read through one descriptor,
+    /// opened without following a symbolic link, and refused unless this user owns it and
+    /// nobody else may read it.
     public static func read(from path: String) throws -> CurveKeyPair? {
-        var status = stat()
-        guard stat(path, &status) == 0 else {
+        let descriptor = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard descriptor >= 0 else {
             if errno == ENOENT { return nil }
-            throw Problem(path: path, reason: "cannot be read (errno \(errno))")
+            throw Problem(path: path, reason: "cannot be opened (errno \(errno); a symbolic link is refused)")
         }
+        defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else { throw Problem(path: path, reason: "cannot be read (errno \(errno))") }
+        guard status.st_uid == geteuid() else { throw Problem(path: path, reason: "owned by uid \(status.st_uid), not this process's user") }
         guard status.st_mode & 0o077 == 0 else {
             throw Problem(path: path, reason: "readable by others (mode \(String(status.st_mode & 0o777, radix: 8))): chmod 600 it")
         }
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw Problem(path: path, reason: "cannot be read") }
+        var bytes = [UInt8](repeating: 0, count: 128)
+        let count = bytes.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
+        guard count > 0 else { throw Problem(path: path, reason: "cannot be read (errno \(errno))") }
+        let text = String(decoding: bytes.prefix(count), as: UTF8.self)
         do {
             return try CurveKeyPair(secretKey: text.trimmingCharacters(in: .whitespacesAndNewlines))
         } catch {
@@ -49,9 +58,15 @@ public enum BusKeyFile {
         let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
         let synced = fsync(descriptor) == 0
         close(descriptor)
-        guard written == bytes.count, synced, rename(temporary, path) == 0 else {
-            unlink(temporary)
-            throw Problem(path: path, reason: "cannot be written (errno \(errno))")
+        // A rotation replaces the key; a first key is linked in only if none appeared meanwhile
+        // (`chatd keys` beside a first start): the one that was first stays.
+        let placed = rotate ? rename(temporary, path) == 0 : link(temporary, path) == 0
+        let placeError = errno
+        unlink(temporary)
+        guard written == bytes.count, synced else { throw Problem(path: path, reason: "cannot be written") }
+        guard placed else {
+            if !rotate, placeError == EEXIST, let existing = try read(from: path) { return (existing, false) }
+            throw Problem(path: path, reason: "cannot be put in place (errno \(placeError))")
         }
         return (keys, true)
     }

@@ -508,8 +508,8 @@ public final class BusLoop: @unchecked Sendable {
             switch event.kind {
             case .connected: change = reachability[monitor.socket].connected()
             case .disconnected: change = reachability[monitor.socket].disconnected(now: Self.now())
-            case .handshakeFailed(let auth):
-                gate?.noteHandshakeFailure(auth: auth, endpoint: monitor.endpoint, bound: socketIsRouter[monitor.socket])
+            case .handshakeFailed(let failure):
+                gate?.noteHandshakeFailure(failure, endpoint: monitor.endpoint, bound: socketIsRouter[monitor.socket])
                 change = nil
             case .other: change = nil
             }

@@ -12,6 +12,9 @@ public enum BusSecurity: Sendable {
     /// must be there (the supervisor makes it on first start; `chatd keys` elsewhere).
     public static func load(curve: Bool, dataDirectory: String) throws -> BusSecurity {
         guard curve else { return .none }
+        guard CurveKeyPair.isSupported else {
+            throw BusKeyFile.Problem(path: "", reason: "this libzmq was built without CurveZMQ (libsodium): install Debian's libzmq5, or set bus.curve = false")
+        }
         let path = BusKeyFile.path(inDataDirectory: dataDirectory)
         guard let keys = try BusKeyFile.read(from: path) else {
             throw BusKeyFile.Problem(path: path, reason: "missing: the supervisor makes it on its first start; for processes run "

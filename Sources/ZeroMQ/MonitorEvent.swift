@@ -5,9 +5,20 @@ import CZeroMQ
 /// byte order; the second the endpoint it concerns.
 public struct MonitorEvent: Equatable, Sendable {
     public enum Kind: Equatable, Sendable {
-        /// `handshakeFailed`: the connection was dropped in its handshake (a peer without
-        /// CurveZMQ, or with another key); `auth` when the ZAP handler refused it.
-        case connected, disconnected, handshakeFailed(auth: Bool), other(UInt16)
+        /// `handshakeFailed`: the connection was dropped in its handshake.
+        case connected, disconnected, handshakeFailed(HandshakeFailure), other(UInt16)
+    }
+
+    /// Why a handshake failed, as far as it matters to an operator.
+    public enum HandshakeFailure: Equatable, Sendable {
+        /// One side speaks CurveZMQ and the other not.
+        case mechanismMismatch
+        /// The CurveZMQ handshake's cryptography failed: the peers' keys do not go together.
+        case wrongKey
+        /// The ZAP handler refused the peer's key.
+        case refusedByZAP
+        /// Anything else: a malformed handshake, a peer gone or silent mid-way.
+        case other
     }
 
     public let kind: Kind
@@ -28,8 +39,15 @@ public struct MonitorEvent: Equatable, Sendable {
         switch Int32(event) {
         case ZMQ_EVENT_HANDSHAKE_SUCCEEDED: kind = .connected
         case ZMQ_EVENT_DISCONNECTED: kind = .disconnected
-        case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL, ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL: kind = .handshakeFailed(auth: false)
-        case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH: kind = .handshakeFailed(auth: true)
+        case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH: kind = .handshakeFailed(.refusedByZAP)
+        case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+            let value = frames[0].withUnsafeBytes { UInt32($0.loadUnaligned(fromByteOffset: 2, as: UInt32.self)) }
+            switch Int32(bitPattern: value) {
+            case ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH: kind = .handshakeFailed(.mechanismMismatch)
+            case ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC: kind = .handshakeFailed(.wrongKey)
+            default: kind = .handshakeFailed(.other)
+            }
+        case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL: kind = .handshakeFailed(.other)
         default: kind = .other(event)
         }
         endpoint = String(decoding: frames[1], as: UTF8.self)

@@ -76,7 +76,7 @@ import ZeroMQ
             }
         }
         try waitUntil("each refusal logged; log:\n\(system.log)", timeout: .seconds(10)) {
-            refusal(by: "auth", "no CurveZMQ handshake") && refusal(by: "router", "no CurveZMQ handshake")
+            refusal(by: "auth", "no CurveZMQ handshake") && refusal(by: "router", "a key that does not go with the system's")
                 && refusal(by: "storage-\(owner)", "bus.peer=127.0.0.1 bus.reason=a key that is not the system's")
         }
     }
