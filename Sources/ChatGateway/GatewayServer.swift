@@ -7,11 +7,13 @@ import NIOPosix
 import Synchronization
 
 /// The front acceptor: a SwiftNIO TCP server that owns every client connection and turns
-/// commands into bus requests. It holds no user data.
+/// commands into bus requests. It holds no user data. It listens on the plaintext port
+/// (`gateway.port`, unless 0) and, with a certificate configured, on the TLS port
+/// (`gateway.tls_port`): the same protocol, the same sessions, inside TLS.
 public final class GatewayServer: Sendable {
     private enum Lifecycle {
         case starting
-        case listening(Channel)
+        case listening([Channel])
         /// `stop()` was called; a server still starting closes as soon as it listens.
         case stopped
     }
@@ -29,6 +31,8 @@ public final class GatewayServer: Sendable {
     private let sessionSettings: Mutex<ClientSession.Settings>
     private let outputBudget: OutputBudget
     private let admission: ConnectionAdmission
+    /// The TLS port's certificate once `run` has read it, for a reload to read again.
+    private let tls = Mutex<ClientTLS?>(nil)
     /// The bus once `run` has made it, for a reload to reach.
     private let runningBus = Mutex<GatewayBus?>(nil)
     /// The connection settings the admission was last given, so that a reload that leaves
@@ -56,6 +60,14 @@ public final class GatewayServer: Sendable {
         // workers added or removed): taken at once, not learned from the first request it moves.
         runningBus.withLock { $0 }?.reloadPartitionMap(dataDirectory: configuration.dataDirectory)
         sessionSettings.withLock { $0 = ClientSession.Settings(configuration) }
+        if configuration.servesTLS, let tls = tls.withLock({ $0 }) {
+            do {
+                try tls.reload(certificate: configuration.tlsCertificate, privateKey: configuration.tlsPrivateKey)
+                logger.notice("TLS certificate read again; new connections use it", metadata: ["gateway.tls_certificate": "\(configuration.tlsCertificate)"])
+            } catch {
+                logger.error("TLS certificate not reloaded; the one in force stays", metadata: ["gateway.error": "\(error)"])
+            }
+        }
         outputBudget.limit = configuration.maxQueuedOutputBytes
         let wanted = [configuration.maxConnections, configuration.maxUnauthenticatedPerAddress]
         guard connectionSettings.withLock({ applied in defer { applied = wanted }; return applied != wanted }) else { return }
@@ -65,6 +77,16 @@ public final class GatewayServer: Sendable {
 
     /// Binds the client port and serves until `stop()`.
     public func run() throws {
+        if configuration.tlsCertificate.isEmpty != configuration.tlsPrivateKey.isEmpty {
+            throw ConfigurationError("gateway.tls_certificate and gateway.tls_private_key go together: set both, or neither")
+        }
+        let tls = configuration.servesTLS
+            ? try ClientTLS(certificate: configuration.tlsCertificate, privateKey: configuration.tlsPrivateKey) : nil
+        self.tls.withLock { $0 = tls }
+        guard configuration.port != 0 || tls != nil else {
+            throw ConfigurationError("gateway.port is 0 and no TLS certificate is set: the gateway would listen nowhere")
+        }
+
         let outputs = OutputBatches(group: group)
         let bus = try GatewayBus(configuration: configuration, security: security, registry: registry, outputs: outputs,
                                  sessionsOnline: metrics.sessionsOnline, logger: logger)
@@ -78,43 +100,57 @@ public final class GatewayServer: Sendable {
         let relays = RelayRegistry()
         let admission = admission
 
-        let bootstrap = ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 1024)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .serverChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(AcceptPauseHandler(logger: logger))
+        /// A listener whose connections go through `tls` first, when given.
+        func bootstrap(tls: ClientTLS?) -> ServerBootstrap {
+            ServerBootstrap(group: group)
+                .serverChannelOption(.backlog, value: 1024)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .serverChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(AcceptPauseHandler(logger: logger))
+                    }
                 }
-            }
-            .childChannelOption(.socketOption(.so_keepalive), value: 1)
-            .childChannelOption(.socket(IPPROTO_TCP, TCP_KEEPIDLE), value: 60)
-            .childChannelOption(.socket(IPPROTO_TCP, TCP_KEEPINTVL), value: 10)
-            .childChannelOption(.socket(IPPROTO_TCP, TCP_KEEPCNT), value: 6)
-            .childChannelOption(.socket(IPPROTO_TCP, TCP_NODELAY), value: 1)
-            .childChannelInitializer { channel in
-                let id = nextConnectionId.next()
-                guard admission.admit(id, from: channel.remoteAddress) == .admitted else {
-                    return channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(ConnectionRefusal()) }
+                .childChannelOption(.socketOption(.so_keepalive), value: 1)
+                .childChannelOption(.socket(IPPROTO_TCP, TCP_KEEPIDLE), value: 60)
+                .childChannelOption(.socket(IPPROTO_TCP, TCP_KEEPINTVL), value: 10)
+                .childChannelOption(.socket(IPPROTO_TCP, TCP_KEEPCNT), value: 6)
+                .childChannelOption(.socket(IPPROTO_TCP, TCP_NODELAY), value: 1)
+                .childChannelInitializer { channel in
+                    let id = nextConnectionId.next()
+                    let admitted = admission.admit(id, from: channel.remoteAddress) == .admitted
+                    if admitted {
+                        // Whatever ends the connection, even before it is active, lets go of its place.
+                        channel.closeFuture.whenComplete { _ in admission.closed(id) }
+                    }
+                    var settings = self.sessionSettings.withLock { $0 }
+                    // A stored file cannot go out with sendfile through TLS: it is streamed.
+                    if tls != nil { settings.sendLocalFiles = false }
+                    return channel.eventLoop.makeCompletedFuture {
+                        if let tls { try channel.pipeline.syncOperations.addHandler(tls.serverHandler()) }
+                        guard admitted else { return try channel.pipeline.syncOperations.addHandler(ConnectionRefusal()) }
+                        let connection = ClientConnection(id: id, channel: channel, bus: bus, registry: registry, relays: relays,
+                                                          outputBatch: outputs.batch(for: channel.eventLoop), outputBudget: outputBudget,
+                                                          settings: settings, admission: admission, logger: logger)
+                        try channel.pipeline.syncOperations.addHandler(connection)
+                    }
                 }
-                // Whatever ends the connection, even before it is active, lets go of its place.
-                channel.closeFuture.whenComplete { _ in admission.closed(id) }
-                let connection = ClientConnection(id: id, channel: channel, bus: bus, registry: registry, relays: relays,
-                                                  outputBatch: outputs.batch(for: channel.eventLoop), outputBudget: outputBudget,
-                                                  settings: self.sessionSettings.withLock { $0 }, admission: admission, logger: logger)
-                return channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(connection) }
-            }
-        let channel = try bootstrap.bind(host: configuration.host, port: configuration.port).wait()
+        }
+        var channels: [Channel] = []
+        if configuration.port != 0 { channels.append(try bootstrap(tls: nil).bind(host: configuration.host, port: configuration.port).wait()) }
+        if let tls { channels.append(try bootstrap(tls: tls).bind(host: configuration.host, port: configuration.tlsPort).wait()) }
         let wasStopped = lifecycle.withLock { state in
             if case .stopped = state { return true }
-            state = .listening(channel)
+            state = .listening(channels)
             return false
         }
-        if wasStopped { channel.close(promise: nil) }
-        logger.info("gateway listening", metadata: [
-            "gateway.address": "\(channel.localAddress.map { "\($0)" } ?? "?")",
-            "gateway.id": "\(bus.gatewayId)",
-        ])
-        try channel.closeFuture.wait()
+        if wasStopped { for channel in channels { channel.close(promise: nil) } }
+        for (channel, isTLS) in zip(channels, configuration.port != 0 ? [false, true] : [true]) {
+            logger.info(isTLS ? "gateway listening for TLS" : "gateway listening", metadata: [
+                "gateway.address": "\(channel.localAddress.map { "\($0)" } ?? "?")",
+                "gateway.id": "\(bus.gatewayId)",
+            ])
+        }
+        for channel in channels { try channel.closeFuture.wait() }
         bus.stop()
         try? group.syncShutdownGracefully()
     }
@@ -139,12 +175,12 @@ public final class GatewayServer: Sendable {
     /// Stops accepting and closes every connection; callable from any thread, at any time,
     /// even before the server listens.
     public func stop() {
-        let listening = lifecycle.withLock { state -> Channel? in
+        let listening = lifecycle.withLock { state -> [Channel] in
             defer { state = .stopped }
-            if case .listening(let channel) = state { return channel }
-            return nil
+            if case .listening(let channels) = state { return channels }
+            return []
         }
-        listening?.close(promise: nil)
+        for channel in listening { channel.close(promise: nil) }
     }
 }
 

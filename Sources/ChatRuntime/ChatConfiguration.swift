@@ -9,7 +9,14 @@ public struct ChatConfiguration: Equatable, Sendable {
 
     // Gateway: the client-facing TCP server.
     public var host = "0.0.0.0"
+    /// The plaintext client port; 0 turns it off (then the TLS port must be on).
     public var port = 7890
+    /// The TLS client port (the same protocol inside TLS 1.2+), served only when both PEM
+    /// files below are set.
+    public var tlsPort = 7891
+    public var tlsCertificate = ""
+    public var tlsPrivateKey = ""
+    public var servesTLS: Bool { !tlsCertificate.isEmpty && !tlsPrivateKey.isEmpty }
     /// A connection that has not signed in within this long is closed.
     public var loginTimeoutSeconds = 60
     /// A line left half-sent this long closes the connection.
@@ -156,6 +163,11 @@ public struct ChatConfiguration: Equatable, Sendable {
         // The listening socket and the event loops are made once.
         "gateway.host": .string(\.host),
         "gateway.port": .integer(in: 0...65535, \.port),
+        "gateway.tls_port": .integer(in: 1...65535, \.tlsPort),
+        // Read again on reload, for new connections (open ones keep theirs); turning TLS on
+        // or off binds or closes a port, which takes a restart.
+        "gateway.tls_certificate": .string(\.tlsCertificate).changesLive { old, new in old.servesTLS == new.servesTLS },
+        "gateway.tls_private_key": .string(\.tlsPrivateKey).changesLive { old, new in old.servesTLS == new.servesTLS },
         "gateway.threads": .integer(in: 0...256, \.gatewayThreads),
         // A session's limits: each connection takes those in effect when it opens, so a reload
         // reaches new connections; the ones open already keep theirs.

@@ -1,0 +1,42 @@
+import ChatRuntime
+import NIOSSL
+import Synchronization
+
+/// The TLS port's certificate and key (`gateway.tls_certificate`, `gateway.tls_private_key`,
+/// PEM files): read at start and again on each reload; each new connection takes the newest,
+/// those open keep theirs. TLS 1.2 at least, with swift-nio-ssl's default cipher suites
+/// (ECDHE with AES-GCM or ChaCha20-Poly1305).
+final class ClientTLS: Sendable {
+    private let context: Mutex<NIOSSLContext>
+
+    init(certificate: String, privateKey: String) throws {
+        context = Mutex(try Self.context(certificate: certificate, privateKey: privateKey))
+    }
+
+    /// Reads the files again; on failure the context in force stays, and the error is thrown.
+    func reload(certificate: String, privateKey: String) throws {
+        let newer = try Self.context(certificate: certificate, privateKey: privateKey)
+        context.withLock { $0 = newer }
+    }
+
+    /// The handler that opens TLS for one new connection.
+    func serverHandler() -> NIOSSLServerHandler {
+        NIOSSLServerHandler(context: context.withLock { $0 })
+    }
+
+    private static func context(certificate: String, privateKey: String) throws -> NIOSSLContext {
+        let chain: [NIOSSLCertificate]
+        let key: NIOSSLPrivateKey
+        do {
+            chain = try NIOSSLCertificate.fromPEMFile(certificate)
+            key = try NIOSSLPrivateKey(file: privateKey, format: .pem)
+        } catch {
+            throw ConfigurationError("gateway.tls_certificate \(certificate) / tls_private_key \(privateKey): \(error)")
+        }
+        guard !chain.isEmpty else { throw ConfigurationError("gateway.tls_certificate \(certificate) holds no certificate") }
+        var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) },
+                                                                      privateKey: .privateKey(key))
+        configuration.minimumTLSVersion = .tlsv12
+        return try NIOSSLContext(configuration: configuration)
+    }
+}

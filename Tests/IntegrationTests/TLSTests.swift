@@ -1,0 +1,158 @@
+import ChatCrypto
+import ChatRuntime
+import ChatTestSupport
+import Foundation
+import Testing
+
+/// The gateway's TLS port: the same protocol inside TLS, with a certificate made by
+/// `ops/make-tls-certificate.sh`. The client is `openssl s_client`, trusting that
+/// certificate and checking the host name, as any TLS client would.
+@Suite(.serialized) struct TLSTests {
+    /// `openssl s_client` to the TLS port, its standard input and output as the connection.
+    private final class TLSClient {
+        let process = Process()
+        private let input = Pipe(), output = Pipe()
+        private var buffered: [UInt8] = []
+
+        init(port: Int, trusting certificate: String?) throws {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+            process.arguments = ["s_client", "-connect", "127.0.0.1:\(port)", "-servername", "localhost",
+                                 "-verify_hostname", "localhost", "-verify_return_error", "-quiet"]
+                + (certificate.map { ["-CAfile", $0] } ?? ["-CApath", "/nonexistent"])
+            process.standardInput = input
+            process.standardOutput = output
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+        }
+
+        deinit { if process.isRunning { process.terminate() } }
+
+        func send(_ bytes: [UInt8]) { input.fileHandleForWriting.write(Data(bytes)) }
+        func sendLine(_ line: String) { send(Array((line + "\n").utf8)) }
+
+        /// The next `count` bytes, waiting at most `timeout` seconds; nil if the connection
+        /// ended first (the handshake refused, say).
+        func read(count: Int, timeout: Double = 10) -> [UInt8]? {
+            let deadline = Date(timeIntervalSinceNow: timeout)
+            while buffered.count < count {
+                guard fill(until: deadline) else { return nil }
+            }
+            defer { buffered.removeFirst(count) }
+            return Array(buffered.prefix(count))
+        }
+
+        func readLine(timeout: Double = 10) -> String? {
+            let deadline = Date(timeIntervalSinceNow: timeout)
+            while true {
+                if let end = buffered.firstIndex(of: 10) {
+                    defer { buffered.removeFirst(end + 1) }
+                    return String(decoding: buffered[..<end], as: UTF8.self)
+                }
+                guard fill(until: deadline) else { return nil }
+            }
+        }
+
+        /// Adds what arrives before `deadline` to `buffered`; false at the end of the
+        /// connection or the deadline.
+        private func fill(until deadline: Date) -> Bool {
+            let descriptor = output.fileHandleForReading.fileDescriptor
+            while Date() < deadline {
+                var ready = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+                guard poll(&ready, 1, 100) > 0 else { continue }
+                var chunk = [UInt8](repeating: 0, count: 65536)
+                let got = Glibc.read(descriptor, &chunk, chunk.count)
+                guard got > 0 else { return false }
+                buffered += chunk.prefix(got)
+                return true
+            }
+            return false
+        }
+
+        func ask(_ line: String) -> String? {
+            sendLine(line)
+            return readLine()
+        }
+    }
+
+    /// A certificate for `localhost` in a new folder, made as an operator would.
+    private func certificate() throws -> (folder: URL, certificate: String, key: String) {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tls-\(UUID().uuidString.prefix(8))")
+        let script = Process()
+        script.executableURL = URL(fileURLWithPath: "/bin/bash")
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        script.arguments = [repository.appendingPathComponent("ops/make-tls-certificate.sh").path, folder.path]
+        script.standardOutput = FileHandle.nullDevice
+        try script.run()
+        script.waitUntilExit()
+        #expect(script.terminationStatus == 0)
+        return (folder, folder.appendingPathComponent("certificate.pem").path, folder.appendingPathComponent("private-key.pem").path)
+    }
+
+    @Test func aClientOverTLSSignsUpChatsAndTransfersAFile() throws {
+        let made = try certificate()
+        defer { try? FileManager.default.removeItem(at: made.folder) }
+        let tlsPort = try LocalPorts.free(1)[0]
+        let system = try ChatSystem(settings: ["gateway.tls_port=\(tlsPort)", "gateway.tls_certificate=\"\(made.certificate)\"",
+                                               "gateway.tls_private_key=\"\(made.key)\""])
+        defer { system.stop(); system.removeData() }
+        #expect(system.log.contains("gateway listening for TLS"))
+
+        let (bob, b) = try system.signedInUser()
+        let alice = try TLSClient(port: tlsPort, trusting: made.certificate)
+        let a = TestUIDs.make()
+        #expect(alice.ask("signup \(a) pw") == "signup successfully")
+        #expect(alice.ask("signin \(a) pw") == "signin successfully")
+        #expect(alice.ask("\(a) to \(b) 202004131702 text\nover TLS") == "ok")
+        #expect(try bob.readLine() == "\(a) to \(b) 202004131702 text")
+        #expect(try bob.readLine() == "over TLS")
+
+        let bytes = randomBytes(300_000)
+        alice.sendLine("\(a) to \(b) 202004131702 file \(bytes.count)\nsecret.bin")
+        #expect(alice.readLine() == "ok")
+        alice.send(bytes)
+        #expect(alice.readLine(timeout: 30) == "ok")
+        // Read back over TLS: streamed, since sendfile cannot pass through TLS.
+        #expect(alice.ask("\(a) history \(b) filename secret.bin") == "server_data_size\(bytes.count)")
+        alice.sendLine("ok")
+        #expect(alice.read(count: bytes.count, timeout: 30).map(SHA256Digest.hash) == SHA256Digest.hash(bytes))
+    }
+
+    @Test func aClientThatDoesNotTrustTheCertificateGetsNothing() throws {
+        let made = try certificate()
+        defer { try? FileManager.default.removeItem(at: made.folder) }
+        let tlsPort = try LocalPorts.free(1)[0]
+        let system = try ChatSystem(settings: ["gateway.tls_port=\(tlsPort)", "gateway.tls_certificate=\"\(made.certificate)\"",
+                                               "gateway.tls_private_key=\"\(made.key)\""])
+        defer { system.stop(); system.removeData() }
+        let stranger = try TLSClient(port: tlsPort, trusting: nil)
+        #expect(stranger.ask("signup \(TestUIDs.make()) pw") == nil)
+        stranger.process.waitUntilExit()
+        #expect(stranger.process.terminationStatus != 0, "the handshake was refused by the client's own check")
+    }
+
+    /// A renewed certificate put in place of the old one and `chatd reload`: new connections
+    /// get it (a client trusting only the new one gets in, one trusting only the old one not).
+    @Test func aReloadReadsARenewedCertificate() throws {
+        let made = try certificate(), renewed = try certificate()
+        defer { try? FileManager.default.removeItem(at: made.folder); try? FileManager.default.removeItem(at: renewed.folder) }
+        let live = FileManager.default.temporaryDirectory.appendingPathComponent("tls-live-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.copyItem(at: made.folder, to: live)
+        defer { try? FileManager.default.removeItem(at: live) }
+        let certificate = live.appendingPathComponent("certificate.pem").path, key = live.appendingPathComponent("private-key.pem").path
+        let tlsPort = try LocalPorts.free(1)[0]
+        let system = try ChatSystem(settings: ["gateway.tls_port=\(tlsPort)", "gateway.tls_certificate=\"\(certificate)\"",
+                                               "gateway.tls_private_key=\"\(key)\""])
+        defer { system.stop(); system.removeData() }
+        #expect(try TLSClient(port: tlsPort, trusting: made.certificate).ask("signup \(TestUIDs.make()) pw") == "signup successfully")
+
+        for name in ["certificate.pem", "private-key.pem"] {
+            try Data(contentsOf: renewed.folder.appendingPathComponent(name)).write(to: live.appendingPathComponent(name), options: .atomic)
+        }
+        kill(system.supervisor.processIdentifier, SIGHUP)
+        try waitUntil("the gateway read the renewed pair; log:\n\(system.log)", timeout: .seconds(10)) {
+            system.log.contains("TLS certificate read again")
+        }
+        #expect(try TLSClient(port: tlsPort, trusting: renewed.certificate).ask("signup \(TestUIDs.make()) pw") == "signup successfully")
+        #expect(try TLSClient(port: tlsPort, trusting: made.certificate).ask("signup \(TestUIDs.make()) pw") == nil)
+    }
+}
