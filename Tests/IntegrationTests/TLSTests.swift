@@ -88,12 +88,18 @@ import Testing
         return (folder, folder.appendingPathComponent("certificate.pem").path, folder.appendingPathComponent("private-key.pem").path)
     }
 
+    /// A system whose TLS port serves `certificate` and `key`, and that port.
+    private func systemServingTLS(certificate: String, key: String) throws -> (ChatSystem, port: Int) {
+        let port = try LocalPorts.free(1)[0]
+        let system = try ChatSystem(settings: ["gateway.tls_port=\(port)", "gateway.tls_certificate=\"\(certificate)\"",
+                                               "gateway.tls_private_key=\"\(key)\""])
+        return (system, port)
+    }
+
     @Test func aClientOverTLSSignsUpChatsAndTransfersAFile() throws {
         let made = try certificate()
         defer { try? FileManager.default.removeItem(at: made.folder) }
-        let tlsPort = try LocalPorts.free(1)[0]
-        let system = try ChatSystem(settings: ["gateway.tls_port=\(tlsPort)", "gateway.tls_certificate=\"\(made.certificate)\"",
-                                               "gateway.tls_private_key=\"\(made.key)\""])
+        let (system, tlsPort) = try systemServingTLS(certificate: made.certificate, key: made.key)
         defer { system.stop(); system.removeData() }
         #expect(system.log.contains("gateway listening for TLS"))
 
@@ -120,9 +126,7 @@ import Testing
     @Test func aClientThatDoesNotTrustTheCertificateGetsNothing() throws {
         let made = try certificate()
         defer { try? FileManager.default.removeItem(at: made.folder) }
-        let tlsPort = try LocalPorts.free(1)[0]
-        let system = try ChatSystem(settings: ["gateway.tls_port=\(tlsPort)", "gateway.tls_certificate=\"\(made.certificate)\"",
-                                               "gateway.tls_private_key=\"\(made.key)\""])
+        let (system, tlsPort) = try systemServingTLS(certificate: made.certificate, key: made.key)
         defer { system.stop(); system.removeData() }
         let stranger = try TLSClient(port: tlsPort, trusting: nil)
         #expect(stranger.ask("signup \(TestUIDs.make()) pw") == nil)
@@ -139,9 +143,7 @@ import Testing
         try FileManager.default.copyItem(at: made.folder, to: live)
         defer { try? FileManager.default.removeItem(at: live) }
         let certificate = live.appendingPathComponent("certificate.pem").path, key = live.appendingPathComponent("private-key.pem").path
-        let tlsPort = try LocalPorts.free(1)[0]
-        let system = try ChatSystem(settings: ["gateway.tls_port=\(tlsPort)", "gateway.tls_certificate=\"\(certificate)\"",
-                                               "gateway.tls_private_key=\"\(key)\""])
+        let (system, tlsPort) = try systemServingTLS(certificate: certificate, key: key)
         defer { system.stop(); system.removeData() }
         #expect(try TLSClient(port: tlsPort, trusting: made.certificate).ask("signup \(TestUIDs.make()) pw") == "signup successfully")
 
