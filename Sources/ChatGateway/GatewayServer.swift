@@ -77,15 +77,10 @@ public final class GatewayServer: Sendable {
 
     /// Binds the client port and serves until `stop()`.
     public func run() throws {
-        if configuration.tlsCertificate.isEmpty != configuration.tlsPrivateKey.isEmpty {
-            throw ConfigurationError("gateway.tls_certificate and gateway.tls_private_key go together: set both, or neither")
-        }
+        if let problem = configuration.clientPortsProblem { throw ConfigurationError(problem) }
         let tls = configuration.servesTLS
             ? try ClientTLS(certificate: configuration.tlsCertificate, privateKey: configuration.tlsPrivateKey) : nil
         self.tls.withLock { $0 = tls }
-        guard configuration.port != 0 || tls != nil else {
-            throw ConfigurationError("gateway.port is 0 and no TLS certificate is set: the gateway would listen nowhere")
-        }
 
         let outputs = OutputBatches(group: group)
         let bus = try GatewayBus(configuration: configuration, security: security, registry: registry, outputs: outputs,

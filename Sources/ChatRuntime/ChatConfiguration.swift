@@ -17,6 +17,16 @@ public struct ChatConfiguration: Equatable, Sendable {
     public var tlsCertificate = ""
     public var tlsPrivateKey = ""
     public var servesTLS: Bool { !tlsCertificate.isEmpty && !tlsPrivateKey.isEmpty }
+
+    /// Why the client ports as configured cannot be served (checked by the supervisor before it
+    /// starts anything, and by the gateway), or nil.
+    public var clientPortsProblem: String? {
+        if tlsCertificate.isEmpty != tlsPrivateKey.isEmpty {
+            return "gateway.tls_certificate and gateway.tls_private_key go together: set both, or neither"
+        }
+        if port == 0 && !servesTLS { return "gateway.port is 0 and no TLS certificate is set: the gateway would listen nowhere" }
+        return nil
+    }
     /// A connection that has not signed in within this long is closed.
     public var loginTimeoutSeconds = 60
     /// A line left half-sent this long closes the connection.

@@ -1,3 +1,4 @@
+import ChatRuntime
 import ChatTestSupport
 import Foundation
 import Testing
@@ -118,7 +119,7 @@ import Testing
     @Test func aSecondSupervisorOnTheSameDataFolderRefusesToStart() throws {
         let system = try ChatSystem(settings: ["telemetry.interval_ms=200"])
         defer { system.stop(); system.removeData() }
-        let second = try Self.chatd(["--data-dir", system.dataDirectory.path, "--port", "0"])
+        let second = try Self.chatd(["--data-dir", system.dataDirectory.path, "--port", String(try LocalPorts.free(1)[0])])
         #expect(second.status == 1)
         #expect(second.standardError.contains("another chatd answers on \(system.dataDirectory.path)/admin.sock"))
         // Reports sent after the refusal still reach the first supervisor.

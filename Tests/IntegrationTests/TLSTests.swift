@@ -157,4 +157,38 @@ import Testing
         #expect(try TLSClient(port: tlsPort, trusting: renewed.certificate).ask("signup \(TestUIDs.make()) pw") == "signup successfully")
         #expect(try TLSClient(port: tlsPort, trusting: made.certificate).ask("signup \(TestUIDs.make()) pw") == nil)
     }
+
+    /// `gateway.port = 0`: TLS only. The system serves on its TLS port and on no plaintext
+    /// one; without a certificate the supervisor refuses to start at all.
+    @Test func thePlaintextPortCanBeTurnedOff() throws {
+        let made = try certificate()
+        defer { try? FileManager.default.removeItem(at: made.folder) }
+        let ports = try LocalPorts.free(5)
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tls-only-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let shared = ["--data-dir", folder.path, "--set", "auth.scrypt_n=16", "--set", "gateway.port=0"]
+            + LocalPorts.internalEndpointSettings(Array(ports[1...]))
+        let refused = try StatusCommandTests.chatd(shared)
+        #expect(refused.status != 0)
+        #expect((refused.standardOutput + refused.standardError).contains("the gateway would listen nowhere"), "\(refused)")
+
+        let supervisor = Process()
+        supervisor.executableURL = ChatSystem.binaries.appendingPathComponent("chatd")
+        supervisor.arguments = shared + ["--set", "gateway.tls_port=\(ports[0])", "--set", "gateway.tls_certificate=\"\(made.certificate)\"",
+                                         "--set", "gateway.tls_private_key=\"\(made.key)\"", "--exit-with-parent", String(getpid())]
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let logFile = folder.appendingPathComponent("chatd.log")
+        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        let log = try FileHandle(forWritingTo: logFile)
+        supervisor.standardOutput = log
+        supervisor.standardError = log
+        try supervisor.run()
+        defer { _ = supervisor.stop(with: SIGTERM) }
+        try waitUntil("a sign-up over TLS", timeout: .seconds(30), interval: .milliseconds(200)) {
+            try TLSClient(port: ports[0], trusting: made.certificate).ask("signup \(TestUIDs.make()) pw") == "signup successfully"
+        }
+        let lines = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
+        #expect(lines.contains("gateway listening for TLS"))
+        #expect(!lines.contains("[ChatGateway] gateway listening\n"), "a plaintext port was bound:\n\(lines)")
+    }
 }
