@@ -2,7 +2,7 @@
 # A self-signed certificate and key for trying the gateway's TLS port:
 #   ops/make-tls-certificate.sh [FOLDER] [HOST]   (defaults: data/tls, localhost)
 # Prints the settings to put in chatd.toml. Clients must be given the certificate to trust it
-# (`chat --tls --ca-file FOLDER/certificate.pem`); for real use, a certificate from a CA.
+# (`openssl s_client -CAfile FOLDER/certificate.pem`, say); for real use, a certificate from a CA.
 set -euo pipefail
 folder=${1:-data/tls}
 host=${2:-localhost}

@@ -4,8 +4,9 @@ import Synchronization
 
 /// The TLS port's certificate and key (`gateway.tls_certificate`, `gateway.tls_private_key`,
 /// PEM files): read at start and again on each reload; each new connection takes the newest,
-/// those open keep theirs. TLS 1.2 at least, with swift-nio-ssl's default cipher suites
-/// (ECDHE with AES-GCM or ChaCha20-Poly1305).
+/// those open keep theirs. TLS 1.2 at least; for 1.2, only forward-secret AEAD suites (ECDHE
+/// with AES-GCM or ChaCha20-Poly1305: swift-nio-ssl's defaults also allow CBC and RSA key
+/// exchange); TLS 1.3's suites are all of that kind.
 final class ClientTLS: Sendable {
     private let context: Mutex<NIOSSLContext>
 
@@ -37,6 +38,7 @@ final class ClientTLS: Sendable {
         var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) },
                                                                       privateKey: .privateKey(key))
         configuration.minimumTLSVersion = .tlsv12
+        configuration.cipherSuites = "ECDHE+AESGCM:ECDHE+CHACHA20"
         return try NIOSSLContext(configuration: configuration)
     }
 }

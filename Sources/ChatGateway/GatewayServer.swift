@@ -75,6 +75,14 @@ public final class GatewayServer: Sendable {
         admission.change(maxConnections: limits.maxConnections, maxUnauthenticatedPerAddress: limits.maxUnauthenticatedPerAddress)
     }
 
+    /// Whether `configuration`'s client ports can be served, its TLS files read included:
+    /// throws why not. The supervisor asks before it starts anything, so a gateway that could
+    /// not start is not restarted for ever.
+    public static func checkClientPorts(_ configuration: ChatConfiguration) throws {
+        if let problem = configuration.clientPortsProblem { throw ConfigurationError(problem) }
+        if configuration.servesTLS { _ = try ClientTLS(certificate: configuration.tlsCertificate, privateKey: configuration.tlsPrivateKey) }
+    }
+
     /// Binds the client port and serves until `stop()`.
     public func run() throws {
         if let problem = configuration.clientPortsProblem { throw ConfigurationError(problem) }

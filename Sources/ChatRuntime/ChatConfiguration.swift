@@ -25,6 +25,7 @@ public struct ChatConfiguration: Equatable, Sendable {
             return "gateway.tls_certificate and gateway.tls_private_key go together: set both, or neither"
         }
         if port == 0 && !servesTLS { return "gateway.port is 0 and no TLS certificate is set: the gateway would listen nowhere" }
+        if servesTLS && port == tlsPort { return "gateway.port and gateway.tls_port are both \(port): one port cannot be both" }
         return nil
     }
     /// A connection that has not signed in within this long is closed.
@@ -176,8 +177,12 @@ public struct ChatConfiguration: Equatable, Sendable {
         "gateway.tls_port": .integer(in: 1...65535, \.tlsPort),
         // Read again on reload, for new connections (open ones keep theirs); turning TLS on
         // or off binds or closes a port, which takes a restart.
-        "gateway.tls_certificate": .string(\.tlsCertificate).changesLive { old, new in old.servesTLS == new.servesTLS },
-        "gateway.tls_private_key": .string(\.tlsPrivateKey).changesLive { old, new in old.servesTLS == new.servesTLS },
+        "gateway.tls_certificate": .string(\.tlsCertificate).changesLive { old, new in
+            old.servesTLS == new.servesTLS && new.clientPortsProblem == nil
+        },
+        "gateway.tls_private_key": .string(\.tlsPrivateKey).changesLive { old, new in
+            old.servesTLS == new.servesTLS && new.clientPortsProblem == nil
+        },
         "gateway.threads": .integer(in: 0...256, \.gatewayThreads),
         // A session's limits: each connection takes those in effect when it opens, so a reload
         // reaches new connections; the ones open already keep theirs.

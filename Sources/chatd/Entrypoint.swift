@@ -87,7 +87,7 @@ struct Supervise: ParsableCommand {
         ProcessLifecycle.bootstrapLogging(resolved)
         let logger = Logger(label: "chatd.supervisor")
         // Refused here, once, rather than by a gateway the supervisor would restart for ever.
-        if let problem = resolved.clientPortsProblem { throw ConfigurationError(problem) }
+        try GatewayServer.checkClientPorts(resolved)
         if let watchedParent { ProcessLifecycle.terminateWhenParentDies(expectedParent: watchedParent, logger: logger) }
         let telemetry = try MonitoringEndpoints.collectTelemetry(resolved, logger: logger)
         if resolved.busCurve {

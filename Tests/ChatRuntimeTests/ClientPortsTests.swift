@@ -24,5 +24,6 @@ import Testing
         #expect(configuration(certificate: "c.pem").clientPortsProblem?.contains("go together") == true)
         #expect(configuration(key: "k.pem").clientPortsProblem?.contains("go together") == true)
         #expect(configuration(port: 0).clientPortsProblem?.contains("listen nowhere") == true)
+        #expect(configuration(port: 7891, certificate: "c.pem", key: "k.pem").clientPortsProblem?.contains("both 7891") == true)
     }
 }

@@ -21,6 +21,24 @@ import Testing
         #expect(change.result.dataDirectory == current.dataDirectory)
     }
 
+    /// A renewed certificate and key are read on reload; turning TLS on, or setting one PEM
+    /// file without the other, waits for a restart (which would then refuse it, saying why).
+    @Test func theTLSPairChangesLiveOnlyWhileTLSStaysOnAndWhole() {
+        var serving = ChatConfiguration()
+        serving.tlsCertificate = "old.pem"
+        serving.tlsPrivateKey = "old-key.pem"
+        var renewed = serving
+        renewed.tlsCertificate = "new.pem"
+        renewed.tlsPrivateKey = "new-key.pem"
+        #expect(ConfigurationChange(from: serving, to: renewed).applied == ["gateway.tls_certificate", "gateway.tls_private_key"])
+
+        var half = ChatConfiguration()
+        half.tlsCertificate = "new.pem"
+        let change = ConfigurationChange(from: ChatConfiguration(), to: half)
+        #expect(change.needsRestart == ["gateway.tls_certificate"])
+        #expect(change.result.tlsCertificate.isEmpty)
+    }
+
     @Test func nothingChangedNamesNothing() {
         let change = ConfigurationChange(from: ChatConfiguration(), to: ChatConfiguration())
         #expect(change.applied.isEmpty && change.needsRestart.isEmpty)
