@@ -70,14 +70,17 @@ final class BusGate: @unchecked Sendable {
     /// without Curve, or with a key pair not made with the system's public key (one refused by
     /// the ZAP handler is counted by `answerAdmissions`, with its address). At a connecting
     /// one: a worker that would not take this process's key. A handshake cut short otherwise
-    /// (a peer gone mid-way) is no refusal.
+    /// counts at a bound socket (which side cut it depends on timing: a peer without Curve is
+    /// seen either way), not at a connecting one (a worker restarting cuts it too).
     func noteHandshakeFailure(_ failure: MonitorEvent.HandshakeFailure, endpoint: String, bound: Bool) {
         let reason: String
         switch failure {
         case .mechanismMismatch: reason = "no CurveZMQ handshake"
         case .wrongKey: reason = "a key that does not go with the system's"
         case .refusedByZAP: reason = "a key that is not the system's"
-        case .other: return
+        case .other:
+            guard bound else { return }
+            reason = "handshake not completed"
         }
         if bound {
             guard failure != .refusedByZAP else { return }

@@ -39,6 +39,9 @@ final class ClientTLS: Sendable {
                                                                       privateKey: .privateKey(key))
         configuration.minimumTLSVersion = .tlsv12
         configuration.cipherSuites = "ECDHE+AESGCM:ECDHE+CHACHA20"
+        // A connection the gateway closes (a slow reader, the output budget) waits at most
+        // this long for the client's close_notify, not swift-nio-ssl's 5 s.
+        configuration.shutdownTimeout = .seconds(1)
         return try NIOSSLContext(configuration: configuration)
     }
 }

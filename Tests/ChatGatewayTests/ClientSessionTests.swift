@@ -395,6 +395,22 @@ import Testing
         #expect(transcript.take() == [.leaveRelay(token: token), .close(.relayPartnerMissing)])
     }
 
+    /// Once its side is closed, a relay passes nothing more on, whatever is still read.
+    @Test func aClosedRelaySideForwardsNothing() {
+        var transcript = SessionTranscript()
+        let token = String(repeating: "0f", count: 16), key = String(repeating: "1e", count: 16)
+        transcript.send("p2p relay \(token) \(key)\n")
+        transcript.answer(.relayCheck(0, token: token), .success(.p2pRelayAllowed(offeredSize: 1000)))
+        transcript.session.relayStarted()
+        _ = transcript.take()
+        transcript.send([1, 2, 3])
+        #expect(transcript.take().contains(.relayForward([1, 2, 3])))
+        transcript.session.close(.relayOverCap)
+        _ = transcript.take()
+        transcript.send([4, 5, 6])
+        #expect(!transcript.take().contains(.relayForward([4, 5, 6])))
+    }
+
     @Test func anUnknownRelayTokenIsNoSuchTransfer() {
         var transcript = SessionTranscript()
         let token = String(repeating: "0f", count: 16), key = String(repeating: "1e", count: 16)

@@ -50,6 +50,9 @@ extension ClientSession {
     /// Bytes read from this side, for the partner: past the cap both sides are closed (this
     /// one here, the partner when it learns this one left).
     mutating func relayReceived(_ bytes: UnsafeRawBufferPointer) {
+        // Closed, nothing more goes on, though the connection may still read a while (under
+        // TLS its close waits for the client's own).
+        guard !isClosed else { return }
         guard relayTraffic?.take(bytes.count) == true else { return close(.relayOverCap) }
         actions.append(.relayForward(Array(bytes)))
     }
