@@ -43,7 +43,7 @@ public enum BusKeyFile {
 
     /// Writes a new key, replacing any (`rotate`), or only when there is none; returns the key
     /// in force and whether it was made now. The folder is made owner-only, the file is
-    /// written owner-only, fsynced and renamed into place.
+    /// written owner-only and fsynced before it is put in place (`DurableFile`).
     @discardableResult
     public static func create(at path: String, rotate: Bool = false) throws -> (keys: CurveKeyPair, created: Bool) {
         if !rotate, let existing = try read(from: path) { return (existing, false) }
@@ -51,19 +51,17 @@ public enum BusKeyFile {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         guard chmod(folder, 0o700) == 0 else { throw Problem(path: folder, reason: "cannot be made owner-only (errno \(errno))") }
         let keys = try CurveKeyPair.generate()
-        let temporary = "\(path).new-\(getpid())"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { throw Problem(path: temporary, reason: "cannot create (errno \(errno))") }
-        let bytes = Array((keys.secretKey + "\n").utf8)
-        let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-        let synced = fsync(descriptor) == 0
-        close(descriptor)
+        let temporary: String
+        do {
+            temporary = try DurableFile.writeTemporary(Array((keys.secretKey + "\n").utf8), beside: path, mode: 0o600)
+        } catch {
+            throw Problem(path: path, reason: error.description)
+        }
         // A rotation replaces the key; a first key is linked in only if none appeared meanwhile
         // (`chatd keys` beside a first start): the one that was first stays.
         let placed = rotate ? rename(temporary, path) == 0 : link(temporary, path) == 0
         let placeError = errno
         unlink(temporary)
-        guard written == bytes.count, synced else { throw Problem(path: path, reason: "cannot be written") }
         guard placed else {
             if !rotate, placeError == EEXIST, let existing = try read(from: path) { return (existing, false) }
             throw Problem(path: path, reason: "cannot be put in place (errno \(placeError))")

@@ -73,21 +73,17 @@ public enum PartitionMapFile {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let bytes = [UInt8](try encoder.encode(Stored(epoch: map.epoch, workers: map.workers, owners: map.owners))) + [10]
-        // Its own name per process: a writer outside `update` truncates no one else's.
-        let temporary = "\(path).new-\(getpid())"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw Unwritable(path: temporary, reason: "cannot create (errno \(errno))") }
-        let written = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
-        let writeError = errno
-        let synced = fsync(descriptor) == 0
-        let syncError = errno
-        close(descriptor)
-        guard written == bytes.count else { throw Unwritable(path: temporary, reason: "cannot write (errno \(writeError))") }
-        guard synced else { throw Unwritable(path: temporary, reason: "cannot sync (errno \(syncError))") }
-        guard rename(temporary, path) == 0 else { throw Unwritable(path: path, reason: "cannot replace (errno \(errno))") }
-        let folder = open(URL(fileURLWithPath: path).deletingLastPathComponent().path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard folder >= 0 else { throw Unwritable(path: path, reason: "cannot open its folder to sync it (errno \(errno))") }
-        defer { close(folder) }
-        guard fsync(folder) == 0 else { throw Unwritable(path: path, reason: "cannot sync its folder (errno \(errno))") }
+        do {
+            // Its own name per process: a writer outside `update` truncates no one else's.
+            let temporary = try DurableFile.writeTemporary(bytes, beside: path, mode: 0o644)
+            guard rename(temporary, path) == 0 else {
+                let error = errno
+                unlink(temporary)
+                throw Unwritable(path: path, reason: "cannot replace (errno \(error))")
+            }
+            try DurableFile.syncFolder(of: path)
+        } catch let failure as DurableFile.Failure {
+            throw Unwritable(path: path, reason: failure.description)
+        }
     }
 }
