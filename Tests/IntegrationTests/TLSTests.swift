@@ -27,7 +27,9 @@ import Testing
 
         deinit { if process.isRunning { process.terminate() } }
 
-        func send(_ bytes: [UInt8]) { input.fileHandleForWriting.write(Data(bytes)) }
+        /// Sends `bytes`; nothing if s_client has gone (its handshake refused), which the next
+        /// read then shows. (The non-throwing `write` would stop the whole test process.)
+        func send(_ bytes: [UInt8]) { try? input.fileHandleForWriting.write(contentsOf: Data(bytes)) }
         func sendLine(_ line: String) { send(Array((line + "\n").utf8)) }
 
         /// The next `count` bytes, waiting at most `timeout` seconds; nil if the connection
