@@ -27,11 +27,14 @@ let package = Package(
         .systemLibrary(name: "CLibCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CLinux"),
+        .systemLibrary(name: "CLibSSL", pkgConfig: "libssl", providers: [.apt(["libssl-dev"])]),
 
         // Safe Swift wrappers, one per C library.
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
         .target(name: "SQLite", dependencies: ["CSQLite"]),
         .target(name: "ChatCrypto", dependencies: ["CLibCrypto"]),
+        // The client's TLS (the gateway's is swift-nio-ssl): blocking sockets, so OpenSSL itself.
+        .target(name: "TLSSocket", dependencies: ["CLibSSL"]),
 
         // The client wire protocol and the internal bus: the only places bytes are parsed.
         .target(name: "ChatProtocol"),
@@ -90,7 +93,7 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
-        .target(name: "ChatClient", dependencies: ["ChatProtocol", "ChatCrypto"]),
+        .target(name: "ChatClient", dependencies: ["ChatProtocol", "ChatCrypto", "TLSSocket"]),
         .target(name: "ChatBenchmark", dependencies: [
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             "ChatProtocol", "ChatRuntime", "ChatBus",
@@ -105,7 +108,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "chat", dependencies: [
-            "CLinux", "ChatClient", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "CLinux", "ChatClient", "TLSSocket", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "chat-bench", dependencies: ["CLinux", "ChatBenchmark"]),
 

@@ -59,8 +59,8 @@ extension ChatClientSession {
             }
         case .p2pConnect(_, _, let token, let peerPublic, let peerPrivate, let relayKey):
             guard let transfer = withState({ outgoingTransfers.removeValue(forKey: token) }) else { return }
-            startTransfer(token: token, relayKey: relayKey, peerPublic: peerPublic, peerPrivate: peerPrivate, chooses: true) { fd in
-                try PeerTransfer.send(transfer.path, name: transfer.name, size: transfer.size, over: fd)
+            startTransfer(token: token, relayKey: relayKey, peerPublic: peerPublic, peerPrivate: peerPrivate, chooses: true) { link in
+                try PeerTransfer.send(transfer.path, name: transfer.name, size: transfer.size, over: link)
             } describe: { outcome, route in
                 "p2p: sent \(transfer.name) to \(transfer.peer) \(route) in \(String(format: "%.2f", outcome.seconds)) s, \(outcome.rate)"
             }
@@ -76,8 +76,8 @@ extension ChatClientSession {
     /// The answer to our `p2p accept`: connect and receive.
     func connectToOffer(token: String, peerPublic: String, peerPrivate: String, relayKey: String) {
         guard let offer = withState({ incomingOffers.removeValue(forKey: token) }) else { return }
-        startTransfer(token: token, relayKey: relayKey, peerPublic: peerPublic, peerPrivate: peerPrivate, chooses: false) { [self] fd in
-            try PeerTransfer.receive(name: offer.name, size: offer.size, sha256: offer.sha256, over: fd, into: downloads)
+        startTransfer(token: token, relayKey: relayKey, peerPublic: peerPublic, peerPrivate: peerPrivate, chooses: false) { [self] link in
+            try PeerTransfer.receive(name: offer.name, size: offer.size, sha256: offer.sha256, over: link, into: downloads)
         } describe: { outcome, route in
             "p2p: received \(TerminalText.escaped(offer.name)) from \(offer.sender) \(route) in \(String(format: "%.2f", outcome.seconds)) s, "
                 + "\(outcome.rate); saved \(TerminalText.escaped(outcome.detail))"
@@ -87,11 +87,11 @@ extension ChatClientSession {
     /// Punches, falls back to the relay if allowed, then runs `work` over the link, on a thread of its own.
     /// `relayKey` is this side's own, from its `p2p connect`; only it lets this side into the relay.
     private func startTransfer(token: String, relayKey: String, peerPublic: String, peerPrivate: String, chooses: Bool,
-                               work: @escaping @Sendable (Int32) throws -> PeerTransfer.Outcome,
+                               work: @escaping @Sendable (ByteStream) throws -> PeerTransfer.Outcome,
                                describe: @escaping @Sendable (PeerTransfer.Outcome, String) -> String) {
         guard let local = connection.localEndpoint else { return }
         withState { activeTransfers += 1 }
-        let options = peerOptions, host = serverHost, port = serverPort
+        let options = peerOptions, server = server
         Thread { [self] in
             defer { transferEnded() }
             let started = Date()
@@ -103,13 +103,12 @@ extension ChatClientSession {
                     return output("p2p: no direct connection could be made, and the relay is refused (--no-relay)")
                 }
                 output("p2p: no direct connection could be made; going through the server's relay (it stores nothing)")
-                link = HolePuncher.relay(host: host, port: port, token: token, key: relayKey)
+                link = HolePuncher.relay(through: server, token: token, key: relayKey)
             }
             guard let link else { return output("p2p: could not reach the peer, directly or through the relay") }
-            defer { close(link.descriptor) }
             let connectSeconds = Date().timeIntervalSince(started)
             do {
-                output(describe(try work(link.descriptor), link.route) + String(format: " (connected in %.2f s)", connectSeconds))
+                output(describe(try work(link.stream), link.route) + String(format: " (connected in %.2f s)", connectSeconds))
             } catch {
                 // The error may name the offered file.
                 output("p2p: failed: \(TerminalText.escaped(String(describing: error)))")

@@ -42,20 +42,18 @@ public final class ChatClientSession: @unchecked Sendable {
     private var uploadDecision = UploadDecision.waiting
     let downloads: DownloadsFolder
     let peerOptions: PeerOptions
-    let serverHost: String
-    let serverPort: Int
+    let server: ServerAddress
     var outgoingTransfers: [String: OutgoingTransfer] = [:]
     var incomingOffers: [String: IncomingOffer] = [:]
     var activeTransfers = 0
     var endedTransfers = 0
 
-    public init(host: String, port: Int, downloads: DownloadsFolder = DownloadsFolder(path: "downloads"),
+    public init(server: ServerAddress, downloads: DownloadsFolder = DownloadsFolder(path: "downloads"),
                 peerOptions: PeerOptions = PeerOptions(), output: @escaping @Sendable (String) -> Void) throws {
-        connection = try LineConnection(host: host, port: port)
+        connection = try LineConnection(to: server)
         self.downloads = downloads
         self.peerOptions = peerOptions
-        serverHost = host
-        serverPort = port
+        self.server = server
         self.output = output
     }
 

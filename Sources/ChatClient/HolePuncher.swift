@@ -8,7 +8,7 @@ import Synchronization
 /// present the transfer's token wins; a stranger without it is dropped.
 final class HolePuncher: Sendable {
     struct Link {
-        let descriptor: Int32
+        let stream: ByteStream
         /// How it came about, for the user: `direct to 203.0.113.2:40001`.
         let route: String
     }
@@ -55,11 +55,11 @@ final class HolePuncher: Sendable {
                 Thread.sleep(forTimeInterval: 0.1)
                 continue
             }
+            let stream = PlainStream(fd)
             if PeerSocket.connect(fd, to: address, timeout: min(1, max(0.05, deadline.timeIntervalSinceNow))),
-               offer(fd, route: "direct to \(name)") {
+               offer(stream, route: "direct to \(name)") {
                 return
             }
-            close(fd)
             Thread.sleep(forTimeInterval: 0.1)
         }
     }
@@ -72,53 +72,42 @@ final class HolePuncher: Sendable {
             guard poll(&descriptor, 1, 100) == 1 else { continue }
             let accepted = accept(listener, nil, nil)
             guard accepted >= 0 else { continue }
-            if !offer(accepted, route: "direct, accepted on port \(localPort)") { close(accepted) }
+            _ = offer(PlainStream(accepted), route: "direct, accepted on port \(localPort)")
         }
     }
 
     /// Both sides send the token and expect it back; then the chooser says `GO` on the first
     /// such link and the other side waits for it. True if this link became the winner.
-    private func offer(_ fd: Int32, route: String) -> Bool {
+    /// A link that did not win is closed when `stream` goes.
+    private func offer(_ stream: ByteStream, route: String) -> Bool {
         let hello = PeerLinkLine.hello(token: token)
-        guard PeerSocket.send(fd, hello), PeerSocket.readLinkLine(fd, timeout: 3) == hello else { return false }
+        guard stream.send(hello), stream.readLinkLine(timeout: 3) == hello else { return false }
         if chooses {
             let won = winner.withLock { winner in
                 guard winner == nil else { return false }
-                winner = Link(descriptor: fd, route: route)
+                winner = Link(stream: stream, route: route)
                 return true
             }
-            return won && PeerSocket.send(fd, .go)
+            return won && stream.send(.go)
         }
-        guard PeerSocket.readLinkLine(fd, timeout: 5) == .go else { return false }
+        guard stream.readLinkLine(timeout: 5) == .go else { return false }
         return winner.withLock { winner in
             guard winner == nil else { return false }
-            winner = Link(descriptor: fd, route: route)
+            winner = Link(stream: stream, route: route)
             return true
         }
     }
 
-    /// The fallback: a connection to the server's relay, which splices the two sides.
-    static func relay(host: String, port: Int, token: String, key: String) -> Link? {
-        guard let address = PeerSocket.address(host, port) ?? resolve(host, port) else { return nil }
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return nil }
+    /// The fallback: a connection to the server's relay (on the chat connection's port, so in
+    /// TLS when that is), which splices the two sides.
+    static func relay(through server: ServerAddress, token: String, key: String) -> Link? {
+        guard let stream = try? server.connect(ownPort: false) else { return nil }
         let hello = PeerLinkLine.hello(token: token)
-        guard PeerSocket.connect(fd, to: address, timeout: 10), PeerSocket.send(fd, line: ClientCommand.p2pRelay(token: token, key: key).text),
-              PeerSocket.readLine(fd, timeout: 35).flatMap({ ServerReply(text: $0) }) == .p2pRelayReady,
-              PeerSocket.send(fd, hello), PeerSocket.readLinkLine(fd, timeout: 10) == hello else {
-            close(fd)
+        guard stream.send(line: ClientCommand.p2pRelay(token: token, key: key).text),
+              stream.readLine(timeout: 35).flatMap({ ServerReply(text: $0) }) == .p2pRelayReady,
+              stream.send(hello), stream.readLinkLine(timeout: 10) == hello else {
             return nil
         }
-        return Link(descriptor: fd, route: "through the server's relay")
-    }
-
-    private static func resolve(_ host: String, _ port: Int) -> sockaddr_in? {
-        var hints = addrinfo()
-        hints.ai_family = AF_INET
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        var results: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(host, String(port), &hints, &results) == 0, let first = results else { return nil }
-        defer { freeaddrinfo(results) }
-        return first.pointee.ai_addr.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee }
+        return Link(stream: stream, route: server.tls == nil ? "through the server's relay" : "through the server's relay (TLS)")
     }
 }

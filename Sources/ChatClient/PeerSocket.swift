@@ -3,7 +3,7 @@ import Foundation
 
 /// Plain POSIX sockets for peer-to-peer links: every socket bound to the punching port gets
 /// SO_REUSEADDR and SO_REUSEPORT (Linux needs both to bind the port again), and each attempt
-/// uses a fresh socket.
+/// uses a fresh socket. Their lines and bytes go through `PlainStream`.
 enum PeerSocket {
     /// A TCP socket bound to `port` on every local address, sharing the port.
     static func bound(to port: UInt16) -> Int32? {
@@ -37,59 +37,31 @@ enum PeerSocket {
 
     /// Connects `fd` within `timeout` seconds; false on refusal, timeout or error.
     static func connect(_ fd: Int32, to target: sockaddr_in, timeout: Double) -> Bool {
-        var target = target
+        withUnsafePointer(to: target) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, to: $0, length: socklen_t(MemoryLayout<sockaddr_in>.size), timeout: timeout)
+            }
+        }
+    }
+
+    /// Connects within `timeout` seconds, leaving the socket as blocking as it was; false on
+    /// refusal, timeout or error, with errno saying which.
+    static func connect(_ fd: Int32, to address: UnsafePointer<sockaddr>, length: socklen_t, timeout: Double) -> Bool {
         let flags = fcntl(fd, F_GETFL)
         _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
         defer { _ = fcntl(fd, F_SETFL, flags) }
-        let started = withUnsafePointer(to: &target) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        if started == 0 { return true }
+        if Glibc.connect(fd, address, length) == 0 { return true }
         guard errno == EINPROGRESS else { return false }
-        var descriptor = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-        guard poll(&descriptor, 1, Int32(timeout * 1000)) == 1 else { return false }
+        var ready = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+        guard poll(&ready, 1, Int32(timeout * 1000)) == 1 else {
+            errno = ETIMEDOUT
+            return false
+        }
         var error: Int32 = 0
-        var length = socklen_t(MemoryLayout<Int32>.size)
-        getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length)
+        var size = socklen_t(MemoryLayout<Int32>.size)
+        getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &size)
+        errno = error
         return error == 0
-    }
-
-    /// Reads one line, a byte at a time so nothing after it is consumed; nil on timeout or close.
-    static func readLine(_ fd: Int32, timeout: Double, limit: Int = 4096) -> String? {
-        let deadline = Date().addingTimeInterval(timeout)
-        var line: [UInt8] = []
-        while line.count < limit {
-            var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let remaining = deadline.timeIntervalSinceNow
-            guard remaining > 0, poll(&descriptor, 1, Int32(remaining * 1000) + 1) == 1 else { return nil }
-            var byte: UInt8 = 0
-            guard recv(fd, &byte, 1, 0) == 1 else { return nil }
-            if byte == UInt8(ascii: "\n") { return String(decoding: line, as: UTF8.self) }
-            line.append(byte)
-        }
-        return nil
-    }
-
-    static func send(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
-        var offset = 0
-        while offset < bytes.count {
-            let written = Glibc.send(fd, bytes.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
-            if written < 0 && errno == EINTR { continue }
-            guard written > 0 else { return false }
-            offset += written
-        }
-        return true
-    }
-
-    static func send(_ fd: Int32, line: String) -> Bool {
-        Array((line + "\n").utf8).withUnsafeBytes { send(fd, $0) }
-    }
-
-    static func send(_ fd: Int32, _ line: PeerLinkLine) -> Bool { send(fd, line: line.text) }
-
-    /// The next line if it is a peer-link line; nil on timeout, close, or any other line.
-    static func readLinkLine(_ fd: Int32, timeout: Double) -> PeerLinkLine? {
-        readLine(fd, timeout: timeout).flatMap { PeerLinkLine(text: $0) }
     }
 
     /// The `host:port` a socket is bound to.

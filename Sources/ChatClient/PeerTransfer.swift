@@ -16,29 +16,29 @@ enum PeerTransfer {
 
     struct Failure: Error, CustomStringConvertible { let description: String }
 
-    static func send(_ path: String, name: String, size: Int64, over fd: Int32) throws -> Outcome {
+    static func send(_ path: String, name: String, size: Int64, over link: ByteStream) throws -> Outcome {
         let started = Date()
         guard let file = FileHandle(forReadingAtPath: path) else { throw Failure(description: "cannot read \(path)") }
         defer { try? file.close() }
-        guard PeerSocket.send(fd, line: name) else { throw Failure(description: "link lost") }
+        guard link.send(line: name) else { throw Failure(description: "link lost") }
         let progress = ProgressBar(label: "p2p \(name)", total: size)
         var sent: Int64 = 0
         while sent < size {
             let chunk = file.readData(ofLength: Int(min(1 << 20, size - sent)))
             guard !chunk.isEmpty else { throw Failure(description: "\(path) shrank while sending") }
-            guard chunk.withUnsafeBytes({ PeerSocket.send(fd, $0) }) else { throw Failure(description: "link lost after \(sent) bytes") }
+            guard chunk.withUnsafeBytes({ link.write($0) }) else { throw Failure(description: "link lost after \(sent) bytes") }
             sent += Int64(chunk.count)
             progress.update(sent)
         }
         progress.finish()
-        guard let answer = PeerSocket.readLine(fd, timeout: 120) else { throw Failure(description: "no answer from the receiver") }
+        guard let answer = link.readLine(timeout: 120) else { throw Failure(description: "no answer from the receiver") }
         guard PeerLinkLine(text: answer) == .received else { throw Failure(description: "the receiver found the file damaged") }
         return Outcome(bytes: size, seconds: Date().timeIntervalSince(started), detail: name)
     }
 
-    static func receive(name: String, size: Int64, sha256: String, over fd: Int32, into downloads: DownloadsFolder) throws -> Outcome {
+    static func receive(name: String, size: Int64, sha256: String, over link: ByteStream, into downloads: DownloadsFolder) throws -> Outcome {
         let started = Date()
-        guard let announced = PeerSocket.readLine(fd, timeout: 30), announced == name else {
+        guard let announced = link.readLine(timeout: 30), announced == name else {
             throw Failure(description: "the sender announced another file")
         }
         let path = try downloads.destination(for: name)
@@ -51,8 +51,8 @@ enum PeerTransfer {
         var received: Int64 = 0
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
         while received < size {
-            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, Int(min(Int64($0.count), size - received)), 0) }
-            if count < 0 && errno == EINTR { continue }
+            let wanted = Int(min(Int64(buffer.count), size - received))
+            let count = buffer.withUnsafeMutableBytes { link.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[..<wanted]), until: nil) } ?? 0
             guard count > 0 else {
                 try? file.close()
                 unlink(partial)
@@ -67,11 +67,11 @@ enum PeerTransfer {
         try? file.close()
         guard hasher.finalHex() == sha256 else {
             unlink(partial)
-            _ = PeerSocket.send(fd, .damaged)
+            _ = link.send(.damaged)
             throw Failure(description: "\(name) arrived damaged (SHA-256 differs); nothing kept")
         }
         guard rename(partial, path) == 0 else { throw Failure(description: "cannot keep \(path)") }
-        _ = PeerSocket.send(fd, .received)
+        _ = link.send(.received)
         return Outcome(bytes: size, seconds: Date().timeIntervalSince(started), detail: path)
     }
 

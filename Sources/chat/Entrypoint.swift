@@ -2,6 +2,7 @@ import ArgumentParser
 import CLinux
 import ChatClient
 import Foundation
+import TLSSocket
 
 @main
 struct Chat: ParsableCommand {
@@ -11,22 +12,31 @@ struct Chat: ParsableCommand {
         discussion: "With standard input not a terminal it reads commands line by line, for scripts.")
 
     @Option(help: "Server host.") var host = "127.0.0.1"
-    @Option(help: "Server port.") var port = 7890
+    @Option(help: "Server port (default: 7890, or 7891 with --tls).") var port: Int?
+    @Flag(help: "Speak TLS to the server's TLS port, checking its certificate names --host.") var tls = false
+    @Option(help: ArgumentHelp("Trust the certificates in this PEM file (a self-signed server's, say) instead of the system's.",
+                               valueName: "file")) var caFile: String?
     @Option(help: "Folder where /get and peer-to-peer transfers save files.") var downloads = "downloads"
     @Flag(help: "Accept every peer-to-peer offer at once.") var acceptP2p = false
     @Flag(help: "Never fall back to the server's relay for peer-to-peer transfers.") var noRelay = false
     @Option(help: "Seconds to try a direct peer-to-peer connection before the relay.") var p2pTimeout = 5.0
 
+    func validate() throws {
+        if caFile != nil && !tls { throw ValidationError("--ca-file is for --tls") }
+    }
+
     func run() throws {
         let interactive = isatty(STDIN_FILENO) == 1
+        // OpenSSL writes to its sockets without MSG_NOSIGNAL: a server gone must be an error, not the end.
+        signal(SIGPIPE, SIG_IGN)
         line_buffer_standard_output()
         var peerOptions = PeerOptions()
         peerOptions.acceptAutomatically = acceptP2p
         peerOptions.allowRelay = !noRelay
         peerOptions.directTimeoutSeconds = p2pTimeout
-        let session = try ChatClientSession(host: host, port: port, downloads: DownloadsFolder(path: downloads),
-                                            peerOptions: peerOptions) { print($0) }
-        if interactive { print("connected to \(host):\(port); /help lists the commands") }
+        let server = ServerAddress(host: host, port: port ?? (tls ? 7891 : 7890), tls: tls ? try TLSClientContext(caFile: caFile) : nil)
+        let session = try ChatClientSession(server: server, downloads: DownloadsFolder(path: downloads), peerOptions: peerOptions) { print($0) }
+        if interactive { print("connected to \(host):\(server.port)\(tls ? " in TLS" : ""); /help lists the commands") }
         let code = session.run { readLine(strippingNewline: true) }
         if code != 0 { throw ExitCode(code) }
     }

@@ -54,7 +54,7 @@ enum FakeServer {
         }
         guard bound else { throw Failure(step: "bind") }
         let lines = Lines()
-        let session = try ChatClientSession(host: "127.0.0.1", port: Int(UInt16(bigEndian: address.sin_port)),
+        let session = try ChatClientSession(server: ServerAddress(host: "127.0.0.1", port: Int(UInt16(bigEndian: address.sin_port))),
                                             downloads: DownloadsFolder(path: NSTemporaryDirectory() + "unused-\(UUID().uuidString)")) {
             lines.append($0)
         }

@@ -193,4 +193,84 @@ import Testing
         #expect(lines.contains("gateway listening for TLS"))
         #expect(!lines.contains("[ChatGateway] gateway listening\n"), "a plaintext port was bound:\n\(lines)")
     }
+
+    // MARK: The `chat` client
+
+    /// `chat --tls --ca-file` trusts a self-signed certificate, checks that it names the host
+    /// it was told (`localhost` and 127.0.0.1 are in it; 127.0.0.2, which reaches the same
+    /// gateway, is not), and chats as over the plaintext port.
+    @Test func chatSpeaksTLSTrustingTheCertificateItIsGiven() throws {
+        let made = try certificate()
+        defer { try? FileManager.default.removeItem(at: made.folder) }
+        let (system, tlsPort) = try systemServingTLS(certificate: made.certificate, key: made.key)
+        defer { system.stop(); system.removeData() }
+        let (bob, b) = try system.signedInUser()
+        let a = TestUIDs.make()
+        let chat = try ScriptedChat(["--tls", "--host", "localhost", "--port", String(tlsPort), "--ca-file", made.certificate], script: """
+            /signup \(a) pw
+            /signin \(a) pw
+            /to \(b) over TLS from chat
+            /history \(b)
+            /quit
+
+            """)
+        let output = try chat.finish()
+        #expect(output.contains("signin successfully"), "\(output)")
+        #expect(output.contains("\(a) -> \(b): over TLS from chat"), "\(output)")
+        let header = try bob.readLine()
+        #expect(header.hasPrefix("\(a) to \(b) ") && header.hasSuffix(" text"), "\(header)")
+        #expect(try bob.readLine() == "over TLS from chat")
+        #expect(chat.process.terminationStatus == 0)
+
+        for (host, why) in [("127.0.0.1", ""), ("127.0.0.2", "IP address mismatch")] {
+            let signIn = try ScriptedChat(["--tls", "--host", host, "--port", String(tlsPort), "--ca-file", made.certificate],
+                                          script: "/signin \(a) pw\n/quit\n")
+            let printed = try signIn.finish()
+            if why.isEmpty {
+                #expect(printed.contains("signin successfully"), "\(printed)")
+            } else {
+                #expect(printed.contains("the server's certificate is not trusted: \(why)"), "\(printed)")
+                #expect(!printed.contains("signin successfully"))
+                #expect(signIn.process.terminationStatus != 0)
+            }
+        }
+    }
+
+    /// Without `--ca-file` the client trusts the system's authorities only, which never signed
+    /// a self-signed certificate; and `--tls` to the plaintext port says what may be wrong.
+    @Test func chatRefusesACertificateItDoesNotTrust() throws {
+        let made = try certificate()
+        defer { try? FileManager.default.removeItem(at: made.folder) }
+        let (system, tlsPort) = try systemServingTLS(certificate: made.certificate, key: made.key)
+        defer { system.stop(); system.removeData() }
+        let untrusting = try ScriptedChat(["--tls", "--host", "localhost", "--port", String(tlsPort)], script: "/signup \(TestUIDs.make()) pw\n")
+        let printed = try untrusting.finish()
+        #expect(printed.contains("the server's certificate is not trusted: self-signed certificate"), "\(printed)")
+        #expect(!printed.contains("signup successfully"))
+        #expect(untrusting.process.terminationStatus != 0)
+
+        let wrongPort = try ScriptedChat(["--tls", "--port", String(system.port), "--ca-file", made.certificate], script: "")
+        let answer = try wrongPort.finish()
+        #expect(answer.contains("the server's TLS port?"), "\(answer)")
+        #expect(wrongPort.process.terminationStatus != 0)
+    }
+
+    /// A peer-to-peer transfer forced through the relay (no direct attempt): both sides reach
+    /// the relay on the TLS port, and the file arrives whole.
+    @Test func thePeerToPeerRelayRunsInTLS() throws {
+        let made = try certificate()
+        defer { try? FileManager.default.removeItem(at: made.folder) }
+        let (system, tlsPort) = try systemServingTLS(certificate: made.certificate, key: made.key)
+        defer { system.stop(); system.removeData() }
+        let folder = made.folder.appendingPathComponent("p2p")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let tls = ["--tls", "--port", String(tlsPort), "--ca-file", made.certificate, "--p2p-timeout", "0"]
+        let run = try PeerToPeerRun.run(folder: folder, size: 3 << 20, senderArguments: tls, receiverArguments: tls) { _, script, arguments in
+            try ScriptedChat(arguments, script: script)
+        }
+        #expect(run.arrivedWhole, "\(run.output)")
+        #expect(run.output.contains("p2p: received random.bin from \(run.sender) through the server's relay (TLS)"), "\(run.output)")
+        #expect(run.output.contains("p2p: sent random.bin to \(run.receiver) through the server's relay (TLS)"), "\(run.output)")
+        #expect(run.leftNoHistory)
+    }
 }
