@@ -96,9 +96,10 @@ let package = Package(
         .target(name: "ChatClient", dependencies: ["ChatProtocol", "ChatCrypto", "TLSSocket"]),
         .target(name: "ChatBenchmark", dependencies: [
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            "ChatProtocol", "ChatRuntime", "ChatBus",
+            "ChatProtocol", "ChatRuntime", "ChatBus", "TLSSocket",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
 
         // Thin executables.

@@ -1,16 +1,21 @@
 import ChatProtocol
 import Foundation
+import TLSSocket
 
-/// A plain blocking TCP socket for the file benchmark: lines, raw bytes, no frills.
+/// A blocking TCP socket for the file benchmark: lines, raw bytes, no frills; TLS over it
+/// when given a certificate to trust.
 final class BlockingSocket {
     struct Failure: Error, CustomStringConvertible { let description: String }
 
     let descriptor: Int32
     private var buffer: [UInt8] = []
+    private var tls: TLSConnection?
 
     /// `source` is the local address to connect from (127.0.0.2, ...: limits kept per client
-    /// address see another client); `receiveTimeout` bounds each read, in seconds (0: none).
-    init(port: Int, host: String = "127.0.0.1", from source: String? = nil, receiveTimeout: Double = 0) throws {
+    /// address see another client); `receiveTimeout` bounds each read, in seconds (0: none; a
+    /// TLS socket's reads wait as long as it takes). `tlsTrust`: speak TLS, trusting that
+    /// certificate (PEM file) for `host`.
+    init(port: Int, host: String = "127.0.0.1", from source: String? = nil, receiveTimeout: Double = 0, tlsTrust: String? = nil) throws {
         descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         if receiveTimeout > 0 {
             var limit = timeval(tv_sec: Int(receiveTimeout), tv_usec: Int((receiveTimeout - receiveTimeout.rounded(.down)) * 1_000_000))
@@ -34,6 +39,9 @@ final class BlockingSocket {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
         }
         guard connected else { throw Failure(description: "cannot connect to \(host):\(port)") }
+        if let tlsTrust {
+            tls = try TLSConnection(over: descriptor, serverName: host, context: TLSClientContext(caFile: tlsTrust), timeout: .seconds(10))
+        }
     }
 
     /// Whether the server has closed its side (a FIN arrived), whatever is still unread.
@@ -49,6 +57,10 @@ final class BlockingSocket {
     deinit { close(descriptor) }
 
     func send(_ bytes: UnsafeRawBufferPointer) throws {
+        if let tls {
+            guard tls.write(bytes) else { throw Failure(description: "send failed") }
+            return
+        }
         var offset = 0
         while offset < bytes.count {
             let written = Glibc.send(descriptor, bytes.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
@@ -69,7 +81,7 @@ final class BlockingSocket {
                 return String(decoding: buffer[..<end], as: UTF8.self)
             }
             var chunk = [UInt8](repeating: 0, count: 4096)
-            let count = recv(descriptor, &chunk, chunk.count, 0)
+            let count = chunk.withUnsafeMutableBytes { receive(into: $0) }
             guard count > 0 else { throw Failure(description: "connection closed") }
             buffer.append(contentsOf: chunk[..<count])
         }
@@ -92,10 +104,20 @@ final class BlockingSocket {
         buffer.removeFirst(Int(buffered))
         left -= buffered
         while left > 0 {
-            let received = recv(descriptor, scratch.baseAddress, Int(min(Int64(scratch.count), left)), 0)
-            if received < 0 && errno == EINTR { continue }
+            let received = receive(into: UnsafeMutableRawBufferPointer(rebasing: scratch[..<Int(min(Int64(scratch.count), left))]))
             guard received > 0 else { throw Failure(description: "connection closed with \(left) bytes to go") }
             left -= Int64(received)
+        }
+    }
+
+    /// What arrives next, up to `buffer.count` bytes; 0 or less when the connection ended
+    /// (or, plain, its receive timeout passed).
+    private func receive(into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        if let tls { return tls.read(into: buffer) ?? 0 }
+        while true {
+            let received = recv(descriptor, buffer.baseAddress, buffer.count, 0)
+            if received < 0 && errno == EINTR { continue }
+            return received
         }
     }
 }

@@ -26,19 +26,35 @@ struct TargetOptions: ParsableArguments {
     @Option(help: "Storage workers of the started system.") var storageWorkers = 2
     @Option(name: .customLong("set"), help: "A setting of the started system, as chatd's --set key=value (repeatable).")
     var settings: [String] = []
+    @Flag(help: "Speak TLS to the gateway's TLS port (a started system serves one with a self-signed certificate).")
+    var tls = false
+    @Option(help: ArgumentHelp("With --port and --tls: the certificate (PEM) to trust for that port.", valueName: "file"))
+    var caFile: String?
+
+    func validate() throws {
+        if tls && port != nil && caFile == nil { throw ValidationError("--tls with --port needs --ca-file") }
+        if caFile != nil && !tls { throw ValidationError("--ca-file is for --tls") }
+    }
+
+    /// Where the clients connect: the plaintext port, or the TLS port and the certificate
+    /// (PEM file) to trust there.
+    struct Connection {
+        let port: Int
+        let trust: String?
+    }
 
     /// Runs `body` against the target: a started system (stopped after) or the given port.
     /// Process figures then cover that system's processes only, or every `chatd` on the machine.
-    func withSystem(extraSettings: [String] = [], _ body: (_ port: Int) throws -> Void) throws {
-        guard port == nil else {
+    func withSystem(extraSettings: [String] = [], _ body: (Connection) throws -> Void) throws {
+        if let port {
             ProcessStats.supervisor.withLock { $0 = nil }
-            return try body(port!)
+            return try body(Connection(port: port, trust: tls ? caFile : nil))
         }
         let system = try SystemUnderTest(settings: SystemUnderTest.benchmarkSettings + extraSettings + settings,
-                                         storageWorkers: storageWorkers)
+                                         storageWorkers: storageWorkers, tls: tls)
         ProcessStats.supervisor.withLock { $0 = system.supervisorPID }
         defer { system.stop() }
-        try body(system.port)
+        try body(system.tls.map { Connection(port: $0.port, trust: $0.certificate) } ?? Connection(port: system.port, trust: nil))
     }
 }
 
@@ -54,10 +70,11 @@ struct TextCommand: ParsableCommand {
 
     func run() throws {
         for pairCount in pairs {
-            try target.withSystem { port in
+            try target.withSystem { connection in
                 var options = TextBenchmark.Options()
                 options.host = target.host
-                options.port = port
+                options.port = connection.port
+                options.tlsTrust = connection.trust
                 options.pairs = pairCount
                 options.window = window
                 options.bodySize = bodySize
@@ -70,7 +87,8 @@ struct TextCommand: ParsableCommand {
     }
 
     private func report(_ options: TextBenchmark.Options) throws {
-        print("== text: \(options.pairs) pairs, window \(options.window), \(options.bodySize)-byte bodies, \(options.messagesEachSenderSends) messages per sender")
+        print("== text: \(options.pairs) pairs, window \(options.window), \(options.bodySize)-byte bodies, \(options.messagesEachSenderSends) messages per sender"
+              + (options.tlsTrust == nil ? "" : ", in TLS"))
         var before: [ProcessStats] = []
         // CPU and peak memory of the messages alone, not of signing everyone in.
         let result = try TextBenchmark(options: options).run {
@@ -96,12 +114,12 @@ struct FileCommand: ParsableCommand {
 
     func run() throws {
         let bytes = Int64(sizeMib) << 20
-        try target.withSystem(extraSettings: ["gateway.max_file_bytes=\(max(bytes, 1 << 30))"]) { port in
-            print("== file: \(sizeMib) MiB through the server")
+        try target.withSystem(extraSettings: ["gateway.max_file_bytes=\(max(bytes, 1 << 30))"]) { connection in
+            print("== file: \(sizeMib) MiB through the server\(connection.trust == nil ? "" : ", in TLS")")
             let idle = ProcessStats.chatdProcesses()
             var phases: [(String, [ProcessStats])] = []
             idle.forEach { ProcessStats.resetPeak(pid: $0.pid) }
-            let result = try FileBenchmark(port: port, bytes: bytes).run(uidBase: target.uidBase) { phase in
+            let result = try FileBenchmark(port: connection.port, tlsTrust: connection.trust, bytes: bytes).run(uidBase: target.uidBase) { phase in
                 let stats = ProcessStats.chatdProcesses()
                 phases.append((phase, stats))
                 stats.forEach { ProcessStats.resetPeak(pid: $0.pid) }
@@ -129,8 +147,13 @@ struct PeerCommand: ParsableCommand {
     @OptionGroup var target: TargetOptions
     @Option(help: "File size in MiB.") var sizeMib = 256
 
+    func validate() throws {
+        if target.tls { throw ValidationError("p2p runs over the plaintext port only") }
+    }
+
     func run() throws {
-        try target.withSystem { port in
+        try target.withSystem { connection in
+            let port = connection.port
             print("== p2p: \(sizeMib) MiB between two chat clients on loopback")
             for run in try PeerBenchmark(port: port, bytes: sizeMib << 20).run(uidBase: target.uidBase) {
                 print("\(run.route.padding(7)) \(run.report)")

@@ -15,16 +15,19 @@ public struct FileBenchmark {
     }
 
     public let port: Int
+    /// The certificate (PEM file) to trust when `port` is a TLS port; nil for plaintext.
+    public let tlsTrust: String?
     public let bytes: Int64
 
-    public init(port: Int, bytes: Int64) {
+    public init(port: Int, tlsTrust: String? = nil, bytes: Int64) {
         self.port = port
+        self.tlsTrust = tlsTrust
         self.bytes = bytes
     }
 
     public func run(uidBase: Int, measure: (String) -> Void) throws -> Result {
         let sender = String(format: "%06d", uidBase), receiver = String(format: "%06d", uidBase + 1)
-        let client = try BlockingSocket(port: port)
+        let client = try BlockingSocket(port: port, tlsTrust: tlsTrust)
         _ = try client.ask(.signUp(uid: receiver, password: "benchmark"))
         _ = try client.ask(.signUp(uid: sender, password: "benchmark"))
         guard try client.ask(.signIn(uid: sender, password: "benchmark")) == .signInSucceeded else {

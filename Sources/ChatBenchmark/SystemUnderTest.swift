@@ -5,6 +5,8 @@ import Foundation
 /// free loopback ports with a temporary data folder; stopped with SIGTERM when done.
 public final class SystemUnderTest {
     public let port: Int
+    /// The TLS port and the self-signed certificate it serves, when started with `tls`.
+    public let tls: (port: Int, certificate: String)?
     private let process = Process()
     private let dataDirectory: URL
 
@@ -33,16 +35,26 @@ public final class SystemUnderTest {
     /// `settings` are extra `key=value` overrides (e.g. a low scrypt cost for many sign-ins).
     /// `scalableTo`: endpoints are made for that many storage workers, and the workers named in
     /// a config file rather than by `--set`, for `scaleStorage(to:)` to add or remove some.
-    public init(settings: [String], storageWorkers: Int, scalableTo maxStorageWorkers: Int? = nil) throws {
-        let ports = try LocalPorts.free(3 + max(storageWorkers, maxStorageWorkers ?? 0))
+    /// `tls`: the gateway serves a TLS port too, with a certificate made for 127.0.0.1.
+    public init(settings: [String], storageWorkers: Int, scalableTo maxStorageWorkers: Int? = nil, tls: Bool = false) throws {
+        let ports = try LocalPorts.free(4 + max(storageWorkers, maxStorageWorkers ?? 0))
         port = ports[0]
-        storageEndpoints = ports[3...].map { "tcp://127.0.0.1:\($0)" }
+        storageEndpoints = ports[4...].map { "tcp://127.0.0.1:\($0)" }
         dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("chat-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
+        var tlsSettings: [String] = []
+        if tls {
+            let pair = try Self.makeCertificate(in: dataDirectory)
+            self.tls = (ports[3], pair.certificate)
+            tlsSettings = ["gateway.tls_port=\(ports[3])", "gateway.tls_certificate=\"\(pair.certificate)\"",
+                           "gateway.tls_private_key=\"\(pair.key)\""]
+        } else {
+            self.tls = nil
+        }
         let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
             .deletingLastPathComponent().appendingPathComponent("chatd")
         process.executableURL = executable
-        var endpoints = LocalPorts.internalEndpointSettings(Array(ports.dropFirst()), storageInConfigFile: maxStorageWorkers != nil)
+        var endpoints = LocalPorts.internalEndpointSettings(Array(ports[1..<3] + ports[4...]), storageInConfigFile: maxStorageWorkers != nil)
         if maxStorageWorkers != nil {
             let file = dataDirectory.appendingPathComponent("chatd.toml")
             try LocalPorts.storageConfig(Array(storageEndpoints.prefix(storageWorkers))).write(to: file, atomically: true, encoding: .utf8)
@@ -53,17 +65,38 @@ public final class SystemUnderTest {
         }
         process.arguments = ["--data-dir", dataDirectory.path, "--port", String(port), "--set", "log_level=\"warning\""]
             + endpoints
-            + settings.flatMap { ["--set", $0] }
+            + (settings + tlsSettings).flatMap { ["--set", $0] }
             + ["--exit-with-parent", String(getpid())]
         // chatd stops when the thread that started it exits; see ProcessLauncher.
         try ProcessLauncher.shared.launch(process)
         try waitForPort(port, while: { process.isRunning })
+        if let tls = self.tls { try waitForPort(tls.port, while: { process.isRunning }) }
         guard process.isRunning else { throw Exited(status: process.terminationStatus) }
+    }
+
+    /// A self-signed P-256 certificate for 127.0.0.1 and its key, made with `openssl` as
+    /// `ops/make-tls-certificate.sh` makes one.
+    private static func makeCertificate(in folder: URL) throws -> (certificate: String, key: String) {
+        let certificate = folder.appendingPathComponent("certificate.pem").path, key = folder.appendingPathComponent("private-key.pem").path
+        let openssl = Process()
+        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        openssl.arguments = ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
+                             "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", certificate]
+        openssl.standardError = FileHandle.nullDevice
+        try openssl.run()
+        openssl.waitUntilExit()
+        guard openssl.terminationStatus == 0 else { throw CertificateNotMade(status: openssl.terminationStatus) }
+        return (certificate, key)
     }
 
     struct Exited: Error, CustomStringConvertible {
         let status: Int32
         var description: String { "chatd exited with status \(status) before it listened (its error is above)" }
+    }
+
+    struct CertificateNotMade: Error, CustomStringConvertible {
+        let status: Int32
+        var description: String { "openssl could not make a certificate for the TLS port (status \(status))" }
     }
 
     public var supervisorPID: Int32 { process.processIdentifier }

@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// P sender/receiver pairs over real TCP: each sender keeps W texts in flight (a reply frees a
 /// slot), each receiver times every message by the send time in its body.
@@ -19,6 +20,8 @@ public struct TextBenchmark {
         public var uidBase = 500_000
         public var password = "benchmark_password"
         public var timeoutSeconds = 300.0
+        /// The certificate (PEM file) to trust when `port` is a TLS port; nil for plaintext.
+        public var tlsTrust: String?
 
         public init() {}
 
@@ -48,6 +51,7 @@ public struct TextBenchmark {
     public func run(beforeMessages: () -> Void = {}) throws -> Result {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: options.threads)
         defer { try? group.syncShutdownGracefully() }
+        let tls = try options.tlsTrust.map(Self.tlsContext(trusting:))
 
         let signInStart = DispatchTime.now().uptimeNanoseconds
         // Receivers first, so every message finds its recipient online.
@@ -56,9 +60,9 @@ public struct TextBenchmark {
         for index in 0..<options.pairs {
             let sender = String(format: "%06d", options.uidBase + 2 * index)
             let receiver = String(format: "%06d", options.uidBase + 2 * index + 1)
-            receivers.append(try connect(uid: receiver, role: .receiver(expecting: options.messagesEachSenderSends), group: group))
+            receivers.append(try connect(uid: receiver, role: .receiver(expecting: options.messagesEachSenderSends), group: group, tls: tls))
             senders.append(try connect(uid: sender, role: .sender(to: receiver, count: options.messagesEachSenderSends,
-                                                                    window: options.window, bodySize: options.bodySize), group: group))
+                                                                    window: options.window, bodySize: options.bodySize), group: group, tls: tls))
             // Pace connects so the accept backlog never overflows.
             if index % 100 == 99 { try waitSignedIn(receivers.suffix(100) + senders.suffix(100)) }
         }
@@ -105,12 +109,26 @@ public struct TextBenchmark {
                       latency: LatencySummary(tallies.flatMap(\.2)), signInSeconds: signInSeconds)
     }
 
-    private func connect(uid: String, role: BenchmarkConnection.Role, group: EventLoopGroup) throws -> BenchmarkConnection {
+    /// One TLS context for every connection: trusting the one certificate, whose name the
+    /// benchmark does not check (it measures the cost of TLS, not who the server is).
+    static func tlsContext(trusting certificate: String) throws -> NIOSSLContext {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.trustRoots = .file(certificate)
+        configuration.certificateVerification = .noHostnameVerification
+        return try NIOSSLContext(configuration: configuration)
+    }
+
+    private func connect(uid: String, role: BenchmarkConnection.Role, group: EventLoopGroup, tls: NIOSSLContext?) throws -> BenchmarkConnection {
         let eventLoop = group.next()
         let connection = BenchmarkConnection(uid: uid, password: options.password, role: role, eventLoop: eventLoop)
         _ = try ClientBootstrap(group: eventLoop)
             .channelOption(.socket(IPPROTO_TCP, TCP_NODELAY), value: 1)
-            .channelInitializer { $0.pipeline.addHandler(connection) }
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: nil)) }
+                    try channel.pipeline.syncOperations.addHandler(connection)
+                }
+            }
             .connect(host: options.host, port: options.port)
             .wait()
         return connection
