@@ -31,6 +31,7 @@ public struct ServerAddress: Sendable {
         }
         defer { freeaddrinfo(results) }
         var reason = "no address"
+        var tlsFailure: String?
         var candidate: UnsafeMutablePointer<addrinfo>? = first
         while let info = candidate {
             candidate = info.pointee.ai_next
@@ -58,11 +59,13 @@ public struct ServerAddress: Sendable {
             guard let tls else { return PlainStream(fd) }
             do {
                 return try TLSStream(over: fd, host: host, context: tls)
-            } catch let failure as TLSFailure where !failure.isCertificateRefused {
-                throw Failure(description: "\(failure) (is \(host):\(port) the server's TLS port?)")
+            } catch let failure as TLSFailure {
+                // The next address may be the server proper (a name resolving to several).
+                tlsFailure = failure.isCertificateRefused ? failure.description
+                    : "\(failure) (is \(host):\(port) the server's TLS port?)"
             }
         }
-        throw Failure(description: "cannot connect to \(host):\(port): \(reason)")
+        throw Failure(description: tlsFailure ?? "cannot connect to \(host):\(port): \(reason)")
     }
 
     /// Binds `fd` to a local port no other socket uses (port 0 on every address): the kernel

@@ -16,7 +16,12 @@ final class TLSStream: ByteStream {
         }
     }
 
-    deinit { close(connection.descriptor) }
+    /// A stream dropped (a transfer's link done with) says so in TLS first, so the server
+    /// sees a clean end rather than a cut one.
+    deinit {
+        connection.close()
+        close(connection.descriptor)
+    }
 
     var descriptor: Int32 { connection.descriptor }
 

@@ -3,18 +3,21 @@ import Glibc
 import Synchronization
 
 /// A TLS client session over a connected TCP socket, for blocking-style code: one thread may
-/// read while others write. The socket is made non-blocking and each call waits in `poll`
-/// outside the lock, so a reader waiting for bytes never holds up a writer (OpenSSL allows
-/// one call at a time per session, hence the lock).
+/// read while others write (one write at a time: a write OpenSSL could not finish must be
+/// retried with the same bytes before another starts). The socket is made non-blocking and
+/// each call waits in `poll` outside the session's lock, so a reader waiting for bytes never
+/// holds up a writer (OpenSSL allows one call at a time per session, hence the lock).
 ///
-/// The caller keeps the descriptor (and closes it after this is gone), and ignores SIGPIPE:
-/// OpenSSL writes to the socket with `write`.
+/// The caller keeps the descriptor and closes it (this never does: freeing the session
+/// leaves it alone), and ignores SIGPIPE: OpenSSL writes to the socket with `write`.
 ///
-/// Unchecked: the `SSL` session is only touched under `session`'s lock.
+/// Unchecked: the `SSL` session is only touched under `session`'s lock, which also holds
+/// whether it failed (after which OpenSSL must not be asked to shut it down).
 public final class TLSConnection: @unchecked Sendable {
     public let descriptor: Int32
     private let ssl: OpaquePointer
-    private let session = Mutex(())
+    private let session = Mutex(false)
+    private let writing = Mutex(())
     /// Keeps the context alive as long as the session that refers to it.
     private let context: TLSClientContext
 
@@ -31,6 +34,8 @@ public final class TLSConnection: @unchecked Sendable {
         guard SSL_set_fd(ssl, descriptor) == 1 else { throw TLSFailure.fromQueue("cannot start TLS") }
         let deadline = ContinuousClock.now + timeout
         while true {
+            // OpenSSL reads this thread's error queue to classify a result: start it empty.
+            ERR_clear_error()
             let result = SSL_connect(ssl)
             if result == 1 { return }
             let error = SSL_get_error(ssl, result)
@@ -77,22 +82,27 @@ public final class TLSConnection: @unchecked Sendable {
 
     /// Sends all of `bytes`; false once the connection is lost.
     public func write(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        var offset = 0
-        while offset < bytes.count {
-            let (written, error) = session.withLock { _ in
-                let written = SSL_write(ssl, bytes.baseAddress! + offset, Int32(clamping: bytes.count - offset))
-                return (written, written > 0 ? SSL_ERROR_NONE : SSL_get_error(ssl, written))
+        writing.withLock { _ in
+            var offset = 0
+            while offset < bytes.count {
+                let (written, error) = session.withLock { failed in
+                    ERR_clear_error()
+                    let written = SSL_write(ssl, bytes.baseAddress! + offset, Int32(clamping: bytes.count - offset))
+                    let error = written > 0 ? SSL_ERROR_NONE : SSL_get_error(ssl, written)
+                    if written <= 0 && error != SSL_ERROR_WANT_READ && error != SSL_ERROR_WANT_WRITE { failed = true }
+                    return (written, error)
+                }
+                if written > 0 {
+                    offset += Int(written)
+                    continue
+                }
+                guard error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE else { return false }
+                // In slices: when OpenSSL wants to read for a write, the reader thread may take
+                // those bytes first, and the write must try again rather than wait on.
+                guard wait(for: error, until: ContinuousClock.now + .milliseconds(100)) != .failed else { return false }
             }
-            if written > 0 {
-                offset += Int(written)
-                continue
-            }
-            guard error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE, wait(for: error, until: nil) == .ready else {
-                ERR_clear_error()
-                return false
-            }
+            return true
         }
-        return true
     }
 
     /// Reads what has arrived, up to `buffer.count` bytes, waiting until `deadline` (nil: for
@@ -100,15 +110,16 @@ public final class TLSConnection: @unchecked Sendable {
     public func read(into buffer: UnsafeMutableRawBufferPointer, until deadline: ContinuousClock.Instant? = nil) -> Int? {
         guard buffer.count > 0 else { return 0 }
         while true {
-            let (count, error) = session.withLock { _ in
+            let (count, error) = session.withLock { failed in
+                ERR_clear_error()
                 let count = SSL_read(ssl, buffer.baseAddress, Int32(clamping: buffer.count))
-                return (count, count > 0 ? SSL_ERROR_NONE : SSL_get_error(ssl, count))
+                let error = count > 0 ? SSL_ERROR_NONE : SSL_get_error(ssl, count)
+                // A clean close (close_notify) may be answered in kind; anything else may not.
+                if count <= 0 && ![SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE, SSL_ERROR_ZERO_RETURN].contains(error) { failed = true }
+                return (count, error)
             }
             if count > 0 { return Int(count) }
-            guard error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE else {
-                ERR_clear_error()
-                return 0
-            }
+            guard error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE else { return 0 }
             switch wait(for: error, until: deadline) {
             case .ready: continue
             case .timedOut: return nil
@@ -117,9 +128,12 @@ public final class TLSConnection: @unchecked Sendable {
         }
     }
 
-    /// Tells the server this side is done (close_notify), without waiting for its answer.
+    /// Tells the server this side is done (close_notify), without waiting for its answer;
+    /// nothing once the session failed.
     public func close() {
-        session.withLock { _ in
+        session.withLock { failed in
+            guard !failed else { return }
+            ERR_clear_error()
             _ = SSL_shutdown(ssl)
             ERR_clear_error()
         }

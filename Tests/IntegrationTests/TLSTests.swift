@@ -76,13 +76,13 @@ import Testing
         }
     }
 
-    /// A certificate for `localhost` in a new folder, made as an operator would.
-    private func certificate() throws -> (folder: URL, certificate: String, key: String) {
+    /// A certificate for `host` (and 127.0.0.1) in a new folder, made as an operator would.
+    private func certificate(for host: String = "localhost") throws -> (folder: URL, certificate: String, key: String) {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tls-\(UUID().uuidString.prefix(8))")
         let script = Process()
         script.executableURL = URL(fileURLWithPath: "/bin/bash")
         let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        script.arguments = [repository.appendingPathComponent("ops/make-tls-certificate.sh").path, folder.path]
+        script.arguments = [repository.appendingPathComponent("ops/make-tls-certificate.sh").path, folder.path, host]
         script.standardOutput = FileHandle.nullDevice
         try script.run()
         script.waitUntilExit()
@@ -234,6 +234,24 @@ import Testing
                 #expect(signIn.process.terminationStatus != 0)
             }
         }
+    }
+
+    /// A trusted certificate for another name is refused just the same: one made for
+    /// `chat.example` (and 127.0.0.1) does not do for `--host localhost`.
+    @Test func chatChecksTheNameInTheCertificate() throws {
+        let made = try certificate(for: "chat.example")
+        defer { try? FileManager.default.removeItem(at: made.folder) }
+        let (system, tlsPort) = try systemServingTLS(certificate: made.certificate, key: made.key)
+        defer { system.stop(); system.removeData() }
+        let uid = TestUIDs.make()
+        let byAddress = try ScriptedChat(["--tls", "--host", "127.0.0.1", "--port", String(tlsPort), "--ca-file", made.certificate],
+                                         script: "/signup \(uid) pw\n")
+        #expect(try byAddress.finish().contains("signup successfully"))
+        let byOtherName = try ScriptedChat(["--tls", "--host", "localhost", "--port", String(tlsPort), "--ca-file", made.certificate],
+                                           script: "/signup \(TestUIDs.make()) pw\n")
+        let printed = try byOtherName.finish()
+        #expect(printed.contains("the server's certificate is not trusted: hostname mismatch"), "\(printed)")
+        #expect(byOtherName.process.terminationStatus != 0)
     }
 
     /// Without `--ca-file` the client trusts the system's authorities only, which never signed
