@@ -1,4 +1,6 @@
 import ChatRuntime
+import Logging
+import NIOCore
 import NIOSSL
 import Synchronization
 
@@ -9,9 +11,16 @@ import Synchronization
 /// exchange); TLS 1.3's suites are all of that kind.
 final class ClientTLS: Sendable {
     private let context: Mutex<NIOSSLContext>
+    let handshakeFailures: TLSHandshakeFailures
 
-    init(certificate: String, privateKey: String) throws {
+    init(certificate: String, privateKey: String, logger: Logger) throws {
         context = Mutex(try Self.context(certificate: certificate, privateKey: privateKey))
+        handshakeFailures = TLSHandshakeFailures(logger: logger)
+    }
+
+    /// Whether the pair can be served: throws why not.
+    static func check(certificate: String, privateKey: String) throws {
+        _ = try context(certificate: certificate, privateKey: privateKey)
     }
 
     /// Reads the files again; on failure the context in force stays, and the error is thrown.
@@ -20,9 +29,9 @@ final class ClientTLS: Sendable {
         context.withLock { $0 = newer }
     }
 
-    /// The handler that opens TLS for one new connection.
-    func serverHandler() -> NIOSSLServerHandler {
-        NIOSSLServerHandler(context: context.withLock { $0 })
+    /// The handlers that open TLS for one new connection, and watch its handshake.
+    func serverHandlers() -> [ChannelHandler] {
+        [NIOSSLServerHandler(context: context.withLock { $0 }), handshakeFailures.watch()]
     }
 
     private static func context(certificate: String, privateKey: String) throws -> NIOSSLContext {

@@ -80,14 +80,14 @@ public final class GatewayServer: Sendable {
     /// not start is not restarted for ever.
     public static func checkClientPorts(_ configuration: ChatConfiguration) throws {
         if let problem = configuration.clientPortsProblem { throw ConfigurationError(problem) }
-        if configuration.servesTLS { _ = try ClientTLS(certificate: configuration.tlsCertificate, privateKey: configuration.tlsPrivateKey) }
+        if configuration.servesTLS { try ClientTLS.check(certificate: configuration.tlsCertificate, privateKey: configuration.tlsPrivateKey) }
     }
 
     /// Binds the client port and serves until `stop()`.
     public func run() throws {
         if let problem = configuration.clientPortsProblem { throw ConfigurationError(problem) }
         let tls = configuration.servesTLS
-            ? try ClientTLS(certificate: configuration.tlsCertificate, privateKey: configuration.tlsPrivateKey) : nil
+            ? try ClientTLS(certificate: configuration.tlsCertificate, privateKey: configuration.tlsPrivateKey, logger: logger) : nil
         self.tls.withLock { $0 = tls }
 
         let outputs = OutputBatches(group: group)
@@ -129,7 +129,7 @@ public final class GatewayServer: Sendable {
                     // A stored file cannot go out with sendfile through TLS: it is streamed.
                     if tls != nil { settings.sendLocalFiles = false }
                     return channel.eventLoop.makeCompletedFuture {
-                        if let tls { try channel.pipeline.syncOperations.addHandler(tls.serverHandler()) }
+                        if let tls { try channel.pipeline.syncOperations.addHandlers(tls.serverHandlers()) }
                         guard admitted else { return try channel.pipeline.syncOperations.addHandler(ConnectionRefusal()) }
                         let connection = ClientConnection(id: id, channel: channel, bus: bus, registry: registry, relays: relays,
                                                           outputBatch: outputs.batch(for: channel.eventLoop), outputBudget: outputBudget,

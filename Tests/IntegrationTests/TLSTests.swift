@@ -14,11 +14,11 @@ import Testing
         private let input = Pipe(), output = Pipe()
         private var buffered: [UInt8] = []
 
-        init(port: Int, trusting certificate: String?) throws {
+        init(port: Int, trusting certificate: String) throws {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
             process.arguments = ["s_client", "-connect", "127.0.0.1:\(port)", "-servername", "localhost",
                                  "-verify_hostname", "localhost", "-verify_return_error", "-quiet"]
-                + (certificate.map { ["-CAfile", $0] } ?? ["-CApath", "/nonexistent"])
+                + ["-CAfile", certificate]
             process.standardInput = input
             process.standardOutput = output
             process.standardError = FileHandle.nullDevice
@@ -130,10 +130,18 @@ import Testing
         defer { try? FileManager.default.removeItem(at: made.folder) }
         let (system, tlsPort) = try systemServingTLS(certificate: made.certificate, key: made.key)
         defer { system.stop(); system.removeData() }
-        let stranger = try TLSClient(port: tlsPort, trusting: nil)
+        // It trusts another certificate only (as a client trusts its authorities, not this one).
+        let other = try certificate()
+        defer { try? FileManager.default.removeItem(at: other.folder) }
+        let stranger = try TLSClient(port: tlsPort, trusting: other.certificate)
         #expect(stranger.ask("signup \(TestUIDs.make()) pw") == nil)
         stranger.process.waitUntilExit()
         #expect(stranger.process.terminationStatus != 0, "the handshake was refused by the client's own check")
+        // The gateway tells the operator, with the client's reason and address.
+        try waitUntil("the failed handshake in the log:\n\(system.log)", timeout: .seconds(10)) {
+            system.log.contains("TLS handshakes failed") && system.log.contains("gateway.tls_failures=1")
+                && system.log.contains("gateway.latest_address=127.0.0.1")
+        }
     }
 
     /// A renewed certificate put in place of the old one and `chatd reload`: new connections
