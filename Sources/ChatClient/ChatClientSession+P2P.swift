@@ -22,10 +22,10 @@ extension ChatClientSession {
     func offer(_ path: String, to peer: String) {
         guard let uid = requireSignedIn() else { return }
         let name = URL(fileURLWithPath: path).lastPathComponent
-        guard FileNames.isValidFileName(Array(name.utf8)) else { return output("error: \(UserInputError.badFileName(name))") }
+        guard FileNames.isValidFileName(Array(name.utf8)) else { return fail("error: \(UserInputError.badFileName(name))") }
         guard let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int64,
               let sha256 = PeerTransfer.digest(of: path), let local = privateEndpoint else {
-            return output("error: \(UserInputError.unreadableFile(path))")
+            return fail("error: \(UserInputError.unreadableFile(path))")
         }
         send(.p2p(uid: uid, .offer(peer: peer, size: size, sha256: sha256, privateEndpoint: local, name: name)),
              awaiting: .p2pOffer(OutgoingTransfer(peer: peer, path: path, name: name, size: size)))
@@ -34,7 +34,7 @@ extension ChatClientSession {
     func answerOffer(_ token: String, accept: Bool) {
         guard let uid = requireSignedIn() else { return }
         if accept {
-            guard let local = privateEndpoint else { return output("error: not connected") }
+            guard let local = privateEndpoint else { return fail("error: not connected") }
             send(.p2p(uid: uid, .accept(token: token, privateEndpoint: local)), awaiting: .p2pAccept(token: token))
         } else {
             send(.p2p(uid: uid, .decline(token: token)), awaiting: .p2pDecline)
@@ -55,7 +55,7 @@ extension ChatClientSession {
             if peerOptions.acceptAutomatically {
                 // From the reader thread: queue the command without waiting for its reply.
                 guard let uid = withState({ signedInUID }), let local = privateEndpoint else { return }
-                try? enqueue(.p2p(uid: uid, .accept(token: token, privateEndpoint: local)), awaiting: .p2pAccept(token: token))
+                _ = try? enqueue(.p2p(uid: uid, .accept(token: token, privateEndpoint: local)), awaiting: .p2pAccept(token: token))
             }
         case .p2pConnect(_, _, let token, let peerPublic, let peerPrivate, let relayKey):
             guard let transfer = withState({ outgoingTransfers.removeValue(forKey: token) }) else { return }

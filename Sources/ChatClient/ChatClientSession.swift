@@ -10,7 +10,9 @@ public final class ChatClientSession: @unchecked Sendable {
     /// What a reply in the queue answers, in the order the commands were sent.
     enum Awaited {
         case signUp
-        case signIn(uid: String)
+        /// `wire`: the hash sent for the password, kept once it signs in, to sign in again
+        /// after a lost connection (the typed password is never kept).
+        case signIn(uid: String, wire: String)
         /// A text to `peer`.
         case send(peer: String)
         case history(peer: String)
@@ -27,38 +29,68 @@ public final class ChatClientSession: @unchecked Sendable {
     }
 
     /// What the reader thread decided about the upload the user thread waits to send.
-    private enum UploadDecision {
+    enum UploadDecision {
         case waiting, send, refused
     }
 
-    let connection: LineConnection
+    /// The connection in use; replaced by a reconnect.
+    var link: LineConnection
     let output: @Sendable (String) -> Void
     let state = NSCondition()
     private let sendLock = NSLock()
     var awaited: [Awaited] = []
     var signedInUID: String?
+    /// The wire hash `signedInUID` signed in with, to sign in again after a reconnect.
+    var signedInWire: String?
     private var currentPeer: String?
+    /// Connected (and signed in again, if the user was) on `link`; false while reconnecting.
+    var online = true
+    /// Gone for good: the run ends.
     private var closed = false
-    private var uploadDecision = UploadDecision.waiting
+    /// The connection was lost and not regained: the run's outcome says so.
+    var lostForGood = false
+    /// The user quits: the connection's end is expected, not reconnected.
+    var quitting = false
+    /// The server ended this session because the user signed in elsewhere: no reconnect,
+    /// which would end that other session in turn.
+    var signedInElsewhere = false
+    /// Commands that failed (refused, or not sent): script mode's exit status.
+    var failedCommands = 0
+    var uploadDecision = UploadDecision.waiting
     let downloads: DownloadsFolder
     let peerOptions: PeerOptions
     let server: ServerAddress
+    /// How long to keep trying to reconnect after a lost connection; 0: never.
+    let reconnectSeconds: Double
     var outgoingTransfers: [String: OutgoingTransfer] = [:]
     var incomingOffers: [String: IncomingOffer] = [:]
     var activeTransfers = 0
     var endedTransfers = 0
 
     public init(server: ServerAddress, downloads: DownloadsFolder = DownloadsFolder(path: "downloads"),
-                peerOptions: PeerOptions = PeerOptions(), output: @escaping @Sendable (String) -> Void) throws {
-        connection = try LineConnection(to: server)
+                peerOptions: PeerOptions = PeerOptions(), reconnectSeconds: Double = 600,
+                output: @escaping @Sendable (String) -> Void) throws {
+        link = try LineConnection(to: server)
         self.downloads = downloads
         self.peerOptions = peerOptions
         self.server = server
+        self.reconnectSeconds = reconnectSeconds
         self.output = output
     }
 
-    /// Reads commands from `nextLine` until it returns nil or `/quit`; returns an exit code.
-    public func run(nextLine: () -> String?) -> Int32 {
+    /// How a run ended.
+    public struct Outcome: Sendable, Equatable {
+        /// Commands refused by the server, or not sent (bad input, no connection).
+        public let failedCommands: Int
+        /// The connection was lost and not regained (or the user signed in elsewhere).
+        public let connectionLost: Bool
+    }
+
+    /// The connection in use now.
+    var connection: LineConnection { withState { link } }
+
+    /// Reads commands from `nextLine` until it returns nil or `/quit`.
+    public func run(nextLine: () -> String?) -> Outcome {
         let reader = Thread { [self] in readServer() }
         reader.start()
         while !isClosed, let line = nextLine() {
@@ -66,7 +98,7 @@ public final class ChatClientSession: @unchecked Sendable {
             switch UserCommand.parse(line) {
             case .success(let command): execute(command)
             case .failure(.empty): continue
-            case .failure(let error): output("error: \(error)")
+            case .failure(let error): fail("error: \(error)")
             }
         }
         waitForReplies(timeout: 30)
@@ -74,11 +106,21 @@ public final class ChatClientSession: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(600)
         state.lock()
         while activeTransfers > 0 && state.wait(until: deadline) {}
+        // From here the connection's end is the user's doing: nothing to say or reconnect.
+        quitting = true
+        let sayGoodbye = online && !closed
+        state.broadcast()
         state.unlock()
-        if !isClosed { try? connection.send(.offline) }
+        if sayGoodbye { try? connection.send(.offline) }
         waitForClose(timeout: 5)
         connection.shutdown()
-        return 0
+        return withState { Outcome(failedCommands: failedCommands, connectionLost: lostForGood) }
+    }
+
+    /// Prints `line` for a command that failed, and counts it.
+    func fail(_ line: String) {
+        withState { failedCommands += 1 }
+        output(line)
     }
 
     private var isClosed: Bool {
@@ -100,14 +142,15 @@ public final class ChatClientSession: @unchecked Sendable {
         case .signUp(let uid, let password):
             send(.signUp(uid: uid, password: WirePassword.derive(uid: uid, password: password)), awaiting: .signUp)
         case .signIn(let uid, let password):
-            send(.signIn(uid: uid, password: WirePassword.derive(uid: uid, password: password)), awaiting: .signIn(uid: uid))
+            let wire = WirePassword.derive(uid: uid, password: password)
+            send(.signIn(uid: uid, password: wire), awaiting: .signIn(uid: uid, wire: wire))
         case .setPeer(let peer):
             withState { currentPeer = peer }
             output("talking to \(peer); plain lines are sent to them")
         case .send(let peer, let text):
             guard let uid = requireSignedIn() else { return }
-            guard let target = peer ?? withState({ currentPeer }) else { return output("error: \(UserInputError.noPeer)") }
-            guard text.utf8.count <= LineFramer.protocolMaxLineLength else { return output("error: \(UserInputError.tooLong)") }
+            guard let target = peer ?? withState({ currentPeer }) else { return fail("error: \(UserInputError.noPeer)") }
+            guard text.utf8.count <= LineFramer.protocolMaxLineLength else { return fail("error: \(UserInputError.tooLong)") }
             if peer != nil { withState { currentPeer = target } }
             let header = MessageHeader(sender: uid, recipient: target, timestamp: MessageTimestamp.now(), kind: .text)
             send(.message(header: header, body: text), awaiting: .send(peer: target))
@@ -122,13 +165,13 @@ public final class ChatClientSession: @unchecked Sendable {
             send(.friends(uid: uid), awaiting: .friends)
         case .sendFile(let peer, let path):
             let name = URL(fileURLWithPath: path).lastPathComponent
-            guard FileNames.isValidFileName(Array(name.utf8)) else { return output("error: \(UserInputError.badFileName(name))") }
+            guard FileNames.isValidFileName(Array(name.utf8)) else { return fail("error: \(UserInputError.badFileName(name))") }
             upload(path, named: name, voice: false, to: peer)
         case .sendVoice(let peer, let path):
             let ext = URL(fileURLWithPath: path).pathExtension
             let name = "\(MessageTimestamp.now())_audio.\(ext)"
             guard FileNames.isValidAudioName(Array(name.utf8)) else {
-                return output("error: a voice message needs an extension of 1 to 8 letters or digits (.mp3, .ogg, ...)")
+                return fail("error: a voice message needs an extension of 1 to 8 letters or digits (.mp3, .ogg, ...)")
             }
             upload(path, named: name, voice: true, to: peer)
         case .get(let peer, let name):
@@ -150,13 +193,14 @@ public final class ChatClientSession: @unchecked Sendable {
         guard let uid = requireSignedIn() else { return }
         guard let file = FileHandle(forReadingAtPath: path),
               let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int64 else {
-            return output("error: \(UserInputError.unreadableFile(path))")
+            return fail("error: \(UserInputError.unreadableFile(path))")
         }
         defer { try? file.close() }
         withState { uploadDecision = .waiting }
         let header = MessageHeader(sender: uid, recipient: peer, timestamp: MessageTimestamp.now(),
                                    kind: voice ? .audio(size: size) : .file(size: size))
-        send(.message(header: header, body: name), awaiting: .uploadStart)
+        // The bytes go on the connection that carried the header, never on a newer one.
+        guard let uploadLink = send(.message(header: header, body: name), awaiting: .uploadStart) else { return }
         state.lock()
         while uploadDecision == .waiting && !closed { state.wait() }
         let decision = uploadDecision
@@ -167,7 +211,7 @@ public final class ChatClientSession: @unchecked Sendable {
         while sent < size {
             let chunk = file.readData(ofLength: Int(min(1 << 20, size - sent)))
             guard !chunk.isEmpty else { break }
-            do { try connection.send([UInt8](chunk)) } catch { return output("error: \(error)") }
+            do { try uploadLink.send([UInt8](chunk)) } catch { return fail("error: \(error)") }
             sent += Int64(chunk.count)
             progress.update(sent)
         }
@@ -175,33 +219,49 @@ public final class ChatClientSession: @unchecked Sendable {
         waitForReplies(timeout: 3600)
     }
 
+    struct NotConnected: Error, CustomStringConvertible {
+        var description: String { "not connected to the server (reconnecting); not sent" }
+    }
+
     /// Records what the reply will answer and sends, as one step: the reader thread sends
     /// commands too (auto-accept), and replies must pair with commands in sending order.
-    func enqueue(_ command: ClientCommand, awaiting reply: Awaited) throws {
+    /// Returns the connection it went on. While reconnecting nothing is sent.
+    @discardableResult
+    func enqueue(_ command: ClientCommand, awaiting reply: Awaited) throws -> LineConnection {
         sendLock.lock()
         defer { sendLock.unlock() }
-        withState { awaited.append(reply) }
-        try connection.send(command)
+        let link = try withState {
+            guard online else { throw NotConnected() }
+            awaited.append(reply)
+            return self.link
+        }
+        try link.send(command)
+        return link
     }
 
     func requireSignedIn() -> String? {
         guard let uid = withState({ signedInUID }) else {
-            output("error: \(UserInputError.notSignedIn)")
+            fail("error: \(UserInputError.notSignedIn)")
             return nil
         }
         return uid
     }
 
-    func send(_ command: ClientCommand, awaiting reply: Awaited) {
+    /// Sends `command`, waiting first or after for the replies it depends on; returns the
+    /// connection it went on, nil when it could not be sent (and the user was told).
+    @discardableResult
+    func send(_ command: ClientCommand, awaiting reply: Awaited) -> LineConnection? {
         // Data exchanges take the connection to themselves: earlier replies come first.
         switch reply {
         case .history, .download, .uploadStart: waitForReplies(timeout: 30)
         default: break
         }
+        let link: LineConnection
         do {
-            try enqueue(command, awaiting: reply)
+            link = try enqueue(command, awaiting: reply)
         } catch {
-            output("error: \(error)")
+            fail("error: \(error)")
+            return nil
         }
         // Later commands depend on these (the signed-in uid; the connection back to commands).
         switch reply {
@@ -209,11 +269,25 @@ public final class ChatClientSession: @unchecked Sendable {
         case .download: waitForReplies(timeout: 3600)
         default: break
         }
+        return link
     }
 
     // MARK: Server side
 
+    /// The reader thread: everything the server sends, then, when the connection ends
+    /// without the user quitting, a reconnect (`ChatClientSession+Reconnect`).
     private func readServer() {
+        while true {
+            readUntilClosed(connection)
+            guard reconnectAfterLoss() else { break }
+        }
+        withState {
+            closed = true
+            state.broadcast()
+        }
+    }
+
+    private func readUntilClosed(_ connection: LineConnection) {
         while let line = connection.readLine() {
             switch PushFirstLine(line: Array(line.utf8)) {
             case .push(let push)?:
@@ -222,24 +296,24 @@ public final class ChatClientSession: @unchecked Sendable {
                 // A message push is two lines: its content or name line follows at once.
                 showPush(.message(HistoryRecord(header: header, body: connection.readLine() ?? "")))
             case nil where ServerReply(text: line) == .signedInElsewhere:
+                withState { signedInElsewhere = true }
                 output("signed in elsewhere; this session is closed")
             case nil:
                 handleReply(line)
             }
         }
-        withState {
-            closed = true
-            state.broadcast()
-        }
-        output("disconnected")
     }
 
     private func handleReply(_ line: String) {
         let next: Awaited? = withState { awaited.isEmpty ? nil : awaited.removeFirst() }
         let reply = ServerReply(text: line)
+        if let next, CommandOutcome.isFailure(reply, answering: next) { withState { failedCommands += 1 } }
         switch (next, reply) {
-        case (.signIn(let uid), .signInSucceeded?):
-            withState { signedInUID = uid }
+        case (.signIn(let uid, let wire), .signInSucceeded?):
+            withState {
+                signedInUID = uid
+                signedInWire = wire
+            }
             output(TerminalText.escaped(line))
         case (.p2pOffer(let transfer), .p2pOffered(let token)?):
             withState { outgoingTransfers[token] = transfer }
@@ -285,7 +359,7 @@ public final class ChatClientSession: @unchecked Sendable {
               FileManager.default.createFile(atPath: path, contents: nil),
               let file = FileHandle(forWritingAtPath: path) else {
             try? connection.send(.dataAnswer(.cancel))
-            return output("error: cannot write into \(downloads.path)")
+            return fail("error: cannot write into \(downloads.path)")
         }
         defer { try? file.close() }
         try? connection.send(.dataAnswer(.accept))
@@ -334,9 +408,9 @@ public final class ChatClientSession: @unchecked Sendable {
         while !isClosed && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
     }
 
-    func withState<T>(_ body: () -> T) -> T {
+    func withState<T>(_ body: () throws -> T) rethrows -> T {
         state.lock()
         defer { state.unlock() }
-        return body()
+        return try body()
     }
 }

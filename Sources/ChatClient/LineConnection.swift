@@ -30,8 +30,9 @@ final class LineConnection: @unchecked Sendable {
 
     func send(_ command: ClientCommand) throws { try send(command.bytes) }
 
-    /// The next line without its ending; nil when the server closed the connection.
-    func readLine() -> String? {
+    /// The next line without its ending; nil when the server closed the connection, or at
+    /// `deadline` if there is one.
+    func readLine(until deadline: Date? = nil) -> String? {
         while true {
             if let end = buffer.firstIndex(of: UInt8(ascii: "\n")) {
                 var line = Array(buffer[..<end])
@@ -39,7 +40,7 @@ final class LineConnection: @unchecked Sendable {
                 if line.last == UInt8(ascii: "\r") { line.removeLast() }
                 return String(decoding: line, as: UTF8.self)
             }
-            guard fill() else { return nil }
+            guard fill(until: deadline) else { return nil }
         }
     }
 
@@ -62,9 +63,10 @@ final class LineConnection: @unchecked Sendable {
 
     func shutdown() { stream.shutdown() }
 
-    private func fill() -> Bool {
+    /// False at the end of the connection or `deadline`.
+    private func fill(until deadline: Date? = nil) -> Bool {
         var chunk = [UInt8](repeating: 0, count: 65_536)
-        guard let received = chunk.withUnsafeMutableBytes({ stream.read(into: $0, until: nil) }), received > 0 else { return false }
+        guard let received = chunk.withUnsafeMutableBytes({ stream.read(into: $0, until: deadline) }), received > 0 else { return false }
         buffer.append(contentsOf: chunk[..<received])
         return true
     }

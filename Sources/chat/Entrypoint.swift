@@ -20,6 +20,7 @@ struct Chat: ParsableCommand {
     @Flag(help: "Accept every peer-to-peer offer at once.") var acceptP2p = false
     @Flag(help: "Never fall back to the server's relay for peer-to-peer transfers.") var noRelay = false
     @Option(help: "Seconds to try a direct peer-to-peer connection before the relay.") var p2pTimeout = 5.0
+    @Option(help: "Seconds to keep trying to reconnect after a lost connection (0: never).") var reconnectSeconds = 600.0
 
     func validate() throws {
         if caFile != nil && !tls { throw ValidationError("--ca-file is for --tls") }
@@ -35,9 +36,12 @@ struct Chat: ParsableCommand {
         peerOptions.allowRelay = !noRelay
         peerOptions.directTimeoutSeconds = p2pTimeout
         let server = ServerAddress(host: host, port: port ?? (tls ? 7891 : 7890), tls: tls ? try TLSClientContext(caFile: caFile) : nil)
-        let session = try ChatClientSession(server: server, downloads: DownloadsFolder(path: downloads), peerOptions: peerOptions) { print($0) }
+        let session = try ChatClientSession(server: server, downloads: DownloadsFolder(path: downloads), peerOptions: peerOptions,
+                                            reconnectSeconds: reconnectSeconds) { print($0) }
         if interactive { print("connected to \(host):\(server.port)\(tls ? " in TLS" : ""); /help lists the commands") }
-        let code = session.run { readLine(strippingNewline: true) }
-        if code != 0 { throw ExitCode(code) }
+        let outcome = session.run { readLine(strippingNewline: true) }
+        // 2: the connection was lost for good; 1 (scripts): a command failed.
+        if outcome.connectionLost { throw ExitCode(2) }
+        if !interactive && outcome.failedCommands > 0 { throw ExitCode(1) }
     }
 }

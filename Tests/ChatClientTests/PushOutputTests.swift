@@ -55,7 +55,8 @@ enum FakeServer {
         guard bound else { throw Failure(step: "bind") }
         let lines = Lines()
         let session = try ChatClientSession(server: ServerAddress(host: "127.0.0.1", port: Int(UInt16(bigEndian: address.sin_port))),
-                                            downloads: DownloadsFolder(path: NSTemporaryDirectory() + "unused-\(UUID().uuidString)")) {
+                                            downloads: DownloadsFolder(path: NSTemporaryDirectory() + "unused-\(UUID().uuidString)"),
+                                            reconnectSeconds: 0) {
             lines.append($0)
         }
         let connection = accept(listener, nil, nil)

@@ -1,0 +1,109 @@
+import ChatProtocol
+import Foundation
+
+/// After a lost connection: say so once, tell the user which commands never got their answer
+/// (nothing is sent again: a text may have been stored), reconnect with backoff, and sign in
+/// again with the wire hash the user signed in with. Lines typed meanwhile are refused with a
+/// note (`enqueue` sends nothing while `online` is false).
+extension ChatClientSession {
+    /// On the reader thread once the connection ended: true when a new one is in place.
+    func reconnectAfterLoss() -> Bool {
+        let (unanswered, mayReconnect) = withState {
+            online = false
+            let unanswered = awaited
+            awaited = []
+            if uploadDecision == .waiting { uploadDecision = .refused }
+            state.broadcast()
+            return (unanswered, !quitting && !signedInElsewhere)
+        }
+        guard mayReconnect else {
+            withState { lostForGood = !quitting }
+            return false
+        }
+        for reply in unanswered { noteUnanswered(reply) }
+        guard reconnectSeconds > 0 else {
+            output("disconnected from the server")
+            withState { lostForGood = true }
+            return false
+        }
+        output("disconnected from the server; reconnecting (lines typed meanwhile are not sent)")
+        let deadline = Date().addingTimeInterval(reconnectSeconds)
+        var backoff = ReconnectBackoff()
+        while Date() < deadline {
+            guard pause(backoff.next(), until: deadline) else { break }
+            guard let fresh = try? LineConnection(to: server) else { continue }
+            guard let signedIn = signInAgain(on: fresh) else { continue }
+            withState {
+                link = fresh
+                online = true
+                state.broadcast()
+            }
+            output(signedIn)
+            return true
+        }
+        let quit = withState { quitting }
+        if !quit { output("could not reconnect within \(Int(reconnectSeconds)) s; giving up") }
+        withState { lostForGood = !quit }
+        return false
+    }
+
+    /// Waits `seconds`, or less if the user quits; false if they did or the deadline passed.
+    private func pause(_ seconds: Double, until deadline: Date) -> Bool {
+        let wake = min(deadline, Date().addingTimeInterval(seconds))
+        state.lock()
+        defer { state.unlock() }
+        while !quitting && state.wait(until: wake) {}
+        return !quitting && Date() < deadline
+    }
+
+    /// Signs in on `fresh` as the user was, before anyone else may send on it: the line to
+    /// show once it is in place, or nil to try again later (no answer, or the service is not
+    /// back yet). A refused sign-in (the password changed) leaves the user signed out.
+    private func signInAgain(on fresh: LineConnection) -> String? {
+        guard let (uid, wire) = withState({ signedInUID.flatMap { uid in signedInWire.map { (uid, $0) } } }) else {
+            return "reconnected"
+        }
+        guard (try? fresh.send(.signIn(uid: uid, password: wire))) != nil,
+              let line = fresh.readLine(until: Date().addingTimeInterval(30)) else { return nil }
+        switch ServerReply(text: line) {
+        case .signInSucceeded?:
+            return "reconnected; signed in again as \(uid)"
+        case .wrongPassword?, .uidNotExits?:
+            withState {
+                signedInUID = nil
+                signedInWire = nil
+            }
+            return "reconnected, but signing in again as \(uid) was refused (\(TerminalText.escaped(line))); sign in again"
+        default:
+            return nil
+        }
+    }
+
+    /// A command whose reply will never come: what the user should know about it.
+    private func noteUnanswered(_ reply: Awaited) {
+        withState { failedCommands += 1 }
+        switch reply {
+        case .send(let peer):
+            output("connection lost before the server answered a text to \(peer): it may have been stored; "
+                   + "check /history \(peer) before sending it again")
+        case .uploadFinal:
+            output("connection lost before the server confirmed the file: check /history before sending it again")
+        case .signIn, .signUp:
+            output("connection lost before the server answered the sign-in or sign-up")
+        default:
+            output("connection lost before the server answered")
+        }
+    }
+}
+
+/// Jittered exponential backoff for reconnecting: 0.5 s, 1 s, 2 s ... up to 30 s, each
+/// between half and all of that, so that thousands of clients of one restarted gateway do not
+/// come back in the same instant.
+struct ReconnectBackoff {
+    private var ceiling = 0.5
+
+    mutating func next() -> Double {
+        defer { ceiling = min(ceiling * 2, 30) }
+        return Double.random(in: (ceiling / 2)...ceiling)
+    }
+}
