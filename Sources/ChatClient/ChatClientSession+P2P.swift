@@ -84,29 +84,19 @@ extension ChatClientSession {
         }
     }
 
-    /// Punches, falls back to the relay if allowed, then runs `work` over the link, on a thread of its own.
-    /// `relayKey` is this side's own, from its `p2p connect`; only it lets this side into the relay.
+    /// Punches, with the relay as well after the direct path's head start if allowed, then
+    /// runs `work` over the link, on a thread of its own. `relayKey` is this side's own, from
+    /// its `p2p connect`; only it lets this side into the relay.
     private func startTransfer(token: String, relayKey: String, peerPublic: String, peerPrivate: String, chooses: Bool,
                                work: @escaping @Sendable (ByteStream) throws -> PeerTransfer.Outcome,
                                describe: @escaping @Sendable (PeerTransfer.Outcome, String) -> String) {
         guard let local = connection.localEndpoint else { return }
         withState { activeTransfers += 1 }
-        let options = peerOptions, server = server
         Thread { [self] in
             defer { transferEnded() }
-            let started = Date()
-            let candidates = P2PCandidates.dialable(peerPublic: peerPublic, peerPrivate: peerPrivate)
-            let deadline = Date().addingTimeInterval(options.directTimeoutSeconds)
-            var link = HolePuncher(localPort: local.port, token: token, chooses: chooses).connect(to: candidates, until: deadline)
-            if link == nil {
-                guard options.allowRelay else {
-                    return output("p2p: no direct connection could be made, and the relay is refused (--no-relay)")
-                }
-                output("p2p: no direct connection could be made; going through the server's relay (it stores nothing)")
-                link = HolePuncher.relay(through: server, token: token, key: relayKey)
-            }
-            guard let link else { return output("p2p: could not reach the peer, directly or through the relay") }
-            let connectSeconds = Date().timeIntervalSince(started)
+            let link = punch(token: token, relayKey: relayKey, peerPublic: peerPublic, peerPrivate: peerPrivate,
+                             localPort: local.port, chooses: chooses)
+            guard let (link, connectSeconds) = link else { return }
             do {
                 output(describe(try work(link.stream), link.route) + String(format: " (connected in %.2f s)", connectSeconds))
             } catch {
@@ -114,6 +104,34 @@ extension ChatClientSession {
                 output("p2p: failed: \(TerminalText.escaped(String(describing: error)))")
             }
         }.start()
+    }
+
+    /// The link to the peer and how long it took, or nil (and the user told why).
+    private func punch(token: String, relayKey: String, peerPublic: String, peerPrivate: String, localPort: UInt16,
+                       chooses: Bool) -> (HolePuncher.Link, Double)? {
+        let options = peerOptions, server = server
+        let started = Date()
+        let candidates = P2PCandidates.dialable(peerPublic: peerPublic, peerPrivate: peerPrivate)
+        if options.directTimeoutSeconds > 0 {
+            output("p2p: connecting directly (\(candidates.map(\.description).joined(separator: ", ")))")
+        }
+        let relay: (@Sendable () -> ByteStream?)?
+        if options.allowRelay {
+            relay = { HolePuncher.relay(through: server, token: token, key: relayKey) }
+        } else {
+            relay = nil
+        }
+        let output = self.output
+        let puncher = HolePuncher(localPort: localPort, token: token, chooses: chooses)
+        let link = puncher.connect(to: candidates, directUntil: started.addingTimeInterval(options.directTimeoutSeconds),
+                                   relayAfter: min(options.relayAfterSeconds, options.directTimeoutSeconds),
+                                   relay: relay, phase: { output("p2p: \($0)") })
+        guard let link else {
+            output(options.allowRelay ? "p2p: could not reach the peer, directly or through the relay"
+                                      : "p2p: no direct connection could be made, and the relay is refused (--no-relay)")
+            return nil
+        }
+        return (link, Date().timeIntervalSince(started))
     }
 
     func transferEnded() {

@@ -6,8 +6,9 @@ import Foundation
 /// says about itself: taken at its word, it would make this client connect to any host and
 /// port the peer names (a port scan, or a request to a service on this network, from here).
 /// So it is dialled only if it can be a peer on the same network: a private (RFC 1918),
-/// link-local or loopback address, or IPv6 unique-local, link-local or loopback, on a port
-/// no well-known service uses (1024 and up).
+/// benchmarking (RFC 2544's 198.18.0.0/15: never routed on the internet, used for labs such as
+/// the tests' NAT lab), link-local or loopback address, or IPv6
+/// unique-local, link-local or loopback, on a port no well-known service uses (1024 and up).
 enum P2PCandidates {
     static func dialable(peerPublic: String, peerPrivate: String) -> [Endpoint] {
         var candidates: [Endpoint] = []
@@ -28,6 +29,7 @@ enum P2PCandidates {
         case (10, _): return true // 10.0.0.0/8
         case (172, 16...31): return true // 172.16.0.0/12
         case (192, 168): return true // 192.168.0.0/16
+        case (198, 18...19): return true // 198.18.0.0/15, benchmarking
         case (169, 254): return true // link-local
         case (127, _): return true // loopback
         default: return false

@@ -4,8 +4,10 @@ public struct PeerOptions: Sendable {
     public var acceptAutomatically = false
     /// Fall back to the server's relay when no direct connection is made.
     public var allowRelay = true
-    /// How long to try connecting directly before falling back.
+    /// How long to try connecting directly.
     public var directTimeoutSeconds = 5.0
+    /// The direct path's head start: the relay is tried as well from then on.
+    public var relayAfterSeconds = 1.0
 
     public init() {}
 }

@@ -19,7 +19,8 @@ struct Chat: ParsableCommand {
     @Option(help: "Folder where /get and peer-to-peer transfers save files.") var downloads = "downloads"
     @Flag(help: "Accept every peer-to-peer offer at once.") var acceptP2p = false
     @Flag(help: "Never fall back to the server's relay for peer-to-peer transfers.") var noRelay = false
-    @Option(help: "Seconds to try a direct peer-to-peer connection before the relay.") var p2pTimeout = 5.0
+    @Option(help: "Seconds to try a direct peer-to-peer connection.") var p2pTimeout = 5.0
+    @Option(help: "Seconds the direct peer-to-peer path has before the relay is tried as well.") var p2pRelayAfter = 1.0
     @Option(help: "Seconds to keep trying to reconnect after a lost connection (0: never).") var reconnectSeconds = 600.0
 
     func validate() throws {
@@ -35,6 +36,7 @@ struct Chat: ParsableCommand {
         peerOptions.acceptAutomatically = acceptP2p
         peerOptions.allowRelay = !noRelay
         peerOptions.directTimeoutSeconds = p2pTimeout
+        peerOptions.relayAfterSeconds = p2pRelayAfter
         let server = ServerAddress(host: host, port: port ?? (tls ? 7891 : 7890), tls: tls ? try TLSClientContext(caFile: caFile) : nil)
         let session = try ChatClientSession(server: server, downloads: DownloadsFolder(path: downloads), peerOptions: peerOptions,
                                             reconnectSeconds: reconnectSeconds) { print($0) }

@@ -4,12 +4,12 @@ import Foundation
 
 /// A small internet in network namespaces: a public side (203.0.113.0/24) with the chat
 /// server, two NAT routers (iptables MASQUERADE), one host behind the second NAT and two behind
-/// the first (10.198.0.0/16 on the private sides: RFC 1918, as the client dials a private endpoint only there).
+/// the first (198.18.0.0/15 on the private sides: not routed on the internet, and a range the client dials private endpoints in).
 ///
 /// ```
-///   hostA  10.198.1.10 ─┐                          ┌─ srv 203.0.113.10 (chatd :7890)
-///   hostA2 10.198.1.11 ─┴─ nat1 203.0.113.1 ──┬────┘
-///   hostB  10.198.2.10 ─── nat2 203.0.113.2 ──┘
+///   hostA  198.18.1.10 ─┐                          ┌─ srv 203.0.113.10 (chatd :7890)
+///   hostA2 198.18.1.11 ─┴─ nat1 203.0.113.1 ──┬────┘
+///   hostB  198.18.2.10 ─── nat2 203.0.113.2 ──┘
 /// ```
 /// Each NAT drops new inbound connections on its public side, as a home router does. It sets
 /// itself up in `init` and tears itself down in `tearDown` (and tears down leftovers first).
@@ -69,14 +69,14 @@ final class NATLab {
         try link(nat1, "la", hostA, "eth0")
         try link(nat1, "la2", hostA2, "eth0")
         for port in ["la", "la2"] { try exec(nat1, ["ip", "link", "set", port, "master", "lan", "up"]) }
-        try address(nat1, "lan", "10.198.1.1/24")
-        try host(hostA, "10.198.1.10/24", gateway: "10.198.1.1")
-        try host(hostA2, "10.198.1.11/24", gateway: "10.198.1.1")
+        try address(nat1, "lan", "198.18.1.1/24")
+        try host(hostA, "198.18.1.10/24", gateway: "198.18.1.1")
+        try host(hostA2, "198.18.1.11/24", gateway: "198.18.1.1")
         // NAT 2: one host.
         try address(nat2, "pub", "203.0.113.2/24")
         try link(nat2, "lb", hostB, "eth0")
-        try address(nat2, "lb", "10.198.2.1/24")
-        try host(hostB, "10.198.2.10/24", gateway: "10.198.2.1")
+        try address(nat2, "lb", "198.18.2.1/24")
+        try host(hostB, "198.18.2.10/24", gateway: "198.18.2.1")
         for nat in [nat1, nat2] { try masquerade(nat, mapping) }
     }
 
