@@ -93,7 +93,7 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
-        .target(name: "ChatClient", dependencies: ["ChatProtocol", "ChatCrypto", "TLSSocket"]),
+        .target(name: "ChatClient", dependencies: ["ChatProtocol", "ChatCrypto", "TLSSocket", "CLinux"]),
         .target(name: "ChatBenchmark", dependencies: [
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             "ChatProtocol", "ChatRuntime", "ChatBus", "TLSSocket",

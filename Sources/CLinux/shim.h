@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 // sync_file_range(2): start writing a file's dirty pages back without waiting for them.
@@ -29,4 +30,11 @@ static inline int close_descriptors_from(unsigned int first) {
 // pipe. Swift 6 refuses any use of C's `stdout` (a global variable), hence this wrapper.
 static inline void line_buffer_standard_output(void) {
     setvbuf(stdout, NULL, _IOLBF, 0);
+}
+
+// open(folder, O_TMPFILE): a new file in `folder` with no name yet, so a process killed while
+// writing it leaves nothing behind; -1 (EOPNOTSUPP, EISDIR) where the file system cannot.
+// O_TMPFILE needs _GNU_SOURCE, hence the value written out (that of x86-64 and arm64 Linux).
+static inline int open_unnamed_file(const char *folder) {
+    return open(folder, 020000000 | 0200000 | O_WRONLY | O_CLOEXEC, 0644);
 }

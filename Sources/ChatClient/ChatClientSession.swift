@@ -353,26 +353,39 @@ public final class ChatClientSession: @unchecked Sendable {
         withState { state.broadcast() }
     }
 
-    /// Saves a download into the downloads folder, streaming it to disk.
+    /// Saves a download into the downloads folder, streaming it to disk; a download cut
+    /// short leaves nothing (`PartialFile`).
     private func receiveFile(named name: String, size: Int64) {
-        guard let path = try? downloads.destination(for: name),
-              FileManager.default.createFile(atPath: path, contents: nil),
-              let file = FileHandle(forWritingAtPath: path) else {
+        guard let file = try? PartialFile(named: name, in: downloads) else {
             try? connection.send(.dataAnswer(.cancel))
             return fail("error: cannot write into \(downloads.path)")
         }
-        defer { try? file.close() }
         try? connection.send(.dataAnswer(.accept))
         let progress = ProgressBar(label: "receiving \(name)", total: size)
         var received: Int64 = 0
         while received < size {
             guard let bytes = connection.readSome(upTo: Int(min(1 << 20, size - received))) else { break }
-            file.write(Data(bytes))
+            do {
+                try bytes.withUnsafeBytes { try file.write($0) }
+            } catch {
+                file.discard()
+                // The rest cannot be skipped on this connection: a new one it is.
+                connection.shutdown()
+                return fail("error: \(error)")
+            }
             received += Int64(bytes.count)
             progress.update(received)
         }
         progress.finish()
-        output(received == size ? "saved \(path) (\(size) bytes)" : "error: connection lost after \(received) of \(size) bytes")
+        guard received == size else {
+            file.discard()
+            return fail("error: connection lost after \(received) of \(size) bytes; nothing kept")
+        }
+        do {
+            output("saved \(try file.keep()) (\(size) bytes)")
+        } catch {
+            fail("error: \(error)")
+        }
     }
 
     private func showPush(_ push: Push) {

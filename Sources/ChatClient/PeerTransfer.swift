@@ -41,36 +41,36 @@ enum PeerTransfer {
         guard let announced = link.readLine(timeout: 30), announced == name else {
             throw Failure(description: "the sender announced another file")
         }
-        let path = try downloads.destination(for: name)
-        let partial = path + ".part"
-        guard FileManager.default.createFile(atPath: partial, contents: nil), let file = FileHandle(forWritingAtPath: partial) else {
-            throw Failure(description: "cannot write into \(downloads.path)")
-        }
+        let file = try PartialFile(named: name, in: downloads)
         let hasher = SHA256Hasher()
         let progress = ProgressBar(label: "p2p \(name)", total: size)
         var received: Int64 = 0
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
         while received < size {
             let wanted = Int(min(Int64(buffer.count), size - received))
-            let count = buffer.withUnsafeMutableBytes { link.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[..<wanted]), until: nil) } ?? 0
+            // A peer gone silent for a minute is gone: every read has a deadline.
+            let count = buffer.withUnsafeMutableBytes {
+                link.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[..<wanted]), until: Date().addingTimeInterval(60))
+            } ?? 0
             guard count > 0 else {
-                try? file.close()
-                unlink(partial)
-                throw Failure(description: "link lost after \(received) of \(size) bytes")
+                file.discard()
+                throw Failure(description: "link lost after \(received) of \(size) bytes; nothing kept")
             }
-            buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
-            file.write(Data(buffer[0..<count]))
+            try buffer.withUnsafeBytes {
+                let piece = UnsafeRawBufferPointer(rebasing: $0[0..<count])
+                hasher.update(piece)
+                try file.write(piece)
+            }
             received += Int64(count)
             progress.update(received)
         }
         progress.finish()
-        try? file.close()
         guard hasher.finalHex() == sha256 else {
-            unlink(partial)
+            file.discard()
             _ = link.send(.damaged)
             throw Failure(description: "\(name) arrived damaged (SHA-256 differs); nothing kept")
         }
-        guard rename(partial, path) == 0 else { throw Failure(description: "cannot keep \(path)") }
+        let path = try file.keep()
         _ = link.send(.received)
         return Outcome(bytes: size, seconds: Date().timeIntervalSince(started), detail: path)
     }

@@ -82,6 +82,43 @@ struct PeerToPeerRun {
         #expect(run.leftNoHistory)
     }
 
+    /// The receiver killed in the middle of a transfer: the file being written had no name
+    /// yet, so nothing is left in its downloads folder; the sender is told the link was lost.
+    @Test func aReceiverKilledMidTransferLeavesNoPartialFile() throws {
+        let folder = try folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        // 1 GiB of zeros without writing them (a sparse file): long enough to be caught mid-way.
+        let source = folder.appendingPathComponent("big.bin")
+        #expect(FileManager.default.createFile(atPath: source.path, contents: nil))
+        let handle = try FileHandle(forWritingTo: source)
+        try handle.truncate(atOffset: 1 << 30)
+        try handle.close()
+        let downloads = folder.appendingPathComponent("downloads")
+        let sender = TestUIDs.make(), receiver = TestUIDs.make()
+        let receiving = try ScriptedChat(["--port", String(system.port), "--accept-p2p", "--downloads", downloads.path],
+                                         script: "/signup \(receiver) pw\n/signin \(receiver) pw\n", moreToCome: true)
+        try receiving.waitForOutput(containing: ["signin successfully"])
+        let sending = try ScriptedChat(["--port", String(system.port)], script: """
+            /signup \(sender) pw
+            /signin \(sender) pw
+            /p2p \(receiver) \(source.path)
+            /wait-p2p 1 60
+
+            """)
+        // The receiver has the file open, without a name, in its downloads folder.
+        let pid = receiving.process.processIdentifier
+        try waitUntil("the receiver writing the file; it printed:\n\(receiving.printed)", timeout: .seconds(60), interval: .milliseconds(5)) {
+            let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []
+            return descriptors.contains { fd in
+                (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\(fd)"))?.hasPrefix(downloads.path + "/") ?? false
+            }
+        }
+        kill(pid, SIGKILL)
+        let output = try sending.finish(timeout: .seconds(90))
+        #expect(output.contains("p2p: failed"), "\(output)")
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: downloads.path)) ?? []).isEmpty, "left in downloads")
+    }
+
     @Test func offersAreCheckedAndTokensAreSecret() throws {
         let (alice, a) = try system.signedInUser()
         let (bob, b) = try system.signedInUser()
