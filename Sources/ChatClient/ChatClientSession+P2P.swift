@@ -66,7 +66,8 @@ extension ChatClientSession {
             }
         case .p2pDeclined(let sender, _, let token):
             guard let transfer = withState({ outgoingTransfers.removeValue(forKey: token) }) else { return }
-            output("p2p: \(sender) declined \(transfer.name)")
+            // The server says so too when the receiver went offline without answering.
+            output("p2p: \(sender) declined \(transfer.name) (or went offline before answering)")
             transferEnded()
         case .message, .addFriend:
             break
@@ -97,6 +98,9 @@ extension ChatClientSession {
             let link = punch(token: token, relayKey: relayKey, peerPublic: peerPublic, peerPrivate: peerPrivate,
                              localPort: local.port, chooses: chooses)
             guard let (link, connectSeconds) = link else { return }
+            // Cut by `/quit` confirmed while it runs.
+            withState { transferLinks[ObjectIdentifier(link.stream)] = link.stream }
+            defer { _ = withState { transferLinks.removeValue(forKey: ObjectIdentifier(link.stream)) } }
             do {
                 output(describe(try work(link.stream), link.route) + String(format: " (connected in %.2f s)", connectSeconds))
             } catch {
@@ -132,6 +136,13 @@ extension ChatClientSession {
             return nil
         }
         return (link, Date().timeIntervalSince(started))
+    }
+
+    /// Cuts every transfer under way (the user quits): each side then discards what it
+    /// received.
+    func cancelTransfers() {
+        let links = withState { Array(transferLinks.values) }
+        for link in links { link.shutdown() }
     }
 
     func transferEnded() {

@@ -65,6 +65,8 @@ public final class ChatClientSession: @unchecked Sendable {
     var outgoingTransfers: [String: OutgoingTransfer] = [:]
     var incomingOffers: [String: IncomingOffer] = [:]
     var activeTransfers = 0
+    /// The links of the transfers under way, to cut them when the user quits.
+    var transferLinks: [ObjectIdentifier: ByteStream] = [:]
     var endedTransfers = 0
 
     public init(server: ServerAddress, downloads: DownloadsFolder = DownloadsFolder(path: "downloads"),
@@ -89,12 +91,25 @@ public final class ChatClientSession: @unchecked Sendable {
     /// The connection in use now.
     var connection: LineConnection { withState { link } }
 
-    /// Reads commands from `nextLine` until it returns nil or `/quit`.
-    public func run(nextLine: () -> String?) -> Outcome {
+    /// Reads commands from `nextLine` until it returns nil or `/quit`. `interactive`: a `/quit`
+    /// while a transfer is under way asks first, and a second cancels it; a script's waits for it.
+    public func run(interactive: Bool = false, nextLine: () -> String?) -> Outcome {
         let reader = Thread { [self] in readServer() }
         reader.start()
+        var quitAsked = false
         while !isClosed, let line = nextLine() {
-            if case .quit = (try? UserCommand.parse(line).get()) { break }
+            if case .quit = (try? UserCommand.parse(line).get()) {
+                let transfers = withState { activeTransfers }
+                guard interactive, transfers > 0 else { break }
+                if quitAsked {
+                    cancelTransfers()
+                    break
+                }
+                quitAsked = true
+                output("a transfer is under way: /quit again to cancel it and leave")
+                continue
+            }
+            quitAsked = false
             switch UserCommand.parse(line) {
             case .success(let command): execute(command)
             case .failure(.empty): continue
@@ -330,6 +345,8 @@ public final class ChatClientSession: @unchecked Sendable {
             withState { uploadDecision = .refused }
         case (.send(let peer), .serviceUnavailable?):
             output(UnsureSend.notice(peer: peer))
+        case (.p2pDecline, .ok?):
+            output("p2p: declined; the sender is told")
         case (.uploadFinal, _):
             output(reply == .ok ? "sent" : TerminalText.escaped(line))
         case (.download(_, let name), .dataSize(let count)?):

@@ -48,6 +48,9 @@ struct P2PIntroductions {
     private(set) var transfers: [String: Transfer] = [:]
     /// Introductions not yet accepted, by the user who offered them, for `Limits.perSender`.
     private(set) var liveBySender: [String: Int] = [:]
+    /// Tokens of introductions not yet accepted, by the user they were offered to, so that
+    /// a user going offline withdraws theirs without a walk through the table.
+    private var unansweredByReceiver: [String: Set<String>] = [:]
 
     init(limits: Limits = Limits()) {
         self.limits = limits
@@ -68,6 +71,7 @@ struct P2PIntroductions {
         let token = Self.newToken()
         transfers[token] = transfer
         liveBySender[transfer.sender, default: 0] += 1
+        unansweredByReceiver[transfer.receiver, default: []].insert(token)
         return token
     }
 
@@ -84,6 +88,7 @@ struct P2PIntroductions {
         let keys = RelayKeys(sender: Self.newToken(), receiver: Self.newToken())
         transfers[token]?.relayKeys = keys
         releaseSenderPlace(transfer.sender)
+        answered(token, by: receiver)
         return keys
     }
 
@@ -113,6 +118,22 @@ struct P2PIntroductions {
     mutating func remove(_ token: String) {
         guard let transfer = transfers.removeValue(forKey: token), !transfer.isAccepted else { return }
         releaseSenderPlace(transfer.sender)
+        answered(token, by: transfer.receiver)
+    }
+
+    /// `receiver` went offline: the offers to them still unanswered are withdrawn, and their
+    /// senders are to be told (as for a decline). Accepted ones stay: the peers may be
+    /// connected already.
+    mutating func withdrawOffers(to receiver: String) -> [(token: String, sender: String)] {
+        let tokens = unansweredByReceiver[receiver] ?? []
+        let withdrawn = tokens.compactMap { token in transfers[token].map { (token, $0.sender) } }
+        for token in tokens { remove(token) }
+        return withdrawn
+    }
+
+    private mutating func answered(_ token: String, by receiver: String) {
+        unansweredByReceiver[receiver]?.remove(token)
+        if unansweredByReceiver[receiver]?.isEmpty == true { unansweredByReceiver[receiver] = nil }
     }
 
     private mutating func releaseSenderPlace(_ sender: String) {

@@ -109,6 +109,7 @@ public final class RouterService: @unchecked Sendable {
             loop.reply(to: incoming, with: .attached)
         case .detach(let uid, let connection):
             presence.detach(uid: uid, connection: connection, on: gateway)
+            if presence.location(of: uid) == nil { withdrawOffers(to: uid) }
         case .deliverStored(let to, let record, let gatewayId, let requestId):
             deliverOrHold(Delivery(to: to, record: record, gateway: identity(of: gatewayId), requestId: requestId, isText: true))
         case .announce(_, let to, let record):
@@ -144,6 +145,15 @@ public final class RouterService: @unchecked Sendable {
             loop.reply(to: incoming, with: .presence(uids.map { presence.location(of: $0) != nil }))
         default:
             loop.reply(to: incoming, with: .failure("router does not handle \(incoming.message.kind)"))
+        }
+    }
+
+    /// `uid` went offline: whoever offered them a transfer they had not answered is told it was
+    /// declined, rather than waiting for an answer that cannot come.
+    private func withdrawOffers(to uid: String) {
+        for (token, sender) in introductions.withdrawOffers(to: uid) {
+            guard let location = presence.location(of: sender) else { continue }
+            push(Push.p2pDeclined(from: uid, to: sender, token: token).bytes, to: location)
         }
     }
 

@@ -41,7 +41,7 @@ struct Chat: ParsableCommand {
         let session = try ChatClientSession(server: server, downloads: DownloadsFolder(path: downloads), peerOptions: peerOptions,
                                             reconnectSeconds: reconnectSeconds) { print($0) }
         if interactive { print("connected to \(host):\(server.port)\(tls ? " in TLS" : ""); /help lists the commands") }
-        let outcome = session.run { readLine(strippingNewline: true) }
+        let outcome = session.run(interactive: interactive) { readLine(strippingNewline: true) }
         // 2: the connection was lost for good; 1 (scripts): a command failed.
         if outcome.connectionLost { throw ExitCode(2) }
         if !interactive && outcome.failedCommands > 0 { throw ExitCode(1) }

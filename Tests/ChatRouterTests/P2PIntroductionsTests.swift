@@ -113,4 +113,20 @@ import Testing
         #expect(!P2PIntroductions.sameKey("abc", "abcd"))
         #expect(!P2PIntroductions.sameKey("", "abcd"))
     }
+
+    /// The receiver goes offline: its unanswered offers are withdrawn (each sender named, its
+    /// place freed); an accepted one stays, and nothing is withdrawn twice.
+    @Test func aReceiverGoingOfflineWithdrawsTheOffersItHadNotAnswered() throws {
+        var introductions = P2PIntroductions(limits: .init(perSender: 2, total: 100))
+        let first = introductions.add(transfer(from: "111111")), second = introductions.add(transfer(from: "333333"))
+        let (acceptedToken, _) = try accepted(&introductions)
+        let withdrawn = introductions.withdrawOffers(to: "222222")
+        #expect(Set(withdrawn.map(\.token)) == Set([try #require(first), try #require(second)]))
+        #expect(Set(withdrawn.map(\.sender)) == ["111111", "333333"])
+        #expect(introductions.transfers[acceptedToken] != nil, "accepted: the peers may be connected already")
+        #expect(introductions.offered(try #require(first), to: "222222") == nil)
+        #expect(introductions.liveBySender["111111"] == nil)
+        let again = introductions.withdrawOffers(to: "222222")
+        #expect(again.isEmpty)
+    }
 }

@@ -119,6 +119,23 @@ struct PeerToPeerRun {
         #expect(((try? FileManager.default.contentsOfDirectory(atPath: downloads.path)) ?? []).isEmpty, "left in downloads")
     }
 
+    /// A receiver that goes offline without answering: the sender is told, as for a decline,
+    /// rather than left waiting; the offer is gone.
+    @Test func theSenderHearsWhenTheReceiverLeavesWithoutAnswering() throws {
+        let (alice, a) = try system.signedInUser()
+        let (bob, b) = try system.signedInUser()
+        let sha = String(repeating: "ab", count: 32)
+        let offered = try alice.ask("\(a) p2p offer \(b) 10 \(sha) 127.0.0.1:5000 f.bin")
+        #expect(offered.hasPrefix("p2p offered "))
+        let token = String(offered.dropFirst("p2p offered ".count))
+        #expect(try bob.readLine() == "\(a) to \(b) p2p offer \(token) 10 \(sha) f.bin")
+        try bob.send("offline\n")
+        #expect(try alice.readLine() == "\(b) to \(a) p2p declined \(token)")
+        let bobAgain = try TestClient(port: system.port)
+        #expect(try bobAgain.ask("signin \(b) pw") == "signin successfully")
+        #expect(try bobAgain.ask("\(b) p2p accept \(token) 127.0.0.1:6000") == "No such transfer")
+    }
+
     @Test func offersAreCheckedAndTokensAreSecret() throws {
         let (alice, a) = try system.signedInUser()
         let (bob, b) = try system.signedInUser()
