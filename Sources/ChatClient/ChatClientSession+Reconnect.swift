@@ -12,6 +12,7 @@ extension ChatClientSession {
             online = false
             let unanswered = awaited
             awaited = []
+            awaitingSince = nil
             if uploadDecision == .waiting { uploadDecision = .refused }
             state.broadcast()
             return (unanswered, !quitting && !signedInElsewhere)

@@ -62,21 +62,27 @@ public final class ChatClientSession: @unchecked Sendable {
     let server: ServerAddress
     /// How long to keep trying to reconnect after a lost connection; 0: never.
     let reconnectSeconds: Double
+    /// How long the server may take to answer before the connection counts as lost (and is
+    /// replaced): its own deadlines answer within seconds (`Service unavailable` at worst).
+    let replyLimit: Double
     var outgoingTransfers: [String: OutgoingTransfer] = [:]
     var incomingOffers: [String: IncomingOffer] = [:]
     var activeTransfers = 0
+    /// Since when a reply has been awaited without anything arriving (nil: none awaited).
+    var awaitingSince: Date?
     /// The links of the transfers under way, to cut them when the user quits.
     var transferLinks: [ObjectIdentifier: ByteStream] = [:]
     var endedTransfers = 0
 
     public init(server: ServerAddress, downloads: DownloadsFolder = DownloadsFolder(path: "downloads"),
-                peerOptions: PeerOptions = PeerOptions(), reconnectSeconds: Double = 600,
+                peerOptions: PeerOptions = PeerOptions(), reconnectSeconds: Double = 600, replyLimit: Double = 60,
                 output: @escaping @Sendable (String) -> Void) throws {
         link = try LineConnection(to: server)
         self.downloads = downloads
         self.peerOptions = peerOptions
         self.server = server
         self.reconnectSeconds = reconnectSeconds
+        self.replyLimit = replyLimit
         self.output = output
     }
 
@@ -116,7 +122,7 @@ public final class ChatClientSession: @unchecked Sendable {
             case .failure(let error): fail("error: \(error)")
             }
         }
-        waitForReplies(timeout: 30)
+        waitForReplies()
         // Direct transfers under way would end with the connection (the punching port is its).
         let deadline = Date().addingTimeInterval(600)
         state.lock()
@@ -227,11 +233,12 @@ public final class ChatClientSession: @unchecked Sendable {
             let chunk = file.readData(ofLength: Int(min(1 << 20, size - sent)))
             guard !chunk.isEmpty else { break }
             do { try uploadLink.send([UInt8](chunk)) } catch { return fail("error: \(error)") }
+            madeProgress()
             sent += Int64(chunk.count)
             progress.update(sent)
         }
         progress.finish()
-        waitForReplies(timeout: 3600)
+        waitForReplies()
     }
 
     struct NotConnected: Error, CustomStringConvertible {
@@ -247,6 +254,7 @@ public final class ChatClientSession: @unchecked Sendable {
         defer { sendLock.unlock() }
         let link = try withState {
             guard online else { throw NotConnected() }
+            if awaited.isEmpty { awaitingSince = Date() }
             awaited.append(reply)
             return self.link
         }
@@ -268,7 +276,7 @@ public final class ChatClientSession: @unchecked Sendable {
     func send(_ command: ClientCommand, awaiting reply: Awaited) -> LineConnection? {
         // Data exchanges take the connection to themselves: earlier replies come first.
         switch reply {
-        case .history, .download, .uploadStart: waitForReplies(timeout: 30)
+        case .history, .download, .uploadStart: waitForReplies()
         default: break
         }
         let link: LineConnection
@@ -280,8 +288,8 @@ public final class ChatClientSession: @unchecked Sendable {
         }
         // Later commands depend on these (the signed-in uid; the connection back to commands).
         switch reply {
-        case .signIn, .signUp, .history: waitForReplies(timeout: 30)
-        case .download: waitForReplies(timeout: 3600)
+        case .signIn, .signUp, .history: waitForReplies()
+        case .download: waitForReplies()
         default: break
         }
         return link
@@ -302,8 +310,20 @@ public final class ChatClientSession: @unchecked Sendable {
         }
     }
 
+    /// Reads until the connection ends. Waits in short slices, so that a reply that does not
+    /// come within `replyLimit` ends it rather than leaving the user waiting for ever: every
+    /// read has a deadline (a transfer's bytes have `LineConnection.idleLimit`).
     private func readUntilClosed(_ connection: LineConnection) {
-        while let line = connection.readLine() {
+        while true {
+            guard let line = connection.readLine(until: Date().addingTimeInterval(min(1, replyLimit))) else {
+                if connection.hasEnded { return }
+                if let since = withState({ awaitingSince }), Date().timeIntervalSince(since) > replyLimit {
+                    output("no answer from the server for \(Int(replyLimit)) s; dropping the connection")
+                    connection.shutdown()
+                    return
+                }
+                continue
+            }
             switch PushFirstLine(line: Array(line.utf8)) {
             case .push(let push)?:
                 showPush(push)
@@ -316,7 +336,14 @@ public final class ChatClientSession: @unchecked Sendable {
             case nil:
                 handleReply(line)
             }
+            // The server is there: the clock restarts for what is still awaited.
+            withState { awaitingSince = awaited.isEmpty ? nil : Date() }
         }
+    }
+
+    /// Something was sent or arrived: the reply clock starts again.
+    func madeProgress() {
+        withState { if !awaited.isEmpty { awaitingSince = Date() } }
     }
 
     private func handleReply(_ line: String) {
@@ -382,6 +409,7 @@ public final class ChatClientSession: @unchecked Sendable {
         var received: Int64 = 0
         while received < size {
             guard let bytes = connection.readSome(upTo: Int(min(1 << 20, size - received))) else { break }
+            madeProgress()
             do {
                 try bytes.withUnsafeBytes { try file.write($0) }
             } catch {
@@ -426,10 +454,11 @@ public final class ChatClientSession: @unchecked Sendable {
 
     // MARK: Waiting
 
-    private func waitForReplies(timeout: Double) {
-        let deadline = Date().addingTimeInterval(timeout)
+    /// Until every reply awaited has come, or the connection is gone: not for ever, since the
+    /// reader drops a connection whose server stays silent (`replyLimit`).
+    private func waitForReplies() {
         state.lock()
-        while !awaited.isEmpty && !closed && state.wait(until: deadline) {}
+        while !awaited.isEmpty && online && !closed { state.wait() }
         state.unlock()
     }
 

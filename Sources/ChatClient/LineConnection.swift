@@ -10,6 +10,10 @@ final class LineConnection: @unchecked Sendable {
     private let stream: ByteStream
     private var buffer: [UInt8] = []
     private let writeLock = NSLock()
+    /// The server closed the connection (or it was lost); set by the reading thread.
+    private(set) var hasEnded = false
+    /// How long a transfer's next bytes may take before the connection counts as lost.
+    static let idleLimit: TimeInterval = 60
 
     struct Failure: Error, CustomStringConvertible {
         let description: String
@@ -44,18 +48,20 @@ final class LineConnection: @unchecked Sendable {
         }
     }
 
-    /// Exactly `count` bytes; nil if the connection closed first.
+    /// Exactly `count` bytes; nil if the connection closed first, or went a minute without
+    /// sending any.
     func read(count: Int) -> [UInt8]? {
         while buffer.count < count {
-            guard fill() else { return nil }
+            guard fill(until: Date().addingTimeInterval(Self.idleLimit)) else { return nil }
         }
         defer { buffer.removeFirst(count) }
         return Array(buffer[..<count])
     }
 
-    /// Up to `limit` raw bytes, whatever is buffered first; nil if the connection closed.
+    /// Up to `limit` raw bytes, whatever is buffered first; nil if the connection closed, or
+    /// went a minute without sending any.
     func readSome(upTo limit: Int) -> [UInt8]? {
-        if buffer.isEmpty && !fill() { return nil }
+        if buffer.isEmpty && !fill(until: Date().addingTimeInterval(Self.idleLimit)) { return nil }
         let count = min(limit, buffer.count)
         defer { buffer.removeFirst(count) }
         return Array(buffer[..<count])
@@ -66,7 +72,11 @@ final class LineConnection: @unchecked Sendable {
     /// False at the end of the connection or `deadline`.
     private func fill(until deadline: Date? = nil) -> Bool {
         var chunk = [UInt8](repeating: 0, count: 65_536)
-        guard let received = chunk.withUnsafeMutableBytes({ stream.read(into: $0, until: deadline) }), received > 0 else { return false }
+        guard let received = chunk.withUnsafeMutableBytes({ stream.read(into: $0, until: deadline) }) else { return false }
+        guard received > 0 else {
+            hasEnded = true
+            return false
+        }
         buffer.append(contentsOf: chunk[..<received])
         return true
     }

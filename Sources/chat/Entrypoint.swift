@@ -22,9 +22,12 @@ struct Chat: ParsableCommand {
     @Option(help: "Seconds to try a direct peer-to-peer connection.") var p2pTimeout = 5.0
     @Option(help: "Seconds the direct peer-to-peer path has before the relay is tried as well.") var p2pRelayAfter = 1.0
     @Option(help: "Seconds to keep trying to reconnect after a lost connection (0: never).") var reconnectSeconds = 600.0
+    @Option(help: "Seconds the server may take to answer before the connection is taken for lost.") var replyTimeout = 60.0
 
     func validate() throws {
         if caFile != nil && !tls { throw ValidationError("--ca-file is for --tls") }
+        if !(replyTimeout > 0) { throw ValidationError("--reply-timeout must be more than 0") }
+        if !(reconnectSeconds >= 0) { throw ValidationError("--reconnect-seconds must be 0 or more") }
     }
 
     func run() throws {
@@ -39,7 +42,7 @@ struct Chat: ParsableCommand {
         peerOptions.relayAfterSeconds = p2pRelayAfter
         let server = ServerAddress(host: host, port: port ?? (tls ? 7891 : 7890), tls: tls ? try TLSClientContext(caFile: caFile) : nil)
         let session = try ChatClientSession(server: server, downloads: DownloadsFolder(path: downloads), peerOptions: peerOptions,
-                                            reconnectSeconds: reconnectSeconds) { print($0) }
+                                            reconnectSeconds: reconnectSeconds, replyLimit: replyTimeout) { print($0) }
         if interactive { print("connected to \(host):\(server.port)\(tls ? " in TLS" : ""); /help lists the commands") }
         let outcome = session.run(interactive: interactive) { readLine(strippingNewline: true) }
         // 2: the connection was lost for good; 1 (scripts): a command failed.
