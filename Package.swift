@@ -28,6 +28,7 @@ let package = Package(
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CLinux"),
         .systemLibrary(name: "CLibSSL", pkgConfig: "libssl", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CLibEdit", pkgConfig: "libedit", providers: [.apt(["libedit-dev"])]),
 
         // Safe Swift wrappers, one per C library.
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
@@ -35,6 +36,7 @@ let package = Package(
         .target(name: "ChatCrypto", dependencies: ["CLibCrypto"]),
         // The client's TLS (the gateway's is swift-nio-ssl): blocking sockets, so OpenSSL itself.
         .target(name: "TLSSocket", dependencies: ["CLibSSL"]),
+        .target(name: "LineEditing", dependencies: ["CLibEdit"]),
 
         // The client wire protocol and the internal bus: the only places bytes are parsed.
         .target(name: "ChatProtocol"),
@@ -109,7 +111,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "chat", dependencies: [
-            "CLinux", "ChatClient", "TLSSocket", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "CLinux", "ChatClient", "TLSSocket", "LineEditing", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "chat-bench", dependencies: ["CLinux", "ChatBenchmark"]),
 
@@ -144,7 +146,7 @@ let package = Package(
         ]),
         // Depends on the executables so `swift test` builds them; the tests run them as users do.
         .testTarget(name: "IntegrationTests", dependencies: [
-            "ChatRuntime", "ChatBus", "ZeroMQ", "ChatCrypto", "SQLite", "ChatTestSupport", .product(name: "Logging", package: "swift-log"),
+            "ChatRuntime", "ChatBus", "ZeroMQ", "ChatCrypto", "SQLite", "ChatTestSupport", "CLinux", .product(name: "Logging", package: "swift-log"),
             "chatd", "chat", "chat-bench",
         ]),
     ],

@@ -3,7 +3,7 @@
 set -euo pipefail
 missing=()
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
-for pair in libzmq:libzmq3-dev libcrypto:libssl-dev sqlite3:libsqlite3-dev; do
+for pair in libzmq:libzmq3-dev libcrypto:libssl-dev sqlite3:libsqlite3-dev libedit:libedit-dev; do
     module=${pair%%:*} package=${pair##*:}
     pkg-config --exists "$module" 2>/dev/null || missing+=("$package")
 done

@@ -1,6 +1,7 @@
 // Linux calls that Swift's Glibc module leaves out: it is built without _GNU_SOURCE.
 
 #include <stdio.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <fcntl.h>
@@ -37,4 +38,18 @@ static inline void line_buffer_standard_output(void) {
 // O_TMPFILE needs _GNU_SOURCE, hence the value written out (that of x86-64 and arm64 Linux).
 static inline int open_unnamed_file(const char *folder) {
     return open(folder, 020000000 | 0200000 | O_WRONLY | O_CLOEXEC, 0644);
+}
+
+// A new pseudo-terminal, unlocked: its master side's descriptor, and in `number` the N of
+// its /dev/pts/N side. posix_openpt and friends need _XOPEN_SOURCE, and ioctl(2) is variadic,
+// which Swift cannot call: hence this wrapper (for tests driving a program on a terminal).
+static inline int open_pseudo_terminal(int *number) {
+    int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (master < 0) return -1;
+    int unlock = 0;
+    if (ioctl(master, TIOCSPTLCK, &unlock) != 0 || ioctl(master, TIOCGPTN, number) != 0) {
+        close(master);
+        return -1;
+    }
+    return master;
 }

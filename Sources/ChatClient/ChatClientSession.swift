@@ -68,6 +68,8 @@ public final class ChatClientSession: @unchecked Sendable {
     var outgoingTransfers: [String: OutgoingTransfer] = [:]
     var incomingOffers: [String: IncomingOffer] = [:]
     var activeTransfers = 0
+    /// Friends and peers seen this session: what Tab completes after `/to` and the like.
+    var knownUIDs: Set<String> = []
     /// Since when a reply has been awaited without anything arriving (nil: none awaited).
     var awaitingSince: Date?
     /// The links of the transfers under way, to cut them when the user quits.
@@ -138,6 +140,11 @@ public final class ChatClientSession: @unchecked Sendable {
         return withState { Outcome(failedCommands: failedCommands, connectionLost: lostForGood) }
     }
 
+    /// What Tab completes for `word` in `line`: commands, and the uids seen this session.
+    public func completions(line: String, word: String) -> [String] {
+        CommandCompletion.candidates(line: line, word: word, uids: withState { knownUIDs })
+    }
+
     /// Prints `line` for a command that failed, and counts it.
     func fail(_ line: String) {
         withState { failedCommands += 1 }
@@ -166,13 +173,21 @@ public final class ChatClientSession: @unchecked Sendable {
             let wire = WirePassword.derive(uid: uid, password: password)
             send(.signIn(uid: uid, password: wire), awaiting: .signIn(uid: uid, wire: wire))
         case .setPeer(let peer):
-            withState { currentPeer = peer }
+            withState {
+                currentPeer = peer
+                knownUIDs.insert(peer)
+            }
             output("talking to \(peer); plain lines are sent to them")
         case .send(let peer, let text):
             guard let uid = requireSignedIn() else { return }
             guard let target = peer ?? withState({ currentPeer }) else { return fail("error: \(UserInputError.noPeer)") }
             guard text.utf8.count <= LineFramer.protocolMaxLineLength else { return fail("error: \(UserInputError.tooLong)") }
-            if peer != nil { withState { currentPeer = target } }
+            if peer != nil {
+                withState {
+                    currentPeer = target
+                    knownUIDs.insert(target)
+                }
+            }
             let header = MessageHeader(sender: uid, recipient: target, timestamp: MessageTimestamp.now(), kind: .text)
             send(.message(header: header, body: text), awaiting: .send(peer: target))
         case .history(let peer):
@@ -372,6 +387,9 @@ public final class ChatClientSession: @unchecked Sendable {
             withState { uploadDecision = .refused }
         case (.send(let peer), .serviceUnavailable?):
             output(UnsureSend.notice(peer: peer))
+        case (.friends, .friends(let list)?):
+            withState { knownUIDs.formUnion(list.map(\.uid)) }
+            output(TerminalText.escaped(line))
         case (.p2pDecline, .ok?):
             output("p2p: declined; the sender is told")
         case (.uploadFinal, _):
@@ -441,6 +459,7 @@ public final class ChatClientSession: @unchecked Sendable {
             showPeerPush(push)
         case .message(let record):
             let header = record.header
+            withState { _ = knownUIDs.insert(header.sender) }
             let prefix = "[\(MessageTimestamp.readable(header.timestamp))] \(header.sender)"
             let body = TerminalText.escaped(record.body)
             let fetch = "(fetch it with /get \(header.sender) \(body))"

@@ -2,6 +2,8 @@ import ArgumentParser
 import CLinux
 import ChatClient
 import Foundation
+import LineEditing
+import Synchronization
 import TLSSocket
 
 @main
@@ -23,6 +25,8 @@ struct Chat: ParsableCommand {
     @Option(help: "Seconds the direct peer-to-peer path has before the relay is tried as well.") var p2pRelayAfter = 1.0
     @Option(help: "Seconds to keep trying to reconnect after a lost connection (0: never).") var reconnectSeconds = 600.0
     @Option(help: "Seconds the server may take to answer before the connection is taken for lost.") var replyTimeout = 60.0
+    @Option(help: ArgumentHelp("Where the typed lines are kept across runs, on a terminal (default: ~/.config/chat/history).",
+                               valueName: "file")) var historyFile: String?
 
     func validate() throws {
         if caFile != nil && !tls { throw ValidationError("--ca-file is for --tls") }
@@ -41,12 +45,47 @@ struct Chat: ParsableCommand {
         peerOptions.directTimeoutSeconds = p2pTimeout
         peerOptions.relayAfterSeconds = p2pRelayAfter
         let server = ServerAddress(host: host, port: port ?? (tls ? 7891 : 7890), tls: tls ? try TLSClientContext(caFile: caFile) : nil)
+        let completer = Completer()
+        let editor = interactive ? startLineEditor(completer) : nil
+        let output: @Sendable (String) -> Void = { line in
+            if let editor { editor.print(line) } else { print(line) }
+        }
         let session = try ChatClientSession(server: server, downloads: DownloadsFolder(path: downloads), peerOptions: peerOptions,
-                                            reconnectSeconds: reconnectSeconds, replyLimit: replyTimeout) { print($0) }
-        if interactive { print("connected to \(host):\(server.port)\(tls ? " in TLS" : ""); /help lists the commands") }
-        let outcome = session.run(interactive: interactive) { readLine(strippingNewline: true) }
+                                            reconnectSeconds: reconnectSeconds, replyLimit: replyTimeout, output: output)
+        completer.session.withLock { $0 = session }
+        if interactive { output("connected to \(host):\(server.port)\(tls ? " in TLS" : ""); /help lists the commands") }
+        let outcome = session.run(interactive: interactive) {
+            if let editor { return editor.readLine() }
+            return readLine(strippingNewline: true)
+        }
         // 2: the connection was lost for good; 1 (scripts): a command failed.
         if outcome.connectionLost { throw ExitCode(2) }
         if !interactive && outcome.failedCommands > 0 { throw ExitCode(1) }
     }
+
+    /// Line editing on the terminal, its history in `--history-file` or the user's config
+    /// folder (created owner-only), never with a password.
+    private func startLineEditor(_ completer: Completer) -> LineEditor {
+        var settings = LineEditor.Settings()
+        settings.historyFile = historyFile ?? Self.defaultHistoryFile()
+        settings.keepInHistory = CommandCompletion.keepsInHistory
+        settings.completions = { line, word in completer.session.withLock { $0 }?.completions(line: line, word: word) ?? [] }
+        return LineEditor.start(settings)
+    }
+
+    /// `$XDG_CONFIG_HOME/chat/history`, or `~/.config/chat/history`; nil without a home.
+    private static func defaultHistoryFile() -> String? {
+        let environment = ProcessInfo.processInfo.environment
+        guard let config = environment["XDG_CONFIG_HOME"].flatMap({ $0.isEmpty ? nil : $0 })
+                ?? environment["HOME"].map({ $0 + "/.config" }) else { return nil }
+        let folder = config + "/chat"
+        guard (try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true,
+                                                        attributes: [.posixPermissions: 0o700])) != nil else { return nil }
+        return folder + "/history"
+    }
+}
+
+/// The session Tab completion asks, once there is one.
+private final class Completer: Sendable {
+    let session = Mutex<ChatClientSession?>(nil)
 }
