@@ -24,6 +24,7 @@ final class NATLab {
     struct Failure: Error, CustomStringConvertible { let description: String }
 
     static let serverAddress = "203.0.113.10"
+    static let otherServerAddress = "203.0.113.11"
     let prefix: String
     var server: String { "\(prefix)-srv" }
     var hostA: String { "\(prefix)-a" }
@@ -62,6 +63,8 @@ final class NATLab {
         try link(srv, "p2", nat2, "pub")
         for port in ["p1", "p2"] { try exec(srv, ["ip", "link", "set", port, "master", "br0", "up"]) }
         try exec(srv, ["ip", "addr", "add", "\(Self.serverAddress)/24", "dev", "br0"])
+        // A second address of the same server: another destination, for `crowdEphemeralPorts`.
+        try exec(srv, ["ip", "addr", "add", "\(Self.otherServerAddress)/24", "dev", "br0"])
         try exec(srv, ["ip", "link", "set", "br0", "up"])
         // NAT 1: two hosts on a bridge.
         try address(nat1, "pub", "203.0.113.1/24")
@@ -129,6 +132,19 @@ final class NATLab {
             guard process.isRunning else { throw Failure(description: "chatd exited in the lab (status \(process.terminationStatus))") }
             return (try? exec(server, ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/7890"])) != nil
         }
+    }
+
+    /// Narrows `namespace`'s ephemeral ports to `ports` of them and fills `timeWait` with
+    /// TIME-WAIT sockets (connections closed from this side first) to another destination
+    /// than the chat server's: a busy machine's state, where the port the kernel picks for an
+    /// unbound connect to the server is one those sockets still hold, and no socket can bind
+    /// it again. Returns how many TIME-WAIT sockets there are.
+    @discardableResult
+    func crowdEphemeralPorts(in namespace: String, ports: Int = 100, timeWait: Int = 80) throws -> Int {
+        try exec(namespace, ["sysctl", "-qw", "net.ipv4.ip_local_port_range=40000 \(40000 + ports - 1)"])
+        try exec(namespace, ["bash", "-c", "for i in $(seq \(timeWait)); do exec 3<>/dev/tcp/\(Self.otherServerAddress)/7890 && exec 3>&-; done"])
+        let sockets = try exec(namespace, ["ss", "-Htan", "state", "time-wait"])
+        return sockets.split(separator: "\n").count
     }
 
     /// Runs the `chat` client in `namespace` with `script` on its standard input.

@@ -203,6 +203,28 @@ struct PeerToPeerNATTests {
         #expect(run.output.contains("the relay is refused"))
     }
 
+    /// Both clients on one host whose ephemeral ports are nearly all held by TIME-WAIT
+    /// sockets: the chat connection binds a port of its own before connecting, so punching can
+    /// bind it again, and the transfer goes direct.
+    @Test func sameHostTransfersGoDirectAmongTimeWaitSockets() throws {
+        let lab = try NATLab(mapping: .portPreserving)
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("natlab-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer {
+            lab.tearDown()
+            try? FileManager.default.removeItem(at: folder)
+        }
+        try lab.startServer(dataDirectory: folder.appendingPathComponent("data"), log: folder.appendingPathComponent("chatd.log"))
+        let crowd = try lab.crowdEphemeralPorts(in: lab.hostA)
+        // Linux gives connect the even ports first (odd ones to bind): most of those are taken.
+        #expect(crowd >= 40, "the ports are crowded: \(crowd) in TIME-WAIT")
+        let run = try PeerToPeerRun.run(folder: folder, size: 2 << 20) { _, script, extra in
+            try lab.chat(in: lab.hostA, script: script, arguments: extra)
+        }
+        #expect(run.arrivedWhole, "\(run.output)")
+        #expect(run.wentDirect, "\(run.output)")
+    }
+
     @Test func sameNATConnectsThroughPrivateEndpoints() throws {
         let run = try transfer(.portPreserving, from: \.hostA, to: \.hostA2, size: 4 << 20)
         #expect(run.arrivedWhole, "\(run.output)")
