@@ -51,7 +51,9 @@ extension ChatClientSession {
         switch push {
         case .p2pOffer(let sender, _, let token, let size, let sha256, let name):
             withState { incomingOffers[token] = IncomingOffer(sender: sender, name: name, size: size, sha256: sha256) }
-            output("\(sender) offers \(TerminalText.escaped(name)) (\(size) bytes) directly: /accept \(token) or /decline \(token)")
+            report(ClientEvent(.push, "\(sender) offers \(TerminalText.escaped(name)) (\(size) bytes) directly: /accept \(token) or /decline \(token)",
+                               ["kind": .string("p2p offer"), "from": .string(sender), "name": .string(name), "size": .number(size),
+                                "token": .string(token)]))
             if peerOptions.acceptAutomatically {
                 // From the reader thread: queue the command without waiting for its reply.
                 guard let uid = withState({ signedInUID }), let local = privateEndpoint else { return }
@@ -60,14 +62,15 @@ extension ChatClientSession {
         case .p2pConnect(_, _, let token, let peerPublic, let peerPrivate, let relayKey):
             guard let transfer = withState({ outgoingTransfers.removeValue(forKey: token) }) else { return }
             startTransfer(token: token, relayKey: relayKey, peerPublic: peerPublic, peerPrivate: peerPrivate, chooses: true) { link in
-                try PeerTransfer.send(transfer.path, name: transfer.name, size: transfer.size, over: link)
+                try PeerTransfer.send(transfer.path, name: transfer.name, size: transfer.size, over: link, progressEvents: self.progressEvents)
             } describe: { outcome, route in
                 "p2p: sent \(transfer.name) to \(transfer.peer) \(route) in \(String(format: "%.2f", outcome.seconds)) s, \(outcome.rate)"
             }
         case .p2pDeclined(let sender, _, let token):
             guard let transfer = withState({ outgoingTransfers.removeValue(forKey: token) }) else { return }
             // The server says so too when the receiver went offline without answering.
-            output("p2p: \(sender) declined \(transfer.name) (or went offline before answering)")
+            report(ClientEvent(.p2p, "p2p: \(sender) declined \(transfer.name) (or went offline before answering)",
+                               ["phase": .string("declined by peer"), "peer": .string(sender), "name": .string(transfer.name)]))
             transferEnded()
         case .message, .addFriend:
             break
@@ -78,7 +81,8 @@ extension ChatClientSession {
     func connectToOffer(token: String, peerPublic: String, peerPrivate: String, relayKey: String) {
         guard let offer = withState({ incomingOffers.removeValue(forKey: token) }) else { return }
         startTransfer(token: token, relayKey: relayKey, peerPublic: peerPublic, peerPrivate: peerPrivate, chooses: false) { [self] link in
-            try PeerTransfer.receive(name: offer.name, size: offer.size, sha256: offer.sha256, over: link, into: downloads)
+            try PeerTransfer.receive(name: offer.name, size: offer.size, sha256: offer.sha256, over: link, into: downloads,
+                                     progressEvents: progressEvents)
         } describe: { outcome, route in
             "p2p: received \(TerminalText.escaped(offer.name)) from \(offer.sender) \(route) in \(String(format: "%.2f", outcome.seconds)) s, "
                 + "\(outcome.rate); saved \(TerminalText.escaped(outcome.detail))"
@@ -102,10 +106,15 @@ extension ChatClientSession {
             withState { transferLinks[ObjectIdentifier(link.stream)] = link.stream }
             defer { _ = withState { transferLinks.removeValue(forKey: ObjectIdentifier(link.stream)) } }
             do {
-                output(describe(try work(link.stream), link.route) + String(format: " (connected in %.2f s)", connectSeconds))
+                let outcome = try work(link.stream)
+                report(ClientEvent(.p2p, describe(outcome, link.route) + String(format: " (connected in %.2f s)", connectSeconds),
+                                   ["phase": .string(chooses ? "sent" : "received"), "route": .string(link.isDirect ? "direct" : "relay"),
+                                    "bytes": .number(outcome.bytes), "seconds": .string(String(format: "%.3f", outcome.seconds)),
+                                    "connect_seconds": .string(String(format: "%.3f", connectSeconds)), "detail": .string(outcome.detail)]))
             } catch {
                 // The error may name the offered file.
-                output("p2p: failed: \(TerminalText.escaped(String(describing: error)))")
+                report(ClientEvent(.p2p, "p2p: failed: \(TerminalText.escaped(String(describing: error)))",
+                                   ["phase": .string("failed"), "message": .string(String(describing: error))]))
             }
         }.start()
     }
@@ -117,7 +126,8 @@ extension ChatClientSession {
         let started = Date()
         let candidates = P2PCandidates.dialable(peerPublic: peerPublic, peerPrivate: peerPrivate)
         if options.directTimeoutSeconds > 0 {
-            output("p2p: connecting directly (\(candidates.map(\.description).joined(separator: ", ")))")
+            report(ClientEvent(.p2p, "p2p: connecting directly (\(candidates.map(\.description).joined(separator: ", ")))",
+                               ["phase": .string("connecting"), "endpoints": .strings(candidates.map(\.description))]))
         }
         let relay: (@Sendable () -> ByteStream?)?
         if options.allowRelay {
@@ -125,14 +135,15 @@ extension ChatClientSession {
         } else {
             relay = nil
         }
-        let output = self.output
+        let report = self.report
         let puncher = HolePuncher(localPort: localPort, token: token, chooses: chooses)
         let link = puncher.connect(to: candidates, directUntil: started.addingTimeInterval(options.directTimeoutSeconds),
                                    relayAfter: min(options.relayAfterSeconds, options.directTimeoutSeconds),
-                                   relay: relay, phase: { output("p2p: \($0)") })
+                                   relay: relay, phase: { report(ClientEvent(.p2p, "p2p: \($0)", ["phase": .string("relay")])) })
         guard let link else {
-            output(options.allowRelay ? "p2p: could not reach the peer, directly or through the relay"
-                                      : "p2p: no direct connection could be made, and the relay is refused (--no-relay)")
+            report(ClientEvent(.p2p, options.allowRelay ? "p2p: could not reach the peer, directly or through the relay"
+                                                        : "p2p: no direct connection could be made, and the relay is refused (--no-relay)",
+                               ["phase": .string("unreachable")]))
             return nil
         }
         return (link, Date().timeIntervalSince(started))

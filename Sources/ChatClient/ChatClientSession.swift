@@ -35,7 +35,10 @@ public final class ChatClientSession: @unchecked Sendable {
 
     /// The connection in use; replaced by a reconnect.
     var link: LineConnection
-    let output: @Sendable (String) -> Void
+    /// Where every event goes: printed for a person, or as JSON (`chat --json`).
+    let report: @Sendable (ClientEvent) -> Void
+    /// Where transfers' progress goes as events (`chat --json`); nil: a bar on a terminal.
+    let progressEvents: (@Sendable (ClientEvent) -> Void)?
     let state = NSCondition()
     private let sendLock = NSLock()
     var awaited: [Awaited] = []
@@ -78,14 +81,15 @@ public final class ChatClientSession: @unchecked Sendable {
 
     public init(server: ServerAddress, downloads: DownloadsFolder = DownloadsFolder(path: "downloads"),
                 peerOptions: PeerOptions = PeerOptions(), reconnectSeconds: Double = 600, replyLimit: Double = 60,
-                output: @escaping @Sendable (String) -> Void) throws {
+                progressAsEvents: Bool = false, report: @escaping @Sendable (ClientEvent) -> Void) throws {
         link = try LineConnection(to: server)
         self.downloads = downloads
         self.peerOptions = peerOptions
         self.server = server
         self.reconnectSeconds = reconnectSeconds
         self.replyLimit = replyLimit
-        self.output = output
+        self.report = report
+        progressEvents = progressAsEvents ? report : nil
     }
 
     /// How a run ended.
@@ -145,10 +149,27 @@ public final class ChatClientSession: @unchecked Sendable {
         CommandCompletion.candidates(line: line, word: word, uids: withState { knownUIDs })
     }
 
-    /// Prints `line` for a command that failed, and counts it.
+    /// A note for the user (the connection's state, a hint).
+    func output(_ line: String) { report(ClientEvent(.notice, line)) }
+
+    /// Tells of a command that failed (`line`: `error: ...`), and counts it.
     func fail(_ line: String) {
         withState { failedCommands += 1 }
-        output(line)
+        report(ClientEvent(.error, line, ["message": .string(line.hasPrefix("error: ") ? String(line.dropFirst(7)) : line)]))
+    }
+
+    /// `text`, `voice` or `file`, for a program reading the events.
+    static func kindWord(_ kind: MessageHeader.Kind) -> String {
+        switch kind {
+        case .text: return "text"
+        case .audio: return "voice"
+        case .file: return "file"
+        }
+    }
+
+    /// The server's reply `line`, shown escaped.
+    private func showReply(_ line: String, as text: String? = nil) {
+        report(ClientEvent(.reply, text ?? TerminalText.escaped(line), ["reply": .string(line)]))
     }
 
     private var isClosed: Bool {
@@ -162,7 +183,7 @@ public final class ChatClientSession: @unchecked Sendable {
     private func execute(_ command: UserCommand) {
         switch command {
         case .help:
-            output(UserCommand.helpText)
+            report(ClientEvent(.notice, UserCommand.helpText.split(separator: "\n").map(String.init)))
         case .wait(let seconds):
             Thread.sleep(forTimeInterval: seconds)
         case .quit:
@@ -242,7 +263,7 @@ public final class ChatClientSession: @unchecked Sendable {
         let decision = uploadDecision
         state.unlock()
         guard decision == .send else { return }
-        let progress = ProgressBar(label: "sending \(name)", total: size)
+        let progress = ProgressBar(label: "sending \(name)", total: size, events: progressEvents)
         var sent: Int64 = 0
         while sent < size {
             let chunk = file.readData(ofLength: Int(min(1 << 20, size - sent)))
@@ -371,10 +392,12 @@ public final class ChatClientSession: @unchecked Sendable {
                 signedInUID = uid
                 signedInWire = wire
             }
-            output(TerminalText.escaped(line))
+            showReply(line)
         case (.p2pOffer(let transfer), .p2pOffered(let token)?):
             withState { outgoingTransfers[token] = transfer }
-            output("p2p: offered \(transfer.name) to \(transfer.peer); waiting for them to accept")
+            report(ClientEvent(.p2p, "p2p: offered \(transfer.name) to \(transfer.peer); waiting for them to accept",
+                               ["phase": .string("offered"), "peer": .string(transfer.peer), "name": .string(transfer.name),
+                                "token": .string(token)]))
         case (.p2pAccept(let accepted), .p2pConnect(let token, let peerPublic, let peerPrivate, let relayKey)?) where token == accepted:
             connectToOffer(token: token, peerPublic: peerPublic, peerPrivate: peerPrivate, relayKey: relayKey)
         case (.uploadStart, .ok?):
@@ -383,34 +406,40 @@ public final class ChatClientSession: @unchecked Sendable {
                 uploadDecision = .send
             }
         case (.uploadStart, _):
-            output(TerminalText.escaped(line))
+            showReply(line)
             withState { uploadDecision = .refused }
         case (.send(let peer), .serviceUnavailable?):
-            output(UnsureSend.notice(peer: peer))
+            showReply(line, as: UnsureSend.notice(peer: peer))
         case (.friends, .friends(let list)?):
             withState { knownUIDs.formUnion(list.map(\.uid)) }
-            output(TerminalText.escaped(line))
+            showReply(line)
         case (.p2pDecline, .ok?):
-            output("p2p: declined; the sender is told")
+            report(ClientEvent(.p2p, "p2p: declined; the sender is told", ["phase": .string("declined")]))
         case (.uploadFinal, _):
-            output(reply == .ok ? "sent" : TerminalText.escaped(line))
+            showReply(line, as: reply == .ok ? "sent" : nil)
         case (.download(_, let name), .dataSize(let count)?):
             receiveFile(named: name, size: Int64(count))
         case (.history(let peer), .dataSize(let count)?):
             try? connection.send(.dataAnswer(.accept))
             guard let data = connection.read(count: count) else { return }
-            output("history with \(peer):")
-            guard let records = HistoryRecord.decodeAll(data) else {
-                // Not records as the protocol writes them: shown as they came rather than lost,
-                // line by line, escaped like any text from the network.
-                for line in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
-                    output(TerminalText.escaped(String(decoding: line, as: UTF8.self)))
-                }
-                return
+            madeProgress()
+            // Not records as the protocol writes them: shown as they came rather than lost,
+            // line by line, escaped like any text from the network.
+            let records = HistoryRecord.decodeAll(data)
+            let lines = records.map { $0.map { "  " + $0.readable } } ?? data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+                .map { TerminalText.escaped(String(decoding: $0, as: UTF8.self)) }
+            var fields: [String: ClientEvent.Value] = ["peer": .string(peer)]
+            if let records {
+                fields["records"] = .objects(records.map { record in
+                    ["from": record.header.sender, "to": record.header.recipient, "timestamp": record.header.timestamp,
+                     "kind": Self.kindWord(record.header.kind), "body": record.body]
+                })
+            } else {
+                fields["unreadable"] = .string(String(decoding: data, as: UTF8.self))
             }
-            for record in records { output("  " + record.readable) }
+            report(ClientEvent(.history, ["history with \(peer):"] + lines, fields))
         default:
-            output(TerminalText.escaped(line))
+            showReply(line)
         }
         withState { state.broadcast() }
     }
@@ -423,7 +452,7 @@ public final class ChatClientSession: @unchecked Sendable {
             return fail("error: cannot write into \(downloads.path)")
         }
         try? connection.send(.dataAnswer(.accept))
-        let progress = ProgressBar(label: "receiving \(name)", total: size)
+        let progress = ProgressBar(label: "receiving \(name)", total: size, events: progressEvents)
         var received: Int64 = 0
         while received < size {
             guard let bytes = connection.readSome(upTo: Int(min(1 << 20, size - received))) else { break }
@@ -445,7 +474,8 @@ public final class ChatClientSession: @unchecked Sendable {
             return fail("error: connection lost after \(received) of \(size) bytes; nothing kept")
         }
         do {
-            output("saved \(try file.keep()) (\(size) bytes)")
+            let path = try file.keep()
+            report(ClientEvent(.saved, "saved \(path) (\(size) bytes)", ["path": .string(path), "size": .number(size)]))
         } catch {
             fail("error: \(error)")
         }
@@ -454,7 +484,7 @@ public final class ChatClientSession: @unchecked Sendable {
     private func showPush(_ push: Push) {
         switch push {
         case .addFriend(let sender, _):
-            output("\(sender) added you as a friend")
+            report(ClientEvent(.push, "\(sender) added you as a friend", ["kind": .string("friend"), "from": .string(sender)]))
         case .p2pOffer, .p2pConnect, .p2pDeclined:
             showPeerPush(push)
         case .message(let record):
@@ -463,11 +493,14 @@ public final class ChatClientSession: @unchecked Sendable {
             let prefix = "[\(MessageTimestamp.readable(header.timestamp))] \(header.sender)"
             let body = TerminalText.escaped(record.body)
             let fetch = "(fetch it with /get \(header.sender) \(body))"
+            let text: String
             switch header.kind {
-            case .text: output("\(prefix): \(body)")
-            case .audio: output("\(prefix) sent a voice message: \(body) \(fetch)")
-            case .file: output("\(prefix) sent a file: \(body) \(fetch)")
+            case .text: text = "\(prefix): \(body)"
+            case .audio: text = "\(prefix) sent a voice message: \(body) \(fetch)"
+            case .file: text = "\(prefix) sent a file: \(body) \(fetch)"
             }
+            report(ClientEvent(.push, text, ["kind": .string(Self.kindWord(header.kind)), "from": .string(header.sender), "to": .string(header.recipient),
+                                             "timestamp": .string(header.timestamp), "body": .string(record.body)]))
         }
     }
 

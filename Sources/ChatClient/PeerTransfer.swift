@@ -16,12 +16,13 @@ enum PeerTransfer {
 
     struct Failure: Error, CustomStringConvertible { let description: String }
 
-    static func send(_ path: String, name: String, size: Int64, over link: ByteStream) throws -> Outcome {
+    static func send(_ path: String, name: String, size: Int64, over link: ByteStream,
+                     progressEvents: (@Sendable (ClientEvent) -> Void)? = nil) throws -> Outcome {
         let started = Date()
         guard let file = FileHandle(forReadingAtPath: path) else { throw Failure(description: "cannot read \(path)") }
         defer { try? file.close() }
         guard link.send(line: name) else { throw Failure(description: "link lost") }
-        let progress = ProgressBar(label: "p2p \(name)", total: size)
+        let progress = ProgressBar(label: "p2p \(name)", total: size, events: progressEvents)
         var sent: Int64 = 0
         while sent < size {
             let chunk = file.readData(ofLength: Int(min(1 << 20, size - sent)))
@@ -36,14 +37,15 @@ enum PeerTransfer {
         return Outcome(bytes: size, seconds: Date().timeIntervalSince(started), detail: name)
     }
 
-    static func receive(name: String, size: Int64, sha256: String, over link: ByteStream, into downloads: DownloadsFolder) throws -> Outcome {
+    static func receive(name: String, size: Int64, sha256: String, over link: ByteStream, into downloads: DownloadsFolder,
+                        progressEvents: (@Sendable (ClientEvent) -> Void)? = nil) throws -> Outcome {
         let started = Date()
         guard let announced = link.readLine(timeout: 30), announced == name else {
             throw Failure(description: "the sender announced another file")
         }
         let file = try PartialFile(named: name, in: downloads)
         let hasher = SHA256Hasher()
-        let progress = ProgressBar(label: "p2p \(name)", total: size)
+        let progress = ProgressBar(label: "p2p \(name)", total: size, events: progressEvents)
         var received: Int64 = 0
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
         while received < size {

@@ -1,7 +1,8 @@
 import Foundation
 
 /// `[=====>     ] 45.2 / 100.0 MiB  12.3 MiB/s  6 s left` on standard error, redrawn at most
-/// ten times a second, only on a terminal and only once a transfer has taken a moment.
+/// ten times a second, only on a terminal and only once a transfer has taken a moment; or,
+/// given `events` (`chat --json`), a `progress` event at most four times a second and at the end.
 final class ProgressBar {
     private let total: Int64
     private let label: String
@@ -9,15 +10,31 @@ final class ProgressBar {
     private var lastDraw = Date.distantPast
     private var drawn = false
     private let enabled: Bool
+    private let events: (@Sendable (ClientEvent) -> Void)?
+    private let rawLabel: String
+    private var lastEvent = Date.distantPast
 
-    init(label: String, total: Int64) {
+    init(label: String, total: Int64, events: (@Sendable (ClientEvent) -> Void)? = nil) {
         // A peer-to-peer label names the offered file: escaped like any text from the network.
         self.label = TerminalText.escaped(label)
+        rawLabel = label
         self.total = total
-        enabled = isatty(STDOUT_FILENO) == 1 && isatty(STDERR_FILENO) == 1
+        self.events = events
+        enabled = events == nil && isatty(STDOUT_FILENO) == 1 && isatty(STDERR_FILENO) == 1
+    }
+
+    private func event(_ done: Int64) {
+        events?(ClientEvent(.progress, "\(label): \(done) of \(total) bytes",
+                            ["label": .string(rawLabel), "done": .number(done), "total": .number(total)]))
     }
 
     func update(_ done: Int64) {
+        if events != nil {
+            let now = Date()
+            guard now.timeIntervalSince(lastEvent) >= 0.25 else { return }
+            lastEvent = now
+            return event(done)
+        }
         guard enabled else { return }
         let now = Date()
         let elapsed = now.timeIntervalSince(started)
@@ -36,6 +53,7 @@ final class ProgressBar {
     }
 
     func finish() {
+        if events != nil { return event(total) }
         if drawn { FileHandle.standardError.write(Data("\n".utf8)) }
     }
 }

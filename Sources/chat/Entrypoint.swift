@@ -25,6 +25,7 @@ struct Chat: ParsableCommand {
     @Option(help: "Seconds the direct peer-to-peer path has before the relay is tried as well.") var p2pRelayAfter = 1.0
     @Option(help: "Seconds to keep trying to reconnect after a lost connection (0: never).") var reconnectSeconds = 600.0
     @Option(help: "Seconds the server may take to answer before the connection is taken for lost.") var replyTimeout = 60.0
+    @Flag(help: "For scripts: one JSON object per event (reply, push, progress, p2p phase...) instead of text.") var json = false
     @Option(help: ArgumentHelp("Where the typed lines are kept across runs, on a terminal (default: ~/.config/chat/history).",
                                valueName: "file")) var historyFile: String?
 
@@ -46,21 +47,30 @@ struct Chat: ParsableCommand {
         peerOptions.relayAfterSeconds = p2pRelayAfter
         let server = ServerAddress(host: host, port: port ?? (tls ? 7891 : 7890), tls: tls ? try TLSClientContext(caFile: caFile) : nil)
         let completer = Completer()
-        let editor = interactive ? startLineEditor(completer) : nil
-        let output: @Sendable (String) -> Void = { line in
-            if let editor { editor.print(line) } else { print(line) }
+        // JSON is for programs: no line editor even on a terminal.
+        let editor = interactive && !json ? startLineEditor(completer) : nil
+        let json = json
+        let report: @Sendable (ClientEvent) -> Void = { event in
+            if json { return print(event.json) }
+            for line in event.lines {
+                if let editor { editor.print(line) } else { print(line) }
+            }
         }
         let session = try ChatClientSession(server: server, downloads: DownloadsFolder(path: downloads), peerOptions: peerOptions,
-                                            reconnectSeconds: reconnectSeconds, replyLimit: replyTimeout, output: output)
+                                            reconnectSeconds: reconnectSeconds, replyLimit: replyTimeout, progressAsEvents: json,
+                                            report: report)
         completer.session.withLock { $0 = session }
-        if interactive { output("connected to \(host):\(server.port)\(tls ? " in TLS" : ""); /help lists the commands") }
-        let outcome = session.run(interactive: interactive) {
+        if interactive || json {
+            report(ClientEvent(.notice, "connected to \(host):\(server.port)\(tls ? " in TLS" : ""); /help lists the commands",
+                               ["state": .string("connected")]))
+        }
+        let outcome = session.run(interactive: interactive && !json) {
             if let editor { return editor.readLine() }
             return readLine(strippingNewline: true)
         }
         // 2: the connection was lost for good; 1 (scripts): a command failed.
         if outcome.connectionLost { throw ExitCode(2) }
-        if !interactive && outcome.failedCommands > 0 { throw ExitCode(1) }
+        if (!interactive || json) && outcome.failedCommands > 0 { throw ExitCode(1) }
     }
 
     /// Line editing on the terminal, its history in `--history-file` or the user's config

@@ -56,8 +56,8 @@ enum FakeServer {
         let lines = Lines()
         let session = try ChatClientSession(server: ServerAddress(host: "127.0.0.1", port: Int(UInt16(bigEndian: address.sin_port))),
                                             downloads: DownloadsFolder(path: NSTemporaryDirectory() + "unused-\(UUID().uuidString)"),
-                                            reconnectSeconds: 0) {
-            lines.append($0)
+                                            reconnectSeconds: 0) { event in
+            for line in event.lines { lines.append(line) }
         }
         let connection = accept(listener, nil, nil)
         guard connection >= 0 else { throw Failure(step: "accept") }

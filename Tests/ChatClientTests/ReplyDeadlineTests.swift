@@ -20,7 +20,9 @@ import Testing
         let lines = FakeServer.Lines()
         let session = try ChatClientSession(server: ServerAddress(host: "127.0.0.1", port: Int(UInt16(bigEndian: address.sin_port))),
                                             downloads: DownloadsFolder(path: NSTemporaryDirectory() + "unused-\(UUID().uuidString)"),
-                                            reconnectSeconds: 0, replyLimit: 1) { lines.append($0) }
+                                            reconnectSeconds: 0, replyLimit: 1) { event in
+            for line in event.lines { lines.append(line) }
+        }
         let connection = accept(listener, nil, nil)
         defer { close(connection) }
         var script = ["/signup 123456 pw"]

@@ -82,4 +82,31 @@ import Testing
         let out = try output(of: try runChat("/to 123456 hi\n/friends\n/quit\n"))
         #expect(out.components(separatedBy: "error: sign in first").count == 3)
     }
+
+    /// `--json`: every line is one JSON object, an event with its kind, the text a person
+    /// would read, and its own fields.
+    @Test func jsonModePrintsOneObjectPerEvent() throws {
+        let (bob, b) = try system.signedInUser()
+        let alice = TestUIDs.make()
+        let chat = try runChat("/signup \(alice) pw\n/signin \(alice) pw\n/to \(b) hi bob\n", extraArguments: ["--json"], moreToCome: true)
+        try chat.waitForOutput(containing: [#""reply":"ok""#])
+        #expect(try bob.readLine().hasPrefix("\(alice) to \(b) "))
+        #expect(try bob.readLine() == "hi bob")
+        try bob.send("\(b) to \(alice) 202612070530 text\nhi \"alice\"\n")
+        #expect(try bob.readLine() == "ok")
+        try chat.waitForOutput(containing: [#""body":"hi \"alice\"""#])
+        try chat.send("/history \(b)\n/get \(b) nothing.bin\n/quit\n")
+        let events = try output(of: chat).split(separator: "\n").map { line in
+            try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "not a JSON object: \(line)")
+        }
+        #expect(events.allSatisfy { $0["event"] is String && $0["text"] is String })
+        #expect(events.contains { $0["event"] as? String == "reply" && $0["reply"] as? String == "signin successfully" })
+        let push = try #require(events.first { $0["event"] as? String == "push" })
+        #expect(push["from"] as? String == b && push["kind"] as? String == "text" && push["body"] as? String == "hi \"alice\"")
+        let history = try #require(events.first { $0["event"] as? String == "history" })
+        let records = try #require(history["records"] as? [[String: String]])
+        #expect(records.map { $0["body"] } == ["hi bob", "hi \"alice\""])
+        #expect(events.contains { $0["event"] as? String == "reply" && $0["reply"] as? String == "No such file" })
+        #expect(chat.process.terminationStatus == 1, "the download was refused")
+    }
 }

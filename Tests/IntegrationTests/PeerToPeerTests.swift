@@ -82,6 +82,26 @@ struct PeerToPeerRun {
         #expect(run.leftNoHistory)
     }
 
+    /// `--json`: the transfer's phases and progress as events a program can follow.
+    @Test func jsonModeShowsTheTransfersPhasesAndProgress() throws {
+        let folder = try folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let run = try PeerToPeerRun.run(folder: folder, size: 2 << 20, senderArguments: ["--json"], receiverArguments: ["--json"],
+                                        launch: launch)
+        #expect(run.arrivedWhole, "\(run.output)")
+        let events = run.output.split(separator: "\n").compactMap { line in
+            (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
+        }
+        #expect(events.count == run.output.split(separator: "\n").count, "every line is a JSON object:\n\(run.output)")
+        let phases = events.filter { $0["event"] as? String == "p2p" }.compactMap { $0["phase"] as? String }
+        #expect(phases.contains("offered") && phases.contains("connecting") && phases.contains("sent") && phases.contains("received"),
+                "\(phases)")
+        let received = try #require(events.first { $0["phase"] as? String == "received" })
+        #expect(received["route"] as? String == "direct" && received["bytes"] as? Int == 2 << 20)
+        #expect(events.contains { $0["event"] as? String == "progress" && $0["done"] as? Int == 2 << 20 && $0["total"] as? Int == 2 << 20 })
+        #expect(events.contains { $0["event"] as? String == "push" && $0["kind"] as? String == "p2p offer" })
+    }
+
     /// The receiver killed in the middle of a transfer: the file being written had no name
     /// yet, so nothing is left in its downloads folder; the sender is told the link was lost.
     @Test func aReceiverKilledMidTransferLeavesNoPartialFile() throws {
