@@ -75,4 +75,39 @@ import Testing
         again.type("/quit\r")
         #expect(again.process.exits(within: .seconds(30)))
     }
+
+    /// The gateway killed under a user typing: the terminal says so, a line entered while
+    /// reconnecting is refused with a note (not sent later), and once back the client is
+    /// signed in again and the next line goes.
+    @Test func aReconnectIsToldAndTheLineTypedMeanwhileRefused() throws {
+        let system = try ChatSystem()
+        defer { system.stop(); system.removeData() }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("terminal-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let bob = try system.registeredUser(), alice = TestUIDs.make()
+        let terminal = try ChatTerminal(["--port", String(system.port), "--history-file", folder.appendingPathComponent("history").path])
+        try terminal.waitFor("/help lists the commands")
+        terminal.type("/signup \(alice) pw\r/signin \(alice) pw\r")
+        try terminal.waitFor("signin successfully")
+
+        let supervisor = system.supervisor.processIdentifier
+        kill(supervisor, SIGSTOP)
+        var resumed = false
+        defer { if !resumed { kill(supervisor, SIGCONT) } }
+        kill(try #require(system.childPID("gateway")), SIGKILL)
+        try terminal.waitFor("disconnected from the server; reconnecting")
+        terminal.type("/to \(bob) typed while offline\r")
+        try terminal.waitFor("error: not connected to the server (reconnecting); not sent")
+        kill(supervisor, SIGCONT)
+        resumed = true
+        try terminal.waitFor("reconnected; signed in again as \(alice)", timeout: .seconds(60))
+
+        let reader = try TestClient(port: system.port)
+        #expect(try reader.ask("signin \(bob) pw") == "signin successfully")
+        terminal.type("/to \(bob) back again\r")
+        #expect(try reader.readLine().hasPrefix("\(alice) to \(bob) "))
+        #expect(try reader.readLine() == "back again", "the offline line was never sent")
+        terminal.type("/quit\r")
+        #expect(terminal.process.exits(within: .seconds(30)))
+    }
 }
