@@ -146,7 +146,8 @@ let package = Package(
         ]),
         // Depends on the executables so `swift test` builds them; the tests run them as users do.
         .testTarget(name: "IntegrationTests", dependencies: [
-            "ChatRuntime", "ChatBus", "ZeroMQ", "ChatCrypto", "SQLite", "ChatTestSupport", "CLinux", .product(name: "Logging", package: "swift-log"),
+            "ChatRuntime", "ChatBus", "ZeroMQ", "ChatCrypto", "SQLite", "ChatTestSupport", "CLinux", "ChatBenchmark",
+            .product(name: "Logging", package: "swift-log"),
             "chatd", "chat", "chat-bench",
         ]),
     ],

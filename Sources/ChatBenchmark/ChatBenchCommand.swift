@@ -142,23 +142,56 @@ struct FileCommand: ParsableCommand {
 }
 
 struct PeerCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "p2p", abstract: "One peer-to-peer transfer direct, one through the relay, on loopback.")
+    static let configuration = CommandConfiguration(
+        commandName: "p2p",
+        abstract: "Peer-to-peer transfers timed from the offer: on loopback direct and through the relay, or across the NAT lab.",
+        discussion: """
+            Prints, for each path, the time from the offer (the server's `p2p offered`) to the receiver's first bytes \
+            and to the file received and checked. --nat-lab (root, ip netns, iptables) runs the clients behind two \
+            port-preserving NATs (direct) and behind two port-randomising ones (relay), the server on the public side.
+            """)
 
     @OptionGroup var target: TargetOptions
     @Option(help: "File size in MiB.") var sizeMib = 256
+    @Flag(help: "Across NATs in network namespaces instead of on loopback (needs root).") var natLab = false
 
     func validate() throws {
         if target.tls { throw ValidationError("p2p runs over the plaintext port only") }
+        if natLab && target.port != nil { throw ValidationError("--nat-lab starts its own server in the lab") }
     }
 
     func run() throws {
-        try target.withSystem { connection in
-            let port = connection.port
-            print("== p2p: \(sizeMib) MiB between two chat clients on loopback")
-            for run in try PeerBenchmark(port: port, bytes: sizeMib << 20).run(uidBase: target.uidBase) {
-                print("\(run.route.padding(7)) \(run.report)")
+        let benchmark = PeerBenchmark(bytes: sizeMib << 20)
+        var runs: [PeerBenchmark.Run] = []
+        if natLab {
+            print("== p2p: \(sizeMib) MiB between two chat clients behind NATs (network namespaces)")
+            let chatd = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("chatd")
+            for (index, (label, mapping)) in [("port-preserving NATs", NATLab.Mapping.portPreserving), ("randomising NATs", .randomPorts)].enumerated() {
+                let lab = try NATLab(mapping: mapping)
+                let folder = FileManager.default.temporaryDirectory.appendingPathComponent("chat-bench-lab-\(UUID().uuidString)")
+                defer {
+                    lab.tearDown()
+                    try? FileManager.default.removeItem(at: folder)
+                }
+                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+                try lab.startServer(chatd: chatd, dataDirectory: folder.appendingPathComponent("data"), log: folder.appendingPathComponent("chatd.log"))
+                runs.append(try benchmark.run(label, at: .lab(lab, sender: lab.hostA, receiver: lab.hostB),
+                                              uids: (target.uidBase + 2 * index, target.uidBase + 2 * index + 1)))
+            }
+        } else {
+            try target.withSystem { connection in
+                print("== p2p: \(sizeMib) MiB between two chat clients on loopback")
+                for (index, (label, arguments)) in [("loopback", [String]()), ("relay forced", ["--p2p-timeout", "0"])].enumerated() {
+                    runs.append(try benchmark.run(label, at: .loopback(port: connection.port),
+                                                  uids: (target.uidBase + 10 + 2 * index, target.uidBase + 11 + 2 * index), arguments: arguments))
+                }
             }
         }
+        print("path                   route   offer->first byte   offer->done")
+        for run in runs {
+            print("\(run.label.padding(22)) \(run.route.padding(7)) \(String(format: "%17.3f s", run.offerToFirstByte))   \(String(format: "%9.3f s", run.offerToDone))")
+        }
+        for run in runs { print("  \(run.label): \(run.report)") }
     }
 }
 

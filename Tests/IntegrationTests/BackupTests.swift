@@ -1,3 +1,4 @@
+import ChatBenchmark
 import ChatTestSupport
 import Foundation
 import Testing

@@ -1,3 +1,4 @@
+import ChatBenchmark
 import Foundation
 import Testing
 

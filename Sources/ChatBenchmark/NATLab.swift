@@ -1,5 +1,4 @@
 import ChatRuntime
-import ChatTestSupport
 import Foundation
 
 /// A small internet in network namespaces: a public side (203.0.113.0/24) with the chat
@@ -13,28 +12,29 @@ import Foundation
 /// ```
 /// Each NAT drops new inbound connections on its public side, as a home router does. It sets
 /// itself up in `init` and tears itself down in `tearDown` (and tears down leftovers first).
-final class NATLab {
-    enum Mapping {
+/// The tests run transfers through it, and so does `chat-bench p2p --nat-lab`.
+public final class NATLab: @unchecked Sendable {
+    public enum Mapping: Sendable {
         /// Plain MASQUERADE: keeps the source port when it can, like most home NATs.
         case portPreserving
         /// MASQUERADE --random-fully: a new random port for every destination.
         case randomPorts
     }
 
-    struct Failure: Error, CustomStringConvertible { let description: String }
+    public struct Failure: Error, CustomStringConvertible { public let description: String }
 
-    static let serverAddress = "203.0.113.10"
-    static let otherServerAddress = "203.0.113.11"
-    let prefix: String
-    var server: String { "\(prefix)-srv" }
-    var hostA: String { "\(prefix)-a" }
-    var hostA2: String { "\(prefix)-a2" }
-    var hostB: String { "\(prefix)-b" }
+    public static let serverAddress = "203.0.113.10"
+    public static let otherServerAddress = "203.0.113.11"
+    public let prefix: String
+    public var server: String { "\(prefix)-srv" }
+    public var hostA: String { "\(prefix)-a" }
+    public var hostA2: String { "\(prefix)-a2" }
+    public var hostB: String { "\(prefix)-b" }
     private var namespaces: [String] { ["srv", "nat1", "nat2", "a", "a2", "b"].map { "\(prefix)-\($0)" } }
     private var serverProcess: Process?
 
     /// Root, `ip netns` and iptables all work here.
-    static let isAvailable: Bool = {
+    public static let isAvailable: Bool = {
         guard getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/sbin/iptables") || which("iptables") else { return false }
         let probe = "chatlab-probe-\(getpid())"
         guard (try? run(["ip", "netns", "add", probe])) != nil else { return false }
@@ -42,7 +42,7 @@ final class NATLab {
         return (try? run(["ip", "netns", "exec", probe, "iptables", "-t", "nat", "-L"])) != nil
     }()
 
-    init(mapping: Mapping) throws {
+    public init(mapping: Mapping) throws {
         prefix = "cl\(getpid() % 100_000)\(Int.random(in: 0..<100))"
         tearDown()
         do { try build(mapping) } catch {
@@ -112,11 +112,11 @@ final class NATLab {
         try exec(namespace, ["ip", "route", "add", "default", "via", gateway])
     }
 
-    /// Starts chatd in the server's namespace and waits until it listens.
-    func startServer(dataDirectory: URL, log: URL) throws {
+    /// Starts `chatd` (that binary) in the server's namespace and waits until it listens on 7890.
+    public func startServer(chatd: URL, dataDirectory: URL, log: URL) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["ip", "netns", "exec", server, ChatSystem.binaries.appendingPathComponent("chatd").path,
+        process.arguments = ["ip", "netns", "exec", server, chatd.path,
                              "--data-dir", dataDirectory.path, "--set", "auth.scrypt_n=16", "--exit-with-parent", String(getpid())]
         guard FileManager.default.createFile(atPath: log.path, contents: nil) else {
             throw Failure(description: "cannot create \(log.path)")
@@ -127,10 +127,13 @@ final class NATLab {
         // chatd watches this process (--exit-with-parent); see ProcessLauncher.
         try ProcessLauncher.shared.launch(process)
         serverProcess = process
-        try waitUntil("chatd to listen in the lab; log:\n\((try? String(contentsOf: log, encoding: .utf8)) ?? "")",
-                      timeout: .seconds(30), interval: .milliseconds(100)) {
+        let deadline = Date().addingTimeInterval(30)
+        while (try? exec(server, ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/7890"])) == nil {
             guard process.isRunning else { throw Failure(description: "chatd exited in the lab (status \(process.terminationStatus))") }
-            return (try? exec(server, ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/7890"])) != nil
+            guard Date() < deadline else {
+                throw Failure(description: "chatd did not listen in the lab within 30 s; log:\n\((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+            }
+            Thread.sleep(forTimeInterval: 0.1)
         }
     }
 
@@ -140,22 +143,21 @@ final class NATLab {
     /// unbound connect to the server is one those sockets still hold, and no socket can bind
     /// it again. Returns how many TIME-WAIT sockets there are.
     @discardableResult
-    func crowdEphemeralPorts(in namespace: String, ports: Int = 100, timeWait: Int = 80) throws -> Int {
+    public func crowdEphemeralPorts(in namespace: String, ports: Int = 100, timeWait: Int = 80) throws -> Int {
         try exec(namespace, ["sysctl", "-qw", "net.ipv4.ip_local_port_range=40000 \(40000 + ports - 1)"])
         try exec(namespace, ["bash", "-c", "for i in $(seq \(timeWait)); do exec 3<>/dev/tcp/\(Self.otherServerAddress)/7890 && exec 3>&-; done"])
         let sockets = try exec(namespace, ["ss", "-Htan", "state", "time-wait"])
         return sockets.split(separator: "\n").count
     }
 
-    /// Runs the `chat` client in `namespace` with `script` on its standard input.
-    func chat(in namespace: String, script: String, arguments: [String]) throws -> ScriptedChat {
-        try ScriptedChat(["--host", Self.serverAddress, "--port", "7890"] + arguments, script: script,
-                         wrapper: ["ip", "netns", "exec", namespace])
-    }
-
-    func tearDown() {
-        // SIGTERM, and SIGKILL if it is still running after 20 s.
-        serverProcess?.stop(with: SIGTERM, within: .seconds(20))
+    public func tearDown() {
+        if let serverProcess, serverProcess.isRunning {
+            // SIGTERM, and SIGKILL if it is still running after 20 s.
+            serverProcess.terminate()
+            let deadline = Date().addingTimeInterval(20)
+            while serverProcess.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+            if serverProcess.isRunning { kill(serverProcess.processIdentifier, SIGKILL) }
+        }
         for namespace in namespaces {
             _ = try? Self.run(["ip", "netns", "del", namespace])
         }
@@ -166,9 +168,10 @@ final class NATLab {
         try Self.run(["ip", "netns", "exec", namespace] + command)
     }
 
-    /// Runs a set-up command to its end; one still running after `timeout` is killed and fails.
+    /// Runs a set-up command to its end, its output returned; one still running after
+    /// `timeout` is killed and fails.
     @discardableResult
-    static func run(_ command: [String], timeout: Duration = .seconds(30)) throws -> String {
+    public static func run(_ command: [String], timeout: Duration = .seconds(30)) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = command
@@ -176,13 +179,38 @@ final class NATLab {
         process.standardOutput = pipe
         process.standardError = pipe
         try process.run()
-        let output = ChildOutput(pipe)
-        guard output.ends(within: timeout), process.exits(within: .seconds(10)) else {
-            process.stop(with: SIGKILL, within: .seconds(10))
-            throw Failure(description: "\(command.joined(separator: " ")) did not finish within \(timeout): \(output.text)")
+        let output = CommandOutput()
+        let reader = Thread { output.set(pipe.fileHandleForReading.readDataToEndOfFile()) }
+        reader.start()
+        guard output.done.wait(timeout: .now() + .seconds(Int(timeout.components.seconds))) == .success else {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            throw Failure(description: "\(command.joined(separator: " ")) did not finish within \(timeout)")
         }
-        guard process.terminationStatus == 0 else { throw Failure(description: "\(command.joined(separator: " ")): \(output.text)") }
-        return output.text
+        process.waitUntilExit()
+        let text = output.text
+        guard process.terminationStatus == 0 else { throw Failure(description: "\(command.joined(separator: " ")): \(text)") }
+        return text
+    }
+
+    /// What a command printed, read to its end on a thread of its own.
+    private final class CommandOutput: @unchecked Sendable {
+        let done = DispatchSemaphore(value: 0)
+        private var data = Data()
+        private let lock = NSLock()
+
+        func set(_ data: Data) {
+            lock.lock()
+            self.data = data
+            lock.unlock()
+            done.signal()
+        }
+
+        var text: String {
+            lock.lock()
+            defer { lock.unlock() }
+            return String(decoding: data, as: UTF8.self)
+        }
     }
 
     private static func which(_ tool: String) -> Bool { (try? run(["which", tool])) != nil }
