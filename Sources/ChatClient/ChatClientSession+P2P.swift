@@ -61,6 +61,8 @@ extension ChatClientSession {
             }
         case .p2pConnect(_, _, let token, let peerPublic, let peerPrivate, let relayKey):
             guard let transfer = withState({ outgoingTransfers.removeValue(forKey: token) }) else { return }
+            report(ClientEvent(.p2p, "p2p: \(transfer.peer) accepted \(transfer.name)",
+                               ["phase": .string("accepted"), "peer": .string(transfer.peer), "name": .string(transfer.name)]))
             startTransfer(token: token, relayKey: relayKey, peerPublic: peerPublic, peerPrivate: peerPrivate, chooses: true) { link in
                 try PeerTransfer.send(transfer.path, name: transfer.name, size: transfer.size, over: link, progressEvents: self.progressEvents)
             } describe: { outcome, route in

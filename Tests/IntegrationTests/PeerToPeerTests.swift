@@ -95,7 +95,8 @@ struct PeerToPeerRun {
         }
         #expect(events.count == run.output.split(separator: "\n").count, "every line is a JSON object:\n\(run.output)")
         let phases = events.filter { $0["event"] as? String == "p2p" }.compactMap { $0["phase"] as? String }
-        #expect(phases.contains("offered") && phases.contains("connecting") && phases.contains("sent") && phases.contains("received"),
+        #expect(phases.contains("offered") && phases.contains("accepted") && phases.contains("connecting") && phases.contains("sent")
+                && phases.contains("received"),
                 "\(phases)")
         let received = try #require(events.first { $0["phase"] as? String == "received" })
         #expect(received["route"] as? String == "direct" && received["bytes"] as? Int == 2 << 20)
