@@ -141,7 +141,7 @@ public final class ChatClientSession: @unchecked Sendable {
         if sayGoodbye { try? connection.send(.offline) }
         waitForClose(timeout: 5)
         connection.shutdown()
-        return withState { Outcome(failedCommands: failedCommands, connectionLost: lostForGood) }
+        return withState { Outcome(failedCommands: failedCommands, connectionLost: lostForGood || signedInElsewhere) }
     }
 
     /// What Tab completes for `word` in `line`: commands, and the uids seen this session.
