@@ -35,9 +35,10 @@ static inline void line_buffer_standard_output(void) {
 
 // open(folder, O_TMPFILE): a new file in `folder` with no name yet, so a process killed while
 // writing it leaves nothing behind; -1 (EOPNOTSUPP, EISDIR) where the file system cannot.
-// O_TMPFILE needs _GNU_SOURCE, hence the value written out (that of x86-64 and arm64 Linux).
+// O_TMPFILE is __O_TMPFILE | O_DIRECTORY and needs _GNU_SOURCE: __O_TMPFILE's value is written
+// out (the same on x86-64 and arm64), O_DIRECTORY taken from the headers (it differs).
 static inline int open_unnamed_file(const char *folder) {
-    return open(folder, 020000000 | 0200000 | O_WRONLY | O_CLOEXEC, 0644);
+    return open(folder, 020000000 | O_DIRECTORY | O_WRONLY | O_CLOEXEC, 0644);
 }
 
 // A new pseudo-terminal, unlocked: its master side's descriptor, and in `number` the N of

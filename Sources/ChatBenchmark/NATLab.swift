@@ -117,7 +117,11 @@ public final class NATLab: @unchecked Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["ip", "netns", "exec", server, chatd.path,
-                             "--data-dir", dataDirectory.path, "--set", "auth.scrypt_n=16", "--exit-with-parent", String(getpid())]
+                             "--data-dir", dataDirectory.path, "--set", "auth.scrypt_n=16",
+                             // Every client of a NAT comes from its one public address (and
+                             // `crowdEphemeralPorts` opens dozens of connections at once from it).
+                             "--set", "gateway.max_unauthenticated_per_address=0",
+                             "--exit-with-parent", String(getpid())]
         guard FileManager.default.createFile(atPath: log.path, contents: nil) else {
             throw Failure(description: "cannot create \(log.path)")
         }

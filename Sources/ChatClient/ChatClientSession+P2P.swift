@@ -55,9 +55,10 @@ extension ChatClientSession {
                                ["kind": .string("p2p offer"), "from": .string(sender), "name": .string(name), "size": .number(size),
                                 "token": .string(token)]))
             if peerOptions.acceptAutomatically {
-                // From the reader thread: queue the command without waiting for its reply.
+                // From the reader thread: queued without waiting for its reply, and never into
+                // the middle of a data exchange.
                 guard let uid = withState({ signedInUID }), let local = privateEndpoint else { return }
-                _ = try? enqueue(.p2p(uid: uid, .accept(token: token, privateEndpoint: local)), awaiting: .p2pAccept(token: token))
+                enqueueFromReader(.p2p(uid: uid, .accept(token: token, privateEndpoint: local)), awaiting: .p2pAccept(token: token))
             }
         case .p2pConnect(_, _, let token, let peerPublic, let peerPrivate, let relayKey):
             guard let transfer = withState({ outgoingTransfers.removeValue(forKey: token) }) else { return }
@@ -73,7 +74,11 @@ extension ChatClientSession {
             // The server says so too when the receiver went offline without answering.
             report(ClientEvent(.p2p, "p2p: \(sender) declined \(transfer.name) (or went offline before answering)",
                                ["phase": .string("declined by peer"), "peer": .string(sender), "name": .string(transfer.name)]))
-            transferEnded()
+            // Ended for `/wait-p2p`, though no transfer ran.
+            withState {
+                endedTransfers += 1
+                state.broadcast()
+            }
         case .message, .addFriend:
             break
         }
@@ -104,8 +109,12 @@ extension ChatClientSession {
             let link = punch(token: token, relayKey: relayKey, peerPublic: peerPublic, peerPrivate: peerPrivate,
                              localPort: local.port, chooses: chooses)
             guard let (link, connectSeconds) = link else { return }
-            // Cut by `/quit` confirmed while it runs.
-            withState { transferLinks[ObjectIdentifier(link.stream)] = link.stream }
+            // Cut by `/quit` confirmed while it runs (or just before).
+            let cancelled = withState {
+                transferLinks[ObjectIdentifier(link.stream)] = link.stream
+                return transfersCancelled
+            }
+            if cancelled { link.stream.shutdown() }
             defer { _ = withState { transferLinks.removeValue(forKey: ObjectIdentifier(link.stream)) } }
             do {
                 let outcome = try work(link.stream)
@@ -139,10 +148,21 @@ extension ChatClientSession {
         }
         let report = self.report
         let puncher = HolePuncher(localPort: localPort, token: token, chooses: chooses)
+        // Cut by `/quit` confirmed while it searches.
+        let cancelledAlready = withState {
+            punchers[ObjectIdentifier(puncher)] = puncher
+            return transfersCancelled
+        }
+        defer { _ = withState { punchers.removeValue(forKey: ObjectIdentifier(puncher)) } }
+        if cancelledAlready { puncher.cancel() }
         let link = puncher.connect(to: candidates, directUntil: started.addingTimeInterval(options.directTimeoutSeconds),
                                    relayAfter: min(options.relayAfterSeconds, options.directTimeoutSeconds),
                                    relay: relay, phase: { report(ClientEvent(.p2p, "p2p: \($0)", ["phase": .string("relay")])) })
         guard let link else {
+            if withState({ transfersCancelled }) {
+                report(ClientEvent(.p2p, "p2p: cancelled", ["phase": .string("cancelled")]))
+                return nil
+            }
             report(ClientEvent(.p2p, options.allowRelay ? "p2p: could not reach the peer, directly or through the relay"
                                                         : "p2p: no direct connection could be made, and the relay is refused (--no-relay)",
                                ["phase": .string("unreachable")]))
@@ -154,7 +174,11 @@ extension ChatClientSession {
     /// Cuts every transfer under way (the user quits): each side then discards what it
     /// received.
     func cancelTransfers() {
-        let links = withState { Array(transferLinks.values) }
+        let (links, searches) = withState {
+            transfersCancelled = true
+            return (Array(transferLinks.values), Array(punchers.values))
+        }
+        for puncher in searches { puncher.cancel() }
         for link in links { link.shutdown() }
     }
 

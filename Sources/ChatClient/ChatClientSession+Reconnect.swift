@@ -13,6 +13,10 @@ extension ChatClientSession {
             let unanswered = awaited
             awaited = []
             awaitingSince = nil
+            exchangeUnderWay = false
+            uploading = false
+            // Accepts deferred behind an exchange: their offers came on the lost connection.
+            deferredCommands = []
             if uploadDecision == .waiting { uploadDecision = .refused }
             state.broadcast()
             return (unanswered, !quitting && !signedInElsewhere)
@@ -28,15 +32,20 @@ extension ChatClientSession {
             return false
         }
         output("disconnected from the server; reconnecting (lines typed meanwhile are not sent)")
-        let deadline = Date().addingTimeInterval(reconnectSeconds)
-        var backoff = ReconnectBackoff()
+        // A connection lost soon after a reconnect carries on the same attempt: its deadline
+        // and backoff, so a server that keeps dropping clients is given up on in the end.
+        let recent = withState { reconnectAttempt.flatMap { Date().timeIntervalSince($0.connected) < 30 ? $0 : nil } }
+        let deadline = recent?.deadline ?? Date().addingTimeInterval(reconnectSeconds)
+        var backoff = recent?.backoff ?? ReconnectBackoff()
         while Date() < deadline {
             guard pause(backoff.next(), until: deadline) else { break }
             guard let fresh = try? LineConnection(to: server) else { continue }
             guard let signedIn = signInAgain(on: fresh) else { continue }
+            let attempt = ReconnectAttempt(deadline: deadline, backoff: backoff, connected: Date())
             withState {
                 link = fresh
                 online = true
+                reconnectAttempt = attempt
                 state.broadcast()
             }
             output(signedIn)
@@ -107,4 +116,11 @@ struct ReconnectBackoff {
         defer { ceiling = min(ceiling * 2, 30) }
         return Double.random(in: (ceiling / 2)...ceiling)
     }
+}
+
+/// The reconnect attempt a connection came from: a connection lost soon after carries it on.
+struct ReconnectAttempt {
+    let deadline: Date
+    let backoff: ReconnectBackoff
+    let connected: Date
 }

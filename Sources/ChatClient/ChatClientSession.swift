@@ -73,10 +73,22 @@ public final class ChatClientSession: @unchecked Sendable {
     var activeTransfers = 0
     /// Friends and peers seen this session: what Tab completes after `/to` and the like.
     var knownUIDs: Set<String> = []
+    /// A data exchange (an upload's bytes, a download's or a history's) holds the connection:
+    /// nothing else may be sent until it ends, not even the reader's auto-accepts, which wait
+    /// in `deferredCommands`.
+    var exchangeUnderWay = false
+    /// The last reconnect, to carry its deadline on if the new connection is lost soon.
+    var reconnectAttempt: ReconnectAttempt?
+    var deferredCommands: [(ClientCommand, Awaited)] = []
+    /// An upload's bytes are going out: the reply clock waits for them.
+    var uploading = false
     /// Since when a reply has been awaited without anything arriving (nil: none awaited).
     var awaitingSince: Date?
-    /// The links of the transfers under way, to cut them when the user quits.
+    /// The links of the transfers under way, and the searches for one, to cut them when the
+    /// user quits; after that, no new transfer starts.
     var transferLinks: [ObjectIdentifier: ByteStream] = [:]
+    var punchers: [ObjectIdentifier: HolePuncher] = [:]
+    var transfersCancelled = false
     var endedTransfers = 0
 
     public init(server: ServerAddress, downloads: DownloadsFolder = DownloadsFolder(path: "downloads"),
@@ -110,6 +122,8 @@ public final class ChatClientSession: @unchecked Sendable {
         reader.start()
         var quitAsked = false
         while !isClosed, let line = nextLine() {
+            // The connection may have been given up while the user typed.
+            if isClosed { break }
             if case .quit = (try? UserCommand.parse(line).get()) {
                 let transfers = withState { activeTransfers }
                 guard interactive, transfers > 0 else { break }
@@ -253,7 +267,6 @@ public final class ChatClientSession: @unchecked Sendable {
             return fail("error: \(UserInputError.unreadableFile(path))")
         }
         defer { try? file.close() }
-        withState { uploadDecision = .waiting }
         let header = MessageHeader(sender: uid, recipient: peer, timestamp: MessageTimestamp.now(),
                                    kind: voice ? .audio(size: size) : .file(size: size))
         // The bytes go on the connection that carried the header, never on a newer one.
@@ -261,20 +274,43 @@ public final class ChatClientSession: @unchecked Sendable {
         state.lock()
         while uploadDecision == .waiting && !closed { state.wait() }
         let decision = uploadDecision
+        if decision == .send { uploading = true }
         state.unlock()
+        // Refused (or the connection lost): the reader has ended the exchange.
         guard decision == .send else { return }
         let progress = ProgressBar(label: "sending \(name)", total: size, events: progressEvents)
         var sent: Int64 = 0
         while sent < size {
             let chunk = file.readData(ofLength: Int(min(1 << 20, size - sent)))
             guard !chunk.isEmpty else { break }
-            do { try uploadLink.send([UInt8](chunk)) } catch { return fail("error: \(error)") }
-            madeProgress()
+            do {
+                try uploadLink.send([UInt8](chunk))
+            } catch {
+                endExchange()
+                return fail("error: \(error)")
+            }
             sent += Int64(chunk.count)
             progress.update(sent)
         }
         progress.finish()
+        // The bytes are out: other commands may go, and the reply clock starts now.
+        endExchange()
         waitForReplies()
+    }
+
+    /// The data exchange under way is over: deferred commands go now.
+    func endExchange() {
+        let deferred = withState {
+            exchangeUnderWay = false
+            if uploading {
+                uploading = false
+                if !awaited.isEmpty { awaitingSince = Date() }
+            }
+            defer { deferredCommands = [] }
+            state.broadcast()
+            return deferredCommands
+        }
+        for (command, reply) in deferred { _ = try? enqueue(command, awaiting: reply) }
     }
 
     struct NotConnected: Error, CustomStringConvertible {
@@ -292,10 +328,30 @@ public final class ChatClientSession: @unchecked Sendable {
             guard online else { throw NotConnected() }
             if awaited.isEmpty { awaitingSince = Date() }
             awaited.append(reply)
+            switch reply {
+            case .history, .download:
+                exchangeUnderWay = true
+            case .uploadStart:
+                exchangeUnderWay = true
+                uploadDecision = .waiting
+            default:
+                break
+            }
             return self.link
         }
         try link.send(command)
         return link
+    }
+
+    /// From the reader thread (an auto-accept): sent now, or once the data exchange under way
+    /// is over.
+    func enqueueFromReader(_ command: ClientCommand, awaiting reply: Awaited) {
+        let wait = withState {
+            guard exchangeUnderWay else { return false }
+            deferredCommands.append((command, reply))
+            return true
+        }
+        if !wait { _ = try? enqueue(command, awaiting: reply) }
     }
 
     func requireSignedIn() -> String? {
@@ -315,6 +371,8 @@ public final class ChatClientSession: @unchecked Sendable {
         case .history, .download, .uploadStart: waitForReplies()
         default: break
         }
+        // One exchange at a time, whoever's.
+        waitForExchange()
         let link: LineConnection
         do {
             link = try enqueue(command, awaiting: reply)
@@ -324,8 +382,10 @@ public final class ChatClientSession: @unchecked Sendable {
         }
         // Later commands depend on these (the signed-in uid; the connection back to commands).
         switch reply {
-        case .signIn, .signUp, .history: waitForReplies()
-        case .download: waitForReplies()
+        case .signIn, .signUp: waitForReplies()
+        case .history, .download:
+            waitForReplies()
+            waitForExchange()
         default: break
         }
         return link
@@ -353,7 +413,7 @@ public final class ChatClientSession: @unchecked Sendable {
         while true {
             guard let line = connection.readLine(until: Date().addingTimeInterval(min(1, replyLimit))) else {
                 if connection.hasEnded { return }
-                if let since = withState({ awaitingSince }), Date().timeIntervalSince(since) > replyLimit {
+                if let since = withState({ uploading ? nil : awaitingSince }), Date().timeIntervalSince(since) > replyLimit {
                     output("no answer from the server for \(Int(replyLimit)) s; dropping the connection")
                     connection.shutdown()
                     return
@@ -386,6 +446,16 @@ public final class ChatClientSession: @unchecked Sendable {
         let next: Awaited? = withState { awaited.isEmpty ? nil : awaited.removeFirst() }
         let reply = ServerReply(text: line)
         if let next, CommandOutcome.isFailure(reply, answering: next) { withState { failedCommands += 1 } }
+        defer {
+            // A history or download answered (its data read, or refused) ends its exchange;
+            // an upload's ends once its bytes are out (or it was refused).
+            switch next {
+            case .history?, .download?: endExchange()
+            case .uploadStart? where reply != .ok: endExchange()
+            default: break
+            }
+            withState { state.broadcast() }
+        }
         switch (next, reply) {
         case (.signIn(let uid, let wire), .signInSucceeded?):
             withState {
@@ -421,7 +491,11 @@ public final class ChatClientSession: @unchecked Sendable {
             receiveFile(named: name, size: Int64(count))
         case (.history(let peer), .dataSize(let count)?):
             try? connection.send(.dataAnswer(.accept))
-            guard let data = connection.read(count: count) else { return }
+            guard let data = connection.read(count: count) else {
+                // Cut short or stalled: what is left of it must not be read as replies.
+                connection.shutdown()
+                return fail("error: the history did not arrive whole; reconnecting")
+            }
             madeProgress()
             // Not records as the protocol writes them: shown as they came rather than lost,
             // line by line, escaped like any text from the network.
@@ -441,7 +515,6 @@ public final class ChatClientSession: @unchecked Sendable {
         default:
             showReply(line)
         }
-        withState { state.broadcast() }
     }
 
     /// Saves a download into the downloads folder, streaming it to disk; a download cut
@@ -471,6 +544,8 @@ public final class ChatClientSession: @unchecked Sendable {
         progress.finish()
         guard received == size else {
             file.discard()
+            // Stalled rather than closed, the rest must not be read as replies.
+            connection.shutdown()
             return fail("error: connection lost after \(received) of \(size) bytes; nothing kept")
         }
         do {
@@ -511,6 +586,13 @@ public final class ChatClientSession: @unchecked Sendable {
     private func waitForReplies() {
         state.lock()
         while !awaited.isEmpty && online && !closed { state.wait() }
+        state.unlock()
+    }
+
+    /// Until no data exchange holds the connection (or it is gone).
+    private func waitForExchange() {
+        state.lock()
+        while exchangeUnderWay && online && !closed { state.wait() }
         state.unlock()
     }
 

@@ -23,6 +23,8 @@ final class HolePuncher: Sendable {
     private let chooses: Bool
     /// Set once, by whichever link's thread wins first.
     private let winner = Mutex<Link?>(nil)
+    /// The search was called off (`cancel`): nothing wins any more.
+    private let cancelled = Mutex(false)
     /// Streams being tried, cut when a winner is decided; by object identity.
     private let attempts = Mutex<[ObjectIdentifier: ByteStream]>([:])
     /// Signalled when a winner is decided or every attempt has ended.
@@ -78,7 +80,18 @@ final class HolePuncher: Sendable {
         return winner.withLock { $0 }
     }
 
-    private var isDecided: Bool { winner.withLock { $0 != nil } }
+    private var isDecided: Bool { cancelled.withLock { $0 } || winner.withLock { $0 != nil } }
+
+    /// Calls the search off: every attempt is cut, and `connect` returns nil.
+    func cancel() {
+        cancelled.withLock { $0 = true }
+        let all = attempts.withLock { attempts in
+            defer { attempts.removeAll() }
+            return Array(attempts.values)
+        }
+        for stream in all { stream.shutdown() }
+        settled.signal()
+    }
 
     private func track(_ stream: ByteStream) {
         let cut = attempts.withLock { attempts in
@@ -95,6 +108,7 @@ final class HolePuncher: Sendable {
     /// Makes `link` the winner if none is yet, and cuts every other attempt; `announce` runs
     /// before the caller of `connect` may use the link (the chooser's `GO` must come first).
     private func claim(_ link: Link, announce: () -> Bool = { true }) -> Bool {
+        guard !cancelled.withLock({ $0 }) else { return false }
         let won = winner.withLock { winner in
             guard winner == nil else { return false }
             winner = link

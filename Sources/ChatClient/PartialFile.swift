@@ -50,12 +50,18 @@ final class PartialFile {
     /// the path it is kept at.
     func keep() throws -> String {
         guard !done else { throw Failure(description: "already kept or discarded") }
+        // On disk before it has a name: a crash never leaves a named file cut short.
+        guard fsync(descriptor) == 0 else {
+            throw Failure(description: "cannot write \(name) into \(folder.path): \(String(cString: strerror(errno)))")
+        }
         for _ in 0..<5 {
             let path = try folder.destination(for: name)
             let named: Bool
             if let partPath {
-                // Not over a file that appeared since `destination` looked.
-                named = link(partPath, path) == 0 && unlink(partPath) == 0
+                // Not over a file that appeared since `destination` looked; once named, the
+                // `.part` name is only a second one.
+                named = link(partPath, path) == 0
+                if named { unlink(partPath) }
             } else {
                 named = linkat(AT_FDCWD, "/proc/self/fd/\(descriptor)", AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0
             }

@@ -75,13 +75,19 @@ public final class LineEditor: Sendable {
             var ready = [pollfd(fd: STDIN_FILENO, events: Int16(POLLIN), revents: 0), pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
             guard poll(&ready, 2, -1) >= 0 || errno == EINTR else { return nil }
             if ready[1].revents != 0 { showQueued() }
-            if ready[0].revents & Int16(POLLIN | POLLHUP) != 0 {
+            let input = ready[0].revents
+            if input & Int16(POLLIN | POLLHUP) != 0 {
                 rl_callback_read_char()
                 if let entered = Callbacks.entered.withLock({ $0 }) {
                     guard let line = entered else { return nil }
                     remember(line)
                     return line
                 }
+            }
+            // The terminal hung up (or is no terminal any more) with nothing left to read: the
+            // end of input, rather than a loop on a descriptor that stays ready.
+            if input & Int16(POLLERR | POLLNVAL) != 0 || (input & Int16(POLLHUP) != 0 && input & Int16(POLLIN) == 0) {
+                return nil
             }
         }
     }

@@ -8,9 +8,10 @@ extension NATLab {
         try startServer(chatd: ChatSystem.binaries.appendingPathComponent("chatd"), dataDirectory: dataDirectory, log: log)
     }
 
-    /// Runs the `chat` client in `namespace` with `script` on its standard input.
-    func chat(in namespace: String, script: String, arguments: [String]) throws -> ScriptedChat {
+    /// Runs the `chat` client in `namespace` with `script` on its standard input (left open
+    /// if `moreToCome`).
+    func chat(in namespace: String, script: String, arguments: [String], moreToCome: Bool = false) throws -> ScriptedChat {
         try ScriptedChat(["--host", Self.serverAddress, "--port", "7890"] + arguments, script: script,
-                         wrapper: ["ip", "netns", "exec", namespace])
+                         wrapper: ["ip", "netns", "exec", namespace], moreToCome: moreToCome)
     }
 }
