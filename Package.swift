@@ -140,7 +140,7 @@ let package = Package(
         .testTarget(name: "ChatStorageTests", dependencies: [
             "ChatStorage", "ChatBus", "SQLite", "ChatTestSupport", .product(name: "Logging", package: "swift-log"),
         ]),
-        .testTarget(name: "ChatClientTests", dependencies: ["ChatClient", "ChatProtocol"]),
+        .testTarget(name: "ChatClientTests", dependencies: ["ChatClient", "ChatProtocol", "ChatTestSupport"]),
         .testTarget(name: "ChatBenchmarkTests", dependencies: [
             "ChatBenchmark", .product(name: "NIOCore", package: "swift-nio"),
         ]),

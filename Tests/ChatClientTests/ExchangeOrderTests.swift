@@ -1,5 +1,6 @@
 import ChatProtocol
 @testable import ChatClient
+import ChatTestSupport
 import Foundation
 import Testing
 
@@ -9,33 +10,16 @@ import Testing
 @Suite struct ExchangeOrderTests {
     /// Reads lines from one accepted connection and writes what the script says.
     final class ScriptedServer: @unchecked Sendable {
-        let listener: Int32
-        let port: Int
+        private let listener: LoopbackListener
         private var connection: Int32 = -1
         private var buffer: [UInt8] = []
+        var port: Int { listener.port }
 
-        init() throws {
-            let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            self.listener = listener
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let bound = withUnsafeMutablePointer(to: &address) { pointer in
-                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic in
-                    bind(listener, generic, length) == 0 && listen(listener, 1) == 0 && getsockname(listener, generic, &length) == 0
-                }
-            }
-            port = Int(UInt16(bigEndian: address.sin_port))
-            guard bound else { throw FakeServer.Failure(step: "bind") }
-        }
+        init() throws { listener = try LoopbackListener() }
 
-        deinit {
-            close(listener)
-            if connection >= 0 { close(connection) }
-        }
+        deinit { if connection >= 0 { close(connection) } }
 
-        func accept() { connection = Glibc.accept(listener, nil, nil) }
+        func accept() { connection = listener.accept() }
 
         func line() -> String? {
             while true {

@@ -1,5 +1,6 @@
 import ChatProtocol
 @testable import ChatClient
+import ChatTestSupport
 import Foundation
 import Testing
 
@@ -40,26 +41,14 @@ enum FakeServer {
     struct Failure: Error { let step: String }
 
     static func output(of bytes: [UInt8]) throws -> [String] {
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard listener >= 0 else { throw Failure(step: "socket") }
-        defer { close(listener) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic in
-                bind(listener, generic, length) == 0 && listen(listener, 1) == 0 && getsockname(listener, generic, &length) == 0
-            }
-        }
-        guard bound else { throw Failure(step: "bind") }
+        let listener = try LoopbackListener()
         let lines = Lines()
-        let session = try ChatClientSession(server: ServerAddress(host: "127.0.0.1", port: Int(UInt16(bigEndian: address.sin_port))),
+        let session = try ChatClientSession(server: ServerAddress(host: "127.0.0.1", port: listener.port),
                                             downloads: DownloadsFolder(path: NSTemporaryDirectory() + "unused-\(UUID().uuidString)"),
                                             reconnectSeconds: 0) { event in
             for line in event.lines { lines.append(line) }
         }
-        let connection = accept(listener, nil, nil)
+        let connection = listener.accept()
         guard connection >= 0 else { throw Failure(step: "accept") }
         // Open until the session is done, so what it sends (`offline`) is never answered by a reset.
         defer { close(connection) }

@@ -165,6 +165,15 @@ struct PeerToPeerNATTests {
     /// `arguments` go to both clients.
     private func transfer(_ mapping: NATLab.Mapping, from sender: KeyPath<NATLab, String>, to receiver: KeyPath<NATLab, String>,
                           size: Int, arguments: [String] = []) throws -> PeerToPeerRun {
+        try inLab(mapping) { lab, folder in
+            try PeerToPeerRun.run(folder: folder, size: size, senderArguments: arguments, receiverArguments: arguments) { role, script, extra in
+                try lab.chat(in: lab[keyPath: role == "sender" ? sender : receiver], script: script, arguments: extra)
+            }
+        }
+    }
+
+    /// `body` with a fresh lab, its server started, and a folder for the run's files.
+    private func inLab<Result>(_ mapping: NATLab.Mapping, _ body: (NATLab, URL) throws -> Result) throws -> Result {
         let lab = try NATLab(mapping: mapping)
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("natlab-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -173,9 +182,7 @@ struct PeerToPeerNATTests {
             try? FileManager.default.removeItem(at: folder)
         }
         try lab.startServer(dataDirectory: folder.appendingPathComponent("data"), log: folder.appendingPathComponent("chatd.log"))
-        return try PeerToPeerRun.run(folder: folder, size: size, senderArguments: arguments, receiverArguments: arguments) { role, script, extra in
-            try lab.chat(in: lab[keyPath: role == "sender" ? sender : receiver], script: script, arguments: extra)
-        }
+        return try body(lab, folder)
     }
 
     @Test func portPreservingNATsConnectDirectly() throws {
@@ -204,41 +211,29 @@ struct PeerToPeerNATTests {
     /// sockets: the chat connection binds a port of its own before connecting, so punching can
     /// bind it again, and the transfer goes direct.
     @Test func sameHostTransfersGoDirectAmongTimeWaitSockets() throws {
-        let lab = try NATLab(mapping: .portPreserving)
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("natlab-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer {
-            lab.tearDown()
-            try? FileManager.default.removeItem(at: folder)
+        try inLab(.portPreserving) { lab, folder in
+            let crowd = try lab.crowdEphemeralPorts(in: lab.hostA)
+            // Linux gives connect the even ports first (odd ones to bind): 35-46 of those 50 are
+            // taken here, so an unbound connect to the server most likely lands on one (the old
+            // client's transfer then went through the relay).
+            #expect(crowd >= 20, "the ports are crowded: \(crowd) in TIME-WAIT")
+            let run = try PeerToPeerRun.run(folder: folder, size: 2 << 20) { _, script, extra in
+                try lab.chat(in: lab.hostA, script: script, arguments: extra)
+            }
+            #expect(run.arrivedWhole, "\(run.output)")
+            #expect(run.wentDirect, "\(run.output)")
         }
-        try lab.startServer(dataDirectory: folder.appendingPathComponent("data"), log: folder.appendingPathComponent("chatd.log"))
-        let crowd = try lab.crowdEphemeralPorts(in: lab.hostA)
-        // Linux gives connect the even ports first (odd ones to bind): 35-46 of those 50 are
-        // taken here, so an unbound connect to the server most likely lands on one (the old
-        // client's transfer then went through the relay).
-        #expect(crowd >= 20, "the ports are crowded: \(crowd) in TIME-WAIT")
-        let run = try PeerToPeerRun.run(folder: folder, size: 2 << 20) { _, script, extra in
-            try lab.chat(in: lab.hostA, script: script, arguments: extra)
-        }
-        #expect(run.arrivedWhole, "\(run.output)")
-        #expect(run.wentDirect, "\(run.output)")
     }
 
     /// A receiver behind a NAT killed mid-transfer: nothing left in its downloads folder.
     @Test func aReceiverKilledMidTransferAcrossNATsLeavesNoPartialFile() throws {
-        let lab = try NATLab(mapping: .portPreserving)
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("natlab-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer {
-            lab.tearDown()
-            try? FileManager.default.removeItem(at: folder)
-        }
-        try lab.startServer(dataDirectory: folder.appendingPathComponent("data"), log: folder.appendingPathComponent("chatd.log"))
-        var launched = 0
-        try ReceiverKilledRun.run(folder: folder) { arguments, script in
-            // The receiver first, behind the second NAT; the sender behind the first.
-            launched += 1
-            return try lab.chat(in: launched == 1 ? lab.hostB : lab.hostA, script: script, arguments: arguments, moreToCome: true)
+        try inLab(.portPreserving) { lab, folder in
+            var launched = 0
+            try ReceiverKilledRun.run(folder: folder) { arguments, script in
+                // The receiver first, behind the second NAT; the sender behind the first.
+                launched += 1
+                return try lab.chat(in: launched == 1 ? lab.hostB : lab.hostA, script: script, arguments: arguments, moreToCome: true)
+            }
         }
     }
 

@@ -1,13 +1,16 @@
 import Foundation
 
-/// A listening socket holding a loopback port, as another program would hold it, so that a
-/// test can see what chatd does with a port it cannot bind; closed when released.
-final class LoopbackListener {
-    let port: Int
+/// A listening socket on a loopback port: held, as another program would hold it (to see what
+/// chatd does with a port it cannot bind), or serving as a fake server a client connects to.
+/// Closed when released.
+public final class LoopbackListener: @unchecked Sendable {
+    public struct Failure: Error, CustomStringConvertible { public let description: String }
+
+    public let port: Int
     private let descriptor: Int32
 
     /// Listens on `port`, or on a free port the system picks (0).
-    init(port: Int = 0) throws {
+    public init(port: Int = 0) throws {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         self.descriptor = descriptor
         var address = sockaddr_in()
@@ -22,8 +25,11 @@ final class LoopbackListener {
         }
         // Thrown with every property set: deinit closes the descriptor.
         self.port = Int(UInt16(bigEndian: address.sin_port))
-        guard listening else { throw ChatSystem.Failure(description: "cannot hold port \(port): errno \(errno)") }
+        guard listening else { throw Failure(description: "cannot hold port \(port): errno \(errno)") }
     }
 
     deinit { close(descriptor) }
+
+    /// The next connection's descriptor (the caller closes it); -1 on failure.
+    public func accept() -> Int32 { Glibc.accept(descriptor, nil, nil) }
 }
