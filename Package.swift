@@ -29,6 +29,7 @@ let package = Package(
         .systemLibrary(name: "CLinux"),
         .systemLibrary(name: "CLibSSL", pkgConfig: "libssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CLibEdit", pkgConfig: "libedit", providers: [.apt(["libedit-dev"])]),
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
 
         // Safe Swift wrappers, one per C library.
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
@@ -37,6 +38,8 @@ let package = Package(
         // The client's TLS (the gateway's is swift-nio-ssl): blocking sockets, so OpenSSL itself.
         .target(name: "TLSSocket", dependencies: ["CLibSSL"]),
         .target(name: "LineEditing", dependencies: ["CLibEdit"]),
+        // PostgreSQL through libpq (blocking, with pipeline mode), for the workers' threads as SQLite.
+        .target(name: "Postgres", dependencies: ["CLibPQ"]),
 
         // The client wire protocol and the internal bus: the only places bytes are parsed.
         .target(name: "ChatProtocol"),
@@ -81,7 +84,7 @@ let package = Package(
             .product(name: "CoreMetrics", package: "swift-metrics"),
         ]),
         .target(name: "ChatStorage", dependencies: [
-            "ChatProtocol", "ChatBus", "ChatRuntime", "ChatCrypto", "SQLite", "CLinux",
+            "ChatProtocol", "ChatBus", "ChatRuntime", "ChatCrypto", "SQLite", "Postgres", "CLinux",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "CoreMetrics", package: "swift-metrics"),
         ]),
@@ -119,6 +122,7 @@ let package = Package(
         .target(name: "ChatTestSupport", path: "Tests/ChatTestSupport"),
         .testTarget(name: "ChatProtocolTests", dependencies: ["ChatProtocol", "ChatCrypto", "ChatTestSupport"]),
         .testTarget(name: "ChatAuthTests", dependencies: ["ChatAuth", "ChatRuntime"]),
+        .testTarget(name: "PostgresTests", dependencies: ["Postgres", "ChatTestSupport"]),
         .testTarget(name: "ChatBusTests", dependencies: ["ChatBus", "ZeroMQ", "ChatTestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ChatRuntimeTests", dependencies: [
             "ChatRuntime", "ChatSupervisor", .product(name: "Logging", package: "swift-log"),
@@ -138,7 +142,7 @@ let package = Package(
         ]),
         .testTarget(name: "ChatRouterTests", dependencies: ["ChatRouter", "ChatBus"]),
         .testTarget(name: "ChatStorageTests", dependencies: [
-            "ChatStorage", "ChatBus", "SQLite", "ChatTestSupport", .product(name: "Logging", package: "swift-log"),
+            "ChatStorage", "ChatBus", "SQLite", "Postgres", "ChatTestSupport", .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "ChatClientTests", dependencies: ["ChatClient", "ChatProtocol", "ChatTestSupport"]),
         .testTarget(name: "ChatBenchmarkTests", dependencies: [

@@ -79,22 +79,10 @@ final class PartitionStore {
         return blobs
     }
 
-    /// Appends all records in one transaction: all are durable when this returns, or none.
-    ///
-    /// A pair's records in one group share a row, concatenated in arrival order: a history is
-    /// their concatenation anyway, and a row per pair rather than per text divides SQLite's
-    /// work (and the pages written to the log) by the texts each pair sent.
+    /// Appends all records in one transaction: all are durable when this returns, or none;
+    /// a pair's records of the group in one row (`rowsByPair`).
     func append(_ records: [(pair: PairKey, record: [UInt8])]) throws {
-        var rows: [(pair: String, body: [UInt8])] = []
-        var rowOfPair: [String: Int] = [:]
-        for (pair, record) in records {
-            if let row = rowOfPair[pair.description] {
-                rows[row].body.append(contentsOf: record)
-            } else {
-                rowOfPair[pair.description] = rows.count
-                rows.append((pair.description, record))
-            }
-        }
+        let rows = Self.rowsByPair(records)
         try database.transaction {
             for row in rows {
                 try insertRecord.bind(.text(row.pair), .blob(row.body)).run()

@@ -1,7 +1,7 @@
 import ChatBus
 @testable import ChatStorage
 
-extension PartitionStore {
+extension PartitionHistory {
     /// Every record of the pair, oldest first, concatenated as the protocol sends them: read
     /// page by page up to a snapshot, as the gateway reads it.
     func history(of pair: PairKey) throws -> [UInt8] {

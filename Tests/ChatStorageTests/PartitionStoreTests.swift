@@ -1,28 +1,45 @@
 import ChatBus
 @testable import ChatStorage
+import ChatTestSupport
 import Foundation
+import Postgres
 import SQLite
 import Testing
 
-/// A partition's SQLite file: group appends, histories and file records.
+/// A partition's history, with each backend: a SQLite file (the embedded default) and
+/// PostgreSQL (a throwaway server): group appends, histories and file records.
 @Suite struct PartitionStoreTests {
+    enum Backend: CaseIterable { case sqlite, postgres }
+
+    /// One PostgreSQL server for every test of the suite; each test its own partition.
+    static let postgres = Result { try PostgresServer() }
+
     private let folder = FileManager.default.temporaryDirectory.appendingPathComponent("partition-store-\(UUID())").path
 
-    private func withStore(_ body: (PartitionStore, String) throws -> Void) throws {
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        let path = "\(folder)/partition-0.sqlite"
-        try body(try PartitionStore(path: path), path)
+    /// `body` with a new, empty partition in `backend`, and a way to count its rows.
+    private func withStore(_ backend: Backend, _ body: (any PartitionHistory, _ rowCount: () throws -> Int64) throws -> Void) throws {
+        switch backend {
+        case .sqlite:
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            let path = "\(folder)/partition-0.sqlite"
+            try body(try PartitionStore(path: path)) {
+                let statement = try Database(path: path).prepare("SELECT count(*) FROM records")
+                _ = try statement.bind().step()
+                return statement.int(at: 0)
+            }
+        case .postgres:
+            let url = try Self.postgres.get().url()
+            let partition = Int.random(in: 0..<1_000_000_000)
+            try body(try PostgresPartitionStore(url: url, partition: partition)) {
+                try PostgresConnection(url: url).query("SELECT count(*) FROM chat_records WHERE partition = $1", [.integer(Int64(partition))])
+                    .integer(0, 0)
+            }
+        }
     }
 
-    private func rowCount(_ path: String) throws -> Int64 {
-        let statement = try Database(path: path).prepare("SELECT count(*) FROM records")
-        _ = try statement.bind().step()
-        return statement.int(at: 0)
-    }
-
-    @Test func interleavedPairsKeepTheirOwnOrderAcrossGroups() throws {
-        try withStore { store, path in
+    @Test(arguments: Backend.allCases) func interleavedPairsKeepTheirOwnOrderAcrossGroups(_ backend: Backend) throws {
+        try withStore(backend) { store, rowCount in
             let alice = PairKey("100001", "100002"), bob = PairKey("100003", "100004")
             var expected: [PairKey: String] = [:]
             for group in 0..<3 {
@@ -39,12 +56,12 @@ import Testing
             #expect(String(decoding: try store.history(of: bob), as: UTF8.self) == expected[bob])
             #expect(try store.historySnapshot(of: alice).size == Int64(expected[alice]!.utf8.count))
             // One row per pair per group, not one per text.
-            #expect(try rowCount(path) == 6)
+            #expect(try rowCount() == 6)
         }
     }
 
-    @Test func aFileRecordLandsAfterTheTextsBeforeIt() throws {
-        try withStore { store, _ in
+    @Test(arguments: Backend.allCases) func aFileRecordLandsAfterTheTextsBeforeIt(_ backend: Backend) throws {
+        try withStore(backend) { store, _ in
             let pair = PairKey("100001", "100002")
             try store.append([(pair, Array("text\n".utf8))])
             let stored = try store.commitFile(pair: pair, name: "a.txt", blob: "blob1", size: 3) { Array("header\n\($0)\n".utf8) }
@@ -56,8 +73,8 @@ import Testing
         }
     }
 
-    @Test func aHistoryIsReadInPagesOfWholeRowsUpToItsSnapshot() throws {
-        try withStore { store, _ in
+    @Test(arguments: Backend.allCases) func aHistoryIsReadInPagesOfWholeRowsUpToItsSnapshot(_ backend: Backend) throws {
+        try withStore(backend) { store, _ in
             let pair = PairKey("100001", "100002"), other = PairKey("100003", "100004")
             // Rows of 9 bytes for the pair, another pair's rows in between.
             for index in 0..<7 {
@@ -82,8 +99,8 @@ import Testing
         }
     }
 
-    @Test func aRowLargerThanAPageStillGoesWhole() throws {
-        try withStore { store, _ in
+    @Test(arguments: Backend.allCases) func aRowLargerThanAPageStillGoesWhole(_ backend: Backend) throws {
+        try withStore(backend) { store, _ in
             let pair = PairKey("100001", "100002")
             let big = [UInt8](repeating: 0x61, count: 100) + [0x0a]
             try store.append([(pair, big)])
@@ -97,8 +114,8 @@ import Testing
         }
     }
 
-    @Test func aPairWithNoHistoryHasAnEmptySnapshot() throws {
-        try withStore { store, _ in
+    @Test(arguments: Backend.allCases) func aPairWithNoHistoryHasAnEmptySnapshot(_ backend: Backend) throws {
+        try withStore(backend) { store, _ in
             try store.append([(PairKey("100003", "100004"), Array("elsewhere\n".utf8))])
             let snapshot = try store.historySnapshot(of: PairKey("100001", "100002"))
             #expect(snapshot.through == 0)

@@ -1,0 +1,65 @@
+import ChatTestSupport
+import Postgres
+import Testing
+
+/// The libpq wrapper against a real, throwaway PostgreSQL server.
+@Suite(.serialized) struct PostgresConnectionTests {
+    /// One server for the suite: starting a cluster takes a second or two.
+    static let server = Result { try PostgresServer() }
+
+    private func connect() throws -> PostgresConnection {
+        try PostgresConnection(url: try Self.server.get().url())
+    }
+
+    @Test func parametersAndBinaryResultsRoundTrip() throws {
+        let connection = try connect()
+        try connection.execute("CREATE TEMPORARY TABLE t (id bigserial PRIMARY KEY, name text, body bytea, n integer)")
+        let body: [UInt8] = [0, 1, 2, 255, 10, 13]
+        try connection.query("INSERT INTO t (name, body, n) VALUES ($1, $2, $3)", [.text("héllo 'quoted' $1"), .bytes(body), .integer(-7)])
+        try connection.query("INSERT INTO t (name, body, n) VALUES ($1, $2, $3)", [.null, .bytes([]), .integer(1 << 40 > 0 ? 5 : 0)])
+        let rows = try connection.query("SELECT id, name, body, n, length(body)::bigint FROM t ORDER BY id")
+        #expect(rows.count == 2)
+        #expect(rows.integer(0, 0) == 1 && rows.integer(1, 0) == 2)
+        #expect(rows.text(0, 1) == "héllo 'quoted' $1")
+        #expect(rows.bytes(0, 2) == body)
+        #expect(rows.integer(0, 3) == -7, "a negative integer (int4) sign-extended")
+        #expect(rows.integer(0, 4) == 6)
+        #expect(rows.isNull(1, 1) && rows.bytes(1, 2).isEmpty)
+    }
+
+    @Test func aFailedTransactionLeavesNothing() throws {
+        let connection = try connect()
+        try connection.execute("CREATE TEMPORARY TABLE u (k text PRIMARY KEY)")
+        #expect(throws: PostgresError.self) {
+            try connection.transaction {
+                try connection.query("INSERT INTO u VALUES ($1)", [.text("a")])
+                try connection.query("INSERT INTO u VALUES ($1)", [.text("a")])
+            }
+        }
+        #expect(try connection.query("SELECT count(*) FROM u").integer(0, 0) == 0)
+        let error = try #require(throws: PostgresError.self) { try connection.query("SELECT * FROM nowhere") }
+        #expect(error.sqlState == "42P01", "undefined table: \(error)")
+    }
+
+    /// A pipelined transaction: all its statements in one round trip, all or nothing.
+    @Test func aPipelinedTransactionCommitsAllOrNothing() throws {
+        let connection = try connect()
+        try connection.execute("CREATE TEMPORARY TABLE p (k text PRIMARY KEY, body bytea)")
+        try connection.pipelinedTransaction((0..<100).map { ("INSERT INTO p VALUES ($1, $2)", [.text("k\($0)"), .bytes([UInt8($0)])]) })
+        #expect(try connection.query("SELECT count(*) FROM p").integer(0, 0) == 100)
+        #expect(throws: PostgresError.self) {
+            try connection.pipelinedTransaction([("INSERT INTO p VALUES ($1, $2)", [.text("new"), .bytes([1])]),
+                                                 ("INSERT INTO p VALUES ($1, $2)", [.text("k5"), .bytes([2])])])
+        }
+        #expect(try connection.query("SELECT count(*) FROM p WHERE k = 'new'").integer(0, 0) == 0, "the failed pipeline committed nothing")
+        // The connection is usable after the failure.
+        #expect(try connection.query("SELECT count(*) FROM p").integer(0, 0) == 100)
+    }
+
+    @Test func aBadURLOrServerSaysWhy() throws {
+        let error = try #require(throws: PostgresError.self) {
+            try PostgresConnection(url: "postgresql:///chat?host=/nonexistent-socket-folder&user=postgres&connect_timeout=2")
+        }
+        #expect(error.description.contains("cannot connect to PostgreSQL"))
+    }
+}
