@@ -74,7 +74,7 @@ let package = Package(
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
         .target(name: "ChatAuth", dependencies: [
-            "ChatBus", "ChatRuntime", "ChatCrypto", "SQLite",
+            "ChatBus", "ChatRuntime", "ChatCrypto", "SQLite", "Postgres",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "CoreMetrics", package: "swift-metrics"),
         ]),
@@ -121,7 +121,7 @@ let package = Package(
         // What several test targets share: waiting on a condition with a deadline.
         .target(name: "ChatTestSupport", path: "Tests/ChatTestSupport"),
         .testTarget(name: "ChatProtocolTests", dependencies: ["ChatProtocol", "ChatCrypto", "ChatTestSupport"]),
-        .testTarget(name: "ChatAuthTests", dependencies: ["ChatAuth", "ChatRuntime"]),
+        .testTarget(name: "ChatAuthTests", dependencies: ["ChatAuth", "ChatRuntime", "ChatCrypto", "ChatTestSupport"]),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "ChatTestSupport"]),
         .testTarget(name: "ChatBusTests", dependencies: ["ChatBus", "ZeroMQ", "ChatTestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ChatRuntimeTests", dependencies: [

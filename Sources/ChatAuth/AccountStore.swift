@@ -55,8 +55,6 @@ final class AccountStore {
         return PasswordHasher.StoredHash(salt: statement.blob(at: 0), hash: statement.blob(at: 1), cost: cost)
     }
 
-    func exists(_ uid: String) throws -> Bool { try storedHash(of: uid) != nil }
-
     /// False when the uid was taken (by an earlier or a concurrent sign-up).
     func create(_ uid: String, _ stored: PasswordHasher.StoredHash) throws -> Bool {
         try insertUser.bind(.text(uid), .blob(stored.salt), .blob(stored.hash),

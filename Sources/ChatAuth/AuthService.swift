@@ -34,7 +34,7 @@ public final class AuthService: @unchecked Sendable {
     private var signUps: SignUpLimit
     /// Bytes each user may store (loop thread only).
     private var storageQuota: StorageQuota
-    private var store: AccountStore!
+    private var store: (any AccountRecords)!
     private let metrics = AuthMetrics()
 
     /// `security`: the bus's (`BusSecurity.load`).

@@ -44,6 +44,14 @@ public final class PostgresServer: @unchecked Sendable {
                  "-c", "CREATE DATABASE chat"])
     }
 
+    /// A new, empty database in the server, for a test of its own: its URL.
+    public func newDatabase() throws -> String {
+        let name = "test_\(UUID().uuidString.prefix(8).lowercased())"
+        try run([binaries.appendingPathComponent("psql").path, "-h", folder.path, "-U", "postgres", "-d", "postgres", "-q",
+                 "-c", "CREATE DATABASE \(name)"])
+        return url(database: name)
+    }
+
     deinit {
         if Self.started.withLock({ $0.removeValue(forKey: folder.path) }) != nil {
             Self.stop(folder: folder.path, binaries: binaries.path)

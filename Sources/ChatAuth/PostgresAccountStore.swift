@@ -1,0 +1,93 @@
+import ChatCrypto
+import Postgres
+
+/// Users, friends and stored bytes in PostgreSQL (`auth.backend = "postgres"`), shared by
+/// every auth worker: a sign-up taken by one is seen by all, and a quota reservation locks
+/// the user's row, so two workers cannot both let an upload slip under it. Commits are
+/// synchronous whatever the server's default.
+final class PostgresAccountStore: AccountRecords {
+    private let connection: PostgresConnection
+
+    static let schema = """
+        CREATE TABLE IF NOT EXISTS chat_users (
+            uid text PRIMARY KEY,
+            salt bytea NOT NULL,
+            hash bytea NOT NULL,
+            scrypt_n bigint NOT NULL,
+            scrypt_r bigint NOT NULL,
+            scrypt_p bigint NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS chat_friends (
+            owner text NOT NULL,
+            friend text NOT NULL,
+            PRIMARY KEY (owner, friend)
+        );
+        CREATE TABLE IF NOT EXISTS chat_stored_bytes (
+            uid text PRIMARY KEY,
+            bytes bigint NOT NULL
+        );
+        """
+
+    init(url: String) throws {
+        connection = try PostgresConnection(url: url)
+        try connection.execute("SET synchronous_commit = on")
+        // Workers starting together create the schema one at a time.
+        try connection.transaction {
+            try connection.query("SELECT pg_advisory_xact_lock(7302002)")
+            try connection.execute(Self.schema)
+        }
+    }
+
+    func storedHash(of uid: String) throws -> PasswordHasher.StoredHash? {
+        let rows = try connection.query("SELECT salt, hash, scrypt_n, scrypt_r, scrypt_p FROM chat_users WHERE uid = $1", [.text(uid)])
+        guard rows.count > 0 else { return nil }
+        let cost = Scrypt(n: UInt64(rows.integer(0, 2)), r: UInt64(rows.integer(0, 3)), p: UInt64(rows.integer(0, 4)))
+        return PasswordHasher.StoredHash(salt: rows.bytes(0, 0), hash: rows.bytes(0, 1), cost: cost)
+    }
+
+    func create(_ uid: String, _ stored: PasswordHasher.StoredHash) throws -> Bool {
+        let rows = try connection.query("""
+            INSERT INTO chat_users (uid, salt, hash, scrypt_n, scrypt_r, scrypt_p) VALUES ($1, $2, $3, $4, $5, $6)
+            ON CONFLICT (uid) DO NOTHING RETURNING 1
+            """, [.text(uid), .bytes(stored.salt), .bytes(stored.hash),
+                  .integer(Int64(stored.cost.n)), .integer(Int64(stored.cost.r)), .integer(Int64(stored.cost.p))])
+        return rows.count == 1
+    }
+
+    func addFriend(owner: String, friend: String) throws -> Bool {
+        try connection.query("INSERT INTO chat_friends (owner, friend) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1",
+                             [.text(owner), .text(friend)]).count == 1
+    }
+
+    func friends(of owner: String) throws -> [String] {
+        let rows = try connection.query("SELECT friend FROM chat_friends WHERE owner = $1 ORDER BY friend", [.text(owner)])
+        return (0..<rows.count).map { rows.text($0, 0) }
+    }
+
+    func storedBytes(of uid: String) throws -> Int64 {
+        let rows = try connection.query("SELECT bytes FROM chat_stored_bytes WHERE uid = $1", [.text(uid)])
+        return rows.count > 0 ? rows.integer(0, 0) : 0
+    }
+
+    func reserveStorage(_ bytes: Int64, for uid: String, within quota: StorageQuota) throws -> Bool {
+        guard bytes >= 0 else { throw NegativeByteCount(bytes: bytes) }
+        return try withLockedCount(of: uid) { stored in quota.total(adding: bytes, to: stored) }
+    }
+
+    func releaseStorage(_ bytes: Int64, for uid: String) throws {
+        guard bytes >= 0 else { throw NegativeByteCount(bytes: bytes) }
+        _ = try withLockedCount(of: uid) { stored in StorageQuota.total(releasing: bytes, from: stored) }
+    }
+
+    /// Reads the user's count with its row locked (made first if missing), and writes the new
+    /// total `change` gives, if any; true when it wrote one.
+    private func withLockedCount(of uid: String, _ change: (Int64) -> Int64?) throws -> Bool {
+        try connection.transaction {
+            try connection.query("INSERT INTO chat_stored_bytes (uid, bytes) VALUES ($1, 0) ON CONFLICT DO NOTHING", [.text(uid)])
+            let stored = try connection.query("SELECT bytes FROM chat_stored_bytes WHERE uid = $1 FOR UPDATE", [.text(uid)]).integer(0, 0)
+            guard let total = change(stored) else { return false }
+            try connection.query("UPDATE chat_stored_bytes SET bytes = $2 WHERE uid = $1", [.text(uid), .integer(total)])
+            return true
+        }
+    }
+}
