@@ -55,9 +55,13 @@ public final class AuthService: @unchecked Sendable {
 
     /// Blocks until `stop()`.
     public func run() throws {
-        let folder = "\(configuration.dataDirectory)/auth"
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        store = try AccountStore(path: "\(folder)/accounts.sqlite")
+        if configuration.authBackend == "postgres" {
+            store = try PostgresAccountStore(url: configuration.authPostgresURL)
+        } else {
+            let folder = "\(configuration.dataDirectory)/auth"
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            store = try AccountStore(path: "\(folder)/accounts.sqlite")
+        }
         _ = try loop.bindRouter(configuration.authEndpoint)
         logger.info("auth ready", metadata: ["bus.endpoint": "\(configuration.authEndpoint)"])
         loop.run(handler: handle)

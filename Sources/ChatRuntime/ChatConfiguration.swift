@@ -84,6 +84,24 @@ public struct ChatConfiguration: Equatable, Sendable {
     public var storageEndpoints = ["tcp://127.0.0.1:7910", "tcp://127.0.0.1:7911"]
     /// Fixed for the life of a data folder: pairs hash into these, workers own subsets.
     public var storagePartitions = 16
+    /// Where history and file records are kept: `sqlite` (a file per partition under the data
+    /// folder, the default) or `postgres` (`storagePostgresURL`). Issue 19 in progress: with
+    /// `postgres` each worker still locks its partitions in its own data folder, and file
+    /// bytes stay in that folder.
+    public var storageBackend = "sqlite"
+    /// A libpq connection string or URI (`postgresql:///chat?host=/run/postgresql`).
+    public var storagePostgresURL = ""
+    /// Where accounts, friends and stored-byte counts are kept: `sqlite` (`auth/accounts.sqlite`
+    /// under the data folder) or `postgres` (`authPostgresURL`).
+    public var authBackend = "sqlite"
+    public var authPostgresURL = ""
+
+    /// Why the storage and auth backends as configured cannot be used, or nil.
+    public var backendsProblem: String? {
+        if storageBackend == "postgres" && storagePostgresURL.isEmpty { return "storage.backend is \"postgres\" but storage.postgres_url is empty" }
+        if authBackend == "postgres" && authPostgresURL.isEmpty { return "auth.backend is \"postgres\" but auth.postgres_url is empty" }
+        return nil
+    }
 
     /// How long a gateway or router waits for a worker before answering `Service unavailable`.
     public var requestTimeoutMilliseconds = 5_000
@@ -240,6 +258,11 @@ public struct ChatConfiguration: Equatable, Sendable {
             old.storageEndpoints.starts(with: new.storageEndpoints) || new.storageEndpoints.starts(with: old.storageEndpoints)
         },
         "storage.partitions": .integer(in: 1...4096, \.storagePartitions),
+        // Opened when each process starts.
+        "storage.backend": .oneOf(["sqlite", "postgres"], \.storageBackend),
+        "storage.postgres_url": .string(\.storagePostgresURL),
+        "auth.backend": .oneOf(["sqlite", "postgres"], \.authBackend),
+        "auth.postgres_url": .string(\.authPostgresURL),
         // Every bus loop is made with its timings.
         "bus.request_timeout_ms": .integer(in: 10...600_000, \.requestTimeoutMilliseconds),
         "bus.fail_fast_after_ms": .integer(in: 0...600_000, \.failFastAfterMilliseconds),

@@ -27,7 +27,7 @@ final class PartitionWriter: @unchecked Sendable {
     }
 
     /// nil once closed: the partition's lock may go only after its last commit.
-    private var store: PartitionStore?
+    private var store: (any PartitionHistory)?
     private let partition: Int
     private let loop: BusLoop
     private let queue: DispatchQueue
@@ -42,7 +42,7 @@ final class PartitionWriter: @unchecked Sendable {
     private var waiting: [Append] = []
     private var commitsInFlight = 0
 
-    init(partition: Int, store: PartitionStore, loop: BusLoop, metrics: StorageMetrics = StorageMetrics(),
+    init(partition: Int, store: any PartitionHistory, loop: BusLoop, metrics: StorageMetrics = StorageMetrics(),
          onCommitted: @escaping ([Append], Error?) -> Void) {
         self.store = store
         self.partition = partition
@@ -65,7 +65,7 @@ final class PartitionWriter: @unchecked Sendable {
 
     /// Runs `work` on the partition's queue after every text queued so far is committed, then
     /// `completion` with its result on the loop thread (loop thread).
-    func withStore<T: Sendable>(_ work: @escaping @Sendable (PartitionStore) throws -> T,
+    func withStore<T: Sendable>(_ work: @escaping @Sendable (any PartitionHistory) throws -> T,
                                 completion: @escaping @Sendable (Result<T, Error>) -> Void) {
         commitWaiting()
         afterQueued(work, completion: completion)
@@ -74,7 +74,7 @@ final class PartitionWriter: @unchecked Sendable {
     /// Runs `work` on the partition's queue after everything queued so far, then `completion`
     /// with its result on the loop thread. From any thread: unlike `withStore`, it does not
     /// start a commit of the texts waiting (loop-thread state).
-    func afterQueued<T: Sendable>(_ work: @escaping @Sendable (PartitionStore) throws -> T,
+    func afterQueued<T: Sendable>(_ work: @escaping @Sendable (any PartitionHistory) throws -> T,
                                   completion: @escaping @Sendable (Result<T, Error>) -> Void) {
         queue.async { [self] in
             let result = Result { try work(openStore()) }
@@ -102,7 +102,7 @@ final class PartitionWriter: @unchecked Sendable {
     }
 
     /// The store, unless closed (queue only).
-    private func openStore() throws -> PartitionStore {
+    private func openStore() throws -> any PartitionHistory {
         guard let store else { throw Closed(partition: partition) }
         return store
     }

@@ -212,7 +212,8 @@ public final class StorageService: @unchecked Sendable {
         // gives this worker with no database here was moved from another machine and is not
         // copied yet: created empty, it would take texts its history then hides, and its
         // files' clean-up would delete the copied blobs no empty database names.
-        if map.epoch > 1, !FileManager.default.fileExists(atPath: database) {
+        let inPostgres = configuration.storageBackend == "postgres"
+        if map.epoch > 1, !inPostgres, !FileManager.default.fileExists(atPath: database) {
             lock.release()
             if notCopiedHere.insert(partition).inserted {
                 logger.error("partition has no database in this data folder; copy it here first (not created empty)", metadata: [
@@ -222,7 +223,9 @@ public final class StorageService: @unchecked Sendable {
         }
         notCopiedHere.remove(partition)
         do {
-            let store = try PartitionStore(path: database)
+            let store: any PartitionHistory = inPostgres
+                ? try PostgresPartitionStore(url: configuration.storagePostgresURL, partition: partition)
+                : try PartitionStore(path: database)
             let blobs = try BlobFolder(root: "\(configuration.dataDirectory)/files", partition: partition)
             // Uploads the previous owner handed over stay (their gateways resume them here),
             // unless idle; a crash's go.

@@ -88,6 +88,7 @@ struct Supervise: ParsableCommand {
         let logger = Logger(label: "chatd.supervisor")
         // Refused here, once, rather than by a gateway the supervisor would restart for ever.
         try GatewayServer.checkClientPorts(resolved)
+        if let problem = resolved.backendsProblem { throw ConfigurationError(problem) }
         if let watchedParent { ProcessLifecycle.terminateWhenParentDies(expectedParent: watchedParent, logger: logger) }
         let telemetry = try MonitoringEndpoints.collectTelemetry(resolved, logger: logger)
         if resolved.busCurve {
