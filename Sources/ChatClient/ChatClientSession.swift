@@ -298,19 +298,25 @@ public final class ChatClientSession: @unchecked Sendable {
         waitForReplies()
     }
 
-    /// The data exchange under way is over: deferred commands go now.
+    /// The data exchange under way is over: deferred commands go now, awaited before anyone
+    /// waiting on the exchange is woken (a script's end must wait for their replies too).
     func endExchange() {
-        let deferred = withState {
+        sendLock.lock()
+        defer { sendLock.unlock() }
+        let (deferred, link) = withState {
             exchangeUnderWay = false
             if uploading {
                 uploading = false
                 if !awaited.isEmpty { awaitingSince = Date() }
             }
-            defer { deferredCommands = [] }
+            let deferred = online ? deferredCommands : []
+            deferredCommands = []
+            if !deferred.isEmpty && awaited.isEmpty { awaitingSince = Date() }
+            awaited += deferred.map(\.1)
             state.broadcast()
-            return deferredCommands
+            return (deferred, self.link)
         }
-        for (command, reply) in deferred { _ = try? enqueue(command, awaiting: reply) }
+        for (command, _) in deferred { try? link.send(command) }
     }
 
     struct NotConnected: Error, CustomStringConvertible {
