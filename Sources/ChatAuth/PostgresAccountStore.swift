@@ -4,7 +4,7 @@ import Postgres
 /// Users, friends and stored bytes in PostgreSQL (`auth.backend = "postgres"`), shared by
 /// every auth worker: a sign-up taken by one is seen by all, and a quota reservation locks
 /// the user's row, so two workers cannot both let an upload slip under it. Commits are
-/// synchronous whatever the server's default.
+/// synchronous whatever the server's default; a connection lost is made again for the next call.
 final class PostgresAccountStore: AccountRecords {
     private let connection: PostgresConnection
 
@@ -30,7 +30,6 @@ final class PostgresAccountStore: AccountRecords {
 
     init(url: String) throws {
         connection = try PostgresConnection(url: url)
-        try connection.execute("SET synchronous_commit = on")
         // Workers starting together create the schema one at a time.
         try connection.transaction {
             try connection.query("SELECT pg_advisory_xact_lock(7302002)")

@@ -5,7 +5,8 @@ import Postgres
 /// One partition's history and file index in PostgreSQL (`storage.backend = "postgres"`):
 /// the tables of every partition, a `partition` column telling them apart, so that any
 /// worker can serve any partition. Every commit is synchronous (`synchronous_commit = on`
-/// for the session whatever the server's default): an append is durable when it returns.
+/// for the session whatever the server's default, `PostgresConnection`'s session settings):
+/// an append is durable when it returns. A connection lost is made again for the next call.
 final class PostgresPartitionStore: PartitionHistory {
     private let connection: PostgresConnection
     private let partition: Int64
@@ -28,20 +29,37 @@ final class PostgresPartitionStore: PartitionHistory {
             size bigint NOT NULL,
             PRIMARY KEY (partition, pair, name)
         );
+        CREATE TABLE IF NOT EXISTS chat_settings (
+            key text PRIMARY KEY,
+            value text NOT NULL
+        );
         """
+
+    struct PartitionCountChanged: Error, CustomStringConvertible {
+        let stored: String
+        let configured: Int
+        var description: String {
+            "storage.partitions is \(configured) but the PostgreSQL database was made with \(stored) (pairs hash into partitions: it cannot change)"
+        }
+    }
 
     /// Rows read per page query at most; a page stops earlier at its byte budget.
     private static let rowsPerPage = 256
 
-    init(url: String, partition: Int) throws {
+    /// `partitions`: the configured count, recorded by the first worker and checked by every
+    /// later one, as the data folder's `PARTITIONS` file is for SQLite.
+    init(url: String, partition: Int, partitions: Int) throws {
         connection = try PostgresConnection(url: url)
         self.partition = Int64(partition)
-        try connection.execute("SET synchronous_commit = on")
         // Workers starting together create the schema one at a time (CREATE ... IF NOT EXISTS
         // alone can still collide in the catalogs).
         try connection.transaction {
             try connection.query("SELECT pg_advisory_xact_lock(7302001)")
             try connection.execute(Self.schema)
+            try connection.query("INSERT INTO chat_settings (key, value) VALUES ('partitions', $1) ON CONFLICT DO NOTHING",
+                                 [.text(String(partitions))])
+            let stored = try connection.query("SELECT value FROM chat_settings WHERE key = 'partitions'").text(0, 0)
+            guard stored == String(partitions) else { throw PartitionCountChanged(stored: stored, configured: partitions) }
         }
     }
 

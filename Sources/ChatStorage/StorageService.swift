@@ -224,7 +224,8 @@ public final class StorageService: @unchecked Sendable {
         notCopiedHere.remove(partition)
         do {
             let store: any PartitionHistory = inPostgres
-                ? try PostgresPartitionStore(url: configuration.storagePostgresURL, partition: partition)
+                ? try PostgresPartitionStore(url: configuration.storagePostgresURL, partition: partition,
+                                             partitions: configuration.storagePartitions)
                 : try PartitionStore(path: database)
             let blobs = try BlobFolder(root: "\(configuration.dataDirectory)/files", partition: partition)
             // Uploads the previous owner handed over stay (their gateways resume them here),

@@ -5,17 +5,31 @@ import CLibPQ
 /// spliced into the text), and results come in binary (`PostgresRows`).
 public final class PostgresConnection {
     private let connection: OpaquePointer
+    /// Run after connecting, and again after each reconnection.
+    private let sessionSettings: [String]
+
+    /// What every session gets: UTF-8 text whatever the database's default, read-committed
+    /// transactions (what the stores' locking is written for), and commits that wait for the
+    /// disk (`ok` means durable) whatever the server's default.
+    public static let defaultSessionSettings = ["SET client_encoding = 'UTF8'",
+                                                "SET default_transaction_isolation = 'read committed'",
+                                                "SET synchronous_commit = on"]
 
     /// Connects to `url`, a libpq connection string or URI
-    /// (`postgresql:///chat?host=/run/postgresql`).
-    public init(url: String) throws {
-        guard let connection = PQconnectdb(url) else { throw PostgresError(message: "out of memory", sqlState: nil) }
+    /// (`postgresql:///chat?host=/run/postgresql`), within 10 s unless the URL says otherwise.
+    public init(url: String, sessionSettings: [String] = PostgresConnection.defaultSessionSettings) throws {
+        let withTimeout = url.contains("connect_timeout") ? url : url + (url.contains("://") ? (url.contains("?") ? "&" : "?") + "connect_timeout=10" : " connect_timeout=10")
+        guard let connection = PQconnectdb(withTimeout) else { throw PostgresError(message: "out of memory", sqlState: nil) }
         guard PQstatus(connection) == CONNECTION_OK else {
             let message = String(cString: PQerrorMessage(connection)).trimmingNewlines
             PQfinish(connection)
             throw PostgresError(message: "cannot connect to PostgreSQL: \(message)", sqlState: nil)
         }
         self.connection = connection
+        self.sessionSettings = sessionSettings
+        // Quiet: `CREATE ... IF NOT EXISTS` of things that exist would print a notice each time.
+        PQsetNoticeProcessor(connection, { _, _ in }, nil)
+        for setting in sessionSettings { try execute(setting) }
     }
 
     deinit { PQfinish(connection) }
@@ -27,7 +41,25 @@ public final class PostgresConnection {
     public func execute(_ sql: String) throws {
         let result = PQexec(connection, sql)
         defer { PQclear(result) }
-        try check(result)
+        do {
+            try check(result)
+        } catch {
+            recoverIfLost()
+            throw error
+        }
+    }
+
+    /// After a failure: a connection that was lost is made again (with its session settings),
+    /// so the next call can succeed; the failed one is not retried (its caller answers it).
+    private func recoverIfLost() {
+        if PQstatus(connection) != CONNECTION_OK { reconnect() }
+    }
+
+    /// A new session on the same URL, with the session settings.
+    private func reconnect() {
+        PQreset(connection)
+        guard PQstatus(connection) == CONNECTION_OK else { return }
+        for setting in sessionSettings { PQclear(PQexec(connection, setting)) }
     }
 
     /// Runs one statement with `parameters` ($1, $2, ...) and returns its rows.
@@ -40,6 +72,7 @@ public final class PostgresConnection {
             try check(result)
         } catch {
             PQclear(result)
+            recoverIfLost()
             throw error
         }
         return PostgresRows(result!)
@@ -66,9 +99,15 @@ public final class PostgresConnection {
         do {
             try pipelined(statements)
         } catch {
-            // A failed statement leaves the transaction open and aborted (the COMMIT was
-            // skipped): end it, so the connection can go on.
-            try? execute("ROLLBACK")
+            if PQpipelineStatus(connection) != PQ_PIPELINE_OFF || PQstatus(connection) != CONNECTION_OK {
+                // Still in pipeline mode (a send failed midway) or the connection is gone:
+                // start over on a new connection, which has no transaction open.
+                reconnect()
+            } else {
+                // A failed statement leaves the transaction open and aborted (the COMMIT was
+                // skipped): end it, so the connection can go on.
+                try? execute("ROLLBACK")
+            }
             throw error
         }
     }
@@ -87,7 +126,14 @@ public final class PostgresConnection {
         // Each statement's result, then nil; the sync's PGRES_PIPELINE_SYNC ends it.
         var failure: PostgresError?
         while true {
-            guard let result = PQgetResult(connection) else { continue }
+            guard let result = PQgetResult(connection) else {
+                // Between statements' results; on a lost connection, for ever: the sync that
+                // ends the pipeline will not come.
+                guard PQstatus(connection) == CONNECTION_OK else {
+                    throw failure ?? lastError("connection lost during a pipelined transaction")
+                }
+                continue
+            }
             let status = PQresultStatus(result)
             if status == PGRES_PIPELINE_SYNC {
                 PQclear(result)

@@ -31,7 +31,7 @@ import Testing
         case .postgres:
             let url = try Self.postgres.get().url()
             let partition = Int.random(in: 0..<1_000_000_000)
-            try body(try PostgresPartitionStore(url: url, partition: partition)) {
+            try body(try PostgresPartitionStore(url: url, partition: partition, partitions: 1_000_000_000)) {
                 try PostgresConnection(url: url).query("SELECT count(*) FROM chat_records WHERE partition = $1", [.integer(Int64(partition))])
                     .integer(0, 0)
             }
@@ -121,5 +121,16 @@ import Testing
             #expect(snapshot.through == 0)
             #expect(snapshot.size == 0)
         }
+    }
+
+    /// The partition count is the database's once recorded, as the data folder's is.
+    @Test func aDatabaseRefusesAnotherPartitionCount() throws {
+        let url = try Self.postgres.get().newDatabase()
+        _ = try PostgresPartitionStore(url: url, partition: 0, partitions: 16)
+        _ = try PostgresPartitionStore(url: url, partition: 1, partitions: 16)
+        let error = try #require(throws: PostgresPartitionStore.PartitionCountChanged.self) {
+            try PostgresPartitionStore(url: url, partition: 0, partitions: 32)
+        }
+        #expect(error.description.contains("storage.partitions is 32 but the PostgreSQL database was made with 16"))
     }
 }

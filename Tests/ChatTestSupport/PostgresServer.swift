@@ -28,6 +28,12 @@ public final class PostgresServer: @unchecked Sendable {
         asPostgres = getuid() == 0
         folder = URL(fileURLWithPath: "/tmp").appendingPathComponent("chat-pg-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        // Known before anything can fail, so that a failed start is cleaned up too.
+        Self.started.withLock { started in
+            // Servers held in statics are never released: stopped when the test process exits.
+            if started.isEmpty { atexit { PostgresServer.stopAll() } }
+            started[folder.path] = binaries.path
+        }
         if asPostgres { try Self.spawnAndWait(["/bin/chown", "postgres:postgres", folder.path]) }
         let data = folder.appendingPathComponent("data").path
         try run([binaries.appendingPathComponent("initdb").path, "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8",
@@ -35,11 +41,6 @@ public final class PostgresServer: @unchecked Sendable {
         // Unix socket only, in the cluster's own folder; fsync stays on (the default), as in use.
         try run([binaries.appendingPathComponent("pg_ctl").path, "-D", data, "-l", folder.appendingPathComponent("server.log").path,
                  "-o", "-c listen_addresses='' -k \(folder.path)", "-w", "start"])
-        Self.started.withLock { started in
-            // Servers held in statics are never released: stopped when the test process exits.
-            if started.isEmpty { atexit { PostgresServer.stopAll() } }
-            started[folder.path] = binaries.path
-        }
         try run([binaries.appendingPathComponent("psql").path, "-h", folder.path, "-U", "postgres", "-d", "postgres", "-q",
                  "-c", "CREATE DATABASE chat"])
     }

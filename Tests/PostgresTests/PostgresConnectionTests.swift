@@ -62,4 +62,23 @@ import Testing
         }
         #expect(error.description.contains("cannot connect to PostgreSQL"))
     }
+
+    /// The server ends the session (a restart, `pg_terminate_backend`): the call under way
+    /// fails, a pipelined one too rather than waiting for ever, and the next call works on a
+    /// new session with the same settings.
+    @Test func aLostConnectionFailsOneCallAndIsMadeAgain() throws {
+        let connection = try connect(), killer = try connect()
+        for pipelined in [false, true] {
+            let pid = try connection.query("SELECT pg_backend_pid()").integer(0, 0)
+            #expect(try killer.query("SELECT pg_terminate_backend($1::integer)", [.integer(pid)]).count == 1)
+            if pipelined {
+                #expect(throws: PostgresError.self) { try connection.pipelinedTransaction([("SELECT 1", [])]) }
+            } else {
+                #expect(throws: PostgresError.self) { try connection.query("SELECT 1") }
+            }
+            #expect(try connection.query("SELECT 41 + 1").integer(0, 0) == 42)
+            #expect(try connection.query("SHOW synchronous_commit").text(0, 0) == "on")
+            #expect(try connection.query("SELECT pg_backend_pid()").integer(0, 0) != pid)
+        }
+    }
 }
