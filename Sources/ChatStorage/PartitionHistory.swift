@@ -1,4 +1,5 @@
 import ChatBus
+import ChatProtocol
 
 /// One partition's history and the index of its stored files, whatever keeps them: a SQLite
 /// file on the worker's disk (`PartitionStore`, the embedded default) or PostgreSQL
@@ -24,6 +25,18 @@ protocol PartitionHistory: AnyObject {
 extension PartitionStore: PartitionHistory {}
 
 extension PartitionHistory {
+    /// The first of `name`, `name (2)`, `name (3)`... the pair has no file under (a new file
+    /// never replaces one stored before).
+    func firstFreeName(for name: String, pair: PairKey) throws -> String {
+        var stored = name
+        var copy = 1
+        while try file(of: pair, named: stored) != nil {
+            copy += 1
+            stored = FileNames.variant(of: name, copy: copy)
+        }
+        return stored
+    }
+
     /// A pair's records in one group share a row, concatenated in arrival order: a history is
     /// their concatenation anyway, and a row per pair rather than per text divides the
     /// database's work by the texts each pair sent.

@@ -1,5 +1,4 @@
 import ChatBus
-import ChatProtocol
 import SQLite
 
 /// The history of every pair in one partition: one SQLite file, appended in groups, and the
@@ -58,12 +57,7 @@ final class PartitionStore {
     /// `name`, `name (2)`, `name (3)`...; returns the name used.
     func commitFile(pair: PairKey, name: String, blob: String, size: Int64, record: (String) -> [UInt8]) throws -> String {
         try database.transaction {
-            var stored = name
-            var copy = 1
-            while try file(of: pair, named: stored) != nil {
-                copy += 1
-                stored = FileNames.variant(of: name, copy: copy)
-            }
+            let stored = try firstFreeName(for: name, pair: pair)
             try insertFile.bind(.text(pair.description), .text(stored), .text(blob), .integer(size)).run()
             try insertRecord.bind(.text(pair.description), .blob(record(stored))).run()
             return stored

@@ -1,5 +1,4 @@
 import ChatBus
-import ChatProtocol
 import Postgres
 
 /// One partition's history and file index in PostgreSQL (`storage.backend = "postgres"`):
@@ -72,12 +71,7 @@ final class PostgresPartitionStore: PartitionHistory {
 
     func commitFile(pair: PairKey, name: String, blob: String, size: Int64, record: (String) -> [UInt8]) throws -> String {
         try connection.transaction {
-            var stored = name
-            var copy = 1
-            while try file(of: pair, named: stored) != nil {
-                copy += 1
-                stored = FileNames.variant(of: name, copy: copy)
-            }
+            let stored = try firstFreeName(for: name, pair: pair)
             try connection.query("INSERT INTO chat_files (partition, pair, name, blob, size) VALUES ($1, $2, $3, $4, $5)",
                                  [.integer(partition), .text(pair.description), .text(stored), .text(blob), .integer(size)])
             try connection.query("INSERT INTO chat_records (partition, pair, body) VALUES ($1, $2, $3)",
