@@ -84,13 +84,7 @@ final class TimedEvents: @unchecked Sendable {
 
     init(wrapper: [String], arguments: [String], script: String) throws {
         let chat = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("chat")
-        if wrapper.isEmpty {
-            process.executableURL = chat
-            process.arguments = arguments
-        } else {
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = wrapper + [chat.path] + arguments
-        }
+        process.setCommand(chat, arguments: arguments, under: wrapper)
         let input = Pipe(), output = Pipe()
         process.standardInput = input
         process.standardOutput = output

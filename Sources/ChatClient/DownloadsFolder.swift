@@ -8,9 +8,14 @@ public struct DownloadsFolder: Sendable {
 
     public init(path: String) { self.path = path }
 
+    /// Makes the folder if it is not there yet.
+    func create() throws {
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
     /// A new path inside the folder for a file named `name` by the server.
     public func destination(for name: String) throws -> String {
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        try create()
         let safe = Self.safeName(name)
         var candidate = safe
         var copy = 1

@@ -21,10 +21,15 @@ final class HolePuncher: Sendable {
     /// The sender chooses the link (and says `GO` on it); the receiver takes the link that
     /// hears `GO`, so both keep the same one even when several connect.
     private let chooses: Bool
-    /// Set once, by whichever link's thread wins first.
-    private let winner = Mutex<Link?>(nil)
-    /// The search was called off (`cancel`): nothing wins any more.
-    private let cancelled = Mutex(false)
+    private enum Outcome {
+        case searching
+        /// Set once, by whichever link's thread wins first.
+        case won(Link)
+        /// Called off (`cancel`): nothing wins any more.
+        case cancelled
+    }
+
+    private let outcome = Mutex(Outcome.searching)
     /// Streams being tried, cut when a winner is decided; by object identity.
     private let attempts = Mutex<[ObjectIdentifier: ByteStream]>([:])
     /// Signalled when a winner is decided or every attempt has ended.
@@ -77,14 +82,14 @@ final class HolePuncher: Sendable {
         }
         group.notify(queue: .global()) { [self] in settled.signal() }
         settled.wait()
-        return winner.withLock { $0 }
+        return outcome.withLock { if case .won(let link) = $0 { link } else { nil } }
     }
 
-    private var isDecided: Bool { cancelled.withLock { $0 } || winner.withLock { $0 != nil } }
+    private var isDecided: Bool { outcome.withLock { if case .searching = $0 { false } else { true } } }
 
     /// Calls the search off: every attempt is cut, and `connect` returns nil.
     func cancel() {
-        cancelled.withLock { $0 = true }
+        outcome.withLock { if case .searching = $0 { $0 = .cancelled } }
         let all = attempts.withLock { attempts in
             defer { attempts.removeAll() }
             return Array(attempts.values)
@@ -108,10 +113,9 @@ final class HolePuncher: Sendable {
     /// Makes `link` the winner if none is yet, and cuts every other attempt; `announce` runs
     /// before the caller of `connect` may use the link (the chooser's `GO` must come first).
     private func claim(_ link: Link, announce: () -> Bool = { true }) -> Bool {
-        guard !cancelled.withLock({ $0 }) else { return false }
-        let won = winner.withLock { winner in
-            guard winner == nil else { return false }
-            winner = link
+        let won = outcome.withLock { outcome in
+            guard case .searching = outcome else { return false }
+            outcome = .won(link)
             return true
         }
         guard won else { return false }

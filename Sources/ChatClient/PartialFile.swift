@@ -19,13 +19,14 @@ final class PartialFile {
     init(named name: String, in folder: DownloadsFolder) throws {
         self.folder = folder
         self.name = name
-        let probe = try folder.destination(for: name)
+        try folder.create()
         let unnamed = open_unnamed_file(folder.path)
         if unnamed >= 0 {
             descriptor = unnamed
             partPath = nil
         } else {
-            let part = probe + ".part"
+            // Named only where unnamed files cannot be: the free name is looked for then.
+            let part = try folder.destination(for: name) + ".part"
             descriptor = open(part, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
             guard descriptor >= 0 else { throw Failure(description: "cannot write into \(folder.path)") }
             partPath = part

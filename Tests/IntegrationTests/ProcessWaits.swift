@@ -20,23 +20,29 @@ extension Process {
     }
 }
 
-/// A child's output, read as it comes by a thread of its own, until the child closes it.
+/// A child's output, read as it comes by a thread of its own, until the child closes it: a
+/// pipe, or a pseudo-terminal's master side (`ChatTerminal`).
 ///
 /// Unchecked: `bytes` and `ended`, its only mutable fields, are read and written only while
 /// holding `condition` (a condition, which `wait` sleeps on, so not a `Mutex`).
 final class ChildOutput: @unchecked Sendable {
-    private let pipe: Pipe
+    /// Kept open as long as this reads it.
+    private let pipe: Pipe?
     private let condition = NSCondition()
     private var bytes: [UInt8] = []
     private var ended = false
 
-    init(_ pipe: Pipe) {
-        self.pipe = pipe
-        Thread { [self] in readToEnd() }.start()
+    convenience init(_ pipe: Pipe) {
+        self.init(descriptor: pipe.fileHandleForReading.fileDescriptor, keeping: pipe)
     }
 
-    private func readToEnd() {
-        let descriptor = pipe.fileHandleForReading.fileDescriptor
+    /// Reads `descriptor`, which the caller keeps open (and closes after the reader's end).
+    init(descriptor: Int32, keeping pipe: Pipe? = nil) {
+        self.pipe = pipe
+        Thread { [self] in readToEnd(descriptor) }.start()
+    }
+
+    private func readToEnd(_ descriptor: Int32) {
         var chunk = [UInt8](repeating: 0, count: 65_536)
         while true {
             let count = read(descriptor, &chunk, chunk.count)
@@ -56,13 +62,21 @@ final class ChildOutput: @unchecked Sendable {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// Waits until `done(text so far, ended)` holds or `timeout` passes; returns whether it held.
-    func wait(timeout: Duration, until done: (String, Bool) -> Bool) -> Bool {
+    /// How many bytes were read so far: a mark for `wait(after:...)`.
+    var count: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return bytes.count
+    }
+
+    /// Waits until `done(text read after the first `after` bytes, ended)` holds or `timeout`
+    /// passes; returns whether it held.
+    func wait(timeout: Duration, after: Int = 0, until done: (String, Bool) -> Bool) -> Bool {
         let deadline = Date().addingTimeInterval(timeout.seconds)
         condition.lock()
         defer { condition.unlock() }
-        while !done(String(decoding: bytes, as: UTF8.self), ended) {
-            guard condition.wait(until: deadline) else { return done(String(decoding: bytes, as: UTF8.self), ended) }
+        while !done(String(decoding: bytes.dropFirst(after), as: UTF8.self), ended) {
+            guard condition.wait(until: deadline) else { return done(String(decoding: bytes.dropFirst(after), as: UTF8.self), ended) }
         }
         return true
     }

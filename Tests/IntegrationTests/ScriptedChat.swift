@@ -1,3 +1,4 @@
+import ChatBenchmark
 import ChatTestSupport
 import Foundation
 
@@ -19,13 +20,7 @@ final class ScriptedChat {
     init(_ arguments: [String], script: String, wrapper: [String] = [], moreToCome: Bool = false) throws {
         process = Process()
         let chat = ChatSystem.binaries.appendingPathComponent("chat")
-        if wrapper.isEmpty {
-            process.executableURL = chat
-            process.arguments = arguments
-        } else {
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = wrapper + [chat.path] + arguments
-        }
+        process.setCommand(chat, arguments: arguments, under: wrapper)
         let inputPipe = Pipe(), outputPipe = Pipe()
         process.standardInput = inputPipe
         process.standardOutput = outputPipe
