@@ -8,7 +8,8 @@ import Postgres
 final class PostgresAccountStore: AccountRecords {
     private let connection: PostgresConnection
 
-    static let schema = """
+    /// The tables (`PostgresSchema`: created if missing, version checked at each start).
+    static let schema = PostgresSchema(component: "auth", version: 1, creation: """
         CREATE TABLE IF NOT EXISTS chat_users (
             uid text PRIMARY KEY,
             salt bytea NOT NULL,
@@ -26,15 +27,11 @@ final class PostgresAccountStore: AccountRecords {
             uid text PRIMARY KEY,
             bytes bigint NOT NULL
         );
-        """
+        """, lockKey: 7302002)
 
     init(url: String) throws {
         connection = try PostgresConnection(url: url)
-        // Workers starting together create the schema one at a time.
-        try connection.transaction {
-            try connection.query("SELECT pg_advisory_xact_lock(7302002)")
-            try connection.execute(Self.schema)
-        }
+        try Self.schema.prepare(on: connection)
     }
 
     func storedHash(of uid: String) throws -> PasswordHasher.StoredHash? {

@@ -17,7 +17,7 @@ extension BusMessage {
         case p2pTooManyOffers = 120
         case openHistory = 130, readHistory, historySnapshot, historyPage
         case reserveStorage = 140, releaseStorage, storageReservation
-        case partitionMoved = 150, resumeUpload
+        case partitionMoved = 150, resumeUpload, partitionMapWanted
     }
 
     public var kind: Kind {
@@ -83,6 +83,7 @@ extension BusMessage {
         case .releaseStorage: return .releaseStorage
         case .storageReservation: return .storageReservation
         case .partitionMoved: return .partitionMoved
+        case .partitionMapWanted: return .partitionMapWanted
         }
     }
 
@@ -128,7 +129,7 @@ extension BusMessage {
             pair.encode(into: &writer); writer.write(name)
         case .readChunk(let download, let offset, let length):
             writer.write(download); writer.write(offset); writer.write(length)
-        case .chunkStored, .noSuchFile:
+        case .chunkStored, .noSuchFile, .partitionMapWanted:
             break
         case .stored(let record):
             writer.write(bytes: record)
@@ -276,6 +277,7 @@ extension BusMessage {
         case .releaseStorage: self = .releaseStorage(uid: try reader.read(), bytes: try reader.read())
         case .storageReservation: self = .storageReservation(granted: try reader.read())
         case .partitionMoved: self = .partitionMoved(try PartitionMap(decoding: &reader))
+        case .partitionMapWanted: self = .partitionMapWanted
         }
     }
 

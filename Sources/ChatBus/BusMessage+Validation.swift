@@ -95,7 +95,7 @@ extension BusMessage {
         case .authOutcome, .friendList, .existence, .routerWelcome, .attached, .delivery, .presence, .historySnapshot, .historyPage,
              .uploadReady, .chunkStored, .stored, .downloadReady, .noSuchFile, .chunk, .p2pOffered, .p2pConnect,
              .p2pDeclined, .p2pUnknown, .p2pRelayAllowed, .p2pTooManyOffers, .storageReservation, .signInThrottled,
-             .signUpThrottled, .failure:
+             .signUpThrottled, .failure, .partitionMapWanted:
             return nil
         case .partitionMoved:
             // Checked whole as it is decoded (`PartitionMap.init(decoding:)`).

@@ -124,6 +124,9 @@ public enum BusMessage: Equatable, Sendable {
     /// Any storage request for a partition this worker's map gives to another worker: the map,
     /// so a requester with an older one adopts it and asks the owner instead.
     case partitionMoved(PartitionMap)
+    /// A gateway asks a storage worker for its map (answered `partitionMoved`): with leases in
+    /// PostgreSQL partitions move without anyone asking, and gateways ask every second.
+    case partitionMapWanted
 
     // MARK: gateway -> auth, stored bytes per user (the quota)
     /// Counts `bytes` more as stored by `uid` if that stays within the quota, before the upload

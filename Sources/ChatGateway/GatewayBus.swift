@@ -50,6 +50,10 @@ final class GatewayBus: SessionBus, @unchecked Sendable {
     /// `presence.count`, recorded where an attach, detach or kick changes it: per sign-in or
     /// sign-out, never per message.
     private let sessionsOnline: Gauge
+    /// With leases in PostgreSQL partitions move when workers come and go, without a reload:
+    /// the map is asked for every second, of each storage worker in turn.
+    private let asksForMaps: Bool
+    private var nextMapAsked = 0
 
     init(configuration: ChatConfiguration, security: BusSecurity, registry: SessionRegistry, outputs: OutputBatches,
          sessionsOnline: Gauge, logger: Logger) throws {
@@ -57,6 +61,7 @@ final class GatewayBus: SessionBus, @unchecked Sendable {
         self.sessionsOnline = sessionsOnline
         self.registry = registry
         self.outputs = outputs
+        asksForMaps = configuration.storageLeases
         gatewayId = Self.makeGatewayId()
         storageRouting = StorageRouting(map: .initial(partitions: configuration.storagePartitions, workers: configuration.storageEndpoints))
         textOrder = PartitionOrder(partitions: configuration.storagePartitions)
@@ -159,9 +164,22 @@ final class GatewayBus: SessionBus, @unchecked Sendable {
         return true
     }
 
+    /// Asks one storage worker (each known in turn, not only the map's: the map may name only
+    /// workers that are gone) for its map, and adopts it if newer. One that does not answer
+    /// (dead, or cut off) is skipped at the next tick.
+    private func askForMap() {
+        let slot = nextMapAsked % storageSockets.count
+        nextMapAsked &+= 1
+        loop.request(.partitionMapWanted, on: storageSockets[slot]) { [self] result in
+            if case .success(.partitionMoved(let map)) = result { adopt(map) }
+        }
+    }
+
     /// Takes the data folder's partition map if it is newer than the one held (a reload on
     /// the supervisor's machine after storage workers were added or removed). From any thread.
+    /// Not with leases, whose maps come from the workers.
     func reloadPartitionMap(dataDirectory: String) {
+        guard !asksForMaps else { return }
         loop.execute { [self] in
             do {
                 guard let map = try PartitionMapFile.read(from: PartitionMapFile.path(inHistoryFolder: "\(dataDirectory)/history")) else { return }
@@ -342,6 +360,7 @@ final class GatewayBus: SessionBus, @unchecked Sendable {
     /// Tells the router we are alive; a router that does not know us (it restarted, or we are
     /// new) gets everyone signed in here, so presence is whole again without clients noticing.
     private func heartbeat() {
+        if asksForMaps { askForMap() }
         loop.request(.gatewayHello(gatewayId: gatewayId), on: routerSocket) { [self] result in
             guard case .success(.routerWelcome(_, let needsSync)) = result, needsSync else { return }
             let sessions = Array(presence.values)

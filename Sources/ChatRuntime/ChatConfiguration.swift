@@ -85,12 +85,18 @@ public struct ChatConfiguration: Equatable, Sendable {
     /// Fixed for the life of a data folder: pairs hash into these, workers own subsets.
     public var storagePartitions = 16
     /// Where history and file records are kept: `sqlite` (a file per partition under the data
-    /// folder, the default) or `postgres` (`storagePostgresURL`). Issue 19 in progress: with
-    /// `postgres` each worker still locks its partitions in its own data folder, and file
-    /// bytes stay in that folder.
+    /// folder, the default) or `postgres` (`storagePostgresURL`). With `postgres` the workers
+    /// hold their partitions by leases in the database instead of locks in the data folder, so
+    /// any worker serves any partition; file bytes stay in the data folder for now.
     public var storageBackend = "sqlite"
     /// A libpq connection string or URI (`postgresql:///chat?host=/run/postgresql`).
     public var storagePostgresURL = ""
+    /// With `postgres`: a storage worker's partition leases run out this long after its last
+    /// renewal (it renews every second), and another worker takes them over.
+    public var storageLeaseSeconds = 5
+    /// Whether storage workers hold their partitions by leases in PostgreSQL (not by a map
+    /// file and locks in the data folder).
+    public var storageLeases: Bool { storageBackend == "postgres" }
     /// Where accounts, friends and stored-byte counts are kept: `sqlite` (`auth/accounts.sqlite`
     /// under the data folder) or `postgres` (`authPostgresURL`).
     public var authBackend = "sqlite"
@@ -261,6 +267,7 @@ public struct ChatConfiguration: Equatable, Sendable {
         // Opened when each process starts.
         "storage.backend": .oneOf(["sqlite", "postgres"], \.storageBackend),
         "storage.postgres_url": .string(\.storagePostgresURL),
+        "storage.lease_seconds": .integer(in: 2...600, \.storageLeaseSeconds),
         "auth.backend": .oneOf(["sqlite", "postgres"], \.authBackend),
         "auth.postgres_url": .string(\.authPostgresURL),
         // Every bus loop is made with its timings.

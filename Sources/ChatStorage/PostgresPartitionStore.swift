@@ -10,8 +10,12 @@ final class PostgresPartitionStore: PartitionHistory {
     private let connection: PostgresConnection
     private let partition: Int64
 
-    /// The schema every worker expects; created if missing.
-    static let schema = """
+    /// The tables every worker expects (`PostgresSchema`: created if missing, version checked).
+    /// `chat_partition_leases` says which worker serves each partition (`PartitionLeaseKeeper`),
+    /// and `chat_hold_lease` fences a commit: it locks the partition's lease row for the
+    /// transaction and fails unless the row still names the committing worker, so a worker
+    /// that lost its lease cannot write, and one taking a lease waits for commits under way.
+    static let schema = PostgresSchema(component: "storage", version: 1, creation: """
         CREATE TABLE IF NOT EXISTS chat_records (
             partition integer NOT NULL,
             id bigserial NOT NULL,
@@ -32,7 +36,25 @@ final class PostgresPartitionStore: PartitionHistory {
             key text PRIMARY KEY,
             value text NOT NULL
         );
-        """
+        CREATE TABLE IF NOT EXISTS chat_storage_workers (
+            endpoint text PRIMARY KEY,
+            holder text NOT NULL,
+            alive_until timestamptz NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS chat_partition_leases (
+            partition integer PRIMARY KEY,
+            endpoint text NOT NULL,
+            holder text NOT NULL,
+            expires timestamptz NOT NULL
+        );
+        CREATE OR REPLACE FUNCTION chat_hold_lease(leased integer, worker text) RETURNS void LANGUAGE plpgsql AS $$
+        BEGIN
+            PERFORM 1 FROM chat_partition_leases WHERE partition = leased AND holder = worker FOR SHARE;
+            IF NOT FOUND THEN
+                RAISE EXCEPTION 'partition % is no longer leased to this storage worker', leased USING ERRCODE = 'CH001';
+            END IF;
+        END $$;
+        """, lockKey: 7302001)
 
     struct PartitionCountChanged: Error, CustomStringConvertible {
         let stored: String
@@ -45,21 +67,35 @@ final class PostgresPartitionStore: PartitionHistory {
     /// Rows read per page query at most; a page stops earlier at its byte budget.
     private static let rowsPerPage = 256
 
-    /// `partitions`: the configured count, recorded by the first worker and checked by every
-    /// later one, as the data folder's `PARTITIONS` file is for SQLite.
-    init(url: String, partition: Int, partitions: Int) throws {
+    /// Who must hold the partition's lease for a write to commit (`chat_hold_lease`); nil
+    /// writes unfenced (tests of the store alone).
+    private let leaseHolder: String?
+
+    /// Opens the partition's store; `prepare` makes sure of the schema first (once per
+    /// process is enough: `PartitionLeaseKeeper` does it for a worker).
+    init(url: String, partition: Int, partitions: Int, leaseHolder: String? = nil, prepare: Bool = true) throws {
         connection = try PostgresConnection(url: url)
         self.partition = Int64(partition)
-        // Workers starting together create the schema one at a time (CREATE ... IF NOT EXISTS
-        // alone can still collide in the catalogs).
-        try connection.transaction {
-            try connection.query("SELECT pg_advisory_xact_lock(7302001)")
-            try connection.execute(Self.schema)
+        self.leaseHolder = leaseHolder
+        if prepare { try Self.prepare(connection, partitions: partitions) }
+    }
+
+    /// Makes sure of the schema, and that the database was made for `partitions` partitions:
+    /// the configured count, recorded by the first worker and checked by every later one, as
+    /// the data folder's `PARTITIONS` file is for SQLite.
+    static func prepare(_ connection: PostgresConnection, partitions: Int) throws {
+        try schema.prepare(on: connection) {
             try connection.query("INSERT INTO chat_settings (key, value) VALUES ('partitions', $1) ON CONFLICT DO NOTHING",
                                  [.text(String(partitions))])
             let stored = try connection.query("SELECT value FROM chat_settings WHERE key = 'partitions'").text(0, 0)
             guard stored == String(partitions) else { throw PartitionCountChanged(stored: stored, configured: partitions) }
         }
+    }
+
+    /// The statement that fences a write transaction, first in it; none without a holder.
+    private var fence: [(sql: String, parameters: [PostgresValue])] {
+        guard let leaseHolder else { return [] }
+        return [("SELECT chat_hold_lease($1, $2)", [.integer(partition), .text(leaseHolder)])]
     }
 
     func file(of pair: PairKey, named name: String) throws -> (blob: String, size: Int64)? {
@@ -71,6 +107,7 @@ final class PostgresPartitionStore: PartitionHistory {
 
     func commitFile(pair: PairKey, name: String, blob: String, size: Int64, record: (String) -> [UInt8]) throws -> String {
         try connection.transaction {
+            for (sql, parameters) in fence { try connection.query(sql, parameters) }
             let stored = try firstFreeName(for: name, pair: pair)
             try connection.query("INSERT INTO chat_files (partition, pair, name, blob, size) VALUES ($1, $2, $3, $4, $5)",
                                  [.integer(partition), .text(pair.description), .text(stored), .text(blob), .integer(size)])
@@ -88,7 +125,7 @@ final class PostgresPartitionStore: PartitionHistory {
     /// One pipelined transaction: BEGIN, a row per pair, COMMIT in one round trip.
     func append(_ records: [(pair: PairKey, record: [UInt8])]) throws {
         let rows = Self.rowsByPair(records)
-        try connection.pipelinedTransaction(rows.map { row in
+        try connection.pipelinedTransaction(fence + rows.map { row in
             ("INSERT INTO chat_records (partition, pair, body) VALUES ($1, $2, $3)",
              [.integer(partition), .text(row.pair), .bytes(row.body)])
         })

@@ -9,6 +9,10 @@ import Logging
 /// map gives another worker is answered with the map (`partitionMoved`), so the requester can
 /// ask the owner.
 ///
+/// With PostgreSQL (`storage.backend = "postgres"`) there is no map file and no lock: the
+/// worker serves the partitions it holds leases on (`PartitionLeaseKeeper`), any partition
+/// can go to any worker, and the map is the lease table's.
+///
 /// Appends are group-committed per partition, each partition on its own queue
 /// (`PartitionWriter`); a text is handed to the router only once its group is durable.
 ///
@@ -46,7 +50,13 @@ public final class StorageService: @unchecked Sendable {
     private var retryingLocks = false
     /// Requests for partitions this worker is assigned but waits to lock, by partition: answered
     /// once the lock is taken (a hand-over takes a fraction of a second), not refused meanwhile.
-    private var waitingForLock: [Int: [BusIncoming]] = [:]
+    /// With leases: requests for partitions no live worker holds (one being taken over), with
+    /// when each arrived, answered at the next tick.
+    private var waitingForLock: [Int: [(incoming: BusIncoming, since: UInt64)]] = [:]
+    /// While waiting requests are handled again: when the one handled arrived.
+    private var rehandlingSince: UInt64?
+    /// With PostgreSQL: this worker's partition leases; nil with SQLite.
+    private var leases: PartitionLeaseKeeper?
     /// At most this many requests wait per partition; past it they are refused.
     static let maxWaitingPerPartition = 10_000
     /// When the map file was last read for a request the map sent elsewhere (`now()`).
@@ -78,14 +88,25 @@ public final class StorageService: @unchecked Sendable {
             throw ConfigurationError("storage index \(index) has no endpoint in storage.endpoints")
         }
         try FileManager.default.createDirectory(atPath: historyFolder, withIntermediateDirectories: true)
-        try checkPartitionCount(in: historyFolder)
-        try loadMap()
+        if configuration.storageLeases {
+            leases = try PartitionLeaseKeeper(url: configuration.storagePostgresURL, endpoint: configuration.storageEndpoints[index],
+                                              partitions: configuration.storagePartitions,
+                                              leaseSeconds: configuration.storageLeaseSeconds, logger: logger)
+            mapIndex = nil
+        } else {
+            try checkPartitionCount(in: historyFolder)
+            try loadMap()
+        }
         metrics.servesMap(epoch: map.epoch)
         // Bound before the partitions open (a first start creates them, fsyncs and all): requests
         // arriving meanwhile wait in the socket's queue instead of being refused.
         _ = try loop.bindRouter(configuration.storageEndpoints[index])
         routerSocket = try loop.connectDealer(configuration.routerEndpoint, worker: "router")
         transfers = FileTransfers(loop: loop, logger: logger, metrics: metrics)
+        leases?.start { [weak self] view in
+            guard let self else { return }
+            loop.execute { self.follow(view) }
+        }
         for partition in mapIndex.map(map.partitions(ownedBy:)) ?? [] {
             guard try !takeAndOpen(partition) else { continue }
             // Another worker serves it (one started with another storage.endpoints list, or
@@ -123,6 +144,7 @@ public final class StorageService: @unchecked Sendable {
             locks[partition]?.release()
         }
         loop.drain()
+        leases?.stop()
         if let openFailure { throw openFailure }
     }
 
@@ -132,6 +154,8 @@ public final class StorageService: @unchecked Sendable {
     /// longer gives this worker are let go, and those it now gives are taken as their locks
     /// come free. From any thread.
     public func reloadMap() {
+        // With leases the workers share out the partitions themselves: there is no map file.
+        guard !configuration.storageLeases else { return }
         loop.execute { [self] in
             // Run by the drain after the loop stopped, it would take locks never let go.
             guard !stopping else { return }
@@ -175,6 +199,8 @@ public final class StorageService: @unchecked Sendable {
                     loop.reply(to: incoming, with: .failure("\(error)"))
                 }
             }
+        case .partitionMapWanted:
+            loop.reply(to: incoming, with: .partitionMoved(map))
         case .beginUpload(let pair, _, _, _), .resumeUpload(let pair, _, _, _, _, _), .openDownload(let pair, _):
             // A transfer begins (or resumes) where its partition is served; the rest of it goes by its id.
             guard writers[map.partitioning.partition(of: pair)] != nil else { return refuseForeign(pair, incoming) }
@@ -212,8 +238,7 @@ public final class StorageService: @unchecked Sendable {
         // gives this worker with no database here was moved from another machine and is not
         // copied yet: created empty, it would take texts its history then hides, and its
         // files' clean-up would delete the copied blobs no empty database names.
-        let inPostgres = configuration.storageBackend == "postgres"
-        if map.epoch > 1, !inPostgres, !FileManager.default.fileExists(atPath: database) {
+        if map.epoch > 1, !FileManager.default.fileExists(atPath: database) {
             lock.release()
             if notCopiedHere.insert(partition).inserted {
                 logger.error("partition has no database in this data folder; copy it here first (not created empty)", metadata: [
@@ -223,27 +248,70 @@ public final class StorageService: @unchecked Sendable {
         }
         notCopiedHere.remove(partition)
         do {
-            let store: any PartitionHistory = inPostgres
-                ? try PostgresPartitionStore(url: configuration.storagePostgresURL, partition: partition,
-                                             partitions: configuration.storagePartitions)
-                : try PartitionStore(path: database)
-            let blobs = try BlobFolder(root: "\(configuration.dataDirectory)/files", partition: partition)
-            // Uploads the previous owner handed over stay (their gateways resume them here),
-            // unless idle; a crash's go.
-            let removed = blobs.removeLeftovers(keeping: try store.referencedBlobs(), handedOverIdleFor: transferIdleSeconds)
-            if removed > 0 { logger.warning("removed files a crash left behind", metadata: ["storage.partition": "\(partition)", "storage.files": "\(removed)"]) }
-            let writer = PartitionWriter(partition: partition, store: store, loop: loop, metrics: metrics) { [weak self] group, failure in
-                self?.committed(group, partition: partition, failure: failure)
-            }
-            writers[partition] = writer
-            transfers.serve(partition, folder: blobs, writer: writer)
+            try serve(partition, store: try PartitionStore(path: database))
         } catch {
             lock.release()
             throw error
         }
         locks[partition] = lock
-        metrics.owns(partition, true)
         return true
+    }
+
+    /// Serves `partition` from `store`, once this worker holds its lock or lease: removes what a
+    /// crash left in its files folder, and takes its texts, reads and transfers from now on.
+    private func serve(_ partition: Int, store: any PartitionHistory) throws {
+        let blobs = try BlobFolder(root: "\(configuration.dataDirectory)/files", partition: partition)
+        // Uploads the previous owner handed over stay (their gateways resume them here),
+        // unless idle; a crash's go.
+        let removed = blobs.removeLeftovers(keeping: try store.referencedBlobs(), handedOverIdleFor: transferIdleSeconds)
+        if removed > 0 { logger.warning("removed files a crash left behind", metadata: ["storage.partition": "\(partition)", "storage.files": "\(removed)"]) }
+        let writer = PartitionWriter(partition: partition, store: store, loop: loop, metrics: metrics) { [weak self] group, failure in
+            self?.committed(group, partition: partition, failure: failure)
+        }
+        writers[partition] = writer
+        transfers.serve(partition, folder: blobs, writer: writer)
+        metrics.owns(partition, true)
+    }
+
+    /// Follows a tick of the leases (loop thread): lets go of the partitions no longer held
+    /// (lost to another worker, or to be released for balance, which then happens), serves the
+    /// ones newly held, and answers the requests that waited for a partition to be taken.
+    private func follow(_ view: PartitionLeaseKeeper.View) {
+        guard let leases else { return }
+        guard !stopping else {
+            for partition in view.opened.keys { leases.closed(partition) }
+            return
+        }
+        // Of the same epoch too: the partitions whose lease ran out since are now this worker's to hold requests for.
+        if let newer = view.map, newer.epoch >= map.epoch {
+            map = newer
+            metrics.servesMap(epoch: newer.epoch)
+        }
+        let releasing = Set(view.release)
+        for partition in writers.keys.sorted() where !view.held.contains(partition) {
+            if !releasing.contains(partition) {
+                logger.warning("partition lease lost; not serving it", metadata: ["storage.partition": "\(partition)"])
+            }
+            letGo(partition)
+            if !releasing.contains(partition) { leases.closed(partition) }
+        }
+        for partition in view.release { leases.released(partition) }
+        for (partition, store) in view.opened.sorted(by: { $0.key < $1.key }) where writers[partition] == nil {
+            do {
+                try serve(partition, store: store)
+                logger.info("partition lease taken; serving it", metadata: ["storage.partition": "\(partition)"])
+            } catch {
+                logger.error("cannot serve a leased partition", metadata: ["storage.partition": "\(partition)", "storage.error": "\(error)"])
+                leases.closed(partition)
+            }
+        }
+        let waiting = waitingForLock
+        waitingForLock = [:]
+        for request in waiting.values.joined() {
+            rehandlingSince = request.since
+            handle(request.incoming)
+        }
+        rehandlingSince = nil
     }
 
     /// Tries the partitions locked elsewhere again (loop thread): one whose owner has stopped
@@ -255,7 +323,7 @@ public final class StorageService: @unchecked Sendable {
                 waitingToTake.remove(partition)
                 logger.info("partition lock taken; serving it", metadata: ["storage.partition": "\(partition)",
                                                                            "storage.partitions": "\(writers.keys.sorted())"])
-                for incoming in waitingForLock.removeValue(forKey: partition) ?? [] { handle(incoming) }
+                for request in waitingForLock.removeValue(forKey: partition) ?? [] { handle(request.incoming) }
             } catch {
                 // As at start-up, a partition that will not open ends the worker, whose
                 // supervisor restarts it; serving the rest without it would hide the failure.
@@ -272,6 +340,7 @@ public final class StorageService: @unchecked Sendable {
     /// (another worker still holds it) is refused, as before maps.
     private func refuseForeign(_ pair: PairKey, _ incoming: BusIncoming) {
         let partition = map.partitioning.partition(of: pair)
+        if leases != nil { return refuseUnleased(partition, incoming) }
         // Sent here by a newer map than this worker's, perhaps (a move under way, this worker
         // not reloaded yet): the file is read again, at most every 100 ms, before answering.
         if map.owner(ofPartition: partition) != mapIndex, DispatchTime.now().uptimeNanoseconds - mapLastRead > 100_000_000 {
@@ -281,7 +350,7 @@ public final class StorageService: @unchecked Sendable {
         if map.owner(ofPartition: partition) == mapIndex, waitingToTake.contains(partition),
            waitingForLock[partition, default: []].count < Self.maxWaitingPerPartition {
             // Its lock is still held by the worker handing it over: it waits for the lock.
-            waitingForLock[partition, default: []].append(incoming)
+            waitingForLock[partition, default: []].append((incoming, DispatchTime.now().uptimeNanoseconds))
             return
         }
         guard map.owner(ofPartition: partition) == mapIndex else {
@@ -292,6 +361,26 @@ public final class StorageService: @unchecked Sendable {
         }
         logger.error("asked for a partition this worker does not own", metadata: ["storage.pair": "\(pair)"])
         loop.reply(to: incoming, with: .failure("partition not owned by storage worker \(index)"))
+    }
+
+    /// With leases, a partition this worker does not hold: one the map gives another worker
+    /// (who holds a live lease on it) is answered with the map; one the map gives this worker
+    /// (no live worker holds it: its worker died or was cut off and another takes it over
+    /// within the lease time, or this one is opening it) waits for the next ticks, until most
+    /// of the requester's timeout has passed.
+    private func refuseUnleased(_ partition: Int, _ incoming: BusIncoming) {
+        let now = DispatchTime.now().uptimeNanoseconds
+        if map.workers[map.owner(ofPartition: partition)] != configuration.storageEndpoints[index] {
+            return loop.reply(to: incoming, with: .partitionMoved(map))
+        }
+        let since = rehandlingSince ?? now
+        let patience = UInt64(configuration.requestTimeoutMilliseconds) * 800_000
+        if now - since < patience, waitingForLock[partition, default: []].count < Self.maxWaitingPerPartition {
+            waitingForLock[partition, default: []].append((incoming, since))
+            return
+        }
+        logger.warning("no storage worker holds the partition yet", metadata: ["storage.partition": "\(partition)"])
+        loop.reply(to: incoming, with: .failure("partition \(partition) has no storage worker yet"))
     }
 
     /// Tries the partitions locked elsewhere every `lockRetryInterval`, from now on.
@@ -319,7 +408,7 @@ public final class StorageService: @unchecked Sendable {
         for partition in waitingToTake.subtracting(assigned) {
             waitingToTake.remove(partition)
             // Sent on: the map now names their owner.
-            for incoming in waitingForLock.removeValue(forKey: partition) ?? [] { handle(incoming) }
+            for request in waitingForLock.removeValue(forKey: partition) ?? [] { handle(request.incoming) }
         }
         waitingToTake.formUnion(assigned.subtracting(writers.keys))
         logger.notice("partition map reloaded", metadata: [

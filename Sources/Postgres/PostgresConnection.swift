@@ -15,11 +15,31 @@ public final class PostgresConnection {
                                                 "SET default_transaction_isolation = 'read committed'",
                                                 "SET synchronous_commit = on"]
 
+    /// Bounds on a server that stops answering, unless the URL sets its own: a connect gives up
+    /// after 10 s, and over TCP a query whose bytes go unacknowledged for 10 s (a cut network)
+    /// fails instead of waiting for the kernel's retransmissions (some 15 minutes) while a
+    /// worker's commits queue behind it. (Unix sockets ignore the TCP ones.)
+    static let timeoutOptions = [("connect_timeout", "10"), ("tcp_user_timeout", "10000"), ("keepalives_idle", "5"),
+                                 ("keepalives_interval", "2"), ("keepalives_count", "3")]
+
+    /// `url` with each of `timeoutOptions` it does not set added, as a URI's query or a
+    /// connection string's `key=value`.
+    static func withTimeouts(_ url: String) -> String {
+        var url = url
+        for (key, value) in timeoutOptions where !url.contains(key) {
+            if url.contains("://") {
+                url += (url.contains("?") ? "&" : "?") + "\(key)=\(value)"
+            } else {
+                url += " \(key)=\(value)"
+            }
+        }
+        return url
+    }
+
     /// Connects to `url`, a libpq connection string or URI
-    /// (`postgresql:///chat?host=/run/postgresql`), within 10 s unless the URL says otherwise.
+    /// (`postgresql:///chat?host=/run/postgresql`), with `timeoutOptions` unless the URL sets them.
     public init(url: String, sessionSettings: [String] = PostgresConnection.defaultSessionSettings) throws {
-        let withTimeout = url.contains("connect_timeout") ? url : url + (url.contains("://") ? (url.contains("?") ? "&" : "?") + "connect_timeout=10" : " connect_timeout=10")
-        guard let connection = PQconnectdb(withTimeout) else { throw PostgresError(message: "out of memory", sqlState: nil) }
+        guard let connection = PQconnectdb(Self.withTimeouts(url)) else { throw PostgresError(message: "out of memory", sqlState: nil) }
         guard PQstatus(connection) == CONNECTION_OK else {
             let message = String(cString: PQerrorMessage(connection)).trimmingNewlines
             PQfinish(connection)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ChatBus
 import ChatRuntime
+import ChatStorage
 
 /// The partition map of a data folder: shown, or changed by moving one partition to another
 /// storage worker. The workers take a new map on reload (docs/operations.md, "Moving
@@ -21,6 +22,7 @@ struct Partitions: ParsableCommand {
 
     func run() throws {
         let resolved = try configuration.resolve()
+        if resolved.storageLeases { return try showLeases(resolved) }
         let path = PartitionMapFile.path(inHistoryFolder: "\(resolved.dataDirectory)/history")
         let update = try PartitionMapFile.update(at: path, initial: {
             .initial(partitions: resolved.storagePartitions, workers: resolved.storageEndpoints)
@@ -46,5 +48,21 @@ struct Partitions: ParsableCommand {
         for (index, worker) in map.workers.enumerated() {
             print("\(worker): \(map.partitions(ownedBy: index).map(String.init).joined(separator: " "))")
         }
+    }
+
+    /// With PostgreSQL the workers hold partitions by leases: shown, never moved by hand.
+    private func showLeases(_ resolved: ChatConfiguration) throws {
+        guard move == nil else {
+            throw ValidationError("with storage.backend = \"postgres\" the storage workers share the partitions out by leases: "
+                + "start or stop workers instead of moving partitions")
+        }
+        let (leases, epoch) = try PartitionLeaseTable.read(url: resolved.storagePostgresURL, partitions: resolved.storagePartitions)
+        print("epoch \(epoch) (leases in PostgreSQL)")
+        let byWorker = Dictionary(grouping: leases.filter(\.live), by: \.endpoint)
+        for worker in byWorker.keys.sorted() {
+            print("\(worker): \(byWorker[worker]!.map { String($0.partition) }.joined(separator: " "))")
+        }
+        let unheld = leases.filter { !$0.live }.map { String($0.partition) }
+        if !unheld.isEmpty { print("held by no live worker (taken over within seconds): \(unheld.joined(separator: " "))") }
     }
 }

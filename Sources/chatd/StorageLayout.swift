@@ -6,7 +6,8 @@ import Synchronization
 /// The storage workers the supervisor runs, and the partition map that goes with them: when a
 /// reload adds or removes workers (`storage.endpoints`, at its end), a new map is computed from
 /// the one in force (`rebalanced`: balanced, as few partitions moved as that allows) and
-/// written to the data folder before anyone is told.
+/// written to the data folder before anyone is told. With leases in PostgreSQL there is no
+/// map to write: starting or stopping workers is all it takes.
 final class StorageLayout: Sendable {
     private let endpoints: Mutex<[String]>
 
@@ -19,6 +20,13 @@ final class StorageLayout: Sendable {
     func follow(_ configuration: ChatConfiguration, logger: Logger) throws -> Bool {
         try endpoints.withLock { current in
             guard current != configuration.storageEndpoints else { return false }
+            if configuration.storageLeases {
+                // The workers share the partitions out among themselves by their leases.
+                logger.notice("storage workers changed; they share the partitions out by their leases", metadata: [
+                    "storage.workers": "\(configuration.storageEndpoints.count)"])
+                current = configuration.storageEndpoints
+                return true
+            }
             let path = PartitionMapFile.path(inHistoryFolder: "\(configuration.dataDirectory)/history")
             let update = try PartitionMapFile.update(at: path, initial: { .initial(partitions: configuration.storagePartitions, workers: current) }) {
                 $0.rebalanced(to: configuration.storageEndpoints)

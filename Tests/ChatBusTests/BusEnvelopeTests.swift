@@ -23,7 +23,7 @@ import Testing
         .uploadChunk(upload: 5, bytes: [0, 10, 13]), .finishUpload(upload: 5), .abortUpload(upload: 6),
         .resumeUpload(pair: PairKey("1", "2"), header: [65, 10], name: "a b.txt", size: 1 << 40, upload: .max, received: 1 << 20),
         .openDownload(pair: PairKey("1", "2"), name: "x"), .readChunk(download: 7, offset: 1 << 33, length: 262_144),
-        .closeDownload(download: 7), .uploadReady(upload: 5), .chunkStored, .stored(record: [1, 2]),
+        .closeDownload(download: 7), .uploadReady(upload: 5), .chunkStored, .partitionMapWanted, .stored(record: [1, 2]),
         .downloadReady(download: 7, size: 0, path: "/data/files/partition-3/ab"), .noSuchFile, .chunk([]),
         .p2pOffer(from: "111111", to: "222222", size: 9, sha256: "ab", name: "n m", privateEndpoint: "198.18.1.10:4000"),
         .p2pAccept(by: "222222", token: "t", privateEndpoint: "198.18.2.10:5000"), .p2pDecline(by: "2", token: "t"),

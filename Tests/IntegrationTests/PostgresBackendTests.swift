@@ -44,6 +44,72 @@ import Testing
         #expect(history.components(separatedBy: "\n").filter { $0.hasPrefix("text ") }.count == 10, "each once:\n\(history)")
     }
 
+    /// A storage worker frozen (as a machine that stops answering, or cut off, would be): its
+    /// leases run out and the other worker takes its partitions over, users chatting all along;
+    /// once it wakes it cannot write (its lease is gone), and every text acknowledged is in its
+    /// history once.
+    @Test func aFrozenStorageWorkersPartitionsAreTakenOver() throws {
+        let server = try PostgresServer()
+        let url = try server.newDatabase()
+        let system = try ChatSystem(settings: ["storage.backend=\"postgres\"", "storage.postgres_url=\"\(url)\"",
+                                               "storage.lease_seconds=2", "storage.partitions=8"])
+        defer { system.stop(); system.removeData() }
+        let users = try (0..<5).map { _ in try system.signedInUser() }
+        var pairs: [(Int, Int)] = []
+        for low in users.indices { for high in users.indices where high > low { pairs.append((low, high)) } }
+        var acknowledged: [String] = [], unanswered: [String] = []
+        func sendRound(_ round: Int) throws -> Int {
+            var failed = 0
+            for (low, high) in pairs {
+                let (client, me) = users[low], peer = users[high].1
+                let text = "round \(round) \(me) \(peer)"
+                try client.sendLine("\(me) to \(peer) 202612070900 text\n\(text)")
+                if try client.readReply(timeout: 20) == "ok" { acknowledged.append(text) } else { unanswered.append(text); failed += 1 }
+            }
+            return failed
+        }
+        try waitUntil("every pair's text stored", timeout: .seconds(30)) { (try? sendRound(0)) == 0 }
+        let frozen = try #require(system.childPID("storage", index: 0))
+        kill(frozen, SIGSTOP)
+        defer { kill(frozen, SIGCONT) }
+        // Some texts fail (`Service unavailable`) while the leases run out; then every pair is
+        // served by the worker left.
+        var round = 1
+        try waitUntil("a whole round stored with storage-0 frozen", timeout: .seconds(60), interval: .milliseconds(1)) {
+            round += 1
+            return try sendRound(round) == 0
+        }
+        #expect(system.log.contains("partition lease taken"))
+        kill(frozen, SIGCONT)
+        round += 1
+        try waitUntil("a whole round stored with storage-0 awake", timeout: .seconds(60), interval: .milliseconds(1)) {
+            round += 1
+            return try sendRound(round) == 0
+        }
+        // Awake, it finds its leases gone, and the two share the partitions out again.
+        func servedBy0() -> Int {
+            system.log.split(separator: "\n").filter { $0.contains("chatd.storage-0:") && $0.hasSuffix("lease taken; serving it") }.count
+        }
+        try waitUntil("storage-0 serving partitions again", timeout: .seconds(30)) { servedBy0() > 4 }
+        #expect(system.log.contains("partition lease lost; not serving it"))
+        // The operator's view of the leases, and no moving by hand.
+        let shown = try StatusCommandTests.chatd(["partitions"] + system.sharedArguments)
+        #expect(shown.standardOutput.contains("(leases in PostgreSQL)"), "\(shown.standardOutput)\(shown.standardError)")
+        #expect(shown.standardOutput.contains("\(system.storageEndpoints[0]): "), "\(shown.standardOutput)")
+        let move = try StatusCommandTests.chatd(["partitions", "--move", "1", "--to", system.storageEndpoints[1]] + system.sharedArguments)
+        #expect(move.status != 0 && move.standardError.contains("start or stop workers instead"), "\(move.standardError)")
+        for (low, high) in pairs {
+            let (client, me) = users[low], peer = users[high].1
+            let history = String(decoding: try client.history(me: me, peer: peer), as: UTF8.self)
+            for text in acknowledged where text.hasSuffix(" \(me) \(peer)") {
+                #expect(history.components(separatedBy: "\n\(text)\n").count == 2, "\(text) once in:\n\(history)")
+            }
+            for text in unanswered where text.hasSuffix(" \(me) \(peer)") {
+                #expect(history.components(separatedBy: "\n\(text)\n").count <= 2, "\(text) at most once")
+            }
+        }
+    }
+
     /// `postgres` without a URL is refused at start, saying why.
     @Test func aBackendWithoutAURLIsRefused() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pg-refused-\(UUID().uuidString.prefix(8))")

@@ -1,5 +1,5 @@
 import ChatTestSupport
-import Postgres
+@testable import Postgres
 import Testing
 
 /// The libpq wrapper against a real, throwaway PostgreSQL server.
@@ -54,6 +54,29 @@ import Testing
         #expect(try connection.query("SELECT count(*) FROM p WHERE k = 'new'").integer(0, 0) == 0, "the failed pipeline committed nothing")
         // The connection is usable after the failure.
         #expect(try connection.query("SELECT count(*) FROM p").integer(0, 0) == 100)
+    }
+
+    @Test func timeoutsAreAddedUnlessTheURLSetsThem() {
+        let uri = PostgresConnection.withTimeouts("postgresql://db.example/chat?connect_timeout=3")
+        #expect(uri.hasPrefix("postgresql://db.example/chat?connect_timeout=3&"))
+        #expect(!uri.contains("connect_timeout=10") && uri.contains("&tcp_user_timeout=10000&keepalives_idle=5"))
+        let bare = PostgresConnection.withTimeouts("postgresql:///chat")
+        #expect(bare.hasPrefix("postgresql:///chat?connect_timeout=10&tcp_user_timeout=10000"))
+        let keywords = PostgresConnection.withTimeouts("host=/run/postgresql dbname=chat tcp_user_timeout=500")
+        #expect(keywords.hasPrefix("host=/run/postgresql dbname=chat tcp_user_timeout=500 connect_timeout=10 keepalives_idle=5"))
+    }
+
+    /// The tables are made once and their version recorded; a later program's version is refused.
+    @Test func aSchemaIsMadeOnceAndANewerOneRefused() throws {
+        let connection = try PostgresConnection(url: try Self.server.get().newDatabase())
+        let schema = PostgresSchema(component: "test", version: 1, creation: "CREATE TABLE IF NOT EXISTS made (n integer)", lockKey: 1)
+        #expect(try schema.prepare(on: connection) == nil, "made now")
+        try connection.query("INSERT INTO made VALUES (1)")
+        #expect(try schema.prepare(on: connection) == 1, "found at version 1, left as it was")
+        #expect(try connection.query("SELECT count(*) FROM made").integer(0, 0) == 1)
+        try connection.query("UPDATE chat_schema SET version = 2 WHERE component = 'test'")
+        let refused = try #require(throws: PostgresSchema.TooNew.self) { try schema.prepare(on: connection) }
+        #expect(refused.description.contains("schema version 2, newer than this chatd knows (1)"))
     }
 
     @Test func aBadURLOrServerSaysWhy() throws {

@@ -1,0 +1,57 @@
+/// A versioned set of tables one component keeps in a database (`storage`, `auth`), recorded
+/// in `chat_schema(component, version)`.
+///
+/// Every process checks it when it connects: a database with no record gets the tables made
+/// (they are all `IF NOT EXISTS`, so one made before versions were recorded is taken as it
+/// is) and its version recorded; one of this version is used as it is, without running any
+/// DDL (which would lock tables a running system writes); one of a newer version is refused,
+/// since an older program must not write tables it does not know. Processes starting together
+/// take turns under an advisory lock.
+public struct PostgresSchema: Sendable {
+    public let component: String
+    public let version: Int
+    /// Statements that make every table, index and function of `version` if missing.
+    public let creation: String
+    /// The key of the advisory lock taken while checking or creating.
+    public let lockKey: Int64
+
+    public init(component: String, version: Int, creation: String, lockKey: Int64) {
+        self.component = component
+        self.version = version
+        self.creation = creation
+        self.lockKey = lockKey
+    }
+
+    public struct TooNew: Error, CustomStringConvertible {
+        public let component: String
+        public let found: Int
+        public let known: Int
+        public var description: String {
+            "the database's \(component) tables are at schema version \(found), newer than this chatd knows (\(known)): upgrade chatd"
+        }
+    }
+
+    /// Makes sure `connection`'s database has this schema (creating it if missing), then runs
+    /// `check` in the same transaction (under the lock), and returns the version found before
+    /// (nil when the tables were made now).
+    @discardableResult
+    public func prepare(on connection: PostgresConnection, check: () throws -> Void = {}) throws -> Int? {
+        try connection.transaction {
+            try connection.query("SELECT pg_advisory_xact_lock($1)", [.integer(lockKey)])
+            try connection.execute("CREATE TABLE IF NOT EXISTS chat_schema (component text PRIMARY KEY, version integer NOT NULL)")
+            let rows = try connection.query("SELECT version FROM chat_schema WHERE component = $1", [.text(component)])
+            let found = rows.count > 0 ? Int(rows.integer(0, 0)) : nil
+            if let found, found > version { throw TooNew(component: component, found: found, known: version) }
+            if found != version {
+                // Upgrades from older versions would go here, one step at a time; version 1 is the first.
+                try connection.execute(creation)
+                try connection.query("""
+                    INSERT INTO chat_schema (component, version) VALUES ($1, $2)
+                    ON CONFLICT (component) DO UPDATE SET version = excluded.version
+                    """, [.text(component), .integer(Int64(version))])
+            }
+            try check()
+            return found
+        }
+    }
+}
