@@ -150,7 +150,7 @@ let package = Package(
         ]),
         // Depends on the executables so `swift test` builds them; the tests run them as users do.
         .testTarget(name: "IntegrationTests", dependencies: [
-            "ChatRuntime", "ChatBus", "ZeroMQ", "ChatCrypto", "SQLite", "ChatTestSupport", "CLinux", "ChatBenchmark",
+            "ChatRuntime", "ChatBus", "ZeroMQ", "ChatCrypto", "SQLite", "ChatTestSupport", "CLinux", "ChatBenchmark", "Postgres",
             .product(name: "Logging", package: "swift-log"),
             "chatd", "chat", "chat-bench",
         ]),

@@ -87,10 +87,14 @@ public struct ChatConfiguration: Equatable, Sendable {
     /// Where history and file records are kept: `sqlite` (a file per partition under the data
     /// folder, the default) or `postgres` (`storagePostgresURL`). With `postgres` the workers
     /// hold their partitions by leases in the database instead of locks in the data folder, so
-    /// any worker serves any partition; file bytes stay in the data folder for now.
+    /// any worker serves any partition, and file bytes are in the database too (unless
+    /// `storageFilesFolder` names a shared folder).
     public var storageBackend = "sqlite"
     /// A libpq connection string or URI (`postgresql:///chat?host=/run/postgresql`).
     public var storagePostgresURL = ""
+    /// A folder for stored files' bytes shared by every storage worker (an NFS mount, say);
+    /// empty: `files/` in the data folder with SQLite, the database itself with `postgres`.
+    public var storageFilesFolder = ""
     /// With `postgres`: a storage worker's partition leases run out this long after its last
     /// renewal (it renews every second), and another worker takes them over.
     public var storageLeaseSeconds = 5
@@ -268,6 +272,7 @@ public struct ChatConfiguration: Equatable, Sendable {
         "storage.backend": .oneOf(["sqlite", "postgres"], \.storageBackend),
         "storage.postgres_url": .string(\.storagePostgresURL),
         "storage.lease_seconds": .integer(in: 2...600, \.storageLeaseSeconds),
+        "storage.files_folder": .string(\.storageFilesFolder),
         "auth.backend": .oneOf(["sqlite", "postgres"], \.authBackend),
         "auth.postgres_url": .string(\.authPostgresURL),
         // Every bus loop is made with its timings.

@@ -5,7 +5,7 @@ import Foundation
 /// The files of one partition: `files/partition-N/<blob id>`, with uploads in progress under
 /// `tmp/`. Blob ids are random; the names users chose live only in SQLite, so no name can
 /// ever reach the file system as a path.
-struct BlobFolder {
+struct BlobFolder: Sendable {
     let path: String
     var temporaryPath: String { "\(path)/tmp" }
 

@@ -4,14 +4,15 @@ import Dispatch
 import Foundation
 import Logging
 
-/// Uploads and downloads of files through the server, for one storage worker.
+/// Uploads and downloads of files through the server, for one storage worker, whatever keeps
+/// the bytes (`BlobStore`: a folder, or PostgreSQL).
 ///
 /// When the worker lets a partition go (a move), its uploads in progress are handed over, not
-/// dropped: their files stay, and their next chunk or finish is answered `partitionMoved`,
+/// dropped: their bytes stay, and their next chunk or finish is answered `partitionMoved`,
 /// upon which the gateway resumes them at the new owner (`resumeUpload`) from the bytes
 /// confirmed. Downloads go on where they began (a stored file never changes).
 ///
-/// File I/O (writes, fsyncs, reads) runs on one serial queue, so a large fsync never stalls the
+/// File I/O (creations, writes, fsyncs, reads) runs on one serial queue, so a large fsync never stalls the
 /// bus loop and the text appends it serves; results come back to the loop with `execute`.
 /// Because the queue is serial, a chunk's write always precedes the finish or abort queued after it.
 ///
@@ -28,13 +29,12 @@ final class FileTransfers: @unchecked Sendable {
         var received: Int64 = 0
         /// Written since write-back was last started.
         var unsynced = 0
-        let descriptor: Int32
-        let temporary: String
+        let file: any BlobUpload
         var lastActivity: UInt64
     }
 
     private struct Download {
-        let descriptor: Int32
+        let blob: any StoredBlob
         let size: Int64
         var lastActivity: UInt64
     }
@@ -47,8 +47,8 @@ final class FileTransfers: @unchecked Sendable {
 
     private let loop: BusLoop
     private let logger: Logger
-    /// The partitions this worker holds the locks of; one taken later is added by `serve`.
-    private var folders: [Int: BlobFolder] = [:]
+    /// The partitions this worker holds the locks (or leases) of; one taken later is added by `serve`.
+    private var stores: [Int: any BlobStore] = [:]
     /// The partitions' stores; a file's record commits after the texts that arrived before it.
     private var writers: [Int: PartitionWriter] = [:]
     private let fileQueue = DispatchQueue(label: "storage.files")
@@ -67,17 +67,17 @@ final class FileTransfers: @unchecked Sendable {
     }
 
     /// Takes transfers of `partition` from now on (loop thread, once its lock is held).
-    func serve(_ partition: Int, folder: BlobFolder, writer: PartitionWriter) {
-        folders[partition] = folder
+    func serve(_ partition: Int, blobs: any BlobStore, writer: PartitionWriter) {
+        stores[partition] = blobs
         writers[partition] = writer
     }
 
     /// Takes no more transfers of `partition` (loop thread, as its worker lets it go): uploads
-    /// under way there are handed over (their files closed, kept for the next owner); downloads
-    /// go on (a stored file does not change, and its descriptor is open). An upload already
+    /// under way there are handed over (their bytes kept for the next owner); downloads
+    /// go on (a stored file does not change, and it is open). An upload already
     /// finishing commits its record before the partition's store closes (`finish`).
     func stopServing(_ partition: Int) {
-        folders.removeValue(forKey: partition)
+        stores.removeValue(forKey: partition)
         writers.removeValue(forKey: partition)
         let now = Self.now()
         for (id, upload) in uploads where upload.partition == partition {
@@ -85,7 +85,7 @@ final class FileTransfers: @unchecked Sendable {
             handedOver[id] = now
             logger.info("upload handed over with its partition", metadata: [
                 "storage.partition": "\(partition)", "storage.upload": "\(id)", "storage.received": "\(upload.received)"])
-            fileQueue.async { BlobFolder.handOver(descriptor: upload.descriptor, temporary: upload.temporary) }
+            fileQueue.async { upload.file.handOver() }
         }
     }
 
@@ -94,10 +94,10 @@ final class FileTransfers: @unchecked Sendable {
     func handle(_ incoming: BusIncoming, map: PartitionMap) -> Bool {
         switch incoming.message {
         case .beginUpload(let pair, let header, let name, let size):
-            begin(incoming, partition: map.partitioning.partition(of: pair), pair: pair, header: header, name: name, size: size)
+            begin(incoming, partition: map.partitioning.partition(of: pair), pair: pair, header: header, name: name, size: size, map: map)
         case .resumeUpload(let pair, let header, let name, let size, let id, let received):
             resume(incoming, partition: map.partitioning.partition(of: pair), pair: pair, header: header, name: name,
-                   size: size, upload: id, received: received)
+                   size: size, upload: id, received: received, map: map)
         case .uploadChunk(let id, _) where handedOver[id] != nil, .finishUpload(let id) where handedOver[id] != nil:
             loop.reply(to: incoming, with: .partitionMoved(map))
         case .uploadChunk(let id, let bytes):
@@ -114,7 +114,7 @@ final class FileTransfers: @unchecked Sendable {
         case .readChunk(let id, let offset, let length):
             read(incoming, download: id, offset: offset, length: Int(length))
         case .closeDownload(let id):
-            if let download = downloads.removeValue(forKey: id) { fileQueue.async { close(download.descriptor) } }
+            if let download = downloads.removeValue(forKey: id) { fileQueue.async { download.blob.close() } }
         default:
             return false
         }
@@ -131,7 +131,7 @@ final class FileTransfers: @unchecked Sendable {
     /// Serves no partition from now on (loop thread, as the worker stops, before its locks
     /// go): the answers still to come touch no file of a partition another worker may hold.
     func stopServingAny() {
-        folders.removeAll()
+        stores.removeAll()
         writers.removeAll()
     }
 
@@ -142,50 +142,68 @@ final class FileTransfers: @unchecked Sendable {
         for (id, upload) in uploads where now - upload.lastActivity > idleNanos { abort(upload: id, reason: "idle") }
         for (id, download) in downloads where now - download.lastActivity > idleNanos {
             downloads.removeValue(forKey: id)
-            fileQueue.async { close(download.descriptor) }
+            fileQueue.async { download.blob.close() }
         }
         handedOver = handedOver.filter { now - $0.value <= idleNanos }
         let idleSeconds = TimeInterval(idleNanos) / 1e9
-        for folder in folders.values {
-            fileQueue.async { folder.removeAbandonedUploads(idleFor: idleSeconds) }
+        for blobs in stores.values {
+            fileQueue.async { blobs.removeAbandonedUploads(idleFor: idleSeconds) }
         }
     }
 
-    private func begin(_ incoming: BusIncoming, partition: Int, pair: PairKey, header: [UInt8], name: String, size: Int64) {
-        guard let folder = folders[partition] else { return loop.reply(to: incoming, with: .failure("partition not owned")) }
+    private func begin(_ incoming: BusIncoming, partition: Int, pair: PairKey, header: [UInt8], name: String, size: Int64,
+                       map: PartitionMap) {
+        guard let blobs = stores[partition] else { return loop.reply(to: incoming, with: .failure("partition not owned")) }
         // Bus fields are checked as hostile input: a negative size would never complete.
         guard size >= 0 else { return loop.reply(to: incoming, with: .failure("negative size")) }
-        do {
-            let id = nextId
-            nextId += 1
-            let (descriptor, temporary) = try folder.createTemporary(ofUpload: id)
-            uploads[id] = Upload(partition: partition, pair: pair, header: header, name: name, size: size,
-                                 descriptor: descriptor, temporary: temporary, lastActivity: Self.now())
-            loop.reply(to: incoming, with: .uploadReady(upload: id))
-        } catch {
-            logger.error("cannot start an upload", metadata: ["storage.error": "\(error)"])
-            loop.reply(to: incoming, with: .failure("\(error)"))
+        let id = nextId
+        nextId += 1
+        fileQueue.async { [loop] in
+            let made = Result { try blobs.createUpload(id: id) }
+            loop.execute { [self] in
+                start(incoming, made, id: id, partition: partition, map: map) { file in
+                    Upload(partition: partition, pair: pair, header: header, name: name, size: size, file: file, lastActivity: Self.now())
+                }
+            }
         }
     }
 
     /// Carries on an upload another worker began and handed over with `partition`, from the
     /// `received` bytes its gateway had confirmed, under the same id (its file's name).
     private func resume(_ incoming: BusIncoming, partition: Int, pair: PairKey, header: [UInt8], name: String,
-                        size: Int64, upload id: UInt64, received: Int64) {
-        guard let folder = folders[partition] else { return loop.reply(to: incoming, with: .failure("partition not owned")) }
+                        size: Int64, upload id: UInt64, received: Int64, map: PartitionMap) {
+        guard let blobs = stores[partition] else { return loop.reply(to: incoming, with: .failure("partition not owned")) }
         guard (0...size).contains(received) else { return loop.reply(to: incoming, with: .failure("received out of range")) }
         guard uploads[id] == nil else { return loop.reply(to: incoming, with: .failure("upload already in progress")) }
-        do {
-            // Metadata only (open, stat, truncate of at most a window): quick enough for the loop.
-            let (descriptor, temporary) = try folder.reopenTemporary(ofUpload: id, received: received)
-            handedOver.removeValue(forKey: id)
-            uploads[id] = Upload(partition: partition, pair: pair, header: header, name: name, size: size, received: received,
-                                 descriptor: descriptor, temporary: temporary, lastActivity: Self.now())
-            logger.info("upload resumed after its partition moved", metadata: [
-                "storage.partition": "\(partition)", "storage.upload": "\(id)", "storage.received": "\(received)"])
+        fileQueue.async { [loop] in
+            let made = Result { try blobs.resumeUpload(id: id, received: received) }
+            loop.execute { [self] in
+                start(incoming, made, id: id, partition: partition, map: map) { file in
+                    handedOver.removeValue(forKey: id)
+                    logger.info("upload resumed after its partition moved", metadata: [
+                        "storage.partition": "\(partition)", "storage.upload": "\(id)", "storage.received": "\(received)"])
+                    return Upload(partition: partition, pair: pair, header: header, name: name, size: size, received: received,
+                                  file: file, lastActivity: Self.now())
+                }
+            }
+        }
+    }
+
+    /// Takes upload `id`, begun or resumed on the file queue (`made`), as `upload` makes it
+    /// with its file, and answers `uploadReady`; or answers why not. One whose partition went
+    /// meanwhile is handed over (it is the next owner's), and the gateway sent there with the map.
+    private func start(_ incoming: BusIncoming, _ made: Result<any BlobUpload, Error>, id: UInt64, partition: Int, map: PartitionMap,
+                       upload: (any BlobUpload) -> Upload) {
+        switch made {
+        case .success(let file):
+            guard stores[partition] != nil, uploads[id] == nil else {
+                fileQueue.async { file.handOver() }
+                return loop.reply(to: incoming, with: .partitionMoved(map))
+            }
+            uploads[id] = upload(file)
             loop.reply(to: incoming, with: .uploadReady(upload: id))
-        } catch {
-            logger.error("cannot resume an upload", metadata: ["storage.error": "\(error)"])
+        case .failure(let error):
+            logger.error("cannot start an upload", metadata: ["storage.error": "\(error)"])
             loop.reply(to: incoming, with: .failure("\(error)"))
         }
     }
@@ -206,12 +224,9 @@ final class FileTransfers: @unchecked Sendable {
         let writeBackNow = upload.unsynced >= Self.writeBackEvery
         if writeBackNow { upload.unsynced = 0 }
         uploads[id] = upload
-        let descriptor = upload.descriptor
+        let file = upload.file
         fileQueue.async { [loop] in
-            let result = Result {
-                try BlobFolder.append(bytes, to: descriptor)
-                if writeBackNow { BlobFolder.startWriteBack(descriptor) }
-            }
+            let result = Result { try file.append(bytes, writeBack: writeBackNow) }
             loop.execute { [self] in
                 switch result {
                 case .success: loop.reply(to: incoming, with: .chunkStored)
@@ -227,19 +242,19 @@ final class FileTransfers: @unchecked Sendable {
     private func finish(_ incoming: BusIncoming, upload id: UInt64) {
         guard let upload = uploads.removeValue(forKey: id) else { return loop.reply(to: incoming, with: .failure("no such upload")) }
         guard upload.received == upload.size else {
-            fileQueue.async { BlobFolder.discard(descriptor: upload.descriptor, temporary: upload.temporary) }
+            fileQueue.async { upload.file.discard() }
             return loop.reply(to: incoming, with: .failure("upload incomplete"))
         }
-        let folder = folders[upload.partition]!
+        let blobs = stores[upload.partition]!
         let writer = writers[upload.partition]!
         // The texts that came before the finish commit before its record does.
         writer.commitWaiting()
         fileQueue.async { [loop, metrics] in
             let started = DispatchTime.now().uptimeNanoseconds
-            let made = Result { try folder.makeDurable(descriptor: upload.descriptor, temporary: upload.temporary) }
+            let made = Result { try upload.file.makeDurable() }
             metrics.fsyncSeconds.recordNanoseconds(DispatchTime.now().uptimeNanoseconds - started)
             guard case .success(let blob) = made else {
-                return loop.execute { [self] in refuse(incoming, made, folder: folder, upload: upload) }
+                return loop.execute { [self] in refuse(incoming, made, blobs: blobs, upload: upload) }
             }
             // Queued on the partition's store from here, not from the loop: once the file work
             // is done (`finishFileWork`), the record is queued, and a store closing after it
@@ -249,19 +264,23 @@ final class FileTransfers: @unchecked Sendable {
                     HistoryRecord.bytes(headerLine: upload.header, body: $0.utf8)
                 }
             } completion: { [self] committed in
-                guard case .success(let stored) = committed else { return refuse(incoming, committed, folder: folder, upload: upload, blob: blob) }
+                guard case .success(let stored) = committed else { return refuse(incoming, committed, blobs: blobs, upload: upload, blob: blob) }
                 metrics.filesStored.increment()
                 loop.reply(to: incoming, with: .stored(record: HistoryRecord.bytes(headerLine: upload.header, body: stored.utf8)))
             }
         }
     }
 
-    /// Answers a finish that failed, and removes what the upload left on disk.
-    private func refuse<T>(_ incoming: BusIncoming, _ failed: Result<T, Error>, folder: BlobFolder, upload: Upload, blob: String? = nil) {
+    /// Answers a finish that failed, and removes what the upload left.
+    private func refuse<T>(_ incoming: BusIncoming, _ failed: Result<T, Error>, blobs: any BlobStore, upload: Upload, blob: String? = nil) {
         guard case .failure(let error) = failed else { return }
         logger.error("upload could not be stored", metadata: ["storage.error": "\(error)"])
         // Left to the next owner's clean-up if the partition went meanwhile.
-        if folders[upload.partition] != nil { unlink(blob.map(folder.blobPath) ?? upload.temporary) }
+        if stores[upload.partition] != nil {
+            fileQueue.async {
+                if let blob { blobs.removeBlob(blob) } else { upload.file.discard() }
+            }
+        }
         loop.reply(to: incoming, with: .failure("\(error)"))
     }
 
@@ -269,29 +288,26 @@ final class FileTransfers: @unchecked Sendable {
         guard let upload = uploads.removeValue(forKey: id) else { return }
         logger.info("upload abandoned; nothing kept", metadata: ["storage.reason": "\(reason)", "storage.received": "\(upload.received)"])
         // Left to the next owner's clean-up if the partition went meanwhile.
-        let served = folders[upload.partition] != nil
+        let served = stores[upload.partition] != nil
         fileQueue.async {
-            if served { BlobFolder.discard(descriptor: upload.descriptor, temporary: upload.temporary) } else { close(upload.descriptor) }
+            if served { upload.file.discard() } else { upload.file.close() }
         }
     }
 
     private func open(_ incoming: BusIncoming, partition: Int, pair: PairKey, name: String) {
-        guard let writer = writers[partition], let folder = folders[partition] else {
+        guard let writer = writers[partition], let blobs = stores[partition] else {
             return loop.reply(to: incoming, with: .failure("partition not owned"))
         }
-        writer.withStore { store -> (descriptor: Int32, size: Int64, path: String)? in
+        writer.withStore { store -> (blob: any StoredBlob, size: Int64)? in
             guard let file = try store.file(of: pair, named: name) else { return nil }
-            let path = folder.blobPath(file.blob)
-            let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-            guard descriptor >= 0 else { throw BlobFolder.IOError("open", path) }
-            return (descriptor, file.size, URL(fileURLWithPath: path).path)
+            return (try blobs.openBlob(file.blob, size: file.size), file.size)
         } completion: { [self] opened in
             switch opened {
             case .success(let file?):
                 let id = nextId
                 nextId += 1
-                downloads[id] = Download(descriptor: file.descriptor, size: file.size, lastActivity: Self.now())
-                loop.reply(to: incoming, with: .downloadReady(download: id, size: file.size, path: file.path))
+                downloads[id] = Download(blob: file.blob, size: file.size, lastActivity: Self.now())
+                loop.reply(to: incoming, with: .downloadReady(download: id, size: file.size, path: file.blob.localPath))
             case .success(nil):
                 loop.reply(to: incoming, with: .noSuchFile)
             case .failure(let error):
@@ -307,10 +323,10 @@ final class FileTransfers: @unchecked Sendable {
         guard (0...download.size).contains(offset) else { return loop.reply(to: incoming, with: .failure("offset out of range")) }
         download.lastActivity = Self.now()
         downloads[id] = download
-        let descriptor = download.descriptor
+        let blob = download.blob
         let length = max(0, min(length, Self.maxChunk, Int(download.size - offset)))
         fileQueue.async { [loop] in
-            let result = Result { try BlobFolder.read(descriptor, offset: offset, length: length) }
+            let result = Result { try blob.read(offset: offset, length: length) }
             loop.execute {
                 switch result {
                 case .success(let bytes): loop.reply(to: incoming, with: .chunk(bytes))
@@ -322,3 +338,4 @@ final class FileTransfers: @unchecked Sendable {
 
     private static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 }
+

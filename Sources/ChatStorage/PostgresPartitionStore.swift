@@ -32,6 +32,19 @@ final class PostgresPartitionStore: PartitionHistory {
             size bigint NOT NULL,
             PRIMARY KEY (partition, pair, name)
         );
+        CREATE TABLE IF NOT EXISTS chat_uploads (
+            upload bigint PRIMARY KEY,
+            partition integer NOT NULL,
+            blob text NOT NULL,
+            touched timestamptz NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS chat_blob_chunks (
+            blob text NOT NULL,
+            start bigint NOT NULL,
+            bytes bytea NOT NULL,
+            PRIMARY KEY (blob, start)
+        );
+        ALTER TABLE chat_blob_chunks ALTER COLUMN bytes SET STORAGE EXTERNAL;
         CREATE TABLE IF NOT EXISTS chat_settings (
             key text PRIMARY KEY,
             value text NOT NULL
@@ -113,6 +126,8 @@ final class PostgresPartitionStore: PartitionHistory {
                                  [.integer(partition), .text(pair.description), .text(stored), .text(blob), .integer(size)])
             try connection.query("INSERT INTO chat_records (partition, pair, body) VALUES ($1, $2, $3)",
                                  [.integer(partition), .text(pair.description), .bytes(record(stored))])
+            // Its bytes in the database (`PostgresBlobStore`) are a stored file's from now on.
+            try connection.query("DELETE FROM chat_uploads WHERE blob = $1", [.text(blob)])
             return stored
         }
     }

@@ -57,6 +57,8 @@ public final class StorageService: @unchecked Sendable {
     private var rehandlingSince: UInt64?
     /// With PostgreSQL: this worker's partition leases; nil with SQLite.
     private var leases: PartitionLeaseKeeper?
+    /// With PostgreSQL and no files folder: the connection every partition's file bytes go through.
+    private var blobConnection: PostgresBlobStore.Connection?
     /// At most this many requests wait per partition; past it they are refused.
     static let maxWaitingPerPartition = 10_000
     /// When the map file was last read for a request the map sent elsewhere (`now()`).
@@ -93,6 +95,9 @@ public final class StorageService: @unchecked Sendable {
                                               partitions: configuration.storagePartitions,
                                               leaseSeconds: configuration.storageLeaseSeconds, logger: logger)
             mapIndex = nil
+            if configuration.storageFilesFolder.isEmpty {
+                blobConnection = try PostgresBlobStore.Connection(url: configuration.storagePostgresURL)
+            }
         } else {
             try checkPartitionCount(in: historyFolder)
             try loadMap()
@@ -260,16 +265,21 @@ public final class StorageService: @unchecked Sendable {
     /// Serves `partition` from `store`, once this worker holds its lock or lease: removes what a
     /// crash left in its files folder, and takes its texts, reads and transfers from now on.
     private func serve(_ partition: Int, store: any PartitionHistory) throws {
-        let blobs = try BlobFolder(root: "\(configuration.dataDirectory)/files", partition: partition)
+        let blobs: any BlobStore = if let blobConnection {
+            PostgresBlobStore(connection: blobConnection, partition: partition)
+        } else {
+            try BlobFolder(root: configuration.storageFilesFolder.isEmpty ? "\(configuration.dataDirectory)/files" : configuration.storageFilesFolder,
+                           partition: partition)
+        }
         // Uploads the previous owner handed over stay (their gateways resume them here),
         // unless idle; a crash's go.
-        let removed = blobs.removeLeftovers(keeping: try store.referencedBlobs(), handedOverIdleFor: transferIdleSeconds)
+        let removed = try blobs.removeLeftovers(keeping: { try store.referencedBlobs() }, handedOverIdleFor: transferIdleSeconds)
         if removed > 0 { logger.warning("removed files a crash left behind", metadata: ["storage.partition": "\(partition)", "storage.files": "\(removed)"]) }
         let writer = PartitionWriter(partition: partition, store: store, loop: loop, metrics: metrics) { [weak self] group, failure in
             self?.committed(group, partition: partition, failure: failure)
         }
         writers[partition] = writer
-        transfers.serve(partition, folder: blobs, writer: writer)
+        transfers.serve(partition, blobs: blobs, writer: writer)
         metrics.owns(partition, true)
     }
 

@@ -1,4 +1,5 @@
 import ChatTestSupport
+import Postgres
 import Foundation
 import Testing
 
@@ -20,6 +21,15 @@ import Testing
             try a.signUpAndIn(alice)
             try b.signUpAndIn(bob)
             #expect(try a.ask("\(alice) to \(bob) addFriend") == "ok")
+            // A file's bytes go into the database too, not the data folder.
+            #expect(try a.upload(from: alice, to: bob, name: "kept.bin", bytes: Self.fileBytes) == "ok")
+            #expect(try b.readLine() == "\(alice) to \(bob) addFriend")
+            #expect(try b.readLine() == "\(alice) to \(bob) 202004131702 file \(Self.fileBytes.count)")
+            #expect(try b.readLine() == "kept.bin")
+            #expect(try b.download(me: bob, peer: alice, name: "kept.bin") == Self.fileBytes)
+            let blobs = FileManager.default.enumerator(atPath: system.dataDirectory.appendingPathComponent("files").path)?
+                .compactMap { $0 as? String }.filter { !$0.hasSuffix("tmp") && $0.split(separator: "/").count == 2 } ?? []
+            #expect(blobs.isEmpty, "no blob in the data folder: \(blobs)")
             for round in 0..<10 {
                 let text = "text \(round) kept in PostgreSQL"
                 #expect(try a.ask("\(alice) to \(bob) 202612070600 text\n\(text)") == "ok")
@@ -42,7 +52,11 @@ import Testing
         let history = String(decoding: try a.history(me: alice, peer: bob), as: UTF8.self)
         for text in sent { #expect(history.contains("\n\(text)\n"), "\(text) in the history:\n\(history)") }
         #expect(history.components(separatedBy: "\n").filter { $0.hasPrefix("text ") }.count == 10, "each once:\n\(history)")
+        #expect(try a.download(me: alice, peer: bob, name: "kept.bin") == Self.fileBytes, "the file, from the database")
     }
+
+    /// Larger than a row of bytes in the database (1 MiB), not a multiple of it.
+    static let fileBytes = (0..<(3 << 20) + 12_345).map { UInt8(truncatingIfNeeded: $0 &* 7) }
 
     /// A storage worker frozen (as a machine that stops answering, or cut off, would be): its
     /// leases run out and the other worker takes its partitions over, users chatting all along;
@@ -108,6 +122,29 @@ import Testing
                 #expect(history.components(separatedBy: "\n\(text)\n").count <= 2, "\(text) at most once")
             }
         }
+    }
+
+    /// With `storage.files_folder` (a folder every storage worker mounts) the bytes go there,
+    /// and only the records into the database.
+    @Test func aSharedFilesFolderKeepsTheBytes() throws {
+        let server = try PostgresServer()
+        let url = try server.newDatabase()
+        let shared = FileManager.default.temporaryDirectory.appendingPathComponent("shared-files-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: shared) }
+        let system = try ChatSystem(settings: ["storage.backend=\"postgres\"", "storage.postgres_url=\"\(url)\"",
+                                               "storage.files_folder=\"\(shared.path)\""])
+        defer { system.stop(); system.removeData() }
+        let (alice, a) = try system.signedInUser()
+        let b = try system.registeredUser()
+        #expect(try alice.upload(from: a, to: b, name: "shared.bin", bytes: Self.fileBytes) == "Target user offline")
+        let blobs = FileManager.default.enumerator(atPath: shared.path)?.compactMap { $0 as? String }
+            .filter { $0.split(separator: "/").count == 2 && !$0.hasSuffix("/tmp") } ?? []
+        #expect(blobs.count == 1, "\(blobs)")
+        let sizes = blobs.compactMap { try? FileManager.default.attributesOfItem(atPath: shared.appendingPathComponent($0).path)[.size] as? Int }
+        #expect(sizes == [Self.fileBytes.count])
+        let chunks = try PostgresConnection(url: url).query("SELECT count(*) FROM chat_blob_chunks").integer(0, 0)
+        #expect(chunks == 0, "no bytes in the database")
+        #expect(try alice.download(me: a, peer: b, name: "shared.bin") == Self.fileBytes)
     }
 
     /// `postgres` without a URL is refused at start, saying why.
