@@ -24,6 +24,7 @@ public final class AuthService: @unchecked Sendable {
     private let hasher: PasswordHasher
     private let hashingQueues: [DispatchQueue]
     private var nextHashingQueue = 0
+    private let index: Int
     /// Bounds the hashing backlog and skips hashes nobody waits for (loop thread only).
     private var admission: HashingAdmission
     /// Keeps one address from taking the whole backlog (loop thread only).
@@ -38,8 +39,10 @@ public final class AuthService: @unchecked Sendable {
     private let metrics = AuthMetrics()
 
     /// `security`: the bus's (`BusSecurity.load`).
-    public init(configuration: ChatConfiguration, security: BusSecurity, logger: Logger) {
+    /// `index`: which of `configuration.authEndpoints` this worker binds.
+    public init(configuration: ChatConfiguration, index: Int = 0, security: BusSecurity, logger: Logger) {
         self.configuration = configuration
+        self.index = index
         self.logger = logger
         loop = BusLoop(requestTimeout: .milliseconds(configuration.requestTimeoutMilliseconds), security: security, logger: logger)
         hasher = PasswordHasher(cost: Scrypt(n: UInt64(configuration.scryptN), r: UInt64(configuration.scryptR), p: UInt64(configuration.scryptP)))
@@ -62,8 +65,12 @@ public final class AuthService: @unchecked Sendable {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
             store = try AccountStore(path: "\(folder)/accounts.sqlite")
         }
-        _ = try loop.bindRouter(configuration.authEndpoint)
-        logger.info("auth ready", metadata: ["bus.endpoint": "\(configuration.authEndpoint)"])
+        guard configuration.authEndpoints.indices.contains(index) else {
+            throw ConfigurationError("auth index \(index) has no endpoint in auth.endpoints")
+        }
+        let endpoint = configuration.authEndpoints[index]
+        _ = try loop.bindRouter(endpoint)
+        logger.info("auth ready", metadata: ["bus.endpoint": "\(endpoint)"])
         loop.run(handler: handle)
     }
 

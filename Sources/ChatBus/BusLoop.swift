@@ -356,6 +356,12 @@ public final class BusLoop: @unchecked Sendable {
         outbox[socket][index] = batch
     }
 
+    /// Whether `socket`'s peer was connected and its connection has been lost since.
+    public func isPeerLost(on socket: SocketID) -> Bool {
+        assert(isOnLoopThread, "BusLoop.isPeerLost off the loop thread")
+        return reachability[socket.index].isLost
+    }
+
     /// The peer of `socket`, gone a while, is expected back shortly (`PeerReachability.expectedBack`).
     public func expectPeerBack(on socket: SocketID) {
         assert(isOnLoopThread, "BusLoop.expectPeerBack off the loop thread")

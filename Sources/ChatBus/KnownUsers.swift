@@ -3,11 +3,11 @@
 /// and answer in arrival order, so messages waiting on them keep their order. Loop thread only.
 public final class KnownUsers {
     private let loop: BusLoop
-    private let auth: BusLoop.SocketID
+    private let auth: AuthWorkers
     private var known: Set<String> = []
     private var waiting: [String: [(Bool?) -> Void]] = [:]
 
-    public init(loop: BusLoop, auth: BusLoop.SocketID) {
+    public init(loop: BusLoop, auth: AuthWorkers) {
         self.loop = loop
         self.auth = auth
     }
@@ -20,7 +20,7 @@ public final class KnownUsers {
             return
         }
         waiting[uid] = [body]
-        loop.request(.userExists(uid: uid), on: auth) { [self] result in
+        loop.request(.userExists(uid: uid), on: auth.socket(for: uid, on: loop)) { [self] result in
             var exists: Bool?
             if case .success(.existence(let found)) = result { exists = found }
             if exists == true { known.insert(uid) }

@@ -27,7 +27,7 @@ final class GatewayBus: SessionBus, @unchecked Sendable {
     /// Texts in flight and waiting per partition, with how often each was sent on (bus thread).
     private var textOrder: PartitionOrder<(TextSubmission, Int)>
     private var routerSocket: BusLoop.SocketID!
-    private var authSocket: BusLoop.SocketID!
+    private var authWorkers: AuthWorkers!
     private var storageSockets: [BusLoop.SocketID] = []
     private var thread: Thread?
     private let outputs: OutputBatches
@@ -68,9 +68,9 @@ final class GatewayBus: SessionBus, @unchecked Sendable {
         loop = BusLoop(requestTimeout: .milliseconds(configuration.requestTimeoutMilliseconds),
                        failFastAfter: .milliseconds(configuration.failFastAfterMilliseconds), security: security, logger: logger)
         routerSocket = try loop.connectDealer(configuration.routerEndpoint, worker: "router", identity: gatewayId)
-        authSocket = try loop.connectDealer(configuration.authEndpoint, worker: "auth")
+        authWorkers = try AuthWorkers(loop: loop, endpoints: configuration.authEndpoints)
         storageSockets = try storageRouting.endpoints.enumerated().map { try loop.connectDealer($1, worker: "storage-\($0)") }
-        knownUsers = KnownUsers(loop: loop, auth: authSocket)
+        knownUsers = KnownUsers(loop: loop, auth: authWorkers)
         // Even an answer too late for its text (whose sender was told `Service unavailable`)
         // still pushes the stored text to its recipient.
         loop.onReply = { [unowned self] in pushCarried(in: $0) }
@@ -109,7 +109,7 @@ final class GatewayBus: SessionBus, @unchecked Sendable {
         loop.execute { [self] in
             track(message)
             guard case .storage(let pair) = destination else {
-                return loop.request(message, on: socket(for: destination)) { [self] result in
+                return loop.request(message, on: socket(for: destination, message)) { [self] result in
                     hand(.work { completion(result) }, to: eventLoop)
                 }
             }
@@ -297,7 +297,7 @@ final class GatewayBus: SessionBus, @unchecked Sendable {
         loop.execute { [self] in
             track(message)
             guard case .storage(let pair) = destination else {
-                return loop.send(BusEnvelope(requestId: 0, message: message), on: socket(for: destination))
+                return loop.send(BusEnvelope(requestId: 0, message: message), on: socket(for: destination, message))
             }
             let slot = storageRouting.slot(for: message, pair: pair)
             storageRouting.sent(message)
@@ -333,9 +333,9 @@ final class GatewayBus: SessionBus, @unchecked Sendable {
         }
     }
 
-    private func socket(for destination: BusDestination) -> BusLoop.SocketID {
+    private func socket(for destination: BusDestination, _ message: BusMessage) -> BusLoop.SocketID {
         switch destination {
-        case .auth: return authSocket
+        case .auth: return authWorkers.socket(for: message, on: loop)
         case .router: return routerSocket
         case .storage(let pair): return storageSockets[storageRouting.slot(for: pair)]
         }

@@ -22,7 +22,7 @@ public final class RouterService: @unchecked Sendable {
     private let instance = UInt64.random(in: 1...UInt64.max)
 
     private var gatewaySocket: BusLoop.SocketID!
-    private var authSocket: BusLoop.SocketID!
+    private var authWorkers: AuthWorkers!
 
     private var presence = PresenceTable()
     private var introductions: P2PIntroductions
@@ -57,8 +57,8 @@ public final class RouterService: @unchecked Sendable {
 
     public func run() throws {
         gatewaySocket = try loop.bindRouter(configuration.routerEndpoint)
-        authSocket = try loop.connectDealer(configuration.authEndpoint, worker: "auth")
-        knownUsers = KnownUsers(loop: loop, auth: authSocket)
+        authWorkers = try AuthWorkers(loop: loop, endpoints: configuration.authEndpoints)
+        knownUsers = KnownUsers(loop: loop, auth: authWorkers)
         loop.every(.seconds(1)) { [weak self] in
             self?.dropSilentGateways()
             self?.expireIntroductions()

@@ -71,6 +71,11 @@ public struct ChatConfiguration: Equatable, Sendable {
     public var messageBurst = 100
 
     public var authEndpoint = "tcp://127.0.0.1:7901"
+    /// Several auth workers, one per endpoint (worker `i` binds `authEndpointList[i]`); empty:
+    /// one, at `authEndpoint`.
+    public var authEndpointList: [String] = []
+    /// The auth workers' endpoints: `authEndpointList`, or `authEndpoint` alone.
+    public var authEndpoints: [String] { authEndpointList.isEmpty ? [authEndpoint] : authEndpointList }
     public var routerEndpoint = "tcp://127.0.0.1:7902"
     /// Peer-to-peer offers a user may make per minute (and at once); past this the offer is
     /// answered `Too many offers, try again later`. 0: no limit.
@@ -233,6 +238,7 @@ public struct ChatConfiguration: Equatable, Sendable {
 
         // Bound, or connected to by the other processes, once.
         "auth.endpoint": .string(\.authEndpoint),
+        "auth.endpoints": .strings(\.authEndpointList),
         // The hasher is handed to the hashing threads when auth starts. (Each stored hash
         // keeps its own cost, so a restart with a new one locks nobody out.)
         "auth.scrypt_n": .powerOfTwo(in: 2...(1 << 24), \.scryptN),

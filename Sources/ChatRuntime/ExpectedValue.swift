@@ -4,6 +4,7 @@ public enum ExpectedValue: Equatable, Sendable, CustomStringConvertible {
     case oneOf([String])
     case boolean
     case nonEmptyStrings
+    case strings
     case integer(in: ClosedRange<Int>)
     case powerOfTwo(in: ClosedRange<Int>)
 
@@ -13,6 +14,7 @@ public enum ExpectedValue: Equatable, Sendable, CustomStringConvertible {
         case .oneOf(let choices): "one of " + choices.map { "\"\($0)\"" }.joined(separator: ", ")
         case .boolean: "true or false"
         case .nonEmptyStrings: "a non-empty array of strings"
+        case .strings: "an array of strings"
         case .integer(let range): "an integer in \(range)"
         case .powerOfTwo(let range): "a power of two in \(range)"
         }

@@ -84,6 +84,13 @@ struct Setting: Sendable {
         }
     }
 
+    static func strings(_ field: WritableKeyPath<ChatConfiguration, [String]> & Sendable) -> Setting {
+        Self.field(field, expected: .strings, written: { .strings($0) }) { value in
+            guard case .strings(let items) = value else { return nil }
+            return items
+        }
+    }
+
     static func integer(in range: ClosedRange<Int>, _ field: WritableKeyPath<ChatConfiguration, Int> & Sendable) -> Setting {
         Self.field(field, expected: .integer(in: range), written: { .integer($0) }) { value in
             guard case .integer(let number) = value, range.contains(number) else { return nil }

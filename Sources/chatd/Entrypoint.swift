@@ -102,7 +102,13 @@ struct Supervise: ParsableCommand {
         let passed = ["--config", EffectiveConfiguration.path(dataDirectory: resolved.dataDirectory), "--parent-pid", String(getpid())]
         let children: @Sendable (ChatConfiguration) -> [ChildSpec] = { configuration in
             configuration.processNames.map { name in
-                let role = name.hasPrefix("storage-") ? ["storage", "--index", String(name.dropFirst("storage-".count))] : [name]
+                let role = if name.hasPrefix("storage-") {
+                    ["storage", "--index", String(name.dropFirst("storage-".count))]
+                } else if name.hasPrefix("auth-") {
+                    ["auth", "--index", String(name.dropFirst("auth-".count))]
+                } else {
+                    [name]
+                }
                 return ChildSpec(name: name, arguments: role + passed)
             }
         }
@@ -206,12 +212,14 @@ struct Gateway: ParsableCommand {
 }
 
 struct Auth: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the auth worker (started by the supervisor).")
+    static let configuration = CommandConfiguration(abstract: "Run an auth worker (started by the supervisor).")
     @OptionGroup var options: ChildOptions
+    @Option(help: "Which entry of auth.endpoints this worker binds (0 with a single auth.endpoint).")
+    var index: Int?
 
     func run() throws {
-        try options.run(role: "auth") { configuration, logger, reload in
-            let service = AuthService(configuration: configuration, security: try configuration.busSecurity(), logger: logger)
+        try options.run(role: index.map { "auth-\($0)" } ?? "auth") { configuration, logger, reload in
+            let service = AuthService(configuration: configuration, index: index ?? 0, security: try configuration.busSecurity(), logger: logger)
             reload.whenReloaded { service.apply($0) }
             ProcessLifecycle.onTerminationSignal(logger: logger) { service.stop() }
             try service.run()

@@ -59,9 +59,11 @@ struct MonitoringEndpoints {
 }
 
 extension ChatConfiguration {
-    /// Every process of a whole system by name, in start order: `auth`, `storage-0`, ...,
-    /// `router`, `gateway`. The supervisor's children; what `chatd monitor` expects to hear from.
+    /// Every process of a whole system by name, in start order: `auth` (or `auth-0`, ... with
+    /// several), `storage-0`, ..., `router`, `gateway`. The supervisor's children; what
+    /// `chatd monitor` expects to hear from.
     var processNames: [String] {
-        ["auth"] + storageEndpoints.indices.map { "storage-\($0)" } + ["router", "gateway"]
+        let auth = authEndpoints.count == 1 ? ["auth"] : authEndpoints.indices.map { "auth-\($0)" }
+        return auth + storageEndpoints.indices.map { "storage-\($0)" } + ["router", "gateway"]
     }
 }

@@ -101,7 +101,7 @@ import Testing
         case .string: .string("changed")
         case .oneOf(let choices): .string(choices.last!)
         case .boolean: .boolean(false)
-        case .nonEmptyStrings: .strings(["tcp://changed:1"])
+        case .nonEmptyStrings, .strings: .strings(["tcp://changed:1"])
         case .integer(let range): .integer(range.lowerBound + 37)
         case .powerOfTwo(let range): .integer(range.lowerBound * 2)
         }

@@ -1,0 +1,44 @@
+@testable import ChatBus
+import ChatRuntime
+import ChatTestSupport
+import Foundation
+import Testing
+
+/// Two auth workers (`auth.endpoints`) sharing one SQLite file: requests go to the worker
+/// their uid hashes to, an account made by one is seen by the other, and a worker killed
+/// leaves the other answering for everyone.
+@Suite(.serialized) struct SeveralAuthWorkersTests {
+    /// Fresh uids until one hashes to `worker` of two.
+    private func uid(forWorker worker: Int) -> String {
+        while true {
+            let uid = TestUIDs.make()
+            if AuthWorkers.worker(for: uid, among: 2) == worker { return uid }
+        }
+    }
+
+    @Test func accountsMadeByOneWorkerAreSeenByTheOther() throws {
+        let ports = try LocalPorts.free(2)
+        let endpoints = ports.map { "\"tcp://127.0.0.1:\($0)\"" }.joined(separator: ", ")
+        let system = try ChatSystem(settings: ["auth.endpoints=[\(endpoints)]"])
+        defer { system.stop(); system.removeData() }
+        let first = try #require(system.childPID("auth", index: 0)), second = try #require(system.childPID("auth", index: 1))
+        #expect(first != second)
+        let alice = uid(forWorker: 0), bob = uid(forWorker: 1)
+        let a = try TestClient(port: system.port), b = try TestClient(port: system.port)
+        try a.signUpAndIn(alice)
+        try b.signUpAndIn(bob)
+        // alice's worker (0) adds bob, whom worker 1 signed up, reading the shared file.
+        #expect(try a.ask("\(alice) to \(bob) addFriend") == "ok")
+        #expect(try b.ask("\(bob) friends").contains(alice))
+        // Worker 0 killed: its uids go to worker 1 while it is away, and come back.
+        kill(first, SIGKILL)
+        try waitUntil("alice signs in with worker 0 killed", timeout: .seconds(20)) {
+            guard let again = try? TestClient(port: system.port) else { return false }
+            return (try? again.ask("signin \(alice) pw")) == "signin successfully"
+        }
+        try waitUntil("worker 0 restarted", timeout: .seconds(20)) { system.childPID("auth", index: 0).map { $0 != first } ?? false }
+        let c = try TestClient(port: system.port)
+        #expect(try c.ask("signin \(bob) pw") == "signin successfully")
+        #expect(system.log.contains("chatd.auth-1:"), "workers log by their names")
+    }
+}
