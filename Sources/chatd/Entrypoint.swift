@@ -16,7 +16,7 @@ struct Chatd: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chatd",
         abstract: "The chat server: a supervisor and the processes it runs.",
-        subcommands: [Supervise.self, Gateway.self, Auth.self, Router.self, Storage.self, Monitor.self, Backup.self, Status.self, Reload.self, Partitions.self, Keys.self],
+        subcommands: [Supervise.self, Gateway.self, Auth.self, Router.self, Storage.self, Monitor.self, Backup.self, Status.self, Reload.self, Partitions.self, Keys.self, Migrate.self],
         defaultSubcommand: Supervise.self)
 }
 

@@ -145,6 +145,13 @@ import Testing
         let chunks = try PostgresConnection(url: url).query("SELECT count(*) FROM chat_blob_chunks").integer(0, 0)
         #expect(chunks == 0, "no bytes in the database")
         #expect(try alice.download(me: a, peer: b, name: "shared.bin") == Self.fileBytes)
+        // A backup of the data folder says what it cannot hold.
+        let destination = FileManager.default.temporaryDirectory.appendingPathComponent("pg-backup-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: destination) }
+        let backup = try StatusCommandTests.chatd(["backup", destination.path] + system.sharedArguments)
+        #expect(backup.status == 0, "\(backup.standardError)")
+        #expect(backup.standardOutput.contains("not in this copy: histories (storage.postgres_url), file bytes (storage.files_folder"),
+                "\(backup.standardOutput)")
     }
 
     /// `postgres` without a URL is refused at start, saying why.
