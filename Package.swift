@@ -99,9 +99,11 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         .target(name: "ChatClient", dependencies: ["ChatProtocol", "ChatCrypto", "TLSSocket", "CLinux"]),
+        // A PostgreSQL cluster of Debian's packages in a temporary folder, for tests and benchmarks.
+        .target(name: "ThrowawayPostgres"),
         .target(name: "ChatBenchmark", dependencies: [
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            "ChatProtocol", "ChatRuntime", "ChatBus", "TLSSocket",
+            "ChatProtocol", "ChatRuntime", "ChatBus", "TLSSocket", "ThrowawayPostgres",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -119,7 +121,7 @@ let package = Package(
         .executableTarget(name: "chat-bench", dependencies: ["CLinux", "ChatBenchmark"]),
 
         // What several test targets share: waiting on a condition with a deadline.
-        .target(name: "ChatTestSupport", path: "Tests/ChatTestSupport"),
+        .target(name: "ChatTestSupport", dependencies: ["ThrowawayPostgres"], path: "Tests/ChatTestSupport"),
         .testTarget(name: "ChatProtocolTests", dependencies: ["ChatProtocol", "ChatCrypto", "ChatTestSupport"]),
         .testTarget(name: "ChatAuthTests", dependencies: ["ChatAuth", "ChatRuntime", "ChatCrypto", "ChatTestSupport"]),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "ChatTestSupport"]),

@@ -1,5 +1,7 @@
 import ArgumentParser
+import ChatRuntime
 import Foundation
+import ThrowawayPostgres
 
 /// `chat-bench`: drives a chat system and prints what it measured.
 public struct ChatBenchCommand: ParsableCommand {
@@ -12,7 +14,7 @@ public struct ChatBenchCommand: ParsableCommand {
             running system instead; its users must be able to sign up (uids from --uid-base on).
             """,
         subcommands: [TextCommand.self, FileCommand.self, PeerCommand.self, CompareCommand.self, IdleCommand.self, CodecCommand.self,
-                      RelayServerCommand.self, AbuseCommand.self, ScaleCommand.self],
+                      RelayServerCommand.self, AbuseCommand.self, ScaleCommand.self, SignInCommand.self],
         defaultSubcommand: TextCommand.self)
 
     public init() {}
@@ -30,10 +32,15 @@ struct TargetOptions: ParsableArguments {
     var tls = false
     @Option(help: ArgumentHelp("With --port and --tls: the certificate (PEM) to trust for that port.", valueName: "file"))
     var caFile: String?
+    @Flag(help: "Keep the started system's accounts, histories and files in a throwaway PostgreSQL server (Debian's postgresql).")
+    var postgres = false
+    @Option(help: "Auth workers of the started system.") var authWorkers = 1
 
     func validate() throws {
         if tls && port != nil && caFile == nil { throw ValidationError("--tls with --port needs --ca-file") }
         if caFile != nil && !tls { throw ValidationError("--ca-file is for --tls") }
+        if port != nil && (postgres || authWorkers != 1) { throw ValidationError("--postgres and --auth-workers are for a started system") }
+        if authWorkers < 1 { throw ValidationError("--auth-workers must be at least 1") }
     }
 
     /// Where the clients connect: the plaintext port, or the TLS port and the certificate
@@ -50,7 +57,18 @@ struct TargetOptions: ParsableArguments {
             ProcessStats.supervisor.withLock { $0 = nil }
             return try body(Connection(port: port, trust: tls ? caFile : nil))
         }
-        let system = try SystemUnderTest(settings: SystemUnderTest.benchmarkSettings + extraSettings + settings,
+        // Started first and stopped last: the system's workers hold connections to it.
+        let database = try postgres ? PostgresServer() : nil
+        var backend: [String] = []
+        if let url = database?.url() {
+            backend = ["storage.backend=\"postgres\"", "storage.postgres_url=\"\(url)\"",
+                       "auth.backend=\"postgres\"", "auth.postgres_url=\"\(url)\""]
+        }
+        if authWorkers > 1 {
+            let endpoints = try LocalPorts.free(authWorkers).map { "\"tcp://127.0.0.1:\($0)\"" }
+            backend.append("auth.endpoints=[\(endpoints.joined(separator: ", "))]")
+        }
+        let system = try SystemUnderTest(settings: SystemUnderTest.benchmarkSettings + backend + extraSettings + settings,
                                          storageWorkers: storageWorkers, tls: tls)
         ProcessStats.supervisor.withLock { $0 = system.supervisorPID }
         defer { system.stop() }
@@ -226,4 +244,25 @@ enum ProcessTable {
 
 extension String {
     func padding(_ width: Int) -> String { count >= width ? self : self + String(repeating: " ", count: width - count) }
+}
+
+struct SignInCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "signins",
+        abstract: "Password sign-ups then sign-ins of many users at once, at the default scrypt cost (unless --set changes it).")
+
+    @OptionGroup var target: TargetOptions
+    @Option(help: "Accounts signed up, then signed in, all at once.") var users = 60
+
+    func run() throws {
+        // The default cost, not the other benchmarks' low one: this measures the hashing.
+        let cost = "auth.scrypt_n=\(ChatConfiguration().scryptN)"
+        try target.withSystem(extraSettings: [cost]) { connection in
+            print("== signins: \(users) users at once, \(target.authWorkers) auth worker\(target.authWorkers == 1 ? "" : "s")"
+                  + (target.postgres ? ", accounts in PostgreSQL" : ""))
+            let result = try SignInBenchmark(port: connection.port, users: users, uidBase: target.uidBase).run()
+            print(String(format: "sign-ups  %.1f /s", result.signUpsPerSecond))
+            print(String(format: "sign-ins  %.1f /s%@", result.signInsPerSecond, result.failures > 0 ? " (\(result.failures) failed)" : ""))
+        }
+    }
 }
