@@ -27,7 +27,7 @@ final class PostgresAccountStore: AccountRecords {
             uid text PRIMARY KEY,
             bytes bigint NOT NULL
         );
-        """, lockKey: 7302002)
+        """)
 
     init(url: String) throws {
         connection = try PostgresConnection(url: url)

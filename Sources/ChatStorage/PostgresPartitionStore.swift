@@ -67,7 +67,7 @@ final class PostgresPartitionStore: PartitionHistory {
                 RAISE EXCEPTION 'partition % is no longer leased to this storage worker', leased USING ERRCODE = 'CH001';
             END IF;
         END $$;
-        """, lockKey: 7302001)
+        """)
 
     struct PartitionCountChanged: Error, CustomStringConvertible {
         let stored: String

@@ -6,20 +6,21 @@
 /// is) and its version recorded; one of this version is used as it is, without running any
 /// DDL (which would lock tables a running system writes); one of a newer version is refused,
 /// since an older program must not write tables it does not know. Processes starting together
-/// take turns under an advisory lock.
+/// take turns under one advisory lock, whatever their component: two components' processes
+/// (auth and storage on one database) making `chat_schema` at once would collide in the
+/// catalog (`CREATE TABLE IF NOT EXISTS` is not safe against a concurrent one).
 public struct PostgresSchema: Sendable {
     public let component: String
     public let version: Int
     /// Statements that make every table, index and function of `version` if missing.
     public let creation: String
-    /// The key of the advisory lock taken while checking or creating.
-    public let lockKey: Int64
+    /// The advisory lock every component's processes take while checking or creating.
+    static let lockKey: Int64 = 7_302_000
 
-    public init(component: String, version: Int, creation: String, lockKey: Int64) {
+    public init(component: String, version: Int, creation: String) {
         self.component = component
         self.version = version
         self.creation = creation
-        self.lockKey = lockKey
     }
 
     public struct TooNew: Error, CustomStringConvertible {
@@ -37,7 +38,7 @@ public struct PostgresSchema: Sendable {
     @discardableResult
     public func prepare(on connection: PostgresConnection, check: () throws -> Void = {}) throws -> Int? {
         try connection.transaction {
-            try connection.query("SELECT pg_advisory_xact_lock($1)", [.integer(lockKey)])
+            try connection.query("SELECT pg_advisory_xact_lock($1)", [.integer(Self.lockKey)])
             try connection.execute("CREATE TABLE IF NOT EXISTS chat_schema (component text PRIMARY KEY, version integer NOT NULL)")
             let rows = try connection.query("SELECT version FROM chat_schema WHERE component = $1", [.text(component)])
             let found = rows.count > 0 ? Int(rows.integer(0, 0)) : nil

@@ -12,8 +12,15 @@ public final class PostgresServer: @unchecked Sendable {
     private let binaries: URL
     private let asPostgres: Bool
 
-    /// `postgresql:///DATABASE?host=FOLDER&user=postgres`, for libpq.
-    public func url(database: String = "chat") -> String { "postgresql:///\(database)?host=\(folder.path)&user=postgres" }
+    /// The TCP address it also listens on (port 5432), if started with one.
+    public let address: String?
+
+    /// `postgresql:///DATABASE?host=FOLDER&user=postgres`, for libpq; over TCP
+    /// (`postgresql://postgres@ADDRESS:5432/DATABASE`) when it listens on an address.
+    public func url(database: String = "chat") -> String {
+        if let address { return "postgresql://postgres@\(address):5432/\(database)" }
+        return "postgresql:///\(database)?host=\(folder.path)&user=postgres"
+    }
 
     /// The newest installed server's programs, or nil when none is installed.
     public static var installedBinaries: URL? {
@@ -21,8 +28,11 @@ public final class PostgresServer: @unchecked Sendable {
         return versions.compactMap(Int.init).sorted().last.map { URL(fileURLWithPath: "/usr/lib/postgresql/\($0)/bin") }
     }
 
-    /// Makes and starts the cluster, with a database `chat`.
-    public init() throws {
+    /// Makes and starts the cluster, with a database `chat`. With `address`, it listens there
+    /// too (TCP, trusting every client: for a test's network namespaces only), in `namespace`
+    /// if given (`ip netns`; root only), and its URLs go over TCP.
+    public init(listeningOn address: String? = nil, inNamespace namespace: String? = nil) throws {
+        self.address = address
         guard let binaries = Self.installedBinaries else { throw Failure(description: "no PostgreSQL server installed (ops/test.sh installs it)") }
         self.binaries = binaries
         asPostgres = getuid() == 0
@@ -38,9 +48,21 @@ public final class PostgresServer: @unchecked Sendable {
         let data = folder.appendingPathComponent("data").path
         try run([binaries.appendingPathComponent("initdb").path, "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8",
                  "--no-instructions"])
-        // Unix socket only, in the cluster's own folder; fsync stays on (the default), as in use.
-        try run([binaries.appendingPathComponent("pg_ctl").path, "-D", data, "-l", folder.appendingPathComponent("server.log").path,
-                 "-o", "-c listen_addresses='' -k \(folder.path)", "-w", "start"])
+        if address != nil {
+            let rules = try FileHandle(forWritingTo: URL(fileURLWithPath: "\(data)/pg_hba.conf"))
+            try rules.seekToEnd()
+            try rules.write(contentsOf: Data("host all all 0.0.0.0/0 trust\n".utf8))
+            try rules.close()
+        }
+        // A Unix socket in the cluster's own folder (and the address, if any); fsync stays on
+        // (the default), as in use.
+        let start = [binaries.appendingPathComponent("pg_ctl").path, "-D", data, "-l", folder.appendingPathComponent("server.log").path,
+                     "-o", "-c listen_addresses='\(address ?? "")' -k \(folder.path)", "-w", "start"]
+        if let namespace {
+            try Self.spawnAndWait(["/usr/sbin/ip", "netns", "exec", namespace] + (asPostgres ? ["/usr/sbin/runuser", "-u", "postgres", "--"] : []) + start)
+        } else {
+            try run(start)
+        }
         try run([binaries.appendingPathComponent("psql").path, "-h", folder.path, "-U", "postgres", "-d", "postgres", "-q",
                  "-c", "CREATE DATABASE chat"])
     }

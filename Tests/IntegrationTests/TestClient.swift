@@ -12,24 +12,26 @@ final class TestClient {
     /// `sendTimeout` bounds how long connecting, and a send that makes no progress, may block
     /// (a server that stops reading fails the test rather than hanging it). `source` is the
     /// loopback address to connect from (127.0.0.2, 127.0.0.3, ...): limits kept per client
-    /// address see distinct clients.
-    init(port: Int, sendTimeout: Double = 30, from source: String = "127.0.0.1") throws {
+    /// address see distinct clients; nil lets the kernel choose (for a `host` off loopback).
+    init(port: Int, host: String = "127.0.0.1", sendTimeout: Double = 30, from source: String? = "127.0.0.1") throws {
         descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var limit = timeval(tv_sec: Int(sendTimeout), tv_usec: 0)
         setsockopt(descriptor, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
-        var local = sockaddr_in()
-        local.sin_family = sa_family_t(AF_INET)
-        local.sin_addr.s_addr = inet_addr(source)
-        let bound = withUnsafePointer(to: &local) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        if let source {
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            local.sin_addr.s_addr = inet_addr(source)
+            let bound = withUnsafePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            // Thrown with every property set: deinit closes the descriptor (closing it here too
+            // could close another thread's newer descriptor of the same number).
+            guard bound == 0 else { throw Failure(description: "bind to \(source) failed: errno \(errno)") }
         }
-        // Thrown with every property set: deinit closes the descriptor (closing it here too
-        // could close another thread's newer descriptor of the same number).
-        guard bound == 0 else { throw Failure(description: "bind to \(source) failed: errno \(errno)") }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_addr.s_addr = inet_addr(host)
         let result = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }

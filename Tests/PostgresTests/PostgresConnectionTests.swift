@@ -1,6 +1,8 @@
 import ChatTestSupport
 @testable import Postgres
+import Synchronization
 import Testing
+import Dispatch
 
 /// The libpq wrapper against a real, throwaway PostgreSQL server.
 @Suite(.serialized) struct PostgresConnectionTests {
@@ -69,7 +71,7 @@ import Testing
     /// The tables are made once and their version recorded; a later program's version is refused.
     @Test func aSchemaIsMadeOnceAndANewerOneRefused() throws {
         let connection = try PostgresConnection(url: try Self.server.get().newDatabase())
-        let schema = PostgresSchema(component: "test", version: 1, creation: "CREATE TABLE IF NOT EXISTS made (n integer)", lockKey: 1)
+        let schema = PostgresSchema(component: "test", version: 1, creation: "CREATE TABLE IF NOT EXISTS made (n integer)")
         #expect(try schema.prepare(on: connection) == nil, "made now")
         try connection.query("INSERT INTO made VALUES (1)")
         #expect(try schema.prepare(on: connection) == 1, "found at version 1, left as it was")
@@ -77,6 +79,23 @@ import Testing
         try connection.query("UPDATE chat_schema SET version = 2 WHERE component = 'test'")
         let refused = try #require(throws: PostgresSchema.TooNew.self) { try schema.prepare(on: connection) }
         #expect(refused.description.contains("schema version 2, newer than this chatd knows (1)"))
+    }
+
+    /// Two components' processes starting together on one empty database (auth and storage do):
+    /// all of them find or make their tables, none trips over another's `chat_schema`.
+    @Test func componentsPreparingAtOnceDoNotCollide() throws {
+        let url = try Self.server.get().newDatabase()
+        let failures = Mutex<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: 8) { index in
+            let component = index.isMultiple(of: 2) ? "first" : "second"
+            let schema = PostgresSchema(component: component, version: 1, creation: "CREATE TABLE IF NOT EXISTS \(component)_rows (n integer)")
+            do {
+                try schema.prepare(on: try PostgresConnection(url: url))
+            } catch {
+                failures.withLock { $0.append("\(error)") }
+            }
+        }
+        #expect(failures.withLock { $0 }.isEmpty)
     }
 
     @Test func aBadURLOrServerSaysWhy() throws {
