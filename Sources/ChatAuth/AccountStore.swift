@@ -87,18 +87,23 @@ final class AccountStore {
 
     /// Counts `bytes` more for `uid` if they fit within `quota`; false, counting nothing, if not.
     /// Counted before the upload starts, so uploads under way count too: two at once cannot
-    /// both slip under the quota.
+    /// both slip under the quota. Read and written in one `BEGIN IMMEDIATE` transaction, so
+    /// auth workers sharing the file cannot both read the old count.
     func reserveStorage(_ bytes: Int64, for uid: String, within quota: StorageQuota) throws -> Bool {
         guard bytes >= 0 else { throw NegativeByteCount(bytes: bytes) }
-        guard let total = quota.total(adding: bytes, to: try storedBytes(of: uid)) else { return false }
-        try setStoredBytes.bind(.text(uid), .integer(total)).run()
-        return true
+        return try database.transaction {
+            guard let total = quota.total(adding: bytes, to: try storedBytes(of: uid)) else { return false }
+            try setStoredBytes.bind(.text(uid), .integer(total)).run()
+            return true
+        }
     }
 
     /// `bytes` reserved for an upload that was not stored count no more.
     func releaseStorage(_ bytes: Int64, for uid: String) throws {
         guard bytes >= 0 else { throw NegativeByteCount(bytes: bytes) }
-        let total = StorageQuota.total(releasing: bytes, from: try storedBytes(of: uid))
-        try setStoredBytes.bind(.text(uid), .integer(total)).run()
+        try database.transaction {
+            let total = StorageQuota.total(releasing: bytes, from: try storedBytes(of: uid))
+            try setStoredBytes.bind(.text(uid), .integer(total)).run()
+        }
     }
 }

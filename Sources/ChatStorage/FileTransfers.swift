@@ -275,8 +275,9 @@ final class FileTransfers: @unchecked Sendable {
     private func refuse<T>(_ incoming: BusIncoming, _ failed: Result<T, Error>, blobs: any BlobStore, upload: Upload, blob: String? = nil) {
         guard case .failure(let error) = failed else { return }
         logger.error("upload could not be stored", metadata: ["storage.error": "\(error)"])
-        // Left to the next owner's clean-up if the partition went meanwhile.
-        if stores[upload.partition] != nil {
+        // Left to the next owner's clean-up if the partition went meanwhile, or if its lease
+        // did (the bytes are the next owner's, swept once abandoned).
+        if stores[upload.partition] != nil, !PostgresPartitionStore.isLeaseLost(error) {
             fileQueue.async {
                 if let blob { blobs.removeBlob(blob) } else { upload.file.discard() }
             }

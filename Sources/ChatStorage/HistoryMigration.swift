@@ -55,7 +55,9 @@ public enum HistoryMigration {
         deinit { for lock in locks { lock.release() } }
     }
 
-    public static func run(_ folder: StoppedDataFolder, to url: String) throws -> Summary {
+    /// `filesFolder`: where the system kept its file bytes (`storage.files_folder`), if not in
+    /// the data folder's `files/`.
+    public static func run(_ folder: StoppedDataFolder, filesFolder: String? = nil, to url: String) throws -> Summary {
         let dataDirectory = folder.dataDirectory, history = "\(folder.dataDirectory)/history"
         let target = try PostgresConnection(url: url)
         try PostgresPartitionStore.prepare(target, partitions: folder.partitions)
@@ -66,7 +68,8 @@ public enum HistoryMigration {
             let source = try Database(path: path, create: false)
             summary.partitions += 1
             summary.records += try copyRecords(of: partition, from: source, to: target)
-            try copyFiles(of: partition, from: source, folder: "\(dataDirectory)/files/partition-\(partition)", to: target, into: &summary)
+            let files = filesFolder ?? "\(dataDirectory)/files"
+            try copyFiles(of: partition, from: source, folder: "\(files)/partition-\(partition)", to: target, into: &summary)
         }
         return summary
     }
@@ -81,6 +84,8 @@ public enum HistoryMigration {
                 throw Refused(description: "partition \(partition) already has history in PostgreSQL that no migration wrote: "
                     + "migrate into a database the system has not used yet")
             }
+            // Marked before the first row, so that a partition with none is known as migrated too.
+            try target.query("INSERT INTO chat_settings (key, value) VALUES ($1, '0')", [.text(marker)])
         }
         let rows = try source.prepare("SELECT id, pair, body FROM records WHERE id > ? ORDER BY id LIMIT \(batch)")
         var copied = 0

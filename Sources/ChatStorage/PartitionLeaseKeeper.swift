@@ -4,6 +4,7 @@ import Dispatch
 import Logging
 import Foundation
 import Postgres
+import Synchronization
 
 /// A storage worker's leases on partitions, held in PostgreSQL (`storage.backend = "postgres"`):
 /// which partitions it serves, so that any worker can serve any partition and none depends on
@@ -18,9 +19,10 @@ import Postgres
 /// Ownership is safe whatever the clocks do: a worker's every write runs `chat_hold_lease`
 /// first (`PostgresPartitionStore`), which fails once another worker has taken the lease and
 /// makes a taker wait for the commits under way. The local clock only makes a worker cut off
-/// from the database stop serving once its leases must have run out.
+/// from the database stop serving once its leases must have run out: a watchdog on a queue
+/// of its own says so even while a tick is stuck on the lost connection.
 ///
-/// Unchecked: its mutable state is touched on `queue` only.
+/// Unchecked: its mutable state is touched on `queue` only, but for the atomics.
 final class PartitionLeaseKeeper: @unchecked Sendable {
     /// What the worker should serve, as of one tick.
     struct View: @unchecked Sendable {
@@ -53,10 +55,13 @@ final class PartitionLeaseKeeper: @unchecked Sendable {
     /// for a few seconds before this one may take them again.
     private var releasedAt: [Int: UInt64] = [:]
     /// When the last renewal that reached the database was sent (uptime nanoseconds).
-    private var lastRenewal: UInt64
+    private let lastRenewal: Atomic<UInt64>
+    /// Whether the watchdog has told the worker to serve nothing since the last renewal.
+    private let toldToServeNothing = Atomic<Bool>(false)
     private var ticks = 0
     private var timer: DispatchSourceTimer?
-    private var onView: (@Sendable (View) -> Void)?
+    private var watchdog: DispatchSourceTimer?
+    private let onView = Mutex<(@Sendable (View) -> Void)?>(nil)
 
     static let tickInterval: DispatchTimeInterval = .seconds(1)
 
@@ -73,8 +78,9 @@ final class PartitionLeaseKeeper: @unchecked Sendable {
         self.partitions = partitions
         leaseMilliseconds = leaseSeconds * 1000
         self.logger = logger
-        lastRenewal = DispatchTime.now().uptimeNanoseconds
-        let connection = try PostgresConnection(url: url)
+        lastRenewal = Atomic(DispatchTime.now().uptimeNanoseconds)
+        // A take or renewal waiting over a second for a row lock gives up for this tick.
+        let connection = try PostgresConnection(url: url, sessionSettings: PostgresConnection.defaultSessionSettings + ["SET lock_timeout = '1s'"])
         try PostgresPartitionStore.prepare(connection, partitions: partitions)
         try connection.transaction {
             try connection.query("""
@@ -90,14 +96,30 @@ final class PartitionLeaseKeeper: @unchecked Sendable {
     /// queue: hand it to the loop from there). The first tick only says the worker is alive, so
     /// that workers started together count each other before they take anything.
     func start(onView: @escaping @Sendable (View) -> Void) {
+        self.onView.withLock { $0 = onView }
         queue.async { [self] in
-            self.onView = onView
             let timer = DispatchSource.makeTimerSource(queue: queue)
             timer.schedule(deadline: .now(), repeating: Self.tickInterval)
             timer.setEventHandler { [weak self] in self?.tick() }
             timer.resume()
             self.timer = timer
+            let watchdog = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "storage.leases.watchdog"))
+            watchdog.schedule(deadline: .now(), repeating: .milliseconds(250))
+            watchdog.setEventHandler { [weak self] in self?.watchLeaseTime() }
+            watchdog.resume()
+            self.watchdog = watchdog
         }
+    }
+
+    /// Past the lease time since the last renewal that reached the database, another worker
+    /// may hold the leases: the worker is told to serve nothing, once, until a renewal
+    /// reaches the database again. (Its writes would be refused anyway; this stops it
+    /// answering for partitions it no longer holds.)
+    private func watchLeaseTime() {
+        let age = DispatchTime.now().uptimeNanoseconds &- lastRenewal.load(ordering: .relaxed)
+        guard age > UInt64(leaseMilliseconds) * 1_000_000, !toldToServeNothing.exchange(true, ordering: .relaxed) else { return }
+        logger.error("partition leases not renewed for the lease time; serving nothing until the database answers")
+        onView.withLock { $0 }?(View(held: [], opened: [:], release: [], map: nil))
     }
 
     /// The worker stopped serving `partition` (it let it go, or lost it): a store is opened
@@ -106,21 +128,26 @@ final class PartitionLeaseKeeper: @unchecked Sendable {
         queue.async { [self] in served.remove(partition) }
     }
 
-    /// The worker closed `partition`, which the view told it to let go: its lease is held by
-    /// nobody now (so it is not renewed), for another worker to take at once.
+    /// The worker closed `partition`, which the view told it to let go (or could not serve):
+    /// its lease is held by nobody now (so it is not renewed), for another worker to take at once.
     func released(_ partition: Int) {
         queue.async { [self] in
             served.remove(partition)
-            defer { releasing.remove(partition) }
-            releasedAt[partition] = DispatchTime.now().uptimeNanoseconds
-            do {
-                try database().query("""
-                    UPDATE chat_partition_leases SET holder = '', expires = '-infinity' WHERE partition = $1 AND holder = $2
-                    """, [.integer(Int64(partition)), .text(holder)])
-            } catch {
-                // Unreleased, it runs out within the lease time.
-                logger.warning("partition lease not released", metadata: ["storage.partition": "\(partition)", "storage.error": "\(error)"])
-            }
+            release(partition)
+        }
+    }
+
+    /// Clears this worker's lease on `partition`, and leaves it to the others for a while (queue).
+    private func release(_ partition: Int) {
+        defer { releasing.remove(partition) }
+        releasedAt[partition] = DispatchTime.now().uptimeNanoseconds
+        do {
+            try database().query("""
+                UPDATE chat_partition_leases SET holder = '', expires = '-infinity' WHERE partition = $1 AND holder = $2
+                """, [.integer(Int64(partition)), .text(holder)])
+        } catch {
+            // Unreleased, it runs out within the lease time.
+            logger.warning("partition lease not released", metadata: ["storage.partition": "\(partition)", "storage.error": "\(error)"])
         }
     }
 
@@ -130,6 +157,8 @@ final class PartitionLeaseKeeper: @unchecked Sendable {
         queue.sync { [self] in
             timer?.cancel()
             timer = nil
+            watchdog?.cancel()
+            watchdog = nil
             guard let connection else { return }
             do {
                 try connection.query("UPDATE chat_partition_leases SET holder = '', expires = '-infinity' WHERE holder = $1", [.text(holder)])
@@ -140,12 +169,14 @@ final class PartitionLeaseKeeper: @unchecked Sendable {
         }
     }
 
-    /// Stops ticking without letting anything go, as a frozen or cut-off worker would: its
-    /// leases run out, and other workers take them over. (Tests.)
+    /// Stops ticking without letting anything go: the worker stopping takes nothing more
+    /// while it closes its stores (`stop` then lets its leases go); a test's frozen worker.
     func pause() {
         queue.sync { [self] in
             timer?.cancel()
             timer = nil
+            watchdog?.cancel()
+            watchdog = nil
         }
     }
 
@@ -165,10 +196,23 @@ final class PartitionLeaseKeeper: @unchecked Sendable {
                 INSERT INTO chat_storage_workers (endpoint, holder, alive_until) VALUES ($1, $2, now() + $3 * interval '1 millisecond')
                 ON CONFLICT (endpoint) DO UPDATE SET holder = excluded.holder, alive_until = excluded.alive_until
                 """, [.text(endpoint), .text(holder), lease])
+            // One statement: renews this worker's leases, and moves the map on if one had run
+            // out meanwhile (maps handed out since gave it to their own workers; they must
+            // not stay in force at this epoch).
             let renewed = try connection.query("""
-                UPDATE chat_partition_leases SET expires = now() + $2 * interval '1 millisecond' WHERE holder = $1 RETURNING partition
+                WITH mine AS (
+                    SELECT partition, expires <= now() AS revived FROM chat_partition_leases WHERE holder = $1 FOR UPDATE
+                ), renewed AS (
+                    UPDATE chat_partition_leases l SET expires = now() + $2 * interval '1 millisecond'
+                    FROM mine WHERE l.partition = mine.partition RETURNING l.partition, mine.revived
+                ), moved AS (
+                    UPDATE chat_settings SET value = (value::bigint + 1)::text
+                    WHERE key = 'map_epoch' AND EXISTS (SELECT 1 FROM renewed WHERE revived)
+                )
+                SELECT partition FROM renewed
                 """, [.text(holder), lease])
-            lastRenewal = sent
+            lastRenewal.store(sent, ordering: .relaxed)
+            toldToServeNothing.store(false, ordering: .relaxed)
             var held = Set((0..<renewed.count).map { Int(renewed.integer($0, 0)) })
             var (leases, epoch) = try readLeases(connection)
             if ticks > 0 {
@@ -178,45 +222,54 @@ final class PartitionLeaseKeeper: @unchecked Sendable {
                 let balance = LeaseBalance(leases: leases, liveWorkers: liveWorkers, holder: holder, endpoint: endpoint,
                                            avoiding: Set(releasedAt.keys))
                 var took = false
-                for partition in balance.take where try take(partition, connection) {
-                    held.insert(partition)
-                    took = true
+                for partition in balance.take {
+                    do {
+                        guard try take(partition, connection) else { continue }
+                        held.insert(partition)
+                        took = true
+                    } catch {
+                        // Its row locked past the lock timeout (its holder is mid-commit, or
+                        // stuck): tried again at the next tick.
+                        logger.warning("partition lease not taken", metadata: ["storage.partition": "\(partition)", "storage.error": "\(error)"])
+                    }
                 }
                 releasing.formUnion(balance.release)
                 if took { (leases, epoch) = try readLeases(connection) }
             }
             ticks += 1
             held.subtract(releasing)
-            hand(View(held: held, opened: openStores(for: held), release: releasing.sorted(),
+            let (opened, failed) = openStores(for: held)
+            // A partition this worker cannot open is not kept from the others.
+            for partition in failed { release(partition) }
+            hand(View(held: held.subtracting(failed), opened: opened, release: releasing.sorted(),
                       map: Self.map(of: leases, epoch: epoch, handedOutBy: endpoint)))
         } catch {
+            // The watchdog tells the worker to serve nothing once the lease time has passed.
             logger.error("partition leases not renewed", metadata: ["storage.error": "\(error)"])
-            // Past the lease time since the last renewal that reached the database, another
-            // worker may hold them: serve nothing until the database answers again.
-            if DispatchTime.now().uptimeNanoseconds - lastRenewal > UInt64(leaseMilliseconds) * 1_000_000 {
-                hand(View(held: [], opened: [:], release: [], map: nil))
-            }
         }
     }
 
     private func hand(_ view: View) {
         served.formUnion(view.opened.keys)
-        onView?(view)
+        onView.withLock { $0 }?(view)
     }
 
     /// Takes `partition`'s lease if it is still free (expired, or this endpoint's from an
     /// earlier life), moving the map on one epoch; false if another worker got it first.
+    /// One statement, so no transaction is left open between round trips.
     private func take(_ partition: Int, _ connection: PostgresConnection) throws -> Bool {
-        try connection.transaction {
-            let taken = try connection.query("""
+        let taken = try connection.query("""
+            WITH taken AS (
                 UPDATE chat_partition_leases SET endpoint = $2, holder = $3, expires = now() + $4 * interval '1 millisecond'
                 WHERE partition = $1 AND holder <> $3 AND (expires <= now() OR endpoint = $2) RETURNING 1
-                """, [.integer(Int64(partition)), .text(endpoint), .text(holder), .integer(Int64(leaseMilliseconds))])
-            guard taken.count == 1 else { return false }
-            try connection.query("UPDATE chat_settings SET value = (value::bigint + 1)::text WHERE key = 'map_epoch'")
-            logger.info("partition lease taken", metadata: ["storage.partition": "\(partition)"])
-            return true
-        }
+            ), moved AS (
+                UPDATE chat_settings SET value = (value::bigint + 1)::text WHERE key = 'map_epoch' AND EXISTS (SELECT 1 FROM taken)
+            )
+            SELECT count(*) FROM taken
+            """, [.integer(Int64(partition)), .text(endpoint), .text(holder), .integer(Int64(leaseMilliseconds))])
+        guard taken.integer(0, 0) == 1 else { return false }
+        logger.info("partition lease taken", metadata: ["storage.partition": "\(partition)"])
+        return true
     }
 
     private func readLeases(_ connection: PostgresConnection) throws -> ([PartitionLease], UInt64) {
@@ -254,18 +307,21 @@ final class PartitionLeaseKeeper: @unchecked Sendable {
         return try? PartitionMap(epoch: epoch, workers: workers, owners: owners)
     }
 
-    /// A store for each partition held that the worker does not serve yet; one that will not
-    /// open is tried again at the next tick.
-    private func openStores(for held: Set<Int>) -> [Int: any PartitionHistory] {
+    /// A store for each partition held that the worker does not serve yet, and the partitions
+    /// whose store would not open (let go, for another worker to try).
+    private func openStores(for held: Set<Int>) -> (opened: [Int: any PartitionHistory], failed: Set<Int>) {
         var opened: [Int: any PartitionHistory] = [:]
+        var failed: Set<Int> = []
         for partition in held.subtracting(served).sorted() {
             do {
                 opened[partition] = try PostgresPartitionStore(url: url, partition: partition, partitions: partitions,
                                                                leaseHolder: holder, prepare: false)
             } catch {
-                logger.error("cannot open a leased partition", metadata: ["storage.partition": "\(partition)", "storage.error": "\(error)"])
+                logger.error("cannot open a leased partition; letting it go", metadata: [
+                    "storage.partition": "\(partition)", "storage.error": "\(error)"])
+                failed.insert(partition)
             }
         }
-        return opened
+        return (opened, failed)
     }
 }

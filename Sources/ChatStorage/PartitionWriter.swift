@@ -89,6 +89,17 @@ final class PartitionWriter: @unchecked Sendable {
         queue.sync {}
     }
 
+    /// Gives the partition up at once, its lease lost (loop thread): the texts waiting for a
+    /// group are answered with `failure` now (their commit would be refused), and the store
+    /// closes after the work queued so far, without waiting for it: with the database out of
+    /// reach that work may take seconds to fail, and the loop must go on answering.
+    func abandon(failing failure: Error) {
+        let group = waiting
+        waiting.removeAll()
+        if !group.isEmpty { onCommitted(group, failure) }
+        queue.async { [self] in store = nil }
+    }
+
     /// Closes the store once everything queued so far has run (loop thread, after
     /// `finishCommits` and the file work): nothing of the partition is written after this, so
     /// its lock may go.

@@ -150,7 +150,10 @@ final class PostgresUpload: BlobUpload, @unchecked Sendable {
     /// committed before it durable too; then the bytes are counted.
     func makeDurable() throws -> String {
         let stored = try connection.with { connection in
-            try connection.query("UPDATE chat_uploads SET touched = now() WHERE upload = $1", [.integer(Int64(bitPattern: upload))])
+            // A row written, or the commit would write no log to wait for.
+            let touched = try connection.query("UPDATE chat_uploads SET touched = now() WHERE upload = $1 RETURNING 1",
+                                               [.integer(Int64(bitPattern: upload))])
+            guard touched.count == 1 else { throw Incomplete(description: "upload \(upload) is no longer in progress") }
             return try connection.query("SELECT coalesce(sum(length(bytes)), 0)::bigint FROM chat_blob_chunks WHERE blob = $1",
                                         [.text(blob)]).integer(0, 0)
         }

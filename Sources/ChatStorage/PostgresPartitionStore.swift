@@ -69,6 +69,12 @@ final class PostgresPartitionStore: PartitionHistory {
         END $$;
         """)
 
+    /// Whether `error` is `chat_hold_lease` refusing a write: another worker holds the
+    /// partition's lease now, and nothing of the transaction was written.
+    static func isLeaseLost(_ error: Error) -> Bool {
+        (error as? PostgresError)?.sqlState == "CH001"
+    }
+
     struct PartitionCountChanged: Error, CustomStringConvertible {
         let stored: String
         let configured: Int

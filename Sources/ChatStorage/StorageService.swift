@@ -135,6 +135,8 @@ public final class StorageService: @unchecked Sendable {
             "storage.locked_elsewhere": "\(waitingToTake.sorted())",
         ])
         loop.run(handler: handle, afterBatch: startGroupCommits)
+        // No partition taken from here on; the leases go once every store is closed.
+        leases?.pause()
         // Stopping: texts already received are committed, uploads' writes finished and the
         // records of uploads finishing queued on their stores; each store closes after them,
         // and only then does its lock go, so the next owner never opens (or cleans) a partition
@@ -299,11 +301,13 @@ public final class StorageService: @unchecked Sendable {
         }
         let releasing = Set(view.release)
         for partition in writers.keys.sorted() where !view.held.contains(partition) {
-            if !releasing.contains(partition) {
+            if releasing.contains(partition) {
+                letGo(partition)
+            } else {
                 logger.warning("partition lease lost; not serving it", metadata: ["storage.partition": "\(partition)"])
+                abandon(partition)
+                leases.closed(partition)
             }
-            letGo(partition)
-            if !releasing.contains(partition) { leases.closed(partition) }
         }
         for partition in view.release { leases.released(partition) }
         for (partition, store) in view.opened.sorted(by: { $0.key < $1.key }) where writers[partition] == nil {
@@ -311,8 +315,10 @@ public final class StorageService: @unchecked Sendable {
                 try serve(partition, store: store)
                 logger.info("partition lease taken; serving it", metadata: ["storage.partition": "\(partition)"])
             } catch {
-                logger.error("cannot serve a leased partition", metadata: ["storage.partition": "\(partition)", "storage.error": "\(error)"])
-                leases.closed(partition)
+                // Left for another worker, whose machine may serve it (its files folder mounted, say).
+                logger.error("cannot serve a leased partition; letting it go", metadata: [
+                    "storage.partition": "\(partition)", "storage.error": "\(error)"])
+                leases.released(partition)
             }
         }
         let waiting = waitingForLock
@@ -446,6 +452,23 @@ public final class StorageService: @unchecked Sendable {
         logger.info("partition let go; another worker takes it", metadata: ["storage.partition": "\(partition)"])
     }
 
+    /// Stops serving `partition` at once, its lease lost (another worker took it, or the
+    /// database is out of reach past the lease time): unlike `letGo` it waits for nothing
+    /// (that work may hang on the lost connection while requests queue behind the loop). Texts
+    /// waiting are answered now, the ones committing when their commit fails; uploads are
+    /// handed over (their bytes are in the database).
+    private func abandon(_ partition: Int) {
+        guard let writer = writers.removeValue(forKey: partition) else { return }
+        transfers.stopServing(partition)
+        writer.abandon(failing: LeaseLost(partition: partition))
+        metrics.owns(partition, false)
+    }
+
+    struct LeaseLost: Error, CustomStringConvertible {
+        let partition: Int
+        var description: String { "partition \(partition) is no longer leased to this storage worker" }
+    }
+
     /// The map file's map if the data folder has one, else the config's `initial`; it must
     /// cover the folder's partitions, and this worker is found in it by its endpoint.
     private func loadMap() throws {
@@ -470,6 +493,14 @@ public final class StorageService: @unchecked Sendable {
 
     private func committed(_ group: [PartitionWriter.Append], partition: Int, failure: Error?) {
         if let failure {
+            // Refused by the fence, or never tried: nothing was written, and the gateway may
+            // send the texts to the partition's new owner.
+            if failure is LeaseLost || PostgresPartitionStore.isLeaseLost(failure) {
+                logger.notice("texts refused: the partition's lease went to another worker", metadata: [
+                    "storage.partition": "\(partition)", "storage.texts": "\(group.count)"])
+                for append in group { loop.reply(to: append.incoming, with: .partitionMoved(map)) }
+                return
+            }
             logger.error("append failed", metadata: ["storage.partition": "\(partition)", "storage.error": "\(failure)"])
             for append in group { loop.reply(to: append.incoming, with: .delivery(.unavailable)) }
             return

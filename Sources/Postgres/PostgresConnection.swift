@@ -9,11 +9,16 @@ public final class PostgresConnection {
     private let sessionSettings: [String]
 
     /// What every session gets: UTF-8 text whatever the database's default, read-committed
-    /// transactions (what the stores' locking is written for), and commits that wait for the
-    /// disk (`ok` means durable) whatever the server's default.
+    /// transactions (what the stores' locking is written for), commits that wait for the
+    /// disk (`ok` means durable) whatever the server's default, and a transaction left idle
+    /// for 2 s ended by the server: a client frozen or cut off between the statements of a
+    /// transaction would otherwise hold its row locks (a partition's lease among them) until
+    /// the server's TCP keepalive noticed, hours later. No transaction here waits on its
+    /// client for anything but the next statement.
     public static let defaultSessionSettings = ["SET client_encoding = 'UTF8'",
                                                 "SET default_transaction_isolation = 'read committed'",
-                                                "SET synchronous_commit = on"]
+                                                "SET synchronous_commit = on",
+                                                "SET idle_in_transaction_session_timeout = '2s'"]
 
     /// Bounds on a server that stops answering, unless the URL sets its own: a connect gives up
     /// after 10 s, and over TCP a query whose bytes go unacknowledged for 10 s (a cut network)

@@ -82,6 +82,9 @@ import Testing
             }
             return failed
         }
+        func servedBy0() -> Int {
+            system.log.split(separator: "\n").filter { $0.contains("chatd.storage-0:") && $0.hasSuffix("lease taken; serving it") }.count
+        }
         try waitUntil("every pair's text stored", timeout: .seconds(30)) { (try? sendRound(0)) == 0 }
         let frozen = try #require(system.childPID("storage", index: 0))
         kill(frozen, SIGSTOP)
@@ -93,7 +96,10 @@ import Testing
             round += 1
             return try sendRound(round) == 0
         }
-        #expect(system.log.contains("partition lease taken"))
+        // storage-1 holds every partition now.
+        let taken = try StatusCommandTests.chatd(["partitions"] + system.sharedArguments)
+        #expect(taken.standardOutput.contains("\(system.storageEndpoints[1]): 0 1 2 3 4 5 6 7\n"), "\(taken.standardOutput)")
+        let servedBeforeWaking = servedBy0()
         kill(frozen, SIGCONT)
         round += 1
         try waitUntil("a whole round stored with storage-0 awake", timeout: .seconds(60), interval: .milliseconds(1)) {
@@ -101,10 +107,7 @@ import Testing
             return try sendRound(round) == 0
         }
         // Awake, it finds its leases gone, and the two share the partitions out again.
-        func servedBy0() -> Int {
-            system.log.split(separator: "\n").filter { $0.contains("chatd.storage-0:") && $0.hasSuffix("lease taken; serving it") }.count
-        }
-        try waitUntil("storage-0 serving partitions again", timeout: .seconds(30)) { servedBy0() > 4 }
+        try waitUntil("storage-0 serving partitions again", timeout: .seconds(30)) { servedBy0() > servedBeforeWaking }
         #expect(system.log.contains("partition lease lost; not serving it"))
         // The operator's view of the leases, and no moving by hand.
         let shown = try StatusCommandTests.chatd(["partitions"] + system.sharedArguments)

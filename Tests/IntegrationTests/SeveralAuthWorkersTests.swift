@@ -30,12 +30,17 @@ import Testing
         // alice's worker (0) adds bob, whom worker 1 signed up, reading the shared file.
         #expect(try a.ask("\(alice) to \(bob) addFriend") == "ok")
         #expect(try b.ask("\(bob) friends").contains(alice))
-        // Worker 0 killed: its uids go to worker 1 while it is away, and come back.
+        // Worker 0 killed, with the supervisor frozen so that it cannot restart it yet: its uids
+        // go to worker 1, and come back to it once it is restarted.
+        let supervisor = system.supervisor.processIdentifier
+        kill(supervisor, SIGSTOP)
+        defer { kill(supervisor, SIGCONT) }
         kill(first, SIGKILL)
-        try waitUntil("alice signs in with worker 0 killed", timeout: .seconds(20)) {
+        try waitUntil("alice signs in through worker 1", timeout: .seconds(20)) {
             guard let again = try? TestClient(port: system.port) else { return false }
             return (try? again.ask("signin \(alice) pw")) == "signin successfully"
         }
+        kill(supervisor, SIGCONT)
         try waitUntil("worker 0 restarted", timeout: .seconds(20)) { system.childPID("auth", index: 0).map { $0 != first } ?? false }
         let c = try TestClient(port: system.port)
         #expect(try c.ask("signin \(bob) pw") == "signin successfully")
