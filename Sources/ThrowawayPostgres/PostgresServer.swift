@@ -38,6 +38,9 @@ public final class PostgresServer: @unchecked Sendable {
         asPostgres = getuid() == 0
         folder = URL(fileURLWithPath: "/tmp").appendingPathComponent("chat-pg-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        // Whatever the process's umask is at this moment (another thread may have narrowed it
+        // for a moment: the admin socket does), its owner must be able to enter it.
+        chmod(folder.path, 0o700)
         // Known before anything can fail, so that a failed start is cleaned up too.
         Self.started.withLock { started in
             // Servers held in statics are never released: stopped when the test process exits.

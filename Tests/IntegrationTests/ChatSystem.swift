@@ -16,6 +16,30 @@ final class ChatSystem: Sendable {
         do { return try ChatSystem() } catch { fatalError("could not start the chat system: \(error)") }
     }()
 
+    /// Where a system keeps accounts, histories and files: the embedded default, or a database
+    /// of the tests' PostgreSQL server. The suites of the protocol's core run on both.
+    enum Backend: String, CaseIterable, Sendable {
+        case sqlite, postgres
+
+        /// One server for the test process; each system a database of its own.
+        static let server = Result { try PostgresServer() }
+
+        /// The settings that put a new system on this backend.
+        func settings() throws -> [String] {
+            guard self == .postgres else { return [] }
+            let url = try Self.server.get().newDatabase()
+            return ["storage.backend=\"postgres\"", "storage.postgres_url=\"\(url)\"",
+                    "auth.backend=\"postgres\"", "auth.postgres_url=\"\(url)\""]
+        }
+    }
+
+    /// `shared` on PostgreSQL.
+    static let sharedOnPostgres: ChatSystem = {
+        do { return try ChatSystem(settings: try Backend.postgres.settings()) } catch { fatalError("could not start the chat system: \(error)") }
+    }()
+
+    static func shared(_ backend: Backend) -> ChatSystem { backend == .postgres ? sharedOnPostgres : shared }
+
     let port: Int
     let authEndpoint: String
     let routerEndpoint: String

@@ -4,10 +4,8 @@ import Testing
 
 /// Voice and file messages through the server, byte-exact, through the real processes.
 @Suite struct FileTransferTests {
-    let system = ChatSystem.shared
-
-    @Test(arguments: [0, 1, 65_536, 3 * 1_048_576 + 17])
-    func sizesRoundTripByteExact(_ size: Int) throws {
+    @Test(arguments: ChatSystem.Backend.allCases, [0, 1, 65_536, 3 * 1_048_576 + 17]) func sizesRoundTripByteExact(_ backend: ChatSystem.Backend, _ size: Int) throws {
+        let system = ChatSystem.shared(backend)
         let (alice, a) = try system.signedInUser()
         let (bob, b) = try system.signedInUser()
         // Every byte value, newlines and NULs included.
@@ -19,7 +17,8 @@ import Testing
         #expect(try alice.download(me: a, peer: b, name: "data \(size).bin") == bytes)
     }
 
-    @Test func voiceMessagesAndHistoryRecords() throws {
+    @Test(arguments: ChatSystem.Backend.allCases) func voiceMessagesAndHistoryRecords(_ backend: ChatSystem.Backend) throws {
+        let system = ChatSystem.shared(backend)
         let (alice, a) = try system.signedInUser()
         let b = try system.registeredUser()
         #expect(try alice.upload(from: a, to: b, kind: "audio", name: "202001010000_audio.ogg", bytes: [1, 2, 3]) == "Target user offline")
@@ -31,7 +30,8 @@ import Testing
         #expect(try alice.download(me: a, peer: b, name: "202001010000_audio.ogg") == [1, 2, 3])
     }
 
-    @Test func namesAlreadyUsedGetNumbered() throws {
+    @Test(arguments: ChatSystem.Backend.allCases) func namesAlreadyUsedGetNumbered(_ backend: ChatSystem.Backend) throws {
+        let system = ChatSystem.shared(backend)
         let (alice, a) = try system.signedInUser()
         let (bob, b) = try system.signedInUser()
         for (index, name) in ["a.tar.gz", "a.tar.gz", "a.tar.gz", ".bashrc", ".bashrc", "README", "README"].enumerated() {
@@ -44,7 +44,8 @@ import Testing
         #expect(try bob.download(me: b, peer: a, name: "a.tar.gz") == [0])
     }
 
-    @Test func refusalsComeInTheProtocolsOrder() throws {
+    @Test(arguments: ChatSystem.Backend.allCases) func refusalsComeInTheProtocolsOrder(_ backend: ChatSystem.Backend) throws {
+        let system = ChatSystem.shared(backend)
         let (alice, a) = try system.signedInUser()
         let b = try system.registeredUser()
         let stranger = TestUIDs.make()
@@ -63,7 +64,8 @@ import Testing
         #expect(try alice.ask("\(a) history \(stranger) filename offline") == "uid not exits")
     }
 
-    @Test func pushesWaitForTheEndOfADownload() throws {
+    @Test(arguments: ChatSystem.Backend.allCases) func pushesWaitForTheEndOfADownload(_ backend: ChatSystem.Backend) throws {
+        let system = ChatSystem.shared(backend)
         let (alice, a) = try system.signedInUser()
         let (bob, b) = try system.signedInUser()
         let bytes = (0..<(24 << 20)).map { UInt8(truncatingIfNeeded: $0 * 31) }
@@ -80,7 +82,8 @@ import Testing
         #expect(try alice.readLine() == "during the download")
     }
 
-    @Test func aSlowReaderGetsExactlyTheFileThenThePush() throws {
+    @Test(arguments: ChatSystem.Backend.allCases) func aSlowReaderGetsExactlyTheFileThenThePush(_ backend: ChatSystem.Backend) throws {
+        let system = ChatSystem.shared(backend)
         let (alice, a) = try system.signedInUser()
         let (bob, b) = try system.signedInUser()
         let bytes = (0..<(8 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ $0 >> 12) }
@@ -102,7 +105,8 @@ import Testing
         #expect(try alice.ask("\(a) friends") != "")
     }
 
-    @Test func pushesWaitForTheEndOfAnUpload() throws {
+    @Test(arguments: ChatSystem.Backend.allCases) func pushesWaitForTheEndOfAnUpload(_ backend: ChatSystem.Backend) throws {
+        let system = ChatSystem.shared(backend)
         let (alice, a) = try system.signedInUser()
         let (bob, b) = try system.signedInUser()
         #expect(try alice.ask("\(a) to \(b) 202004131702 file 1000\nslow.bin") == "ok")

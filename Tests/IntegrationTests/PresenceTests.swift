@@ -4,9 +4,8 @@ import Testing
 
 /// Sessions coming and going: kicks, disconnects, friends, timeouts.
 @Suite struct PresenceTests {
-    let system = ChatSystem.shared
-
-    @Test func secondSignInWinsAndTheFirstIsTold() throws {
+    @Test(arguments: ChatSystem.Backend.allCases) func secondSignInWinsAndTheFirstIsTold(_ backend: ChatSystem.Backend) throws {
+        let system = ChatSystem.shared(backend)
         let uid = TestUIDs.make()
         let first = try TestClient(port: system.port)
         try first.signUpAndIn(uid)
@@ -23,7 +22,8 @@ import Testing
         #expect(try second.readLine() == "to the new one")
     }
 
-    @Test func abruptDisconnectMakesTheUserOfflineWithinTwoSeconds() throws {
+    @Test(arguments: ChatSystem.Backend.allCases) func abruptDisconnectMakesTheUserOfflineWithinTwoSeconds(_ backend: ChatSystem.Backend) throws {
+        let system = ChatSystem.shared(backend)
         let (alice, a) = try system.signedInUser()
         let (bob, b) = try system.signedInUser()
         bob.abort()
@@ -35,7 +35,8 @@ import Testing
         }
     }
 
-    @Test func offlineClosesTheSessionAndTheUserIsOffline() throws {
+    @Test(arguments: ChatSystem.Backend.allCases) func offlineClosesTheSessionAndTheUserIsOffline(_ backend: ChatSystem.Backend) throws {
+        let system = ChatSystem.shared(backend)
         let (alice, a) = try system.signedInUser()
         let (bob, b) = try system.signedInUser()
         try bob.sendLine("offline")
@@ -47,7 +48,8 @@ import Testing
         }
     }
 
-    @Test func friendsAreOneWayOrderedAndShowPresence() throws {
+    @Test(arguments: ChatSystem.Backend.allCases) func friendsAreOneWayOrderedAndShowPresence(_ backend: ChatSystem.Backend) throws {
+        let system = ChatSystem.shared(backend)
         let (alice, a) = try system.signedInUser()
         let (bob, b) = try system.signedInUser()
         let carol = TestUIDs.make()
@@ -66,7 +68,8 @@ import Testing
         #expect(try bob.ask("\(b) friends") == "friends")
     }
 
-    @Test func pushesNeverLandInsideAHistoryDownload() throws {
+    @Test(arguments: ChatSystem.Backend.allCases) func pushesNeverLandInsideAHistoryDownload(_ backend: ChatSystem.Backend) throws {
+        let system = ChatSystem.shared(backend)
         let (alice, a) = try system.signedInUser()
         let (bob, b) = try system.signedInUser()
         let record = "\(b) to \(a) 202004131702 text\nfrom bob\n"

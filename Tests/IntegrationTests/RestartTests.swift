@@ -25,8 +25,8 @@ import Testing
         }
     }
 
-    private func withTwoUsers(_ body: (ChatSystem, TestClient, String, TestClient, String) throws -> Void) throws {
-        let system = try ChatSystem()
+    private func withTwoUsers(on backend: ChatSystem.Backend = .sqlite, _ body: (ChatSystem, TestClient, String, TestClient, String) throws -> Void) throws {
+        let system = try ChatSystem(settings: try backend.settings())
         defer { system.stop(); system.removeData() }
         let alice = try TestClient(port: system.port), a = TestUIDs.make()
         try alice.signUpAndIn(a)
@@ -35,8 +35,8 @@ import Testing
         try body(system, alice, a, bob, b)
     }
 
-    @Test func routerKilledComesBackWithPresenceRebuilt() throws {
-        try withTwoUsers { system, alice, a, bob, b in
+    @Test(arguments: ChatSystem.Backend.allCases) func routerKilledComesBackWithPresenceRebuilt(_ backend: ChatSystem.Backend) throws {
+        try withTwoUsers(on: backend) { system, alice, a, bob, b in
             _ = try system.killAndAwaitRestart("router")
             #expect(try sendUntilDelivered(alice, from: a, to: b, text: "after the router restart") == "ok")
             #expect(try receive(bob, text: "after the router restart"))
@@ -44,8 +44,8 @@ import Testing
         }
     }
 
-    @Test func authKilledComesBack() throws {
-        try withTwoUsers { system, alice, a, bob, b in
+    @Test(arguments: ChatSystem.Backend.allCases) func authKilledComesBack(_ backend: ChatSystem.Backend) throws {
+        try withTwoUsers(on: backend) { system, alice, a, bob, b in
             _ = try system.killAndAwaitRestart("auth")
             var reply = ""
             let newcomer = try TestClient(port: system.port), n = TestUIDs.make()
@@ -58,8 +58,8 @@ import Testing
         }
     }
 
-    @Test func storageWorkerKilledComesBackWithHistoryIntact() throws {
-        try withTwoUsers { system, alice, a, bob, b in
+    @Test(arguments: ChatSystem.Backend.allCases) func storageWorkerKilledComesBackWithHistoryIntact(_ backend: ChatSystem.Backend) throws {
+        try withTwoUsers(on: backend) { system, alice, a, bob, b in
             let reply = try alice.ask("\(a) to \(b) 202004131702 text\nbefore")
             #expect(reply == "ok")
             #expect(try receive(bob, text: "before"))

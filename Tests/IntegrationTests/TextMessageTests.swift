@@ -3,9 +3,8 @@ import Testing
 
 /// Text chat, history and the session phase's refusals, through the real processes.
 @Suite struct TextMessageTests {
-    let system = ChatSystem.shared
-
-    @Test func onlineRecipientGetsExactlyTheRequestBytes() throws {
+    @Test(arguments: ChatSystem.Backend.allCases) func onlineRecipientGetsExactlyTheRequestBytes(_ backend: ChatSystem.Backend) throws {
+        let system = ChatSystem.shared(backend)
         let (alice, a) = try system.signedInUser()
         let (bob, b) = try system.signedInUser()
         try alice.send("\(a) to \(b) 202004131702 text\r\nhello bob, ünïcode\r\n")
@@ -14,14 +13,16 @@ import Testing
         #expect(try bob.readLine() == "hello bob, ünïcode")
     }
 
-    @Test func offlineAndUnknownRecipients() throws {
+    @Test(arguments: ChatSystem.Backend.allCases) func offlineAndUnknownRecipients(_ backend: ChatSystem.Backend) throws {
+        let system = ChatSystem.shared(backend)
         let (alice, a) = try system.signedInUser()
         let bob = try system.registeredUser()
         #expect(try alice.ask("\(a) to \(bob) 202004131702 text\nare you there") == "Target user offline")
         #expect(try alice.ask("\(a) to \(TestUIDs.make()) 202004131702 text\nhello?") == "uid not exits")
     }
 
-    @Test func historyHoldsBothDirectionsInCommitOrder() throws {
+    @Test(arguments: ChatSystem.Backend.allCases) func historyHoldsBothDirectionsInCommitOrder(_ backend: ChatSystem.Backend) throws {
+        let system = ChatSystem.shared(backend)
         let (alice, a) = try system.signedInUser()
         let (bob, b) = try system.signedInUser()
         #expect(try alice.ask("\(a) history \(b) all") == "you two have no history yet")
@@ -46,7 +47,8 @@ import Testing
         #expect(alice.pushes.map(\.body) == ["second"])
     }
 
-    @Test func spoofedSenderIsDeniedAndNothingIsDelivered() throws {
+    @Test(arguments: ChatSystem.Backend.allCases) func spoofedSenderIsDeniedAndNothingIsDelivered(_ backend: ChatSystem.Backend) throws {
+        let system = ChatSystem.shared(backend)
         let (alice, a) = try system.signedInUser()
         let (bob, b) = try system.signedInUser()
         let c = try system.registeredUser()
@@ -58,7 +60,8 @@ import Testing
         _ = a
     }
 
-    @Test func aThirdUserCannotReadAPairsHistory() throws {
+    @Test(arguments: ChatSystem.Backend.allCases) func aThirdUserCannotReadAPairsHistory(_ backend: ChatSystem.Backend) throws {
+        let system = ChatSystem.shared(backend)
         let (alice, a) = try system.signedInUser()
         let b = try system.registeredUser()
         let (carol, c) = try system.signedInUser()
@@ -67,14 +70,15 @@ import Testing
         #expect(try carol.ask("\(c) history \(a) all") == "you two have no history yet")
     }
 
-    @Test(arguments: ["", "garbage", "to", "111111", "x to y z", "signin 123456 pw", "111111 to 222222 202004131702 texts"])
-    func garbageIsAWrongInteractCommand(_ line: String) throws {
+    @Test(arguments: ChatSystem.Backend.allCases, ["", "garbage", "to", "111111", "x to y z", "signin 123456 pw", "111111 to 222222 202004131702 texts"]) func garbageIsAWrongInteractCommand(_ backend: ChatSystem.Backend, _ line: String) throws {
+        let system = ChatSystem.shared(backend)
         let (client, uid) = try system.signedInUser()
         #expect(try client.ask(line) == "Wrong  interact command")
         #expect(try client.ask("\(uid) friends") == "friends")
     }
 
-    @Test func malformedTwoLineCommandsConsumeTheirContentLine() throws {
+    @Test(arguments: ChatSystem.Backend.allCases) func malformedTwoLineCommandsConsumeTheirContentLine(_ backend: ChatSystem.Backend) throws {
+        let system = ChatSystem.shared(backend)
         let (alice, a) = try system.signedInUser()
         let (bob, b) = try system.signedInUser()
         // The content "offline" must not be taken for a command.
@@ -85,7 +89,8 @@ import Testing
         #expect(try bob.readLine() == "\u{7f}fine")
     }
 
-    @Test func invalidUTF8ContentIsRefusedAndNotStored() throws {
+    @Test(arguments: ChatSystem.Backend.allCases) func invalidUTF8ContentIsRefusedAndNotStored(_ backend: ChatSystem.Backend) throws {
+        let system = ChatSystem.shared(backend)
         let (alice, a) = try system.signedInUser()
         let b = try system.registeredUser()
         try alice.send(Array("\(a) to \(b) 202004131702 text\n".utf8) + [0x68, 0xff, 0x69, 10])
@@ -93,7 +98,8 @@ import Testing
         #expect(try alice.ask("\(a) history \(b) all") == "you two have no history yet")
     }
 
-    @Test func overLongLinesAreRefusedAndTheConnectionStaysUsable() throws {
+    @Test(arguments: ChatSystem.Backend.allCases) func overLongLinesAreRefusedAndTheConnectionStaysUsable(_ backend: ChatSystem.Backend) throws {
+        let system = ChatSystem.shared(backend)
         let (alice, a) = try system.signedInUser()
         let b = try system.registeredUser()
         let tooLong = String(repeating: "x", count: 65_537)
@@ -108,7 +114,8 @@ import Testing
         #expect(try alice.ask("\(a) to \(b) 202004131702 text\n\(longest)") == "Target user offline")
     }
 
-    @Test func pipelinedCommandsAreAnsweredInOrder() throws {
+    @Test(arguments: ChatSystem.Backend.allCases) func pipelinedCommandsAreAnsweredInOrder(_ backend: ChatSystem.Backend) throws {
+        let system = ChatSystem.shared(backend)
         let (alice, a) = try system.signedInUser()
         let (bob, b) = try system.signedInUser()
         var burst = ""
@@ -125,7 +132,8 @@ import Testing
         }
     }
 
-    @Test func historyCanBeDeclined() throws {
+    @Test(arguments: ChatSystem.Backend.allCases) func historyCanBeDeclined(_ backend: ChatSystem.Backend) throws {
+        let system = ChatSystem.shared(backend)
         let (alice, a) = try system.signedInUser()
         let b = try system.registeredUser()
         #expect(try alice.ask("\(a) to \(b) 202004131702 text\nhi") == "Target user offline")
@@ -135,7 +143,8 @@ import Testing
         #expect(try alice.ask("\(a) friends") == "friends")
     }
 
-    @Test func historyOfAnUnknownUser() throws {
+    @Test(arguments: ChatSystem.Backend.allCases) func historyOfAnUnknownUser(_ backend: ChatSystem.Backend) throws {
+        let system = ChatSystem.shared(backend)
         let (alice, a) = try system.signedInUser()
         #expect(try alice.ask("\(a) history \(TestUIDs.make()) all") == "uid not exits")
         #expect(try alice.ask("\(a) history \(TestUIDs.make()) filename x.txt") == "uid not exits")
