@@ -54,7 +54,8 @@ public struct ProcessStats: Sendable {
         let arguments = raw.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
         guard let executable = arguments.first, executable.hasSuffix("/chatd") || executable == "chatd" else { return nil }
         var role = arguments.count > 1 && !arguments[1].hasPrefix("-") ? arguments[1] : "supervisor"
-        if role == "storage", let index = arguments.firstIndex(of: "--index"), index + 1 < arguments.count {
+        // Workers of one role are told apart by their index (`storage-1`, `auth-0`).
+        if role == "storage" || role == "auth", let index = arguments.firstIndex(of: "--index"), index + 1 < arguments.count {
             role += "-\(arguments[index + 1])"
         }
         guard let usage = usage(of: pid) else { return nil }

@@ -131,6 +131,15 @@ final class GatewayBus: SessionBus, @unchecked Sendable {
                                 _ completion: @escaping (Result<BusMessage, BusRequestError>) -> Void) {
         let slot = storageRouting.slot(for: message, pair: pair)
         loop.request(message, on: storageSockets[slot]) { [self] result in
+            // With leases a worker that stopped or died leaves its partitions to others: a
+            // request that never left (its worker gone) asks a live worker for the map, and
+            // goes to the owner it names.
+            if asksForMaps, case .failure(.unreachable) = result, !message.continuesTransfer, resends < StorageRouting.maxResends {
+                return askForMap(avoiding: slot) { [self] in
+                    guard storageRouting.slot(for: message, pair: pair) != slot else { return completion(result) }
+                    requestStorage(message, about: pair, resends: resends + 1, completion)
+                }
+            }
             var result = result
             if case .failure(let failure) = result, storageRouting.transferMovedAway(message, failure: failure, pair: pair, askedSlot: slot) {
                 result = .success(.partitionMoved(storageRouting.map))
@@ -165,13 +174,16 @@ final class GatewayBus: SessionBus, @unchecked Sendable {
     }
 
     /// Asks one storage worker (each known in turn, not only the map's: the map may name only
-    /// workers that are gone) for its map, and adopts it if newer. One that does not answer
-    /// (dead, or cut off) is skipped at the next tick.
-    private func askForMap() {
-        let slot = nextMapAsked % storageSockets.count
+    /// workers that are gone; one whose connection is lost is skipped) for its map, and adopts
+    /// it if newer; then runs `then`.
+    private func askForMap(avoiding avoided: Int? = nil, then: @escaping () -> Void = {}) {
+        let count = storageSockets.count
+        let candidates = (0..<count).map { (nextMapAsked + $0) % count }.filter { $0 != avoided }
         nextMapAsked &+= 1
+        guard let slot = candidates.first(where: { !loop.isPeerLost(on: storageSockets[$0]) }) ?? candidates.first else { return then() }
         loop.request(.partitionMapWanted, on: storageSockets[slot]) { [self] result in
             if case .success(.partitionMoved(let map)) = result { adopt(map) }
+            then()
         }
     }
 

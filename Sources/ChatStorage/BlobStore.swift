@@ -4,7 +4,9 @@ import Foundation
 /// shared one) or PostgreSQL (`PostgresBlobStore`). A stored file is a blob, named by a
 /// random id its history record carries; the names users chose never reach the store.
 ///
-/// Used on the storage worker's file queue, except `removeLeftovers` (as a partition is taken).
+/// Used on the storage worker's file queue, except `removeLeftovers` (on the bus loop, as a
+/// partition is taken) and `openBlob` (on the partition's queue, beside the record's lookup;
+/// it opens a file, or for PostgreSQL only notes the blob).
 protocol BlobStore: Sendable {
     /// A new, empty upload, `id` being the worker's upload id.
     func createUpload(id: UInt64) throws -> any BlobUpload

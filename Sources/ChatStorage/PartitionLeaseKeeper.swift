@@ -35,6 +35,8 @@ final class PartitionLeaseKeeper: @unchecked Sendable {
         /// Who serves what, from the lease table (`map(of:epoch:handedOutBy:)`); nil when the
         /// database is out of reach.
         let map: PartitionMap?
+        /// Other storage workers alive (and not stopping), to take partitions over.
+        var otherWorkers = 0
     }
 
     /// This process, as the lease table names it: unique per start, so a restarted worker is
@@ -52,18 +54,22 @@ final class PartitionLeaseKeeper: @unchecked Sendable {
     /// Partitions decided to be let go and not released yet: not renewed into `held`.
     private var releasing: Set<Int> = []
     /// Partitions released lately, with when (uptime nanoseconds): left to the other workers
-    /// for a few seconds before this one may take them again.
+    /// for `leaveReleasedAlone` before this one may take them again.
     private var releasedAt: [Int: UInt64] = [:]
     /// When the last renewal that reached the database was sent (uptime nanoseconds).
     private let lastRenewal: Atomic<UInt64>
     /// Whether the watchdog has told the worker to serve nothing since the last renewal.
     private let toldToServeNothing = Atomic<Bool>(false)
     private var ticks = 0
+    /// Set by `retire`: no takes, nothing held.
+    private var retiring = false
     private var timer: DispatchSourceTimer?
     private var watchdog: DispatchSourceTimer?
     private let onView = Mutex<(@Sendable (View) -> Void)?>(nil)
 
     static let tickInterval: DispatchTimeInterval = .seconds(1)
+    /// How long a partition this worker let go is left for the others (uptime nanoseconds).
+    static let leaveReleasedAlone: UInt64 = 3_000_000_000
 
     struct BadLeaseTable: Error, CustomStringConvertible {
         let description: String
@@ -169,6 +175,23 @@ final class PartitionLeaseKeeper: @unchecked Sendable {
         }
     }
 
+    /// The worker is stopping, its stores closed: every lease it holds goes now, and from now
+    /// on it takes none and holds none (each tick's view says so), but ticks go on, so that it
+    /// sees the others take its partitions.
+    func retire() {
+        queue.async { [self] in
+            retiring = true
+            do {
+                // No longer counted among the live workers: the others' shares grow at once, and
+                // workers stopping together do not wait for each other to take over.
+                try database().query("UPDATE chat_partition_leases SET holder = '', expires = '-infinity' WHERE holder = $1", [.text(holder)])
+                try database().query("DELETE FROM chat_storage_workers WHERE holder = $1", [.text(holder)])
+            } catch {
+                logger.warning("partition leases not released as the worker stops; they run out", metadata: ["storage.error": "\(error)"])
+            }
+        }
+    }
+
     /// Stops ticking without letting anything go: the worker stopping takes nothing more
     /// while it closes its stores (`stop` then lets its leases go); a test's frozen worker.
     func pause() {
@@ -192,14 +215,16 @@ final class PartitionLeaseKeeper: @unchecked Sendable {
         do {
             let connection = try database()
             let lease = PostgresValue.integer(Int64(leaseMilliseconds))
-            try connection.query("""
-                INSERT INTO chat_storage_workers (endpoint, holder, alive_until) VALUES ($1, $2, now() + $3 * interval '1 millisecond')
-                ON CONFLICT (endpoint) DO UPDATE SET holder = excluded.holder, alive_until = excluded.alive_until
-                """, [.text(endpoint), .text(holder), lease])
+            if !retiring {
+                try connection.query("""
+                    INSERT INTO chat_storage_workers (endpoint, holder, alive_until) VALUES ($1, $2, now() + $3 * interval '1 millisecond')
+                    ON CONFLICT (endpoint) DO UPDATE SET holder = excluded.holder, alive_until = excluded.alive_until
+                    """, [.text(endpoint), .text(holder), lease])
+            }
             // One statement: renews this worker's leases, and moves the map on if one had run
             // out meanwhile (maps handed out since gave it to their own workers; they must
             // not stay in force at this epoch).
-            let renewed = try connection.query("""
+            let renewed = retiring ? nil : try connection.query("""
                 WITH mine AS (
                     SELECT partition, expires <= now() AS revived FROM chat_partition_leases WHERE holder = $1 FOR UPDATE
                 ), renewed AS (
@@ -213,14 +238,18 @@ final class PartitionLeaseKeeper: @unchecked Sendable {
                 """, [.text(holder), lease])
             lastRenewal.store(sent, ordering: .relaxed)
             toldToServeNothing.store(false, ordering: .relaxed)
-            var held = Set((0..<renewed.count).map { Int(renewed.integer($0, 0)) })
+            var held = Set((0..<(renewed?.count ?? 0)).map { Int(renewed!.integer($0, 0)) })
             var (leases, epoch) = try readLeases(connection)
-            if ticks > 0 {
+            if retiring {
+                // Its leases released (or being): nothing held, nothing taken; the map still read.
+                held = []
+            } else if ticks > 0 {
                 let liveWorkers = Int(try connection.query("SELECT count(*) FROM chat_storage_workers WHERE alive_until > now()").integer(0, 0))
-                let leaveAlone = UInt64(2 * leaseMilliseconds) * 1_000_000
-                releasedAt = releasedAt.filter { $0.value + leaveAlone > sent }
+                // Let go for balance, a partition is left to the others for three ticks (they
+                // take it at their next); alone, a worker has no one to leave it to.
+                releasedAt = releasedAt.filter { $0.value + Self.leaveReleasedAlone > sent }
                 let balance = LeaseBalance(leases: leases, liveWorkers: liveWorkers, holder: holder, endpoint: endpoint,
-                                           avoiding: Set(releasedAt.keys))
+                                           avoiding: liveWorkers > 1 ? Set(releasedAt.keys) : [])
                 var took = false
                 for partition in balance.take {
                     do {
@@ -241,8 +270,12 @@ final class PartitionLeaseKeeper: @unchecked Sendable {
             let (opened, failed) = openStores(for: held)
             // A partition this worker cannot open is not kept from the others.
             for partition in failed { release(partition) }
-            hand(View(held: held.subtracting(failed), opened: opened, release: releasing.sorted(),
-                      map: Self.map(of: leases, epoch: epoch, handedOutBy: endpoint)))
+            let others = try connection.query("SELECT count(*) FROM chat_storage_workers WHERE alive_until > now() AND holder <> $1",
+                                              [.text(holder)]).integer(0, 0)
+            var view = View(held: held.subtracting(failed), opened: opened, release: releasing.sorted(),
+                            map: Self.map(of: leases, epoch: epoch, handedOutBy: endpoint))
+            view.otherWorkers = Int(others)
+            hand(view)
         } catch {
             // The watchdog tells the worker to serve nothing once the lease time has passed.
             logger.error("partition leases not renewed", metadata: ["storage.error": "\(error)"])

@@ -155,7 +155,51 @@ public final class StorageService: @unchecked Sendable {
         if let openFailure { throw openFailure }
     }
 
-    public func stop() { loop.stop() }
+    /// Stops the worker. With leases it first hands its partitions over while still
+    /// answering: it lets them go (commits, closes, releases), takes none, and answers their
+    /// requests with the map until other workers hold them all (or twice the lease time has
+    /// passed), so that gateways are sent on rather than left asking a worker that is gone.
+    public func stop() {
+        guard leases != nil else { return loop.stop() }
+        loop.execute { [self] in handOverAndStop() }
+    }
+
+    /// Set once a stop began handing the partitions over (loop thread).
+    private var handingOverSince: UInt64?
+    /// While handing over: how many other storage workers the latest tick saw alive.
+    private var otherWorkersWhileHandingOver: Int?
+    /// While handing over: since when every partition is held elsewhere (uptime nanoseconds).
+    private var handedOverSince: UInt64?
+    /// How long a stopping worker goes on answering once its partitions are held elsewhere:
+    /// two of the gateways' map requests (one a second), so that they have the new map before
+    /// it is gone and send nothing to a worker that no longer answers.
+    static let answerAfterHandOverNanos: UInt64 = 2_000_000_000
+
+    private func handOverAndStop() {
+        guard let leases, handingOverSince == nil, !stopping else { return }
+        handingOverSince = DispatchTime.now().uptimeNanoseconds
+        // Every text received committed and every store closed first; then every lease goes
+        // (those of partitions just taken and not served yet too).
+        for partition in writers.keys.sorted() { letGo(partition) }
+        leases.retire()
+        logger.info("stopping: partitions handed over to the other storage workers")
+        loop.every(.milliseconds(100)) { [weak self] in self?.stopOnceHandedOver() }
+    }
+
+    /// Stops the loop once every partition's lease has been live at another worker (by the
+    /// map of the latest tick) for `answerAfterHandOverNanos`; at once if no other worker is
+    /// alive to take them (the whole system stopping); after twice the lease time at most.
+    private func stopOnceHandedOver() {
+        guard let since = handingOverSince, !stopping else { return }
+        let now = DispatchTime.now().uptimeNanoseconds
+        let me = configuration.storageEndpoints[index]
+        let elsewhere = !map.workers.isEmpty && map.owners.allSatisfy { map.workers[$0] != me }
+        if elsewhere, handedOverSince == nil { handedOverSince = now }
+        let answeredLongEnough = handedOverSince.map { now - $0 >= Self.answerAfterHandOverNanos } ?? false
+        if answeredLongEnough || otherWorkersWhileHandingOver == 0 || now - since > UInt64(configuration.storageLeaseSeconds) * 2_000_000_000 {
+            loop.stop()
+        }
+    }
 
     /// Takes a newer map from the map file, if there is one (a reload): partitions it no
     /// longer gives this worker are let go, and those it now gives are taken as their locks
@@ -294,6 +338,12 @@ public final class StorageService: @unchecked Sendable {
             for partition in view.opened.keys { leases.closed(partition) }
             return
         }
+        if handingOverSince != nil {
+            otherWorkersWhileHandingOver = view.otherWorkers
+            // Stores opened in a tick before the retirement: not served, their leases released.
+            if let newer = view.map, newer.epoch >= map.epoch { map = newer }
+            return rehandleWaiting()
+        }
         // Of the same epoch too: the partitions whose lease ran out since are now this worker's to hold requests for.
         if let newer = view.map, newer.epoch >= map.epoch {
             map = newer
@@ -321,6 +371,11 @@ public final class StorageService: @unchecked Sendable {
                 leases.released(partition)
             }
         }
+        rehandleWaiting()
+    }
+
+    /// Handles again the requests that waited for their partition to be taken (loop thread).
+    private func rehandleWaiting() {
         let waiting = waitingForLock
         waitingForLock = [:]
         for request in waiting.values.joined() {

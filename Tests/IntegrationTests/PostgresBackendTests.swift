@@ -1,3 +1,4 @@
+import ChatRuntime
 import ChatTestSupport
 import Postgres
 import Foundation
@@ -125,6 +126,34 @@ import Testing
                 #expect(history.components(separatedBy: "\n\(text)\n").count <= 2, "\(text) at most once")
             }
         }
+    }
+
+    /// Scaling storage with PostgreSQL is starting and stopping workers (`storage.endpoints`
+    /// edited and reloaded, 2 -> 3 -> 1 -> 2): no map is written; a new worker takes its share
+    /// of the leases from the others, a stopping one hands its partitions over before it exits;
+    /// every text is answered `ok` and is in its history once, in order.
+    @Test func workersAddedAndRemovedWhileTextsFlow() throws {
+        let config = "log_level = \"info\"\n"
+        let system = try ChatSystem(settings: try ChatSystem.Backend.postgres.settings(), config: config,
+                                    storageWorkers: 3, configuredStorageWorkers: 2)
+        defer { system.stop(); system.removeData() }
+        var texts = TextRounds(try (0..<6).map { _ in try system.signedInUser() })
+        func storageWorkers() -> [Int] { (0..<3).filter { system.childPID("storage", index: $0) != nil } }
+        try texts.send()
+        for count in [3, 1, 2] {
+            try system.rewriteConfig(config + LocalPorts.storageConfig(Array(system.storageEndpoints.prefix(count))))
+            kill(system.supervisor.processIdentifier, SIGHUP)
+            for _ in 0..<3 { try texts.send() }
+            try waitUntil("\(count) storage workers; log:\n\(system.log)", timeout: .seconds(30)) { storageWorkers() == Array(0..<count) }
+            try texts.send()
+        }
+        try waitUntil("both workers holding partitions", timeout: .seconds(20)) {
+            let lines = (try? StatusCommandTests.chatd(["partitions"] + system.sharedArguments).standardOutput) ?? ""
+            return lines.contains("\(system.storageEndpoints[0]): ") && lines.contains("\(system.storageEndpoints[1]): ")
+        }
+        #expect(system.log.contains("partitions handed over to the other storage workers"))
+        #expect(!system.log.contains("child exited"), "a planned start or stop was taken for a crash")
+        try texts.expectEachOnceInOrder()
     }
 
     /// With `storage.files_folder` (a folder every storage worker mounts) the bytes go there,
