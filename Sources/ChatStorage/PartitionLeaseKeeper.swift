@@ -161,10 +161,7 @@ final class PartitionLeaseKeeper: @unchecked Sendable {
     /// says it left, so the others take over at their next tick instead of after the lease time.
     func stop() {
         queue.sync { [self] in
-            timer?.cancel()
-            timer = nil
-            watchdog?.cancel()
-            watchdog = nil
+            stopTimers()
             guard let connection else { return }
             do {
                 try connection.query("UPDATE chat_partition_leases SET holder = '', expires = '-infinity' WHERE holder = $1", [.text(holder)])
@@ -195,12 +192,15 @@ final class PartitionLeaseKeeper: @unchecked Sendable {
     /// Stops ticking without letting anything go: the worker stopping takes nothing more
     /// while it closes its stores (`stop` then lets its leases go); a test's frozen worker.
     func pause() {
-        queue.sync { [self] in
-            timer?.cancel()
-            timer = nil
-            watchdog?.cancel()
-            watchdog = nil
-        }
+        queue.sync { [self] in stopTimers() }
+    }
+
+    /// No more ticks, nor watching of the lease time (queue).
+    private func stopTimers() {
+        timer?.cancel()
+        timer = nil
+        watchdog?.cancel()
+        watchdog = nil
     }
 
     private func database() throws -> PostgresConnection {

@@ -52,48 +52,25 @@ struct MultiHostTests {
             try client.signUpAndIn(uid)
             users.append((client, uid))
         }
-        var pairs: [(Int, Int)] = []
-        for low in users.indices { for high in users.indices where high > low { pairs.append((low, high)) } }
-        var acknowledged: [String] = [], unanswered: [String] = []
-        var round = 0
-        /// One text for every pair; true if every one was stored (`ok`).
-        func sendRound() throws -> Bool {
-            round += 1
-            var all = true
-            for (low, high) in pairs {
-                let (client, me) = users[low], peer = users[high].1
-                let text = "round \(round) \(me) \(peer)"
-                try client.sendLine("\(me) to \(peer) 202612071100 text\n\(text)")
-                if try client.readReply(timeout: 30) == "ok" { acknowledged.append(text) } else { unanswered.append(text); all = false }
-            }
-            return all
-        }
+        var texts = UnsureTextRounds(users)
         do {
-            try waitUntil("a whole round stored", timeout: .seconds(60), interval: .milliseconds(1)) { try sendRound() }
+            try waitUntil("a whole round stored", timeout: .seconds(60), interval: .milliseconds(1)) { try texts.send() }
             let before = try StatusCommandTests.chatd(["partitions", "--config", config.path, "--data-dir", dataFolder("gw")])
             #expect(before.standardOutput.contains("tcp://\(MultiHostLab.address("st0")):7910: "), "\(before.standardOutput)")
             // st0's machine is cut off: from the database, the gateway, everyone.
             try lab.cut("st0")
-            try waitUntil("a whole round stored with st0 cut off", timeout: .seconds(90), interval: .milliseconds(1)) { try sendRound() }
+            try waitUntil("a whole round stored with st0 cut off", timeout: .seconds(90), interval: .milliseconds(1)) { try texts.send() }
             let after = try StatusCommandTests.chatd(["partitions", "--config", config.path, "--data-dir", dataFolder("gw")])
             #expect(after.standardOutput.contains("tcp://\(MultiHostLab.address("st1")):7910: 0 1 2 3 4 5 6 7"), "\(after.standardOutput)")
             try lab.restore("st0")
-            for _ in 0..<3 { _ = try sendRound() }
-            try waitUntil("a whole round stored with st0 back", timeout: .seconds(90), interval: .milliseconds(1)) { try sendRound() }
+            for _ in 0..<3 { _ = try texts.send() }
+            try waitUntil("a whole round stored with st0 back", timeout: .seconds(90), interval: .milliseconds(1)) { try texts.send() }
         } catch {
             Issue.record("\(error)\n\(lab.logs)")
             throw error
         }
-        #expect(unanswered.count < acknowledged.count, "\(unanswered.count) unanswered of \(acknowledged.count + unanswered.count)")
-        for (low, high) in pairs {
-            let (client, me) = users[low], peer = users[high].1
-            let history = String(decoding: try client.history(me: me, peer: peer), as: UTF8.self)
-            for text in acknowledged where text.hasSuffix(" \(me) \(peer)") {
-                #expect(history.components(separatedBy: "\n\(text)\n").count == 2, "\(text) once in the history:\n\(history)")
-            }
-            for text in unanswered where text.hasSuffix(" \(me) \(peer)") {
-                #expect(history.components(separatedBy: "\n\(text)\n").count <= 2, "\(text) at most once")
-            }
-        }
+        #expect(texts.unanswered.count < texts.acknowledged.count,
+                "\(texts.unanswered.count) unanswered of \(texts.acknowledged.count + texts.unanswered.count)")
+        try texts.expectAcknowledgedOnceAndNoneTwice()
     }
 }

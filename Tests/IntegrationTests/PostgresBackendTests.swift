@@ -69,43 +69,26 @@ import Testing
         let system = try ChatSystem(settings: ["storage.backend=\"postgres\"", "storage.postgres_url=\"\(url)\"",
                                                "storage.lease_seconds=2", "storage.partitions=8"])
         defer { system.stop(); system.removeData() }
-        let users = try (0..<5).map { _ in try system.signedInUser() }
-        var pairs: [(Int, Int)] = []
-        for low in users.indices { for high in users.indices where high > low { pairs.append((low, high)) } }
-        var acknowledged: [String] = [], unanswered: [String] = []
-        func sendRound(_ round: Int) throws -> Int {
-            var failed = 0
-            for (low, high) in pairs {
-                let (client, me) = users[low], peer = users[high].1
-                let text = "round \(round) \(me) \(peer)"
-                try client.sendLine("\(me) to \(peer) 202612070900 text\n\(text)")
-                if try client.readReply(timeout: 20) == "ok" { acknowledged.append(text) } else { unanswered.append(text); failed += 1 }
-            }
-            return failed
-        }
+        var texts = UnsureTextRounds(try (0..<5).map { _ in try system.signedInUser() })
         func servedBy0() -> Int {
             system.log.split(separator: "\n").filter { $0.contains("chatd.storage-0:") && $0.hasSuffix("lease taken; serving it") }.count
         }
-        try waitUntil("every pair's text stored", timeout: .seconds(30)) { (try? sendRound(0)) == 0 }
+        try waitUntil("every pair's text stored", timeout: .seconds(30)) { (try? texts.send(timeout: 20)) == true }
         let frozen = try #require(system.childPID("storage", index: 0))
         kill(frozen, SIGSTOP)
         defer { kill(frozen, SIGCONT) }
         // Some texts fail (`Service unavailable`) while the leases run out; then every pair is
         // served by the worker left.
-        var round = 1
         try waitUntil("a whole round stored with storage-0 frozen", timeout: .seconds(60), interval: .milliseconds(1)) {
-            round += 1
-            return try sendRound(round) == 0
+            try texts.send(timeout: 20)
         }
         // storage-1 holds every partition now.
         let taken = try StatusCommandTests.chatd(["partitions"] + system.sharedArguments)
         #expect(taken.standardOutput.contains("\(system.storageEndpoints[1]): 0 1 2 3 4 5 6 7\n"), "\(taken.standardOutput)")
         let servedBeforeWaking = servedBy0()
         kill(frozen, SIGCONT)
-        round += 1
         try waitUntil("a whole round stored with storage-0 awake", timeout: .seconds(60), interval: .milliseconds(1)) {
-            round += 1
-            return try sendRound(round) == 0
+            try texts.send(timeout: 20)
         }
         // Awake, it finds its leases gone, and the two share the partitions out again.
         try waitUntil("storage-0 serving partitions again", timeout: .seconds(30)) { servedBy0() > servedBeforeWaking }
@@ -116,16 +99,7 @@ import Testing
         #expect(shown.standardOutput.contains("\(system.storageEndpoints[0]): "), "\(shown.standardOutput)")
         let move = try StatusCommandTests.chatd(["partitions", "--move", "1", "--to", system.storageEndpoints[1]] + system.sharedArguments)
         #expect(move.status != 0 && move.standardError.contains("start or stop workers instead"), "\(move.standardError)")
-        for (low, high) in pairs {
-            let (client, me) = users[low], peer = users[high].1
-            let history = String(decoding: try client.history(me: me, peer: peer), as: UTF8.self)
-            for text in acknowledged where text.hasSuffix(" \(me) \(peer)") {
-                #expect(history.components(separatedBy: "\n\(text)\n").count == 2, "\(text) once in:\n\(history)")
-            }
-            for text in unanswered where text.hasSuffix(" \(me) \(peer)") {
-                #expect(history.components(separatedBy: "\n\(text)\n").count <= 2, "\(text) at most once")
-            }
-        }
+        try texts.expectAcknowledgedOnceAndNoneTwice()
     }
 
     /// Scaling storage with PostgreSQL is starting and stopping workers (`storage.endpoints`

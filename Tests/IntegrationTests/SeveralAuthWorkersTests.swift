@@ -4,9 +4,9 @@ import ChatTestSupport
 import Foundation
 import Testing
 
-/// Two auth workers (`auth.endpoints`) sharing one SQLite file: requests go to the worker
-/// their uid hashes to, an account made by one is seen by the other, and a worker killed
-/// leaves the other answering for everyone.
+/// Two auth workers (`auth.endpoints`) sharing one SQLite file, or one PostgreSQL database:
+/// requests go to the worker their uid hashes to, an account made by one is seen by the
+/// other, and a worker killed leaves the other answering for everyone.
 @Suite(.serialized) struct SeveralAuthWorkersTests {
     /// Fresh uids until one hashes to `worker` of two.
     private func uid(forWorker worker: Int) -> String {
@@ -16,10 +16,10 @@ import Testing
         }
     }
 
-    @Test func accountsMadeByOneWorkerAreSeenByTheOther() throws {
+    @Test(arguments: ChatSystem.Backend.allCases) func accountsMadeByOneWorkerAreSeenByTheOther(_ backend: ChatSystem.Backend) throws {
         let ports = try LocalPorts.free(2)
         let endpoints = ports.map { "\"tcp://127.0.0.1:\($0)\"" }.joined(separator: ", ")
-        let system = try ChatSystem(settings: ["auth.endpoints=[\(endpoints)]"])
+        let system = try ChatSystem(settings: ["auth.endpoints=[\(endpoints)]"] + (try backend.settings()))
         defer { system.stop(); system.removeData() }
         let first = try #require(system.childPID("auth", index: 0)), second = try #require(system.childPID("auth", index: 1))
         #expect(first != second)
