@@ -16,6 +16,16 @@ protocol AccountRecords: AnyObject {
     func reserveStorage(_ bytes: Int64, for uid: String, within quota: StorageQuota) throws -> Bool
     /// `bytes` reserved for an upload that was not stored count no more.
     func releaseStorage(_ bytes: Int64, for uid: String) throws
+
+    // Session resumption tickets (docs/protocol.md), kept only as their SHA-256.
+    /// Keeps a ticket of `uid`'s, issued under the account's current `salt` (a new password
+    /// would have another), good until `expires` (Unix seconds); drops `uid`'s expired ones.
+    func storeTicket(_ hash: String, uid: String, salt: [UInt8], expires: Int64, now: Int64) throws
+    /// Takes the ticket away (it is good once) and returns the salt it was issued under, if it
+    /// is `uid`'s and not expired at `now`.
+    func takeTicket(_ hash: String, uid: String, now: Int64) throws -> [UInt8]?
+    /// Every ticket of `uid`'s stops working.
+    func revokeTickets(of uid: String) throws
 }
 
 extension AccountRecords {

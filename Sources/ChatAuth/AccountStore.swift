@@ -33,6 +33,13 @@ final class AccountStore {
                 uid TEXT PRIMARY KEY,
                 bytes INTEGER NOT NULL
             ) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS tickets (
+                hash TEXT PRIMARY KEY,
+                uid TEXT NOT NULL,
+                salt BLOB NOT NULL,
+                expires INTEGER NOT NULL
+            ) WITHOUT ROWID;
+            CREATE INDEX IF NOT EXISTS tickets_by_uid ON tickets (uid);
             """)
         findUser = try database.prepare("SELECT salt, hash, scrypt_n, scrypt_r, scrypt_p FROM users WHERE uid = ?")
         insertUser = try database.prepare("""
@@ -105,5 +112,30 @@ final class AccountStore {
             let total = StorageQuota.total(releasing: bytes, from: try storedBytes(of: uid))
             try setStoredBytes.bind(.text(uid), .integer(total)).run()
         }
+    }
+
+    // MARK: Resumption tickets
+
+    func storeTicket(_ hash: String, uid: String, salt: [UInt8], expires: Int64, now: Int64) throws {
+        try database.transaction {
+            try database.prepare("DELETE FROM tickets WHERE uid = ? AND expires <= ?").bind(.text(uid), .integer(now)).run()
+            try database.prepare("INSERT INTO tickets (hash, uid, salt, expires) VALUES (?, ?, ?, ?)")
+                .bind(.text(hash), .text(uid), .blob(salt), .integer(expires)).run()
+        }
+    }
+
+    func takeTicket(_ hash: String, uid: String, now: Int64) throws -> [UInt8]? {
+        try database.transaction {
+            let found = try database.prepare("SELECT salt, expires FROM tickets WHERE hash = ? AND uid = ?").bind(.text(hash), .text(uid))
+            defer { found.reset() }
+            guard try found.step() else { return nil }
+            let salt = found.blob(at: 0), expires = found.int(at: 1)
+            try database.prepare("DELETE FROM tickets WHERE hash = ?").bind(.text(hash)).run()
+            return expires > now ? salt : nil
+        }
+    }
+
+    func revokeTickets(of uid: String) throws {
+        try database.prepare("DELETE FROM tickets WHERE uid = ?").bind(.text(uid)).run()
     }
 }

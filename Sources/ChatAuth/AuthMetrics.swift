@@ -13,6 +13,11 @@ struct AuthMetrics {
     /// Refused unchecked while the address has used up its sign-ups.
     let signUpsThrottled = Counter(label: "chat_sign_ups_total", dimensions: [("result", "throttled")])
 
+    /// Session resumption: tickets handed out, and sign-ins made with one (counted among
+    /// the sign-ins too).
+    let ticketsIssued = Counter(label: "chat_resume_tickets_issued_total")
+    let resumes = Counter(label: "chat_resumes_total")
+
     func count(_ outcome: SignInThrottle.Outcome) {
         (outcome == .signedIn ? signInsSucceeded : signInsFailed).increment()
     }

@@ -112,6 +112,12 @@ public final class AuthService: @unchecked Sendable {
                 loop.reply(to: incoming, with: .storageReservation(granted: try reserveStorage(bytes, for: uid)))
             case .releaseStorage(let uid, let bytes):
                 releaseStorage(bytes, for: uid)
+            case .issueTicket(let uid):
+                try issueTicket(incoming, uid: uid)
+            case .resumeFrom(let uid, let ticket, let address):
+                try resume(incoming, uid: uid, ticket: ticket, address: address.isEmpty ? nil : address)
+            case .revokeTickets(let uid):
+                try store.revokeTickets(of: uid)
             default:
                 loop.reply(to: incoming, with: .failure("auth does not handle \(incoming.message.kind)"))
             }
@@ -173,6 +179,34 @@ public final class AuthService: @unchecked Sendable {
             self.record(matches ? .signedIn : .wrongPassword, uid: uid, address: address)
             return .authOutcome(matches ? .signedIn : .wrongPassword)
         }
+    }
+
+    /// A new resumption ticket for `uid` (signed in at the gateway that asks): 128 random bits,
+    /// kept only as their SHA-256, bound to the account's current salt.
+    private func issueTicket(_ incoming: BusIncoming, uid: String) throws {
+        guard let account = try store.storedHash(of: uid) else { return loop.reply(to: incoming, with: .failure("no such account")) }
+        let ticket = SecureRandom.bytes(16).hexString
+        let now = Int64(Date().timeIntervalSince1970)
+        try store.storeTicket(SHA256Digest.hexHash(ticket), uid: uid, salt: account.salt,
+                              expires: now + Int64(configuration.resumeTicketSeconds), now: now)
+        metrics.ticketsIssued.increment()
+        loop.reply(to: incoming, with: .ticket(ticket))
+    }
+
+    /// A sign-in with a ticket: a lookup, no hash to compute. Throttled as password sign-ins
+    /// are, and a ticket not good (unknown, used, expired, revoked, another account's, or
+    /// issued before a password change) counts as a wrong password does.
+    private func resume(_ incoming: BusIncoming, uid: String, ticket: String, address: String?) throws {
+        if let wait = throttle.wait(account: uid, address: address, now: DispatchTime.now().uptimeNanoseconds) {
+            metrics.signInsThrottled.increment()
+            return loop.reply(to: incoming, with: .signInThrottled(retryAfterMilliseconds: UInt32(clamping: wait / 1_000_000)))
+        }
+        let now = Int64(Date().timeIntervalSince1970)
+        let issuedUnder = try store.takeTicket(SHA256Digest.hexHash(ticket), uid: uid, now: now)
+        let good = try issuedUnder != nil && issuedUnder == store.storedHash(of: uid)?.salt
+        record(good ? .signedIn : .wrongPassword, uid: uid, address: address)
+        if good { metrics.resumes.increment() }
+        loop.reply(to: incoming, with: .authOutcome(good ? .signedIn : .wrongPassword))
     }
 
     private func record(_ outcome: SignInThrottle.Outcome, uid: String, address: String?) {

@@ -9,7 +9,8 @@ final class PostgresAccountStore: AccountRecords {
     private let connection: PostgresConnection
 
     /// The tables (`PostgresSchema`: created if missing, version checked at each start).
-    static let schema = PostgresSchema(component: "auth", version: 1, creation: """
+    /// Version 2 added `chat_tickets` (session resumption).
+    static let schema = PostgresSchema(component: "auth", version: 2, creation: """
         CREATE TABLE IF NOT EXISTS chat_users (
             uid text PRIMARY KEY,
             salt bytea NOT NULL,
@@ -27,6 +28,13 @@ final class PostgresAccountStore: AccountRecords {
             uid text PRIMARY KEY,
             bytes bigint NOT NULL
         );
+        CREATE TABLE IF NOT EXISTS chat_tickets (
+            hash text PRIMARY KEY,
+            uid text NOT NULL,
+            salt bytea NOT NULL,
+            expires bigint NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS chat_tickets_by_uid ON chat_tickets (uid);
         """)
 
     init(url: String) throws {
@@ -63,6 +71,23 @@ final class PostgresAccountStore: AccountRecords {
     func storedBytes(of uid: String) throws -> Int64 {
         let rows = try connection.query("SELECT bytes FROM chat_stored_bytes WHERE uid = $1", [.text(uid)])
         return rows.count > 0 ? rows.integer(0, 0) : 0
+    }
+
+    func storeTicket(_ hash: String, uid: String, salt: [UInt8], expires: Int64, now: Int64) throws {
+        try connection.pipelinedTransaction([
+            ("DELETE FROM chat_tickets WHERE uid = $1 AND expires <= $2", [.text(uid), .integer(now)]),
+            ("INSERT INTO chat_tickets (hash, uid, salt, expires) VALUES ($1, $2, $3, $4)", [.text(hash), .text(uid), .bytes(salt), .integer(expires)]),
+        ])
+    }
+
+    func takeTicket(_ hash: String, uid: String, now: Int64) throws -> [UInt8]? {
+        let rows = try connection.query("DELETE FROM chat_tickets WHERE hash = $1 AND uid = $2 RETURNING salt, expires", [.text(hash), .text(uid)])
+        guard rows.count == 1, rows.integer(0, 1) > now else { return nil }
+        return rows.bytes(0, 0)
+    }
+
+    func revokeTickets(of uid: String) throws {
+        try connection.query("DELETE FROM chat_tickets WHERE uid = $1", [.text(uid)])
     }
 
     func reserveStorage(_ bytes: Int64, for uid: String, within quota: StorageQuota) throws -> Bool {

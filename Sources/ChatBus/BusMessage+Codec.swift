@@ -18,6 +18,7 @@ extension BusMessage {
         case openHistory = 130, readHistory, historySnapshot, historyPage
         case reserveStorage = 140, releaseStorage, storageReservation
         case partitionMoved = 150, resumeUpload, partitionMapWanted
+        case issueTicket = 160, ticket, resumeFrom, revokeTickets
     }
 
     public var kind: Kind {
@@ -84,6 +85,10 @@ extension BusMessage {
         case .storageReservation: return .storageReservation
         case .partitionMoved: return .partitionMoved
         case .partitionMapWanted: return .partitionMapWanted
+        case .issueTicket: return .issueTicket
+        case .ticket: return .ticket
+        case .resumeFrom: return .resumeFrom
+        case .revokeTickets: return .revokeTickets
         }
     }
 
@@ -131,6 +136,12 @@ extension BusMessage {
             writer.write(download); writer.write(offset); writer.write(length)
         case .chunkStored, .noSuchFile, .partitionMapWanted:
             break
+        case .issueTicket(let uid), .revokeTickets(let uid):
+            writer.write(uid)
+        case .ticket(let ticket):
+            writer.write(ticket)
+        case .resumeFrom(let uid, let ticket, let address):
+            writer.write(uid); writer.write(ticket); writer.write(address)
         case .stored(let record):
             writer.write(bytes: record)
         case .downloadReady(let download, let size, let path):
@@ -278,6 +289,10 @@ extension BusMessage {
         case .storageReservation: self = .storageReservation(granted: try reader.read())
         case .partitionMoved: self = .partitionMoved(try PartitionMap(decoding: &reader))
         case .partitionMapWanted: self = .partitionMapWanted
+        case .issueTicket: self = .issueTicket(uid: try reader.read())
+        case .ticket: self = .ticket(try reader.read())
+        case .resumeFrom: self = .resumeFrom(uid: try reader.read(), ticket: try reader.read(), address: try reader.read())
+        case .revokeTickets: self = .revokeTickets(uid: try reader.read())
         }
     }
 

@@ -87,6 +87,13 @@ extension BusMessage {
             return Self.uidProblem(by) ?? Self.tokenProblem(token)
         case .p2pRelayCheck(let token, let key):
             return Self.tokenProblem(token) ?? (P2PCommand.isToken(key) ? nil : "relay key out of range")
+        case .issueTicket(let uid), .revokeTickets(let uid):
+            return Self.uidProblem(uid)
+        case .resumeFrom(let uid, let ticket, let address):
+            // A malformed ticket is checked at the gateway; here it is only bounded.
+            return Self.uidProblem(uid) ?? Self.shortStringProblem(ticket, "ticket") ?? Self.shortStringProblem(address, "address")
+        case .ticket(let ticket):
+            return Identifiers.isResumeTicket(ticket) ? nil : "ticket out of range"
         case .reserveStorage(let uid, let bytes), .releaseStorage(let uid, let bytes):
             return Self.uidProblem(uid) ?? (bytes >= 0 ? nil : "negative size")
         case .finishUpload, .abortUpload, .closeDownload, .kick:

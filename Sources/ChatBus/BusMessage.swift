@@ -128,6 +128,17 @@ public enum BusMessage: Equatable, Sendable {
     /// PostgreSQL partitions move without anyone asking, and gateways ask every second.
     case partitionMapWanted
 
+    // MARK: gateway -> auth, session resumption (docs/protocol.md)
+    /// A new resumption ticket for `uid`, signed in. Answered `ticket`.
+    case issueTicket(uid: String)
+    case ticket(String)
+    /// A sign-in with a ticket instead of the password, from `address` (empty if unknown).
+    /// Answered `authOutcome` (`signedIn`, or `wrongPassword` for any ticket not good) or
+    /// `signInThrottled`.
+    case resumeFrom(uid: String, ticket: String, address: String)
+    /// `uid` signed out (`offline`): its tickets stop working. One-way.
+    case revokeTickets(uid: String)
+
     // MARK: gateway -> auth, stored bytes per user (the quota)
     /// Counts `bytes` more as stored by `uid` if that stays within the quota, before the upload
     /// begins. Answered `storageReservation`.

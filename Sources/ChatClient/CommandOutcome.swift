@@ -13,7 +13,8 @@ enum CommandOutcome {
             // A text or file to someone offline is stored all the same; an offer needs them online.
             if case .p2pOffer = command { return true }
             return false
-        case .signUpSucceeded, .signInSucceeded, .ok, .noHistoryYet, .p2pOffered, .p2pConnect, .p2pRelayReady, .dataSize, .friends:
+        case .signUpSucceeded, .signInSucceeded, .ok, .noHistoryYet, .p2pOffered, .p2pConnect, .p2pRelayReady, .dataSize, .friends,
+             .resumeTicket:
             return false
         }
     }

@@ -13,6 +13,12 @@ public enum Identifiers {
         return (1...128).contains(utf8.count) && utf8.allSatisfy { isDigit($0) || isLetter($0) || $0 == UInt8(ascii: "_") }
     }
 
+    /// A session resumption ticket: 128 random bits as 32 lowercase hex digits (docs/protocol.md).
+    public static func isResumeTicket<S: StringProtocol>(_ text: S) -> Bool {
+        let utf8 = text.utf8
+        return utf8.count == 32 && utf8.allSatisfy { isDigit($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) }
+    }
+
     /// `YYYYMMDDhhmm`, 12 digits naming a real minute of the Gregorian calendar.
     public static func isValidTimestamp<S: StringProtocol>(_ text: S) -> Bool {
         isValidTimestamp(digits: text.utf8)

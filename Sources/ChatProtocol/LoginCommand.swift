@@ -2,6 +2,9 @@
 public enum LoginCommand: Equatable, Sendable {
     case signUp(uid: String, password: String)
     case signIn(uid: String, password: String)
+    /// Not in the contract: a sign-in with a resumption ticket instead of the password
+    /// (`resume <uid> <ticket>`, docs/protocol.md).
+    case resume(uid: String, ticket: String)
     case offline
     /// A relay connection for a peer-to-peer transfer that could not connect directly. `key`
     /// proves which side it is; nil in the keyless form of earlier clients, which no relay grants.
@@ -28,6 +31,7 @@ public enum LoginCommand: Equatable, Sendable {
         switch words[0] {
         case "signup": self = .signUp(uid: uid, password: password)
         case "signin": self = .signIn(uid: uid, password: password)
+        case "resume" where Identifiers.isResumeTicket(password): self = .resume(uid: uid, ticket: password)
         default: return nil
         }
     }

@@ -35,6 +35,8 @@ extension ServerReply {
                 entries.append((uid: String(parts[0]), online: parts[1] == "online"))
             }
             self = .friends(entries)
+        case ("ticket", 2) where Identifiers.isResumeTicket(words[1]):
+            self = .resumeTicket(String(words[1]))
         case ("p2p", 3) where words[1] == "offered" && P2PCommand.isToken(words[2]):
             self = .p2pOffered(token: String(words[2]))
         case ("p2p", 6) where words[1] == "connect" && P2PCommand.isToken(words[2]) && !words[3].isEmpty && !words[4].isEmpty

@@ -43,6 +43,8 @@ public enum ServerReply: Equatable, Sendable {
     case dataSize(Int)
     /// `friends` then ` <uid>:online` / ` <uid>:offline` for each friend, in uid order.
     case friends([(uid: String, online: Bool)])
+    /// Not in the contract: `ticket <32 hex digits>`, a resumption ticket (docs/protocol.md).
+    case resumeTicket(String)
 
     public var text: String {
         switch self {
@@ -76,6 +78,7 @@ public enum ServerReply: Equatable, Sendable {
         case .dataSize(let count): return "server_data_size\(count)"
         case .friends(let entries):
             return entries.reduce("friends") { $0 + " \($1.uid):\($1.online ? "online" : "offline")" }
+        case .resumeTicket(let ticket): return "ticket \(ticket)"
         }
     }
 

@@ -6,6 +6,8 @@ public enum SessionCommand: Equatable, Sendable {
     case historyFile(peer: String, name: String)
     case addFriend(peer: String)
     case friends
+    /// Not in the contract: `<uid> ticket` asks for a resumption ticket (docs/protocol.md).
+    case resumeTicket
     case offline
     case p2p(P2PCommand)
 }

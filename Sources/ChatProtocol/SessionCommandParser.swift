@@ -41,6 +41,8 @@ public struct SessionCommandParser: Sendable {
             return .command(.p2p(command))
         case (2, "friends"):
             return claimsOtherUser ? .refused(.permissionDenied) : .command(.friends)
+        case (2, "ticket"):
+            return claimsOtherUser ? .refused(.permissionDenied) : .command(.resumeTicket)
         case (4, "to") where words[3] == "addFriend":
             if claimsOtherUser { return .refused(.permissionDenied) }
             let peer = String(words[2])

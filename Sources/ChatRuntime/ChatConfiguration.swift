@@ -129,6 +129,8 @@ public struct ChatConfiguration: Equatable, Sendable {
 
     /// scrypt cost for new password hashes (stored with each hash, so it can change later).
     public var scryptN = 1 << 17
+    /// How long a session resumption ticket stays good (docs/protocol.md); each works once.
+    public var resumeTicketSeconds = 86_400
     public var scryptR = 8
     public var scryptP = 1
     /// Password hashes waiting or running at once in auth; past this a sign-up or sign-in gets
@@ -242,6 +244,7 @@ public struct ChatConfiguration: Equatable, Sendable {
         // The hasher is handed to the hashing threads when auth starts. (Each stored hash
         // keeps its own cost, so a restart with a new one locks nobody out.)
         "auth.scrypt_n": .powerOfTwo(in: 2...(1 << 24), \.scryptN),
+        "auth.resume_ticket_seconds": .integer(in: 1...31_536_000, \.resumeTicketSeconds),
         "auth.scrypt_r": .integer(in: 1...64, \.scryptR),
         "auth.scrypt_p": .integer(in: 1...64, \.scryptP),
         // Auth's limits live on its bus thread, where a reload hands them over.

@@ -25,6 +25,11 @@ extension ClientSession {
             let request: BusMessage = addressKey.map { .signInFrom(uid: uid, password: password, address: $0) }
                 ?? .signIn(uid: uid, password: password)
             actions.append(.request(request, to: .auth, then: .signIn(slot, uid: uid)))
+        case .resume(let uid, let ticket):
+            // A sign-in as any other from here on: the same answers, the same attach.
+            let slot = reserveGated()
+            actions.append(.request(.resumeFrom(uid: uid, ticket: ticket, address: addressKey ?? ""), to: .auth,
+                                    then: .signIn(slot, uid: uid)))
         }
     }
 
@@ -55,7 +60,12 @@ extension ClientSession {
         case .refusedTwoLine(let refusal):
             expectation = .droppedContent(reply: refusal)
         case .command(.offline):
+            // Signed out: the user's resumption tickets stop working.
+            actions.append(.send(.revokeTickets(uid: uid), to: .auth))
             closeAfterReplies()
+        case .command(.resumeTicket):
+            let slot = reserve()
+            actions.append(.request(.issueTicket(uid: uid), to: .auth, then: .resumeTicket(slot)))
         case .command(.message(let header)):
             // The message rate's one check per message; past it the message waits, and so do
             // the lines behind it.

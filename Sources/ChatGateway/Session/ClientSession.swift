@@ -242,6 +242,9 @@ struct ClientSession {
                 actions.append(.send(.notify(to: peer, bytes: Push.addFriend(from: owner, to: peer).bytes), to: .router))
             }
             finish(slot, ReplyMapping.addFriend(answer))
+        case .resumeTicket(let slot):
+            guard case .success(.ticket(let ticket)) = answer else { return finish(slot, .serviceUnavailable) }
+            finish(slot, .resumeTicket(ticket))
         case .listFriends(let slot):
             guard case .success(.friendList(let friends)) = answer else { return finish(slot, .serviceUnavailable) }
             actions.append(.request(.queryPresence(friends), to: .router, then: .friendsPresence(slot, friends: friends)))

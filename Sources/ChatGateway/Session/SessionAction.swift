@@ -50,6 +50,7 @@ enum PendingRequest: Equatable, Sendable {
     case attach(ReplySequencer.Slot, uid: String)
     case addFriend(ReplySequencer.Slot, owner: String, peer: String)
     case listFriends(ReplySequencer.Slot)
+    case resumeTicket(ReplySequencer.Slot)
     case friendsPresence(ReplySequencer.Slot, friends: [String])
     case p2p(ReplySequencer.Slot)
     case relayCheck(ReplySequencer.Slot, token: String)

@@ -1,0 +1,94 @@
+import ChatTestSupport
+import Foundation
+import SQLite
+import Testing
+
+/// Session resumption (issue 20, docs/protocol.md): a signed-in user asks for a ticket, and a
+/// later connection signs in with it instead of the password, once; a ticket used, forged,
+/// expired or revoked by `offline` gets `Wrong Password`, and failures count as failed
+/// sign-ins. On both backends.
+@Suite(.serialized) struct ResumptionTests {
+    /// Signs `uid` in with its password and asks for a ticket.
+    private func ticket(for uid: String, on system: ChatSystem) throws -> (TestClient, String) {
+        let client = try TestClient(port: system.port)
+        #expect(try client.ask("signin \(uid) pw") == "signin successfully")
+        let reply = try client.ask("\(uid) ticket")
+        let words = reply.split(separator: " ")
+        try #require(words.count == 2 && words[0] == "ticket", "\(reply)")
+        return (client, String(words[1]))
+    }
+
+    @Test(arguments: ChatSystem.Backend.allCases) func aTicketResumesOnceAndIsThenRefused(_ backend: ChatSystem.Backend) throws {
+        let system = ChatSystem.shared(backend)
+        let uid = try system.registeredUser()
+        let (first, ticket) = try ticket(for: uid, on: system)
+        first.abort()
+        let again = try TestClient(port: system.port)
+        #expect(try again.ask("resume \(uid) \(ticket)") == "signin successfully")
+        // Signed in for real: the session works, and a new ticket is handed out.
+        #expect(try again.ask("\(uid) friends").hasPrefix("friends"))
+        let next = try again.ask("\(uid) ticket")
+        #expect(next.hasPrefix("ticket ") && next != "ticket \(ticket)")
+        // The ticket used is good no more (stolen, it shows as a failure to its owner).
+        let thief = try TestClient(port: system.port)
+        #expect(try thief.ask("resume \(uid) \(ticket)") == "Wrong Password")
+        // Another account's ticket, and a forged one, are no better.
+        let other = try system.registeredUser()
+        #expect(try thief.ask("resume \(other) \(next.dropFirst("ticket ".count))") == "Wrong Password")
+        #expect(try thief.ask("resume \(uid) 00000000000000000000000000000000") == "Wrong Password")
+        #expect(try thief.ask("resume \(TestUIDs.make()) 00000000000000000000000000000000") == "Wrong Password")
+        #expect(try thief.ask("resume \(uid) not-a-ticket") == "Wrong sign command")
+    }
+
+    @Test(arguments: ChatSystem.Backend.allCases) func signingOutRevokesTheTickets(_ backend: ChatSystem.Backend) throws {
+        let system = ChatSystem.shared(backend)
+        let uid = try system.registeredUser()
+        let (client, ticket) = try ticket(for: uid, on: system)
+        try client.sendLine("offline")
+        #expect(client.isClosedByServer(within: 5))
+        let later = try TestClient(port: system.port)
+        try waitUntil("the revocation applied", timeout: .seconds(5)) {
+            // A refused resume counts as a failed sign-in; two tries are within the free ones.
+            (try? later.ask("resume \(uid) \(ticket)")) == "Wrong Password"
+        }
+    }
+
+    @Test func anExpiredTicketIsRefusedAndFailuresAreThrottled() throws {
+        let system = try ChatSystem(settings: ["auth.resume_ticket_seconds=1", "auth.free_failed_sign_ins_per_account=2"])
+        defer { system.stop(); system.removeData() }
+        let uid = try system.registeredUser()
+        let (_, ticket) = try ticket(for: uid, on: system)
+        Thread.sleep(forTimeInterval: 2.1)
+        let late = try TestClient(port: system.port)
+        #expect(try late.ask("resume \(uid) \(ticket)") == "Wrong Password")
+        #expect(system.log.contains("auth: sign-in failed"), "a refused ticket is a failed sign-in")
+        // Past the account's two free failures, it must wait, as after wrong passwords.
+        for _ in 0..<3 { _ = try late.ask("resume \(uid) 00000000000000000000000000000000", timeout: 30) }
+        let throttled = system.log.split(separator: "\n").contains { $0.contains("auth.uid=\(uid) auth.wait_ms") && $0.hasSuffix("throttling") }
+        #expect(throttled, "the account's failed resumes started a wait")
+    }
+
+    /// A ticket is bound to the password it was issued under: a new password (the protocol has
+    /// no command for it; here the stored hash is rewritten) leaves it good for nothing.
+    @Test func aNewPasswordRevokesTheTickets() throws {
+        let system = try ChatSystem()
+        defer { system.stop(); system.removeData() }
+        let uid = try system.registeredUser()
+        let (_, ticket) = try ticket(for: uid, on: system)
+        let accounts = try Database(path: system.dataDirectory.appendingPathComponent("auth/accounts.sqlite").path, create: false)
+        try accounts.prepare("UPDATE users SET salt = randomblob(16) WHERE uid = ?").bind(.text(uid)).run()
+        let later = try TestClient(port: system.port)
+        #expect(try later.ask("resume \(uid) \(ticket)") == "Wrong Password")
+    }
+
+    /// A client of the contract, which never asks, never sees a ticket.
+    @Test func aContractClientSeesNothingNew() throws {
+        let system = ChatSystem.shared
+        let (alice, a) = try system.signedInUser()
+        let (bob, b) = try system.signedInUser()
+        #expect(try alice.ask("\(a) to \(b) 202612071200 text\nhello") == "ok")
+        #expect(try bob.readLine() == "\(a) to \(b) 202612071200 text")
+        #expect(try bob.readLine() == "hello")
+        #expect(bob.staysQuiet(for: 0.3) && alice.staysQuiet(for: 0.3))
+    }
+}
