@@ -3,8 +3,9 @@ import Foundation
 
 /// After a lost connection: say so once, tell the user which commands never got their answer
 /// (nothing is sent again: a text may have been stored), reconnect with backoff, and sign in
-/// again with the wire hash the user signed in with. Lines typed meanwhile are refused with a
-/// note (`enqueue` sends nothing while `online` is false).
+/// again: with the resumption ticket if there is one (a lookup for the server, not a password
+/// hash), else (or if it is refused) with the wire hash the user signed in with. Lines typed
+/// meanwhile are refused with a note (`enqueue` sends nothing while `online` is false).
 extension ChatClientSession {
     /// On the reader thread once the connection ended: true when a new one is in place.
     func reconnectAfterLoss() -> Bool {
@@ -73,10 +74,26 @@ extension ChatClientSession {
         guard let (uid, wire) = withState({ signedInUID.flatMap { uid in signedInWire.map { (uid, $0) } } }) else {
             return "reconnected"
         }
+        if let ticket = withState({ resumeTicket }) {
+            guard (try? fresh.send(.resume(uid: uid, ticket: ticket))) != nil,
+                  let line = fresh.readLine(until: Date().addingTimeInterval(30)) else { return nil }
+            switch ServerReply(text: line) {
+            case .signInSucceeded?:
+                // Good once: the next one, asked for before anyone else may send.
+                askForTicket(on: fresh, uid: uid)
+                return "reconnected; signed in again as \(uid)"
+            case .wrongPassword?:
+                // Used, expired or revoked: the password hash, on this same connection.
+                withState { resumeTicket = nil }
+            default:
+                return nil
+            }
+        }
         guard (try? fresh.send(.signIn(uid: uid, password: wire))) != nil,
               let line = fresh.readLine(until: Date().addingTimeInterval(30)) else { return nil }
         switch ServerReply(text: line) {
         case .signInSucceeded?:
+            askForTicket(on: fresh, uid: uid)
             return "reconnected; signed in again as \(uid)"
         case .wrongPassword?, .uidNotExits?:
             withState {
@@ -87,6 +104,13 @@ extension ChatClientSession {
         default:
             return nil
         }
+    }
+
+    /// Asks for the next resumption ticket on `fresh`, just signed in, and keeps it (none if
+    /// the server has none to give).
+    private func askForTicket(on fresh: LineConnection, uid: String) {
+        let reply = (try? fresh.send(.resumeTicket(uid: uid))) != nil ? fresh.readLine(until: Date().addingTimeInterval(30)) : nil
+        withState { resumeTicket = ServerReply.ticket(in: reply.flatMap { ServerReply(text: $0) }) }
     }
 
     /// A command whose reply will never come: what the user should know about it.

@@ -26,6 +26,8 @@ public final class ChatClientSession: @unchecked Sendable {
         case p2pOffer(OutgoingTransfer)
         case p2pAccept(token: String)
         case p2pDecline
+        /// A resumption ticket asked for after signing in: its reply is kept, never shown.
+        case resumeTicket
     }
 
     /// What the reader thread decided about the upload the user thread waits to send.
@@ -45,6 +47,9 @@ public final class ChatClientSession: @unchecked Sendable {
     var signedInUID: String?
     /// The wire hash `signedInUID` signed in with, to sign in again after a reconnect.
     var signedInWire: String?
+    /// The ticket to resume with after a lost connection (docs/protocol.md, "Session
+    /// resumption"): good once, replaced after each sign-in; in memory only.
+    var resumeTicket: String?
     private var currentPeer: String?
     /// Connected (and signed in again, if the user was) on `link`; false while reconnecting.
     var online = true
@@ -469,6 +474,11 @@ public final class ChatClientSession: @unchecked Sendable {
                 signedInWire = wire
             }
             showReply(line)
+            // A reconnect then costs the server a lookup, not a password hash.
+            enqueueFromReader(.resumeTicket(uid: uid), awaiting: .resumeTicket)
+        case (.resumeTicket, _):
+            // Kept if one came; a server without tickets says otherwise, and the password does.
+            withState { resumeTicket = ServerReply.ticket(in: reply) }
         case (.p2pOffer(let transfer), .p2pOffered(let token)?):
             withState { outgoingTransfers[token] = transfer }
             report(ClientEvent(.p2p, "p2p: offered \(transfer.name) to \(transfer.peer); waiting for them to accept",

@@ -3,6 +3,8 @@ import ChatProtocol
 /// Whether the server's reply means the command failed: what script mode's exit status counts.
 enum CommandOutcome {
     static func isFailure(_ reply: ServerReply?, answering command: ChatClientSession.Awaited) -> Bool {
+        // Asked for by the client itself, and a server without tickets may not know the command.
+        if case .resumeTicket = command { return false }
         guard let reply else { return true }
         switch reply {
         case .uidAlreadyExists, .uidNotExits, .wrongPassword, .wrongSignCommand, .wrongInteractCommand, .permissionDenied,

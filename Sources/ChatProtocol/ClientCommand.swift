@@ -4,6 +4,10 @@ public enum ClientCommand: Equatable, Sendable {
     /// `password` is the wire password (our client's: `WirePassword.derive`), never the typed one.
     case signUp(uid: String, password: String)
     case signIn(uid: String, password: String)
+    /// Extensions (docs/protocol.md, "Session resumption"): signing in with a ticket, and
+    /// asking for one once signed in.
+    case resume(uid: String, ticket: String)
+    case resumeTicket(uid: String)
     case offline
     /// A new connection's first line, to join the relay of an accepted peer-to-peer transfer;
     /// `key` is this side's relay key, from its own `p2p connect` (reply or push).
@@ -23,6 +27,8 @@ public enum ClientCommand: Equatable, Sendable {
         switch self {
         case .signUp(let uid, let password): return "signup \(uid) \(password)"
         case .signIn(let uid, let password): return "signin \(uid) \(password)"
+        case .resume(let uid, let ticket): return "resume \(uid) \(ticket)"
+        case .resumeTicket(let uid): return "\(uid) ticket"
         case .offline: return "offline"
         case .p2pRelay(let token, let key): return "p2p relay \(token) \(key)"
         case .message(let header, let body): return String(decoding: header.line, as: UTF8.self) + "\n" + body

@@ -48,6 +48,12 @@ extension ServerReply {
         }
     }
 
+    /// The ticket a `ticket <hex>` reply carries; nil for any other reply, or none.
+    public static func ticket(in reply: ServerReply?) -> String? {
+        guard case .resumeTicket(let ticket)? = reply else { return nil }
+        return ticket
+    }
+
     /// The reply a line spells, with or without its `\n`.
     public init?(line: [UInt8]) {
         let text = line.last == UInt8(ascii: "\n") ? line.dropLast() : line[...]

@@ -1,4 +1,5 @@
 import ChatCrypto
+import ChatRuntime
 import ChatTestSupport
 import Foundation
 import Testing
@@ -37,6 +38,39 @@ import Testing
         #expect(try reader.readLine() == "after the reconnect")
         #expect(output.components(separatedBy: "disconnected").count == 2, "said once, not again at /quit:\n\(output)")
         #expect(chat.process.terminationStatus == 1, "a command failed (the offline line): \(output)")
+    }
+
+    /// The client keeps a resumption ticket and signs in again with it after a lost
+    /// connection (auth counts a resume, not a password hash); a ticket refused (here: expired)
+    /// falls back to the password hash, on the same connection.
+    @Test func theClientResumesWithItsTicketAndFallsBackToThePassword() throws {
+        let port = try LocalPorts.free(1)[0]
+        let system = try ChatSystem(settings: ["metrics.listen=\"127.0.0.1:\(port)\"", "telemetry.interval_ms=200",
+                                               "auth.resume_ticket_seconds=4"])
+        defer { system.stop(); system.removeData() }
+        func counter(_ name: String) -> Double {
+            let page = (try? LoopbackHTTP.get(port: port, "/metrics").body) ?? ""
+            let lines = page.split(separator: "\n").filter { $0.hasPrefix(name + " ") || $0.hasPrefix(name + "{") }
+            let values: [Double] = lines.compactMap { line in line.split(separator: " ").last.flatMap { Double($0) } }
+            return values.reduce(0, +)
+        }
+        let alice = TestUIDs.make()
+        let chat = try ScriptedChat(["--port", String(system.port)], script: "/signup \(alice) pw\n/signin \(alice) pw\n", moreToCome: true)
+        try chat.waitForOutput(containing: ["signin successfully"])
+        try waitUntil("the client's ticket issued", timeout: .seconds(10)) { counter("chat_resume_tickets_issued_total") >= 1 }
+        _ = try system.killAndAwaitRestart("gateway")
+        try chat.waitForOutput(containing: ["reconnected; signed in again as \(alice)"], timeout: .seconds(60))
+        try waitUntil("a resume counted", timeout: .seconds(10)) { counter("chat_resumes_total") == 1 }
+        // The ticket it holds now runs out; the next reconnect falls back to the password.
+        Thread.sleep(forTimeInterval: 4.5)
+        _ = try system.killAndAwaitRestart("gateway")
+        try waitUntil("signed in again with the password", timeout: .seconds(60)) {
+            chat.printed.components(separatedBy: "reconnected; signed in again as \(alice)").count == 3
+        }
+        #expect(counter("chat_resumes_total") == 1, "the expired ticket was refused")
+        try chat.send("/quit\n")
+        let output = try chat.finish()
+        #expect(!output.contains("refused"), "\(output)")
     }
 
     /// Signed in elsewhere, the client does not come back (it would end the other session in
