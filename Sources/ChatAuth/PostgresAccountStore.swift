@@ -7,6 +7,10 @@ import Postgres
 /// synchronous whatever the server's default; a connection lost is made again for the next call.
 final class PostgresAccountStore: AccountRecords {
     private let connection: PostgresConnection
+    /// A second session for resumption tickets, whose commits do not wait for the disk
+    /// (`synchronous_commit = off`): a storm of resumes is not a storm of WAL flushes. A server
+    /// crash may forget the last tickets issued or used.
+    private let tickets: PostgresConnection
 
     /// The tables (`PostgresSchema`: created if missing, version checked at each start).
     /// Version 2 added `chat_tickets` (session resumption).
@@ -40,6 +44,7 @@ final class PostgresAccountStore: AccountRecords {
     init(url: String) throws {
         connection = try PostgresConnection(url: url)
         try Self.schema.prepare(on: connection)
+        tickets = try PostgresConnection(url: url, sessionSettings: PostgresConnection.defaultSessionSettings + ["SET synchronous_commit = off"])
     }
 
     func storedHash(of uid: String) throws -> PasswordHasher.StoredHash? {
@@ -74,20 +79,20 @@ final class PostgresAccountStore: AccountRecords {
     }
 
     func storeTicket(_ hash: String, uid: String, salt: [UInt8], expires: Int64, now: Int64) throws {
-        try connection.pipelinedTransaction([
+        try tickets.pipelinedTransaction([
             ("DELETE FROM chat_tickets WHERE uid = $1 AND expires <= $2", [.text(uid), .integer(now)]),
             ("INSERT INTO chat_tickets (hash, uid, salt, expires) VALUES ($1, $2, $3, $4)", [.text(hash), .text(uid), .bytes(salt), .integer(expires)]),
         ])
     }
 
     func takeTicket(_ hash: String, uid: String, now: Int64) throws -> [UInt8]? {
-        let rows = try connection.query("DELETE FROM chat_tickets WHERE hash = $1 AND uid = $2 RETURNING salt, expires", [.text(hash), .text(uid)])
+        let rows = try tickets.query("DELETE FROM chat_tickets WHERE hash = $1 AND uid = $2 RETURNING salt, expires", [.text(hash), .text(uid)])
         guard rows.count == 1, rows.integer(0, 1) > now else { return nil }
         return rows.bytes(0, 0)
     }
 
     func revokeTickets(of uid: String) throws {
-        try connection.query("DELETE FROM chat_tickets WHERE uid = $1", [.text(uid)])
+        try tickets.query("DELETE FROM chat_tickets WHERE uid = $1", [.text(uid)])
     }
 
     func reserveStorage(_ bytes: Int64, for uid: String, within quota: StorageQuota) throws -> Bool {

@@ -14,7 +14,7 @@ public struct ChatBenchCommand: ParsableCommand {
             running system instead; its users must be able to sign up (uids from --uid-base on).
             """,
         subcommands: [TextCommand.self, FileCommand.self, PeerCommand.self, CompareCommand.self, IdleCommand.self, CodecCommand.self,
-                      RelayServerCommand.self, AbuseCommand.self, ScaleCommand.self, SignInCommand.self],
+                      RelayServerCommand.self, AbuseCommand.self, ScaleCommand.self, SignInCommand.self, StormCommand.self],
         defaultSubcommand: TextCommand.self)
 
     public init() {}
@@ -263,6 +263,33 @@ struct SignInCommand: ParsableCommand {
             let result = try SignInBenchmark(port: connection.port, users: users, uidBase: target.uidBase).run()
             print(String(format: "sign-ups  %.1f /s", result.signUpsPerSecond))
             print(String(format: "sign-ins  %.1f /s%@", result.signInsPerSecond, result.failures > 0 ? " (\(result.failures) failed)" : ""))
+        }
+    }
+}
+
+struct StormCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "storm",
+        abstract: "Kill the gateway under many signed-in clients holding resumption tickets; time until every one is back.")
+
+    @OptionGroup var target: TargetOptions
+    @Option(help: "Clients signed in when the gateway is killed.") var clients = 10_000
+
+    func run() throws {
+        var limit = rlimit()
+        if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 {
+            limit.rlim_cur = limit.rlim_max
+            setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        }
+        try target.withSystem { connection in
+            print("== storm: \(clients) clients, the gateway killed, each back with `resume` after chat's jittered backoff")
+            let gateway = { ProcessStats.chatdProcesses().first { $0.role == "gateway" }?.pid }
+            let result = try ReconnectStormBenchmark(port: connection.port, clients: clients, uidBase: target.uidBase,
+                                                     gatewayPID: gateway).run()
+            print(String(format: "signed in: %d clients (password and ticket) in %.2f s", clients, result.signInSeconds))
+            print(String(format: "gateway:   accepting again %.2f s after the kill", result.gatewayBackSeconds))
+            print(String(format: "back:      every client signed in again %.2f s after the kill%@", result.backSeconds,
+                         result.refused > 0 ? " (\(result.refused) refused)" : ""))
         }
     }
 }
