@@ -59,6 +59,9 @@ import Testing
             guard let signIn = server.line() else { return }
             received.append(signIn)
             server.write("signin successfully\n")
+            // Signed in, the client asks for a resumption ticket first.
+            guard server.line() == "111111 ticket" else { return }
+            server.write("ticket \(String(repeating: "ab", count: 16))\n")
             guard let request = server.line() else { return }
             received.append(request)
             // The offer is pushed before the download's answer: the client has the request out.

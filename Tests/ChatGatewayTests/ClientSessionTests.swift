@@ -147,7 +147,9 @@ import Testing
         transcript.send("\(text)\nhi\noffline\n111111 friends\n")
         let actions = transcript.take()
         #expect(actions.closeReason == nil)
-        #expect(actions.count == 1)
+        #expect(actions.count == 2)
+        // Signing out revokes the user's resumption tickets.
+        #expect(actions.contains(.send(.revokeTickets(uid: "111111"), to: .auth)))
         transcript.session.replyReady(slot: 1, .ok)
         #expect(transcript.take() == [.write(Array("ok\n".utf8)), .close(.offline)])
         transcript.session.disconnected()
