@@ -123,9 +123,16 @@ final class AccountStore {
 
     // MARK: Resumption tickets
 
+    /// The most tickets one user holds at once (one per device, give or take).
+    static let ticketsKeptPerUser = 8
+
     func storeTicket(_ hash: String, uid: String, salt: [UInt8], expires: Int64, now: Int64) throws {
         try tickets.transaction {
             try tickets.prepare("DELETE FROM tickets WHERE uid = ? AND expires <= ?").bind(.text(uid), .integer(now)).run()
+            // A user asking again and again keeps the newest few, not a table's worth.
+            try tickets.prepare("""
+                DELETE FROM tickets WHERE uid = ? AND hash NOT IN (SELECT hash FROM tickets WHERE uid = ? ORDER BY expires DESC LIMIT \(Self.ticketsKeptPerUser - 1))
+                """).bind(.text(uid), .text(uid)).run()
             try tickets.prepare("INSERT INTO tickets (hash, uid, salt, expires) VALUES (?, ?, ?, ?)")
                 .bind(.text(hash), .text(uid), .blob(salt), .integer(expires)).run()
         }

@@ -117,7 +117,10 @@ public final class AuthService: @unchecked Sendable {
             case .resumeFrom(let uid, let ticket, let address):
                 try resume(incoming, uid: uid, ticket: ticket, address: address.isEmpty ? nil : address)
             case .revokeTickets(let uid):
-                try store.revokeTickets(of: uid)
+                // One-way: a failure is logged, not answered.
+                do { try store.revokeTickets(of: uid) } catch {
+                    logger.error("resumption tickets not revoked", metadata: ["auth.uid": "\(uid)", "auth.error": "\(error)"])
+                }
             default:
                 loop.reply(to: incoming, with: .failure("auth does not handle \(incoming.message.kind)"))
             }
@@ -203,8 +206,11 @@ public final class AuthService: @unchecked Sendable {
         }
         let now = Int64(Date().timeIntervalSince1970)
         let issuedUnder = try store.takeTicket(SHA256Digest.hexHash(ticket), uid: uid, now: now)
-        let good = try issuedUnder != nil && issuedUnder == store.storedHash(of: uid)?.salt
-        record(good ? .signedIn : .wrongPassword, uid: uid, address: address)
+        let account = try store.storedHash(of: uid)
+        let good = issuedUnder != nil && issuedUnder == account?.salt
+        // An unknown uid is told `Wrong Password` too, but counted as unknown: the throttle
+        // keeps no entry for accounts that do not exist.
+        record(good ? .signedIn : account == nil ? .unknownUid : .wrongPassword, uid: uid, address: address)
         if good { metrics.resumes.increment() }
         loop.reply(to: incoming, with: .authOutcome(good ? .signedIn : .wrongPassword))
     }

@@ -81,6 +81,10 @@ final class PostgresAccountStore: AccountRecords {
     func storeTicket(_ hash: String, uid: String, salt: [UInt8], expires: Int64, now: Int64) throws {
         try tickets.pipelinedTransaction([
             ("DELETE FROM chat_tickets WHERE uid = $1 AND expires <= $2", [.text(uid), .integer(now)]),
+            ("""
+             DELETE FROM chat_tickets WHERE uid = $1 AND hash NOT IN
+             (SELECT hash FROM chat_tickets WHERE uid = $1 ORDER BY expires DESC LIMIT \(AccountStore.ticketsKeptPerUser - 1))
+             """, [.text(uid)]),
             ("INSERT INTO chat_tickets (hash, uid, salt, expires) VALUES ($1, $2, $3, $4)", [.text(hash), .text(uid), .bytes(salt), .integer(expires)]),
         ])
     }

@@ -26,7 +26,8 @@ extension ChatClientSession {
             withState { lostForGood = !quitting }
             return false
         }
-        for reply in unanswered { noteUnanswered(reply) }
+        // The client's own ticket request is no command of the user's.
+        for reply in unanswered where !reply.isTicketRequest { noteUnanswered(reply) }
         guard reconnectSeconds > 0 else {
             output("disconnected from the server")
             withState { lostForGood = true }
@@ -50,6 +51,9 @@ extension ChatClientSession {
                 state.broadcast()
             }
             output(signedIn)
+            // The next ticket, asked for as any command is: its reply is read by the reader,
+            // past the pushes a sign-in brings (texts held while the connection was down).
+            if let uid = withState({ signedInUID }) { enqueueFromReader(.resumeTicket(uid: uid), awaiting: .resumeTicket) }
             return true
         }
         let quit = withState { quitting }
@@ -79,11 +83,12 @@ extension ChatClientSession {
                   let line = fresh.readLine(until: Date().addingTimeInterval(30)) else { return nil }
             switch ServerReply(text: line) {
             case .signInSucceeded?:
-                // Good once: the next one, asked for before anyone else may send.
-                askForTicket(on: fresh, uid: uid)
+                // Good once: the next one is asked for once the connection is in place.
+                withState { resumeTicket = nil }
                 return "reconnected; signed in again as \(uid)"
-            case .wrongPassword?:
-                // Used, expired or revoked: the password hash, on this same connection.
+            case .wrongPassword?, .wrongSignCommand?:
+                // Used, expired or revoked (or a server without tickets): the password hash,
+                // on this same connection.
                 withState { resumeTicket = nil }
             default:
                 return nil
@@ -93,7 +98,6 @@ extension ChatClientSession {
               let line = fresh.readLine(until: Date().addingTimeInterval(30)) else { return nil }
         switch ServerReply(text: line) {
         case .signInSucceeded?:
-            askForTicket(on: fresh, uid: uid)
             return "reconnected; signed in again as \(uid)"
         case .wrongPassword?, .uidNotExits?:
             withState {
@@ -104,13 +108,6 @@ extension ChatClientSession {
         default:
             return nil
         }
-    }
-
-    /// Asks for the next resumption ticket on `fresh`, just signed in, and keeps it (none if
-    /// the server has none to give).
-    private func askForTicket(on fresh: LineConnection, uid: String) {
-        let reply = (try? fresh.send(.resumeTicket(uid: uid))) != nil ? fresh.readLine(until: Date().addingTimeInterval(30)) : nil
-        withState { resumeTicket = ServerReply.ticket(in: reply.flatMap { ServerReply(text: $0) }) }
     }
 
     /// A command whose reply will never come: what the user should know about it.

@@ -28,6 +28,11 @@ public final class ChatClientSession: @unchecked Sendable {
         case p2pDecline
         /// A resumption ticket asked for after signing in: its reply is kept, never shown.
         case resumeTicket
+
+        var isTicketRequest: Bool {
+            if case .resumeTicket = self { return true }
+            return false
+        }
     }
 
     /// What the reader thread decided about the upload the user thread waits to send.

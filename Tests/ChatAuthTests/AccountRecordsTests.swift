@@ -40,6 +40,29 @@ import Testing
         }
     }
 
+    /// Resumption tickets: taken once, not by another uid, not once expired, gone when revoked,
+    /// and no more than a few per user however often they are asked for.
+    @Test(arguments: Backend.allCases) func ticketsAreGoodOnceAndFewPerUser(_ backend: Backend) throws {
+        try withAccounts(backend) { open in
+            let accounts = try open()
+            let now: Int64 = 1_000_000
+            try accounts.storeTicket("h1", uid: "111111", salt: [1], expires: now + 60, now: now)
+            #expect(try accounts.takeTicket("h1", uid: "222222", now: now) == nil, "another uid's")
+            #expect(try accounts.takeTicket("h1", uid: "111111", now: now) == [1])
+            #expect(try accounts.takeTicket("h1", uid: "111111", now: now) == nil, "good once")
+            try accounts.storeTicket("h2", uid: "111111", salt: [1], expires: now + 60, now: now)
+            #expect(try accounts.takeTicket("h2", uid: "111111", now: now + 61) == nil, "expired")
+            try accounts.storeTicket("h3", uid: "111111", salt: [1], expires: now + 60, now: now)
+            try accounts.revokeTickets(of: "111111")
+            #expect(try accounts.takeTicket("h3", uid: "111111", now: now) == nil, "revoked")
+            for index in 0..<12 {
+                try accounts.storeTicket("many\(index)", uid: "111111", salt: [1], expires: now + 100 + Int64(index), now: now)
+            }
+            let kept = try (0..<12).filter { try accounts.takeTicket("many\($0)", uid: "111111", now: now) != nil }
+            #expect(kept == Array(4..<12), "the newest \(AccountStore.ticketsKeptPerUser)")
+        }
+    }
+
     @Test(arguments: Backend.allCases) func friendsAreAddedOnceAndListedInOrder(_ backend: Backend) throws {
         try withAccounts(backend) { open in
             let accounts = try open()

@@ -61,7 +61,9 @@ import Testing
         _ = try system.killAndAwaitRestart("gateway")
         try chat.waitForOutput(containing: ["reconnected; signed in again as \(alice)"], timeout: .seconds(60))
         try waitUntil("a resume counted", timeout: .seconds(10)) { counter("chat_resumes_total") == 1 }
-        // The ticket it holds now runs out; the next reconnect falls back to the password.
+        // It asked for the next ticket; that one now runs out, and the next reconnect falls
+        // back to the password.
+        try waitUntil("the next ticket issued", timeout: .seconds(10)) { counter("chat_resume_tickets_issued_total") >= 2 }
         Thread.sleep(forTimeInterval: 4.5)
         _ = try system.killAndAwaitRestart("gateway")
         try waitUntil("signed in again with the password", timeout: .seconds(60)) {
