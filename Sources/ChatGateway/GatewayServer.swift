@@ -106,11 +106,7 @@ public final class GatewayServer: Sendable {
         /// A listener whose connections go through `tls` first, when given.
         func bootstrap(tls: ClientTLS?) -> ServerBootstrap {
             ServerBootstrap(group: group)
-                // Deep enough for a reconnect storm (every client of a restarted gateway within
-                // a second): connections past a full queue have their SYN dropped, and their
-                // clients' kernels try again only after 1 s, then 3 s, 7 s... (Linux caps it at
-                // net.core.somaxconn, 4096 by default.)
-                .serverChannelOption(.backlog, value: 65_535)
+                .serverChannelOption(.backlog, value: 1024)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .serverChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
