@@ -1,4 +1,5 @@
 import ArgumentParser
+import ChatRuntime
 import Foundation
 
 /// `chat-bench abuse`: the attacks of issue 14 against a system with its default limits.
@@ -26,7 +27,8 @@ struct AbuseCommand: ParsableCommand {
     var settings: [String] = []
 
     func run() throws {
-        raiseDescriptorLimit()
+        // A flood needs descriptors on this side too.
+        FileDescriptorLimit.raiseToHardLimit()
         // Every refusal would be logged as a warning: quiet, unless --set log_level says otherwise.
         let system = try SystemUnderTest(settings: ["log_level=\"error\""] + settings, storageWorkers: storageWorkers)
         ProcessStats.supervisor.withLock { $0 = system.supervisorPID }
@@ -77,11 +79,4 @@ struct AbuseCommand: ParsableCommand {
         return text
     }
 
-    /// A flood needs descriptors on this side too.
-    private func raiseDescriptorLimit() {
-        var limit = rlimit()
-        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
-        limit.rlim_cur = limit.rlim_max
-        setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
-    }
 }

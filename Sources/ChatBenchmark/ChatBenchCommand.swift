@@ -60,10 +60,7 @@ struct TargetOptions: ParsableArguments {
         // Started first and stopped last: the system's workers hold connections to it.
         let database = try postgres ? PostgresServer() : nil
         var backend: [String] = []
-        if let url = database?.url() {
-            backend = ["storage.backend=\"postgres\"", "storage.postgres_url=\"\(url)\"",
-                       "auth.backend=\"postgres\"", "auth.postgres_url=\"\(url)\""]
-        }
+        if let url = database?.url() { backend = SystemUnderTest.postgresSettings(url: url) }
         if authWorkers > 1 {
             let endpoints = try LocalPorts.free(authWorkers).map { "\"tcp://127.0.0.1:\($0)\"" }
             backend.append("auth.endpoints=[\(endpoints.joined(separator: ", "))]")
@@ -276,11 +273,8 @@ struct StormCommand: ParsableCommand {
     @Option(help: "Clients signed in when the gateway is killed.") var clients = 10_000
 
     func run() throws {
-        var limit = rlimit()
-        if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 {
-            limit.rlim_cur = limit.rlim_max
-            setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
-        }
+        // Every client holds a descriptor here too.
+        FileDescriptorLimit.raiseToHardLimit()
         try target.withSystem { connection in
             print("== storm: \(clients) clients, the gateway killed, each back with `resume` after chat's jittered backoff")
             let gateway = { ProcessStats.chatdProcesses().first { $0.role == "gateway" }?.pid }

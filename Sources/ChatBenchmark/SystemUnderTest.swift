@@ -27,6 +27,12 @@ public final class SystemUnderTest {
                                            "gateway.messages_per_second=0", "auth.max_stored_bytes_per_user=0",
                                            "gateway.max_unauthenticated_per_address=0", "auth.free_sign_ups_per_address=0"]
 
+    /// The settings that put a system's accounts, histories and files in the PostgreSQL
+    /// database at `url` (the benchmark's `--postgres`, and the tests').
+    public static func postgresSettings(url: String) -> [String] {
+        ["storage.backend=\"postgres\"", "storage.postgres_url=\"\(url)\"", "auth.backend=\"postgres\"", "auth.postgres_url=\"\(url)\""]
+    }
+
     /// Every storage endpoint made for the system, the first `storageWorkers` of them in use.
     public let storageEndpoints: [String]
     /// The config file naming the storage workers, when they can change while it runs.

@@ -1,3 +1,4 @@
+import ChatBenchmark
 import ChatBus
 import ChatRuntime
 import ChatTestSupport
@@ -27,9 +28,7 @@ final class ChatSystem: Sendable {
         /// The settings that put a new system on this backend.
         func settings() throws -> [String] {
             guard self == .postgres else { return [] }
-            let url = try Self.server.get().newDatabase()
-            return ["storage.backend=\"postgres\"", "storage.postgres_url=\"\(url)\"",
-                    "auth.backend=\"postgres\"", "auth.postgres_url=\"\(url)\""]
+            return SystemUnderTest.postgresSettings(url: try Self.server.get().newDatabase())
         }
     }
 

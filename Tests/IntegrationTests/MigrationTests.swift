@@ -1,3 +1,4 @@
+import ChatBenchmark
 import ChatTestSupport
 import Foundation
 import Postgres
@@ -38,8 +39,7 @@ import Testing
         #expect(again.standardOutput.contains("0 files (0 bytes) copied"), "\(again.standardOutput)")
 
         // A system on PostgreSQL, with a new, empty data folder.
-        let moved = try ChatSystem(settings: ["storage.backend=\"postgres\"", "storage.postgres_url=\"\(url)\"",
-                                              "auth.backend=\"postgres\"", "auth.postgres_url=\"\(url)\""])
+        let moved = try ChatSystem(settings: SystemUnderTest.postgresSettings(url: url))
         defer { moved.stop(); moved.removeData() }
         let a = try TestClient(port: moved.port)
         #expect(try a.ask("signin \(alice) pw") == "signin successfully")

@@ -1,3 +1,4 @@
+import ChatBenchmark
 import ChatRuntime
 import ChatTestSupport
 import Postgres
@@ -11,8 +12,7 @@ import Testing
     @Test func accountsAndHistoryLiveInPostgreSQL() throws {
         let server = try PostgresServer()
         let url = try server.newDatabase()
-        let settings = ["storage.backend=\"postgres\"", "storage.postgres_url=\"\(url)\"",
-                        "auth.backend=\"postgres\"", "auth.postgres_url=\"\(url)\""]
+        let settings = SystemUnderTest.postgresSettings(url: url)
         let alice = TestUIDs.make(), bob = TestUIDs.make()
         var sent: [String] = []
         do {
