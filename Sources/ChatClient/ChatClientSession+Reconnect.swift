@@ -127,18 +127,6 @@ extension ChatClientSession {
     }
 }
 
-/// Jittered exponential backoff for reconnecting: 0.5 s, 1 s, 2 s ... up to 30 s, each
-/// between half and all of that, so that thousands of clients of one restarted gateway do not
-/// come back in the same instant.
-struct ReconnectBackoff {
-    private var ceiling = 0.5
-
-    mutating func next() -> Double {
-        defer { ceiling = min(ceiling * 2, 30) }
-        return Double.random(in: (ceiling / 2)...ceiling)
-    }
-}
-
 /// The reconnect attempt a connection came from: a connection lost soon after carries it on.
 struct ReconnectAttempt {
     let deadline: Date
