@@ -15,33 +15,55 @@ final class BlockingSocket {
     /// address see another client); `receiveTimeout` bounds each read, in seconds (0: none; a
     /// TLS socket's reads wait as long as it takes). `tlsTrust`: speak TLS, trusting that
     /// certificate (PEM file) for `host`.
-    init(port: Int, host: String = "127.0.0.1", from source: String? = nil, receiveTimeout: Double = 0, tlsTrust: String? = nil) throws {
-        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    convenience init(port: Int, host: String = "127.0.0.1", from source: String? = nil, receiveTimeout: Double = 0, tlsTrust: String? = nil) throws {
+        let descriptor = try Self.openSocket(from: source)
+        var address = Self.address(host: host, port: port)
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+        guard connected else {
+            close(descriptor)
+            throw Failure(description: "cannot connect to \(host):\(port)")
+        }
+        try self.init(connected: descriptor, host: host, receiveTimeout: receiveTimeout, tlsTrust: tlsTrust)
+    }
+
+    /// Takes over `descriptor`, a connection to `host` (blocking), and closes it when done.
+    init(connected descriptor: Int32, host: String, receiveTimeout: Double, tlsTrust: String?) throws {
+        self.descriptor = descriptor
         if receiveTimeout > 0 {
             var limit = timeval(tv_sec: Int(receiveTimeout), tv_usec: Int((receiveTimeout - receiveTimeout.rounded(.down)) * 1_000_000))
             setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
         }
-        if let source {
-            var local = sockaddr_in()
-            local.sin_family = sa_family_t(AF_INET)
-            local.sin_addr.s_addr = inet_addr(source)
-            let bound = withUnsafePointer(to: &local) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-            }
-            // Thrown with every property set: deinit closes the descriptor.
-            guard bound else { throw Failure(description: "cannot bind to \(source)") }
+        if let tlsTrust {
+            tls = try TLSConnection(over: descriptor, serverName: host, context: TLSClientContext(caFile: tlsTrust), timeout: .seconds(10))
         }
+    }
+
+    /// A TCP socket, bound to `source` when given.
+    static func openSocket(from source: String?) throws -> Int32 {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw Failure(description: "no socket: errno \(errno)") }
+        guard let source else { return descriptor }
+        var local = sockaddr_in()
+        local.sin_family = sa_family_t(AF_INET)
+        local.sin_addr.s_addr = inet_addr(source)
+        let bound = withUnsafePointer(to: &local) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+        guard bound else {
+            close(descriptor)
+            throw Failure(description: "cannot bind to \(source)")
+        }
+        return descriptor
+    }
+
+    static func address(host: String, port: Int) -> sockaddr_in {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr(host)
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-        }
-        guard connected else { throw Failure(description: "cannot connect to \(host):\(port)") }
-        if let tlsTrust {
-            tls = try TLSConnection(over: descriptor, serverName: host, context: TLSClientContext(caFile: tlsTrust), timeout: .seconds(10))
-        }
+        return address
     }
 
     /// Whether the server has closed its side (a FIN arrived), whatever is still unread.

@@ -278,12 +278,17 @@ struct StormCommand: ParsableCommand {
         try target.withSystem { connection in
             print("== storm: \(clients) clients, the gateway killed, each back with `resume` after chat's jittered backoff")
             let gateway = { ProcessStats.chatdProcesses().first { $0.role == "gateway" }?.pid }
-            let result = try ReconnectStormBenchmark(port: connection.port, clients: clients, uidBase: target.uidBase,
-                                                     gatewayPID: gateway).run()
+            let result = try ReconnectStormBenchmark(host: target.host, port: connection.port, trust: connection.trust,
+                                                     clients: clients, uidBase: target.uidBase, gatewayPID: gateway).run()
             print(String(format: "signed in: %d clients (password and ticket) in %.2f s", clients, result.signInSeconds))
             print(String(format: "gateway:   accepting again %.2f s after the kill", result.gatewayBackSeconds))
+            let quantiles = result.resumesSentQuantiles
+            print(String(format: "resumes:   half sent %.2f s after the kill, 90%% %.2f s, 99%% %.2f s, the last %.2f s",
+                         quantiles[0], quantiles[1], quantiles[2], result.resumesSentSeconds))
             print(String(format: "back:      every client signed in again %.2f s after the kill%@", result.backSeconds,
-                         result.refused > 0 ? " (\(result.refused) refused)" : ""))
+                         result.fellBackToPassword > 0 ? " (\(result.fellBackToPassword) with their password, the ticket refused)" : ""))
+            let cpu = result.cpuSeconds.map { String(format: "%@ %.2f s", $0.role, $0.seconds) } + [String(format: "load generator %.2f s", result.generatorCPUSeconds)]
+            print("cpu:       \(cpu.joined(separator: ", ")) from the kill until every client was back")
         }
     }
 }
