@@ -106,7 +106,10 @@ public final class GatewayServer: Sendable {
         /// A listener whose connections go through `tls` first, when given.
         func bootstrap(tls: ClientTLS?) -> ServerBootstrap {
             ServerBootstrap(group: group)
-                .serverChannelOption(.backlog, value: 1024)
+                // As deep as the kernel allows (net.core.somaxconn caps it): every client of a
+                // restarted gateway comes back within the same second, and a connection the
+                // full queue dropped waits a whole second for its SYN to be retried.
+                .serverChannelOption(.backlog, value: 65_535)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .serverChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
