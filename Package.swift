@@ -123,7 +123,7 @@ let package = Package(
         // What several test targets share: waiting on a condition with a deadline.
         .target(name: "ChatTestSupport", dependencies: ["ThrowawayPostgres"], path: "Tests/ChatTestSupport"),
         .testTarget(name: "ChatProtocolTests", dependencies: ["ChatProtocol", "ChatCrypto", "ChatTestSupport"]),
-        .testTarget(name: "ChatAuthTests", dependencies: ["ChatAuth", "ChatRuntime", "ChatCrypto", "ChatTestSupport"]),
+        .testTarget(name: "ChatAuthTests", dependencies: ["ChatAuth", "ChatRuntime", "ChatCrypto", "ChatTestSupport", "Postgres", "SQLite"]),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "ChatTestSupport"]),
         .testTarget(name: "ChatBusTests", dependencies: ["ChatBus", "ZeroMQ", "ChatTestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ChatRuntimeTests", dependencies: [

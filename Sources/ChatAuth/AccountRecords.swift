@@ -18,14 +18,25 @@ protocol AccountRecords: AnyObject {
     func releaseStorage(_ bytes: Int64, for uid: String) throws
 
     // Session resumption tickets (docs/protocol.md), kept only as their SHA-256.
-    /// Keeps a ticket of `uid`'s, issued under the account's current `salt` (a new password
-    /// would have another), good until `expires` (Unix seconds); drops `uid`'s expired ones.
-    func storeTicket(_ hash: String, uid: String, salt: [UInt8], expires: Int64, now: Int64) throws
-    /// Takes the ticket away (it is good once) and returns the salt it was issued under, if it
-    /// is `uid`'s and not expired at `now`.
-    func takeTicket(_ hash: String, uid: String, now: Int64) throws -> [UInt8]?
-    /// Every ticket of `uid`'s stops working.
-    func revokeTickets(of uid: String) throws
+    /// Keeps a ticket of `uid`'s in `family`, issued under the account's current `salt`, good
+    /// until `expires` (Unix seconds). Forgets `uid`'s tickets expired at `now`, revokes its
+    /// good ones past the newest `ticketsKeptPerUser`, and keeps the newest
+    /// `tombstonesKeptPerUser` used or revoked ones.
+    func storeTicket(_ hash: String, uid: String, family: String, salt: [UInt8], expires: Int64, now: Int64) throws
+    /// The ticket as it was before this call, if it is `uid`'s and not forgotten; if it was
+    /// good and not expired at `now`, it is used now (good once).
+    func useTicket(_ hash: String, uid: String, now: Int64) throws -> ResumptionTicket?
+    /// The good tickets of `uid`'s `family` are revoked, durably (on the synchronous connection:
+    /// a crash right after cannot bring one back).
+    func revokeTickets(of uid: String, family: String) throws
+}
+
+/// How many tickets of a user's auth keeps (`AccountRecords.storeTicket`).
+enum TicketLimits {
+    /// Good tickets at once (one per device, give or take).
+    static let ticketsKeptPerUser = 8
+    /// Used and revoked ones, to tell them from tickets never issued until they expire.
+    static let tombstonesKeptPerUser = 32
 }
 
 extension AccountRecords {

@@ -7,7 +7,8 @@ final class AccountStore {
     /// A second connection to the same file, for resumption tickets: its commits do not wait
     /// for the disk (`synchronous = NORMAL`), so a storm of resumes is not a storm of fsyncs.
     /// A power cut may forget the last tickets issued (their clients sign in with the password)
-    /// or used (good once more); a crash of the process loses nothing.
+    /// or used (good once more); a crash of the process loses nothing. Revocations go through
+    /// `database`, whose commits wait for the disk, and make the tickets' earlier ones durable too.
     private let tickets: Database
     private let findUser: Statement
     private let insertUser: Statement
@@ -38,14 +39,8 @@ final class AccountStore {
                 uid TEXT PRIMARY KEY,
                 bytes INTEGER NOT NULL
             ) WITHOUT ROWID;
-            CREATE TABLE IF NOT EXISTS tickets (
-                hash TEXT PRIMARY KEY,
-                uid TEXT NOT NULL,
-                salt BLOB NOT NULL,
-                expires INTEGER NOT NULL
-            ) WITHOUT ROWID;
-            CREATE INDEX IF NOT EXISTS tickets_by_uid ON tickets (uid);
             """)
+        try Self.makeTicketsTable(in: database)
         findUser = try database.prepare("SELECT salt, hash, scrypt_n, scrypt_r, scrypt_p FROM users WHERE uid = ?")
         tickets = try Database(path: path)
         try tickets.execute("PRAGMA synchronous = NORMAL")
@@ -123,33 +118,61 @@ final class AccountStore {
 
     // MARK: Resumption tickets
 
-    /// The most tickets one user holds at once (one per device, give or take).
-    static let ticketsKeptPerUser = 8
+    /// Made as it is now; a table of before ticket families (no `family` column) is dropped
+    /// and made again: its tickets are forgotten, and their clients sign in with the password once.
+    private static func makeTicketsTable(in database: Database) throws {
+        let columns = try database.prepare("SELECT name FROM pragma_table_info('tickets')")
+        defer { columns.reset() }
+        var names: [String] = []
+        while try columns.step() { names.append(columns.text(at: 0)) }
+        if !names.isEmpty && !names.contains("family") { try database.execute("DROP TABLE tickets") }
+        try database.execute("""
+            CREATE TABLE IF NOT EXISTS tickets (
+                hash TEXT PRIMARY KEY,
+                uid TEXT NOT NULL,
+                family TEXT NOT NULL,
+                salt BLOB NOT NULL,
+                expires INTEGER NOT NULL,
+                state INTEGER NOT NULL
+            ) WITHOUT ROWID;
+            CREATE INDEX IF NOT EXISTS tickets_by_uid ON tickets (uid);
+            """)
+    }
 
-    func storeTicket(_ hash: String, uid: String, salt: [UInt8], expires: Int64, now: Int64) throws {
+    func storeTicket(_ hash: String, uid: String, family: String, salt: [UInt8], expires: Int64, now: Int64) throws {
         try tickets.transaction {
             try tickets.prepare("DELETE FROM tickets WHERE uid = ? AND expires <= ?").bind(.text(uid), .integer(now)).run()
             // A user asking again and again keeps the newest few, not a table's worth.
             try tickets.prepare("""
-                DELETE FROM tickets WHERE uid = ? AND hash NOT IN (SELECT hash FROM tickets WHERE uid = ? ORDER BY expires DESC LIMIT \(Self.ticketsKeptPerUser - 1))
-                """).bind(.text(uid), .text(uid)).run()
-            try tickets.prepare("INSERT INTO tickets (hash, uid, salt, expires) VALUES (?, ?, ?, ?)")
-                .bind(.text(hash), .text(uid), .blob(salt), .integer(expires)).run()
+                UPDATE tickets SET state = \(ResumptionTicket.State.revoked.rawValue) WHERE uid = ?1 AND state = 0 AND hash NOT IN
+                (SELECT hash FROM tickets WHERE uid = ?1 AND state = 0 ORDER BY expires DESC LIMIT \(TicketLimits.ticketsKeptPerUser - 1))
+                """).bind(.text(uid)).run()
+            try tickets.prepare("""
+                DELETE FROM tickets WHERE uid = ?1 AND state <> 0 AND hash NOT IN
+                (SELECT hash FROM tickets WHERE uid = ?1 AND state <> 0 ORDER BY expires DESC LIMIT \(TicketLimits.tombstonesKeptPerUser))
+                """).bind(.text(uid)).run()
+            try tickets.prepare("INSERT INTO tickets (hash, uid, family, salt, expires, state) VALUES (?, ?, ?, ?, ?, 0)")
+                .bind(.text(hash), .text(uid), .text(family), .blob(salt), .integer(expires)).run()
         }
     }
 
-    func takeTicket(_ hash: String, uid: String, now: Int64) throws -> [UInt8]? {
+    func useTicket(_ hash: String, uid: String, now: Int64) throws -> ResumptionTicket? {
         try tickets.transaction {
-            let found = try tickets.prepare("SELECT salt, expires FROM tickets WHERE hash = ? AND uid = ?").bind(.text(hash), .text(uid))
+            let found = try tickets.prepare("SELECT family, salt, expires, state FROM tickets WHERE hash = ? AND uid = ?")
+                .bind(.text(hash), .text(uid))
             defer { found.reset() }
             guard try found.step() else { return nil }
-            let salt = found.blob(at: 0), expires = found.int(at: 1)
-            try tickets.prepare("DELETE FROM tickets WHERE hash = ?").bind(.text(hash)).run()
-            return expires > now ? salt : nil
+            let ticket = ResumptionTicket(family: found.text(at: 0), salt: found.blob(at: 1), expires: found.int(at: 2),
+                                          state: ResumptionTicket.State(rawValue: found.int(at: 3)) ?? .revoked)
+            if ticket.state == .good && ticket.expires > now {
+                try tickets.prepare("UPDATE tickets SET state = \(ResumptionTicket.State.used.rawValue) WHERE hash = ?").bind(.text(hash)).run()
+            }
+            return ticket
         }
     }
 
-    func revokeTickets(of uid: String) throws {
-        try tickets.prepare("DELETE FROM tickets WHERE uid = ?").bind(.text(uid)).run()
+    func revokeTickets(of uid: String, family: String) throws {
+        try database.prepare("UPDATE tickets SET state = \(ResumptionTicket.State.revoked.rawValue) WHERE uid = ? AND family = ? AND state = 0")
+            .bind(.text(uid), .text(family)).run()
     }
 }

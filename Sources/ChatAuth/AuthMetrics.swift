@@ -13,10 +13,22 @@ struct AuthMetrics {
     /// Refused unchecked while the address has used up its sign-ups.
     let signUpsThrottled = Counter(label: "chat_sign_ups_total", dimensions: [("result", "throttled")])
 
-    /// Session resumption: tickets handed out, and sign-ins made with one (counted among
-    /// the sign-ins too).
+    /// Session resumption: tickets handed out, and resumes by what came of them (`ok` and
+    /// `unknown` are counted among the sign-ins too, as `ok` and `failed`).
     let ticketsIssued = Counter(label: "chat_resume_tickets_issued_total")
-    let resumes = Counter(label: "chat_resumes_total")
+    let resumes = Counter(label: "chat_resumes_total", dimensions: [("result", "ok")])
+    let resumesUnknown = Counter(label: "chat_resumes_total", dimensions: [("result", "unknown")])
+    let resumesStale = Counter(label: "chat_resumes_total", dimensions: [("result", "stale")])
+    let resumesReused = Counter(label: "chat_resumes_total", dimensions: [("result", "reused")])
+
+    func count(_ verdict: ResumptionTicket.Verdict) {
+        switch verdict {
+        case .resumed: resumes.increment()
+        case .unknown: resumesUnknown.increment()
+        case .stale: resumesStale.increment()
+        case .reused: resumesReused.increment()
+        }
+    }
 
     func count(_ outcome: SignInThrottle.Outcome) {
         (outcome == .signedIn ? signInsSucceeded : signInsFailed).increment()

@@ -112,15 +112,13 @@ public final class AuthService: @unchecked Sendable {
                 loop.reply(to: incoming, with: .storageReservation(granted: try reserveStorage(bytes, for: uid)))
             case .releaseStorage(let uid, let bytes):
                 releaseStorage(bytes, for: uid)
-            case .issueTicket(let uid):
-                try issueTicket(incoming, uid: uid)
+            case .issueTicket(let uid, let family):
+                try issueTicket(incoming, uid: uid, family: family)
             case .resumeFrom(let uid, let ticket, let address):
                 try resume(incoming, uid: uid, ticket: ticket, address: address.isEmpty ? nil : address)
-            case .revokeTickets(let uid):
+            case .revokeTickets(let uid, let family):
                 // One-way: a failure is logged, not answered.
-                do { try store.revokeTickets(of: uid) } catch {
-                    logger.error("resumption tickets not revoked", metadata: ["auth.uid": "\(uid)", "auth.error": "\(error)"])
-                }
+                revokeTickets(of: uid, family: family)
             default:
                 loop.reply(to: incoming, with: .failure("auth does not handle \(incoming.message.kind)"))
             }
@@ -184,35 +182,57 @@ public final class AuthService: @unchecked Sendable {
         }
     }
 
-    /// A new resumption ticket for `uid` (signed in at the gateway that asks): 128 random bits,
-    /// kept only as their SHA-256, bound to the account's current salt.
-    private func issueTicket(_ incoming: BusIncoming, uid: String) throws {
+    /// A new resumption ticket for `uid` (signed in at the gateway that asks) in the session's
+    /// `family`: 128 random bits, kept only as their SHA-256, bound to the account's current salt.
+    private func issueTicket(_ incoming: BusIncoming, uid: String, family: String) throws {
         guard let account = try store.storedHash(of: uid) else { return loop.reply(to: incoming, with: .failure("no such account")) }
         let ticket = SecureRandom.bytes(16).hexString
         let now = Int64(Date().timeIntervalSince1970)
-        try store.storeTicket(SHA256Digest.hexHash(ticket), uid: uid, salt: account.salt,
+        try store.storeTicket(SHA256Digest.hexHash(ticket), uid: uid, family: family, salt: account.salt,
                               expires: now + Int64(configuration.resumeTicketSeconds), now: now)
         metrics.ticketsIssued.increment()
         loop.reply(to: incoming, with: .ticket(ticket))
     }
 
     /// A sign-in with a ticket: a lookup, no hash to compute. Throttled as password sign-ins
-    /// are, and a ticket not good (unknown, used, expired, revoked, another account's, or
-    /// issued before a password change) counts as a wrong password does.
+    /// are; a ticket never issued (or another account's) counts as a wrong password does. One
+    /// issued but no longer good is its owner's (expired, revoked, from before a new password,
+    /// or used: a copy, or a resume whose reply was lost), refused without counting; a used one
+    /// also revokes its family, which a thief holding the family's newer ticket would otherwise
+    /// keep renewing.
     private func resume(_ incoming: BusIncoming, uid: String, ticket: String, address: String?) throws {
         if let wait = throttle.wait(account: uid, address: address, now: DispatchTime.now().uptimeNanoseconds) {
             metrics.signInsThrottled.increment()
             return loop.reply(to: incoming, with: .signInThrottled(retryAfterMilliseconds: UInt32(clamping: wait / 1_000_000)))
         }
         let now = Int64(Date().timeIntervalSince1970)
-        let issuedUnder = try store.takeTicket(SHA256Digest.hexHash(ticket), uid: uid, now: now)
+        let found = try store.useTicket(SHA256Digest.hexHash(ticket), uid: uid, now: now)
         let account = try store.storedHash(of: uid)
-        let good = issuedUnder != nil && issuedUnder == account?.salt
-        // An unknown uid is told `Wrong Password` too, but counted as unknown: the throttle
-        // keeps no entry for accounts that do not exist.
-        record(good ? .signedIn : account == nil ? .unknownUid : .wrongPassword, uid: uid, address: address)
-        if good { metrics.resumes.increment() }
-        loop.reply(to: incoming, with: .authOutcome(good ? .signedIn : .wrongPassword))
+        let verdict = ResumptionTicket.verdict(on: found, accountSalt: account?.salt, now: now)
+        metrics.count(verdict)
+        switch verdict {
+        case .resumed(let family):
+            record(.signedIn, uid: uid, address: address)
+            return loop.reply(to: incoming, with: .resumed(family: family))
+        case .unknown:
+            // An unknown uid is told `Wrong Password` too, but counted as unknown: the throttle
+            // keeps no entry for accounts that do not exist.
+            record(account == nil ? .unknownUid : .wrongPassword, uid: uid, address: address)
+        case .stale:
+            break
+        case .reused(let family):
+            logger.warning("auth: a used resumption ticket presented again; revoking its family", metadata: [
+                "auth.uid": "\(uid)", "auth.address": "\(address ?? "-")", "auth.ticket_family": "\(family)",
+            ])
+            revokeTickets(of: uid, family: family)
+        }
+        loop.reply(to: incoming, with: .authOutcome(.wrongPassword))
+    }
+
+    private func revokeTickets(of uid: String, family: String) {
+        do { try store.revokeTickets(of: uid, family: family) } catch {
+            logger.error("resumption tickets not revoked", metadata: ["auth.uid": "\(uid)", "auth.error": "\(error)"])
+        }
     }
 
     private func record(_ outcome: SignInThrottle.Outcome, uid: String, address: String?) {

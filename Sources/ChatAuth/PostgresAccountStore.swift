@@ -13,8 +13,10 @@ final class PostgresAccountStore: AccountRecords {
     private let tickets: PostgresConnection
 
     /// The tables (`PostgresSchema`: created if missing, version checked at each start).
-    /// Version 2 added `chat_tickets` (session resumption).
-    static let schema = PostgresSchema(component: "auth", version: 2, creation: """
+    /// Version 2 added `chat_tickets` (session resumption); version 3 gave tickets a family
+    /// and kept used and revoked ones as tombstones (its upgrade forgets version 2's tickets:
+    /// their clients sign in with the password once).
+    static let schema = PostgresSchema(component: "auth", version: 3, creation: """
         CREATE TABLE IF NOT EXISTS chat_users (
             uid text PRIMARY KEY,
             salt bytea NOT NULL,
@@ -35,11 +37,13 @@ final class PostgresAccountStore: AccountRecords {
         CREATE TABLE IF NOT EXISTS chat_tickets (
             hash text PRIMARY KEY,
             uid text NOT NULL,
+            family text NOT NULL,
             salt bytea NOT NULL,
-            expires bigint NOT NULL
+            expires bigint NOT NULL,
+            state smallint NOT NULL
         );
         CREATE INDEX IF NOT EXISTS chat_tickets_by_uid ON chat_tickets (uid);
-        """)
+        """, upgrades: [2: "DROP TABLE IF EXISTS chat_tickets"])
 
     init(url: String) throws {
         connection = try PostgresConnection(url: url)
@@ -78,25 +82,40 @@ final class PostgresAccountStore: AccountRecords {
         return rows.count > 0 ? rows.integer(0, 0) : 0
     }
 
-    func storeTicket(_ hash: String, uid: String, salt: [UInt8], expires: Int64, now: Int64) throws {
+    func storeTicket(_ hash: String, uid: String, family: String, salt: [UInt8], expires: Int64, now: Int64) throws {
         try tickets.pipelinedTransaction([
             ("DELETE FROM chat_tickets WHERE uid = $1 AND expires <= $2", [.text(uid), .integer(now)]),
             ("""
-             DELETE FROM chat_tickets WHERE uid = $1 AND hash NOT IN
-             (SELECT hash FROM chat_tickets WHERE uid = $1 ORDER BY expires DESC LIMIT \(AccountStore.ticketsKeptPerUser - 1))
+             UPDATE chat_tickets SET state = \(ResumptionTicket.State.revoked.rawValue) WHERE uid = $1 AND state = 0 AND hash NOT IN
+             (SELECT hash FROM chat_tickets WHERE uid = $1 AND state = 0 ORDER BY expires DESC LIMIT \(TicketLimits.ticketsKeptPerUser - 1))
              """, [.text(uid)]),
-            ("INSERT INTO chat_tickets (hash, uid, salt, expires) VALUES ($1, $2, $3, $4)", [.text(hash), .text(uid), .bytes(salt), .integer(expires)]),
+            ("""
+             DELETE FROM chat_tickets WHERE uid = $1 AND state <> 0 AND hash NOT IN
+             (SELECT hash FROM chat_tickets WHERE uid = $1 AND state <> 0 ORDER BY expires DESC LIMIT \(TicketLimits.tombstonesKeptPerUser))
+             """, [.text(uid)]),
+            ("INSERT INTO chat_tickets (hash, uid, family, salt, expires, state) VALUES ($1, $2, $3, $4, $5, 0)",
+             [.text(hash), .text(uid), .text(family), .bytes(salt), .integer(expires)]),
         ])
     }
 
-    func takeTicket(_ hash: String, uid: String, now: Int64) throws -> [UInt8]? {
-        let rows = try tickets.query("DELETE FROM chat_tickets WHERE hash = $1 AND uid = $2 RETURNING salt, expires", [.text(hash), .text(uid)])
-        guard rows.count == 1, rows.integer(0, 1) > now else { return nil }
-        return rows.bytes(0, 0)
+    func useTicket(_ hash: String, uid: String, now: Int64) throws -> ResumptionTicket? {
+        // One statement, one round trip: the row locked, used if good, returned as it was. A
+        // second worker using the same ticket at once waits for the lock and finds it used.
+        let rows = try tickets.query("""
+            UPDATE chat_tickets AS t SET state = CASE WHEN t.state = 0 AND t.expires > $3 THEN \(ResumptionTicket.State.used.rawValue) ELSE t.state END
+            FROM (SELECT hash, state FROM chat_tickets WHERE hash = $1 AND uid = $2 FOR UPDATE) AS before
+            WHERE t.hash = before.hash
+            RETURNING t.family, t.salt, t.expires, before.state
+            """, [.text(hash), .text(uid), .integer(now)])
+        guard rows.count == 1 else { return nil }
+        return ResumptionTicket(family: rows.text(0, 0), salt: rows.bytes(0, 1), expires: rows.integer(0, 2),
+                                state: ResumptionTicket.State(rawValue: rows.integer(0, 3)) ?? .revoked)
     }
 
-    func revokeTickets(of uid: String) throws {
-        try tickets.query("DELETE FROM chat_tickets WHERE uid = $1", [.text(uid)])
+    func revokeTickets(of uid: String, family: String) throws {
+        // On the synchronous session: durable when it returns.
+        try connection.query("UPDATE chat_tickets SET state = \(ResumptionTicket.State.revoked.rawValue) WHERE uid = $1 AND family = $2 AND state = 0",
+                             [.text(uid), .text(family)])
     }
 
     func reserveStorage(_ bytes: Int64, for uid: String, within quota: StorageQuota) throws -> Bool {

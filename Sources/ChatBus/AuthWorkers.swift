@@ -38,8 +38,8 @@ public struct AuthWorkers {
     static func uid(of message: BusMessage) -> String {
         switch message {
         case .signUp(let uid, _), .signIn(let uid, _), .signInFrom(let uid, _, _), .signUpFrom(let uid, _, _),
-             .userExists(let uid), .reserveStorage(let uid, _), .releaseStorage(let uid, _), .issueTicket(let uid),
-             .resumeFrom(let uid, _, _), .revokeTickets(let uid):
+             .userExists(let uid), .reserveStorage(let uid, _), .releaseStorage(let uid, _), .issueTicket(let uid, _),
+             .resumeFrom(let uid, _, _), .revokeTickets(let uid, _):
             return uid
         case .addFriend(let owner, _), .listFriends(let owner):
             return owner

@@ -18,7 +18,7 @@ extension BusMessage {
         case openHistory = 130, readHistory, historySnapshot, historyPage
         case reserveStorage = 140, releaseStorage, storageReservation
         case partitionMoved = 150, resumeUpload, partitionMapWanted
-        case issueTicket = 160, ticket, resumeFrom, revokeTickets
+        case issueTicket = 160, ticket, resumeFrom, revokeTickets, resumed
     }
 
     public var kind: Kind {
@@ -89,6 +89,7 @@ extension BusMessage {
         case .ticket: return .ticket
         case .resumeFrom: return .resumeFrom
         case .revokeTickets: return .revokeTickets
+        case .resumed: return .resumed
         }
     }
 
@@ -136,10 +137,12 @@ extension BusMessage {
             writer.write(download); writer.write(offset); writer.write(length)
         case .chunkStored, .noSuchFile, .partitionMapWanted:
             break
-        case .issueTicket(let uid), .revokeTickets(let uid):
-            writer.write(uid)
+        case .issueTicket(let uid, let family), .revokeTickets(let uid, let family):
+            writer.write(uid); writer.write(family)
         case .ticket(let ticket):
             writer.write(ticket)
+        case .resumed(let family):
+            writer.write(family)
         case .resumeFrom(let uid, let ticket, let address):
             writer.write(uid); writer.write(ticket); writer.write(address)
         case .stored(let record):
@@ -289,10 +292,11 @@ extension BusMessage {
         case .storageReservation: self = .storageReservation(granted: try reader.read())
         case .partitionMoved: self = .partitionMoved(try PartitionMap(decoding: &reader))
         case .partitionMapWanted: self = .partitionMapWanted
-        case .issueTicket: self = .issueTicket(uid: try reader.read())
+        case .issueTicket: self = .issueTicket(uid: try reader.read(), family: try reader.read())
         case .ticket: self = .ticket(try reader.read())
         case .resumeFrom: self = .resumeFrom(uid: try reader.read(), ticket: try reader.read(), address: try reader.read())
-        case .revokeTickets: self = .revokeTickets(uid: try reader.read())
+        case .revokeTickets: self = .revokeTickets(uid: try reader.read(), family: try reader.read())
+        case .resumed: self = .resumed(family: try reader.read())
         }
     }
 

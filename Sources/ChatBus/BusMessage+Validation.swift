@@ -87,8 +87,10 @@ extension BusMessage {
             return Self.uidProblem(by) ?? Self.tokenProblem(token)
         case .p2pRelayCheck(let token, let key):
             return Self.tokenProblem(token) ?? (P2PCommand.isToken(key) ? nil : "relay key out of range")
-        case .issueTicket(let uid), .revokeTickets(let uid):
-            return Self.uidProblem(uid)
+        case .issueTicket(let uid, let family), .revokeTickets(let uid, let family):
+            return Self.uidProblem(uid) ?? (Identifiers.isTicketFamily(family) ? nil : "ticket family out of range")
+        case .resumed(let family):
+            return Identifiers.isTicketFamily(family) ? nil : "ticket family out of range"
         case .resumeFrom(let uid, let ticket, let address):
             // A malformed ticket is checked at the gateway; here it is only bounded.
             return Self.uidProblem(uid) ?? Self.shortStringProblem(ticket, "ticket") ?? Self.shortStringProblem(address, "address")

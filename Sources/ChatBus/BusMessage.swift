@@ -129,15 +129,19 @@ public enum BusMessage: Equatable, Sendable {
     case partitionMapWanted
 
     // MARK: gateway -> auth, session resumption (docs/protocol.md)
-    /// A new resumption ticket for `uid`, signed in. Answered `ticket`.
-    case issueTicket(uid: String)
+    /// A new resumption ticket for `uid`, signed in, in the session's ticket `family`: one
+    /// device's chain of tickets, begun at its password sign-in and carried through each
+    /// resume. Answered `ticket`.
+    case issueTicket(uid: String, family: String)
     case ticket(String)
     /// A sign-in with a ticket instead of the password, from `address` (empty if unknown).
-    /// Answered `authOutcome` (`signedIn`, or `wrongPassword` for any ticket not good) or
-    /// `signInThrottled`.
+    /// Answered `resumed` with the ticket's family, `authOutcome` (`wrongPassword` for any
+    /// ticket not good) or `signInThrottled`.
     case resumeFrom(uid: String, ticket: String, address: String)
-    /// `uid` signed out (`offline`): its tickets stop working. One-way.
-    case revokeTickets(uid: String)
+    case resumed(family: String)
+    /// `uid` signed out (`offline`): the tickets of the session's `family` stop working.
+    /// One-way.
+    case revokeTickets(uid: String, family: String)
 
     // MARK: gateway -> auth, stored bytes per user (the quota)
     /// Counts `bytes` more as stored by `uid` if that stays within the quota, before the upload

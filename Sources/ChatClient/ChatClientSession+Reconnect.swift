@@ -79,17 +79,19 @@ extension ChatClientSession {
             return "reconnected"
         }
         if let ticket = withState({ resumeTicket }) {
+            // Spent once sent: the server may have used it though its answer never comes, and a
+            // used ticket presented again revokes its whole family (docs/protocol.md). The next
+            // one is asked for once the connection is in place.
+            withState { resumeTicket = nil }
             guard (try? fresh.send(.resume(uid: uid, ticket: ticket))) != nil,
                   let line = fresh.readLine(until: Date().addingTimeInterval(30)) else { return nil }
             switch ServerReply(text: line) {
             case .signInSucceeded?:
-                // Good once: the next one is asked for once the connection is in place.
-                withState { resumeTicket = nil }
                 return "reconnected; signed in again as \(uid)"
             case .wrongPassword?, .wrongSignCommand?:
                 // Used, expired or revoked (or a server without tickets): the password hash,
                 // on this same connection.
-                withState { resumeTicket = nil }
+                break
             default:
                 return nil
             }

@@ -15,8 +15,18 @@ public enum Identifiers {
 
     /// A session resumption ticket: 128 random bits as 32 lowercase hex digits (docs/protocol.md).
     public static func isResumeTicket<S: StringProtocol>(_ text: S) -> Bool {
+        isLowercaseHex(text, digits: 32)
+    }
+
+    /// A family of resumption tickets (one device's chain of them): 64 random bits as 16
+    /// lowercase hex digits, named by the gateway, never seen by clients.
+    public static func isTicketFamily<S: StringProtocol>(_ text: S) -> Bool {
+        isLowercaseHex(text, digits: 16)
+    }
+
+    private static func isLowercaseHex<S: StringProtocol>(_ text: S, digits: Int) -> Bool {
         let utf8 = text.utf8
-        return utf8.count == 32 && utf8.allSatisfy { isDigit($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) }
+        return utf8.count == digits && utf8.allSatisfy { isDigit($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) }
     }
 
     /// `YYYYMMDDhhmm`, 12 digits naming a real minute of the Gregorian calendar.

@@ -14,13 +14,17 @@ public struct PostgresSchema: Sendable {
     public let version: Int
     /// Statements that make every table, index and function of `version` if missing.
     public let creation: String
+    /// Statements that take the tables of version k (the key) to k + 1 where making what is
+    /// missing is not enough (a table whose columns changed), run in turn before `creation`.
+    public let upgrades: [Int: String]
     /// The advisory lock every component's processes take while checking or creating.
     static let lockKey: Int64 = 7_302_000
 
-    public init(component: String, version: Int, creation: String) {
+    public init(component: String, version: Int, creation: String, upgrades: [Int: String] = [:]) {
         self.component = component
         self.version = version
         self.creation = creation
+        self.upgrades = upgrades
     }
 
     public struct TooNew: Error, CustomStringConvertible {
@@ -44,7 +48,9 @@ public struct PostgresSchema: Sendable {
             let found = rows.count > 0 ? Int(rows.integer(0, 0)) : nil
             if let found, found > version { throw TooNew(component: component, found: found, known: version) }
             if found != version {
-                // Upgrades from older versions would go here, one step at a time; version 1 is the first.
+                for step in (found ?? version)..<version {
+                    if let upgrade = upgrades[step] { try connection.execute(upgrade) }
+                }
                 try connection.execute(creation)
                 try connection.query("""
                     INSERT INTO chat_schema (component, version) VALUES ($1, $2)

@@ -2,6 +2,8 @@
 import ChatCrypto
 import ChatTestSupport
 import Foundation
+import Postgres
+import SQLite
 import Synchronization
 import Testing
 
@@ -40,26 +42,78 @@ import Testing
         }
     }
 
-    /// Resumption tickets: taken once, not by another uid, not once expired, gone when revoked,
-    /// and no more than a few per user however often they are asked for.
-    @Test(arguments: Backend.allCases) func ticketsAreGoodOnceAndFewPerUser(_ backend: Backend) throws {
+    /// Resumption tickets: used once (then kept as used), not by another uid, left good but
+    /// not used once expired, revoked by family (and seen so by another connection at once),
+    /// no more than a few good ones per user, and a bounded number of tombstones.
+    @Test(arguments: Backend.allCases) func ticketsAreGoodOnceRevokedByFamilyAndFewPerUser(_ backend: Backend) throws {
         try withAccounts(backend) { open in
             let accounts = try open()
             let now: Int64 = 1_000_000
-            try accounts.storeTicket("h1", uid: "111111", salt: [1], expires: now + 60, now: now)
-            #expect(try accounts.takeTicket("h1", uid: "222222", now: now) == nil, "another uid's")
-            #expect(try accounts.takeTicket("h1", uid: "111111", now: now) == [1])
-            #expect(try accounts.takeTicket("h1", uid: "111111", now: now) == nil, "good once")
-            try accounts.storeTicket("h2", uid: "111111", salt: [1], expires: now + 60, now: now)
-            #expect(try accounts.takeTicket("h2", uid: "111111", now: now + 61) == nil, "expired")
-            try accounts.storeTicket("h3", uid: "111111", salt: [1], expires: now + 60, now: now)
-            try accounts.revokeTickets(of: "111111")
-            #expect(try accounts.takeTicket("h3", uid: "111111", now: now) == nil, "revoked")
+            let phone = "00000000000000f1", laptop = "00000000000000f2"
+            try accounts.storeTicket("h1", uid: "111111", family: phone, salt: [1], expires: now + 60, now: now)
+            #expect(try accounts.useTicket("h1", uid: "222222", now: now) == nil, "another uid's")
+            #expect(try accounts.useTicket("h1", uid: "111111", now: now) == ResumptionTicket(family: phone, salt: [1], expires: now + 60, state: .good))
+            #expect(try accounts.useTicket("h1", uid: "111111", now: now)?.state == .used, "good once, then a tombstone")
+            try accounts.storeTicket("h2", uid: "111111", family: phone, salt: [1], expires: now + 60, now: now)
+            #expect(try accounts.useTicket("h2", uid: "111111", now: now + 61)?.state == .good, "expired: not used")
+            #expect(try accounts.useTicket("h2", uid: "111111", now: now + 61)?.state == .good)
+
+            try accounts.storeTicket("h3", uid: "111111", family: phone, salt: [1], expires: now + 60, now: now)
+            try accounts.storeTicket("h4", uid: "111111", family: laptop, salt: [1], expires: now + 60, now: now)
+            try accounts.revokeTickets(of: "111111", family: phone)
+            let other = try open()
+            #expect(try other.useTicket("h3", uid: "111111", now: now)?.state == .revoked, "the phone's revoked")
+            #expect(try other.useTicket("h4", uid: "111111", now: now)?.state == .good, "the laptop's still good")
+
             for index in 0..<12 {
-                try accounts.storeTicket("many\(index)", uid: "111111", salt: [1], expires: now + 100 + Int64(index), now: now)
+                try accounts.storeTicket("many\(index)", uid: "222222", family: laptop, salt: [1], expires: now + 100 + Int64(index), now: now)
             }
-            let kept = try (0..<12).filter { try accounts.takeTicket("many\($0)", uid: "111111", now: now) != nil }
-            #expect(kept == Array(4..<12), "the newest \(AccountStore.ticketsKeptPerUser)")
+            let good = try (0..<12).filter { try accounts.useTicket("many\($0)", uid: "222222", now: now)?.state == .good }
+            #expect(good == Array(4..<12), "the newest \(TicketLimits.ticketsKeptPerUser)")
+            #expect(try accounts.useTicket("many0", uid: "222222", now: now)?.state == .revoked, "the older ones revoked, not forgotten")
+
+            // Tombstones: the newest few kept, the oldest forgotten.
+            for index in 0..<(TicketLimits.tombstonesKeptPerUser + 8) {
+                try accounts.storeTicket("used\(index)", uid: "333333", family: laptop, salt: [1], expires: now + 100 + Int64(index), now: now)
+                _ = try accounts.useTicket("used\(index)", uid: "333333", now: now)
+            }
+            try accounts.storeTicket("last", uid: "333333", family: laptop, salt: [1], expires: now + 1_000, now: now)
+            #expect(try accounts.useTicket("used0", uid: "333333", now: now) == nil, "the oldest tombstone forgotten")
+            #expect(try accounts.useTicket("used\(TicketLimits.tombstonesKeptPerUser + 7)", uid: "333333", now: now)?.state == .used)
+        }
+    }
+
+    /// Tickets from before families (SQLite's old `tickets` table, PostgreSQL's auth schema
+    /// version 2) are forgotten at the upgrade; the accounts are kept, and tickets work after.
+    @Test(arguments: Backend.allCases) func ticketsOfBeforeFamiliesAreForgottenAndAccountsKept(_ backend: Backend) throws {
+        let now: Int64 = 1_000_000
+        func expectUpgraded(_ accounts: any AccountRecords) throws {
+            #expect(try accounts.storedHash(of: "111111") == stored, "the account kept")
+            #expect(try accounts.useTicket("old", uid: "111111", now: now) == nil, "the old ticket forgotten")
+            try accounts.storeTicket("new", uid: "111111", family: "0123456789abcdef", salt: [1], expires: now + 60, now: now)
+            #expect(try accounts.useTicket("new", uid: "111111", now: now)?.state == .good)
+        }
+        switch backend {
+        case .sqlite:
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("accounts-\(UUID().uuidString).sqlite").path
+            defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+            #expect(try AccountStore(path: path).create("111111", stored))
+            let database = try Database(path: path, create: false)
+            try database.execute("DROP TABLE tickets; CREATE TABLE tickets (hash TEXT PRIMARY KEY, uid TEXT NOT NULL, salt BLOB NOT NULL, expires INTEGER NOT NULL)")
+            try database.prepare("INSERT INTO tickets VALUES ('old', '111111', x'01', ?)").bind(.integer(now + 60)).run()
+            try expectUpgraded(try AccountStore(path: path))
+        case .postgres:
+            let url = try Self.postgres.get().newDatabase()
+            #expect(try PostgresAccountStore(url: url).create("111111", stored))
+            let connection = try PostgresConnection(url: url)
+            try connection.execute("""
+                DROP TABLE chat_tickets;
+                CREATE TABLE chat_tickets (hash text PRIMARY KEY, uid text NOT NULL, salt bytea NOT NULL, expires bigint NOT NULL);
+                UPDATE chat_schema SET version = 2 WHERE component = 'auth';
+                """)
+            try connection.query("INSERT INTO chat_tickets VALUES ('old', '111111', '\\x01', $1)", [.integer(now + 60)])
+            try expectUpgraded(try PostgresAccountStore(url: url))
+            #expect(try connection.query("SELECT version FROM chat_schema WHERE component = 'auth'").integer(0, 0) == 3)
         }
     }
 

@@ -28,6 +28,8 @@ import Testing
         .p2pAccept(by: "222222", token: token, privateEndpoint: ""), .p2pDecline(by: "222222", token: token),
         .p2pRelayCheck(token: token, key: token),
         .reserveStorage(uid: "111111", bytes: 1 << 40), .releaseStorage(uid: "111111", bytes: 0),
+        .issueTicket(uid: "111111", family: "0123456789abcdef"), .revokeTickets(uid: "111111", family: "0123456789abcdef"),
+        .resumeFrom(uid: "111111", ticket: token, address: "203.0.113.9"), .resumed(family: "0123456789abcdef"),
     ]
 
     @Test(arguments: wellFormed)
@@ -65,6 +67,9 @@ import Testing
         .p2pAccept(by: "222222", token: "../", privateEndpoint: ""), .p2pRelayCheck(token: String(repeating: "0", count: 33), key: token),
         .p2pRelayCheck(token: token, key: ""), .p2pRelayCheck(token: token, key: token.uppercased()),
         .reserveStorage(uid: "111111", bytes: -1), .reserveStorage(uid: "1", bytes: 1), .releaseStorage(uid: "111111", bytes: .min),
+        .issueTicket(uid: "111111", family: ""), .issueTicket(uid: "111111", family: "0123456789ABCDEF"),
+        .revokeTickets(uid: "111111", family: "0123456789abcdef0"), .revokeTickets(uid: "1", family: "0123456789abcdef"),
+        .resumed(family: "../etc/passwd.."),
     ]
 
     @Test(arguments: hostile)

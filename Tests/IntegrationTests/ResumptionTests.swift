@@ -5,8 +5,8 @@ import Testing
 
 /// Session resumption (issue 20, docs/protocol.md): a signed-in user asks for a ticket, and a
 /// later connection signs in with it instead of the password, once; a ticket used, forged,
-/// expired or revoked by `offline` gets `Wrong Password`, and failures count as failed
-/// sign-ins. On both backends.
+/// expired or revoked by `offline` gets `Wrong Password`; a used one presented again revokes
+/// its family; forged ones count as failed sign-ins. On both backends.
 @Suite(.serialized) struct ResumptionTests {
     /// Signs `uid` in with its password and asks for a ticket.
     private func ticket(for uid: String, on system: ChatSystem) throws -> (TestClient, String) {
@@ -29,32 +29,62 @@ import Testing
         #expect(try again.ask("\(uid) friends").hasPrefix("friends"))
         let next = try again.ask("\(uid) ticket")
         #expect(next.hasPrefix("ticket ") && next != "ticket \(ticket)")
-        // The ticket used is good no more (stolen, it shows as a failure to its owner).
-        let thief = try TestClient(port: system.port)
-        #expect(try thief.ask("resume \(uid) \(ticket)") == "Wrong Password")
-        // Another account's ticket, and a forged one, are no better.
+        // Another account's ticket, and forged ones, are no good.
+        let stranger = try TestClient(port: system.port)
         let other = try system.registeredUser()
-        #expect(try thief.ask("resume \(other) \(next.dropFirst("ticket ".count))") == "Wrong Password")
-        #expect(try thief.ask("resume \(uid) 00000000000000000000000000000000") == "Wrong Password")
-        #expect(try thief.ask("resume \(TestUIDs.make()) 00000000000000000000000000000000") == "Wrong Password")
-        #expect(try thief.ask("resume \(uid) not-a-ticket") == "Wrong sign command")
+        #expect(try stranger.ask("resume \(other) \(next.dropFirst("ticket ".count))") == "Wrong Password")
+        #expect(try stranger.ask("resume \(uid) 00000000000000000000000000000000") == "Wrong Password")
+        #expect(try stranger.ask("resume \(TestUIDs.make()) 00000000000000000000000000000000") == "Wrong Password")
+        #expect(try stranger.ask("resume \(uid) not-a-ticket") == "Wrong sign command")
         // The ticket handed out last is still good: the failures did not touch it.
         again.abort()
-        #expect(try thief.ask("resume \(uid) \(next.dropFirst("ticket ".count))") == "signin successfully")
+        #expect(try stranger.ask("resume \(uid) \(next.dropFirst("ticket ".count))") == "signin successfully")
     }
 
-    @Test(arguments: ChatSystem.Backend.allCases) func signingOutRevokesTheTickets(_ backend: ChatSystem.Backend) throws {
+    /// A used ticket presented again (a copy, stolen) is refused, and so is every ticket of its
+    /// family: the thief who resumed first cannot carry on with the newer one. Another device's
+    /// tickets, and the password, still work.
+    @Test(arguments: ChatSystem.Backend.allCases) func aUsedTicketAgainRevokesItsFamily(_ backend: ChatSystem.Backend) throws {
         let system = ChatSystem.shared(backend)
         let uid = try system.registeredUser()
-        let (client, ticket) = try ticket(for: uid, on: system)
-        try client.sendLine("offline")
-        #expect(client.isClosedByServer(within: 5))
-        // The revocation went to auth before the connection closed, on the same socket.
-        let later = try TestClient(port: system.port)
-        #expect(try later.ask("resume \(uid) \(ticket)") == "Wrong Password")
+        let (laptop, laptopTicket) = try ticket(for: uid, on: system)
+        laptop.abort()
+        let (phone, stolen) = try ticket(for: uid, on: system)
+        phone.abort()
+        let thief = try TestClient(port: system.port)
+        #expect(try thief.ask("resume \(uid) \(stolen)") == "signin successfully")
+        let thiefsNext = try thief.ask("\(uid) ticket")
+        #expect(thiefsNext.hasPrefix("ticket "))
+        thief.abort()
+        // The phone comes back with the ticket the thief used: refused, and the family revoked.
+        let owner = try TestClient(port: system.port)
+        #expect(try owner.ask("resume \(uid) \(stolen)") == "Wrong Password")
+        let thiefAgain = try TestClient(port: system.port)
+        #expect(try thiefAgain.ask("resume \(uid) \(thiefsNext.dropFirst("ticket ".count))") == "Wrong Password")
+        #expect(system.log.contains("a used resumption ticket presented again"))
+        // The laptop's family was not touched; the phone signs in with its password.
+        #expect(try thiefAgain.ask("resume \(uid) \(laptopTicket)") == "signin successfully")
+        #expect(try owner.ask("signin \(uid) pw") == "signin successfully")
     }
 
-    @Test func anExpiredTicketIsRefusedAndFailuresAreThrottled() throws {
+    /// `offline` ends this device's tickets, not the other devices'.
+    @Test(arguments: ChatSystem.Backend.allCases) func signingOutRevokesThatDevicesTickets(_ backend: ChatSystem.Backend) throws {
+        let system = ChatSystem.shared(backend)
+        let uid = try system.registeredUser()
+        let (laptop, laptopTicket) = try ticket(for: uid, on: system)
+        laptop.abort()
+        let (phone, phoneTicket) = try ticket(for: uid, on: system)
+        try phone.sendLine("offline")
+        #expect(phone.isClosedByServer(within: 5))
+        // The revocation went to auth before the connection closed, on the same socket.
+        let later = try TestClient(port: system.port)
+        #expect(try later.ask("resume \(uid) \(phoneTicket)") == "Wrong Password")
+        #expect(try later.ask("resume \(uid) \(laptopTicket)") == "signin successfully")
+    }
+
+    /// An expired ticket is refused without counting against anyone (it was its owner's);
+    /// forged ones count as wrong passwords, and past the free ones the account must wait.
+    @Test func anExpiredTicketIsRefusedAndForgedOnesAreThrottled() throws {
         let system = try ChatSystem(settings: ["auth.resume_ticket_seconds=1", "auth.free_failed_sign_ins_per_account=2"])
         defer { system.stop(); system.removeData() }
         let uid = try system.registeredUser()
@@ -62,9 +92,12 @@ import Testing
         Thread.sleep(forTimeInterval: 2.1)
         let late = try TestClient(port: system.port)
         #expect(try late.ask("resume \(uid) \(ticket)") == "Wrong Password")
-        #expect(system.log.contains("auth: sign-in failed"), "a refused ticket is a failed sign-in")
-        // Past the account's two free failures, it must wait, as after wrong passwords.
+        func failuresLogged() -> Int {
+            system.log.split(separator: "\n").filter { $0.contains("auth: sign-in failed") && $0.contains("auth.uid=\(uid)") }.count
+        }
+        #expect(failuresLogged() == 0, "an expired ticket is no failed sign-in")
         for _ in 0..<3 { _ = try late.ask("resume \(uid) 00000000000000000000000000000000", timeout: 30) }
+        #expect(failuresLogged() >= 2, "forged tickets are")
         let throttled = system.log.split(separator: "\n").contains { $0.contains("auth.uid=\(uid) auth.wait_ms") && $0.hasSuffix("throttling") }
         #expect(throttled, "the account's failed resumes started a wait")
     }

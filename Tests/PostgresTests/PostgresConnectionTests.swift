@@ -81,6 +81,31 @@ import Dispatch
         #expect(refused.description.contains("schema version 2, newer than this chatd knows (1)"))
     }
 
+    /// An older version is brought up step by step: each step's upgrade once, in order, then
+    /// what is missing made; the rows the upgrades leave alone are kept.
+    @Test func anOlderSchemaIsUpgradedStepByStep() throws {
+        let connection = try PostgresConnection(url: try Self.server.get().newDatabase())
+        let first = PostgresSchema(component: "test", version: 1, creation: "CREATE TABLE IF NOT EXISTS kept (n integer); CREATE TABLE IF NOT EXISTS reshaped (n integer)")
+        try first.prepare(on: connection)
+        try connection.query("INSERT INTO kept VALUES (1)")
+        try connection.query("INSERT INTO reshaped VALUES (1)")
+        let third = PostgresSchema(component: "test", version: 3, creation: """
+            CREATE TABLE IF NOT EXISTS kept (n integer);
+            CREATE TABLE IF NOT EXISTS reshaped (n integer, m integer NOT NULL);
+            CREATE TABLE IF NOT EXISTS steps (step text);
+            """, upgrades: [
+                1: "CREATE TABLE steps (step text); INSERT INTO steps VALUES ('1 to 2')",
+                2: "INSERT INTO steps VALUES ('2 to 3'); DROP TABLE reshaped",
+            ])
+        #expect(try third.prepare(on: connection) == 1, "found at version 1")
+        let steps = try connection.query("SELECT step FROM steps ORDER BY step")
+        #expect((0..<steps.count).map { steps.text($0, 0) } == ["1 to 2", "2 to 3"])
+        #expect(try connection.query("SELECT count(*) FROM kept").integer(0, 0) == 1)
+        try connection.query("INSERT INTO reshaped VALUES (1, 2)")
+        #expect(try third.prepare(on: connection) == 3, "at version 3 now: no upgrade runs again")
+        #expect(try connection.query("SELECT count(*) FROM steps").integer(0, 0) == 2)
+    }
+
     /// Two components' processes starting together on one empty database (auth and storage do):
     /// all of them find or make their tables, none trips over another's `chat_schema`.
     @Test func componentsPreparingAtOnceDoNotCollide() throws {

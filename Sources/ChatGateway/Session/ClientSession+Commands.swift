@@ -60,12 +60,14 @@ extension ClientSession {
         case .refusedTwoLine(let refusal):
             expectation = .droppedContent(reply: refusal)
         case .command(.offline):
-            // Signed out: the user's resumption tickets stop working.
-            actions.append(.send(.revokeTickets(uid: uid), to: .auth))
+            // Signed out: this device's resumption tickets stop working (other devices keep theirs).
+            if let ticketFamily { actions.append(.send(.revokeTickets(uid: uid, family: ticketFamily), to: .auth)) }
             closeAfterReplies()
         case .command(.resumeTicket):
             let slot = reserve()
-            actions.append(.request(.issueTicket(uid: uid), to: .auth, then: .resumeTicket(slot)))
+            let family = ticketFamily ?? Self.newTicketFamily()
+            ticketFamily = family
+            actions.append(.request(.issueTicket(uid: uid, family: family), to: .auth, then: .resumeTicket(slot)))
         case .command(.message(let header)):
             // The message rate's one check per message; past it the message waits, and so do
             // the lines behind it.
@@ -84,6 +86,12 @@ extension ClientSession {
         case .command(.historyFile(let peer, let name)):
             askWhetherUserExists(peer, slot: reserveGated(), then: .openDownload(PairKey(uid, peer), name: name))
         }
+    }
+
+    /// 64 random bits, as `Identifiers.isTicketFamily` has them: a name, not a secret.
+    static func newTicketFamily() -> String {
+        let digits = String(UInt64.random(in: .min ... .max), radix: 16)
+        return String(repeating: "0", count: 16 - digits.count) + digits
     }
 
     /// A message's first line was read (and counted): its second line comes next.

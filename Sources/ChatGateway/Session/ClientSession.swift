@@ -91,6 +91,9 @@ struct ClientSession {
     private var remoteAddress = "unknown"
     /// What auth counts this client's sign-ins and sign-ups by (`ClientAddress.key`); nil if unknown.
     private(set) var addressKey: String?
+    /// The family of this device's resumption tickets: the resumed ticket's, or named at the
+    /// first ticket asked for after a password sign-in. `offline` revokes this family only.
+    var ticketFamily: String?
     var partialLineTimer = PartialLineTimer()
     /// The upload or download under way, if any.
     var upload: Upload?
@@ -229,7 +232,11 @@ struct ClientSession {
         case .signUp(let slot):
             finishGated(slot, ReplyMapping.signUp(answer))
         case .signIn(let slot, let uid):
-            guard case .success(.authOutcome(.signedIn)) = answer else { return finishGated(slot, ReplyMapping.signIn(answer)) }
+            switch answer {
+            case .success(.authOutcome(.signedIn)): ticketFamily = nil
+            case .success(.resumed(let family)): ticketFamily = family
+            default: return finishGated(slot, ReplyMapping.signIn(answer))
+            }
             // Gone while the password was checked: do not displace a live session.
             guard !isClosed else { return }
             let entry = PresenceEntry(uid: uid, connection: connectionId, publicAddress: remoteAddress)

@@ -17,7 +17,7 @@ enum ReplyMapping {
 
     static func signIn(_ answer: Answer) -> ServerReply {
         switch answer {
-        case .success(.authOutcome(.signedIn)): return .signInSucceeded
+        case .success(.authOutcome(.signedIn)), .success(.resumed): return .signInSucceeded
         case .success(.authOutcome(.unknownUid)): return .uidNotExits
         case .success(.authOutcome(.wrongPassword)): return .wrongPassword
         case .success(.signInThrottled): return .tooManyFailedSignIns
