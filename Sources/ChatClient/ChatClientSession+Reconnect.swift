@@ -75,14 +75,14 @@ extension ChatClientSession {
     /// show once it is in place, or nil to try again later (no answer, or the service is not
     /// back yet). A refused sign-in (the password changed) leaves the user signed out.
     private func signInAgain(on fresh: LineConnection) -> String? {
-        guard let (uid, wire) = withState({ signedInUID.flatMap { uid in signedInWire.map { (uid, $0) } } }) else {
+        guard let (uid, wire) = withState({ signedInUID.map { ($0, signedInWire) } }) else {
             return "reconnected"
         }
         if let ticket = withState({ resumeTicket }) {
             // Spent once sent: the server may have used it though its answer never comes, and a
             // used ticket presented again revokes its whole family (docs/protocol.md). The next
             // one is asked for once the connection is in place.
-            withState { resumeTicket = nil }
+            keepTicket(nil)
             guard (try? fresh.send(.resume(uid: uid, ticket: ticket))) != nil,
                   let line = fresh.readLine(until: Date().addingTimeInterval(30)) else { return nil }
             switch ServerReply(text: line) {
@@ -95,6 +95,11 @@ extension ChatClientSession {
             default:
                 return nil
             }
+        }
+        guard let wire else {
+            // Signed in with the saved ticket: no password hash to fall back on.
+            withState { signedInUID = nil }
+            return "reconnected, but the ticket to sign in again as \(uid) with was refused or is spent; sign in again"
         }
         guard (try? fresh.send(.signIn(uid: uid, password: wire))) != nil,
               let line = fresh.readLine(until: Date().addingTimeInterval(30)) else { return nil }

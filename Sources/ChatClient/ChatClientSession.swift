@@ -11,8 +11,9 @@ public final class ChatClientSession: @unchecked Sendable {
     enum Awaited {
         case signUp
         /// `wire`: the hash sent for the password, kept once it signs in, to sign in again
-        /// after a lost connection (the typed password is never kept).
-        case signIn(uid: String, wire: String)
+        /// after a lost connection (the typed password is never kept); nil for a resume with
+        /// the ticket saved in the ticket file.
+        case signIn(uid: String, wire: String?)
         /// A text to `peer`.
         case send(peer: String)
         case history(peer: String)
@@ -53,8 +54,12 @@ public final class ChatClientSession: @unchecked Sendable {
     /// The wire hash `signedInUID` signed in with, to sign in again after a reconnect.
     var signedInWire: String?
     /// The ticket to resume with after a lost connection (docs/protocol.md, "Session
-    /// resumption"): good once, replaced after each sign-in; in memory only.
+    /// resumption"): good once, replaced after each sign-in; in memory, and in `ticketFile`
+    /// when the user keeps one (`keepTicket`).
     var resumeTicket: String?
+    /// `chat --ticket-file`: the ticket kept across runs too, and leaving (`/quit`, the end of
+    /// the input) does not sign out; `/signout` does.
+    let ticketFile: TicketFile?
     private var currentPeer: String?
     /// Connected (and signed in again, if the user was) on `link`; false while reconnecting.
     var online = true
@@ -103,8 +108,10 @@ public final class ChatClientSession: @unchecked Sendable {
 
     public init(server: ServerAddress, downloads: DownloadsFolder = DownloadsFolder(path: "downloads"),
                 peerOptions: PeerOptions = PeerOptions(), reconnectSeconds: Double = 600, replyLimit: Double = 60,
-                progressAsEvents: Bool = false, report: @escaping @Sendable (ClientEvent) -> Void) throws {
+                progressAsEvents: Bool = false, ticketFile: TicketFile? = nil,
+                report: @escaping @Sendable (ClientEvent) -> Void) throws {
         link = try LineConnection(to: server)
+        self.ticketFile = ticketFile
         self.downloads = downloads
         self.peerOptions = peerOptions
         self.server = server
@@ -130,11 +137,15 @@ public final class ChatClientSession: @unchecked Sendable {
     public func run(interactive: Bool = false, nextLine: () -> String?) -> Outcome {
         let reader = Thread { [self] in readServer() }
         reader.start()
+        resumeWithSavedTicket()
         var quitAsked = false
+        var signingOut = false
         while !isClosed, let line = nextLine() {
             // The connection may have been given up while the user typed.
             if isClosed { break }
-            if case .quit = (try? UserCommand.parse(line).get()) {
+            let parsed = try? UserCommand.parse(line).get()
+            if parsed == .quit || parsed == .signOut {
+                signingOut = parsed == .signOut
                 let transfers = withState { activeTransfers }
                 guard interactive, transfers > 0 else { break }
                 if quitAsked {
@@ -159,11 +170,17 @@ public final class ChatClientSession: @unchecked Sendable {
         while activeTransfers > 0 && state.wait(until: deadline) {}
         // From here the connection's end is the user's doing: nothing to say or reconnect.
         quitting = true
-        let sayGoodbye = online && !closed
+        // With a ticket file, leaving is not signing out: the saved ticket stays good for the
+        // next run (closing the connection takes the user offline all the same).
+        let signOut = ticketFile == nil || signingOut
+        let sayGoodbye = online && !closed && signOut
         state.broadcast()
         state.unlock()
-        if sayGoodbye { try? connection.send(.offline) }
-        waitForClose(timeout: 5)
+        if signOut { keepTicket(nil) }
+        if sayGoodbye {
+            try? connection.send(.offline)
+            waitForClose(timeout: 5)
+        }
         connection.shutdown()
         return withState { Outcome(failedCommands: failedCommands, connectionLost: lostForGood || signedInElsewhere) }
     }
@@ -210,7 +227,7 @@ public final class ChatClientSession: @unchecked Sendable {
             report(ClientEvent(.notice, UserCommand.helpText.split(separator: "\n").map(String.init)))
         case .wait(let seconds):
             Thread.sleep(forTimeInterval: seconds)
-        case .quit:
+        case .quit, .signOut:
             break
         case .signUp(let uid, let password):
             send(.signUp(uid: uid, password: WirePassword.derive(uid: uid, password: password)), awaiting: .signUp)
@@ -481,9 +498,12 @@ public final class ChatClientSession: @unchecked Sendable {
             showReply(line)
             // A reconnect then costs the server a lookup, not a password hash.
             enqueueFromReader(.resumeTicket(uid: uid), awaiting: .resumeTicket)
+        case (.signIn(let uid, .none), _):
+            showReply(line)
+            output("the ticket saved in \(ticketFile?.path ?? "the ticket file") was refused; sign in as \(uid) with /signin")
         case (.resumeTicket, _):
             // Kept if one came; a server without tickets says otherwise, and the password does.
-            withState { resumeTicket = ServerReply.ticket(in: reply) }
+            keepTicket(ServerReply.ticket(in: reply))
         case (.p2pOffer(let transfer), .p2pOffered(let token)?):
             withState { outgoingTransfers[token] = transfer }
             report(ClientEvent(.p2p, "p2p: offered \(transfer.name) to \(transfer.peer); waiting for them to accept",
@@ -604,7 +624,7 @@ public final class ChatClientSession: @unchecked Sendable {
 
     /// Until every reply awaited has come, or the connection is gone: not for ever, since the
     /// reader drops a connection whose server stays silent (`replyLimit`).
-    private func waitForReplies() {
+    func waitForReplies() {
         state.lock()
         while !awaited.isEmpty && online && !closed { state.wait() }
         state.unlock()

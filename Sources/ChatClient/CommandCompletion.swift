@@ -3,7 +3,7 @@
 public enum CommandCompletion {
     /// Every command, as typed.
     static let commands = ["/signup", "/signin", "/to", "/history", "/p2p", "/accept", "/decline", "/file", "/voice", "/get",
-                           "/friend", "/friends", "/wait", "/wait-p2p", "/help", "/quit"]
+                           "/friend", "/friends", "/wait", "/wait-p2p", "/help", "/quit", "/signout"]
     /// The commands whose first argument is a uid.
     static let takingAUID: Set<String> = ["/to", "/history", "/p2p", "/file", "/voice", "/get", "/friend"]
 

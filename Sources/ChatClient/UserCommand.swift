@@ -22,7 +22,10 @@ public enum UserCommand: Equatable, Sendable {
     case friends
     case wait(seconds: Double)
     case help
+    /// Leave: signing out (`offline`) unless a ticket file keeps the session for the next run.
     case quit
+    /// Sign out (this device's resumption tickets stop working) and leave.
+    case signOut
 
     /// Parses one input line; the error says in words what is wrong with it.
     public static func parse(_ line: String) -> Result<UserCommand, UserInputError> {
@@ -69,6 +72,7 @@ public enum UserCommand: Equatable, Sendable {
             return .success(.wait(seconds: seconds))
         case ("/help", 0): return .success(.help)
         case ("/quit", 0): return .success(.quit)
+        case ("/signout", 0): return .success(.signOut)
         case ("/signup", _), ("/signin", _), ("/to", _), ("/history", _), ("/friend", _), ("/friends", _), ("/wait", _),
              ("/file", _), ("/voice", _), ("/get", _), ("/p2p", _), ("/accept", _), ("/decline", _), ("/wait-p2p", _):
             return .failure(.usage(name))
@@ -92,7 +96,8 @@ public enum UserCommand: Equatable, Sendable {
         /friend <uid>              add <uid> to your friends
         /friends                   list your friends and who is online
         /wait <seconds>            pause (for scripts waiting for messages)
-        /quit                      go offline and leave
+        /quit                      go offline and leave (with --ticket-file: stay signed in for the next run)
+        /signout                   go offline, end this device's saved session, and leave
         """
 }
 

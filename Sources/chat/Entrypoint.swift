@@ -28,6 +28,9 @@ struct Chat: ParsableCommand {
     @Flag(help: "For scripts: one JSON object per event (reply, push, progress, p2p phase...) instead of text.") var json = false
     @Option(help: ArgumentHelp("Where the typed lines are kept across runs, on a terminal (default: ~/.config/chat/history).",
                                valueName: "file")) var historyFile: String?
+    @Option(help: ArgumentHelp("Keep the session's resumption ticket in this file (owner-only): the next run signs in with it, "
+                               + "and /quit leaves without signing out (/signout does).", valueName: "file"))
+    var ticketFile: String?
 
     func validate() throws {
         if caFile != nil && !tls { throw ValidationError("--ca-file is for --tls") }
@@ -58,7 +61,7 @@ struct Chat: ParsableCommand {
         }
         let session = try ChatClientSession(server: server, downloads: DownloadsFolder(path: downloads), peerOptions: peerOptions,
                                             reconnectSeconds: reconnectSeconds, replyLimit: replyTimeout, progressAsEvents: json,
-                                            report: report)
+                                            ticketFile: ticketFile.map(TicketFile.init(path:)), report: report)
         completer.session.withLock { $0 = session }
         if interactive || json {
             report(ClientEvent(.notice, "connected to \(host):\(server.port)\(tls ? " in TLS" : ""); /help lists the commands",

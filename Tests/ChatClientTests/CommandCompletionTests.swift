@@ -7,7 +7,7 @@ import Testing
     @Test func theFirstWordCompletesToCommands() {
         #expect(CommandCompletion.candidates(line: "/fr", word: "/fr", uids: uids) == ["/friend", "/friends"])
         #expect(CommandCompletion.candidates(line: "/wa", word: "/wa", uids: uids) == ["/wait", "/wait-p2p"])
-        #expect(CommandCompletion.candidates(line: "", word: "", uids: uids).count == 16)
+        #expect(CommandCompletion.candidates(line: "", word: "", uids: uids).count == 17)
     }
 
     @Test func theFirstArgumentOfAUIDCommandCompletesToKnownUIDs() {

@@ -13,6 +13,7 @@ import Testing
         #expect(try UserCommand.parse("/voice 123456 hi.ogg").get() == .sendVoice(peer: "123456", path: "hi.ogg"))
         #expect(try UserCommand.parse("/get 123456 my file (2).txt").get() == .get(peer: "123456", name: "my file (2).txt"))
         #expect(try UserCommand.parse("/quit").get() == .quit)
+        #expect(try UserCommand.parse("/signout").get() == .signOut)
     }
 
     @Test func badInputIsCaughtBeforeSending() {
