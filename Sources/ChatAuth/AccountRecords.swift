@@ -19,16 +19,18 @@ protocol AccountRecords: AnyObject {
 
     // Session resumption tickets (docs/protocol.md), kept only as their SHA-256.
     /// Keeps a ticket of `uid`'s in `family`, issued under the account's current `salt`, good
-    /// until `expires` (Unix seconds). Forgets `uid`'s tickets expired at `now`, revokes its
-    /// good ones past the newest `ticketsKeptPerUser`, and keeps the newest
-    /// `tombstonesKeptPerUser` used or revoked ones.
-    func storeTicket(_ hash: String, uid: String, family: String, salt: [UInt8], expires: Int64, now: Int64) throws
+    /// until `expires` (Unix seconds), unless the family was revoked: false then, nothing
+    /// kept. The family's earlier good ticket is superseded (one a device), and so are `uid`'s
+    /// good ones past the newest `ticketsKeptPerUser`; tickets that expired before
+    /// `forgetBefore` are forgotten, and tombstones past the newest `tombstonesKeptPerUser`.
+    func storeTicket(_ hash: String, uid: String, family: String, salt: [UInt8], expires: Int64, forgetBefore: Int64) throws -> Bool
     /// The ticket as it was before this call, if it is `uid`'s and not forgotten; if it was
     /// good and not expired at `now`, it is used now (good once).
     func useTicket(_ hash: String, uid: String, now: Int64) throws -> ResumptionTicket?
-    /// The good tickets of `uid`'s `family` are revoked, durably (on the synchronous connection:
-    /// a crash right after cannot bring one back).
-    func revokeTickets(of uid: String, family: String) throws
+    /// Revokes the good tickets of `uid`'s `family` and remembers the family as revoked (no
+    /// ticket is issued in it again), durably: on the synchronous connection, so a crash right
+    /// after cannot bring one back. False when the family was revoked already.
+    func revokeTickets(of uid: String, family: String, now: Int64) throws -> Bool
 }
 
 /// How many tickets of a user's auth keeps (`AccountRecords.storeTicket`).
@@ -37,6 +39,9 @@ enum TicketLimits {
     static let ticketsKeptPerUser = 8
     /// Used and revoked ones, to tell them from tickets never issued until they expire.
     static let tombstonesKeptPerUser = 32
+    /// Revoked families remembered (the newest), so that a session of one cannot ask for a
+    /// ticket in it again.
+    static let revokedFamiliesKeptPerUser = 64
 }
 
 extension AccountRecords {

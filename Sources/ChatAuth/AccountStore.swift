@@ -40,7 +40,7 @@ final class AccountStore {
                 bytes INTEGER NOT NULL
             ) WITHOUT ROWID;
             """)
-        try Self.makeTicketsTable(in: database)
+        try Self.makeTicketTables(in: database)
         findUser = try database.prepare("SELECT salt, hash, scrypt_n, scrypt_r, scrypt_p FROM users WHERE uid = ?")
         tickets = try Database(path: path)
         try tickets.execute("PRAGMA synchronous = NORMAL")
@@ -119,32 +119,48 @@ final class AccountStore {
     // MARK: Resumption tickets
 
     /// Made as it is now; a table of before ticket families (no `family` column) is dropped
-    /// and made again: its tickets are forgotten, and their clients sign in with the password once.
-    private static func makeTicketsTable(in database: Database) throws {
-        let columns = try database.prepare("SELECT name FROM pragma_table_info('tickets')")
-        defer { columns.reset() }
-        var names: [String] = []
-        while try columns.step() { names.append(columns.text(at: 0)) }
-        if !names.isEmpty && !names.contains("family") { try database.execute("DROP TABLE tickets") }
-        try database.execute("""
-            CREATE TABLE IF NOT EXISTS tickets (
-                hash TEXT PRIMARY KEY,
-                uid TEXT NOT NULL,
-                family TEXT NOT NULL,
-                salt BLOB NOT NULL,
-                expires INTEGER NOT NULL,
-                state INTEGER NOT NULL
-            ) WITHOUT ROWID;
-            CREATE INDEX IF NOT EXISTS tickets_by_uid ON tickets (uid);
-            """)
+    /// and made again: its tickets are forgotten, and their clients sign in with the password
+    /// once. In one transaction, as auth workers sharing the file may start together.
+    private static func makeTicketTables(in database: Database) throws {
+        try database.transaction {
+            let columns = try database.prepare("SELECT name FROM pragma_table_info('tickets')")
+            var names: [String] = []
+            while try columns.step() { names.append(columns.text(at: 0)) }
+            columns.reset()
+            if !names.isEmpty && !names.contains("family") { try database.execute("DROP TABLE tickets") }
+            try database.execute("""
+                CREATE TABLE IF NOT EXISTS tickets (
+                    hash TEXT PRIMARY KEY,
+                    uid TEXT NOT NULL,
+                    family TEXT NOT NULL,
+                    salt BLOB NOT NULL,
+                    expires INTEGER NOT NULL,
+                    state INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                CREATE INDEX IF NOT EXISTS tickets_by_uid ON tickets (uid);
+                CREATE TABLE IF NOT EXISTS revoked_ticket_families (
+                    uid TEXT NOT NULL,
+                    family TEXT NOT NULL,
+                    revoked INTEGER NOT NULL,
+                    PRIMARY KEY (uid, family)
+                ) WITHOUT ROWID;
+                """)
+        }
     }
 
-    func storeTicket(_ hash: String, uid: String, family: String, salt: [UInt8], expires: Int64, now: Int64) throws {
+    func storeTicket(_ hash: String, uid: String, family: String, salt: [UInt8], expires: Int64, forgetBefore: Int64) throws -> Bool {
+        // A write transaction from the start (BEGIN IMMEDIATE): a revocation of the family
+        // commits before the check or after the insert, never between.
         try tickets.transaction {
-            try tickets.prepare("DELETE FROM tickets WHERE uid = ? AND expires <= ?").bind(.text(uid), .integer(now)).run()
+            let revoked = try tickets.prepare("SELECT 1 FROM revoked_ticket_families WHERE uid = ? AND family = ?").bind(.text(uid), .text(family))
+            defer { revoked.reset() }
+            if try revoked.step() { return false }
+            try tickets.prepare("DELETE FROM tickets WHERE uid = ? AND expires <= ?").bind(.text(uid), .integer(forgetBefore)).run()
+            try tickets.prepare("UPDATE tickets SET state = \(ResumptionTicket.State.superseded.rawValue) WHERE uid = ? AND family = ? AND state = 0")
+                .bind(.text(uid), .text(family)).run()
             // A user asking again and again keeps the newest few, not a table's worth.
             try tickets.prepare("""
-                UPDATE tickets SET state = \(ResumptionTicket.State.revoked.rawValue) WHERE uid = ?1 AND state = 0 AND hash NOT IN
+                UPDATE tickets SET state = \(ResumptionTicket.State.superseded.rawValue) WHERE uid = ?1 AND state = 0 AND hash NOT IN
                 (SELECT hash FROM tickets WHERE uid = ?1 AND state = 0 ORDER BY expires DESC LIMIT \(TicketLimits.ticketsKeptPerUser - 1))
                 """).bind(.text(uid)).run()
             try tickets.prepare("""
@@ -153,6 +169,7 @@ final class AccountStore {
                 """).bind(.text(uid)).run()
             try tickets.prepare("INSERT INTO tickets (hash, uid, family, salt, expires, state) VALUES (?, ?, ?, ?, ?, 0)")
                 .bind(.text(hash), .text(uid), .text(family), .blob(salt), .integer(expires)).run()
+            return true
         }
     }
 
@@ -163,7 +180,7 @@ final class AccountStore {
             defer { found.reset() }
             guard try found.step() else { return nil }
             let ticket = ResumptionTicket(family: found.text(at: 0), salt: found.blob(at: 1), expires: found.int(at: 2),
-                                          state: ResumptionTicket.State(rawValue: found.int(at: 3)) ?? .revoked)
+                                          state: ResumptionTicket.State(stored: found.int(at: 3)))
             if ticket.state == .good && ticket.expires > now {
                 try tickets.prepare("UPDATE tickets SET state = \(ResumptionTicket.State.used.rawValue) WHERE hash = ?").bind(.text(hash)).run()
             }
@@ -171,8 +188,18 @@ final class AccountStore {
         }
     }
 
-    func revokeTickets(of uid: String, family: String) throws {
-        try database.prepare("UPDATE tickets SET state = \(ResumptionTicket.State.revoked.rawValue) WHERE uid = ? AND family = ? AND state = 0")
-            .bind(.text(uid), .text(family)).run()
+    func revokeTickets(of uid: String, family: String, now: Int64) throws -> Bool {
+        try database.transaction {
+            try database.prepare("INSERT INTO revoked_ticket_families (uid, family, revoked) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
+                .bind(.text(uid), .text(family), .integer(now)).run()
+            let isNew = database.changes == 1
+            try database.prepare("""
+                DELETE FROM revoked_ticket_families WHERE uid = ?1 AND family NOT IN
+                (SELECT family FROM revoked_ticket_families WHERE uid = ?1 ORDER BY revoked DESC LIMIT \(TicketLimits.revokedFamiliesKeptPerUser))
+                """).bind(.text(uid)).run()
+            try database.prepare("UPDATE tickets SET state = \(ResumptionTicket.State.revoked.rawValue) WHERE uid = ? AND family = ? AND state = 0")
+                .bind(.text(uid), .text(family)).run()
+            return isNew
+        }
     }
 }

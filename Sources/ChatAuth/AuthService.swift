@@ -118,7 +118,7 @@ public final class AuthService: @unchecked Sendable {
                 try resume(incoming, uid: uid, ticket: ticket, address: address.isEmpty ? nil : address)
             case .revokeTickets(let uid, let family):
                 // One-way: a failure is logged, not answered.
-                revokeTickets(of: uid, family: family)
+                _ = revokeTickets(of: uid, family: family)
             default:
                 loop.reply(to: incoming, with: .failure("auth does not handle \(incoming.message.kind)"))
             }
@@ -183,23 +183,30 @@ public final class AuthService: @unchecked Sendable {
     }
 
     /// A new resumption ticket for `uid` (signed in at the gateway that asks) in the session's
-    /// `family`: 128 random bits, kept only as their SHA-256, bound to the account's current salt.
+    /// `family`: 128 random bits, kept only as their SHA-256, bound to the account's current
+    /// salt. None in a revoked family: a thief's session, still open after its family was
+    /// revoked, gets no new ticket.
     private func issueTicket(_ incoming: BusIncoming, uid: String, family: String) throws {
         guard let account = try store.storedHash(of: uid) else { return loop.reply(to: incoming, with: .failure("no such account")) }
         let ticket = SecureRandom.bytes(16).hexString
         let now = Int64(Date().timeIntervalSince1970)
-        try store.storeTicket(SHA256Digest.hexHash(ticket), uid: uid, family: family, salt: account.salt,
-                              expires: now + Int64(configuration.resumeTicketSeconds), now: now)
+        let lifetime = Int64(configuration.resumeTicketSeconds)
+        // Tombstones outlive their ticket by a lifetime: one used or expired near its end is
+        // still told from a guess for as long again.
+        guard try store.storeTicket(SHA256Digest.hexHash(ticket), uid: uid, family: family, salt: account.salt,
+                                    expires: now + lifetime, forgetBefore: now - lifetime) else {
+            return loop.reply(to: incoming, with: .authOutcome(.ticketFamilyRevoked))
+        }
         metrics.ticketsIssued.increment()
         loop.reply(to: incoming, with: .ticket(ticket))
     }
 
     /// A sign-in with a ticket: a lookup, no hash to compute. Throttled as password sign-ins
     /// are; a ticket never issued (or another account's) counts as a wrong password does. One
-    /// issued but no longer good is its owner's (expired, revoked, from before a new password,
-    /// or used: a copy, or a resume whose reply was lost), refused without counting; a used one
-    /// also revokes its family, which a thief holding the family's newer ticket would otherwise
-    /// keep renewing.
+    /// issued but no longer good is its owner's (expired, revoked, superseded, from before a
+    /// new password), refused without counting. A used one (a copy, or a resume whose reply
+    /// was lost) revokes its family, which a thief holding the family's newer ticket would
+    /// otherwise keep renewing, and counts: whoever sends it again and again is throttled.
     private func resume(_ incoming: BusIncoming, uid: String, ticket: String, address: String?) throws {
         if let wait = throttle.wait(account: uid, address: address, now: DispatchTime.now().uptimeNanoseconds) {
             metrics.signInsThrottled.increment()
@@ -221,17 +228,24 @@ public final class AuthService: @unchecked Sendable {
         case .stale:
             break
         case .reused(let family):
-            logger.warning("auth: a used resumption ticket presented again; revoking its family", metadata: [
-                "auth.uid": "\(uid)", "auth.address": "\(address ?? "-")", "auth.ticket_family": "\(family)",
-            ])
-            revokeTickets(of: uid, family: family)
+            // Logged once a family, however often its used tickets come back.
+            if revokeTickets(of: uid, family: family) {
+                logger.warning("auth: a used resumption ticket presented again; revoking its family", metadata: [
+                    "auth.uid": "\(uid)", "auth.address": "\(address ?? "-")", "auth.ticket_family": "\(family)",
+                ])
+            }
+            record(.wrongPassword, uid: uid, address: address)
         }
         loop.reply(to: incoming, with: .authOutcome(.wrongPassword))
     }
 
-    private func revokeTickets(of uid: String, family: String) {
-        do { try store.revokeTickets(of: uid, family: family) } catch {
+    /// Whether the family was revoked now (not before); a failure is logged.
+    private func revokeTickets(of uid: String, family: String) -> Bool {
+        do {
+            return try store.revokeTickets(of: uid, family: family, now: Int64(Date().timeIntervalSince1970))
+        } catch {
             logger.error("resumption tickets not revoked", metadata: ["auth.uid": "\(uid)", "auth.error": "\(error)"])
+            return false
         }
     }
 

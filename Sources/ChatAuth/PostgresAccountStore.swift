@@ -43,6 +43,12 @@ final class PostgresAccountStore: AccountRecords {
             state smallint NOT NULL
         );
         CREATE INDEX IF NOT EXISTS chat_tickets_by_uid ON chat_tickets (uid);
+        CREATE TABLE IF NOT EXISTS chat_revoked_ticket_families (
+            uid text NOT NULL,
+            family text NOT NULL,
+            revoked bigint NOT NULL,
+            PRIMARY KEY (uid, family)
+        );
         """, upgrades: [2: "DROP TABLE IF EXISTS chat_tickets"])
 
     init(url: String) throws {
@@ -82,20 +88,31 @@ final class PostgresAccountStore: AccountRecords {
         return rows.count > 0 ? rows.integer(0, 0) : 0
     }
 
-    func storeTicket(_ hash: String, uid: String, family: String, salt: [UInt8], expires: Int64, now: Int64) throws {
-        try tickets.pipelinedTransaction([
-            ("DELETE FROM chat_tickets WHERE uid = $1 AND expires <= $2", [.text(uid), .integer(now)]),
-            ("""
-             UPDATE chat_tickets SET state = \(ResumptionTicket.State.revoked.rawValue) WHERE uid = $1 AND state = 0 AND hash NOT IN
-             (SELECT hash FROM chat_tickets WHERE uid = $1 AND state = 0 ORDER BY expires DESC LIMIT \(TicketLimits.ticketsKeptPerUser - 1))
-             """, [.text(uid)]),
-            ("""
-             DELETE FROM chat_tickets WHERE uid = $1 AND state <> 0 AND hash NOT IN
-             (SELECT hash FROM chat_tickets WHERE uid = $1 AND state <> 0 ORDER BY expires DESC LIMIT \(TicketLimits.tombstonesKeptPerUser))
-             """, [.text(uid)]),
-            ("INSERT INTO chat_tickets (hash, uid, family, salt, expires, state) VALUES ($1, $2, $3, $4, $5, 0)",
-             [.text(hash), .text(uid), .text(family), .bytes(salt), .integer(expires)]),
-        ])
+    func storeTicket(_ hash: String, uid: String, family: String, salt: [UInt8], expires: Int64, forgetBefore: Int64) throws -> Bool {
+        try tickets.transaction {
+            // The account's row locked, as a revocation locks it: one of the two waits for the
+            // other, so a ticket cannot slip into a family being revoked.
+            try tickets.query("SELECT 1 FROM chat_users WHERE uid = $1 FOR UPDATE", [.text(uid)])
+            let revoked = try tickets.query("SELECT 1 FROM chat_revoked_ticket_families WHERE uid = $1 AND family = $2", [.text(uid), .text(family)])
+            guard revoked.count == 0 else { return false }
+            let statements: [(String, [PostgresValue])] = [
+                ("DELETE FROM chat_tickets WHERE uid = $1 AND expires <= $2", [.text(uid), .integer(forgetBefore)]),
+                ("UPDATE chat_tickets SET state = \(ResumptionTicket.State.superseded.rawValue) WHERE uid = $1 AND family = $2 AND state = 0",
+                 [.text(uid), .text(family)]),
+                ("""
+                 UPDATE chat_tickets SET state = \(ResumptionTicket.State.superseded.rawValue) WHERE uid = $1 AND state = 0 AND hash NOT IN
+                 (SELECT hash FROM chat_tickets WHERE uid = $1 AND state = 0 ORDER BY expires DESC LIMIT \(TicketLimits.ticketsKeptPerUser - 1))
+                 """, [.text(uid)]),
+                ("""
+                 DELETE FROM chat_tickets WHERE uid = $1 AND state <> 0 AND hash NOT IN
+                 (SELECT hash FROM chat_tickets WHERE uid = $1 AND state <> 0 ORDER BY expires DESC LIMIT \(TicketLimits.tombstonesKeptPerUser))
+                 """, [.text(uid)]),
+                ("INSERT INTO chat_tickets (hash, uid, family, salt, expires, state) VALUES ($1, $2, $3, $4, $5, 0)",
+                 [.text(hash), .text(uid), .text(family), .bytes(salt), .integer(expires)]),
+            ]
+            for (sql, parameters) in statements { try tickets.query(sql, parameters) }
+            return true
+        }
     }
 
     func useTicket(_ hash: String, uid: String, now: Int64) throws -> ResumptionTicket? {
@@ -109,13 +126,24 @@ final class PostgresAccountStore: AccountRecords {
             """, [.text(hash), .text(uid), .integer(now)])
         guard rows.count == 1 else { return nil }
         return ResumptionTicket(family: rows.text(0, 0), salt: rows.bytes(0, 1), expires: rows.integer(0, 2),
-                                state: ResumptionTicket.State(rawValue: rows.integer(0, 3)) ?? .revoked)
+                                state: ResumptionTicket.State(stored: rows.integer(0, 3)))
     }
 
-    func revokeTickets(of uid: String, family: String) throws {
+    func revokeTickets(of uid: String, family: String, now: Int64) throws -> Bool {
         // On the synchronous session: durable when it returns.
-        try connection.query("UPDATE chat_tickets SET state = \(ResumptionTicket.State.revoked.rawValue) WHERE uid = $1 AND family = $2 AND state = 0",
-                             [.text(uid), .text(family)])
+        try connection.transaction {
+            try connection.query("SELECT 1 FROM chat_users WHERE uid = $1 FOR UPDATE", [.text(uid)])
+            let added = try connection.query("""
+                INSERT INTO chat_revoked_ticket_families (uid, family, revoked) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING 1
+                """, [.text(uid), .text(family), .integer(now)])
+            try connection.query("""
+                 DELETE FROM chat_revoked_ticket_families WHERE uid = $1 AND family NOT IN
+                 (SELECT family FROM chat_revoked_ticket_families WHERE uid = $1 ORDER BY revoked DESC LIMIT \(TicketLimits.revokedFamiliesKeptPerUser))
+                 """, [.text(uid)])
+            try connection.query("UPDATE chat_tickets SET state = \(ResumptionTicket.State.revoked.rawValue) WHERE uid = $1 AND family = $2 AND state = 0",
+                                 [.text(uid), .text(family)])
+            return added.count == 1
+        }
     }
 
     func reserveStorage(_ bytes: Int64, for uid: String, within quota: StorageQuota) throws -> Bool {

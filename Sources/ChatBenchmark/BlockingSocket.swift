@@ -17,11 +17,7 @@ final class BlockingSocket {
     /// certificate (PEM file) for `host`.
     convenience init(port: Int, host: String = "127.0.0.1", from source: String? = nil, receiveTimeout: Double = 0, tlsTrust: String? = nil) throws {
         let descriptor = try Self.openSocket(from: source)
-        var address = Self.address(host: host, port: port)
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-        }
-        guard connected else {
+        guard Self.connect(descriptor, host: host, port: port) == 0 else {
             close(descriptor)
             throw Failure(description: "cannot connect to \(host):\(port)")
         }
@@ -58,12 +54,15 @@ final class BlockingSocket {
         return descriptor
     }
 
-    static func address(host: String, port: Int) -> sockaddr_in {
+    /// `connect(2)` to `host:port` (IPv4): 0, or -1 with `errno` set.
+    static func connect(_ descriptor: Int32, host: String, port: Int) -> Int32 {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr(host)
-        return address
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
     }
 
     /// Whether the server has closed its side (a FIN arrived), whatever is still unread.

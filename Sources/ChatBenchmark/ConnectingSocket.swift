@@ -15,11 +15,9 @@ final class ConnectingSocket {
         descriptor = try BlockingSocket.openSocket(from: source)
         self.host = host
         _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
-        var address = BlockingSocket.address(host: host, port: port)
-        let started = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        guard BlockingSocket.connect(descriptor, host: host, port: port) == 0 || errno == EINPROGRESS else {
+            throw Failure(description: "cannot connect to \(host):\(port)")
         }
-        guard started == 0 || errno == EINPROGRESS else { throw Failure(description: "cannot connect to \(host):\(port)") }
     }
 
     /// Once `poll` found the socket writable: whether the connection was made.

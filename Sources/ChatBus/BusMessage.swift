@@ -172,6 +172,8 @@ public struct PresenceEntry: Equatable, Sendable {
 
 public enum AuthOutcome: UInt8, Equatable, Sendable {
     case signedUp, uidTaken, signedIn, unknownUid, wrongPassword, friendAdded, invalidRequest, alreadyFriends
+    /// No resumption ticket for a session whose family of tickets was revoked.
+    case ticketFamilyRevoked
 }
 
 public enum DeliveryOutcome: UInt8, Equatable, Sendable {

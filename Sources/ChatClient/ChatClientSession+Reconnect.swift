@@ -44,11 +44,20 @@ extension ChatClientSession {
             guard let fresh = try? LineConnection(to: server) else { continue }
             guard let signedIn = signInAgain(on: fresh) else { continue }
             let attempt = ReconnectAttempt(deadline: deadline, backoff: backoff, connected: Date())
-            withState {
+            // The user left while this sign-in was under way: the new connection is not theirs
+            // to keep (signing out, it goes offline first, which revokes the device's tickets).
+            let (userLeft, signOut) = withState {
+                guard !quitting else { return (true, leavesSignedOut) }
                 link = fresh
                 online = true
                 reconnectAttempt = attempt
                 state.broadcast()
+                return (false, false)
+            }
+            if userLeft {
+                if signOut { try? fresh.send(.offline) }
+                fresh.shutdown()
+                return false
             }
             output(signedIn)
             // The next ticket, asked for as any command is: its reply is read by the reader,
@@ -79,15 +88,19 @@ extension ChatClientSession {
             return "reconnected"
         }
         if let ticket = withState({ resumeTicket }) {
+            guard (try? fresh.send(.resume(uid: uid, ticket: ticket))) != nil else { return nil }
             // Spent once sent: the server may have used it though its answer never comes, and a
             // used ticket presented again revokes its whole family (docs/protocol.md). The next
             // one is asked for once the connection is in place.
             keepTicket(nil)
-            guard (try? fresh.send(.resume(uid: uid, ticket: ticket))) != nil,
-                  let line = fresh.readLine(until: Date().addingTimeInterval(30)) else { return nil }
+            guard let line = fresh.readLine(until: Date().addingTimeInterval(30)) else { return nil }
             switch ServerReply(text: line) {
             case .signInSucceeded?:
                 return "reconnected; signed in again as \(uid)"
+            case .tooManyFailedSignIns?:
+                // Refused before it was looked at: still good for the next try.
+                keepTicket(ticket)
+                return nil
             case .wrongPassword?, .wrongSignCommand?:
                 // Used, expired or revoked (or a server without tickets): the password hash,
                 // on this same connection.

@@ -6,12 +6,14 @@ import Foundation
 /// without the password.
 extension ChatClientSession {
     /// The ticket to resume with next, or none; mirrored in the ticket file when there is one.
+    /// Once signed out, a ticket still arriving (asked for before) is not kept.
     func keepTicket(_ ticket: String?) {
-        let uid = withState {
+        let uid: String?? = withState {
+            if ticket != nil && ticketsEnded { return .none }
             resumeTicket = ticket
-            return signedInUID
+            return .some(signedInUID)
         }
-        guard let ticketFile else { return }
+        guard let ticketFile, let uid else { return }
         guard let ticket, let uid else { return ticketFile.remove() }
         do {
             try ticketFile.save(TicketFile.Saved(uid: uid, ticket: ticket))
@@ -20,22 +22,45 @@ extension ChatClientSession {
         }
     }
 
-    /// At start: signs in with the ticket the file holds, if any, before the first command is
-    /// read (that command may need the user signed in). The ticket is spent once sent.
-    func resumeWithSavedTicket() {
-        guard let ticketFile else { return }
+    /// At start, before the reader runs and any command is read (it may need the user signed
+    /// in): signs in on the connection with the ticket the file holds, if any. The uid signed
+    /// in as, or nil. The ticket is spent once sent, unless the server refused to look at it.
+    func resumeWithSavedTicket() -> String? {
+        guard let ticketFile else { return nil }
         let saved: TicketFile.Saved?
         do {
             saved = try ticketFile.load()
         } catch {
-            return output("\(error); sign in with /signin")
+            output("\(error); sign in with /signin")
+            return nil
         }
-        guard let saved else { return }
-        keepTicket(nil)
+        guard let saved else { return nil }
         output("signing in as \(saved.uid) with the ticket saved in \(ticketFile.path)")
-        guard (try? enqueue(.resume(uid: saved.uid, ticket: saved.ticket), awaiting: .signIn(uid: saved.uid, wire: nil))) != nil else {
-            return fail("error: not connected")
+        let link = connection
+        guard (try? link.send(.resume(uid: saved.uid, ticket: saved.ticket))) != nil else {
+            fail("error: not connected to the server; the saved ticket is kept")
+            return nil
         }
-        waitForReplies()
+        ticketFile.remove()
+        guard let line = link.readLine(until: Date().addingTimeInterval(replyLimit)) else {
+            fail("error: no answer to the sign-in with the saved ticket; sign in with /signin")
+            return nil
+        }
+        showReply(line)
+        switch ServerReply(text: line) {
+        case .signInSucceeded?:
+            withState {
+                signedInUID = saved.uid
+                signedInWire = nil
+            }
+            return saved.uid
+        case .tooManyFailedSignIns?:
+            // Refused before the ticket was looked at: still good later.
+            try? ticketFile.save(saved)
+            fail("error: the server asks to wait before signing in as \(saved.uid) again; the saved ticket is kept")
+        default:
+            fail("error: the ticket saved in \(ticketFile.path) was refused; sign in as \(saved.uid) with /signin")
+        }
+        return nil
     }
 }

@@ -11,9 +11,8 @@ public final class ChatClientSession: @unchecked Sendable {
     enum Awaited {
         case signUp
         /// `wire`: the hash sent for the password, kept once it signs in, to sign in again
-        /// after a lost connection (the typed password is never kept); nil for a resume with
-        /// the ticket saved in the ticket file.
-        case signIn(uid: String, wire: String?)
+        /// after a lost connection (the typed password is never kept).
+        case signIn(uid: String, wire: String)
         /// A text to `peer`.
         case send(peer: String)
         case history(peer: String)
@@ -51,7 +50,8 @@ public final class ChatClientSession: @unchecked Sendable {
     private let sendLock = NSLock()
     var awaited: [Awaited] = []
     var signedInUID: String?
-    /// The wire hash `signedInUID` signed in with, to sign in again after a reconnect.
+    /// The wire hash `signedInUID` signed in with, to sign in again after a reconnect; nil when
+    /// signed in with the ticket file's ticket.
     var signedInWire: String?
     /// The ticket to resume with after a lost connection (docs/protocol.md, "Session
     /// resumption"): good once, replaced after each sign-in; in memory, and in `ticketFile`
@@ -60,6 +60,10 @@ public final class ChatClientSession: @unchecked Sendable {
     /// `chat --ticket-file`: the ticket kept across runs too, and leaving (`/quit`, the end of
     /// the input) does not sign out; `/signout` does.
     let ticketFile: TicketFile?
+    /// The user asked to sign out (`/signout`).
+    var signingOut = false
+    /// Signed out: no ticket is kept any more, whatever still arrives.
+    var ticketsEnded = false
     private var currentPeer: String?
     /// Connected (and signed in again, if the user was) on `link`; false while reconnecting.
     var online = true
@@ -132,20 +136,26 @@ public final class ChatClientSession: @unchecked Sendable {
     /// The connection in use now.
     var connection: LineConnection { withState { link } }
 
+    /// Leaving signs the user out (`offline`): always, but with a ticket file unless asked
+    /// (`/signout`), since the saved ticket should stay good for the next run (closing the
+    /// connection takes the user offline all the same). Read with `state` held.
+    var leavesSignedOut: Bool { ticketFile == nil || signingOut }
+
     /// Reads commands from `nextLine` until it returns nil or `/quit`. `interactive`: a `/quit`
     /// while a transfer is under way asks first, and a second cancels it; a script's waits for it.
     public func run(interactive: Bool = false, nextLine: () -> String?) -> Outcome {
+        let resumed = resumeWithSavedTicket()
         let reader = Thread { [self] in readServer() }
         reader.start()
-        resumeWithSavedTicket()
+        // A reconnect then costs the server a lookup, not a password hash.
+        if let resumed { _ = try? enqueue(.resumeTicket(uid: resumed), awaiting: .resumeTicket) }
         var quitAsked = false
-        var signingOut = false
         while !isClosed, let line = nextLine() {
             // The connection may have been given up while the user typed.
             if isClosed { break }
             let parsed = try? UserCommand.parse(line).get()
             if parsed == .quit || parsed == .signOut {
-                signingOut = parsed == .signOut
+                withState { signingOut = parsed == .signOut }
                 let transfers = withState { activeTransfers }
                 guard interactive, transfers > 0 else { break }
                 if quitAsked {
@@ -153,7 +163,7 @@ public final class ChatClientSession: @unchecked Sendable {
                     break
                 }
                 quitAsked = true
-                output("a transfer is under way: /quit again to cancel it and leave")
+                output("a transfer is under way: \(line) again to cancel it and leave")
                 continue
             }
             quitAsked = false
@@ -170,17 +180,19 @@ public final class ChatClientSession: @unchecked Sendable {
         while activeTransfers > 0 && state.wait(until: deadline) {}
         // From here the connection's end is the user's doing: nothing to say or reconnect.
         quitting = true
-        // With a ticket file, leaving is not signing out: the saved ticket stays good for the
-        // next run (closing the connection takes the user offline all the same).
-        let signOut = ticketFile == nil || signingOut
+        let signOut = leavesSignedOut
+        if signOut { ticketsEnded = true }
         let sayGoodbye = online && !closed && signOut
         state.broadcast()
         state.unlock()
         if signOut { keepTicket(nil) }
-        if sayGoodbye {
-            try? connection.send(.offline)
-            waitForClose(timeout: 5)
+        if signOut && !sayGoodbye && ticketFile != nil {
+            output("not connected: the server could not be told; the saved ticket is removed here, and stays good there until it expires")
         }
+        if sayGoodbye { try? connection.send(.offline) }
+        else { connection.shutdown() }
+        // The reader ends with the connection: nothing it still reads is taken for a reconnect.
+        waitForClose(timeout: 5)
         connection.shutdown()
         return withState { Outcome(failedCommands: failedCommands, connectionLost: lostForGood || signedInElsewhere) }
     }
@@ -209,7 +221,7 @@ public final class ChatClientSession: @unchecked Sendable {
     }
 
     /// The server's reply `line`, shown escaped.
-    private func showReply(_ line: String, as text: String? = nil) {
+    func showReply(_ line: String, as text: String? = nil) {
         report(ClientEvent(.reply, text ?? TerminalText.escaped(line), ["reply": .string(line)]))
     }
 
@@ -498,9 +510,6 @@ public final class ChatClientSession: @unchecked Sendable {
             showReply(line)
             // A reconnect then costs the server a lookup, not a password hash.
             enqueueFromReader(.resumeTicket(uid: uid), awaiting: .resumeTicket)
-        case (.signIn(let uid, .none), _):
-            showReply(line)
-            output("the ticket saved in \(ticketFile?.path ?? "the ticket file") was refused; sign in as \(uid) with /signin")
         case (.resumeTicket, _):
             // Kept if one came; a server without tickets says otherwise, and the password does.
             keepTicket(ServerReply.ticket(in: reply))

@@ -43,43 +43,67 @@ import Testing
     }
 
     /// Resumption tickets: used once (then kept as used), not by another uid, left good but
-    /// not used once expired, revoked by family (and seen so by another connection at once),
-    /// no more than a few good ones per user, and a bounded number of tombstones.
+    /// not used once expired, one good one a family, revoked by family (seen so by another
+    /// connection at once, and no new one issued in it), no more than a few good ones per
+    /// user, tombstones bounded in number and kept a while past their expiry.
     @Test(arguments: Backend.allCases) func ticketsAreGoodOnceRevokedByFamilyAndFewPerUser(_ backend: Backend) throws {
         try withAccounts(backend) { open in
             let accounts = try open()
+            #expect(try accounts.create("111111", stored) && accounts.create("222222", stored) && accounts.create("333333", stored))
             let now: Int64 = 1_000_000
             let phone = "00000000000000f1", laptop = "00000000000000f2"
-            try accounts.storeTicket("h1", uid: "111111", family: phone, salt: [1], expires: now + 60, now: now)
+            func store(_ hash: String, _ uid: String = "111111", family: String, expires: Int64 = now + 60) throws -> Bool {
+                try accounts.storeTicket(hash, uid: uid, family: family, salt: [1], expires: expires, forgetBefore: now - 60)
+            }
+            #expect(try store("h1", family: phone))
             #expect(try accounts.useTicket("h1", uid: "222222", now: now) == nil, "another uid's")
             #expect(try accounts.useTicket("h1", uid: "111111", now: now) == ResumptionTicket(family: phone, salt: [1], expires: now + 60, state: .good))
             #expect(try accounts.useTicket("h1", uid: "111111", now: now)?.state == .used, "good once, then a tombstone")
-            try accounts.storeTicket("h2", uid: "111111", family: phone, salt: [1], expires: now + 60, now: now)
+            #expect(try store("h2", family: phone))
             #expect(try accounts.useTicket("h2", uid: "111111", now: now + 61)?.state == .good, "expired: not used")
             #expect(try accounts.useTicket("h2", uid: "111111", now: now + 61)?.state == .good)
+            #expect(try store("h3", family: phone))
+            #expect(try accounts.useTicket("h2", uid: "111111", now: now)?.state == .superseded, "one good ticket a family")
 
-            try accounts.storeTicket("h3", uid: "111111", family: phone, salt: [1], expires: now + 60, now: now)
-            try accounts.storeTicket("h4", uid: "111111", family: laptop, salt: [1], expires: now + 60, now: now)
-            try accounts.revokeTickets(of: "111111", family: phone)
+            #expect(try store("h4", family: laptop))
+            #expect(try accounts.revokeTickets(of: "111111", family: phone, now: now), "revoked now")
+            #expect(try !accounts.revokeTickets(of: "111111", family: phone, now: now), "revoked already")
             let other = try open()
             #expect(try other.useTicket("h3", uid: "111111", now: now)?.state == .revoked, "the phone's revoked")
             #expect(try other.useTicket("h4", uid: "111111", now: now)?.state == .good, "the laptop's still good")
+            #expect(try !store("h5", family: phone), "no new ticket in a revoked family")
+            #expect(try accounts.useTicket("h5", uid: "111111", now: now) == nil)
 
             for index in 0..<12 {
-                try accounts.storeTicket("many\(index)", uid: "222222", family: laptop, salt: [1], expires: now + 100 + Int64(index), now: now)
+                #expect(try store("many\(index)", "222222", family: String(format: "%016x", index), expires: now + 100 + Int64(index)))
             }
             let good = try (0..<12).filter { try accounts.useTicket("many\($0)", uid: "222222", now: now)?.state == .good }
             #expect(good == Array(4..<12), "the newest \(TicketLimits.ticketsKeptPerUser)")
-            #expect(try accounts.useTicket("many0", uid: "222222", now: now)?.state == .revoked, "the older ones revoked, not forgotten")
+            #expect(try accounts.useTicket("many0", uid: "222222", now: now)?.state == .superseded, "the older ones refused, not forgotten")
 
             // Tombstones: the newest few kept, the oldest forgotten.
             for index in 0..<(TicketLimits.tombstonesKeptPerUser + 8) {
-                try accounts.storeTicket("used\(index)", uid: "333333", family: laptop, salt: [1], expires: now + 100 + Int64(index), now: now)
+                #expect(try store("used\(index)", "333333", family: laptop, expires: now + 100 + Int64(index)))
                 _ = try accounts.useTicket("used\(index)", uid: "333333", now: now)
             }
-            try accounts.storeTicket("last", uid: "333333", family: laptop, salt: [1], expires: now + 1_000, now: now)
+            #expect(try store("last", "333333", family: laptop, expires: now + 1_000))
             #expect(try accounts.useTicket("used0", uid: "333333", now: now) == nil, "the oldest tombstone forgotten")
             #expect(try accounts.useTicket("used\(TicketLimits.tombstonesKeptPerUser + 7)", uid: "333333", now: now)?.state == .used)
+        }
+    }
+
+    /// A ticket expired is remembered until `forgetBefore` passes its expiry: refused as its
+    /// owner's, not taken for a guess, for that long.
+    @Test(arguments: Backend.allCases) func expiredTicketsAreForgottenOnlyAfterAWhile(_ backend: Backend) throws {
+        try withAccounts(backend) { open in
+            let accounts = try open()
+            #expect(try accounts.create("111111", stored))
+            let now: Int64 = 1_000_000
+            #expect(try accounts.storeTicket("old", uid: "111111", family: "00000000000000a1", salt: [1], expires: now, forgetBefore: now - 60))
+            #expect(try accounts.storeTicket("a", uid: "111111", family: "00000000000000a2", salt: [1], expires: now + 60, forgetBefore: now - 1))
+            #expect(try accounts.useTicket("old", uid: "111111", now: now + 30)?.state == .good, "expired, still known")
+            #expect(try accounts.storeTicket("b", uid: "111111", family: "00000000000000a3", salt: [1], expires: now + 60, forgetBefore: now))
+            #expect(try accounts.useTicket("old", uid: "111111", now: now + 30) == nil, "forgotten")
         }
     }
 
@@ -90,7 +114,7 @@ import Testing
         func expectUpgraded(_ accounts: any AccountRecords) throws {
             #expect(try accounts.storedHash(of: "111111") == stored, "the account kept")
             #expect(try accounts.useTicket("old", uid: "111111", now: now) == nil, "the old ticket forgotten")
-            try accounts.storeTicket("new", uid: "111111", family: "0123456789abcdef", salt: [1], expires: now + 60, now: now)
+            #expect(try accounts.storeTicket("new", uid: "111111", family: "0123456789abcdef", salt: [1], expires: now + 60, forgetBefore: now - 60))
             #expect(try accounts.useTicket("new", uid: "111111", now: now)?.state == .good)
         }
         switch backend {

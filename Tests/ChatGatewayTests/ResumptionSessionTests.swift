@@ -60,6 +60,15 @@ import Testing
         #expect(transcript.take().contains(.send(.revokeTickets(uid: "111111", family: family), to: .auth)))
     }
 
+    /// A session whose family was revoked (a copy of one of its tickets came back) gets none.
+    @Test func aRevokedFamilyGetsPermissionDenied() {
+        var transcript = SessionTranscript.signedIn()
+        transcript.send("111111 ticket\n")
+        let issue = transcript.takeRequests()
+        transcript.answer(issue[0].then, .success(.authOutcome(.ticketFamilyRevoked)))
+        #expect(transcript.takeWritten() == "Permission denied\n")
+    }
+
     @Test func familiesOfTwoSessionsDiffer() {
         #expect(Set((0..<64).map { _ in ClientSession.newTicketFamily() }).count == 64)
     }

@@ -48,14 +48,7 @@ import Testing
         let system = try ChatSystem(settings: ["metrics.listen=\"127.0.0.1:\(port)\"", "telemetry.interval_ms=200",
                                                "auth.resume_ticket_seconds=4"])
         defer { system.stop(); system.removeData() }
-        /// The sum of `name`'s series (every process's), those with `label` only when given.
-        func counter(_ name: String, label: String? = nil) -> Double {
-            let page = (try? LoopbackHTTP.get(port: port, "/metrics").body) ?? ""
-            let lines = page.split(separator: "\n").filter { $0.hasPrefix(name + " ") || $0.hasPrefix(name + "{") }
-                .filter { line in label.map { line.contains($0) } ?? true }
-            let values: [Double] = lines.compactMap { line in line.split(separator: " ").last.flatMap { Double($0) } }
-            return values.reduce(0, +)
-        }
+        func counter(_ name: String, label: String? = nil) -> Double { MetricsPage.sum(port: port, name, label: label) }
         let alice = TestUIDs.make()
         let chat = try ScriptedChat(["--port", String(system.port)], script: "/signup \(alice) pw\n/signin \(alice) pw\n", moreToCome: true)
         try chat.waitForOutput(containing: ["signin successfully"])

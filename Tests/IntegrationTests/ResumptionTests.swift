@@ -1,3 +1,4 @@
+import ChatRuntime
 import ChatTestSupport
 import Foundation
 import SQLite
@@ -42,8 +43,9 @@ import Testing
     }
 
     /// A used ticket presented again (a copy, stolen) is refused, and so is every ticket of its
-    /// family: the thief who resumed first cannot carry on with the newer one. Another device's
-    /// tickets, and the password, still work.
+    /// family: the thief who resumed first cannot carry on with the newer one, nor ask for
+    /// another while its session lasts, which ends when the owner signs in again. Another
+    /// device's tickets, and the password, still work.
     @Test(arguments: ChatSystem.Backend.allCases) func aUsedTicketAgainRevokesItsFamily(_ backend: ChatSystem.Backend) throws {
         let system = ChatSystem.shared(backend)
         let uid = try system.registeredUser()
@@ -55,16 +57,19 @@ import Testing
         #expect(try thief.ask("resume \(uid) \(stolen)") == "signin successfully")
         let thiefsNext = try thief.ask("\(uid) ticket")
         #expect(thiefsNext.hasPrefix("ticket "))
-        thief.abort()
         // The phone comes back with the ticket the thief used: refused, and the family revoked.
         let owner = try TestClient(port: system.port)
         #expect(try owner.ask("resume \(uid) \(stolen)") == "Wrong Password")
+        #expect(try thief.ask("\(uid) ticket") == "Permission denied", "a revoked family gets no new ticket")
         let thiefAgain = try TestClient(port: system.port)
         #expect(try thiefAgain.ask("resume \(uid) \(thiefsNext.dropFirst("ticket ".count))") == "Wrong Password")
         #expect(system.log.contains("a used resumption ticket presented again"))
-        // The laptop's family was not touched; the phone signs in with its password.
-        #expect(try thiefAgain.ask("resume \(uid) \(laptopTicket)") == "signin successfully")
+        // The phone signs in with its password, which ends the thief's session; the laptop's
+        // family was not touched.
         #expect(try owner.ask("signin \(uid) pw") == "signin successfully")
+        #expect(try thief.readLine() == "Signed in elsewhere")
+        owner.abort()
+        #expect(try thiefAgain.ask("resume \(uid) \(laptopTicket)") == "signin successfully")
     }
 
     /// `offline` ends this device's tickets, not the other devices'.
@@ -85,21 +90,27 @@ import Testing
     /// An expired ticket is refused without counting against anyone (it was its owner's);
     /// forged ones count as wrong passwords, and past the free ones the account must wait.
     @Test func anExpiredTicketIsRefusedAndForgedOnesAreThrottled() throws {
-        let system = try ChatSystem(settings: ["auth.resume_ticket_seconds=1", "auth.free_failed_sign_ins_per_account=2"])
+        let port = try LocalPorts.free(1)[0]
+        let system = try ChatSystem(settings: ["auth.resume_ticket_seconds=1", "auth.free_failed_sign_ins_per_account=2",
+                                               "metrics.listen=\"127.0.0.1:\(port)\"", "telemetry.interval_ms=200"])
         defer { system.stop(); system.removeData() }
+        func counter(_ name: String, _ label: String) -> Double { MetricsPage.sum(port: port, name, label: label) }
         let uid = try system.registeredUser()
         let (_, ticket) = try ticket(for: uid, on: system)
         Thread.sleep(forTimeInterval: 2.1)
         let late = try TestClient(port: system.port)
         #expect(try late.ask("resume \(uid) \(ticket)") == "Wrong Password")
-        func failuresLogged() -> Int {
-            system.log.split(separator: "\n").filter { $0.contains("auth: sign-in failed") && $0.contains("auth.uid=\(uid)") }.count
+        try waitUntil("the stale resume counted", timeout: .seconds(10)) { counter("chat_resumes_total", "result=\"stale\"") == 1 }
+        #expect(counter("chat_sign_ins_total", "result=\"failed\"") == 0, "an expired ticket is no failed sign-in")
+        // Forged ones are failed sign-ins; past the account's two free ones, the next waits,
+        // as after wrong passwords (from an address its owner has not signed in from).
+        let stranger = try TestClient(port: system.port, from: "127.0.0.2")
+        for _ in 0..<4 { _ = try stranger.ask("resume \(uid) 00000000000000000000000000000000", timeout: 30) }
+        try waitUntil("the forged resumes counted", timeout: .seconds(10)) {
+            counter("chat_resumes_total", "result=\"unknown\"") + counter("chat_sign_ins_total", "result=\"throttled\"") == 4
         }
-        #expect(failuresLogged() == 0, "an expired ticket is no failed sign-in")
-        for _ in 0..<3 { _ = try late.ask("resume \(uid) 00000000000000000000000000000000", timeout: 30) }
-        #expect(failuresLogged() >= 2, "forged tickets are")
-        let throttled = system.log.split(separator: "\n").contains { $0.contains("auth.uid=\(uid) auth.wait_ms") && $0.hasSuffix("throttling") }
-        #expect(throttled, "the account's failed resumes started a wait")
+        #expect(counter("chat_sign_ins_total", "result=\"throttled\"") >= 1, "the account's failed resumes started a wait")
+        #expect(counter("chat_sign_ins_total", "result=\"failed\"") == counter("chat_resumes_total", "result=\"unknown\""))
     }
 
     /// A ticket is bound to the password it was issued under: a new password (the protocol has

@@ -250,8 +250,11 @@ struct ClientSession {
             }
             finish(slot, ReplyMapping.addFriend(answer))
         case .resumeTicket(let slot):
-            guard case .success(.ticket(let ticket)) = answer else { return finish(slot, .serviceUnavailable) }
-            finish(slot, .resumeTicket(ticket))
+            switch answer {
+            case .success(.ticket(let ticket)): finish(slot, .resumeTicket(ticket))
+            case .success(.authOutcome(.ticketFamilyRevoked)): finish(slot, .permissionDenied)
+            default: finish(slot, .serviceUnavailable)
+            }
         case .listFriends(let slot):
             guard case .success(.friendList(let friends)) = answer else { return finish(slot, .serviceUnavailable) }
             actions.append(.request(.queryPresence(friends), to: .router, then: .friendsPresence(slot, friends: friends)))
