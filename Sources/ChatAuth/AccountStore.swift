@@ -16,6 +16,8 @@ final class AccountStore {
     private let listFriends: Statement
     private let findStoredBytes: Statement
     private let setStoredBytes: Statement
+    /// Prepared once: a storm of resumes runs them by the thousand.
+    private let ticketStatements: TicketStatements
 
     init(path: String) throws {
         database = try Database(path: path)
@@ -54,6 +56,7 @@ final class AccountStore {
         setStoredBytes = try database.prepare("""
             INSERT INTO stored_bytes (uid, bytes) VALUES (?, ?) ON CONFLICT (uid) DO UPDATE SET bytes = excluded.bytes
             """)
+        ticketStatements = try TicketStatements(tickets: tickets, database: database)
     }
 
     func storedHash(of uid: String) throws -> PasswordHasher.StoredHash? {
@@ -149,57 +152,75 @@ final class AccountStore {
     }
 
     func storeTicket(_ hash: String, uid: String, family: String, salt: [UInt8], expires: Int64, forgetBefore: Int64) throws -> Bool {
+        let sql = ticketStatements
         // A write transaction from the start (BEGIN IMMEDIATE): a revocation of the family
         // commits before the check or after the insert, never between.
-        try tickets.transaction {
-            let revoked = try tickets.prepare("SELECT 1 FROM revoked_ticket_families WHERE uid = ? AND family = ?").bind(.text(uid), .text(family))
+        return try tickets.transaction {
+            let revoked = try sql.findRevokedFamily.bind(.text(uid), .text(family))
             defer { revoked.reset() }
             if try revoked.step() { return false }
-            try tickets.prepare("DELETE FROM tickets WHERE uid = ? AND expires <= ?").bind(.text(uid), .integer(forgetBefore)).run()
-            try tickets.prepare("UPDATE tickets SET state = \(ResumptionTicket.State.superseded.rawValue) WHERE uid = ? AND family = ? AND state = 0")
-                .bind(.text(uid), .text(family)).run()
-            // A user asking again and again keeps the newest few, not a table's worth.
-            try tickets.prepare("""
-                UPDATE tickets SET state = \(ResumptionTicket.State.superseded.rawValue) WHERE uid = ?1 AND state = 0 AND hash NOT IN
-                (SELECT hash FROM tickets WHERE uid = ?1 AND state = 0 ORDER BY expires DESC LIMIT \(TicketLimits.ticketsKeptPerUser - 1))
-                """).bind(.text(uid)).run()
-            try tickets.prepare("""
-                DELETE FROM tickets WHERE uid = ?1 AND state <> 0 AND hash NOT IN
-                (SELECT hash FROM tickets WHERE uid = ?1 AND state <> 0 ORDER BY expires DESC LIMIT \(TicketLimits.tombstonesKeptPerUser))
-                """).bind(.text(uid)).run()
-            try tickets.prepare("INSERT INTO tickets (hash, uid, family, salt, expires, state) VALUES (?, ?, ?, ?, ?, 0)")
-                .bind(.text(hash), .text(uid), .text(family), .blob(salt), .integer(expires)).run()
+            try sql.forgetExpired.bind(.text(uid), .integer(forgetBefore)).run()
+            try sql.supersedeFamily.bind(.text(uid), .text(family)).run()
+            try sql.supersedePastKept.bind(.text(uid)).run()
+            try sql.forgetOldTombstones.bind(.text(uid)).run()
+            try sql.insert.bind(.text(hash), .text(uid), .text(family), .blob(salt), .integer(expires)).run()
             return true
         }
     }
 
     func useTicket(_ hash: String, uid: String, now: Int64) throws -> ResumptionTicket? {
-        try tickets.transaction {
-            let found = try tickets.prepare("SELECT family, salt, expires, state FROM tickets WHERE hash = ? AND uid = ?")
-                .bind(.text(hash), .text(uid))
+        let sql = ticketStatements
+        return try tickets.transaction {
+            let found = try sql.find.bind(.text(hash), .text(uid))
             defer { found.reset() }
             guard try found.step() else { return nil }
             let ticket = ResumptionTicket(family: found.text(at: 0), salt: found.blob(at: 1), expires: found.int(at: 2),
                                           state: ResumptionTicket.State(stored: found.int(at: 3)))
-            if ticket.state == .good && ticket.expires > now {
-                try tickets.prepare("UPDATE tickets SET state = \(ResumptionTicket.State.used.rawValue) WHERE hash = ?").bind(.text(hash)).run()
-            }
+            if ticket.state == .good && ticket.expires > now { try sql.markUsed.bind(.text(hash)).run() }
             return ticket
         }
     }
 
     func revokeTickets(of uid: String, family: String, now: Int64) throws -> Bool {
-        try database.transaction {
-            try database.prepare("INSERT INTO revoked_ticket_families (uid, family, revoked) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
-                .bind(.text(uid), .text(family), .integer(now)).run()
+        let sql = ticketStatements
+        return try database.transaction {
+            try sql.rememberRevokedFamily.bind(.text(uid), .text(family), .integer(now)).run()
             let isNew = database.changes == 1
-            try database.prepare("""
-                DELETE FROM revoked_ticket_families WHERE uid = ?1 AND family NOT IN
-                (SELECT family FROM revoked_ticket_families WHERE uid = ?1 ORDER BY revoked DESC LIMIT \(TicketLimits.revokedFamiliesKeptPerUser))
-                """).bind(.text(uid)).run()
-            try database.prepare("UPDATE tickets SET state = \(ResumptionTicket.State.revoked.rawValue) WHERE uid = ? AND family = ? AND state = 0")
-                .bind(.text(uid), .text(family)).run()
+            try sql.forgetOldRevokedFamilies.bind(.text(uid)).run()
+            try sql.revokeFamily.bind(.text(uid), .text(family)).run()
             return isNew
         }
+    }
+}
+
+/// The statements of `AccountStore`'s tickets: those run on its ticket connection, and the
+/// revocations, run on its synchronous one.
+private struct TicketStatements {
+    let findRevokedFamily, forgetExpired, supersedeFamily, supersedePastKept, forgetOldTombstones, insert, find, markUsed: Statement
+    let rememberRevokedFamily, forgetOldRevokedFamilies, revokeFamily: Statement
+
+    init(tickets: Database, database: Database) throws {
+        let superseded = ResumptionTicket.State.superseded.rawValue
+        findRevokedFamily = try tickets.prepare("SELECT 1 FROM revoked_ticket_families WHERE uid = ? AND family = ?")
+        forgetExpired = try tickets.prepare("DELETE FROM tickets WHERE uid = ? AND expires <= ?")
+        supersedeFamily = try tickets.prepare("UPDATE tickets SET state = \(superseded) WHERE uid = ? AND family = ? AND state = 0")
+        // A user asking again and again keeps the newest few, not a table's worth.
+        supersedePastKept = try tickets.prepare("""
+            UPDATE tickets SET state = \(superseded) WHERE uid = ?1 AND state = 0 AND hash NOT IN
+            (SELECT hash FROM tickets WHERE uid = ?1 AND state = 0 ORDER BY expires DESC LIMIT \(TicketLimits.ticketsKeptPerUser - 1))
+            """)
+        forgetOldTombstones = try tickets.prepare("""
+            DELETE FROM tickets WHERE uid = ?1 AND state <> 0 AND hash NOT IN
+            (SELECT hash FROM tickets WHERE uid = ?1 AND state <> 0 ORDER BY expires DESC LIMIT \(TicketLimits.tombstonesKeptPerUser))
+            """)
+        insert = try tickets.prepare("INSERT INTO tickets (hash, uid, family, salt, expires, state) VALUES (?, ?, ?, ?, ?, 0)")
+        find = try tickets.prepare("SELECT family, salt, expires, state FROM tickets WHERE hash = ? AND uid = ?")
+        markUsed = try tickets.prepare("UPDATE tickets SET state = \(ResumptionTicket.State.used.rawValue) WHERE hash = ?")
+        rememberRevokedFamily = try database.prepare("INSERT INTO revoked_ticket_families (uid, family, revoked) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
+        forgetOldRevokedFamilies = try database.prepare("""
+            DELETE FROM revoked_ticket_families WHERE uid = ?1 AND family NOT IN
+            (SELECT family FROM revoked_ticket_families WHERE uid = ?1 ORDER BY revoked DESC LIMIT \(TicketLimits.revokedFamiliesKeptPerUser))
+            """)
+        revokeFamily = try database.prepare("UPDATE tickets SET state = \(ResumptionTicket.State.revoked.rawValue) WHERE uid = ? AND family = ? AND state = 0")
     }
 }

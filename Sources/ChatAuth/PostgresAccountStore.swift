@@ -89,30 +89,27 @@ final class PostgresAccountStore: AccountRecords {
     }
 
     func storeTicket(_ hash: String, uid: String, family: String, salt: [UInt8], expires: Int64, forgetBefore: Int64) throws -> Bool {
-        try tickets.transaction {
-            // The account's row locked, as a revocation locks it: one of the two waits for the
-            // other, so a ticket cannot slip into a family being revoked.
-            try tickets.query("SELECT 1 FROM chat_users WHERE uid = $1 FOR UPDATE", [.text(uid)])
-            let revoked = try tickets.query("SELECT 1 FROM chat_revoked_ticket_families WHERE uid = $1 AND family = $2", [.text(uid), .text(family)])
-            guard revoked.count == 0 else { return false }
-            let statements: [(String, [PostgresValue])] = [
-                ("DELETE FROM chat_tickets WHERE uid = $1 AND expires <= $2", [.text(uid), .integer(forgetBefore)]),
-                ("UPDATE chat_tickets SET state = \(ResumptionTicket.State.superseded.rawValue) WHERE uid = $1 AND family = $2 AND state = 0",
-                 [.text(uid), .text(family)]),
-                ("""
-                 UPDATE chat_tickets SET state = \(ResumptionTicket.State.superseded.rawValue) WHERE uid = $1 AND state = 0 AND hash NOT IN
-                 (SELECT hash FROM chat_tickets WHERE uid = $1 AND state = 0 ORDER BY expires DESC LIMIT \(TicketLimits.ticketsKeptPerUser - 1))
-                 """, [.text(uid)]),
-                ("""
-                 DELETE FROM chat_tickets WHERE uid = $1 AND state <> 0 AND hash NOT IN
-                 (SELECT hash FROM chat_tickets WHERE uid = $1 AND state <> 0 ORDER BY expires DESC LIMIT \(TicketLimits.tombstonesKeptPerUser))
-                 """, [.text(uid)]),
-                ("INSERT INTO chat_tickets (hash, uid, family, salt, expires, state) VALUES ($1, $2, $3, $4, $5, 0)",
-                 [.text(hash), .text(uid), .text(family), .bytes(salt), .integer(expires)]),
-            ]
-            for (sql, parameters) in statements { try tickets.query(sql, parameters) }
-            return true
-        }
+        // One round trip. The account's row is locked first, as a revocation locks it: one of
+        // the two waits for the other, so a ticket cannot slip into a family being revoked.
+        let rows = try tickets.pipelinedTransaction([
+            ("SELECT 1 FROM chat_users WHERE uid = $1 FOR UPDATE", [.text(uid)]),
+            ("DELETE FROM chat_tickets WHERE uid = $1 AND expires <= $2", [.text(uid), .integer(forgetBefore)]),
+            ("UPDATE chat_tickets SET state = \(ResumptionTicket.State.superseded.rawValue) WHERE uid = $1 AND family = $2 AND state = 0",
+             [.text(uid), .text(family)]),
+            ("""
+             UPDATE chat_tickets SET state = \(ResumptionTicket.State.superseded.rawValue) WHERE uid = $1 AND state = 0 AND hash NOT IN
+             (SELECT hash FROM chat_tickets WHERE uid = $1 AND state = 0 ORDER BY expires DESC LIMIT \(TicketLimits.ticketsKeptPerUser - 1))
+             """, [.text(uid)]),
+            ("""
+             DELETE FROM chat_tickets WHERE uid = $1 AND state <> 0 AND hash NOT IN
+             (SELECT hash FROM chat_tickets WHERE uid = $1 AND state <> 0 ORDER BY expires DESC LIMIT \(TicketLimits.tombstonesKeptPerUser))
+             """, [.text(uid)]),
+            ("""
+             INSERT INTO chat_tickets (hash, uid, family, salt, expires, state) SELECT $1::text, $2::text, $3::text, $4::bytea, $5::bigint, 0
+             WHERE NOT EXISTS (SELECT 1 FROM chat_revoked_ticket_families WHERE uid = $2 AND family = $3) RETURNING 1
+             """, [.text(hash), .text(uid), .text(family), .bytes(salt), .integer(expires)]),
+        ])
+        return rows.last == 1
     }
 
     func useTicket(_ hash: String, uid: String, now: Int64) throws -> ResumptionTicket? {

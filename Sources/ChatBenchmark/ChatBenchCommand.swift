@@ -287,8 +287,9 @@ struct StormCommand: ParsableCommand {
                          quantiles[0], quantiles[1], quantiles[2], result.resumesSentSeconds))
             print(String(format: "back:      every client signed in again %.2f s after the kill%@", result.backSeconds,
                          result.fellBackToPassword > 0 ? " (\(result.fellBackToPassword) with their password, the ticket refused)" : ""))
+            print(String(format: "tickets:   every client had its next ticket %.2f s after the kill", result.nextTicketsSeconds))
             let cpu = result.cpuSeconds.map { String(format: "%@ %.2f s", $0.role, $0.seconds) } + [String(format: "load generator %.2f s", result.generatorCPUSeconds)]
-            print("cpu:       \(cpu.joined(separator: ", ")) from the kill until every client was back")
+            print("cpu:       \(cpu.joined(separator: ", ")) from the kill until every client had its next ticket")
         }
     }
 }

@@ -26,10 +26,12 @@ struct ReconnectStormBenchmark {
         /// From the kill until half, 90 % and 99 % of the clients had sent their `resume`.
         let resumesSentQuantiles: [Double]
         let backSeconds: Double
+        /// From the kill until every client had its next ticket, as `chat` asks once back.
+        let nextTicketsSeconds: Double
         /// Clients whose ticket was refused and who signed in with their password instead.
         let fellBackToPassword: Int
         /// CPU seconds each chatd process (by role; the new gateway's from its start) and this
-        /// load generator spent from the kill until every client was back.
+        /// load generator spent from the kill until every client had its next ticket.
         let cpuSeconds: [(role: String, seconds: Double)]
         let generatorCPUSeconds: Double
     }
@@ -97,13 +99,15 @@ struct ReconnectStormBenchmark {
         let all = outcomes.withLock { $0 }
         if let failure = all.compactMap(\.failure).first { throw Failure(description: failure) }
         let back = all.map(\.back).max() ?? killed
+        let nextTickets = all.map(\.nextTickets).max() ?? killed
         let cpuSeconds = ProcessStats.chatdProcesses().map { ($0.role, $0.cpuSeconds - (cpuBefore[$0.pid] ?? 0)) }
         let generatorCPUSeconds = (ProcessStats.usage(of: getpid())?.cpuSeconds ?? 0) - generatorCPUBefore
         return Result(signInSeconds: signInSeconds,
                       gatewayBackSeconds: Self.seconds(since: killed, until: all.compactMap(\.firstAccepted).min() ?? killed),
                       resumesSentSeconds: Self.seconds(since: killed, until: all.map(\.resumesSent).max() ?? killed),
                       resumesSentQuantiles: Self.quantiles([0.5, 0.9, 0.99], of: all.flatMap(\.sent).map { Self.seconds(since: killed, until: $0) }),
-                      backSeconds: Self.seconds(since: killed, until: back), fellBackToPassword: all.map(\.fellBack).reduce(0, +),
+                      backSeconds: Self.seconds(since: killed, until: back), nextTicketsSeconds: Self.seconds(since: killed, until: nextTickets),
+                      fellBackToPassword: all.map(\.fellBack).reduce(0, +),
                       cpuSeconds: cpuSeconds, generatorCPUSeconds: generatorCPUSeconds)
     }
 
@@ -126,12 +130,14 @@ private struct ComebackOutcome: Sendable {
     var sent: [UInt64] = []
     var resumesSent: UInt64 = 0
     var back: UInt64 = 0
+    var nextTickets: UInt64 = 0
     var fellBack = 0
     var failure: String?
 }
 
 /// A share of the storm's clients, each retrying after its own `ReconnectBackoff` until the
-/// new gateway accepts it, then resuming (or, refused, signing in with its password).
+/// new gateway accepts it, then resuming (or, refused, signing in with its password), then
+/// asking for its next ticket.
 private struct Comeback: Sendable {
     let host: String
     let port: Int
@@ -184,6 +190,7 @@ private struct Comeback: Sendable {
         outcome.resumesSent = DispatchTime.now().uptimeNanoseconds
         for (client, socket) in resuming {
             let reply = ServerReply(text: (try? socket.readLine()) ?? "")
+            defer { _ = try? socket.send(.resumeTicket(uid: uids[client])) }
             if reply == .signInSucceeded { continue }
             // What `chat` does with a refused ticket: the password, on the same connection.
             guard reply == .wrongPassword, (try? socket.ask(.signIn(uid: uids[client], password: "pw"))) == .signInSucceeded else {
@@ -193,6 +200,11 @@ private struct Comeback: Sendable {
             outcome.fellBack += 1
         }
         outcome.back = DispatchTime.now().uptimeNanoseconds
+        for (client, socket) in resuming where ServerReply.ticket(in: ServerReply(text: (try? socket.readLine()) ?? "")) == nil {
+            outcome.failure = "client \(uids[client]) got no next ticket"
+            return outcome
+        }
+        outcome.nextTickets = DispatchTime.now().uptimeNanoseconds
         return outcome
     }
 

@@ -119,10 +119,11 @@ public final class PostgresConnection {
     /// Runs `statements` as one transaction in one round trip (libpq's pipeline mode): BEGIN,
     /// every statement, COMMIT, sent together, then every result read. Committed when this
     /// returns; nothing is committed if any statement fails (the server skips the rest of
-    /// the pipeline and the COMMIT).
-    public func pipelinedTransaction(_ statements: [(sql: String, parameters: [PostgresValue])]) throws {
+    /// the pipeline and the COMMIT). Returns how many rows each statement returned.
+    @discardableResult
+    public func pipelinedTransaction(_ statements: [(sql: String, parameters: [PostgresValue])]) throws -> [Int] {
         do {
-            try pipelined(statements)
+            return try pipelined(statements)
         } catch {
             if PQpipelineStatus(connection) != PQ_PIPELINE_OFF || PQstatus(connection) != CONNECTION_OK {
                 // Still in pipeline mode (a send failed midway) or the connection is gone:
@@ -137,7 +138,7 @@ public final class PostgresConnection {
         }
     }
 
-    private func pipelined(_ statements: [(sql: String, parameters: [PostgresValue])]) throws {
+    private func pipelined(_ statements: [(sql: String, parameters: [PostgresValue])]) throws -> [Int] {
         guard PQenterPipelineMode(connection) == 1 else { throw lastError("cannot enter pipeline mode") }
         defer { _ = PQexitPipelineMode(connection) }
         let all = [("BEGIN", [PostgresValue]())] + statements.map { ($0.sql, $0.parameters) } + [("COMMIT", [])]
@@ -150,6 +151,7 @@ public final class PostgresConnection {
         guard PQpipelineSync(connection) == 1 else { throw lastError("cannot send the pipeline") }
         // Each statement's result, then nil; the sync's PGRES_PIPELINE_SYNC ends it.
         var failure: PostgresError?
+        var rowCounts: [Int] = []
         while true {
             guard let result = PQgetResult(connection) else {
                 // Between statements' results; on a lost connection, for ever: the sync that
@@ -167,9 +169,12 @@ public final class PostgresConnection {
             if failure == nil, status != PGRES_COMMAND_OK, status != PGRES_TUPLES_OK {
                 failure = error(of: result, status: status)
             }
+            rowCounts.append(Int(PQntuples(result)))
             PQclear(result)
         }
         if let failure { throw failure }
+        // BEGIN's and COMMIT's are no statement's.
+        return Array(rowCounts.dropFirst().dropLast())
     }
 
     private func check(_ result: OpaquePointer?) throws {

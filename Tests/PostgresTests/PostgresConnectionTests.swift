@@ -56,6 +56,13 @@ import Dispatch
         #expect(try connection.query("SELECT count(*) FROM p WHERE k = 'new'").integer(0, 0) == 0, "the failed pipeline committed nothing")
         // The connection is usable after the failure.
         #expect(try connection.query("SELECT count(*) FROM p").integer(0, 0) == 100)
+        // Each statement's rows are counted, BEGIN's and COMMIT's left out.
+        let rows = try connection.pipelinedTransaction([
+            ("SELECT k FROM p WHERE k < $1", [.text("k2")]),
+            ("INSERT INTO p VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1", [.text("k1"), .bytes([])]),
+            ("INSERT INTO p VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1", [.text("k100"), .bytes([])]),
+        ])
+        #expect(rows == [12, 0, 1], "k0, k1, k10-k19; k1 taken; k100 new")
     }
 
     @Test func timeoutsAreAddedUnlessTheURLSetsThem() {
