@@ -15,8 +15,9 @@ final class PostgresAccountStore: AccountRecords {
     /// The tables (`PostgresSchema`: created if missing, version checked at each start).
     /// Version 2 added `chat_tickets` (session resumption); version 3 gave tickets a family
     /// and kept used and revoked ones as tombstones (its upgrade forgets version 2's tickets:
-    /// their clients sign in with the password once).
-    static let schema = PostgresSchema(component: "auth", version: 3, creation: """
+    /// their clients sign in with the password once); version 4 added
+    /// `chat_revoked_ticket_families` (made by `creation`, as every table is if missing).
+    static let schema = PostgresSchema(component: "auth", version: 4, creation: """
         CREATE TABLE IF NOT EXISTS chat_users (
             uid text PRIMARY KEY,
             salt bytea NOT NULL,

@@ -55,8 +55,7 @@ extension ChatClientSession {
                 return (false, false)
             }
             if userLeft {
-                if signOut { try? fresh.send(.offline) }
-                fresh.shutdown()
+                leave(fresh, signingOut: signOut)
                 return false
             }
             output(signedIn)
@@ -69,6 +68,25 @@ extension ChatClientSession {
         if !quit { output("could not reconnect within \(Int(reconnectSeconds)) s; giving up") }
         withState { lostForGood = !quit }
         return false
+    }
+
+    /// A connection signed in again after the user left: not theirs to keep. Signing out, it
+    /// goes offline first (revoking the device's tickets) and waits for the server to close;
+    /// leaving with a ticket file, it asks for the next ticket (the resume spent the last) and
+    /// keeps it for the next run.
+    private func leave(_ fresh: LineConnection, signingOut: Bool) {
+        defer { fresh.shutdown() }
+        let deadline = Date().addingTimeInterval(5)
+        if signingOut {
+            try? fresh.send(.offline)
+            while fresh.readLine(until: deadline) != nil {}
+            return
+        }
+        guard ticketFile != nil, let uid = withState({ signedInUID }), (try? fresh.send(.resumeTicket(uid: uid))) != nil else { return }
+        // Pushes held while the user was away may come first.
+        while let line = fresh.readLine(until: deadline) {
+            if let ticket = ServerReply.ticket(in: ServerReply(text: line)) { return keepTicket(ticket) }
+        }
     }
 
     /// Waits `seconds`, or less if the user quits; false if they did or the deadline passed.
@@ -87,17 +105,23 @@ extension ChatClientSession {
         guard let (uid, wire) = withState({ signedInUID.map { ($0, signedInWire) } }) else {
             return "reconnected"
         }
+        // The user left meanwhile: a ticket is not to be spent on a connection nobody keeps.
+        if withState({ quitting }) { return nil }
         if let ticket = withState({ resumeTicket }) {
-            guard (try? fresh.send(.resume(uid: uid, ticket: ticket))) != nil else { return nil }
             // Spent once sent: the server may have used it though its answer never comes, and a
-            // used ticket presented again revokes its whole family (docs/protocol.md). The next
-            // one is asked for once the connection is in place.
+            // used ticket presented again revokes its whole family (docs/protocol.md). Dropped
+            // before it goes, so that no crash leaves it behind; the next one is asked for once
+            // the connection is in place.
             keepTicket(nil)
+            guard (try? fresh.send(.resume(uid: uid, ticket: ticket))) != nil else {
+                keepTicket(ticket)
+                return nil
+            }
             guard let line = fresh.readLine(until: Date().addingTimeInterval(30)) else { return nil }
             switch ServerReply(text: line) {
             case .signInSucceeded?:
                 return "reconnected; signed in again as \(uid)"
-            case .tooManyFailedSignIns?:
+            case .tooManyFailedSignIns?, .tooManyConnections?:
                 // Refused before it was looked at: still good for the next try.
                 keepTicket(ticket)
                 return nil

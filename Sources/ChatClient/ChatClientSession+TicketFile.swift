@@ -8,6 +8,9 @@ extension ChatClientSession {
     /// The ticket to resume with next, or none; mirrored in the ticket file when there is one.
     /// Once signed out, a ticket still arriving (asked for before) is not kept.
     func keepTicket(_ ticket: String?) {
+        // The file follows the state in the same order, whichever thread keeps a ticket.
+        ticketFileOrder.lock()
+        defer { ticketFileOrder.unlock() }
         let uid: String?? = withState {
             if ticket != nil && ticketsEnded { return .none }
             resumeTicket = ticket
@@ -37,12 +40,17 @@ extension ChatClientSession {
         guard let saved else { return nil }
         output("signing in as \(saved.uid) with the ticket saved in \(ticketFile.path)")
         let link = connection
+        // Removed before the ticket goes, so that no crash leaves a spent one behind.
+        ticketFile.remove()
         guard (try? link.send(.resume(uid: saved.uid, ticket: saved.ticket))) != nil else {
+            try? ticketFile.save(saved)
             fail("error: not connected to the server; the saved ticket is kept")
             return nil
         }
-        ticketFile.remove()
         guard let line = link.readLine(until: Date().addingTimeInterval(replyLimit)) else {
+            // Its answer may still come: the connection is given up, so it never pairs with a
+            // later command; the reader reconnects.
+            link.shutdown()
             fail("error: no answer to the sign-in with the saved ticket; sign in with /signin")
             return nil
         }
@@ -54,10 +62,10 @@ extension ChatClientSession {
                 signedInWire = nil
             }
             return saved.uid
-        case .tooManyFailedSignIns?:
+        case .tooManyFailedSignIns?, .tooManyConnections?:
             // Refused before the ticket was looked at: still good later.
             try? ticketFile.save(saved)
-            fail("error: the server asks to wait before signing in as \(saved.uid) again; the saved ticket is kept")
+            fail("error: the server refused to look at the saved ticket now; it is kept for the next run")
         default:
             fail("error: the ticket saved in \(ticketFile.path) was refused; sign in as \(saved.uid) with /signin")
         }

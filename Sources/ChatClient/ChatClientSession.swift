@@ -64,6 +64,8 @@ public final class ChatClientSession: @unchecked Sendable {
     var signingOut = false
     /// Signed out: no ticket is kept any more, whatever still arrives.
     var ticketsEnded = false
+    /// Held while a ticket is kept (`keepTicket`), from the state to the file.
+    let ticketFileOrder = NSLock()
     private var currentPeer: String?
     /// Connected (and signed in again, if the user was) on `link`; false while reconnecting.
     var online = true
@@ -187,12 +189,14 @@ public final class ChatClientSession: @unchecked Sendable {
         state.unlock()
         if signOut { keepTicket(nil) }
         if signOut && !sayGoodbye && ticketFile != nil {
-            output("not connected: the server could not be told; the saved ticket is removed here, and stays good there until it expires")
+            output("not connected: the saved ticket is removed; the server is told only if the reconnect under way gets through")
         }
         if sayGoodbye { try? connection.send(.offline) }
         else { connection.shutdown() }
         // The reader ends with the connection: nothing it still reads is taken for a reconnect.
-        waitForClose(timeout: 5)
+        // A sign-in under way on a new connection (at most 30 s) is waited for: it ends what
+        // the user asked (`leave`).
+        waitForClose(timeout: sayGoodbye ? 5 : 35)
         connection.shutdown()
         return withState { Outcome(failedCommands: failedCommands, connectionLost: lostForGood || signedInElsewhere) }
     }

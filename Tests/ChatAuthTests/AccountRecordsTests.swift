@@ -137,8 +137,21 @@ import Testing
                 """)
             try connection.query("INSERT INTO chat_tickets VALUES ('old', '111111', '\\x01', $1)", [.integer(now + 60)])
             try expectUpgraded(try PostgresAccountStore(url: url))
-            #expect(try connection.query("SELECT version FROM chat_schema WHERE component = 'auth'").integer(0, 0) == 3)
+            #expect(try connection.query("SELECT version FROM chat_schema WHERE component = 'auth'").integer(0, 0) == 4)
         }
+    }
+
+    /// A database at auth schema version 3 (families, no revoked-family table) gets the
+    /// table at version 4, and revocations work.
+    @Test func version3GetsTheRevokedFamiliesTable() throws {
+        let url = try Self.postgres.get().newDatabase()
+        #expect(try PostgresAccountStore(url: url).create("111111", stored))
+        let connection = try PostgresConnection(url: url)
+        try connection.execute("DROP TABLE chat_revoked_ticket_families; UPDATE chat_schema SET version = 3 WHERE component = 'auth'")
+        let accounts = try PostgresAccountStore(url: url)
+        #expect(try accounts.revokeTickets(of: "111111", family: "0123456789abcdef", now: 1_000))
+        #expect(try !accounts.storeTicket("t", uid: "111111", family: "0123456789abcdef", salt: [1], expires: 2_000, forgetBefore: 0))
+        #expect(try connection.query("SELECT version FROM chat_schema WHERE component = 'auth'").integer(0, 0) == 4)
     }
 
     @Test(arguments: Backend.allCases) func friendsAreAddedOnceAndListedInOrder(_ backend: Backend) throws {

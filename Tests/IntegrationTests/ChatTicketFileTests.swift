@@ -48,6 +48,26 @@ import Testing
         #expect(fourth.contains("Wrong Password") && fourth.contains("was refused; sign in as \(alice) with /signin"), "\(fourth)")
     }
 
+    /// A server that refuses the connection before reading it (`Too many connections`) has
+    /// not looked at the ticket: the file keeps it for the next run.
+    @Test func aTicketRefusedUnreadIsKept() throws {
+        let system = try ChatSystem(settings: ["gateway.max_unauthenticated_per_address=1"])
+        defer { system.stop(); system.removeData() }
+        let alice = try system.registeredUser()
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("chat-ticket-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let saved = "\(alice) \(String(repeating: "0f", count: 16))\n"
+        try Data(saved.utf8).write(to: URL(fileURLWithPath: file))
+        chmod(file, 0o600)
+        // This address's one connection not signed in yet.
+        let holder = try TestClient(port: system.port)
+        defer { holder.abort() }
+        let output = try ScriptedChat(["--port", String(system.port), "--ticket-file", file], script: "").finish()
+        #expect(output.contains("Too many connections"), "\(output)")
+        #expect(output.contains("it is kept for the next run"), "\(output)")
+        #expect(FileManager.default.contents(atPath: file).map { String(decoding: $0, as: UTF8.self) } == saved)
+    }
+
     @Test func aTicketFileOthersMayReadIsNotUsed() throws {
         let system = ChatSystem.shared
         let alice = try system.registeredUser()
