@@ -65,9 +65,9 @@ struct ReconnectStormBenchmark {
         }
         var tickets: [String] = []
         for socket in sockets {
-            guard ServerReply(text: try socket.readLine()) == .signInSucceeded,
-                  let ticket = ServerReply.ticket(in: ServerReply(text: try socket.readLine())) else {
-                throw Failure(description: "a client could not sign in or get a ticket")
+            let signIn = try socket.readLine(), ticketReply = try socket.readLine()
+            guard ServerReply(text: signIn) == .signInSucceeded, let ticket = ServerReply.ticket(in: ServerReply(text: ticketReply)) else {
+                throw Failure(description: "a client could not sign in or get a ticket: \(signIn); \(ticketReply)")
             }
             tickets.append(ticket)
         }
