@@ -100,7 +100,7 @@ let package = Package(
         ]),
         .target(name: "ChatClient", dependencies: ["ChatProtocol", "ChatCrypto", "TLSSocket", "CLinux"]),
         // A PostgreSQL cluster of Debian's packages in a temporary folder, for tests and benchmarks.
-        .target(name: "ThrowawayPostgres"),
+        .target(name: "ThrowawayPostgres", dependencies: ["CLinux"]),
         .target(name: "ChatBenchmark", dependencies: [
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             "ChatProtocol", "ChatRuntime", "ChatBus", "TLSSocket", "ThrowawayPostgres",

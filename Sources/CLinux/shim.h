@@ -5,6 +5,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <fcntl.h>
+#include <spawn.h>
 #include <unistd.h>
 
 // sync_file_range(2): start writing a file's dirty pages back without waiting for them.
@@ -26,6 +27,11 @@ static inline int set_parent_death_signal(int signal) {
 static inline int close_descriptors_from(unsigned int first) {
     return (int)syscall(SYS_close_range, first, ~0U, 0);
 }
+
+// posix_spawn_file_actions_addclosefrom_np (glibc 2.34): the spawned child closes every
+// descriptor from `from` on before it runs, whatever the parent has open without close-on-exec
+// (Foundation's `Pipe` makes its ends without it).
+int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *actions, int from);
 
 // Line-buffers standard output, so each line shows at once even when it goes to a file or a
 // pipe. Swift 6 refuses any use of C's `stdout` (a global variable), hence this wrapper.

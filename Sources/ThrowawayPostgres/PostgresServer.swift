@@ -1,3 +1,4 @@
+import CLinux
 import Foundation
 import Synchronization
 
@@ -104,7 +105,10 @@ public final class PostgresServer: @unchecked Sendable {
     }
 
     /// posix_spawn and waitpid rather than Foundation's `Process`, whose wait was seen to miss
-    /// the exit of `pg_ctl start` (which leaves the server running as a grandchild).
+    /// the exit of `pg_ctl start` (which leaves the server running as a grandchild). The child
+    /// gets no descriptor of ours but its output and /dev/null: a server it leaves running
+    /// would otherwise hold, for as long as it runs, whatever pipes the test process had open
+    /// at that moment (a scripted client's input, whose end it then never sees).
     private static func spawnAndWait(_ arguments: [String]) throws {
         let output = "/tmp/chat-pg-run-\(UUID().uuidString)"
         defer { unlink(output) }
@@ -114,6 +118,7 @@ public final class PostgresServer: @unchecked Sendable {
         posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addclosefrom_np(&actions, 3)
         var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
         var pid: pid_t = 0

@@ -22,6 +22,12 @@ final class ScriptedChat {
         let chat = ChatSystem.binaries.appendingPathComponent("chat")
         process.setCommand(chat, arguments: arguments, under: wrapper)
         let inputPipe = Pipe(), outputPipe = Pipe()
+        // Pipe() leaves its ends open across exec: no other process this test process starts
+        // meanwhile may keep them (the client would never see the end of its input).
+        for handle in [inputPipe.fileHandleForReading, inputPipe.fileHandleForWriting,
+                       outputPipe.fileHandleForReading, outputPipe.fileHandleForWriting] {
+            _ = fcntl(handle.fileDescriptor, F_SETFD, FD_CLOEXEC)
+        }
         process.standardInput = inputPipe
         process.standardOutput = outputPipe
         process.standardError = outputPipe

@@ -3,6 +3,7 @@ import ChatTestSupport
 import Synchronization
 import Testing
 import Dispatch
+import Glibc
 
 /// The libpq wrapper against a real, throwaway PostgreSQL server.
 @Suite(.serialized) struct PostgresConnectionTests {
@@ -128,6 +129,19 @@ import Dispatch
             }
         }
         #expect(failures.withLock { $0 }.isEmpty)
+    }
+
+    /// A server started while the test process holds a pipe (a scripted client's input, say)
+    /// does not hold it too: closing our end still ends the reader's input.
+    @Test func aServerStartedKeepsNoDescriptorOfOurs() throws {
+        var ends: [Int32] = [0, 0]
+        #expect(pipe(&ends) == 0)
+        defer { close(ends[0]) }
+        let server = try PostgresServer()
+        close(ends[1])
+        var reader = pollfd(fd: ends[0], events: Int16(POLLIN), revents: 0)
+        #expect(poll(&reader, 1, 2_000) == 1, "the server holds the pipe's writing end")
+        withExtendedLifetime(server) {}
     }
 
     @Test func aBadURLOrServerSaysWhy() throws {
