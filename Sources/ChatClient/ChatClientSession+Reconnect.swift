@@ -59,9 +59,7 @@ extension ChatClientSession {
                 return false
             }
             output(signedIn)
-            // The next ticket, asked for as any command is: its reply is read by the reader,
-            // past the pushes a sign-in brings (texts held while the connection was down).
-            if let uid = withState({ signedInUID }) { enqueueFromReader(.resumeTicket(uid: uid), awaiting: .resumeTicket) }
+            askForNextTicket()
             return true
         }
         let quit = withState { quitting }

@@ -26,18 +26,18 @@ extension ChatClientSession {
     }
 
     /// At start, before the reader runs and any command is read (it may need the user signed
-    /// in): signs in on the connection with the ticket the file holds, if any. The uid signed
-    /// in as, or nil. The ticket is spent once sent, unless the server refused to look at it.
-    func resumeWithSavedTicket() -> String? {
-        guard let ticketFile else { return nil }
+    /// in): signs in on the connection with the ticket the file holds, if any; whether it did.
+    /// The ticket is spent once sent, unless the server refused to look at it.
+    func resumeWithSavedTicket() -> Bool {
+        guard let ticketFile else { return false }
         let saved: TicketFile.Saved?
         do {
             saved = try ticketFile.load()
         } catch {
             output("\(error); sign in with /signin")
-            return nil
+            return false
         }
-        guard let saved else { return nil }
+        guard let saved else { return false }
         output("signing in as \(saved.uid) with the ticket saved in \(ticketFile.path)")
         let link = connection
         // Removed before the ticket goes, so that no crash leaves a spent one behind.
@@ -45,14 +45,14 @@ extension ChatClientSession {
         guard (try? link.send(.resume(uid: saved.uid, ticket: saved.ticket))) != nil else {
             try? ticketFile.save(saved)
             fail("error: not connected to the server; the saved ticket is kept")
-            return nil
+            return false
         }
         guard let line = link.readLine(until: Date().addingTimeInterval(replyLimit)) else {
             // Its answer may still come: the connection is given up, so it never pairs with a
             // later command; the reader reconnects.
             link.shutdown()
             fail("error: no answer to the sign-in with the saved ticket; sign in with /signin")
-            return nil
+            return false
         }
         showReply(line)
         switch ServerReply(text: line) {
@@ -61,7 +61,7 @@ extension ChatClientSession {
                 signedInUID = saved.uid
                 signedInWire = nil
             }
-            return saved.uid
+            return true
         case .tooManyFailedSignIns?, .tooManyConnections?:
             // Refused before the ticket was looked at: still good later.
             try? ticketFile.save(saved)
@@ -69,6 +69,6 @@ extension ChatClientSession {
         default:
             fail("error: the ticket saved in \(ticketFile.path) was refused; sign in as \(saved.uid) with /signin")
         }
-        return nil
+        return false
     }
 }

@@ -149,15 +149,14 @@ public final class ChatClientSession: @unchecked Sendable {
         let resumed = resumeWithSavedTicket()
         let reader = Thread { [self] in readServer() }
         reader.start()
-        // A reconnect then costs the server a lookup, not a password hash.
-        if let resumed { _ = try? enqueue(.resumeTicket(uid: resumed), awaiting: .resumeTicket) }
+        if resumed { askForNextTicket() }
         var quitAsked = false
         while !isClosed, let line = nextLine() {
             // The connection may have been given up while the user typed.
             if isClosed { break }
-            let parsed = try? UserCommand.parse(line).get()
-            if parsed == .quit || parsed == .signOut {
-                withState { signingOut = parsed == .signOut }
+            let parsed = UserCommand.parse(line)
+            if case .success(let command) = parsed, command == .quit || command == .signOut {
+                withState { signingOut = command == .signOut }
                 let transfers = withState { activeTransfers }
                 guard interactive, transfers > 0 else { break }
                 if quitAsked {
@@ -169,7 +168,7 @@ public final class ChatClientSession: @unchecked Sendable {
                 continue
             }
             quitAsked = false
-            switch UserCommand.parse(line) {
+            switch parsed {
             case .success(let command): execute(command)
             case .failure(.empty): continue
             case .failure(let error): fail("error: \(error)")
@@ -403,6 +402,14 @@ public final class ChatClientSession: @unchecked Sendable {
         if !wait { _ = try? enqueue(command, awaiting: reply) }
     }
 
+    /// Asks for the ticket the next sign-in will resume with (once signed in): a reconnect
+    /// then costs the server a lookup, not a password hash. Sent as any command is, its reply
+    /// read by the reader, past the pushes a sign-in brings.
+    func askForNextTicket() {
+        guard let uid = withState({ signedInUID }) else { return }
+        enqueueFromReader(.resumeTicket(uid: uid), awaiting: .resumeTicket)
+    }
+
     func requireSignedIn() -> String? {
         guard let uid = withState({ signedInUID }) else {
             fail("error: \(UserInputError.notSignedIn)")
@@ -512,8 +519,7 @@ public final class ChatClientSession: @unchecked Sendable {
                 signedInWire = wire
             }
             showReply(line)
-            // A reconnect then costs the server a lookup, not a password hash.
-            enqueueFromReader(.resumeTicket(uid: uid), awaiting: .resumeTicket)
+            askForNextTicket()
         case (.resumeTicket, _):
             // Kept if one came; a server without tickets says otherwise, and the password does.
             keepTicket(ServerReply.ticket(in: reply))
@@ -637,7 +643,7 @@ public final class ChatClientSession: @unchecked Sendable {
 
     /// Until every reply awaited has come, or the connection is gone: not for ever, since the
     /// reader drops a connection whose server stays silent (`replyLimit`).
-    func waitForReplies() {
+    private func waitForReplies() {
         state.lock()
         while !awaited.isEmpty && online && !closed { state.wait() }
         state.unlock()
