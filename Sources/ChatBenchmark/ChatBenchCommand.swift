@@ -257,7 +257,8 @@ struct SignInCommand: ParsableCommand {
         try target.withSystem(extraSettings: [cost]) { connection in
             print("== signins: \(users) users at once, \(target.authWorkers) auth worker\(target.authWorkers == 1 ? "" : "s")"
                   + (target.postgres ? ", accounts in PostgreSQL" : ""))
-            let result = try SignInBenchmark(port: connection.port, users: users, uidBase: target.uidBase).run()
+            let result = try SignInBenchmark(host: target.host, port: connection.port, trust: connection.trust,
+                                             users: users, uidBase: target.uidBase).run()
             print(String(format: "sign-ups  %.1f /s", result.signUpsPerSecond))
             print(String(format: "sign-ins  %.1f /s%@", result.signInsPerSecond, result.failures > 0 ? " (\(result.failures) failed)" : ""))
         }

@@ -6,7 +6,10 @@ import Foundation
 /// at the system's scrypt cost: what a storm of password sign-ins (every client of a restarted
 /// gateway, say) gets through per second.
 struct SignInBenchmark {
+    let host: String
     let port: Int
+    /// The certificate (PEM) to trust when `port` speaks TLS.
+    let trust: String?
     let users: Int
     let uidBase: Int
 
@@ -29,7 +32,7 @@ struct SignInBenchmark {
     /// replies were not among `accepting`.
     private func timeAll(_ uids: [String], _ command: (String) -> ClientCommand,
                          accepting: () -> [ServerReply]) throws -> (Double, Int) {
-        let sockets = try uids.map { _ in try BlockingSocket(port: port, receiveTimeout: 600) }
+        let sockets = try uids.map { _ in try BlockingSocket(port: port, host: host, receiveTimeout: 600, tlsTrust: trust) }
         let accepted = accepting()
         var failures = 0
         var firstFailure: String?
