@@ -88,9 +88,9 @@ extension BusMessage {
         case .p2pRelayCheck(let token, let key):
             return Self.tokenProblem(token) ?? (P2PCommand.isToken(key) ? nil : "relay key out of range")
         case .issueTicket(let uid, let family), .revokeTickets(let uid, let family):
-            return Self.uidProblem(uid) ?? (Identifiers.isTicketFamily(family) ? nil : "ticket family out of range")
+            return Self.uidProblem(uid) ?? Self.ticketFamilyProblem(family)
         case .resumed(let family):
-            return Identifiers.isTicketFamily(family) ? nil : "ticket family out of range"
+            return Self.ticketFamilyProblem(family)
         case .resumeFrom(let uid, let ticket, let address):
             // A malformed ticket is checked at the gateway; here it is only bounded.
             return Self.uidProblem(uid) ?? Self.shortStringProblem(ticket, "ticket") ?? Self.shortStringProblem(address, "address")
@@ -134,6 +134,10 @@ extension BusMessage {
 
     private static func tokenProblem(_ token: String) -> String? {
         P2PCommand.isToken(token) ? nil : "token out of range"
+    }
+
+    private static func ticketFamilyProblem(_ family: String) -> String? {
+        Identifiers.isTicketFamily(family) ? nil : "ticket family out of range"
     }
 
     private static func shortStringProblem(_ value: String, _ what: String) -> String? {
